@@ -1,0 +1,182 @@
+//! Deciding what a document is: match every document type against its text, pick the winner by
+//! priority, extract and validate its fields. Pure and synchronous: no I/O here.
+
+pub mod doctype;
+pub mod fields;
+
+use doctype::DocType;
+use regex::RegexSet;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Kinds of exception items an agent works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExceptionKind {
+    Unreadable,
+    Unrecognised,
+    Ambiguous,
+    Incomplete,
+}
+
+impl ExceptionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unreadable => "unreadable",
+            Self::Unrecognised => "unrecognised",
+            Self::Ambiguous => "ambiguous",
+            Self::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// What classification decided for one document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub doctype: Option<String>,
+    /// Valid, normalised field values.
+    pub fields: BTreeMap<String, String>,
+    /// Fields found but invalid, or required and missing: name → why.
+    pub problems: BTreeMap<String, String>,
+    pub exception: Option<(ExceptionKind, String)>,
+}
+
+impl Outcome {
+    pub fn exception(kind: ExceptionKind, reason: impl Into<String>) -> Self {
+        Outcome { doctype: None, fields: BTreeMap::new(), problems: BTreeMap::new(), exception: Some((kind, reason.into())) }
+    }
+}
+
+/// All document types compiled into one matcher. Every `match` regex of every type goes into a
+/// single `RegexSet`, so a document's text is scanned once however many types there are.
+pub struct Classifier {
+    types: Vec<Arc<DocType>>,
+    set: RegexSet,
+    /// For each type, the indices of its all/any/none patterns in `set`.
+    index: Vec<(Vec<usize>, Vec<usize>, Vec<usize>)>,
+}
+
+impl Classifier {
+    pub fn new(types: Vec<Arc<DocType>>) -> Self {
+        let mut patterns = Vec::new();
+        let mut index = Vec::new();
+        for t in &types {
+            let mut take = |rs: &[regex::Regex]| {
+                rs.iter()
+                    .map(|r| {
+                        patterns.push(r.as_str().to_string());
+                        patterns.len() - 1
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let all = take(&t.match_all);
+            let any = take(&t.match_any);
+            let none = take(&t.match_none);
+            index.push((all, any, none));
+        }
+        // Patterns were already compiled one by one with these same flags, so this cannot fail
+        // except by size; fall back to an empty set with a loud log rather than a panic.
+        let set = regex::RegexSetBuilder::new(&patterns)
+            .case_insensitive(true)
+            .multi_line(true)
+            .size_limit(256 << 20)
+            .dfa_size_limit(64 << 20)
+            .build()
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "document type patterns do not fit in one matcher");
+                RegexSet::empty()
+            });
+        Classifier { types, set, index }
+    }
+
+    pub fn types(&self) -> &[Arc<DocType>] {
+        &self.types
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<DocType>> {
+        self.types.iter().find(|t| t.name == name)
+    }
+
+    /// The types whose match rules hold for `text`.
+    pub fn matching(&self, text: &str) -> Vec<&Arc<DocType>> {
+        let hits = self.set.matches(text);
+        self.types
+            .iter()
+            .zip(&self.index)
+            .filter(|(_, (all, any, none))| {
+                all.iter().all(|&i| hits.matched(i))
+                    && (any.is_empty() || any.iter().any(|&i| hits.matched(i)))
+                    && !none.iter().any(|&i| hits.matched(i))
+            })
+            .map(|(t, _)| t)
+            .collect()
+    }
+
+    pub fn classify(&self, text: &str) -> Outcome {
+        if text.trim().is_empty() {
+            return Outcome::exception(ExceptionKind::Unreadable, "no text could be read from the document, not even by OCR");
+        }
+        let mut candidates = self.matching(text);
+        if candidates.is_empty() {
+            return Outcome::exception(
+                ExceptionKind::Unrecognised,
+                format!("no document type matched (checked {} types)", self.types.len()),
+            );
+        }
+        candidates.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.name.cmp(&b.name)));
+        let top = candidates[0].priority;
+        let tied: Vec<_> = candidates.iter().filter(|t| t.priority == top).collect();
+        if tied.len() > 1 {
+            let names: Vec<_> = tied.iter().map(|t| format!("{} ({})", t.name, t.file.display())).collect();
+            return Outcome::exception(
+                ExceptionKind::Ambiguous,
+                format!("{} document types matched with the same priority {top}: {}; raise the priority of the right one or narrow its match rules", tied.len(), names.join(", ")),
+            );
+        }
+        extract_fields(candidates[0], text, &BTreeMap::new())
+    }
+}
+
+/// Extracts `doctype`'s fields from `text`; `overrides` (from an agent) replace what was found.
+/// Required fields that are missing or invalid make the outcome `incomplete`.
+pub fn extract_fields(doctype: &DocType, text: &str, overrides: &BTreeMap<String, String>) -> Outcome {
+    let mut fields = BTreeMap::new();
+    let mut problems = BTreeMap::new();
+    for f in &doctype.fields {
+        let raw = match overrides.get(&f.name) {
+            Some(v) => Some(v.clone()),
+            None => f.regex.captures(text).map(|c| {
+                c.get(1).or_else(|| c.get(0)).map(|m| m.as_str().to_string()).unwrap_or_default()
+            }),
+        };
+        match raw {
+            None => {
+                if f.required {
+                    problems.insert(f.name.clone(), "not found in the text".to_string());
+                }
+            }
+            Some(raw) => match fields::normalise(f.ty, &raw, &f.date_formats, f.decimal_separator) {
+                Ok(v) => {
+                    fields.insert(f.name.clone(), v);
+                }
+                Err(why) => {
+                    problems.insert(f.name.clone(), why);
+                }
+            },
+        }
+    }
+    let missing: Vec<String> = doctype
+        .fields
+        .iter()
+        .filter(|f| f.required)
+        .filter_map(|f| problems.get(&f.name).map(|why| format!("{}: {why}", f.name)))
+        .collect();
+    let exception = (!missing.is_empty()).then(|| {
+        (
+            ExceptionKind::Incomplete,
+            format!("{} is missing required fields — {}", doctype.name, missing.join("; ")),
+        )
+    });
+    Outcome { doctype: Some(doctype.name.clone()), fields, problems, exception }
+}

@@ -1,0 +1,245 @@
+//! Settings: defaults that work with no file at all (run from the repository root: definitions in
+//! `./bots`, intake `./inbox`, data `./var`), an optional `clerk.toml`, then environment variables
+//! and command-line flags on top.
+
+use crate::extract::Limits;
+use anyhow::Context;
+use serde::{Deserialize, Deserializer};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Database and blob store.
+    pub data: PathBuf,
+    /// Definition files (document types).
+    pub definitions: PathBuf,
+    /// Folders watched for new documents.
+    pub inbox: Vec<PathBuf>,
+    /// Concurrent pipeline workers (0 = two per core: OCR waits must not stall text PDFs).
+    pub workers: usize,
+    pub intake: IntakeSettings,
+    pub ocr: OcrSettings,
+    pub limits: LimitSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IntakeMode {
+    /// inotify: a file is taken when its writer closes it.
+    Watch,
+    /// For network shares where inotify sees nothing: a file is taken once its size and mtime
+    /// have been stable for `stable_delay`.
+    Poll,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntakeSettings {
+    pub mode: IntakeMode,
+    #[serde(deserialize_with = "duration")]
+    pub poll_interval: Duration,
+    /// How long size and mtime must stay unchanged before a file found by polling or a rescan is
+    /// taken (a writer may still hold it open).
+    #[serde(deserialize_with = "duration")]
+    pub stable_delay: Duration,
+    /// Safety-net rescan in watch mode, for events the kernel dropped.
+    #[serde(deserialize_with = "duration")]
+    pub rescan_interval: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OcrSettings {
+    /// Tesseract languages, `eng` or `eng+deu`.
+    pub languages: String,
+    /// OCR threads (0 = one per core).
+    pub threads: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    #[serde(deserialize_with = "bytes")]
+    pub max_file_size: u64,
+    pub max_pages: usize,
+    pub max_pixels: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            data: "var".into(),
+            definitions: "bots".into(),
+            inbox: vec!["inbox".into()],
+            workers: 0,
+            intake: IntakeSettings::default(),
+            ocr: OcrSettings::default(),
+            limits: LimitSettings::default(),
+        }
+    }
+}
+
+impl Default for IntakeSettings {
+    fn default() -> Self {
+        IntakeSettings {
+            mode: IntakeMode::Watch,
+            poll_interval: Duration::from_secs(2),
+            stable_delay: Duration::from_secs(2),
+            rescan_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Default for OcrSettings {
+    fn default() -> Self {
+        OcrSettings { languages: "eng".into(), threads: 0 }
+    }
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        let l = Limits::default();
+        LimitSettings { max_file_size: l.max_file_size, max_pages: l.max_pages, max_pixels: l.max_pixels }
+    }
+}
+
+impl LimitSettings {
+    pub fn limits(&self) -> Limits {
+        Limits { max_file_size: self.max_file_size, max_pages: self.max_pages, max_pixels: self.max_pixels }
+    }
+}
+
+impl Settings {
+    /// Reads `path`, or `./clerk.toml` when it exists, or nothing; then applies `CLERK_*`
+    /// environment variables for the nested settings (the top-level ones are CLI flags with env
+    /// fallbacks, see `main.rs`).
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Settings> {
+        let default_file = Path::new("clerk.toml");
+        let file = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None if default_file.exists() => Some(default_file.to_path_buf()),
+            None => None,
+        };
+        let mut s = match &file {
+            Some(f) => {
+                let text = std::fs::read_to_string(f).with_context(|| format!("cannot read the settings file {}", f.display()))?;
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?
+            }
+            None => Settings::default(),
+        };
+        s.apply_env(|k| std::env::var(k).ok())?;
+        Ok(s)
+    }
+
+    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = var("CLERK_OCR_LANGUAGES") {
+            self.ocr.languages = v;
+        }
+        if let Some(v) = var("CLERK_OCR_THREADS") {
+            self.ocr.threads = v.parse().context("CLERK_OCR_THREADS must be a number")?;
+        }
+        if let Some(v) = var("CLERK_WORKERS") {
+            self.workers = v.parse().context("CLERK_WORKERS must be a number")?;
+        }
+        if let Some(v) = var("CLERK_INTAKE_MODE") {
+            self.intake.mode = match v.as_str() {
+                "watch" => IntakeMode::Watch,
+                "poll" => IntakeMode::Poll,
+                _ => anyhow::bail!("CLERK_INTAKE_MODE must be `watch` or `poll`"),
+            };
+        }
+        if let Some(v) = var("CLERK_STABLE_DELAY") {
+            self.intake.stable_delay = parse_duration(&v).map_err(|e| anyhow::anyhow!("CLERK_STABLE_DELAY: {e}"))?;
+        }
+        if let Some(v) = var("CLERK_POLL_INTERVAL") {
+            self.intake.poll_interval = parse_duration(&v).map_err(|e| anyhow::anyhow!("CLERK_POLL_INTERVAL: {e}"))?;
+        }
+        Ok(())
+    }
+
+    pub fn worker_count(&self) -> usize {
+        if self.workers > 0 {
+            self.workers
+        } else {
+            2 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        }
+    }
+}
+
+/// `250ms`, `2s`, `5m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 500ms, 2s or 5m"))?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        other => return Err(format!("unknown duration unit `{other}` in `{s}`; use ms, s, m or h")),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// `100MB`, `512KiB`, `1GB`, or a bare number of bytes.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a size like 100MB"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "kib" | "k" => 1 << 10,
+        "mb" | "mib" | "m" => 1 << 20,
+        "gb" | "gib" | "g" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}` in `{s}`; use KB, MB or GB")),
+    };
+    Ok(n * mult)
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumOrText {
+    Num(u64),
+    Text(String),
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    match NumOrText::deserialize(d)? {
+        NumOrText::Num(n) => Ok(Duration::from_secs(n)),
+        NumOrText::Text(s) => parse_duration(&s).map_err(serde::de::Error::custom),
+    }
+}
+
+fn bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match NumOrText::deserialize(d)? {
+        NumOrText::Num(n) => Ok(n),
+        NumOrText::Text(s) => parse_bytes(&s).map_err(serde::de::Error::custom),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_and_env_layer_over_defaults() {
+        let mut s: Settings = toml::from_str("inbox = ['a', 'b']\n[intake]\nstable_delay = '500ms'\n[limits]\nmax_file_size = '10MB'\n").unwrap();
+        assert_eq!(s.inbox.len(), 2);
+        assert_eq!(s.intake.stable_delay, Duration::from_millis(500));
+        assert_eq!(s.limits.max_file_size, 10 << 20);
+        assert_eq!(s.definitions, PathBuf::from("bots"));
+        s.apply_env(|k| (k == "CLERK_INTAKE_MODE").then(|| "poll".to_string())).unwrap();
+        assert_eq!(s.intake.mode, IntakeMode::Poll);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_position() {
+        let err = toml::from_str::<Settings>("inbx = ['a']\n").unwrap_err().to_string();
+        assert!(err.contains("line 1"), "{err}");
+        assert!(err.contains("inbx"), "{err}");
+    }
+}

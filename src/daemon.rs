@@ -1,0 +1,151 @@
+//! `clerk serve`: wires the inbox sources to the pipeline workers, reloads definitions when they
+//! change, and shuts down gracefully on SIGINT/SIGTERM (a stage in flight finishes; anything
+//! interrupted harder is re-run from its last committed state at the next start).
+
+use crate::config::Settings;
+use crate::definitions;
+use crate::extract::ocr::Ocr;
+use crate::intake::folder::FolderSource;
+use crate::pipeline::{Active, Pipeline, LEASE_MS};
+use crate::store::Store;
+use anyhow::Context;
+use notify::Watcher;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data).with_context(|| format!("cannot create {}", settings.data.display()))?;
+    let _lock = lock_data_dir(&settings.data)?;
+    let store = Store::open(&settings.data).await?;
+    let orphans = store.requeue_orphans().await?;
+    if orphans > 0 {
+        tracing::info!(jobs = orphans, "resuming work interrupted by the last stop");
+    }
+
+    let loaded = definitions::load_dir(&settings.definitions, None);
+    for p in &loaded.problems {
+        tracing::error!("{p}");
+    }
+    let active = Arc::new(RwLock::new(Active::new(loaded.definitions)));
+    tracing::info!(doctypes = active.read().unwrap().classifier.types().len(), dir = %settings.definitions.display(), "definitions loaded");
+
+    let pipeline = Pipeline {
+        store: store.clone(),
+        active: active.clone(),
+        ocr: Ocr::start(settings.ocr.threads, &settings.ocr.languages),
+        limits: settings.limits.limits(),
+        wake: Arc::new(Notify::new()),
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+
+    let _definitions_watcher = watch_definitions(settings.definitions.clone(), active.clone());
+
+    for dir in &settings.inbox {
+        let source = FolderSource { dir: dir.clone(), settings: settings.intake.clone(), store: store.clone(), wake: pipeline.wake.clone() };
+        let stop = stop_rx.clone();
+        let dir = dir.clone();
+        tasks.spawn(async move {
+            if let Err(e) = source.run(stop).await {
+                tracing::error!(dir = %dir.display(), error = %format!("{e:#}"), "inbox stopped");
+            }
+        });
+    }
+    for n in 0..settings.worker_count() {
+        let (pipeline, stop) = (pipeline.clone(), stop_rx.clone());
+        tasks.spawn(worker(pipeline, format!("{}-{n}", std::process::id()), stop));
+    }
+    tracing::info!(workers = settings.worker_count(), "clerk is running");
+
+    shutdown_signal().await;
+    tracing::info!("stopping: finishing the stages in flight");
+    let _ = stop_tx.send(true);
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(30), drain).await.is_err() {
+        tracing::warn!("stages still running after 30 s; they will resume at the next start");
+    }
+    Ok(())
+}
+
+/// One pipeline worker: claims a job, runs it, and sleeps on the wake signal when idle.
+async fn worker(pipeline: Pipeline, owner: String, mut stop: watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        match pipeline.store.claim(&owner, LEASE_MS).await {
+            Ok(Some(job)) => {
+                pipeline.run(job).await;
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "cannot claim work"),
+        }
+        // Idle: wait for new work, a retry coming due, or a lease to expire.
+        let wait = match pipeline.store.next_due_ms().await {
+            Ok(Some(due)) => Duration::from_millis((due - crate::store::now_ms()).clamp(10, 5_000) as u64),
+            _ => Duration::from_secs(5),
+        };
+        tokio::select! {
+            _ = pipeline.wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// One daemon per data folder: two would both think they own the SQLite store's running jobs.
+fn lock_data_dir(data: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let path = data.join("clerk.lock");
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(_) => anyhow::bail!("another clerk is already running on {} (it holds {})", data.display(), path.display()),
+    }
+}
+
+/// Reloads definitions when a file in the folder changes. A file with problems keeps its
+/// previous good version; every problem is logged as `file:line:col: message`.
+fn watch_definitions(dir: std::path::PathBuf, active: Arc<RwLock<Arc<Active>>>) -> Option<notify::RecommendedWatcher> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if res.is_ok() {
+            let _ = tx.send(());
+        }
+    })
+    .ok()?;
+    if let Err(e) = watcher.watch(&dir, notify::RecursiveMode::Recursive) {
+        tracing::warn!(dir = %dir.display(), error = %e, "definitions will not be reloaded on change");
+        return None;
+    }
+    tokio::spawn(async move {
+        while rx.recv().await.is_some() {
+            // Editors write in several steps: let them finish.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            while rx.try_recv().is_ok() {}
+            let previous = active.read().unwrap().definitions.clone();
+            let dir = dir.clone();
+            let Ok(loaded) = tokio::task::spawn_blocking(move || definitions::load_dir(&dir, Some(&previous))).await else { continue };
+            for p in &loaded.problems {
+                tracing::error!("{p}");
+            }
+            for f in &loaded.kept_previous {
+                tracing::warn!(file = %f.display(), "keeping the previous version of this file until its problems are fixed");
+            }
+            let next = Active::new(loaded.definitions);
+            tracing::info!(doctypes = next.classifier.types().len(), "definitions reloaded");
+            *active.write().unwrap() = next;
+        }
+    });
+    Some(watcher)
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("installing SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,196 @@
+//! Decoding a `doctype:` definition from its YAML tree, reporting every problem with its place.
+
+use super::yaml::{Node, Value};
+use super::Diagnostics;
+use crate::classify::doctype::{DocType, FieldDef};
+use crate::classify::fields::FieldType;
+use regex::{Regex, RegexBuilder};
+
+const KEYS: &[&str] = &["doctype", "description", "priority", "match", "fields"];
+const MATCH_KEYS: &[&str] = &["all", "any", "none"];
+const FIELD_KEYS: &[&str] = &["regex", "type", "required", "date_formats", "decimal_separator"];
+
+pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocType> {
+    let before = diag.problems.len();
+    diag.unknown_keys(doc, "a document type", KEYS);
+    let name_node = doc.get("doctype")?;
+    let name = match name_node.as_str() {
+        Some(n) if is_identifier(n) => n.to_string(),
+        _ => {
+            diag.error(name_node.pos, "`doctype` must be a name of letters, digits, `_`, `-` or `.`, like `invoice`");
+            String::new()
+        }
+    };
+    let priority = match doc.get("priority") {
+        None => 0,
+        Some(n) => match n.as_str().and_then(|s| s.parse::<i64>().ok()) {
+            Some(p) => p,
+            None => {
+                diag.error(n.pos, "`priority` must be a whole number (higher wins when several types match)");
+                0
+            }
+        },
+    };
+    let (mut all, mut any, mut none) = (vec![], vec![], vec![]);
+    match doc.get("match") {
+        None => diag.error(doc.pos, format!("document type `{name}` has no `match:` rules, so it could never be recognised")),
+        Some(m) if m.as_map().is_some() => {
+            diag.unknown_keys(m, "`match`", MATCH_KEYS);
+            all = patterns(m.get("all"), "match.all", true, diag);
+            any = patterns(m.get("any"), "match.any", true, diag);
+            none = patterns(m.get("none"), "match.none", true, diag);
+            if all.is_empty() && any.is_empty() && m.get("all").is_none() && m.get("any").is_none() {
+                diag.error(m.pos, "`match` needs at least one `all:` or `any:` pattern");
+            }
+        }
+        Some(m) => diag.error(m.pos, format!("`match` must be a mapping with `all`, `any` and/or `none`, found {}", m.kind_name())),
+    }
+    let mut fields = Vec::new();
+    if let Some(f) = doc.get("fields") {
+        match f.as_map() {
+            None if matches!(f.value, Value::Null) => {}
+            None => diag.error(f.pos, format!("`fields` must be a mapping of field names, found {}", f.kind_name())),
+            Some(entries) => {
+                for (k, v) in entries {
+                    if let Some(field) = decode_field(k, v, diag) {
+                        fields.push(field);
+                    }
+                }
+            }
+        }
+    }
+    (diag.problems.len() == before).then(|| DocType {
+        name,
+        priority,
+        file: diag.file.to_path_buf(),
+        defined_at: (name_node.pos.line, name_node.pos.col),
+        version: version.to_string(),
+        match_all: all,
+        match_any: any,
+        match_none: none,
+        fields,
+    })
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// A list of regexes, or a single one.
+fn patterns(node: Option<&Node>, what: &str, case_insensitive: bool, diag: &mut Diagnostics) -> Vec<Regex> {
+    let Some(node) = node else { return vec![] };
+    let items: Vec<&Node> = match &node.value {
+        Value::Seq(items) => items.iter().collect(),
+        Value::Scalar { .. } => vec![node],
+        Value::Null => vec![],
+        Value::Map(_) => {
+            diag.error(node.pos, format!("`{what}` must be a list of regular expressions"));
+            return vec![];
+        }
+    };
+    items.into_iter().filter_map(|n| compile(n, what, case_insensitive, diag)).collect()
+}
+
+fn compile(node: &Node, what: &str, case_insensitive: bool, diag: &mut Diagnostics) -> Option<Regex> {
+    let Some(src) = node.as_str() else {
+        diag.error(node.pos, format!("`{what}` entries must be regular expressions (text), found {}", node.kind_name()));
+        return None;
+    };
+    match RegexBuilder::new(src).case_insensitive(case_insensitive).multi_line(true).size_limit(16 << 20).build() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            let detail = e.to_string();
+            let last = detail.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("invalid").trim().to_string();
+            diag.error(node.pos, format!("invalid regular expression in `{what}`: {last}"));
+            None
+        }
+    }
+}
+
+fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<FieldDef> {
+    let name = key.as_str().unwrap_or_default().to_string();
+    if !is_identifier(&name) {
+        diag.error(key.pos, "a field name must be letters, digits, `_`, `-` or `.`");
+        return None;
+    }
+    let what = format!("fields.{name}");
+    // Shorthand: `total: 'Total:\s*(\S+)'`.
+    if value.as_str().is_some() {
+        let regex = compile(value, &what, false, diag)?;
+        return Some(FieldDef { name, regex, ty: FieldType::String, required: false, date_formats: vec![], decimal_separator: None });
+    }
+    if value.as_map().is_none() {
+        diag.error(value.pos, format!("field `{name}` must be a regex or a mapping with `regex:`, found {}", value.kind_name()));
+        return None;
+    }
+    diag.unknown_keys(value, &format!("field `{name}`"), FIELD_KEYS);
+    let before = diag.problems.len();
+    let regex = match value.get("regex") {
+        Some(r) => compile(r, &format!("{what}.regex"), false, diag),
+        None => {
+            diag.error(value.pos, format!("field `{name}` has no `regex:`"));
+            None
+        }
+    };
+    let ty = match value.get("type") {
+        None => FieldType::String,
+        Some(t) => match t.as_str().and_then(FieldType::parse) {
+            Some(ty) => ty,
+            None => {
+                diag.error(t.pos, format!("unknown field type `{}`; use one of: {}", t.as_str().unwrap_or("?"), FieldType::NAMES.join(", ")));
+                FieldType::String
+            }
+        },
+    };
+    let required = match value.get("required") {
+        None => false,
+        Some(r) => match r.as_str() {
+            Some("true" | "yes" | "True") => true,
+            Some("false" | "no" | "False") => false,
+            _ => {
+                diag.error(r.pos, "`required` must be true or false");
+                false
+            }
+        },
+    };
+    let mut date_formats = vec![];
+    if let Some(f) = value.get("date_formats") {
+        let items: Vec<&Node> = match &f.value {
+            Value::Seq(items) => items.iter().collect(),
+            Value::Scalar { .. } => vec![f],
+            _ => {
+                diag.error(f.pos, "`date_formats` must be a list of strftime formats like '%d.%m.%Y'");
+                vec![]
+            }
+        };
+        for item in items {
+            match item.as_str() {
+                Some(s) if valid_date_format(s) => date_formats.push(s.to_string()),
+                _ => diag.error(item.pos, format!("`{}` is not a date format; use strftime codes like '%d.%m.%Y'", item.as_str().unwrap_or("?"))),
+            }
+        }
+        if ty != FieldType::Date {
+            diag.error(f.pos, format!("`date_formats` only applies to fields of `type: date`, and `{name}` is not one"));
+        }
+    }
+    let decimal_separator = match value.get("decimal_separator") {
+        None => None,
+        Some(d) => match d.as_str() {
+            Some(",") => Some(','),
+            Some(".") => Some('.'),
+            _ => {
+                diag.error(d.pos, "`decimal_separator` must be ',' or '.'");
+                None
+            }
+        },
+    };
+    if diag.problems.len() != before {
+        return None;
+    }
+    Some(FieldDef { name, regex: regex?, ty, required, date_formats, decimal_separator })
+}
+
+fn valid_date_format(f: &str) -> bool {
+    use chrono::format::{Item, StrftimeItems};
+    f.contains('%') && StrftimeItems::new(f).all(|i| !matches!(i, Item::Error))
+}

@@ -1,0 +1,222 @@
+//! Definition files: the YAML that ops teams drop into the definitions folder. Loading collects
+//! *every* problem as `file:line:col: message`; a file with problems keeps its previous good
+//! version active (hot reload never makes things worse).
+
+pub mod doctype;
+pub mod yaml;
+
+use crate::classify::doctype::DocType;
+use crate::classify::Classifier;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use yaml::{Node, Pos};
+
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub pos: Pos,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file.display(), self.pos.line, self.pos.col, self.message)
+    }
+}
+
+/// Collects problems while a file is decoded.
+pub struct Diagnostics<'a> {
+    pub file: &'a Path,
+    pub problems: Vec<Problem>,
+}
+
+impl<'a> Diagnostics<'a> {
+    pub fn new(file: &'a Path) -> Self {
+        Diagnostics { file, problems: vec![] }
+    }
+    pub fn error(&mut self, pos: Pos, message: impl Into<String>) {
+        self.problems.push(Problem { file: self.file.to_path_buf(), pos, message: message.into() });
+    }
+    /// Reports keys of `map` not in `allowed`, suggesting the closest allowed key.
+    pub fn unknown_keys(&mut self, map: &Node, what: &str, allowed: &[&str]) {
+        for (k, _) in map.as_map().unwrap_or_default() {
+            let key = k.as_str().unwrap_or("");
+            if !allowed.contains(&key) {
+                let hint = closest(key, allowed).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+                self.error(k.pos, format!("unknown key `{key}` in {what}{hint}; allowed: {}", allowed.join(", ")));
+            }
+        }
+    }
+}
+
+fn closest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|a| (strsim(key, a), *a))
+        .filter(|(d, a)| *d <= 2.max(a.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a)
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+fn strsim(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + (ca != *cb) as usize).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// One loaded definition file.
+#[derive(Clone)]
+pub struct FileDefs {
+    pub version: String,
+    pub doctypes: Vec<Arc<DocType>>,
+}
+
+/// Every definition currently active.
+#[derive(Clone, Default)]
+pub struct Definitions {
+    pub files: BTreeMap<PathBuf, FileDefs>,
+}
+
+impl Definitions {
+    pub fn doctypes(&self) -> Vec<Arc<DocType>> {
+        self.files.values().flat_map(|f| f.doctypes.iter().cloned()).collect()
+    }
+    pub fn classifier(&self) -> Classifier {
+        Classifier::new(self.doctypes())
+    }
+}
+
+/// The result of loading a folder: what is active, and every problem found.
+pub struct Loaded {
+    pub definitions: Definitions,
+    pub problems: Vec<Problem>,
+    /// Files with problems whose previous version stayed active.
+    pub kept_previous: Vec<PathBuf>,
+}
+
+/// Loads every `*.yml`/`*.yaml` under `dir`. A file with problems contributes nothing, unless
+/// `previous` had a good version of it, which stays active. Duplicate type names across files are
+/// problems too.
+pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    if let Err(e) = collect_yaml_files(dir, &mut files) {
+        problems.push(Problem {
+            file: dir.to_path_buf(),
+            pos: Pos { line: 1, col: 1 },
+            message: format!("cannot read the definitions folder: {e}"),
+        });
+    }
+    files.sort();
+    let mut defs = Definitions::default();
+    let mut kept_previous = Vec::new();
+    let mut seen: BTreeMap<String, (PathBuf, Pos)> = BTreeMap::new();
+    for file in files {
+        let (loaded, mut file_problems) = match std::fs::read(&file) {
+            Ok(bytes) => load_file(&file, &bytes),
+            Err(e) => (None, vec![Problem { file: file.clone(), pos: Pos { line: 1, col: 1 }, message: format!("cannot read: {e}") }]),
+        };
+        if let Some(f) = &loaded {
+            for t in &f.doctypes {
+                if let Some((other, pos)) = seen.get(&t.name) {
+                    let (line, col) = t.defined_at;
+                    file_problems.push(Problem {
+                        file: file.clone(),
+                        pos: Pos { line, col },
+                        message: format!("document type `{}` is already defined at {}:{}:{}", t.name, other.display(), pos.line, pos.col),
+                    });
+                }
+            }
+        }
+        match (loaded, file_problems.is_empty()) {
+            (Some(f), true) => {
+                for t in &f.doctypes {
+                    let (line, col) = t.defined_at;
+                    seen.insert(t.name.clone(), (file.clone(), Pos { line, col }));
+                }
+                defs.files.insert(file, f);
+            }
+            _ => {
+                if let Some(prev) = previous.and_then(|p| p.files.get(&file)) {
+                    kept_previous.push(file.clone());
+                    defs.files.insert(file.clone(), prev.clone());
+                }
+                problems.extend(file_problems);
+            }
+        }
+    }
+    Loaded { definitions: defs, problems, kept_previous }
+}
+
+fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            collect_yaml_files(&path, out)?;
+        } else if name.ends_with(".yml") || name.ends_with(".yaml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Loads one file, which may hold several YAML documents separated by `---`.
+pub fn load_file(file: &Path, bytes: &[u8]) -> (Option<FileDefs>, Vec<Problem>) {
+    let mut diag = Diagnostics::new(file);
+    let version = hex::encode(&Sha256::digest(bytes)[..8]);
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let before = &bytes[..e.valid_up_to()];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let col = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            diag.error(Pos { line, col }, "the file is not UTF-8 text; save it as UTF-8");
+            return (None, diag.problems);
+        }
+    };
+    let docs = match yaml::parse(text) {
+        Ok(d) => d,
+        Err(e) => {
+            diag.error(e.pos, format!("YAML syntax error: {}", e.message));
+            return (None, diag.problems);
+        }
+    };
+    let mut doctypes = Vec::new();
+    for doc in &docs {
+        if doc.as_map().is_none() {
+            if !matches!(doc.value, yaml::Value::Null) {
+                diag.error(doc.pos, format!("a definition must be a mapping starting with `doctype:`, found {}", doc.kind_name()));
+            }
+            continue;
+        }
+        if doc.get("doctype").is_some() {
+            if let Some(t) = doctype::decode(doc, &version, &mut diag) {
+                doctypes.push(Arc::new(t));
+            }
+        } else {
+            diag.error(doc.pos, "a definition must start with `doctype: NAME`");
+        }
+    }
+    if diag.problems.is_empty() {
+        (Some(FileDefs { version, doctypes }), vec![])
+    } else {
+        (None, diag.problems)
+    }
+}

@@ -1,0 +1,77 @@
+//! The human side of the exception queue: resolving an item re-validates the agent's answer
+//! against the document type before the document moves on; rejecting records why.
+
+use crate::classify::{extract_fields, Classifier};
+use crate::store::Store;
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("{0}")]
+    State(String),
+    #[error("unknown document type `{0}`; known types: {1}")]
+    UnknownType(String, String),
+    #[error("the answer does not validate: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Resolves exception `id` as document type `doctype`, with `fields` replacing what was found in
+/// the text. On success the document is recognised with the validated fields.
+pub async fn resolve(
+    store: &Store,
+    classifier: &Classifier,
+    id: i64,
+    agent: &str,
+    doctype: &str,
+    fields: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, ResolveError> {
+    let item = store.exception(id).await?.ok_or_else(|| ResolveError::State(format!("exception {id} does not exist")))?;
+    if !(item.state == "open" || (item.state == "claimed" && item.claimed_by.as_deref() == Some(agent))) {
+        return Err(ResolveError::State(store.describe_state(id).await?));
+    }
+    let t = classifier.get(doctype).ok_or_else(|| {
+        let names: Vec<_> = classifier.types().iter().map(|t| t.name.clone()).collect();
+        ResolveError::UnknownType(doctype.to_string(), names.join(", "))
+    })?;
+    let unknown: Vec<_> = fields.keys().filter(|k| !t.fields.iter().any(|f| &f.name == *k)).cloned().collect();
+    if !unknown.is_empty() {
+        return Err(ResolveError::Invalid(format!("`{doctype}` has no field(s) {}", unknown.join(", "))));
+    }
+    let (text, _, _) = store.document_text(item.document_id).await?.unwrap_or_default();
+    let outcome = extract_fields(t, &text, fields);
+    if let Some((_, reason)) = &outcome.exception {
+        return Err(ResolveError::Invalid(reason.clone()));
+    }
+    let mut tx = store.pool.begin().await?;
+    let summary = format!(
+        "as {doctype}: {}",
+        outcome.fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+    );
+    if !Store::close_exception(&mut tx, id, agent, "resolved", &summary).await? {
+        return Err(ResolveError::State(store.describe_state(id).await?));
+    }
+    Store::save_outcome(&mut tx, item.document_id, &outcome, Some(&t.version), agent).await?;
+    tx.commit().await?;
+    Ok(outcome.fields)
+}
+
+/// Rejects exception `id` with a reason; the document is marked rejected and goes no further.
+pub async fn reject(store: &Store, id: i64, agent: &str, reason: &str) -> Result<(), ResolveError> {
+    if reason.trim().is_empty() {
+        return Err(ResolveError::Invalid("a rejection needs a reason".into()));
+    }
+    let item = store.exception(id).await?.ok_or_else(|| ResolveError::State(format!("exception {id} does not exist")))?;
+    let mut tx = store.pool.begin().await?;
+    if !Store::close_exception(&mut tx, id, agent, "rejected", reason).await? {
+        return Err(ResolveError::State(store.describe_state(id).await?));
+    }
+    sqlx::query("UPDATE documents SET status = 'rejected', updated_at = ? WHERE id = ?")
+        .bind(crate::store::now())
+        .bind(item.document_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! OCR on a pool of blocking threads, one per core, each keeping its tesseract engine loaded
+//! (loading one costs more than reading a page). Engines load on first use, so an idle daemon
+//! holds no OCR memory. Pages of one document are spread over all threads.
+
+use super::{Page, Unreadable, Word};
+use image::GrayImage;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+struct Job {
+    image: GrayImage,
+    reply: mpsc::Sender<Result<(String, Vec<Word>), String>>,
+}
+
+/// A handle to the OCR threads; cheap to clone.
+#[derive(Clone)]
+pub struct Ocr {
+    tx: mpsc::Sender<Job>,
+    pub languages: String,
+}
+
+impl Ocr {
+    /// Starts `threads` OCR threads (0 = one per core) for `languages` (tesseract's `eng+deu` form).
+    pub fn start(threads: usize, languages: &str) -> Ocr {
+        let threads = if threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { threads };
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            let languages = languages.to_string();
+            std::thread::Builder::new()
+                .name(format!("ocr-{i}"))
+                .spawn(move || worker(rx, languages))
+                .expect("spawning an OCR thread");
+        }
+        Ocr { tx, languages: languages.to_string() }
+    }
+
+    /// OCRs every page image, in parallel across the pool, and returns them in order.
+    pub fn pages(&self, images: Vec<GrayImage>) -> Result<Vec<Page>, Unreadable> {
+        let mut pending = Vec::new();
+        for image in images {
+            let (w, h) = image.dimensions();
+            let (reply, rx) = mpsc::channel();
+            self.tx
+                .send(Job { image, reply })
+                .map_err(|_| Unreadable("the OCR engine is not running".into()))?;
+            pending.push((w, h, rx));
+        }
+        let mut pages = Vec::new();
+        for (i, (width, height, rx)) in pending.into_iter().enumerate() {
+            let (text, words) = rx
+                .recv()
+                .map_err(|_| Unreadable("the OCR engine stopped while reading this page".into()))?
+                .map_err(|e| Unreadable(format!("OCR failed on page {}: {e}", i + 1)))?;
+            pages.push(Page { number: i as u32 + 1, text, ocr: true, width, height, words });
+        }
+        Ok(pages)
+    }
+}
+
+fn worker(rx: Arc<Mutex<mpsc::Receiver<Job>>>, languages: String) {
+    let mut engine: Option<tesseract::Tesseract> = None;
+    loop {
+        let job = match rx.lock() {
+            Ok(rx) => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+            Err(_) => return,
+        };
+        let result = recognise(&mut engine, &languages, &job.image);
+        let _ = job.reply.send(result);
+    }
+}
+
+fn recognise(engine: &mut Option<tesseract::Tesseract>, languages: &str, image: &GrayImage) -> Result<(String, Vec<Word>), String> {
+    let tess = match engine.take() {
+        Some(t) => t,
+        None => tesseract::Tesseract::new(None, Some(languages))
+            .map_err(|e| format!("cannot load tesseract for languages {languages:?}: {e} (is tesseract-ocr-{languages} installed?)"))?,
+    };
+    let (w, h) = image.dimensions();
+    let mut tess = tess
+        .set_frame(image.as_raw(), w as i32, h as i32, 1, w as i32)
+        .map_err(|e| e.to_string())?
+        .set_source_resolution(300)
+        .recognize()
+        .map_err(|e| e.to_string())?;
+    let text = tess.get_text().map_err(|e| e.to_string())?;
+    let tsv = tess.get_tsv_text(0).map_err(|e| e.to_string())?;
+    *engine = Some(tess);
+    Ok((text, parse_tsv(&tsv)))
+}
+
+/// Tesseract's TSV: level, page, block, par, line, word, left, top, width, height, conf, text.
+fn parse_tsv(tsv: &str) -> Vec<Word> {
+    tsv.lines()
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split('\t').collect();
+            if cols.len() < 12 || cols[0] != "5" || cols[11].trim().is_empty() {
+                return None;
+            }
+            let n = |i: usize| cols[i].parse::<u32>().ok();
+            Some(Word { x: n(6)?, y: n(7)?, w: n(8)?, h: n(9)?, conf: cols[10].parse().unwrap_or(0.0), text: cols[11].to_string() })
+        })
+        .collect()
+}

@@ -1,0 +1,108 @@
+//! Sources of documents. Each source hands files to [`take`], which guarantees the order that
+//! makes intake lossless: bytes into the blob store, then the document row committed, and only
+//! then the file removed from the inbox.
+
+pub mod folder;
+
+use crate::store::{IntakeResult, NewDocument, Store};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// Names that are never taken: partial downloads, editor and Office lock files, hidden files.
+pub fn ignored(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with("~$")
+        || name.ends_with(".part")
+        || name.ends_with(".tmp")
+        || name.ends_with(".crdownload")
+        || name.ends_with('~')
+}
+
+/// What happened to one path.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Taken {
+    Stored(IntakeResult),
+    /// Not taken now (changed while being read, vanished, or not a file clerk handles).
+    Skipped(&'static str),
+}
+
+/// Takes one entry of an inbox. Regular files are stored and removed; symlinks and folders are
+/// recorded as unreadable exceptions (links are not followed: an inbox writer must not be able to
+/// make clerk read any file the daemon can read).
+pub async fn take(store: &Store, source: &str, path: &Path) -> anyhow::Result<Taken> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if ignored(&name) {
+        return Ok(Taken::Skipped("ignored name"));
+    }
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Taken::Skipped("vanished")),
+        Err(e) => return Err(e.into()),
+    };
+    let shown = path.to_string_lossy().into_owned();
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        let target = std::fs::read_link(path).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
+        let stored = store.blobs.put_bytes(target.as_bytes())?;
+        let doc = NewDocument {
+            source: source.to_string(),
+            original_name: name,
+            original_path: shown.clone(),
+            intake_key: format!("link|{}|{}|{}", path.to_string_lossy(), meta.ino(), meta.mtime_nsec()),
+            sha256: stored.sha256,
+            size: stored.size,
+            media_type: Some("inode/symlink".into()),
+        };
+        let reason = format!("a symbolic link (to {target}) was dropped into the inbox; clerk does not follow links — put the file itself there");
+        let r = store.record_refused(&doc, &reason).await?;
+        // The link itself is recorded (its target is kept as the blob); the target is untouched.
+        let _ = std::fs::remove_file(path);
+        return Ok(Taken::Stored(r));
+    }
+    if ft.is_dir() {
+        let stored = store.blobs.put_bytes(b"")?;
+        let doc = NewDocument {
+            source: source.to_string(),
+            original_name: name,
+            original_path: shown.clone(),
+            // Reported once per folder, however long it stays.
+            intake_key: format!("dir|{}|{}", path.to_string_lossy(), meta.ino()),
+            sha256: stored.sha256,
+            size: 0,
+            media_type: Some("inode/directory".into()),
+        };
+        let reason = "a folder was dropped into the inbox; clerk takes files, not folders — move the files inside it into the inbox itself (the folder was left where it is)";
+        return Ok(Taken::Stored(store.record_refused(&doc, reason).await?));
+    }
+    if !ft.is_file() {
+        return Ok(Taken::Skipped("not a regular file"));
+    }
+    let intake_key = format!("file|{}|{}|{}|{}|{}", path.to_string_lossy(), meta.dev(), meta.ino(), meta.mtime_nsec() + meta.mtime() * 1_000_000_000, meta.len());
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Taken::Skipped("vanished")),
+        Err(e) => return Err(anyhow::anyhow!("cannot open {shown}: {e}")),
+    };
+    let blobs = store.blobs.clone();
+    let stored = tokio::task::spawn_blocking(move || blobs.put(&file)).await??;
+    // A writer that was still appending shows as a size or mtime change: take it later, whole.
+    match std::fs::symlink_metadata(path) {
+        Ok(after) if after.len() == meta.len() && after.mtime_nsec() == meta.mtime_nsec() && after.mtime() == meta.mtime() && stored.size == meta.len() => {}
+        _ => return Ok(Taken::Skipped("changed while being read")),
+    }
+    let doc = NewDocument {
+        source: source.to_string(),
+        original_name: name,
+        original_path: shown.clone(),
+        intake_key,
+        sha256: stored.sha256,
+        size: stored.size,
+        media_type: crate::extract::sniff(&stored.head, &path.to_string_lossy()).map(str::to_string),
+    };
+    let result = store.record_intake(&doc).await?;
+    if let Err(e) = std::fs::remove_file(path) {
+        // Recorded but not removed (a read-only share): the intake key stops a second take.
+        tracing::warn!(path = %shown, error = %e, "stored the document but cannot remove it from the inbox");
+    }
+    Ok(Taken::Stored(result))
+}

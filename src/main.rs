@@ -1,0 +1,387 @@
+//! The `clerk` command line: a thin layer over the library.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use clerk::config::Settings;
+use clerk::store::{ExceptionFilter, Store};
+use clerk::{daemon, definitions, exceptions, extract, pipeline};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "clerk", version, about = "A back-office robot: takes documents from inboxes, reads and classifies them, and queues what it cannot finish for a person.")]
+struct Cli {
+    /// Settings file (default: ./clerk.toml when it exists).
+    #[arg(long, global = true, env = "CLERK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data folder: database and blob store (default ./var).
+    #[arg(long, global = true, env = "CLERK_DATA")]
+    data: Option<PathBuf>,
+    /// Definitions folder: document types (default ./bots).
+    #[arg(long, global = true, env = "CLERK_DEFINITIONS")]
+    definitions: Option<PathBuf>,
+    /// Log format: `text` (default) or `json`.
+    #[arg(long, global = true, default_value = "text", env = "CLERK_LOG_FORMAT")]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: watch the inboxes and process every document that arrives.
+    Serve {
+        /// A folder to watch (repeatable; replaces the settings' inboxes).
+        #[arg(long, env = "CLERK_INBOX", value_delimiter = ',')]
+        inbox: Vec<PathBuf>,
+    },
+    /// Validate every definition file; print each problem as file:line:col: message.
+    Check,
+    /// Dry run: read and classify files without storing anything.
+    Classify {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per line per file.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the text clerk reads from files (what document type patterns match against).
+    Text {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Stored documents.
+    #[command(subcommand)]
+    Documents(DocumentsCmd),
+    /// The exception queue.
+    #[command(subcommand)]
+    Exceptions(ExceptionsCmd),
+}
+
+#[derive(Subcommand)]
+enum DocumentsCmd {
+    List {
+        /// received, extracted, recognised, exception, duplicate or rejected.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct Agent {
+    /// Who is acting (default: $USER).
+    #[arg(long = "as", value_name = "NAME")]
+    agent: Option<String>,
+}
+
+impl Agent {
+    fn name(&self) -> String {
+        self.agent.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "agent".into())
+    }
+}
+
+#[derive(Subcommand)]
+enum ExceptionsCmd {
+    List {
+        /// unreadable, unrecognised, ambiguous or incomplete.
+        #[arg(long)]
+        kind: Option<String>,
+        /// open, claimed, resolved or rejected.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take an item so no one else works on it.
+    Claim {
+        id: i64,
+        #[command(flatten)]
+        agent: Agent,
+    },
+    /// Give the document its type (and fields); it is re-validated, then moves on.
+    Resolve {
+        id: i64,
+        #[arg(long)]
+        doctype: String,
+        /// A field value, `name=value` (repeatable).
+        #[arg(long = "field", value_name = "NAME=VALUE")]
+        fields: Vec<String>,
+        #[command(flatten)]
+        agent: Agent,
+    },
+    /// Close the item without processing the document.
+    Reject {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        agent: Agent,
+    },
+}
+
+fn main() -> ExitCode {
+    // One tesseract engine per core already uses every core; OpenMP threads inside each engine
+    // would only fight over them.
+    if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
+        std::env::set_var("OMP_THREAD_LIMIT", "1");
+    }
+    let cli = Cli::parse();
+    init_logging(&cli.log_format);
+    let runtime = tokio::runtime::Runtime::new().expect("starting the async runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("CLERK_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,lopdf=error"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn settings(cli: &Cli) -> anyhow::Result<Settings> {
+    let mut s = Settings::load(cli.config.as_deref())?;
+    if let Some(d) = &cli.data {
+        s.data = d.clone();
+    }
+    if let Some(d) = &cli.definitions {
+        s.definitions = d.clone();
+    }
+    Ok(s)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut s = settings(&cli)?;
+    match cli.command {
+        Command::Serve { inbox } => {
+            if !inbox.is_empty() {
+                s.inbox = inbox;
+            }
+            daemon::serve(s).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check => {
+            let loaded = definitions::load_dir(&s.definitions, None);
+            for p in &loaded.problems {
+                println!("{p}");
+            }
+            let n = loaded.definitions.doctypes().len();
+            if loaded.problems.is_empty() {
+                eprintln!("{} definition file(s), {n} document type(s): all valid", loaded.definitions.files.len());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("{} problem(s) found", loaded.problems.len());
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Classify { files, json } => classify(&s, &files, json),
+        Command::Text { files } => {
+            let ocr = extract::ocr::Ocr::start(s.ocr.threads, &s.ocr.languages);
+            let mut failed = false;
+            for file in expand(&files) {
+                let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                match std::fs::read(&file).map_err(|e| e.to_string()).and_then(|b| extract::extract(&b, &name, &s.limits.limits(), &ocr).map_err(|e| e.0)) {
+                    Ok(x) => println!("==> {} ({}, {} page(s){}) <==\n{}", file.display(), x.media_type, x.pages.len(), if x.ocr() { ", OCR" } else { "" }, x.text()),
+                    Err(e) => {
+                        eprintln!("{}: {e}", file.display());
+                        failed = true;
+                    }
+                }
+            }
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Documents(cmd) => documents(&s, cmd).await,
+        Command::Exceptions(cmd) => exceptions_cmd(&s, cmd).await,
+    }
+}
+
+fn classify(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+    let loaded = definitions::load_dir(&s.definitions, None);
+    for p in &loaded.problems {
+        eprintln!("{p}");
+    }
+    let classifier = loaded.definitions.classifier();
+    let ocr = extract::ocr::Ocr::start(s.ocr.threads, &s.ocr.languages);
+    let limits = s.limits.limits();
+    let mut failed = false;
+    for file in expand(files) {
+        let file = &file;
+        let start = Instant::now();
+        let bytes = match std::fs::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", file.display());
+                failed = true;
+                continue;
+            }
+        };
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let (outcome, pages, ocr_used) = pipeline::classify_bytes(&bytes, &name, &limits, &ocr, &classifier);
+        let millis = (start.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
+        if json {
+            let v = serde_json::json!({
+                "file": file.to_string_lossy(),
+                "status": if outcome.exception.is_some() { "exception" } else { "recognised" },
+                "doctype": outcome.doctype,
+                "fields": outcome.fields,
+                "exception": outcome.exception.as_ref().map(|(k, r)| serde_json::json!({"kind": k.as_str(), "reason": r})),
+                "pages": pages,
+                "ocr": ocr_used,
+                "millis": millis,
+            });
+            println!("{v}");
+        } else {
+            match &outcome.exception {
+                None => println!("{}: recognised {} {}", file.display(), outcome.doctype.as_deref().unwrap_or(""), fields_line(&outcome.fields)),
+                Some((k, r)) => println!("{}: exception {}: {r}", file.display(), k.as_str()),
+            }
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Folders given on the command line stand for every file inside them, recursively.
+fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        match std::fs::read_dir(p) {
+            Ok(entries) => {
+                let mut inner: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+                inner.sort();
+                out.extend(expand(&inner));
+            }
+            Err(_) => out.push(p.clone()),
+        }
+    }
+    out
+}
+
+fn fields_line(fields: &BTreeMap<String, String>) -> String {
+    fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+}
+
+async fn open_store(s: &Settings) -> anyhow::Result<Store> {
+    if !s.data.join("clerk.db").exists() {
+        anyhow::bail!("no clerk store in {} (run `clerk serve` first, or pass --data)", s.data.display());
+    }
+    Store::open(&s.data).await
+}
+
+async fn documents(s: &Settings, cmd: DocumentsCmd) -> anyhow::Result<ExitCode> {
+    let store = open_store(s).await?;
+    match cmd {
+        DocumentsCmd::List { status, json } => {
+            let docs = store.list_documents(status.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&docs)?);
+            } else {
+                for d in docs {
+                    println!("{:>6}  {:<11} {:<16} {}", d.id, d.status, d.doctype.unwrap_or_default(), d.original_name);
+                }
+            }
+        }
+        DocumentsCmd::Show { id, json } => {
+            let d = store.document(id).await?.with_context(|| format!("document {id} does not exist"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&d)?);
+            } else {
+                println!("document {}: {} ({})", d.id, d.original_name, d.status);
+                println!("  from {} at {}", d.source, d.received_at);
+                println!("  {} bytes, {}, sha256 {}", d.size, d.media_type.as_deref().unwrap_or("unknown type"), d.sha256);
+                if let Some(of) = d.duplicate_of {
+                    println!("  duplicate of document {of}");
+                }
+                if let Some(t) = &d.doctype {
+                    println!("  type {t}");
+                }
+                for (k, v) in &d.fields {
+                    println!("  {k} = {v}");
+                }
+                for (k, v) in &d.problems {
+                    println!("  {k}: {v}");
+                }
+                for e in &d.exceptions {
+                    println!("  exception {} [{}] {}: {}", e.id, e.state, e.kind, e.reason);
+                }
+                for a in &d.audit {
+                    println!("  {} {} {} {}", a.at, a.actor, a.action, a.detail);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<ExitCode> {
+    let store = open_store(s).await?;
+    match cmd {
+        ExceptionsCmd::List { kind, state, json } => {
+            let items = store.exceptions(&ExceptionFilter { kind, state, document_id: None }).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&items)?);
+            } else {
+                for e in items {
+                    println!("{:>6}  {:<8} {:<12} doc {:<6} {}: {}", e.id, e.state, e.kind, e.document_id, e.original_name, e.reason);
+                }
+            }
+        }
+        ExceptionsCmd::Show { id, json } => {
+            let e = store.exception(id).await?.with_context(|| format!("exception {id} does not exist"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                println!("exception {} [{}] {}: {}", e.id, e.state, e.kind, e.reason);
+                println!("  document {} ({})", e.document_id, e.original_name);
+                if let Some(c) = &e.claimed_by {
+                    println!("  claimed by {c}");
+                }
+                if let Some(r) = &e.resolution {
+                    println!("  {} by {}: {r}", e.state, e.resolved_by.as_deref().unwrap_or("?"));
+                }
+            }
+        }
+        ExceptionsCmd::Claim { id, agent } => {
+            store.claim_exception(id, &agent.name()).await?.map_err(anyhow::Error::msg)?;
+            println!("exception {id} claimed by {}", agent.name());
+        }
+        ExceptionsCmd::Resolve { id, doctype, fields, agent } => {
+            let mut overrides = BTreeMap::new();
+            for f in fields {
+                let (k, v) = f.split_once('=').with_context(|| format!("--field {f:?} must be NAME=VALUE"))?;
+                overrides.insert(k.trim().to_string(), v.to_string());
+            }
+            let loaded = definitions::load_dir(&s.definitions, None);
+            let classifier = loaded.definitions.classifier();
+            let fields = exceptions::resolve(&store, &classifier, id, &agent.name(), &doctype, &overrides).await?;
+            println!("exception {id} resolved: document is {doctype} {}", fields_line(&fields));
+        }
+        ExceptionsCmd::Reject { id, reason, agent } => {
+            exceptions::reject(&store, id, &agent.name(), &reason).await?;
+            println!("exception {id} rejected");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,162 @@
+//! The stages a document goes through after intake, each run as a leased job:
+//! `extract` (text layer / OCR) → `classify` (document type, fields, validation).
+//! A stage's results and the completion of its job commit in one transaction.
+
+use crate::classify::{Classifier, ExceptionKind, Outcome};
+use crate::definitions::Definitions;
+use crate::extract::{self, ocr::Ocr, Limits};
+use crate::store::{Job, Stage, Store};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// A job that failed this many times (including crashes of the daemon while it ran) is given up
+/// and its document goes to the exception queue.
+pub const MAX_ATTEMPTS: i64 = 5;
+pub const LEASE_MS: i64 = 60_000;
+
+/// The definitions in force, swapped whole on hot reload.
+pub struct Active {
+    pub definitions: Definitions,
+    pub classifier: Classifier,
+}
+
+impl Active {
+    pub fn new(definitions: Definitions) -> Arc<Active> {
+        let classifier = definitions.classifier();
+        Arc::new(Active { definitions, classifier })
+    }
+}
+
+#[derive(Clone)]
+pub struct Pipeline {
+    pub store: Store,
+    pub active: Arc<RwLock<Arc<Active>>>,
+    pub ocr: Ocr,
+    pub limits: Limits,
+    /// Wakes idle workers when new work is queued.
+    pub wake: Arc<Notify>,
+}
+
+impl Pipeline {
+    pub fn active(&self) -> Arc<Active> {
+        self.active.read().expect("definitions lock").clone()
+    }
+
+    /// Runs one claimed job to completion or to a retry.
+    #[tracing::instrument(skip_all, fields(doc_id = job.document_id, stage = job.stage.as_str(), attempt = job.attempts))]
+    pub async fn run(&self, job: Job) {
+        if job.attempts > MAX_ATTEMPTS {
+            self.give_up(&job, "clerk failed to process it repeatedly (the daemon may have crashed on it); see the logs").await;
+            return;
+        }
+        let result = match job.stage {
+            Stage::Extract => self.extract(&job).await,
+            Stage::Classify => self.classify(&job).await,
+        };
+        if let Err(e) = result {
+            let e = format!("{e:#}");
+            if job.attempts >= MAX_ATTEMPTS {
+                self.give_up(&job, &format!("processing failed {MAX_ATTEMPTS} times: {e}")).await;
+            } else {
+                let backoff = 500i64 << job.attempts.min(10);
+                tracing::warn!(error = %e, retry_in_ms = backoff, "stage failed, will retry");
+                if let Err(e) = self.store.retry_later(&job, &e, crate::store::now_ms() + backoff).await {
+                    tracing::error!(error = %e, "cannot reschedule job; its lease will expire and it will run again");
+                }
+            }
+        }
+    }
+
+    async fn give_up(&self, job: &Job, reason: &str) {
+        tracing::error!(reason, "giving up on document");
+        let result: sqlx::Result<()> = async {
+            let mut tx = self.store.pool.begin().await?;
+            Store::save_unreadable(&mut tx, job.document_id, None, reason).await?;
+            if Store::complete(&mut tx, job).await? {
+                tx.commit().await?;
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "cannot record the failure");
+        }
+    }
+
+    async fn extract(&self, job: &Job) -> anyhow::Result<()> {
+        let (_, sha256, name) = self
+            .store
+            .document_text(job.document_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("document {} vanished", job.document_id))?;
+        let blobs = self.store.blobs.clone();
+        let (ocr, limits) = (self.ocr.clone(), self.limits);
+        // Keep the lease alive while a long OCR runs.
+        let heartbeat = {
+            let (store, job) = (self.store.clone(), job.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(LEASE_MS as u64 / 3)).await;
+                    let _ = store.extend_lease(&job, LEASE_MS).await;
+                }
+            })
+        };
+        let result = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let bytes = blobs.read(&sha256)?;
+            Ok((extract::sniff(&bytes, &name), extract::extract(&bytes, &name, &limits, &ocr)))
+        })
+        .await;
+        heartbeat.abort();
+        let mut tx = self.store.pool.begin().await?;
+        let (media_type, extracted) = result??;
+        match extracted {
+            Ok(extracted) => {
+                Store::save_extraction(&mut tx, job.document_id, &extracted.media_type, &extracted.pages).await?;
+                Store::enqueue(&mut tx, job.document_id, Stage::Classify).await?;
+            }
+            Err(unreadable) => {
+                Store::save_unreadable(&mut tx, job.document_id, media_type, &unreadable.0).await?;
+            }
+        }
+        if Store::complete(&mut tx, job).await? {
+            tx.commit().await?;
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    async fn classify(&self, job: &Job) -> anyhow::Result<()> {
+        let (text, _, _) = self
+            .store
+            .document_text(job.document_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("document {} vanished", job.document_id))?;
+        let active = self.active();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let outcome = active.classifier.classify(&text);
+            let version = outcome.doctype.as_ref().and_then(|t| active.classifier.get(t)).map(|t| t.version.clone());
+            (outcome, version)
+        })
+        .await?;
+        let (outcome, version): (Outcome, Option<String>) = outcome;
+        let mut tx = self.store.pool.begin().await?;
+        Store::save_outcome(&mut tx, job.document_id, &outcome, version.as_deref(), "clerk").await?;
+        if Store::complete(&mut tx, job).await? {
+            tx.commit().await?;
+            match &outcome.exception {
+                None => tracing::info!(doctype = outcome.doctype.as_deref().unwrap_or(""), "recognised"),
+                Some((kind, reason)) => tracing::info!(kind = kind.as_str(), reason, "exception"),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Helper for callers outside the job system (`clerk classify`): extract + classify in one go.
+pub fn classify_bytes(bytes: &[u8], name: &str, limits: &Limits, ocr: &Ocr, classifier: &Classifier) -> (Outcome, usize, bool) {
+    match extract::extract(bytes, name, limits, ocr) {
+        Ok(extracted) => (classifier.classify(&extracted.text()), extracted.pages.len(), extracted.ocr()),
+        Err(e) => (Outcome::exception(ExceptionKind::Unreadable, e.0), 0, false),
+    }
+}

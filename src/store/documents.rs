@@ -1,0 +1,303 @@
+//! Documents and their pages.
+
+use super::{jobs::Stage, now, Store};
+use crate::classify::Outcome;
+use crate::extract::Page;
+use serde::Serialize;
+use sqlx::{Row, Sqlite, Transaction};
+use std::collections::BTreeMap;
+
+/// A file about to be recorded; its bytes are already in the blob store.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    pub source: String,
+    pub original_name: String,
+    pub original_path: String,
+    pub intake_key: String,
+    pub sha256: String,
+    pub size: u64,
+    pub media_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntakeResult {
+    /// A new document, queued for extraction.
+    Received(i64),
+    /// Same bytes as an earlier document: recorded, linked, not processed again.
+    Duplicate { id: i64, of: i64 },
+    /// This very file was recorded before (a crash came between commit and removal).
+    AlreadyTaken(i64),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentSummary {
+    pub id: i64,
+    pub status: String,
+    pub doctype: Option<String>,
+    pub original_name: String,
+    pub source: String,
+    pub media_type: Option<String>,
+    pub size: i64,
+    pub received_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Document {
+    pub id: i64,
+    pub status: String,
+    pub doctype: Option<String>,
+    pub doctype_version: Option<String>,
+    pub fields: BTreeMap<String, String>,
+    pub problems: BTreeMap<String, String>,
+    pub original_name: String,
+    pub original_path: String,
+    pub source: String,
+    pub sha256: String,
+    pub size: i64,
+    pub media_type: Option<String>,
+    pub pages: Option<i64>,
+    pub ocr: bool,
+    pub duplicate_of: Option<i64>,
+    pub text: Option<String>,
+    pub received_at: String,
+    pub updated_at: String,
+    pub exceptions: Vec<super::ExceptionItem>,
+    pub audit: Vec<AuditLine>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditLine {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+impl Store {
+    /// Records a file taken from a source, in one transaction with its first job.
+    pub async fn record_intake(&self, doc: &NewDocument) -> sqlx::Result<IntakeResult> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM documents WHERE intake_key = ?")
+            .bind(&doc.intake_key)
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            return Ok(IntakeResult::AlreadyTaken(id));
+        }
+        let first: Option<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE sha256 = ? AND duplicate_of IS NULL ORDER BY id LIMIT 1")
+            .bind(&doc.sha256)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let t = now();
+        let status = if first.is_some() { "duplicate" } else { "received" };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO documents (source, original_name, original_path, intake_key, sha256, size, media_type, status, duplicate_of, received_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&doc.source)
+        .bind(&doc.original_name)
+        .bind(&doc.original_path)
+        .bind(&doc.intake_key)
+        .bind(&doc.sha256)
+        .bind(doc.size as i64)
+        .bind(&doc.media_type)
+        .bind(status)
+        .bind(first)
+        .bind(&t)
+        .bind(&t)
+        .fetch_one(&mut *tx)
+        .await?;
+        let result = match first {
+            Some(of) => {
+                Store::audit(&mut *tx, Some(id), None, "clerk", "duplicate", &format!("same content as document {of}")).await?;
+                IntakeResult::Duplicate { id, of }
+            }
+            None => {
+                Store::audit(&mut *tx, Some(id), None, "clerk", "received", &format!("from {}", doc.source)).await?;
+                Store::enqueue(&mut tx, id, Stage::Extract).await?;
+                IntakeResult::Received(id)
+            }
+        };
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    /// Records something that arrived but is not a document (a symlink, a directory) as an
+    /// unreadable exception at once, so an agent sees it.
+    pub async fn record_refused(&self, doc: &NewDocument, reason: &str) -> sqlx::Result<IntakeResult> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM documents WHERE intake_key = ?")
+            .bind(&doc.intake_key)
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            return Ok(IntakeResult::AlreadyTaken(id));
+        }
+        let t = now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO documents (source, original_name, original_path, intake_key, sha256, size, media_type, status, received_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'exception', ?, ?) RETURNING id",
+        )
+        .bind(&doc.source)
+        .bind(&doc.original_name)
+        .bind(&doc.original_path)
+        .bind(&doc.intake_key)
+        .bind(&doc.sha256)
+        .bind(doc.size as i64)
+        .bind(&doc.media_type)
+        .bind(&t)
+        .bind(&t)
+        .fetch_one(&mut *tx)
+        .await?;
+        Store::audit(&mut *tx, Some(id), None, "clerk", "received", &format!("from {}", doc.source)).await?;
+        Store::open_exception(&mut tx, id, crate::classify::ExceptionKind::Unreadable, reason).await?;
+        tx.commit().await?;
+        Ok(IntakeResult::Received(id))
+    }
+
+    pub async fn save_extraction(tx: &mut Transaction<'_, Sqlite>, id: i64, media_type: &str, pages: &[Page]) -> sqlx::Result<()> {
+        let text = pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\u{c}");
+        sqlx::query("DELETE FROM pages WHERE document_id = ?").bind(id).execute(&mut **tx).await?;
+        for p in pages {
+            sqlx::query("INSERT INTO pages (document_id, number, text, ocr, width, height, words) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind(id)
+                .bind(p.number as i64)
+                .bind(&p.text)
+                .bind(p.ocr)
+                .bind(p.width as i64)
+                .bind(p.height as i64)
+                .bind(serde_json::to_string(&p.words).unwrap_or_else(|_| "[]".into()))
+                .execute(&mut **tx)
+                .await?;
+        }
+        sqlx::query("UPDATE documents SET status = 'extracted', media_type = ?, text = ?, pages = ?, ocr = ?, updated_at = ? WHERE id = ?")
+            .bind(media_type)
+            .bind(text)
+            .bind(pages.len() as i64)
+            .bind(pages.iter().any(|p| p.ocr))
+            .bind(now())
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a classification outcome; an exception outcome opens an exception item.
+    pub async fn save_outcome(tx: &mut Transaction<'_, Sqlite>, id: i64, outcome: &Outcome, version: Option<&str>, actor: &str) -> sqlx::Result<()> {
+        let status = if outcome.exception.is_some() { "exception" } else { "recognised" };
+        sqlx::query("UPDATE documents SET status = ?, doctype = ?, doctype_version = ?, fields = ?, problems = ?, updated_at = ? WHERE id = ?")
+            .bind(status)
+            .bind(&outcome.doctype)
+            .bind(version)
+            .bind(serde_json::to_string(&outcome.fields).unwrap_or_default())
+            .bind(serde_json::to_string(&outcome.problems).unwrap_or_default())
+            .bind(now())
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        match &outcome.exception {
+            Some((kind, reason)) => {
+                Store::open_exception(tx, id, *kind, reason).await?;
+            }
+            None => {
+                let detail = format!("as {}", outcome.doctype.as_deref().unwrap_or("?"));
+                Store::audit(&mut **tx, Some(id), None, actor, "recognised", &detail).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks a document unreadable (extraction refused it), opening its exception.
+    pub async fn save_unreadable(tx: &mut Transaction<'_, Sqlite>, id: i64, media_type: Option<&str>, reason: &str) -> sqlx::Result<()> {
+        sqlx::query("UPDATE documents SET status = 'exception', media_type = COALESCE(?, media_type), updated_at = ? WHERE id = ?")
+            .bind(media_type)
+            .bind(now())
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Store::open_exception(tx, id, crate::classify::ExceptionKind::Unreadable, reason).await?;
+        Ok(())
+    }
+
+    pub async fn document_text(&self, id: i64) -> sqlx::Result<Option<(String, String, String)>> {
+        let row = sqlx::query("SELECT COALESCE(text, ''), sha256, original_name FROM documents WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+    }
+
+    pub async fn list_documents(&self, status: Option<&str>) -> sqlx::Result<Vec<DocumentSummary>> {
+        let rows = sqlx::query(
+            "SELECT id, status, doctype, original_name, source, media_type, size, received_at FROM documents
+             WHERE (?1 IS NULL OR status = ?1) ORDER BY id",
+        )
+        .bind(status)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DocumentSummary {
+                id: r.get(0),
+                status: r.get(1),
+                doctype: r.get(2),
+                original_name: r.get(3),
+                source: r.get(4),
+                media_type: r.get(5),
+                size: r.get(6),
+                received_at: r.get(7),
+            })
+            .collect())
+    }
+
+    pub async fn document(&self, id: i64) -> sqlx::Result<Option<Document>> {
+        let Some(r) = sqlx::query(
+            "SELECT id, status, doctype, doctype_version, fields, problems, original_name, original_path, source, sha256, size,
+                    media_type, pages, ocr, duplicate_of, text, received_at, updated_at
+             FROM documents WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let json = |s: String| serde_json::from_str(&s).unwrap_or_default();
+        let exceptions = self.exceptions(&super::ExceptionFilter { document_id: Some(id), ..Default::default() }).await?;
+        let audit = sqlx::query("SELECT at, actor, action, detail FROM audit WHERE document_id = ? ORDER BY id")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|r| AuditLine { at: r.get(0), actor: r.get(1), action: r.get(2), detail: r.get(3) })
+            .collect();
+        Ok(Some(Document {
+            id: r.get(0),
+            status: r.get(1),
+            doctype: r.get(2),
+            doctype_version: r.get(3),
+            fields: json(r.get(4)),
+            problems: json(r.get(5)),
+            original_name: r.get(6),
+            original_path: r.get(7),
+            source: r.get(8),
+            sha256: r.get(9),
+            size: r.get(10),
+            media_type: r.get(11),
+            pages: r.get(12),
+            ocr: r.get(13),
+            duplicate_of: r.get(14),
+            text: r.get(15),
+            received_at: r.get(16),
+            updated_at: r.get(17),
+            exceptions,
+            audit,
+        }))
+    }
+
+    /// Counts of documents by status, for `serve` logs and benchmarks.
+    pub async fn count_by_status(&self) -> sqlx::Result<BTreeMap<String, i64>> {
+        let rows = sqlx::query("SELECT status, COUNT(*) FROM documents GROUP BY status").fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}

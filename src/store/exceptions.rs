@@ -1,0 +1,154 @@
+//! The exception queue: items an agent claims and resolves or rejects. Every state change is
+//! guarded by the item's current state (no resolving what someone else rejected) and audited.
+
+use super::{now, Store};
+use crate::classify::ExceptionKind;
+use serde::Serialize;
+use sqlx::{Row, Sqlite, Transaction};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExceptionItem {
+    pub id: i64,
+    pub document_id: i64,
+    pub kind: String,
+    pub reason: String,
+    pub state: String,
+    pub claimed_by: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolution: Option<String>,
+    pub original_name: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExceptionFilter {
+    pub kind: Option<String>,
+    pub state: Option<String>,
+    pub document_id: Option<i64>,
+}
+
+impl Store {
+    pub async fn open_exception(tx: &mut Transaction<'_, Sqlite>, document_id: i64, kind: ExceptionKind, reason: &str) -> sqlx::Result<i64> {
+        let t = now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO exceptions (document_id, kind, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(document_id)
+        .bind(kind.as_str())
+        .bind(reason)
+        .bind(&t)
+        .bind(&t)
+        .fetch_one(&mut **tx)
+        .await?;
+        Store::audit(&mut **tx, Some(document_id), Some(id), "clerk", &format!("exception:{}", kind.as_str()), reason).await?;
+        Ok(id)
+    }
+
+    pub async fn exceptions(&self, f: &ExceptionFilter) -> sqlx::Result<Vec<ExceptionItem>> {
+        let rows = sqlx::query(
+            "SELECT e.id, e.document_id, e.kind, e.reason, e.state, e.claimed_by, e.resolved_by, e.resolution, d.original_name, e.created_at, e.updated_at
+             FROM exceptions e JOIN documents d ON d.id = e.document_id
+             WHERE (?1 IS NULL OR e.kind = ?1) AND (?2 IS NULL OR e.state = ?2) AND (?3 IS NULL OR e.document_id = ?3)
+             ORDER BY e.id",
+        )
+        .bind(&f.kind)
+        .bind(&f.state)
+        .bind(f.document_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| row_to_item(&r)).collect())
+    }
+
+    pub async fn exception(&self, id: i64) -> sqlx::Result<Option<ExceptionItem>> {
+        let row = sqlx::query(
+            "SELECT e.id, e.document_id, e.kind, e.reason, e.state, e.claimed_by, e.resolved_by, e.resolution, d.original_name, e.created_at, e.updated_at
+             FROM exceptions e JOIN documents d ON d.id = e.document_id WHERE e.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(row_to_item))
+    }
+
+    /// Claims an open item (or re-claims one the same agent holds). Returns the state it was in
+    /// when the claim failed.
+    pub async fn claim_exception(&self, id: i64, agent: &str) -> sqlx::Result<Result<(), String>> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "UPDATE exceptions SET state = 'claimed', claimed_by = ?, updated_at = ?
+             WHERE id = ? AND (state = 'open' OR (state = 'claimed' AND claimed_by = ?))
+             RETURNING document_id",
+        )
+        .bind(agent)
+        .bind(now())
+        .bind(id)
+        .bind(agent)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match r {
+            Some(row) => {
+                Store::audit(&mut *tx, Some(row.get(0)), Some(id), agent, "claimed", "").await?;
+                tx.commit().await?;
+                Ok(Ok(()))
+            }
+            None => Ok(Err(self.describe_state(id).await?)),
+        }
+    }
+
+    /// Closes an item as resolved or rejected, in the caller's transaction (resolving also
+    /// updates the document). Only an open item, or one claimed by `agent`, can be closed.
+    pub async fn close_exception(
+        tx: &mut Transaction<'_, Sqlite>,
+        id: i64,
+        agent: &str,
+        state: &str,
+        resolution: &str,
+    ) -> sqlx::Result<bool> {
+        let r = sqlx::query(
+            "UPDATE exceptions SET state = ?, resolved_by = ?, resolution = ?, updated_at = ?
+             WHERE id = ? AND (state = 'open' OR (state = 'claimed' AND claimed_by = ?))
+             RETURNING document_id",
+        )
+        .bind(state)
+        .bind(agent)
+        .bind(resolution)
+        .bind(now())
+        .bind(id)
+        .bind(agent)
+        .fetch_optional(&mut **tx)
+        .await?;
+        match r {
+            Some(row) => {
+                Store::audit(&mut **tx, Some(row.get(0)), Some(id), agent, state, resolution).await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// "it does not exist" / "it is claimed by NAME" / "it is already resolved", for errors.
+    pub async fn describe_state(&self, id: i64) -> sqlx::Result<String> {
+        Ok(match self.exception(id).await? {
+            None => format!("exception {id} does not exist"),
+            Some(e) if e.state == "claimed" => format!("exception {id} is claimed by {}", e.claimed_by.unwrap_or_default()),
+            Some(e) => format!("exception {id} is already {}", e.state),
+        })
+    }
+}
+
+fn row_to_item(r: &sqlx::sqlite::SqliteRow) -> ExceptionItem {
+    ExceptionItem {
+        id: r.get(0),
+        document_id: r.get(1),
+        kind: r.get(2),
+        reason: r.get(3),
+        state: r.get(4),
+        claimed_by: r.get(5),
+        resolved_by: r.get(6),
+        resolution: r.get(7),
+        original_name: r.get(8),
+        created_at: r.get(9),
+        updated_at: r.get(10),
+    }
+}

@@ -1,0 +1,137 @@
+//! Jobs with leases. A worker claims the oldest ready job in one `UPDATE … RETURNING` (on
+//! PostgreSQL this becomes `FOR UPDATE SKIP LOCKED`); it completes the job in the same transaction
+//! as the stage's results, guarded by its lease, so a job whose lease was lost (the worker was too
+//! slow, or died) is never completed twice. Orphans are re-queued when their lease runs out.
+
+use super::{now, now_ms, Store};
+use sqlx::{Row, Sqlite, Transaction};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Extract,
+    Classify,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Extract => "extract",
+            Stage::Classify => "classify",
+        }
+    }
+    fn parse(s: &str) -> Option<Stage> {
+        match s {
+            "extract" => Some(Stage::Extract),
+            "classify" => Some(Stage::Classify),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub document_id: i64,
+    pub stage: Stage,
+    pub attempts: i64,
+    pub owner: String,
+}
+
+impl Store {
+    pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, document_id: i64, stage: Stage) -> sqlx::Result<()> {
+        let t = now();
+        sqlx::query("INSERT INTO jobs (document_id, stage, run_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(document_id)
+            .bind(stage.as_str())
+            .bind(now_ms())
+            .bind(&t)
+            .bind(&t)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Claims the oldest ready job (queued and due, or running with an expired lease).
+    pub async fn claim(&self, owner: &str, lease_ms: i64) -> sqlx::Result<Option<Job>> {
+        let now = now_ms();
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until = ?2, attempts = attempts + 1, updated_at = ?3
+             WHERE id = (SELECT id FROM jobs
+                         WHERE (state = 'queued' AND run_after <= ?4) OR (state = 'running' AND lease_until < ?4)
+                         ORDER BY id LIMIT 1)
+             RETURNING id, document_id, stage, attempts",
+        )
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(super::now())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|r| {
+            Some(Job {
+                id: r.get(0),
+                document_id: r.get(1),
+                stage: Stage::parse(r.get::<&str, _>(2))?,
+                attempts: r.get(3),
+                owner: owner.to_string(),
+            })
+        }))
+    }
+
+    /// Marks the job done inside the stage's transaction. False when the lease was lost: then the
+    /// caller must roll back, since another worker owns the job now.
+    pub async fn complete(tx: &mut Transaction<'_, Sqlite>, job: &Job) -> sqlx::Result<bool> {
+        let done = sqlx::query("UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'")
+            .bind(now())
+            .bind(job.id)
+            .bind(&job.owner)
+            .execute(&mut **tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives a job back after a failure, to run again at `retry_at_ms`.
+    pub async fn retry_later(&self, job: &Job, error: &str, retry_at_ms: i64) -> sqlx::Result<()> {
+        sqlx::query("UPDATE jobs SET state = 'queued', run_after = ?, last_error = ?, lease_owner = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?")
+            .bind(retry_at_ms)
+            .bind(error)
+            .bind(now())
+            .bind(job.id)
+            .bind(&job.owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Extends a lease while a long stage (OCR of many pages) is still working.
+    pub async fn extend_lease(&self, job: &Job, lease_ms: i64) -> sqlx::Result<()> {
+        sqlx::query("UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'")
+            .bind(now_ms() + lease_ms)
+            .bind(job.id)
+            .bind(&job.owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// With SQLite one daemon owns the store (a lock file guarantees it), so jobs still marked
+    /// running at start-up were orphaned by a crash and can run again at once.
+    pub async fn requeue_orphans(&self) -> sqlx::Result<u64> {
+        let r = sqlx::query("UPDATE jobs SET state = 'queued', lease_owner = NULL, run_after = ?, updated_at = ? WHERE state = 'running'")
+            .bind(now_ms())
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Jobs waiting or running, for status and benchmarks.
+    pub async fn pending_jobs(&self) -> sqlx::Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')").fetch_one(&self.pool).await
+    }
+
+    /// When the next queued job becomes due, so idle workers sleep exactly until then.
+    pub async fn next_due_ms(&self) -> sqlx::Result<Option<i64>> {
+        sqlx::query_scalar("SELECT MIN(run_after) FROM jobs WHERE state = 'queued'").fetch_one(&self.pool).await
+    }
+}

@@ -1,0 +1,77 @@
+//! The store: SQLite (WAL) by default. All SQL lives in this module, one file per table family,
+//! so a PostgreSQL backend can be added under the same API without touching the stages.
+
+pub mod blobs;
+mod documents;
+mod exceptions;
+mod jobs;
+
+pub use documents::{Document, DocumentSummary, IntakeResult, NewDocument};
+pub use exceptions::{ExceptionItem, ExceptionFilter};
+pub use jobs::{Job, Stage};
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Store {
+    pub pool: SqlitePool,
+    pub blobs: blobs::Blobs,
+}
+
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir`: `clerk.db` and `blobs/`.
+    pub async fn open(data_dir: &Path) -> anyhow::Result<Store> {
+        std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
+        let db = data_dir.join("clerk.db");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", db.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode survives a process crash (kill -9) losing nothing committed;
+            // only a power cut may lose the last transactions.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the database {}", db.display()))?;
+        sqlx::migrate!("src/store/migrations").run(&pool).await.context("cannot migrate the database")?;
+        let blobs = blobs::Blobs::open(data_dir.join("blobs")).context("cannot open the blob store")?;
+        Ok(Store { pool, blobs })
+    }
+
+    /// Records one line of the audit trail.
+    pub async fn audit<'e, E: sqlx::SqliteExecutor<'e>>(
+        exec: E,
+        document_id: Option<i64>,
+        exception_id: Option<i64>,
+        actor: &str,
+        action: &str,
+        detail: &str,
+    ) -> sqlx::Result<()> {
+        sqlx::query("INSERT INTO audit (at, document_id, exception_id, actor, action, detail) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(now())
+            .bind(document_id)
+            .bind(exception_id)
+            .bind(actor)
+            .bind(action)
+            .bind(detail)
+            .execute(exec)
+            .await?;
+        Ok(())
+    }
+}
