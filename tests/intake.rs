@@ -1,0 +1,138 @@
+//! Folder intake through a running daemon: every sample ends where a person would expect, the
+//! original bytes are kept, duplicates are linked, and files are taken only when complete.
+
+mod support;
+use std::io::Write;
+use std::time::Duration;
+use support::*;
+
+#[test]
+fn every_sample_ends_in_the_right_place() {
+    let d = Daemon::start();
+    let samples = [
+        ("invoice-acme.pdf", "recognised", Some("invoice")),
+        ("invoice-globex.pdf", "recognised", Some("invoice")),
+        ("invoice-acme-scan.png", "recognised", Some("invoice")),
+        ("invoice-globex-scan.tiff", "recognised", Some("invoice")),
+        ("invoice-initech-scan.pdf", "recognised", Some("invoice")),
+        ("credit-note-acme.pdf", "recognised", Some("credit-note")),
+        ("delivery-note.txt", "recognised", Some("delivery-note")),
+        ("invoice-incomplete.pdf", "exception", Some("invoice")),
+        ("letter-unknown.pdf", "exception", None),
+    ];
+    for (name, _, _) in &samples {
+        d.drop_sample(name);
+    }
+    d.wait_settled(samples.len());
+    for (name, status, doctype) in samples {
+        let doc = d.by_name(name);
+        assert_eq!(doc["status"], status, "{name}: {doc:#}");
+        assert_eq!(doc["doctype"].as_str(), doctype, "{name}: {doc:#}");
+        // The original bytes are in the blob store, under their SHA-256.
+        let bytes = std::fs::read(sample(name)).unwrap();
+        let sha = sha256_hex(&bytes);
+        assert_eq!(doc["sha256"], sha.as_str());
+        assert_eq!(std::fs::read(d.data.join("blobs").join(&sha[..2]).join(&sha)).unwrap(), bytes);
+    }
+    // The inbox is empty: every file left it after it was stored.
+    assert_eq!(std::fs::read_dir(&d.inbox).unwrap().count(), 0);
+
+    let acme = d.by_name("invoice-acme.pdf");
+    assert_eq!(acme["fields"]["invoice_number"], "INV-2024-0042");
+    assert_eq!(acme["fields"]["date"], "2024-04-03");
+    assert_eq!(acme["fields"]["total"], "509.76");
+    assert_eq!(acme["fields"]["iban"], "DE89370400440532013000");
+    assert_eq!(acme["ocr"], false);
+    let scan = d.by_name("invoice-initech-scan.pdf");
+    assert_eq!(scan["ocr"], true);
+    assert_eq!(scan["fields"]["total"], "2345.60");
+    let tiff = d.by_name("invoice-globex-scan.tiff");
+    assert_eq!(tiff["pages"], 2, "both TIFF pages are read");
+    assert_eq!(tiff["fields"]["total"], "1234.56");
+
+    let incomplete = d.by_name("invoice-incomplete.pdf");
+    let reason = incomplete["exceptions"][0]["reason"].as_str().unwrap();
+    assert_eq!(incomplete["exceptions"][0]["kind"], "incomplete");
+    assert!(reason.contains("invoice_number: not found"), "{reason}");
+    assert!(reason.contains("total: \"to be confirmed\" is not an amount"), "{reason}");
+    let unknown = d.by_name("letter-unknown.pdf");
+    assert_eq!(unknown["exceptions"][0]["kind"], "unrecognised");
+}
+
+#[test]
+fn duplicates_are_recorded_and_linked_not_processed_twice() {
+    let d = Daemon::start();
+    d.drop_sample("invoice-acme.pdf");
+    d.wait_settled(1);
+    d.drop_file("copy-of-acme.pdf", &std::fs::read(sample("invoice-acme.pdf")).unwrap());
+    let docs = d.wait_settled(2);
+    let first = docs.iter().find(|x| x["original_name"] == "invoice-acme.pdf").unwrap()["id"].as_i64().unwrap();
+    let copy = d.by_name("copy-of-acme.pdf");
+    assert_eq!(copy["status"], "duplicate");
+    assert_eq!(copy["duplicate_of"], first);
+    assert!(copy["exceptions"].as_array().unwrap().is_empty());
+    assert!(copy["fields"].as_object().unwrap().is_empty(), "a duplicate is not classified again");
+}
+
+#[test]
+fn a_file_is_taken_only_when_its_writer_closes_it() {
+    let d = Daemon::start();
+    let path = d.inbox.join("slow-writer.pdf");
+    let bytes = std::fs::read(sample("invoice-acme.pdf")).unwrap();
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(&bytes[..bytes.len() / 2]).unwrap();
+    f.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(d.documents().is_empty(), "taken while still being written");
+    assert!(path.exists());
+    f.write_all(&bytes[bytes.len() / 2..]).unwrap();
+    drop(f);
+    let docs = d.wait_settled(1);
+    assert_eq!(docs[0]["status"], "recognised", "{docs:?}");
+    assert_eq!(d.document(docs[0]["id"].as_i64().unwrap())["size"], bytes.len());
+}
+
+#[test]
+fn temporary_and_hidden_files_are_left_alone() {
+    let d = Daemon::start();
+    for name in ["download.pdf.part", "upload.tmp", "~$report.docx", ".hidden.pdf"] {
+        d.drop_file(name, b"not yet");
+    }
+    d.drop_sample("invoice-acme.pdf");
+    d.wait_settled(1);
+    std::thread::sleep(Duration::from_millis(1500)); // past a rescan
+    assert_eq!(d.documents().len(), 1);
+    for name in ["download.pdf.part", "upload.tmp", "~$report.docx", ".hidden.pdf"] {
+        assert!(d.inbox.join(name).exists(), "{name} was taken");
+    }
+}
+
+#[test]
+fn files_waiting_before_start_are_taken() {
+    let mut d = Daemon::start();
+    d.stop();
+    d.drop_sample("invoice-acme.pdf");
+    d.drop_sample("letter-unknown.pdf");
+    d.spawn();
+    let docs = d.wait_settled(2);
+    assert_eq!(docs.len(), 2);
+}
+
+#[test]
+fn polling_mode_takes_files_once_stable() {
+    let d = Daemon::start_with("[intake]\nmode = 'poll'\npoll_interval = '100ms'\nstable_delay = '500ms'\n");
+    let path = d.inbox.join("share.pdf");
+    let bytes = std::fs::read(sample("invoice-acme.pdf")).unwrap();
+    let mut f = std::fs::File::create(&path).unwrap();
+    // A writer on a network share that keeps appending, slower than the poll interval.
+    for chunk in bytes.chunks(bytes.len() / 4 + 1) {
+        f.write_all(chunk).unwrap();
+        f.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(d.documents().is_empty(), "taken while the writer was still appending");
+    }
+    drop(f);
+    let docs = d.wait_settled(1);
+    assert_eq!(docs[0]["status"], "recognised");
+    assert_eq!(docs[0]["size"], bytes.len());
+}

@@ -1,0 +1,181 @@
+//! Shared test harness: a real `clerk serve` on temporary folders, driven through its CLI.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const CLERK: &str = env!("CARGO_BIN_EXE_clerk");
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn sample(name: &str) -> PathBuf {
+    repo().join("samples").join(name)
+}
+
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub inbox: PathBuf,
+    pub data: PathBuf,
+    pub definitions: PathBuf,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    /// A daemon over fresh folders, with the bundled definitions copied in and `extra_settings`
+    /// appended to its clerk.toml.
+    pub fn start_with(extra_settings: &str) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let definitions = dir.path().join("definitions");
+        std::fs::create_dir_all(&definitions).unwrap();
+        for e in std::fs::read_dir(repo().join("bots")).unwrap().flatten() {
+            std::fs::copy(e.path(), definitions.join(e.file_name())).unwrap();
+        }
+        let settings = format!(
+            "data = 'var'\ndefinitions = 'definitions'\ninbox = ['inbox']\n[intake]\nstable_delay = '300ms'\nrescan_interval = '1s'\npoll_interval = '100ms'\n{extra_settings}"
+        );
+        let settings = if extra_settings.contains("[intake]") {
+            // The extra block replaces the default intake section.
+            format!("data = 'var'\ndefinitions = 'definitions'\ninbox = ['inbox']\n{extra_settings}")
+        } else {
+            settings
+        };
+        std::fs::write(dir.path().join("clerk.toml"), settings).unwrap();
+        let mut d = Daemon {
+            inbox: dir.path().join("inbox"),
+            data: dir.path().join("var"),
+            definitions,
+            dir,
+            child: None,
+        };
+        std::fs::create_dir_all(&d.inbox).unwrap();
+        d.spawn();
+        d
+    }
+
+    pub fn start() -> Daemon {
+        Daemon::start_with("")
+    }
+
+    pub fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        let child = Command::new(CLERK)
+            .arg("serve")
+            .current_dir(self.dir.path())
+            .env("CLERK_LOG", "info,clerk=debug,sqlx=warn,lopdf=error")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("starting clerk serve");
+        self.child = Some(child);
+        // Ready when the store exists and the inbox watch is set up.
+        self.wait_until("the daemon to start", Duration::from_secs(30), |d| d.log().contains("clerk is running"));
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("clerk.log")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Stops the daemon abruptly, as a crash or `kill -9` would.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    /// Stops the daemon with SIGTERM and waits for it to exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("daemon running");
+        Command::new("kill").arg("-TERM").arg(c.id().to_string()).status().unwrap();
+        c.wait().unwrap()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// Runs a `clerk` command against this daemon's store.
+    pub fn clerk(&self, args: &[&str]) -> Output {
+        Command::new(CLERK).args(args).current_dir(self.dir.path()).env("CLERK_LOG", "warn").output().unwrap()
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let out = self.clerk(args);
+        assert!(out.status.success(), "clerk {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("clerk {args:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    }
+
+    pub fn documents(&self) -> Vec<Value> {
+        if !self.data.join("clerk.db").exists() {
+            return vec![];
+        }
+        self.json(&["documents", "list", "--json"]).as_array().unwrap().clone()
+    }
+
+    pub fn document(&self, id: i64) -> Value {
+        self.json(&["documents", "show", &id.to_string(), "--json"])
+    }
+
+    pub fn exceptions(&self) -> Vec<Value> {
+        self.json(&["exceptions", "list", "--json"]).as_array().unwrap().clone()
+    }
+
+    /// Copies a file into the inbox the way most programs write: create, write, close.
+    pub fn drop_file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.inbox.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    pub fn drop_sample(&self, name: &str) -> PathBuf {
+        let bytes = std::fs::read(sample(name)).unwrap();
+        let file_name = Path::new(name).file_name().unwrap().to_str().unwrap();
+        self.drop_file(file_name, &bytes)
+    }
+
+    pub fn wait_until(&self, what: &str, timeout: Duration, mut done: impl FnMut(&Self) -> bool) {
+        let start = Instant::now();
+        while !done(self) {
+            if start.elapsed() > timeout {
+                panic!("timed out waiting for {what}\n--- daemon log ---\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until `n` documents exist and none is still in progress; returns them.
+    pub fn wait_settled(&self, n: usize) -> Vec<Value> {
+        let mut docs = vec![];
+        self.wait_until(&format!("{n} settled documents"), Duration::from_secs(120), |d| {
+            docs = d.documents();
+            docs.len() >= n && docs.iter().all(|doc| !matches!(doc["status"].as_str(), Some("received" | "extracted")))
+        });
+        docs
+    }
+
+    /// The settled document whose original name is `name`.
+    pub fn by_name(&self, name: &str) -> Value {
+        let docs = self.documents();
+        let summary = docs.iter().find(|d| d["original_name"] == name).unwrap_or_else(|| panic!("no document named {name}: {docs:?}"));
+        self.document(summary["id"].as_i64().unwrap())
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
