@@ -110,7 +110,8 @@ fn lock_data_dir(data: &std::path::Path) -> anyhow::Result<std::fs::File> {
 fn watch_definitions(dir: std::path::PathBuf, active: Arc<RwLock<Arc<Active>>>) -> Option<notify::RecommendedWatcher> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if res.is_ok() {
+        // Our own reads show up as access events; only changes matter.
+        if res.is_ok_and(|e| matches!(e.kind, notify::EventKind::Create(_) | notify::EventKind::Modify(_) | notify::EventKind::Remove(_))) {
             let _ = tx.send(());
         }
     })
