@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "clerk", version, about = "A back-office robot: takes documents from inboxes, reads and classifies them, and queues what it cannot finish for a person.")]
+#[command(
+    name = "clerk",
+    version,
+    about = "A back-office robot: takes documents from inboxes, reads and classifies them, and queues what it cannot finish for a person."
+)]
 struct Cli {
     /// Settings file (default: ./clerk.toml when it exists).
     #[arg(long, global = true, env = "CLERK_CONFIG")]
@@ -85,7 +89,10 @@ struct Agent {
 
 impl Agent {
     fn name(&self) -> String {
-        self.agent.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "agent".into())
+        self.agent
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "agent".into())
     }
 }
 
@@ -153,7 +160,8 @@ fn main() -> ExitCode {
 
 fn init_logging(format: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CLERK_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,lopdf=error"));
+    let filter = EnvFilter::try_from_env("CLERK_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,lopdf=error"));
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -194,7 +202,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let n = loaded.definitions.doctypes().len();
             if loaded.problems.is_empty() {
-                eprintln!("{} definition file(s), {n} document type(s): all valid", loaded.definitions.files.len());
+                eprintln!(
+                    "{} definition file(s), {n} document type(s): all valid",
+                    loaded.definitions.files.len()
+                );
                 Ok(ExitCode::SUCCESS)
             } else {
                 eprintln!("{} problem(s) found", loaded.problems.len());
@@ -206,16 +217,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let ocr = extract::ocr::Ocr::start(s.ocr.threads, &s.ocr.languages);
             let mut failed = false;
             for file in expand(&files) {
-                let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                match std::fs::read(&file).map_err(|e| e.to_string()).and_then(|b| extract::extract(&b, &name, &s.limits.limits(), &ocr).map_err(|e| e.0)) {
-                    Ok(x) => println!("==> {} ({}, {} page(s){}) <==\n{}", file.display(), x.media_type, x.pages.len(), if x.ocr() { ", OCR" } else { "" }, x.text()),
+                let name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                match std::fs::read(&file)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| {
+                        extract::extract(&b, &name, &s.limits.limits(), &ocr).map_err(|e| e.0)
+                    }) {
+                    Ok(x) => println!(
+                        "==> {} ({}, {} page(s){}) <==\n{}",
+                        file.display(),
+                        x.media_type,
+                        x.pages.len(),
+                        if x.ocr() { ", OCR" } else { "" },
+                        x.text()
+                    ),
                     Err(e) => {
                         eprintln!("{}: {e}", file.display());
                         failed = true;
                     }
                 }
             }
-            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Documents(cmd) => documents(&s, cmd).await,
         Command::Exceptions(cmd) => exceptions_cmd(&s, cmd).await,
@@ -242,8 +271,12 @@ fn classify(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<ExitC
                 continue;
             }
         };
-        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let (outcome, pages, ocr_used) = pipeline::classify_bytes(&bytes, &name, &limits, &ocr, &classifier);
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (outcome, pages, ocr_used) =
+            pipeline::classify_bytes(&bytes, &name, &limits, &ocr, &classifier);
         let millis = (start.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
         if json {
             let v = serde_json::json!({
@@ -259,12 +292,21 @@ fn classify(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<ExitC
             println!("{v}");
         } else {
             match &outcome.exception {
-                None => println!("{}: recognised {} {}", file.display(), outcome.doctype.as_deref().unwrap_or(""), fields_line(&outcome.fields)),
+                None => println!(
+                    "{}: recognised {} {}",
+                    file.display(),
+                    outcome.doctype.as_deref().unwrap_or(""),
+                    fields_line(&outcome.fields)
+                ),
                 Some((k, r)) => println!("{}: exception {}: {r}", file.display(), k.as_str()),
             }
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Folders given on the command line stand for every file inside them, recursively.
@@ -284,12 +326,19 @@ fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 fn fields_line(fields: &BTreeMap<String, String>) -> String {
-    fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 async fn open_store(s: &Settings) -> anyhow::Result<Store> {
     if !s.data.join("clerk.db").exists() {
-        anyhow::bail!("no clerk store in {} (run `clerk serve` first, or pass --data)", s.data.display());
+        anyhow::bail!(
+            "no clerk store in {} (run `clerk serve` first, or pass --data)",
+            s.data.display()
+        );
     }
     Store::open(&s.data).await
 }
@@ -303,18 +352,32 @@ async fn documents(s: &Settings, cmd: DocumentsCmd) -> anyhow::Result<ExitCode> 
                 println!("{}", serde_json::to_string_pretty(&docs)?);
             } else {
                 for d in docs {
-                    println!("{:>6}  {:<11} {:<16} {}", d.id, d.status, d.doctype.unwrap_or_default(), d.original_name);
+                    println!(
+                        "{:>6}  {:<11} {:<16} {}",
+                        d.id,
+                        d.status,
+                        d.doctype.unwrap_or_default(),
+                        d.original_name
+                    );
                 }
             }
         }
         DocumentsCmd::Show { id, json } => {
-            let d = store.document(id).await?.with_context(|| format!("document {id} does not exist"))?;
+            let d = store
+                .document(id)
+                .await?
+                .with_context(|| format!("document {id} does not exist"))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&d)?);
             } else {
                 println!("document {}: {} ({})", d.id, d.original_name, d.status);
                 println!("  from {} at {}", d.source, d.received_at);
-                println!("  {} bytes, {}, sha256 {}", d.size, d.media_type.as_deref().unwrap_or("unknown type"), d.sha256);
+                println!(
+                    "  {} bytes, {}, sha256 {}",
+                    d.size,
+                    d.media_type.as_deref().unwrap_or("unknown type"),
+                    d.sha256
+                );
                 if let Some(of) = d.duplicate_of {
                     println!("  duplicate of document {of}");
                 }
@@ -328,7 +391,10 @@ async fn documents(s: &Settings, cmd: DocumentsCmd) -> anyhow::Result<ExitCode> 
                     println!("  {k}: {v}");
                 }
                 for e in &d.exceptions {
-                    println!("  exception {} [{}] {}: {}", e.id, e.state, e.kind, e.reason);
+                    println!(
+                        "  exception {} [{}] {}: {}",
+                        e.id, e.state, e.kind, e.reason
+                    );
                 }
                 for a in &d.audit {
                     println!("  {} {} {} {}", a.at, a.actor, a.action, a.detail);
@@ -343,17 +409,29 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
     let store = open_store(s).await?;
     match cmd {
         ExceptionsCmd::List { kind, state, json } => {
-            let items = store.exceptions(&ExceptionFilter { kind, state, document_id: None }).await?;
+            let items = store
+                .exceptions(&ExceptionFilter {
+                    kind,
+                    state,
+                    document_id: None,
+                })
+                .await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&items)?);
             } else {
                 for e in items {
-                    println!("{:>6}  {:<8} {:<12} doc {:<6} {}: {}", e.id, e.state, e.kind, e.document_id, e.original_name, e.reason);
+                    println!(
+                        "{:>6}  {:<8} {:<12} doc {:<6} {}: {}",
+                        e.id, e.state, e.kind, e.document_id, e.original_name, e.reason
+                    );
                 }
             }
         }
         ExceptionsCmd::Show { id, json } => {
-            let e = store.exception(id).await?.with_context(|| format!("exception {id} does not exist"))?;
+            let e = store
+                .exception(id)
+                .await?
+                .with_context(|| format!("exception {id} does not exist"))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&e)?);
             } else {
@@ -363,24 +441,43 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
                     println!("  claimed by {c}");
                 }
                 if let Some(r) = &e.resolution {
-                    println!("  {} by {}: {r}", e.state, e.resolved_by.as_deref().unwrap_or("?"));
+                    println!(
+                        "  {} by {}: {r}",
+                        e.state,
+                        e.resolved_by.as_deref().unwrap_or("?")
+                    );
                 }
             }
         }
         ExceptionsCmd::Claim { id, agent } => {
-            store.claim_exception(id, &agent.name()).await?.map_err(anyhow::Error::msg)?;
+            store
+                .claim_exception(id, &agent.name())
+                .await?
+                .map_err(anyhow::Error::msg)?;
             println!("exception {id} claimed by {}", agent.name());
         }
-        ExceptionsCmd::Resolve { id, doctype, fields, agent } => {
+        ExceptionsCmd::Resolve {
+            id,
+            doctype,
+            fields,
+            agent,
+        } => {
             let mut overrides = BTreeMap::new();
             for f in fields {
-                let (k, v) = f.split_once('=').with_context(|| format!("--field {f:?} must be NAME=VALUE"))?;
+                let (k, v) = f
+                    .split_once('=')
+                    .with_context(|| format!("--field {f:?} must be NAME=VALUE"))?;
                 overrides.insert(k.trim().to_string(), v.to_string());
             }
             let loaded = definitions::load_dir(&s.definitions, None);
             let classifier = loaded.definitions.classifier();
-            let fields = exceptions::resolve(&store, &classifier, id, &agent.name(), &doctype, &overrides).await?;
-            println!("exception {id} resolved: document is {doctype} {}", fields_line(&fields));
+            let fields =
+                exceptions::resolve(&store, &classifier, id, &agent.name(), &doctype, &overrides)
+                    .await?;
+            println!(
+                "exception {id} resolved: document is {doctype} {}",
+                fields_line(&fields)
+            );
         }
         ExceptionsCmd::Reject { id, reason, agent } => {
             exceptions::reject(&store, id, &agent.name(), &reason).await?;

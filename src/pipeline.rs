@@ -24,7 +24,10 @@ pub struct Active {
 impl Active {
     pub fn new(definitions: Definitions) -> Arc<Active> {
         let classifier = definitions.classifier();
-        Arc::new(Active { definitions, classifier })
+        Arc::new(Active {
+            definitions,
+            classifier,
+        })
     }
 }
 
@@ -57,11 +60,19 @@ impl Pipeline {
         if let Err(e) = result {
             let e = format!("{e:#}");
             if job.attempts >= MAX_ATTEMPTS {
-                self.give_up(&job, &format!("processing failed {MAX_ATTEMPTS} times: {e}")).await;
+                self.give_up(
+                    &job,
+                    &format!("processing failed {MAX_ATTEMPTS} times: {e}"),
+                )
+                .await;
             } else {
                 let backoff = 500i64 << job.attempts.min(10);
                 tracing::warn!(error = %e, retry_in_ms = backoff, "stage failed, will retry");
-                if let Err(e) = self.store.retry_later(&job, &e, crate::store::now_ms() + backoff).await {
+                if let Err(e) = self
+                    .store
+                    .retry_later(&job, &e, crate::store::now_ms() + backoff)
+                    .await
+                {
                     tracing::error!(error = %e, "cannot reschedule job; its lease will expire and it will run again");
                 }
             }
@@ -71,7 +82,7 @@ impl Pipeline {
     async fn give_up(&self, job: &Job, reason: &str) {
         tracing::error!(reason, "giving up on document");
         let result: sqlx::Result<()> = async {
-            let mut tx = self.store.pool.begin().await?;
+            let mut tx = self.store.write_tx().await?;
             Store::save_unreadable(&mut tx, job.document_id, None, reason).await?;
             if Store::complete(&mut tx, job).await? {
                 tx.commit().await?;
@@ -104,15 +115,24 @@ impl Pipeline {
         };
         let result = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let bytes = blobs.read(&sha256)?;
-            Ok((extract::sniff(&bytes, &name), extract::extract(&bytes, &name, &limits, &ocr)))
+            Ok((
+                extract::sniff(&bytes, &name),
+                extract::extract(&bytes, &name, &limits, &ocr),
+            ))
         })
         .await;
         heartbeat.abort();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.write_tx().await?;
         let (media_type, extracted) = result??;
         match extracted {
             Ok(extracted) => {
-                Store::save_extraction(&mut tx, job.document_id, &extracted.media_type, &extracted.pages).await?;
+                Store::save_extraction(
+                    &mut tx,
+                    job.document_id,
+                    &extracted.media_type,
+                    &extracted.pages,
+                )
+                .await?;
                 Store::enqueue(&mut tx, job.document_id, Stage::Classify).await?;
             }
             Err(unreadable) => {
@@ -135,17 +155,31 @@ impl Pipeline {
         let active = self.active();
         let outcome = tokio::task::spawn_blocking(move || {
             let outcome = active.classifier.classify(&text);
-            let version = outcome.doctype.as_ref().and_then(|t| active.classifier.get(t)).map(|t| t.version.clone());
+            let version = outcome
+                .doctype
+                .as_ref()
+                .and_then(|t| active.classifier.get(t))
+                .map(|t| t.version.clone());
             (outcome, version)
         })
         .await?;
         let (outcome, version): (Outcome, Option<String>) = outcome;
-        let mut tx = self.store.pool.begin().await?;
-        Store::save_outcome(&mut tx, job.document_id, &outcome, version.as_deref(), "clerk").await?;
+        let mut tx = self.store.write_tx().await?;
+        Store::save_outcome(
+            &mut tx,
+            job.document_id,
+            &outcome,
+            version.as_deref(),
+            "clerk",
+        )
+        .await?;
         if Store::complete(&mut tx, job).await? {
             tx.commit().await?;
             match &outcome.exception {
-                None => tracing::info!(doctype = outcome.doctype.as_deref().unwrap_or(""), "recognised"),
+                None => tracing::info!(
+                    doctype = outcome.doctype.as_deref().unwrap_or(""),
+                    "recognised"
+                ),
                 Some((kind, reason)) => tracing::info!(kind = kind.as_str(), reason, "exception"),
             }
         }
@@ -154,9 +188,19 @@ impl Pipeline {
 }
 
 /// Helper for callers outside the job system (`clerk classify`): extract + classify in one go.
-pub fn classify_bytes(bytes: &[u8], name: &str, limits: &Limits, ocr: &Ocr, classifier: &Classifier) -> (Outcome, usize, bool) {
+pub fn classify_bytes(
+    bytes: &[u8],
+    name: &str,
+    limits: &Limits,
+    ocr: &Ocr,
+    classifier: &Classifier,
+) -> (Outcome, usize, bool) {
     match extract::extract(bytes, name, limits, ocr) {
-        Ok(extracted) => (classifier.classify(&extracted.text()), extracted.pages.len(), extracted.ocr()),
+        Ok(extracted) => (
+            classifier.classify(&extracted.text()),
+            extracted.pages.len(),
+            extracted.ocr(),
+        ),
         Err(e) => (Outcome::exception(ExceptionKind::Unreadable, e.0), 0, false),
     }
 }

@@ -32,8 +32,12 @@ fn every_sample_ends_in_the_right_place() {
         let bytes = std::fs::read(sample(name)).unwrap();
         let sha = sha256_hex(&bytes);
         assert_eq!(doc["sha256"], sha.as_str());
-        assert_eq!(std::fs::read(d.data.join("blobs").join(&sha[..2]).join(&sha)).unwrap(), bytes);
+        assert_eq!(
+            std::fs::read(d.data.join("blobs").join(&sha[..2]).join(&sha)).unwrap(),
+            bytes
+        );
     }
+    assert!(!d.log().contains("ERROR"), "errors while taking a burst of files:\n{}", d.log());
     // The inbox is empty: every file left it after it was stored.
     assert_eq!(std::fs::read_dir(&d.inbox).unwrap().count(), 0);
 
@@ -54,7 +58,10 @@ fn every_sample_ends_in_the_right_place() {
     let reason = incomplete["exceptions"][0]["reason"].as_str().unwrap();
     assert_eq!(incomplete["exceptions"][0]["kind"], "incomplete");
     assert!(reason.contains("invoice_number: not found"), "{reason}");
-    assert!(reason.contains("total: \"to be confirmed\" is not an amount"), "{reason}");
+    assert!(
+        reason.contains("total: \"to be confirmed\" is not an amount"),
+        "{reason}"
+    );
     let unknown = d.by_name("letter-unknown.pdf");
     assert_eq!(unknown["exceptions"][0]["kind"], "unrecognised");
 }
@@ -64,14 +71,25 @@ fn duplicates_are_recorded_and_linked_not_processed_twice() {
     let d = Daemon::start();
     d.drop_sample("invoice-acme.pdf");
     d.wait_settled(1);
-    d.drop_file("copy-of-acme.pdf", &std::fs::read(sample("invoice-acme.pdf")).unwrap());
+    d.drop_file(
+        "copy-of-acme.pdf",
+        &std::fs::read(sample("invoice-acme.pdf")).unwrap(),
+    );
     let docs = d.wait_settled(2);
-    let first = docs.iter().find(|x| x["original_name"] == "invoice-acme.pdf").unwrap()["id"].as_i64().unwrap();
+    let first = docs
+        .iter()
+        .find(|x| x["original_name"] == "invoice-acme.pdf")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
     let copy = d.by_name("copy-of-acme.pdf");
     assert_eq!(copy["status"], "duplicate");
     assert_eq!(copy["duplicate_of"], first);
     assert!(copy["exceptions"].as_array().unwrap().is_empty());
-    assert!(copy["fields"].as_object().unwrap().is_empty(), "a duplicate is not classified again");
+    assert!(
+        copy["fields"].as_object().unwrap().is_empty(),
+        "a duplicate is not classified again"
+    );
 }
 
 #[test]
@@ -89,20 +107,33 @@ fn a_file_is_taken_only_when_its_writer_closes_it() {
     drop(f);
     let docs = d.wait_settled(1);
     assert_eq!(docs[0]["status"], "recognised", "{docs:?}");
-    assert_eq!(d.document(docs[0]["id"].as_i64().unwrap())["size"], bytes.len());
+    assert_eq!(
+        d.document(docs[0]["id"].as_i64().unwrap())["size"],
+        bytes.len()
+    );
 }
 
 #[test]
 fn temporary_and_hidden_files_are_left_alone() {
     let d = Daemon::start();
-    for name in ["download.pdf.part", "upload.tmp", "~$report.docx", ".hidden.pdf"] {
+    for name in [
+        "download.pdf.part",
+        "upload.tmp",
+        "~$report.docx",
+        ".hidden.pdf",
+    ] {
         d.drop_file(name, b"not yet");
     }
     d.drop_sample("invoice-acme.pdf");
     d.wait_settled(1);
     std::thread::sleep(Duration::from_millis(1500)); // past a rescan
     assert_eq!(d.documents().len(), 1);
-    for name in ["download.pdf.part", "upload.tmp", "~$report.docx", ".hidden.pdf"] {
+    for name in [
+        "download.pdf.part",
+        "upload.tmp",
+        "~$report.docx",
+        ".hidden.pdf",
+    ] {
         assert!(d.inbox.join(name).exists(), "{name} was taken");
     }
 }
@@ -120,7 +151,9 @@ fn files_waiting_before_start_are_taken() {
 
 #[test]
 fn polling_mode_takes_files_once_stable() {
-    let d = Daemon::start_with("[intake]\nmode = 'poll'\npoll_interval = '100ms'\nstable_delay = '500ms'\n");
+    let d = Daemon::start_with(
+        "[intake]\nmode = 'poll'\npoll_interval = '100ms'\nstable_delay = '500ms'\n",
+    );
     let path = d.inbox.join("share.pdf");
     let bytes = std::fs::read(sample("invoice-acme.pdf")).unwrap();
     let mut f = std::fs::File::create(&path).unwrap();
@@ -129,7 +162,10 @@ fn polling_mode_takes_files_once_stable() {
         f.write_all(chunk).unwrap();
         f.flush().unwrap();
         std::thread::sleep(Duration::from_millis(250));
-        assert!(d.documents().is_empty(), "taken while the writer was still appending");
+        assert!(
+            d.documents().is_empty(),
+            "taken while the writer was still appending"
+        );
     }
     drop(f);
     let docs = d.wait_settled(1);

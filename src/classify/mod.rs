@@ -44,7 +44,12 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn exception(kind: ExceptionKind, reason: impl Into<String>) -> Self {
-        Outcome { doctype: None, fields: BTreeMap::new(), problems: BTreeMap::new(), exception: Some((kind, reason.into())) }
+        Outcome {
+            doctype: None,
+            fields: BTreeMap::new(),
+            problems: BTreeMap::new(),
+            exception: Some((kind, reason.into())),
+        }
     }
 }
 
@@ -115,20 +120,33 @@ impl Classifier {
 
     pub fn classify(&self, text: &str) -> Outcome {
         if text.trim().is_empty() {
-            return Outcome::exception(ExceptionKind::Unreadable, "no text could be read from the document, not even by OCR");
+            return Outcome::exception(
+                ExceptionKind::Unreadable,
+                "no text could be read from the document, not even by OCR",
+            );
         }
         let mut candidates = self.matching(text);
         if candidates.is_empty() {
             return Outcome::exception(
                 ExceptionKind::Unrecognised,
-                format!("no document type matched (checked {} types)", self.types.len()),
+                format!(
+                    "no document type matched (checked {} types)",
+                    self.types.len()
+                ),
             );
         }
-        candidates.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.name.cmp(&b.name)));
+        candidates.sort_by(|a, b| {
+            b.priority
+                .cmp(&a.priority)
+                .then_with(|| a.name.cmp(&b.name))
+        });
         let top = candidates[0].priority;
         let tied: Vec<_> = candidates.iter().filter(|t| t.priority == top).collect();
         if tied.len() > 1 {
-            let names: Vec<_> = tied.iter().map(|t| format!("{} ({})", t.name, t.file.display())).collect();
+            let names: Vec<_> = tied
+                .iter()
+                .map(|t| format!("{} ({})", t.name, t.file.display()))
+                .collect();
             return Outcome::exception(
                 ExceptionKind::Ambiguous,
                 format!("{} document types matched with the same priority {top}: {}; raise the priority of the right one or narrow its match rules", tied.len(), names.join(", ")),
@@ -140,14 +158,21 @@ impl Classifier {
 
 /// Extracts `doctype`'s fields from `text`; `overrides` (from an agent) replace what was found.
 /// Required fields that are missing or invalid make the outcome `incomplete`.
-pub fn extract_fields(doctype: &DocType, text: &str, overrides: &BTreeMap<String, String>) -> Outcome {
+pub fn extract_fields(
+    doctype: &DocType,
+    text: &str,
+    overrides: &BTreeMap<String, String>,
+) -> Outcome {
     let mut fields = BTreeMap::new();
     let mut problems = BTreeMap::new();
     for f in &doctype.fields {
         let raw = match overrides.get(&f.name) {
             Some(v) => Some(v.clone()),
             None => f.regex.captures(text).map(|c| {
-                c.get(1).or_else(|| c.get(0)).map(|m| m.as_str().to_string()).unwrap_or_default()
+                c.get(1)
+                    .or_else(|| c.get(0))
+                    .map(|m| m.as_str().to_string())
+                    .unwrap_or_default()
             }),
         };
         match raw {
@@ -156,27 +181,42 @@ pub fn extract_fields(doctype: &DocType, text: &str, overrides: &BTreeMap<String
                     problems.insert(f.name.clone(), "not found in the text".to_string());
                 }
             }
-            Some(raw) => match fields::normalise(f.ty, &raw, &f.date_formats, f.decimal_separator) {
-                Ok(v) => {
-                    fields.insert(f.name.clone(), v);
+            Some(raw) => {
+                match fields::normalise(f.ty, &raw, &f.date_formats, f.decimal_separator) {
+                    Ok(v) => {
+                        fields.insert(f.name.clone(), v);
+                    }
+                    Err(why) => {
+                        problems.insert(f.name.clone(), why);
+                    }
                 }
-                Err(why) => {
-                    problems.insert(f.name.clone(), why);
-                }
-            },
+            }
         }
     }
     let missing: Vec<String> = doctype
         .fields
         .iter()
         .filter(|f| f.required)
-        .filter_map(|f| problems.get(&f.name).map(|why| format!("{}: {why}", f.name)))
+        .filter_map(|f| {
+            problems
+                .get(&f.name)
+                .map(|why| format!("{}: {why}", f.name))
+        })
         .collect();
     let exception = (!missing.is_empty()).then(|| {
         (
             ExceptionKind::Incomplete,
-            format!("{} is missing required fields — {}", doctype.name, missing.join("; ")),
+            format!(
+                "{} is missing required fields — {}",
+                doctype.name,
+                missing.join("; ")
+            ),
         )
     });
-    Outcome { doctype: Some(doctype.name.clone()), fields, problems, exception }
+    Outcome {
+        doctype: Some(doctype.name.clone()),
+        fields,
+        problems,
+        exception,
+    }
 }

@@ -8,7 +8,13 @@ use regex::{Regex, RegexBuilder};
 
 const KEYS: &[&str] = &["doctype", "description", "priority", "match", "fields"];
 const MATCH_KEYS: &[&str] = &["all", "any", "none"];
-const FIELD_KEYS: &[&str] = &["regex", "type", "required", "date_formats", "decimal_separator"];
+const FIELD_KEYS: &[&str] = &[
+    "regex",
+    "type",
+    "required",
+    "date_formats",
+    "decimal_separator",
+];
 
 pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocType> {
     let before = diag.problems.len();
@@ -17,7 +23,10 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
     let name = match name_node.as_str() {
         Some(n) if is_identifier(n) => n.to_string(),
         _ => {
-            diag.error(name_node.pos, "`doctype` must be a name of letters, digits, `_`, `-` or `.`, like `invoice`");
+            diag.error(
+                name_node.pos,
+                "`doctype` must be a name of letters, digits, `_`, `-` or `.`, like `invoice`",
+            );
             String::new()
         }
     };
@@ -26,30 +35,51 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
         Some(n) => match n.as_str().and_then(|s| s.parse::<i64>().ok()) {
             Some(p) => p,
             None => {
-                diag.error(n.pos, "`priority` must be a whole number (higher wins when several types match)");
+                diag.error(
+                    n.pos,
+                    "`priority` must be a whole number (higher wins when several types match)",
+                );
                 0
             }
         },
     };
     let (mut all, mut any, mut none) = (vec![], vec![], vec![]);
     match doc.get("match") {
-        None => diag.error(doc.pos, format!("document type `{name}` has no `match:` rules, so it could never be recognised")),
+        None => diag.error(
+            doc.pos,
+            format!(
+                "document type `{name}` has no `match:` rules, so it could never be recognised"
+            ),
+        ),
         Some(m) if m.as_map().is_some() => {
             diag.unknown_keys(m, "`match`", MATCH_KEYS);
             all = patterns(m.get("all"), "match.all", true, diag);
             any = patterns(m.get("any"), "match.any", true, diag);
             none = patterns(m.get("none"), "match.none", true, diag);
-            if all.is_empty() && any.is_empty() && m.get("all").is_none() && m.get("any").is_none() {
+            if all.is_empty() && any.is_empty() && m.get("all").is_none() && m.get("any").is_none()
+            {
                 diag.error(m.pos, "`match` needs at least one `all:` or `any:` pattern");
             }
         }
-        Some(m) => diag.error(m.pos, format!("`match` must be a mapping with `all`, `any` and/or `none`, found {}", m.kind_name())),
+        Some(m) => diag.error(
+            m.pos,
+            format!(
+                "`match` must be a mapping with `all`, `any` and/or `none`, found {}",
+                m.kind_name()
+            ),
+        ),
     }
     let mut fields = Vec::new();
     if let Some(f) = doc.get("fields") {
         match f.as_map() {
             None if matches!(f.value, Value::Null) => {}
-            None => diag.error(f.pos, format!("`fields` must be a mapping of field names, found {}", f.kind_name())),
+            None => diag.error(
+                f.pos,
+                format!(
+                    "`fields` must be a mapping of field names, found {}",
+                    f.kind_name()
+                ),
+            ),
             Some(entries) => {
                 for (k, v) in entries {
                     if let Some(field) = decode_field(k, v, diag) {
@@ -73,35 +103,73 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
 }
 
 fn is_identifier(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// A list of regexes, or a single one.
-fn patterns(node: Option<&Node>, what: &str, case_insensitive: bool, diag: &mut Diagnostics) -> Vec<Regex> {
+fn patterns(
+    node: Option<&Node>,
+    what: &str,
+    case_insensitive: bool,
+    diag: &mut Diagnostics,
+) -> Vec<Regex> {
     let Some(node) = node else { return vec![] };
     let items: Vec<&Node> = match &node.value {
         Value::Seq(items) => items.iter().collect(),
         Value::Scalar { .. } => vec![node],
         Value::Null => vec![],
         Value::Map(_) => {
-            diag.error(node.pos, format!("`{what}` must be a list of regular expressions"));
+            diag.error(
+                node.pos,
+                format!("`{what}` must be a list of regular expressions"),
+            );
             return vec![];
         }
     };
-    items.into_iter().filter_map(|n| compile(n, what, case_insensitive, diag)).collect()
+    items
+        .into_iter()
+        .filter_map(|n| compile(n, what, case_insensitive, diag))
+        .collect()
 }
 
-fn compile(node: &Node, what: &str, case_insensitive: bool, diag: &mut Diagnostics) -> Option<Regex> {
+fn compile(
+    node: &Node,
+    what: &str,
+    case_insensitive: bool,
+    diag: &mut Diagnostics,
+) -> Option<Regex> {
     let Some(src) = node.as_str() else {
-        diag.error(node.pos, format!("`{what}` entries must be regular expressions (text), found {}", node.kind_name()));
+        diag.error(
+            node.pos,
+            format!(
+                "`{what}` entries must be regular expressions (text), found {}",
+                node.kind_name()
+            ),
+        );
         return None;
     };
-    match RegexBuilder::new(src).case_insensitive(case_insensitive).multi_line(true).size_limit(16 << 20).build() {
+    match RegexBuilder::new(src)
+        .case_insensitive(case_insensitive)
+        .multi_line(true)
+        .size_limit(16 << 20)
+        .build()
+    {
         Ok(r) => Some(r),
         Err(e) => {
             let detail = e.to_string();
-            let last = detail.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("invalid").trim().to_string();
-            diag.error(node.pos, format!("invalid regular expression in `{what}`: {last}"));
+            let last = detail
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .last()
+                .unwrap_or("invalid")
+                .trim()
+                .to_string();
+            diag.error(
+                node.pos,
+                format!("invalid regular expression in `{what}`: {last}"),
+            );
             None
         }
     }
@@ -110,17 +178,33 @@ fn compile(node: &Node, what: &str, case_insensitive: bool, diag: &mut Diagnosti
 fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<FieldDef> {
     let name = key.as_str().unwrap_or_default().to_string();
     if !is_identifier(&name) {
-        diag.error(key.pos, "a field name must be letters, digits, `_`, `-` or `.`");
+        diag.error(
+            key.pos,
+            "a field name must be letters, digits, `_`, `-` or `.`",
+        );
         return None;
     }
     let what = format!("fields.{name}");
     // Shorthand: `total: 'Total:\s*(\S+)'`.
     if value.as_str().is_some() {
         let regex = compile(value, &what, false, diag)?;
-        return Some(FieldDef { name, regex, ty: FieldType::String, required: false, date_formats: vec![], decimal_separator: None });
+        return Some(FieldDef {
+            name,
+            regex,
+            ty: FieldType::String,
+            required: false,
+            date_formats: vec![],
+            decimal_separator: None,
+        });
     }
     if value.as_map().is_none() {
-        diag.error(value.pos, format!("field `{name}` must be a regex or a mapping with `regex:`, found {}", value.kind_name()));
+        diag.error(
+            value.pos,
+            format!(
+                "field `{name}` must be a regex or a mapping with `regex:`, found {}",
+                value.kind_name()
+            ),
+        );
         return None;
     }
     diag.unknown_keys(value, &format!("field `{name}`"), FIELD_KEYS);
@@ -137,7 +221,14 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
         Some(t) => match t.as_str().and_then(FieldType::parse) {
             Some(ty) => ty,
             None => {
-                diag.error(t.pos, format!("unknown field type `{}`; use one of: {}", t.as_str().unwrap_or("?"), FieldType::NAMES.join(", ")));
+                diag.error(
+                    t.pos,
+                    format!(
+                        "unknown field type `{}`; use one of: {}",
+                        t.as_str().unwrap_or("?"),
+                        FieldType::NAMES.join(", ")
+                    ),
+                );
                 FieldType::String
             }
         },
@@ -159,14 +250,23 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
             Value::Seq(items) => items.iter().collect(),
             Value::Scalar { .. } => vec![f],
             _ => {
-                diag.error(f.pos, "`date_formats` must be a list of strftime formats like '%d.%m.%Y'");
+                diag.error(
+                    f.pos,
+                    "`date_formats` must be a list of strftime formats like '%d.%m.%Y'",
+                );
                 vec![]
             }
         };
         for item in items {
             match item.as_str() {
                 Some(s) if valid_date_format(s) => date_formats.push(s.to_string()),
-                _ => diag.error(item.pos, format!("`{}` is not a date format; use strftime codes like '%d.%m.%Y'", item.as_str().unwrap_or("?"))),
+                _ => diag.error(
+                    item.pos,
+                    format!(
+                        "`{}` is not a date format; use strftime codes like '%d.%m.%Y'",
+                        item.as_str().unwrap_or("?")
+                    ),
+                ),
             }
         }
         if ty != FieldType::Date {
@@ -187,7 +287,14 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
     if diag.problems.len() != before {
         return None;
     }
-    Some(FieldDef { name, regex: regex?, ty, required, date_formats, decimal_separator })
+    Some(FieldDef {
+        name,
+        regex: regex?,
+        ty,
+        required,
+        date_formats,
+        decimal_separator,
+    })
 }
 
 fn valid_date_format(f: &str) -> bool {

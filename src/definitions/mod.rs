@@ -23,7 +23,14 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file.display(), self.pos.line, self.pos.col, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.pos.line,
+            self.pos.col,
+            self.message
+        )
     }
 }
 
@@ -35,18 +42,33 @@ pub struct Diagnostics<'a> {
 
 impl<'a> Diagnostics<'a> {
     pub fn new(file: &'a Path) -> Self {
-        Diagnostics { file, problems: vec![] }
+        Diagnostics {
+            file,
+            problems: vec![],
+        }
     }
     pub fn error(&mut self, pos: Pos, message: impl Into<String>) {
-        self.problems.push(Problem { file: self.file.to_path_buf(), pos, message: message.into() });
+        self.problems.push(Problem {
+            file: self.file.to_path_buf(),
+            pos,
+            message: message.into(),
+        });
     }
     /// Reports keys of `map` not in `allowed`, suggesting the closest allowed key.
     pub fn unknown_keys(&mut self, map: &Node, what: &str, allowed: &[&str]) {
         for (k, _) in map.as_map().unwrap_or_default() {
             let key = k.as_str().unwrap_or("");
             if !allowed.contains(&key) {
-                let hint = closest(key, allowed).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-                self.error(k.pos, format!("unknown key `{key}` in {what}{hint}; allowed: {}", allowed.join(", ")));
+                let hint = closest(key, allowed)
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                self.error(
+                    k.pos,
+                    format!(
+                        "unknown key `{key}` in {what}{hint}; allowed: {}",
+                        allowed.join(", ")
+                    ),
+                );
             }
         }
     }
@@ -68,7 +90,11 @@ fn strsim(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + (ca != *cb) as usize).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + (ca != *cb) as usize)
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }
@@ -90,7 +116,10 @@ pub struct Definitions {
 
 impl Definitions {
     pub fn doctypes(&self) -> Vec<Arc<DocType>> {
-        self.files.values().flat_map(|f| f.doctypes.iter().cloned()).collect()
+        self.files
+            .values()
+            .flat_map(|f| f.doctypes.iter().cloned())
+            .collect()
     }
     pub fn classifier(&self) -> Classifier {
         Classifier::new(self.doctypes())
@@ -125,7 +154,14 @@ pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
     for file in files {
         let (loaded, mut file_problems) = match std::fs::read(&file) {
             Ok(bytes) => load_file(&file, &bytes),
-            Err(e) => (None, vec![Problem { file: file.clone(), pos: Pos { line: 1, col: 1 }, message: format!("cannot read: {e}") }]),
+            Err(e) => (
+                None,
+                vec![Problem {
+                    file: file.clone(),
+                    pos: Pos { line: 1, col: 1 },
+                    message: format!("cannot read: {e}"),
+                }],
+            ),
         };
         if let Some(f) = &loaded {
             for t in &f.doctypes {
@@ -134,7 +170,13 @@ pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
                     file_problems.push(Problem {
                         file: file.clone(),
                         pos: Pos { line, col },
-                        message: format!("document type `{}` is already defined at {}:{}:{}", t.name, other.display(), pos.line, pos.col),
+                        message: format!(
+                            "document type `{}` is already defined at {}:{}:{}",
+                            t.name,
+                            other.display(),
+                            pos.line,
+                            pos.col
+                        ),
                     });
                 }
             }
@@ -156,7 +198,11 @@ pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
             }
         }
     }
-    Loaded { definitions: defs, problems, kept_previous }
+    Loaded {
+        definitions: defs,
+        problems,
+        kept_previous,
+    }
 }
 
 fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -187,7 +233,10 @@ pub fn load_file(file: &Path, bytes: &[u8]) -> (Option<FileDefs>, Vec<Problem>) 
             let before = &bytes[..e.valid_up_to()];
             let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
             let col = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
-            diag.error(Pos { line, col }, "the file is not UTF-8 text; save it as UTF-8");
+            diag.error(
+                Pos { line, col },
+                "the file is not UTF-8 text; save it as UTF-8",
+            );
             return (None, diag.problems);
         }
     };
@@ -202,7 +251,13 @@ pub fn load_file(file: &Path, bytes: &[u8]) -> (Option<FileDefs>, Vec<Problem>) 
     for doc in &docs {
         if doc.as_map().is_none() {
             if !matches!(doc.value, yaml::Value::Null) {
-                diag.error(doc.pos, format!("a definition must be a mapping starting with `doctype:`, found {}", doc.kind_name()));
+                diag.error(
+                    doc.pos,
+                    format!(
+                        "a definition must be a mapping starting with `doctype:`, found {}",
+                        doc.kind_name()
+                    ),
+                );
             }
             continue;
         }

@@ -22,7 +22,13 @@ pub struct Ocr {
 impl Ocr {
     /// Starts `threads` OCR threads (0 = one per core) for `languages` (tesseract's `eng+deu` form).
     pub fn start(threads: usize, languages: &str) -> Ocr {
-        let threads = if threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { threads };
+        let threads = if threads == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            threads
+        };
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads {
@@ -33,7 +39,10 @@ impl Ocr {
                 .spawn(move || worker(rx, languages))
                 .expect("spawning an OCR thread");
         }
-        Ocr { tx, languages: languages.to_string() }
+        Ocr {
+            tx,
+            languages: languages.to_string(),
+        }
     }
 
     /// OCRs every page image, in parallel across the pool, and returns them in order.
@@ -53,7 +62,14 @@ impl Ocr {
                 .recv()
                 .map_err(|_| Unreadable("the OCR engine stopped while reading this page".into()))?
                 .map_err(|e| Unreadable(format!("OCR failed on page {}: {e}", i + 1)))?;
-            pages.push(Page { number: i as u32 + 1, text, ocr: true, width, height, words });
+            pages.push(Page {
+                number: i as u32 + 1,
+                text,
+                ocr: true,
+                width,
+                height,
+                words,
+            });
         }
         Ok(pages)
     }
@@ -74,7 +90,11 @@ fn worker(rx: Arc<Mutex<mpsc::Receiver<Job>>>, languages: String) {
     }
 }
 
-fn recognise(engine: &mut Option<tesseract::Tesseract>, languages: &str, image: &GrayImage) -> Result<(String, Vec<Word>), String> {
+fn recognise(
+    engine: &mut Option<tesseract::Tesseract>,
+    languages: &str,
+    image: &GrayImage,
+) -> Result<(String, Vec<Word>), String> {
     let tess = match engine.take() {
         Some(t) => t,
         None => tesseract::Tesseract::new(None, Some(languages))
@@ -102,7 +122,14 @@ fn parse_tsv(tsv: &str) -> Vec<Word> {
                 return None;
             }
             let n = |i: usize| cols[i].parse::<u32>().ok();
-            Some(Word { x: n(6)?, y: n(7)?, w: n(8)?, h: n(9)?, conf: cols[10].parse().unwrap_or(0.0), text: cols[11].to_string() })
+            Some(Word {
+                x: n(6)?,
+                y: n(7)?,
+                w: n(8)?,
+                h: n(9)?,
+                conf: cols[10].parse().unwrap_or(0.0),
+                text: cols[11].to_string(),
+            })
         })
         .collect()
 }

@@ -12,10 +12,16 @@ pub fn extract(bytes: &[u8], limits: &Limits, ocr: &Ocr) -> Result<Vec<Page>, Un
     let doc = load(bytes)?;
     let pages = doc.get_pages();
     if pages.is_empty() {
-        return Err(Unreadable("the PDF has no pages (it is damaged or truncated)".into()));
+        return Err(Unreadable(
+            "the PDF has no pages (it is damaged or truncated)".into(),
+        ));
     }
     if pages.len() > limits.max_pages {
-        return Err(Unreadable(format!("the PDF has {} pages, over the limit of {} (limits.max_pages)", pages.len(), limits.max_pages)));
+        return Err(Unreadable(format!(
+            "the PDF has {} pages, over the limit of {} (limits.max_pages)",
+            pages.len(),
+            limits.max_pages
+        )));
     }
     let mut out = Vec::with_capacity(pages.len());
     let mut scans: Vec<(usize, GrayImage)> = Vec::new();
@@ -30,7 +36,11 @@ pub fn extract(bytes: &[u8], limits: &Limits, ocr: &Ocr) -> Result<Vec<Page>, Un
                 Err(e) => scan_problem = Some(format!("page {number}: {e}")),
             }
         }
-        out.push(Page { number, text, ..Page::default() });
+        out.push(Page {
+            number,
+            text,
+            ..Page::default()
+        });
     }
     if !scans.is_empty() {
         let (slots, images): (Vec<usize>, Vec<GrayImage>) = scans.into_iter().unzip();
@@ -39,10 +49,15 @@ pub fn extract(bytes: &[u8], limits: &Limits, ocr: &Ocr) -> Result<Vec<Page>, Un
             out[slot] = Page { number, ..page };
         }
     }
-    let visible: usize = out.iter().map(|p| p.text.chars().filter(|c| !c.is_whitespace()).count()).sum();
+    let visible: usize = out
+        .iter()
+        .map(|p| p.text.chars().filter(|c| !c.is_whitespace()).count())
+        .sum();
     if visible == 0 {
         if let Some(problem) = scan_problem {
-            return Err(Unreadable(format!("the PDF has no text layer and its page images cannot be read ({problem})")));
+            return Err(Unreadable(format!(
+                "the PDF has no text layer and its page images cannot be read ({problem})"
+            )));
         }
     }
     Ok(out)
@@ -51,51 +66,96 @@ pub fn extract(bytes: &[u8], limits: &Limits, ocr: &Ocr) -> Result<Vec<Page>, Un
 fn load(bytes: &[u8]) -> Result<Document, Unreadable> {
     let doc = Document::load_mem(bytes).map_err(|e| {
         let msg = e.to_string();
-        if msg.to_ascii_lowercase().contains("encrypt") || msg.to_ascii_lowercase().contains("password") {
-            Unreadable("the PDF is encrypted with a password; ask the sender for an unprotected copy".into())
+        if msg.to_ascii_lowercase().contains("encrypt")
+            || msg.to_ascii_lowercase().contains("password")
+        {
+            Unreadable(
+                "the PDF is encrypted with a password; ask the sender for an unprotected copy"
+                    .into(),
+            )
         } else {
-            Unreadable(format!("the PDF is damaged or truncated and cannot be read ({msg})"))
+            Unreadable(format!(
+                "the PDF is damaged or truncated and cannot be read ({msg})"
+            ))
         }
     })?;
     // lopdf opens PDFs that only restrict printing or editing (empty user password) by itself;
     // one that stays encrypted needs a password we do not have.
     if doc.is_encrypted() && doc.authenticate_password("").is_err() {
-        return Err(Unreadable("the PDF is encrypted with a password; ask the sender for an unprotected copy".into()));
+        return Err(Unreadable(
+            "the PDF is encrypted with a password; ask the sender for an unprotected copy".into(),
+        ));
     }
     Ok(doc)
 }
 
 /// The largest image on the page, decoded to gray, for OCR.
-fn page_image(doc: &Document, page_id: lopdf::ObjectId, limits: &Limits) -> Result<Option<GrayImage>, Unreadable> {
-    let Ok(images) = doc.get_page_images(page_id) else { return Ok(None) };
-    let Some(img) = images.iter().max_by_key(|i| i.width * i.height) else { return Ok(None) };
+fn page_image(
+    doc: &Document,
+    page_id: lopdf::ObjectId,
+    limits: &Limits,
+) -> Result<Option<GrayImage>, Unreadable> {
+    let Ok(images) = doc.get_page_images(page_id) else {
+        return Ok(None);
+    };
+    let Some(img) = images.iter().max_by_key(|i| i.width * i.height) else {
+        return Ok(None);
+    };
     check_pixels(img.width.max(0) as u64, img.height.max(0) as u64, limits)?;
     let (w, h) = (img.width as u32, img.height as u32);
     let filters = img.filters.clone().unwrap_or_default();
     let last = filters.last().map(String::as_str).unwrap_or("");
     match last {
         "DCTDecode" => {
-            let data = if filters.len() > 1 { decompress(img.origin_dict, img.content, &filters[..filters.len() - 1])? } else { img.content.to_vec() };
+            let data = if filters.len() > 1 {
+                decompress(img.origin_dict, img.content, &filters[..filters.len() - 1])?
+            } else {
+                img.content.to_vec()
+            };
             super::image::decode_one(&data, limits).map(Some)
         }
-        "JPXDecode" => Err(Unreadable("its scan is JPEG 2000, which clerk cannot decode yet".into())),
-        "CCITTFaxDecode" | "JBIG2Decode" => Err(Unreadable(format!("its scan is compressed with {last}, which clerk cannot decode yet"))),
+        "JPXDecode" => Err(Unreadable(
+            "its scan is JPEG 2000, which clerk cannot decode yet".into(),
+        )),
+        "CCITTFaxDecode" | "JBIG2Decode" => Err(Unreadable(format!(
+            "its scan is compressed with {last}, which clerk cannot decode yet"
+        ))),
         _ => {
-            let stream = doc.get_object(img.id).and_then(Object::as_stream).map_err(|e| Unreadable(e.to_string()))?;
-            let data = stream.decompressed_content().unwrap_or_else(|_| stream.content.clone());
+            let stream = doc
+                .get_object(img.id)
+                .and_then(Object::as_stream)
+                .map_err(|e| Unreadable(e.to_string()))?;
+            let data = stream
+                .decompressed_content()
+                .unwrap_or_else(|_| stream.content.clone());
             raw_to_gray(doc, img.origin_dict, &data, w, h).map(Some)
         }
     }
 }
 
-fn decompress(dict: &lopdf::Dictionary, content: &[u8], _filters: &[String]) -> Result<Vec<u8>, Unreadable> {
+fn decompress(
+    dict: &lopdf::Dictionary,
+    content: &[u8],
+    _filters: &[String],
+) -> Result<Vec<u8>, Unreadable> {
     let stream = lopdf::Stream::new(dict.clone(), content.to_vec());
-    stream.decompressed_content().map_err(|e| Unreadable(format!("its scan cannot be decompressed: {e}")))
+    stream
+        .decompressed_content()
+        .map_err(|e| Unreadable(format!("its scan cannot be decompressed: {e}")))
 }
 
 /// Uncompressed samples (after Flate/LZW) in DeviceGray, DeviceRGB, DeviceCMYK or ICC-based.
-fn raw_to_gray(doc: &Document, dict: &lopdf::Dictionary, data: &[u8], w: u32, h: u32) -> Result<GrayImage, Unreadable> {
-    let bpc = dict.get(b"BitsPerComponent").and_then(Object::as_i64).unwrap_or(8);
+fn raw_to_gray(
+    doc: &Document,
+    dict: &lopdf::Dictionary,
+    data: &[u8],
+    w: u32,
+    h: u32,
+) -> Result<GrayImage, Unreadable> {
+    let bpc = dict
+        .get(b"BitsPerComponent")
+        .and_then(Object::as_i64)
+        .unwrap_or(8);
     let components = color_components(doc, dict);
     let px = (w as usize) * (h as usize);
     let invert = dict
@@ -103,7 +163,11 @@ fn raw_to_gray(doc: &Document, dict: &lopdf::Dictionary, data: &[u8], w: u32, h:
         .and_then(Object::as_array)
         .ok()
         .and_then(|a| a.first())
-        .and_then(|o| o.as_float().ok().or_else(|| o.as_i64().ok().map(|i| i as f32)))
+        .and_then(|o| {
+            o.as_float()
+                .ok()
+                .or_else(|| o.as_i64().ok().map(|i| i as f32))
+        })
         == Some(1.0);
     let gray: Vec<u8> = match (bpc, components) {
         (1, 1) | (1, 0) => unpack_bits(data, w, h, invert),
@@ -113,14 +177,19 @@ fn raw_to_gray(doc: &Document, dict: &lopdf::Dictionary, data: &[u8], w: u32, h:
         _ => return Err(Unreadable(format!("its scan uses {bpc} bits per component and {components} colour components, which clerk cannot decode yet"))),
     };
     if gray.len() < px {
-        return Err(Unreadable("its scan is truncated (fewer pixels than the image declares)".into()));
+        return Err(Unreadable(
+            "its scan is truncated (fewer pixels than the image declares)".into(),
+        ));
     }
     Ok(GrayImage::from_raw(w, h, gray).expect("length checked"))
 }
 
 fn color_components(doc: &Document, dict: &lopdf::Dictionary) -> usize {
     let cs = match dict.get(b"ColorSpace") {
-        Ok(o) => doc.dereference(o).map(|(_, o)| o.clone()).unwrap_or(Object::Null),
+        Ok(o) => doc
+            .dereference(o)
+            .map(|(_, o)| o.clone())
+            .unwrap_or(Object::Null),
         Err(_) => return 0,
     };
     match &cs {
@@ -130,12 +199,13 @@ fn color_components(doc: &Document, dict: &lopdf::Dictionary) -> usize {
             b"DeviceCMYK" => 4,
             _ => 0,
         },
-        Object::Array(a) if a.first().and_then(|o| o.as_name().ok()) == Some(b"ICCBased") => a
-            .get(1)
-            .and_then(|o| doc.dereference(o).ok())
-            .and_then(|(_, o)| o.as_stream().ok())
-            .and_then(|s| s.dict.get(b"N").and_then(Object::as_i64).ok())
-            .unwrap_or(0) as usize,
+        Object::Array(a) if a.first().and_then(|o| o.as_name().ok()) == Some(b"ICCBased") => {
+            a.get(1)
+                .and_then(|o| doc.dereference(o).ok())
+                .and_then(|(_, o)| o.as_stream().ok())
+                .and_then(|s| s.dict.get(b"N").and_then(Object::as_i64).ok())
+                .unwrap_or(0) as usize
+        }
         _ => 0,
     }
 }

@@ -76,11 +76,12 @@ pub struct AuditLine {
 impl Store {
     /// Records a file taken from a source, in one transaction with its first job.
     pub async fn record_intake(&self, doc: &NewDocument) -> sqlx::Result<IntakeResult> {
-        let mut tx = self.pool.begin().await?;
-        if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM documents WHERE intake_key = ?")
-            .bind(&doc.intake_key)
-            .fetch_optional(&mut *tx)
-            .await?
+        let mut tx = self.write_tx().await?;
+        if let Some(id) =
+            sqlx::query_scalar::<_, i64>("SELECT id FROM documents WHERE intake_key = ?")
+                .bind(&doc.intake_key)
+                .fetch_optional(&mut *tx)
+                .await?
         {
             return Ok(IntakeResult::AlreadyTaken(id));
         }
@@ -89,7 +90,11 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let t = now();
-        let status = if first.is_some() { "duplicate" } else { "received" };
+        let status = if first.is_some() {
+            "duplicate"
+        } else {
+            "received"
+        };
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO documents (source, original_name, original_path, intake_key, sha256, size, media_type, status, duplicate_of, received_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -105,15 +110,34 @@ impl Store {
         .bind(first)
         .bind(&t)
         .bind(&t)
-        .fetch_one(&mut *tx)
-        .await?;
+        .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(sqlx::Error::RowNotFound)?;
         let result = match first {
             Some(of) => {
-                Store::audit(&mut *tx, Some(id), None, "clerk", "duplicate", &format!("same content as document {of}")).await?;
+                Store::audit(
+                    &mut *tx,
+                    Some(id),
+                    None,
+                    "clerk",
+                    "duplicate",
+                    &format!("same content as document {of}"),
+                )
+                .await?;
                 IntakeResult::Duplicate { id, of }
             }
             None => {
-                Store::audit(&mut *tx, Some(id), None, "clerk", "received", &format!("from {}", doc.source)).await?;
+                Store::audit(
+                    &mut *tx,
+                    Some(id),
+                    None,
+                    "clerk",
+                    "received",
+                    &format!("from {}", doc.source),
+                )
+                .await?;
                 Store::enqueue(&mut tx, id, Stage::Extract).await?;
                 IntakeResult::Received(id)
             }
@@ -124,12 +148,17 @@ impl Store {
 
     /// Records something that arrived but is not a document (a symlink, a directory) as an
     /// unreadable exception at once, so an agent sees it.
-    pub async fn record_refused(&self, doc: &NewDocument, reason: &str) -> sqlx::Result<IntakeResult> {
-        let mut tx = self.pool.begin().await?;
-        if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM documents WHERE intake_key = ?")
-            .bind(&doc.intake_key)
-            .fetch_optional(&mut *tx)
-            .await?
+    pub async fn record_refused(
+        &self,
+        doc: &NewDocument,
+        reason: &str,
+    ) -> sqlx::Result<IntakeResult> {
+        let mut tx = self.write_tx().await?;
+        if let Some(id) =
+            sqlx::query_scalar::<_, i64>("SELECT id FROM documents WHERE intake_key = ?")
+                .bind(&doc.intake_key)
+                .fetch_optional(&mut *tx)
+                .await?
         {
             return Ok(IntakeResult::AlreadyTaken(id));
         }
@@ -147,17 +176,46 @@ impl Store {
         .bind(&doc.media_type)
         .bind(&t)
         .bind(&t)
-        .fetch_one(&mut *tx)
+        .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(sqlx::Error::RowNotFound)?;
+        Store::audit(
+            &mut *tx,
+            Some(id),
+            None,
+            "clerk",
+            "received",
+            &format!("from {}", doc.source),
+        )
         .await?;
-        Store::audit(&mut *tx, Some(id), None, "clerk", "received", &format!("from {}", doc.source)).await?;
-        Store::open_exception(&mut tx, id, crate::classify::ExceptionKind::Unreadable, reason).await?;
+        Store::open_exception(
+            &mut tx,
+            id,
+            crate::classify::ExceptionKind::Unreadable,
+            reason,
+        )
+        .await?;
         tx.commit().await?;
         Ok(IntakeResult::Received(id))
     }
 
-    pub async fn save_extraction(tx: &mut Transaction<'_, Sqlite>, id: i64, media_type: &str, pages: &[Page]) -> sqlx::Result<()> {
-        let text = pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\u{c}");
-        sqlx::query("DELETE FROM pages WHERE document_id = ?").bind(id).execute(&mut **tx).await?;
+    pub async fn save_extraction(
+        tx: &mut Transaction<'_, Sqlite>,
+        id: i64,
+        media_type: &str,
+        pages: &[Page],
+    ) -> sqlx::Result<()> {
+        let text = pages
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\u{c}");
+        sqlx::query("DELETE FROM pages WHERE document_id = ?")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
         for p in pages {
             sqlx::query("INSERT INTO pages (document_id, number, text, ocr, width, height, words) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 .bind(id)
@@ -183,8 +241,18 @@ impl Store {
     }
 
     /// Stores a classification outcome; an exception outcome opens an exception item.
-    pub async fn save_outcome(tx: &mut Transaction<'_, Sqlite>, id: i64, outcome: &Outcome, version: Option<&str>, actor: &str) -> sqlx::Result<()> {
-        let status = if outcome.exception.is_some() { "exception" } else { "recognised" };
+    pub async fn save_outcome(
+        tx: &mut Transaction<'_, Sqlite>,
+        id: i64,
+        outcome: &Outcome,
+        version: Option<&str>,
+        actor: &str,
+    ) -> sqlx::Result<()> {
+        let status = if outcome.exception.is_some() {
+            "exception"
+        } else {
+            "recognised"
+        };
         sqlx::query("UPDATE documents SET status = ?, doctype = ?, doctype_version = ?, fields = ?, problems = ?, updated_at = ? WHERE id = ?")
             .bind(status)
             .bind(&outcome.doctype)
@@ -208,7 +276,12 @@ impl Store {
     }
 
     /// Marks a document unreadable (extraction refused it), opening its exception.
-    pub async fn save_unreadable(tx: &mut Transaction<'_, Sqlite>, id: i64, media_type: Option<&str>, reason: &str) -> sqlx::Result<()> {
+    pub async fn save_unreadable(
+        tx: &mut Transaction<'_, Sqlite>,
+        id: i64,
+        media_type: Option<&str>,
+        reason: &str,
+    ) -> sqlx::Result<()> {
         sqlx::query("UPDATE documents SET status = 'exception', media_type = COALESCE(?, media_type), updated_at = ? WHERE id = ?")
             .bind(media_type)
             .bind(now())
@@ -220,10 +293,12 @@ impl Store {
     }
 
     pub async fn document_text(&self, id: i64) -> sqlx::Result<Option<(String, String, String)>> {
-        let row = sqlx::query("SELECT COALESCE(text, ''), sha256, original_name FROM documents WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT COALESCE(text, ''), sha256, original_name FROM documents WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
     }
 
@@ -263,14 +338,26 @@ impl Store {
             return Ok(None);
         };
         let json = |s: String| serde_json::from_str(&s).unwrap_or_default();
-        let exceptions = self.exceptions(&super::ExceptionFilter { document_id: Some(id), ..Default::default() }).await?;
-        let audit = sqlx::query("SELECT at, actor, action, detail FROM audit WHERE document_id = ? ORDER BY id")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(|r| AuditLine { at: r.get(0), actor: r.get(1), action: r.get(2), detail: r.get(3) })
-            .collect();
+        let exceptions = self
+            .exceptions(&super::ExceptionFilter {
+                document_id: Some(id),
+                ..Default::default()
+            })
+            .await?;
+        let audit = sqlx::query(
+            "SELECT at, actor, action, detail FROM audit WHERE document_id = ? ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| AuditLine {
+            at: r.get(0),
+            actor: r.get(1),
+            action: r.get(2),
+            detail: r.get(3),
+        })
+        .collect();
         Ok(Some(Document {
             id: r.get(0),
             status: r.get(1),
@@ -297,7 +384,9 @@ impl Store {
 
     /// Counts of documents by status, for `serve` logs and benchmarks.
     pub async fn count_by_status(&self) -> sqlx::Result<BTreeMap<String, i64>> {
-        let rows = sqlx::query("SELECT status, COUNT(*) FROM documents GROUP BY status").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT status, COUNT(*) FROM documents GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 }

@@ -29,7 +29,12 @@ pub struct ExceptionFilter {
 }
 
 impl Store {
-    pub async fn open_exception(tx: &mut Transaction<'_, Sqlite>, document_id: i64, kind: ExceptionKind, reason: &str) -> sqlx::Result<i64> {
+    pub async fn open_exception(
+        tx: &mut Transaction<'_, Sqlite>,
+        document_id: i64,
+        kind: ExceptionKind,
+        reason: &str,
+    ) -> sqlx::Result<i64> {
         let t = now();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO exceptions (document_id, kind, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -39,9 +44,20 @@ impl Store {
         .bind(reason)
         .bind(&t)
         .bind(&t)
-        .fetch_one(&mut **tx)
+        .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(sqlx::Error::RowNotFound)?;
+        Store::audit(
+            &mut **tx,
+            Some(document_id),
+            Some(id),
+            "clerk",
+            &format!("exception:{}", kind.as_str()),
+            reason,
+        )
         .await?;
-        Store::audit(&mut **tx, Some(document_id), Some(id), "clerk", &format!("exception:{}", kind.as_str()), reason).await?;
         Ok(id)
     }
 
@@ -74,7 +90,7 @@ impl Store {
     /// Claims an open item (or re-claims one the same agent holds). Returns the state it was in
     /// when the claim failed.
     pub async fn claim_exception(&self, id: i64, agent: &str) -> sqlx::Result<Result<(), String>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query(
             "UPDATE exceptions SET state = 'claimed', claimed_by = ?, updated_at = ?
              WHERE id = ? AND (state = 'open' OR (state = 'claimed' AND claimed_by = ?))
@@ -84,8 +100,10 @@ impl Store {
         .bind(now())
         .bind(id)
         .bind(agent)
-        .fetch_optional(&mut *tx)
-        .await?;
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .next();
         match r {
             Some(row) => {
                 Store::audit(&mut *tx, Some(row.get(0)), Some(id), agent, "claimed", "").await?;
@@ -116,11 +134,21 @@ impl Store {
         .bind(now())
         .bind(id)
         .bind(agent)
-        .fetch_optional(&mut **tx)
-        .await?;
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .next();
         match r {
             Some(row) => {
-                Store::audit(&mut **tx, Some(row.get(0)), Some(id), agent, state, resolution).await?;
+                Store::audit(
+                    &mut **tx,
+                    Some(row.get(0)),
+                    Some(id),
+                    agent,
+                    state,
+                    resolution,
+                )
+                .await?;
                 Ok(true)
             }
             None => Ok(false),
@@ -131,7 +159,10 @@ impl Store {
     pub async fn describe_state(&self, id: i64) -> sqlx::Result<String> {
         Ok(match self.exception(id).await? {
             None => format!("exception {id} does not exist"),
-            Some(e) if e.state == "claimed" => format!("exception {id} is claimed by {}", e.claimed_by.unwrap_or_default()),
+            Some(e) if e.state == "claimed" => format!(
+                "exception {id} is claimed by {}",
+                e.claimed_by.unwrap_or_default()
+            ),
             Some(e) => format!("exception {id} is already {}", e.state),
         })
     }

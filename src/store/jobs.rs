@@ -38,7 +38,11 @@ pub struct Job {
 }
 
 impl Store {
-    pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, document_id: i64, stage: Stage) -> sqlx::Result<()> {
+    pub async fn enqueue(
+        tx: &mut Transaction<'_, Sqlite>,
+        document_id: i64,
+        stage: Stage,
+    ) -> sqlx::Result<()> {
         let t = now();
         sqlx::query("INSERT INTO jobs (document_id, stage, run_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
             .bind(document_id)
@@ -65,8 +69,10 @@ impl Store {
         .bind(now + lease_ms)
         .bind(super::now())
         .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .next();
         Ok(row.and_then(|r| {
             Some(Job {
                 id: r.get(0),
@@ -127,11 +133,15 @@ impl Store {
 
     /// Jobs waiting or running, for status and benchmarks.
     pub async fn pending_jobs(&self) -> sqlx::Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')").fetch_one(&self.pool).await
+        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')")
+            .fetch_one(&self.pool)
+            .await
     }
 
     /// When the next queued job becomes due, so idle workers sleep exactly until then.
     pub async fn next_due_ms(&self) -> sqlx::Result<Option<i64>> {
-        sqlx::query_scalar("SELECT MIN(run_after) FROM jobs WHERE state = 'queued'").fetch_one(&self.pool).await
+        sqlx::query_scalar("SELECT MIN(run_after) FROM jobs WHERE state = 'queued'")
+            .fetch_one(&self.pool)
+            .await
     }
 }

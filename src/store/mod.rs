@@ -7,7 +7,7 @@ mod exceptions;
 mod jobs;
 
 pub use documents::{Document, DocumentSummary, IntakeResult, NewDocument};
-pub use exceptions::{ExceptionItem, ExceptionFilter};
+pub use exceptions::{ExceptionFilter, ExceptionItem};
 pub use jobs::{Job, Stage};
 
 use anyhow::Context;
@@ -34,7 +34,8 @@ pub fn now_ms() -> i64 {
 impl Store {
     /// Opens (creating if needed) the store in `data_dir`: `clerk.db` and `blobs/`.
     pub async fn open(data_dir: &Path) -> anyhow::Result<Store> {
-        std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
         let db = data_dir.join("clerk.db");
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", db.display()))?
             .create_if_missing(true)
@@ -49,9 +50,20 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the database {}", db.display()))?;
-        sqlx::migrate!("src/store/migrations").run(&pool).await.context("cannot migrate the database")?;
-        let blobs = blobs::Blobs::open(data_dir.join("blobs")).context("cannot open the blob store")?;
+        sqlx::migrate!("src/store/migrations")
+            .run(&pool)
+            .await
+            .context("cannot migrate the database")?;
+        let blobs =
+            blobs::Blobs::open(data_dir.join("blobs")).context("cannot open the blob store")?;
         Ok(Store { pool, blobs })
+    }
+
+    /// A write transaction. `BEGIN IMMEDIATE` takes the write lock up front: a deferred
+    /// transaction that reads first and writes later cannot wait for the lock (SQLite would fail it
+    /// at once with "database is locked" to avoid a deadlock).
+    pub async fn write_tx(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
     }
 
     /// Records one line of the audit trail.
@@ -75,3 +87,7 @@ impl Store {
         Ok(())
     }
 }
+
+// Statements with `RETURNING` are always read with `fetch_all`: sqlx stops stepping a statement
+// after the row `fetch_one`/`fetch_optional` wanted, and SQLite keeps the statement's write lock
+// until it is stepped to the end — an idle pooled connection would hold the database locked.

@@ -1,0 +1,246 @@
+//! The command line an agent and an ops engineer use: `classify` dry runs and the exception
+//! queue's claim / resolve / reject.
+
+mod support;
+use serde_json::Value;
+use std::process::Command;
+use support::*;
+
+fn classify_json(definitions: &std::path::Path, files: &[std::path::PathBuf]) -> Vec<Value> {
+    let out = Command::new(CLERK)
+        .arg("classify")
+        .arg("--json")
+        .arg("--definitions")
+        .arg(definitions)
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn classify_json_is_one_object_per_file_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = vec![
+        sample("invoice-acme.pdf"),
+        sample("invoice-acme-scan.png"),
+        sample("letter-unknown.pdf"),
+        sample("broken/encrypted.pdf"),
+    ];
+    let out = Command::new(CLERK)
+        .args(["classify", "--json", "--definitions"])
+        .arg(repo().join("bots"))
+        .args(&files)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    for l in &lines {
+        for key in [
+            "file",
+            "status",
+            "doctype",
+            "fields",
+            "exception",
+            "pages",
+            "ocr",
+            "millis",
+        ] {
+            assert!(l.get(key).is_some(), "{key} missing in {l}");
+        }
+    }
+    assert_eq!(lines[0]["status"], "recognised");
+    assert_eq!(lines[0]["doctype"], "invoice");
+    assert_eq!(lines[0]["fields"]["total"], "509.76");
+    assert_eq!(lines[0]["ocr"], false);
+    assert_eq!(lines[0]["exception"], Value::Null);
+    assert_eq!(lines[1]["ocr"], true);
+    assert_eq!(lines[1]["fields"]["invoice_number"], "INV-2024-0042");
+    assert_eq!(lines[2]["status"], "exception");
+    assert_eq!(lines[2]["exception"]["kind"], "unrecognised");
+    assert_eq!(lines[3]["exception"]["kind"], "unreadable");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "a dry run writes nothing"
+    );
+}
+
+#[test]
+fn two_types_of_equal_priority_are_ambiguous_and_both_are_named() {
+    let defs = tempfile::tempdir().unwrap();
+    std::fs::write(
+        defs.path().join("a.yml"),
+        "doctype: supplier-invoice\nmatch: { all: [invoice] }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        defs.path().join("b.yml"),
+        "doctype: acme-document\nmatch: { all: [acme] }\n",
+    )
+    .unwrap();
+    let r = classify_json(defs.path(), &[sample("invoice-acme.pdf")]);
+    assert_eq!(r[0]["exception"]["kind"], "ambiguous");
+    let reason = r[0]["exception"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("supplier-invoice") && reason.contains("acme-document"),
+        "{reason}"
+    );
+    // A higher priority settles it.
+    std::fs::write(
+        defs.path().join("b.yml"),
+        "doctype: acme-document\npriority: 1\nmatch: { all: [acme] }\n",
+    )
+    .unwrap();
+    let r = classify_json(defs.path(), &[sample("invoice-acme.pdf")]);
+    assert_eq!(r[0]["doctype"], "acme-document");
+}
+
+#[test]
+fn an_agent_claims_and_resolves_an_incomplete_invoice() {
+    let d = Daemon::start();
+    d.drop_sample("invoice-incomplete.pdf");
+    d.drop_sample("letter-unknown.pdf");
+    d.wait_settled(2);
+    let open = d.json(&[
+        "exceptions",
+        "list",
+        "--state",
+        "open",
+        "--kind",
+        "incomplete",
+        "--json",
+    ]);
+    assert_eq!(open.as_array().unwrap().len(), 1);
+    let id = open[0]["id"].as_i64().unwrap().to_string();
+
+    let out = d.clerk(&["exceptions", "claim", &id, "--as", "alice"]);
+    assert!(out.status.success());
+    let out = d.clerk(&["exceptions", "claim", &id, "--as", "bob"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("claimed by alice"));
+
+    // An answer that still does not validate is refused and the item stays claimed.
+    let out = d.clerk(&[
+        "exceptions",
+        "resolve",
+        &id,
+        "--doctype",
+        "invoice",
+        "--field",
+        "invoice_number=U-17",
+        "--as",
+        "alice",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("total"), "{err}");
+    assert_eq!(
+        d.json(&["exceptions", "show", &id, "--json"])["state"],
+        "claimed"
+    );
+
+    let out = d.clerk(&[
+        "exceptions",
+        "resolve",
+        &id,
+        "--doctype",
+        "invoice",
+        "--field",
+        "invoice_number=U-17",
+        "--field",
+        "total=1.250,00",
+        "--as",
+        "alice",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e = d.json(&["exceptions", "show", &id, "--json"]);
+    assert_eq!(e["state"], "resolved");
+    assert_eq!(e["resolved_by"], "alice");
+    let doc = d.document(e["document_id"].as_i64().unwrap());
+    assert_eq!(doc["status"], "recognised");
+    assert_eq!(doc["fields"]["total"], "1250.00");
+    assert_eq!(doc["fields"]["invoice_number"], "U-17");
+    assert_eq!(
+        doc["fields"]["date"], "2024-07-01",
+        "fields found in the text are kept"
+    );
+    let actions: Vec<&str> = doc["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "received",
+            "exception:incomplete",
+            "claimed",
+            "resolved",
+            "recognised"
+        ]
+    );
+
+    // Rejecting the other one.
+    let other = d.json(&["exceptions", "list", "--kind", "unrecognised", "--json"])[0]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let out = d.clerk(&[
+        "exceptions",
+        "reject",
+        &other,
+        "--reason",
+        "internal memo, not for accounting",
+        "--as",
+        "bob",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        d.json(&["documents", "list", "--status", "rejected", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let out = d.clerk(&[
+        "exceptions",
+        "resolve",
+        &other,
+        "--doctype",
+        "invoice",
+        "--as",
+        "bob",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already rejected"));
+}
+
+#[test]
+fn errors_go_to_stderr_with_a_non_zero_exit() {
+    let d = Daemon::start();
+    let out = d.clerk(&["documents", "show", "999"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("document 999 does not exist"));
+    assert!(out.stdout.is_empty());
+    let out = d.clerk(&["exceptions", "resolve", "1", "--doctype", "nope"]);
+    assert!(!out.status.success());
+}
