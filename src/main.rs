@@ -141,11 +141,7 @@ enum ExceptionsCmd {
 }
 
 fn main() -> ExitCode {
-    // One tesseract engine per core already uses every core; OpenMP threads inside each engine
-    // would only fight over them.
-    if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
-        std::env::set_var("OMP_THREAD_LIMIT", "1");
-    }
+    extract::ocr::limit_openmp_threads();
     let cli = Cli::parse();
     init_logging(&cli.log_format);
     let runtime = tokio::runtime::Runtime::new().expect("starting the async runtime");

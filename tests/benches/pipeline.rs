@@ -1,0 +1,268 @@
+//! `cargo bench --bench pipeline` — the figures the README reports, each as a ratio against a
+//! baseline measured in the same run:
+//!   1. extract + classify throughput of text PDFs on one core with 1, 50 and 200 document types
+//!      (baseline: 1 type);
+//!   2. OCR time per page against the `tesseract` command on the same image, and the speed-up
+//!      when several scans wait (both cores busy);
+//!   3. drop → classified latency through a running daemon, p50/p95;
+//!   4. resident memory of the daemon, idle and with 10,000 documents waiting.
+//! Pass section numbers to run only some: `cargo bench --bench pipeline -- 1 3`.
+
+use clerk::definitions;
+use clerk::extract::{self, ocr::Ocr, Limits};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(repo().join("samples").join(name)).unwrap()
+}
+
+fn main() {
+    // As `clerk` itself does (see `limit_openmp_threads`).
+    extract::ocr::limit_openmp_threads();
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let run = |n: &str| args.is_empty() || args.iter().any(|a| a == n);
+    if run("1") {
+        throughput();
+    }
+    if run("2") {
+        ocr();
+    }
+    if run("3") {
+        latency();
+    }
+    if run("4") {
+        memory();
+    }
+}
+
+/// `n` document types: the bundled three plus synthetic per-vendor invoice types, each with four
+/// fields, the way a real deployment grows one type per supplier.
+fn write_types(dir: &Path, n: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    for e in std::fs::read_dir(repo().join("bots")).unwrap().flatten().take(n) {
+        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+    }
+    for i in 3..n {
+        let yaml = format!(
+            "doctype: vendor-{i}\npriority: 20\nmatch:\n  all: ['vendor {i} (?:ltd|gmbh|inc)', 'invoice']\n  any: ['total due', 'amount due']\n  none: ['credit note']\n\
+             fields:\n  invoice_number: {{ regex: 'Invoice (?:No|Number)[.:#]*\\s*(\\S+)', required: true }}\n  date: {{ regex: 'Date:\\s*(.+?)\\s*$', type: date }}\n\
+             \x20 total: {{ regex: 'Total Due:\\s*(?:[A-Z]{{3}}\\s+)?(\\S.*?)\\s*$', type: amount, required: true }}\n  iban: {{ regex: 'IBAN\\s*([A-Z]{{2}}[0-9]{{2}}[A-Z0-9 ]{{10,40}})', type: iban }}\n"
+        );
+        std::fs::write(dir.join(format!("vendor-{i}.yml")), yaml).unwrap();
+    }
+}
+
+fn throughput() {
+    println!("\n## 1. Text PDF extract + classify, one core");
+    let docs: Vec<(&str, Vec<u8>)> = ["invoice-acme.pdf", "invoice-globex.pdf", "credit-note-acme.pdf", "invoice-incomplete.pdf", "letter-unknown.pdf"]
+        .iter()
+        .map(|n| (*n, sample(n)))
+        .collect();
+    let ocr = Ocr::start(1, "eng");
+    let limits = Limits::default();
+    let mut baseline = 0.0;
+    println!("| document types | documents/s | vs 1 type |\n|---|---|---|");
+    for n in [1, 50, 200] {
+        let dir = tempfile::tempdir().unwrap();
+        write_types(dir.path(), n);
+        let loaded = definitions::load_dir(dir.path(), None);
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>());
+        let classifier = loaded.definitions.classifier();
+        assert_eq!(classifier.types().len(), n);
+        let run = |count: usize| {
+            let start = Instant::now();
+            for i in 0..count {
+                let (name, bytes) = &docs[i % docs.len()];
+                let x = extract::extract(bytes, name, &limits, &ocr).unwrap();
+                std::hint::black_box(classifier.classify(&x.text()));
+            }
+            start.elapsed()
+        };
+        run(50); // warm-up: lazy regex DFAs fill their caches
+        let count = 2000;
+        let rate = count as f64 / run(count).as_secs_f64();
+        if n == 1 {
+            baseline = rate;
+        }
+        println!("| {n} | {rate:.0} | {:.2}× |", rate / baseline);
+    }
+}
+
+fn ocr() {
+    println!("\n## 2. OCR per page against the tesseract command (same PNG, 200 dpi A4)");
+    let png = repo().join("samples/invoice-acme-scan.png");
+    let bytes = std::fs::read(&png).unwrap();
+    let limits = Limits::default();
+    let runs = 5;
+    let cli = |omp: Option<&str>| {
+        let mut total = Duration::ZERO;
+        for _ in 0..runs {
+            let mut c = Command::new("tesseract");
+            c.arg(&png).arg("-").arg("-l").arg("eng").stdout(Stdio::null()).stderr(Stdio::null());
+            // This process runs with OMP_THREAD_LIMIT=1 (see main); the default run gets none.
+            match omp {
+                Some(v) => c.env("OMP_THREAD_LIMIT", v),
+                None => c.env_remove("OMP_THREAD_LIMIT"),
+            };
+            let t = Instant::now();
+            assert!(c.status().unwrap().success());
+            total += t.elapsed();
+        }
+        total / runs
+    };
+    let cli_default = cli(None);
+    let cli_single = cli(Some("1"));
+    let ocr = Ocr::start(1, "eng");
+    // Warm: the engine loads on first use and then stays loaded.
+    extract::extract(&bytes, "scan.png", &limits, &ocr).unwrap();
+    let t = Instant::now();
+    for _ in 0..runs {
+        std::hint::black_box(extract::extract(&bytes, "scan.png", &limits, &ocr).unwrap());
+    }
+    let clerk = t.elapsed() / runs;
+    println!("| | ms per page | clerk ÷ this |\n|---|---|---|");
+    println!("| clerk (decode PNG + OCR, warm engine, 1 thread) | {:.0} | |", ms(clerk));
+    println!("| `tesseract img.png -` (default, OpenMP) | {:.0} | {:.2}× |", ms(cli_default), ratio(clerk, cli_default));
+    println!("| `OMP_THREAD_LIMIT=1 tesseract img.png -` | {:.0} | {:.2}× |", ms(cli_single), ratio(clerk, cli_single));
+
+    println!("\nSeveral scans waiting: 4 pages, 1 OCR thread vs one per core ({} cores)", std::thread::available_parallelism().unwrap());
+    let pages = || (0..4).map(|_| image::load_from_memory(&bytes).unwrap().into_luma8()).collect::<Vec<_>>();
+    let one = Ocr::start(1, "eng");
+    let all = Ocr::start(0, "eng");
+    one.pages(pages()[..1].to_vec()).unwrap();
+    all.pages(pages()[..2].to_vec()).unwrap(); // load both engines
+    let imgs = pages();
+    let t = Instant::now();
+    one.pages(imgs.clone()).unwrap();
+    let serial = t.elapsed();
+    let t = Instant::now();
+    all.pages(imgs).unwrap();
+    let parallel = t.elapsed();
+    println!("| OCR threads | 4 pages, ms | speed-up |\n|---|---|---|");
+    println!("| 1 | {:.0} | 1.00× |", ms(serial));
+    println!("| one per core | {:.0} | {:.2}× |", ms(parallel), ratio(serial, parallel));
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+struct Daemon {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl Daemon {
+    fn start(dir: tempfile::TempDir) -> Daemon {
+        let log = std::fs::File::create(dir.path().join("clerk.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_clerk"))
+            .args(["serve", "--definitions"])
+            .arg(repo().join("bots"))
+            .current_dir(dir.path())
+            .env("CLERK_LOG", "warn")
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let d = Daemon { dir, child };
+        let start = Instant::now();
+        while !d.dir.path().join("var/clerk.db").exists() && start.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        d
+    }
+    fn rss_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
+    }
+    fn query(&self, sql: &str) -> String {
+        // sqlite3 may not be installed; read through clerk's own store instead.
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(self.dir.path().join("var/clerk.db")).read_only(true);
+            let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+            let v: Option<String> = sqlx::query_scalar(sql).fetch_optional(&pool).await.unwrap().flatten();
+            pool.close().await;
+            v.unwrap_or_default()
+        })
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn latency() {
+    println!("\n## 3. Drop → classified latency through the running daemon (text PDF, one at a time)");
+    let d = Daemon::start(tempfile::tempdir().unwrap());
+    let pdf = sample("invoice-acme.pdf");
+    let mut lat = vec![];
+    for i in 0..100 {
+        let mut bytes = pdf.clone();
+        bytes.extend(format!("\n%{i}\n").as_bytes());
+        let dropped = chrono::Utc::now();
+        std::fs::write(d.dir.path().join(format!("inbox/lat-{i}.pdf")), &bytes).unwrap();
+        let name = format!("lat-{i}.pdf");
+        let start = Instant::now();
+        loop {
+            let done = d.query(&format!("SELECT updated_at FROM documents WHERE original_name = '{name}' AND status IN ('recognised','exception')"));
+            if !done.is_empty() {
+                let t = chrono::DateTime::parse_from_rfc3339(&done).unwrap();
+                lat.push((t.with_timezone(&chrono::Utc) - dropped).num_microseconds().unwrap() as f64 / 1000.0);
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "document {name} not classified");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let p = |q: f64| lat[((lat.len() as f64 - 1.0) * q).round() as usize];
+    println!("| documents | p50 ms | p95 ms | max ms |\n|---|---|---|---|");
+    println!("| {} | {:.1} | {:.1} | {:.1} |", lat.len(), p(0.5), p(0.95), lat[lat.len() - 1]);
+}
+
+fn memory() {
+    println!("\n## 4. Resident memory of `clerk serve`");
+    let d = Daemon::start(tempfile::tempdir().unwrap());
+    std::thread::sleep(Duration::from_secs(2));
+    let idle = d.rss_kb();
+    drop(d);
+
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let n = 10_000;
+    for i in 0..n {
+        std::fs::write(inbox.join(format!("note-{i}.txt")), format!("DELIVERY NOTE\nDelivery Note No: DN-{i}\nDate: 2024-04-02\n")).unwrap();
+    }
+    let d = Daemon::start(dir);
+    let mut peak = 0;
+    let mut waiting_at_peak = String::new();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        let rss = d.rss_kb();
+        if rss > peak {
+            peak = rss;
+            let taken = std::fs::read_dir(d.dir.path().join("inbox")).map(|r| r.count()).unwrap_or(0);
+            let queued = d.query("SELECT CAST(COUNT(*) AS TEXT) FROM jobs WHERE state IN ('queued','running')");
+            waiting_at_peak = format!("{taken} in the inbox, {queued} queued");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!("| state | RSS MB |\n|---|---|");
+    println!("| idle | {:.1} |", idle as f64 / 1024.0);
+    println!("| {n} documents waiting (peak over 20 s; {waiting_at_peak}) | {:.1} |", peak as f64 / 1024.0);
+}
