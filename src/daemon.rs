@@ -25,9 +25,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
 
     let loaded = definitions::load_dir(&settings.definitions, None);
-    for p in &loaded.problems {
-        tracing::error!("{p}");
-    }
+    log_problems(&loaded.problems);
     let active = Arc::new(RwLock::new(Active::new(loaded.definitions)));
     tracing::info!(doctypes = active.read().unwrap().classifier.types().len(), dir = %settings.definitions.display(), "definitions loaded");
 
@@ -166,9 +164,7 @@ fn watch_definitions(
             else {
                 continue;
             };
-            for p in &loaded.problems {
-                tracing::error!("{p}");
-            }
+            log_problems(&loaded.problems);
             for f in &loaded.kept_previous {
                 tracing::warn!(file = %f.display(), "keeping the previous version of this file until its problems are fixed");
             }
@@ -181,6 +177,16 @@ fn watch_definitions(
         }
     });
     Some(watcher)
+}
+
+fn log_problems(problems: &[definitions::Problem]) {
+    for p in problems {
+        if p.warning {
+            tracing::warn!("{p}");
+        } else {
+            tracing::error!("{p}");
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -197,16 +197,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{p}");
             }
             let n = loaded.definitions.doctypes().len();
-            if loaded.problems.is_empty() {
-                eprintln!(
-                    "{} definition file(s), {n} document type(s): all valid",
-                    loaded.definitions.files.len()
-                );
-                Ok(ExitCode::SUCCESS)
+            let errors = loaded.problems.iter().filter(|p| !p.warning).count();
+            let warnings = loaded.problems.len() - errors;
+            eprintln!(
+                "{} definition file(s) active, {n} document type(s); {errors} error(s), {warnings} warning(s)",
+                loaded.definitions.files.len()
+            );
+            Ok(if errors == 0 {
+                ExitCode::SUCCESS
             } else {
-                eprintln!("{} problem(s) found", loaded.problems.len());
-                Ok(ExitCode::FAILURE)
-            }
+                ExitCode::FAILURE
+            })
         }
         Command::Classify { files, json } => classify(&s, &files, json),
         Command::Text { files } => {

@@ -37,7 +37,11 @@ fn every_sample_ends_in_the_right_place() {
             bytes
         );
     }
-    assert!(!d.log().contains("ERROR"), "errors while taking a burst of files:\n{}", d.log());
+    assert!(
+        !d.log().contains("ERROR"),
+        "errors while taking a burst of files:\n{}",
+        d.log()
+    );
     // The inbox is empty: every file left it after it was stored.
     assert_eq!(std::fs::read_dir(&d.inbox).unwrap().count(), 0);
 

@@ -67,6 +67,11 @@ impl Classifier {
         let mut patterns = Vec::new();
         let mut index = Vec::new();
         for t in &types {
+            if t.prepare.is_some() {
+                // Matched on its own prepared text, outside the shared set.
+                index.push((vec![], vec![], vec![]));
+                continue;
+            }
             let mut take = |rs: &[regex::Regex]| {
                 rs.iter()
                     .map(|r| {
@@ -109,10 +114,18 @@ impl Classifier {
         self.types
             .iter()
             .zip(&self.index)
-            .filter(|(_, (all, any, none))| {
-                all.iter().all(|&i| hits.matched(i))
-                    && (any.is_empty() || any.iter().any(|&i| hits.matched(i)))
-                    && !none.iter().any(|&i| hits.matched(i))
+            .filter(|(t, (all, any, none))| match &t.prepare {
+                Some(_) => {
+                    let text = t.prepared(text);
+                    t.match_all.iter().all(|r| r.is_match(&text))
+                        && (t.match_any.is_empty() || t.match_any.iter().any(|r| r.is_match(&text)))
+                        && !t.match_none.iter().any(|r| r.is_match(&text))
+                }
+                None => {
+                    all.iter().all(|&i| hits.matched(i))
+                        && (any.is_empty() || any.iter().any(|&i| hits.matched(i)))
+                        && !none.iter().any(|&i| hits.matched(i))
+                }
             })
             .map(|(t, _)| t)
             .collect()
@@ -163,17 +176,13 @@ pub fn extract_fields(
     text: &str,
     overrides: &BTreeMap<String, String>,
 ) -> Outcome {
+    let text = doctype.prepared(text);
     let mut fields = BTreeMap::new();
     let mut problems = BTreeMap::new();
     for f in &doctype.fields {
         let raw = match overrides.get(&f.name) {
             Some(v) => Some(v.clone()),
-            None => f.regex.captures(text).map(|c| {
-                c.get(1)
-                    .or_else(|| c.get(0))
-                    .map(|m| m.as_str().to_string())
-                    .unwrap_or_default()
-            }),
+            None => f.find(&text),
         };
         match raw {
             None => {

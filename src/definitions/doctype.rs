@@ -17,7 +17,7 @@ const FIELD_KEYS: &[&str] = &[
 ];
 
 pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocType> {
-    let before = diag.problems.len();
+    let before = diag.errors();
     diag.unknown_keys(doc, "a document type", KEYS);
     let name_node = doc.get("doctype")?;
     let name = match name_node.as_str() {
@@ -89,7 +89,7 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
             }
         }
     }
-    (diag.problems.len() == before).then(|| DocType {
+    (diag.errors() == before).then(|| DocType {
         name,
         priority,
         file: diag.file.to_path_buf(),
@@ -99,10 +99,11 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
         match_any: any,
         match_none: none,
         fields,
+        prepare: None,
     })
 }
 
-fn is_identifier(s: &str) -> bool {
+pub(super) fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
@@ -134,7 +135,7 @@ fn patterns(
         .collect()
 }
 
-fn compile(
+pub(super) fn compile(
     node: &Node,
     what: &str,
     case_insensitive: bool,
@@ -190,7 +191,8 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
         let regex = compile(value, &what, false, diag)?;
         return Some(FieldDef {
             name,
-            regex,
+            regexes: vec![regex],
+            value: None,
             ty: FieldType::String,
             required: false,
             date_formats: vec![],
@@ -208,7 +210,7 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
         return None;
     }
     diag.unknown_keys(value, &format!("field `{name}`"), FIELD_KEYS);
-    let before = diag.problems.len();
+    let before = diag.errors();
     let regex = match value.get("regex") {
         Some(r) => compile(r, &format!("{what}.regex"), false, diag),
         None => {
@@ -284,12 +286,13 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
             }
         },
     };
-    if diag.problems.len() != before {
+    if diag.errors() != before {
         return None;
     }
     Some(FieldDef {
         name,
-        regex: regex?,
+        regexes: vec![regex?],
+        value: None,
         ty,
         required,
         date_formats,
@@ -297,7 +300,7 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
     })
 }
 
-fn valid_date_format(f: &str) -> bool {
+pub(super) fn valid_date_format(f: &str) -> bool {
     use chrono::format::{Item, StrftimeItems};
     f.contains('%') && StrftimeItems::new(f).all(|i| !matches!(i, Item::Error))
 }

@@ -3,6 +3,7 @@
 //! version active (hot reload never makes things worse).
 
 pub mod doctype;
+pub mod invoice2data;
 pub mod yaml;
 
 use crate::classify::doctype::DocType;
@@ -19,13 +20,21 @@ pub struct Problem {
     pub file: PathBuf,
     pub pos: Pos,
     pub message: String,
+    /// A warning leaves the definition active (something in it is ignored); an error does not.
+    pub warning: bool,
+}
+
+/// True when any of `problems` is an error (not only warnings).
+pub fn has_errors(problems: &[Problem]) -> bool {
+    problems.iter().any(|p| !p.warning)
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = if self.warning { "warning: " } else { "" };
         write!(
             f,
-            "{}:{}:{}: {}",
+            "{}:{}:{}: {level}{}",
             self.file.display(),
             self.pos.line,
             self.pos.col,
@@ -52,7 +61,20 @@ impl<'a> Diagnostics<'a> {
             file: self.file.to_path_buf(),
             pos,
             message: message.into(),
+            warning: false,
         });
+    }
+    pub fn warn(&mut self, pos: Pos, message: impl Into<String>) {
+        self.problems.push(Problem {
+            file: self.file.to_path_buf(),
+            pos,
+            message: message.into(),
+            warning: true,
+        });
+    }
+    /// Errors so far (warnings do not count).
+    pub fn errors(&self) -> usize {
+        self.problems.iter().filter(|p| !p.warning).count()
     }
     /// Reports keys of `map` not in `allowed`, suggesting the closest allowed key.
     pub fn unknown_keys(&mut self, map: &Node, what: &str, allowed: &[&str]) {
@@ -134,7 +156,7 @@ pub struct Loaded {
     pub kept_previous: Vec<PathBuf>,
 }
 
-/// Loads every `*.yml`/`*.yaml` under `dir`. A file with problems contributes nothing, unless
+/// Loads every `*.yml`/`*.yaml`/`*.json` under `dir`. A file with problems contributes nothing, unless
 /// `previous` had a good version of it, which stays active. Duplicate type names across files are
 /// problems too.
 pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
@@ -145,6 +167,7 @@ pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
             file: dir.to_path_buf(),
             pos: Pos { line: 1, col: 1 },
             message: format!("cannot read the definitions folder: {e}"),
+            warning: false,
         });
     }
     files.sort();
@@ -160,6 +183,7 @@ pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
                     file: file.clone(),
                     pos: Pos { line: 1, col: 1 },
                     message: format!("cannot read: {e}"),
+                    warning: false,
                 }],
             ),
         };
@@ -177,17 +201,19 @@ pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
                             pos.line,
                             pos.col
                         ),
+                        warning: false,
                     });
                 }
             }
         }
-        match (loaded, file_problems.is_empty()) {
-            (Some(f), true) => {
+        match (loaded, has_errors(&file_problems)) {
+            (Some(f), false) => {
                 for t in &f.doctypes {
                     let (line, col) = t.defined_at;
                     seen.insert(t.name.clone(), (file.clone(), Pos { line, col }));
                 }
                 defs.files.insert(file, f);
+                problems.extend(file_problems);
             }
             _ => {
                 if let Some(prev) = previous.and_then(|p| p.files.get(&file)) {
@@ -216,7 +242,7 @@ fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()>
         }
         if entry.file_type()?.is_dir() {
             collect_yaml_files(&path, out)?;
-        } else if name.ends_with(".yml") || name.ends_with(".yaml") {
+        } else if name.ends_with(".yml") || name.ends_with(".yaml") || name.ends_with(".json") {
             out.push(path);
         }
     }
@@ -261,16 +287,22 @@ pub fn load_file(file: &Path, bytes: &[u8]) -> (Option<FileDefs>, Vec<Problem>) 
             }
             continue;
         }
-        if doc.get("doctype").is_some() {
-            if let Some(t) = doctype::decode(doc, &version, &mut diag) {
-                doctypes.push(Arc::new(t));
-            }
+        let decoded = if doc.get("doctype").is_some() {
+            doctype::decode(doc, &version, &mut diag)
+        } else if doc.get("issuer").is_some() || doc.get("keywords").is_some() {
+            let name = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            invoice2data::decode(doc, &name, &version, &mut diag)
         } else {
-            diag.error(doc.pos, "a definition must start with `doctype: NAME`");
-        }
+            diag.error(doc.pos, "a definition must start with `doctype: NAME` (or be an invoice2data template with `issuer:` and `keywords:`)");
+            None
+        };
+        doctypes.extend(decoded.map(Arc::new));
     }
-    if diag.problems.is_empty() {
-        (Some(FileDefs { version, doctypes }), vec![])
+    if diag.errors() == 0 {
+        (Some(FileDefs { version, doctypes }), diag.problems)
     } else {
         (None, diag.problems)
     }

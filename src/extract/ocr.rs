@@ -88,7 +88,11 @@ pub fn limit_openmp_threads() {
     use std::os::unix::process::CommandExt;
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_default();
-    let err = std::process::Command::new("/proc/self/exe").arg0(argv0).args(args).env("OMP_THREAD_LIMIT", "1").exec();
+    let err = std::process::Command::new("/proc/self/exe")
+        .arg0(argv0)
+        .args(args)
+        .env("OMP_THREAD_LIMIT", "1")
+        .exec();
     tracing::warn!(error = %err, "cannot limit OpenMP threads; OCR may be slower");
 }
 

@@ -1,0 +1,97 @@
+//! The invoice2data community templates (read in place from ../shared/corpora) load as document
+//! types, or are reported with a precise reason; loaded ones recognise their documents.
+
+use clerk::definitions;
+use std::path::PathBuf;
+
+fn corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/invoice2data-templates")
+}
+
+fn files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yml" || x == "json") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn every_template_loads_or_is_reported_with_its_place() {
+    let loaded = definitions::load_dir(&corpus(), None);
+    let mut all = vec![];
+    files(&corpus(), &mut all);
+    assert_eq!(all.len(), 215, "the corpus README says 215 templates");
+    for f in &all {
+        let active = loaded.definitions.files.contains_key(f);
+        let errors: Vec<_> = loaded
+            .problems
+            .iter()
+            .filter(|p| &p.file == f && !p.warning)
+            .collect();
+        assert!(
+            active != !errors.is_empty(),
+            "{}: active={active}, errors={errors:?}",
+            f.display()
+        );
+        for e in errors {
+            assert!(e.pos.line >= 1 && e.pos.col >= 1 && !e.message.is_empty());
+        }
+    }
+    let active = loaded.definitions.files.len();
+    assert!(active >= 205, "only {active} of 215 templates load");
+    let report: Vec<String> = loaded
+        .problems
+        .iter()
+        .filter(|p| !p.warning)
+        .map(|p| p.to_string())
+        .collect();
+    let has = |file: &str, place: &str, text: &str| {
+        assert!(
+            report
+                .iter()
+                .any(|r| r.contains(&format!("{file}:{place}: ")) && r.contains(text)),
+            "expected {file}:{place} {text:?} in {report:#?}"
+        )
+    };
+    has("nl/nl.anwb.yml", "16:9", "look-around");
+    has(
+        "fr/com.amazon.aws.yml",
+        "1:1",
+        "document type `com.amazon.aws` is already defined at",
+    );
+    has(
+        "fr/dolibarr.generique.yml",
+        "49:5",
+        "required field `supplier_name` is not defined",
+    );
+    // What clerk skips is a warning naming the key, and the template stays active.
+    let aws = corpus().join("com/com.amazon.aws.yml");
+    assert!(loaded.definitions.files.contains_key(&aws));
+    assert!(loaded.problems.iter().any(|p| p.warning
+        && p.file == aws
+        && p.pos.line == 15
+        && p.message.contains("line items are not extracted yet")));
+}
+
+#[test]
+fn loaded_templates_recognise_their_documents() {
+    let loaded = definitions::load_dir(&corpus(), None);
+    let classifier = loaded.definitions.classifier();
+    // com.github: remove_whitespace, currency and date format options.
+    let text = "GitHub Receipt\n\nDate   2024-05-01\nTransaction ID   ABC123XYZ\n- - -\nAmount   USD $12.00\n\nsupport@github.com\n";
+    let o = classifier.classify(text);
+    assert_eq!(o.exception, None, "{o:?}");
+    assert_eq!(o.doctype.as_deref(), Some("com.github"));
+    assert_eq!(o.fields["amount"], "12.00");
+    assert_eq!(o.fields["date"], "2024-05-01");
+    assert_eq!(o.fields["invoice_number"], "ABC123XYZ");
+    assert_eq!(o.fields["currency"], "USD");
+    assert_eq!(o.fields["issuer"], "Github, Inc.");
+    // Keywords are case-sensitive, as in invoice2data.
+    let o = classifier.classify(&text.replace("support@github.com", "SUPPORT@GITHUB.COM"));
+    assert_ne!(o.doctype.as_deref(), Some("com.github"));
+}
