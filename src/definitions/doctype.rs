@@ -141,22 +141,34 @@ pub(super) fn compile(
     case_insensitive: bool,
     diag: &mut Diagnostics,
 ) -> Option<Regex> {
+    build_regex(node, what, diag, |src| {
+        RegexBuilder::new(src)
+            .case_insensitive(case_insensitive)
+            .multi_line(true)
+            .size_limit(16 << 20)
+            .build()
+    })
+}
+
+/// Builds the regex in `node` with `build`, reporting a non-text node or a pattern the engine
+/// rejects at the node's position, with the engine's own explanation.
+pub(super) fn build_regex(
+    node: &Node,
+    what: &str,
+    diag: &mut Diagnostics,
+    build: impl FnOnce(&str) -> Result<Regex, regex::Error>,
+) -> Option<Regex> {
     let Some(src) = node.as_str() else {
         diag.error(
             node.pos,
             format!(
-                "`{what}` entries must be regular expressions (text), found {}",
+                "`{what}` must be a regular expression (text), found {}",
                 node.kind_name()
             ),
         );
         return None;
     };
-    match RegexBuilder::new(src)
-        .case_insensitive(case_insensitive)
-        .multi_line(true)
-        .size_limit(16 << 20)
-        .build()
-    {
+    match build(src) {
         Ok(r) => Some(r),
         Err(e) => {
             let detail = e.to_string();
@@ -165,8 +177,8 @@ pub(super) fn compile(
                 .filter(|l| !l.trim().is_empty())
                 .last()
                 .unwrap_or("invalid")
-                .trim()
-                .to_string();
+                .trim();
+            let last = last.trim_start_matches("error: ");
             diag.error(
                 node.pos,
                 format!("invalid regular expression in `{what}`: {last}"),

@@ -12,7 +12,7 @@
 //! the template stays active. A regex Rust's engine cannot run (look-around, back-references) is
 //! an error at its position.
 
-use super::doctype::{is_identifier, valid_date_format};
+use super::doctype::{build_regex, is_identifier, valid_date_format};
 use super::yaml::{Node, Value};
 use super::Diagnostics;
 use crate::classify::doctype::{DocType, FieldDef, Prepare};
@@ -277,39 +277,13 @@ fn regex_list(node: Option<&Node>, what: &str, diag: &mut Diagnostics) -> Vec<Re
 /// Compiles a Python `re` pattern as invoice2data uses it: case-sensitive, `^`/`$` at the ends of
 /// the text. The flags are written into the pattern, so it keeps them inside a shared RegexSet.
 fn compile(node: &Node, what: &str, diag: &mut Diagnostics) -> Option<Regex> {
-    let Some(src) = node.as_str() else {
-        diag.error(
-            node.pos,
-            format!(
-                "`{what}` must be a regular expression (text), found {}",
-                node.kind_name()
-            ),
-        );
-        return None;
-    };
-    // Python spells end-of-text `\Z`; Rust `\z`.
-    let src = src.replace(r"\Z", r"\z");
-    match RegexBuilder::new(&format!("(?-im:{src})"))
-        .size_limit(16 << 20)
-        .build()
-    {
-        Ok(r) => Some(r),
-        Err(e) => {
-            let detail = e.to_string();
-            let last = detail
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .last()
-                .unwrap_or("invalid")
-                .trim()
-                .trim_start_matches("error: ");
-            diag.error(
-                node.pos,
-                format!("regular expression in `{what}` cannot be used: {last}"),
-            );
-            None
-        }
-    }
+    build_regex(node, what, diag, |src| {
+        // Python spells end-of-text `\Z`; Rust `\z`.
+        let src = src.replace(r"\Z", r"\z");
+        RegexBuilder::new(&format!("(?-im:{src})"))
+            .size_limit(16 << 20)
+            .build()
+    })
 }
 
 /// A field definition, or None when it is skipped (with a warning) or wrong (with an error).

@@ -76,6 +76,20 @@ pub struct AuditLine {
 impl Store {
     /// Records a file taken from a source, in one transaction with its first job.
     pub async fn record_intake(&self, doc: &NewDocument) -> sqlx::Result<IntakeResult> {
+        self.record(doc, None).await
+    }
+
+    /// Records something that arrived but is not a document (a symlink, a folder) as an
+    /// unreadable exception at once, so an agent sees it.
+    pub async fn record_refused(
+        &self,
+        doc: &NewDocument,
+        reason: &str,
+    ) -> sqlx::Result<IntakeResult> {
+        self.record(doc, Some(reason)).await
+    }
+
+    async fn record(&self, doc: &NewDocument, refused: Option<&str>) -> sqlx::Result<IntakeResult> {
         let mut tx = self.write_tx().await?;
         if let Some(id) =
             sqlx::query_scalar::<_, i64>("SELECT id FROM documents WHERE intake_key = ?")
@@ -85,16 +99,21 @@ impl Store {
         {
             return Ok(IntakeResult::AlreadyTaken(id));
         }
-        let first: Option<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE sha256 = ? AND duplicate_of IS NULL ORDER BY id LIMIT 1")
-            .bind(&doc.sha256)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let t = now();
-        let status = if first.is_some() {
-            "duplicate"
-        } else {
-            "received"
+        let first: Option<i64> = match refused {
+            Some(_) => None,
+            None => {
+                sqlx::query_scalar("SELECT id FROM documents WHERE sha256 = ? AND duplicate_of IS NULL ORDER BY id LIMIT 1")
+                    .bind(&doc.sha256)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
         };
+        let status = match (refused, first) {
+            (Some(_), _) => "exception",
+            (None, Some(_)) => "duplicate",
+            (None, None) => "received",
+        };
+        let t = now();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO documents (source, original_name, original_path, intake_key, sha256, size, media_type, status, duplicate_of, received_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -111,94 +130,29 @@ impl Store {
         .bind(&t)
         .bind(&t)
         .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(sqlx::Error::RowNotFound)?;
-        let result = match first {
-            Some(of) => {
-                Store::audit(
-                    &mut *tx,
-                    Some(id),
-                    None,
-                    "clerk",
-                    "duplicate",
-                    &format!("same content as document {of}"),
-                )
-                .await?;
-                IntakeResult::Duplicate { id, of }
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(sqlx::Error::RowNotFound)?;
+        let (action, detail) = match first {
+            Some(of) => ("duplicate", format!("same content as document {of}")),
+            None => ("received", format!("from {}", doc.source)),
+        };
+        Store::audit(&mut *tx, Some(id), None, "clerk", action, &detail).await?;
+        let result = match (refused, first) {
+            (Some(reason), _) => {
+                let kind = crate::classify::ExceptionKind::Unreadable;
+                Store::open_exception(&mut tx, id, kind, reason).await?;
+                IntakeResult::Received(id)
             }
-            None => {
-                Store::audit(
-                    &mut *tx,
-                    Some(id),
-                    None,
-                    "clerk",
-                    "received",
-                    &format!("from {}", doc.source),
-                )
-                .await?;
+            (None, Some(of)) => IntakeResult::Duplicate { id, of },
+            (None, None) => {
                 Store::enqueue(&mut tx, id, Stage::Extract).await?;
                 IntakeResult::Received(id)
             }
         };
         tx.commit().await?;
         Ok(result)
-    }
-
-    /// Records something that arrived but is not a document (a symlink, a directory) as an
-    /// unreadable exception at once, so an agent sees it.
-    pub async fn record_refused(
-        &self,
-        doc: &NewDocument,
-        reason: &str,
-    ) -> sqlx::Result<IntakeResult> {
-        let mut tx = self.write_tx().await?;
-        if let Some(id) =
-            sqlx::query_scalar::<_, i64>("SELECT id FROM documents WHERE intake_key = ?")
-                .bind(&doc.intake_key)
-                .fetch_optional(&mut *tx)
-                .await?
-        {
-            return Ok(IntakeResult::AlreadyTaken(id));
-        }
-        let t = now();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO documents (source, original_name, original_path, intake_key, sha256, size, media_type, status, received_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'exception', ?, ?) RETURNING id",
-        )
-        .bind(&doc.source)
-        .bind(&doc.original_name)
-        .bind(&doc.original_path)
-        .bind(&doc.intake_key)
-        .bind(&doc.sha256)
-        .bind(doc.size as i64)
-        .bind(&doc.media_type)
-        .bind(&t)
-        .bind(&t)
-        .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(sqlx::Error::RowNotFound)?;
-        Store::audit(
-            &mut *tx,
-            Some(id),
-            None,
-            "clerk",
-            "received",
-            &format!("from {}", doc.source),
-        )
-        .await?;
-        Store::open_exception(
-            &mut tx,
-            id,
-            crate::classify::ExceptionKind::Unreadable,
-            reason,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(IntakeResult::Received(id))
     }
 
     pub async fn save_extraction(
