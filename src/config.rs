@@ -94,31 +94,20 @@ impl Default for IntakeSettings {
 
 impl Default for OcrSettings {
     fn default() -> Self {
-        OcrSettings {
-            languages: "eng".into(),
-            threads: 0,
-        }
+        OcrSettings { languages: "eng".into(), threads: 0 }
     }
 }
 
 impl Default for LimitSettings {
     fn default() -> Self {
         let l = Limits::default();
-        LimitSettings {
-            max_file_size: l.max_file_size,
-            max_pages: l.max_pages,
-            max_pixels: l.max_pixels,
-        }
+        LimitSettings { max_file_size: l.max_file_size, max_pages: l.max_pages, max_pixels: l.max_pixels }
     }
 }
 
 impl LimitSettings {
     pub fn limits(&self) -> Limits {
-        Limits {
-            max_file_size: self.max_file_size,
-            max_pages: self.max_pages,
-            max_pixels: self.max_pixels,
-        }
+        Limits { max_file_size: self.max_file_size, max_pages: self.max_pages, max_pixels: self.max_pixels }
     }
 }
 
@@ -163,12 +152,10 @@ impl Settings {
             };
         }
         if let Some(v) = var("CLERK_STABLE_DELAY") {
-            self.intake.stable_delay =
-                parse_duration(&v).map_err(|e| anyhow::anyhow!("CLERK_STABLE_DELAY: {e}"))?;
+            self.intake.stable_delay = parse_duration(&v).map_err(|e| anyhow::anyhow!("CLERK_STABLE_DELAY: {e}"))?;
         }
         if let Some(v) = var("CLERK_POLL_INTERVAL") {
-            self.intake.poll_interval =
-                parse_duration(&v).map_err(|e| anyhow::anyhow!("CLERK_POLL_INTERVAL: {e}"))?;
+            self.intake.poll_interval = parse_duration(&v).map_err(|e| anyhow::anyhow!("CLERK_POLL_INTERVAL: {e}"))?;
         }
         Ok(())
     }
@@ -177,9 +164,7 @@ impl Settings {
         if self.workers > 0 {
             self.workers
         } else {
-            2 * std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
+            2 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
         }
     }
 }
@@ -187,23 +172,15 @@ impl Settings {
 /// `250ms`, `2s`, `5m`, `1h`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 500ms, 2s or 5m"))?;
+    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 500ms, 2s or 5m"))?;
     let secs = match unit.trim() {
         "ms" => n / 1000.0,
         "" | "s" => n,
         "m" | "min" => n * 60.0,
         "h" => n * 3600.0,
-        other => {
-            return Err(format!(
-                "unknown duration unit `{other}` in `{s}`; use ms, s, m or h"
-            ))
-        }
+        other => return Err(format!("unknown duration unit `{other}` in `{s}`; use ms, s, m or h")),
     };
     Ok(Duration::from_secs_f64(secs))
 }
@@ -213,19 +190,13 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size like 100MB"))?;
+    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a size like 100MB"))?;
     let mult = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "kb" | "kib" | "k" => 1 << 10,
         "mb" | "mib" | "m" => 1 << 20,
         "gb" | "gib" | "g" => 1 << 30,
-        other => {
-            return Err(format!(
-                "unknown size unit `{other}` in `{s}`; use KB, MB or GB"
-            ))
-        }
+        other => return Err(format!("unknown size unit `{other}` in `{s}`; use KB, MB or GB")),
     };
     Ok(n * mult)
 }
@@ -257,21 +228,20 @@ mod tests {
 
     #[test]
     fn file_and_env_layer_over_defaults() {
-        let mut s: Settings = toml::from_str("inbox = ['a', 'b']\n[intake]\nstable_delay = '500ms'\n[limits]\nmax_file_size = '10MB'\n").unwrap();
+        let mut s: Settings =
+            toml::from_str("inbox = ['a', 'b']\n[intake]\nstable_delay = '500ms'\n[limits]\nmax_file_size = '10MB'\n")
+                .unwrap();
         assert_eq!(s.inbox.len(), 2);
         assert_eq!(s.intake.stable_delay, Duration::from_millis(500));
         assert_eq!(s.limits.max_file_size, 10 << 20);
         assert_eq!(s.definitions, PathBuf::from("bots"));
-        s.apply_env(|k| (k == "CLERK_INTAKE_MODE").then(|| "poll".to_string()))
-            .unwrap();
+        s.apply_env(|k| (k == "CLERK_INTAKE_MODE").then(|| "poll".to_string())).unwrap();
         assert_eq!(s.intake.mode, IntakeMode::Poll);
     }
 
     #[test]
     fn unknown_keys_are_errors_with_a_position() {
-        let err = toml::from_str::<Settings>("inbx = ['a']\n")
-            .unwrap_err()
-            .to_string();
+        let err = toml::from_str::<Settings>("inbx = ['a']\n").unwrap_err().to_string();
         assert!(err.contains("line 1"), "{err}");
         assert!(err.contains("inbx"), "{err}");
     }

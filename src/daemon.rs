@@ -15,8 +15,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&settings.data)
-        .with_context(|| format!("cannot create {}", settings.data.display()))?;
+    std::fs::create_dir_all(&settings.data).with_context(|| format!("cannot create {}", settings.data.display()))?;
     let _lock = lock_data_dir(&settings.data)?;
     let store = Store::open(&settings.data).await?;
     let orphans = store.requeue_orphans().await?;
@@ -58,11 +57,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     for n in 0..settings.worker_count() {
         let (pipeline, stop) = (pipeline.clone(), stop_rx.clone());
-        tasks.spawn(worker(
-            pipeline,
-            format!("{}-{n}", std::process::id()),
-            stop,
-        ));
+        tasks.spawn(worker(pipeline, format!("{}-{n}", std::process::id()), stop));
     }
     tracing::info!(workers = settings.worker_count(), "clerk is running");
 
@@ -70,10 +65,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!("stopping: finishing the stages in flight");
     let _ = stop_tx.send(true);
     let drain = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(30), drain)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(Duration::from_secs(30), drain).await.is_err() {
         tracing::warn!("stages still running after 30 s; they will resume at the next start");
     }
     Ok(())
@@ -95,9 +87,7 @@ async fn worker(pipeline: Pipeline, owner: String, mut stop: watch::Receiver<boo
         }
         // Idle: wait for new work, a retry coming due, or a lease to expire.
         let wait = match pipeline.store.next_due_ms().await {
-            Ok(Some(due)) => {
-                Duration::from_millis((due - crate::store::now_ms()).clamp(10, 5_000) as u64)
-            }
+            Ok(Some(due)) => Duration::from_millis((due - crate::store::now_ms()).clamp(10, 5_000) as u64),
             _ => Duration::from_secs(5),
         };
         tokio::select! {
@@ -111,37 +101,21 @@ async fn worker(pipeline: Pipeline, owner: String, mut stop: watch::Receiver<boo
 /// One daemon per data folder: two would both think they own the SQLite store's running jobs.
 fn lock_data_dir(data: &std::path::Path) -> anyhow::Result<std::fs::File> {
     let path = data.join("clerk.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)?;
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(_) => anyhow::bail!(
-            "another clerk is already running on {} (it holds {})",
-            data.display(),
-            path.display()
-        ),
+        Err(_) => anyhow::bail!("another clerk is already running on {} (it holds {})", data.display(), path.display()),
     }
 }
 
 /// Reloads definitions when a file in the folder changes. A file with problems keeps its
 /// previous good version; every problem is logged as `file:line:col: message`.
-fn watch_definitions(
-    dir: std::path::PathBuf,
-    active: Arc<RwLock<Arc<Active>>>,
-) -> Option<notify::RecommendedWatcher> {
+fn watch_definitions(dir: std::path::PathBuf, active: Arc<RwLock<Arc<Active>>>) -> Option<notify::RecommendedWatcher> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         // Our own reads show up as access events; only changes matter.
         if res.is_ok_and(|e| {
-            matches!(
-                e.kind,
-                notify::EventKind::Create(_)
-                    | notify::EventKind::Modify(_)
-                    | notify::EventKind::Remove(_)
-            )
+            matches!(e.kind, notify::EventKind::Create(_) | notify::EventKind::Modify(_) | notify::EventKind::Remove(_))
         }) {
             let _ = tx.send(());
         }
@@ -158,9 +132,7 @@ fn watch_definitions(
             while rx.try_recv().is_ok() {}
             let previous = active.read().unwrap().definitions.clone();
             let dir = dir.clone();
-            let Ok(loaded) =
-                tokio::task::spawn_blocking(move || definitions::load_dir(&dir, Some(&previous)))
-                    .await
+            let Ok(loaded) = tokio::task::spawn_blocking(move || definitions::load_dir(&dir, Some(&previous))).await
             else {
                 continue;
             };
@@ -169,10 +141,7 @@ fn watch_definitions(
                 tracing::warn!(file = %f.display(), "keeping the previous version of this file until its problems are fixed");
             }
             let next = Active::new(loaded.definitions);
-            tracing::info!(
-                doctypes = next.classifier.types().len(),
-                "definitions reloaded"
-            );
+            tracing::info!(doctypes = next.classifier.types().len(), "definitions reloaded");
             *active.write().unwrap() = next;
         }
     });

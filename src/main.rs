@@ -89,10 +89,7 @@ struct Agent {
 
 impl Agent {
     fn name(&self) -> String {
-        self.agent
-            .clone()
-            .or_else(|| std::env::var("USER").ok())
-            .unwrap_or_else(|| "agent".into())
+        self.agent.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "agent".into())
     }
 }
 
@@ -156,8 +153,7 @@ fn main() -> ExitCode {
 
 fn init_logging(format: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CLERK_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,lopdf=error"));
+    let filter = EnvFilter::try_from_env("CLERK_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,lopdf=error"));
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -203,26 +199,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "{} definition file(s) active, {n} document type(s); {errors} error(s), {warnings} warning(s)",
                 loaded.definitions.files.len()
             );
-            Ok(if errors == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Classify { files, json } => classify(&s, &files, json),
         Command::Text { files } => {
             let ocr = extract::ocr::Ocr::start(s.ocr.threads, &s.ocr.languages);
             let mut failed = false;
             for file in expand(&files) {
-                let name = file
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+                let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 match std::fs::read(&file)
                     .map_err(|e| e.to_string())
-                    .and_then(|b| {
-                        extract::extract(&b, &name, &s.limits.limits(), &ocr).map_err(|e| e.0)
-                    }) {
+                    .and_then(|b| extract::extract(&b, &name, &s.limits.limits(), &ocr).map_err(|e| e.0))
+                {
                     Ok(x) => println!(
                         "==> {} ({}, {} page(s){}) <==\n{}",
                         file.display(),
@@ -237,11 +225,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            Ok(if failed {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
         Command::Documents(cmd) => documents(&s, cmd).await,
         Command::Exceptions(cmd) => exceptions_cmd(&s, cmd).await,
@@ -268,12 +252,8 @@ fn classify(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<ExitC
                 continue;
             }
         };
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let (outcome, pages, ocr_used) =
-            pipeline::classify_bytes(&bytes, &name, &limits, &ocr, &classifier);
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let (outcome, pages, ocr_used) = pipeline::classify_bytes(&bytes, &name, &limits, &ocr, &classifier);
         let millis = (start.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
         if json {
             let v = serde_json::json!({
@@ -299,11 +279,7 @@ fn classify(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<ExitC
             }
         }
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// Folders given on the command line stand for every file inside them, recursively.
@@ -323,19 +299,12 @@ fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 fn fields_line(fields: &BTreeMap<String, String>) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
 }
 
 async fn open_store(s: &Settings) -> anyhow::Result<Store> {
     if !s.data.join("clerk.db").exists() {
-        anyhow::bail!(
-            "no clerk store in {} (run `clerk serve` first, or pass --data)",
-            s.data.display()
-        );
+        anyhow::bail!("no clerk store in {} (run `clerk serve` first, or pass --data)", s.data.display());
     }
     Store::open(&s.data).await
 }
@@ -349,21 +318,12 @@ async fn documents(s: &Settings, cmd: DocumentsCmd) -> anyhow::Result<ExitCode> 
                 println!("{}", serde_json::to_string_pretty(&docs)?);
             } else {
                 for d in docs {
-                    println!(
-                        "{:>6}  {:<11} {:<16} {}",
-                        d.id,
-                        d.status,
-                        d.doctype.unwrap_or_default(),
-                        d.original_name
-                    );
+                    println!("{:>6}  {:<11} {:<16} {}", d.id, d.status, d.doctype.unwrap_or_default(), d.original_name);
                 }
             }
         }
         DocumentsCmd::Show { id, json } => {
-            let d = store
-                .document(id)
-                .await?
-                .with_context(|| format!("document {id} does not exist"))?;
+            let d = store.document(id).await?.with_context(|| format!("document {id} does not exist"))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&d)?);
             } else {
@@ -388,10 +348,7 @@ async fn documents(s: &Settings, cmd: DocumentsCmd) -> anyhow::Result<ExitCode> 
                     println!("  {k}: {v}");
                 }
                 for e in &d.exceptions {
-                    println!(
-                        "  exception {} [{}] {}: {}",
-                        e.id, e.state, e.kind, e.reason
-                    );
+                    println!("  exception {} [{}] {}: {}", e.id, e.state, e.kind, e.reason);
                 }
                 for a in &d.audit {
                     println!("  {} {} {} {}", a.at, a.actor, a.action, a.detail);
@@ -406,13 +363,7 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
     let store = open_store(s).await?;
     match cmd {
         ExceptionsCmd::List { kind, state, json } => {
-            let items = store
-                .exceptions(&ExceptionFilter {
-                    kind,
-                    state,
-                    document_id: None,
-                })
-                .await?;
+            let items = store.exceptions(&ExceptionFilter { kind, state, document_id: None }).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&items)?);
             } else {
@@ -425,10 +376,7 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
             }
         }
         ExceptionsCmd::Show { id, json } => {
-            let e = store
-                .exception(id)
-                .await?
-                .with_context(|| format!("exception {id} does not exist"))?;
+            let e = store.exception(id).await?.with_context(|| format!("exception {id} does not exist"))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&e)?);
             } else {
@@ -438,43 +386,24 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
                     println!("  claimed by {c}");
                 }
                 if let Some(r) = &e.resolution {
-                    println!(
-                        "  {} by {}: {r}",
-                        e.state,
-                        e.resolved_by.as_deref().unwrap_or("?")
-                    );
+                    println!("  {} by {}: {r}", e.state, e.resolved_by.as_deref().unwrap_or("?"));
                 }
             }
         }
         ExceptionsCmd::Claim { id, agent } => {
-            store
-                .claim_exception(id, &agent.name())
-                .await?
-                .map_err(anyhow::Error::msg)?;
+            store.claim_exception(id, &agent.name()).await?.map_err(anyhow::Error::msg)?;
             println!("exception {id} claimed by {}", agent.name());
         }
-        ExceptionsCmd::Resolve {
-            id,
-            doctype,
-            fields,
-            agent,
-        } => {
+        ExceptionsCmd::Resolve { id, doctype, fields, agent } => {
             let mut overrides = BTreeMap::new();
             for f in fields {
-                let (k, v) = f
-                    .split_once('=')
-                    .with_context(|| format!("--field {f:?} must be NAME=VALUE"))?;
+                let (k, v) = f.split_once('=').with_context(|| format!("--field {f:?} must be NAME=VALUE"))?;
                 overrides.insert(k.trim().to_string(), v.to_string());
             }
             let loaded = definitions::load_dir(&s.definitions, None);
             let classifier = loaded.definitions.classifier();
-            let fields =
-                exceptions::resolve(&store, &classifier, id, &agent.name(), &doctype, &overrides)
-                    .await?;
-            println!(
-                "exception {id} resolved: document is {doctype} {}",
-                fields_line(&fields)
-            );
+            let fields = exceptions::resolve(&store, &classifier, id, &agent.name(), &doctype, &overrides).await?;
+            println!("exception {id} resolved: document is {doctype} {}", fields_line(&fields));
         }
         ExceptionsCmd::Reject { id, reason, agent } => {
             exceptions::reject(&store, id, &agent.name(), &reason).await?;

@@ -24,10 +24,7 @@ pub struct Active {
 impl Active {
     pub fn new(definitions: Definitions) -> Arc<Active> {
         let classifier = definitions.classifier();
-        Arc::new(Active {
-            definitions,
-            classifier,
-        })
+        Arc::new(Active { definitions, classifier })
     }
 }
 
@@ -50,7 +47,11 @@ impl Pipeline {
     #[tracing::instrument(skip_all, fields(doc_id = job.document_id, stage = job.stage.as_str(), attempt = job.attempts))]
     pub async fn run(&self, job: Job) {
         if job.attempts > MAX_ATTEMPTS {
-            self.give_up(&job, "clerk failed to process it repeatedly (the daemon may have crashed on it); see the logs").await;
+            self.give_up(
+                &job,
+                "clerk failed to process it repeatedly (the daemon may have crashed on it); see the logs",
+            )
+            .await;
             return;
         }
         let result = match job.stage {
@@ -60,19 +61,11 @@ impl Pipeline {
         if let Err(e) = result {
             let e = format!("{e:#}");
             if job.attempts >= MAX_ATTEMPTS {
-                self.give_up(
-                    &job,
-                    &format!("processing failed {MAX_ATTEMPTS} times: {e}"),
-                )
-                .await;
+                self.give_up(&job, &format!("processing failed {MAX_ATTEMPTS} times: {e}")).await;
             } else {
                 let backoff = 500i64 << job.attempts.min(10);
                 tracing::warn!(error = %e, retry_in_ms = backoff, "stage failed, will retry");
-                if let Err(e) = self
-                    .store
-                    .retry_later(&job, &e, crate::store::now_ms() + backoff)
-                    .await
-                {
+                if let Err(e) = self.store.retry_later(&job, &e, crate::store::now_ms() + backoff).await {
                     tracing::error!(error = %e, "cannot reschedule job; its lease will expire and it will run again");
                 }
             }
@@ -115,10 +108,7 @@ impl Pipeline {
         };
         let result = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let bytes = blobs.read(&sha256)?;
-            Ok((
-                extract::sniff(&bytes, &name),
-                extract::extract(&bytes, &name, &limits, &ocr),
-            ))
+            Ok((extract::sniff(&bytes, &name), extract::extract(&bytes, &name, &limits, &ocr)))
         })
         .await;
         heartbeat.abort();
@@ -126,13 +116,7 @@ impl Pipeline {
         let (media_type, extracted) = result??;
         match extracted {
             Ok(extracted) => {
-                Store::save_extraction(
-                    &mut tx,
-                    job.document_id,
-                    &extracted.media_type,
-                    &extracted.pages,
-                )
-                .await?;
+                Store::save_extraction(&mut tx, job.document_id, &extracted.media_type, &extracted.pages).await?;
                 Store::enqueue(&mut tx, job.document_id, Stage::Classify).await?;
             }
             Err(unreadable) => {
@@ -155,31 +139,17 @@ impl Pipeline {
         let active = self.active();
         let outcome = tokio::task::spawn_blocking(move || {
             let outcome = active.classifier.classify(&text);
-            let version = outcome
-                .doctype
-                .as_ref()
-                .and_then(|t| active.classifier.get(t))
-                .map(|t| t.version.clone());
+            let version = outcome.doctype.as_ref().and_then(|t| active.classifier.get(t)).map(|t| t.version.clone());
             (outcome, version)
         })
         .await?;
         let (outcome, version): (Outcome, Option<String>) = outcome;
         let mut tx = self.store.write_tx().await?;
-        Store::save_outcome(
-            &mut tx,
-            job.document_id,
-            &outcome,
-            version.as_deref(),
-            "clerk",
-        )
-        .await?;
+        Store::save_outcome(&mut tx, job.document_id, &outcome, version.as_deref(), "clerk").await?;
         if Store::complete(&mut tx, job).await? {
             tx.commit().await?;
             match &outcome.exception {
-                None => tracing::info!(
-                    doctype = outcome.doctype.as_deref().unwrap_or(""),
-                    "recognised"
-                ),
+                None => tracing::info!(doctype = outcome.doctype.as_deref().unwrap_or(""), "recognised"),
                 Some((kind, reason)) => tracing::info!(kind = kind.as_str(), reason, "exception"),
             }
         }
@@ -196,11 +166,7 @@ pub fn classify_bytes(
     classifier: &Classifier,
 ) -> (Outcome, usize, bool) {
     match extract::extract(bytes, name, limits, ocr) {
-        Ok(extracted) => (
-            classifier.classify(&extracted.text()),
-            extracted.pages.len(),
-            extracted.ocr(),
-        ),
+        Ok(extracted) => (classifier.classify(&extracted.text()), extracted.pages.len(), extracted.ocr()),
         Err(e) => (Outcome::exception(ExceptionKind::Unreadable, e.0), 0, false),
     }
 }

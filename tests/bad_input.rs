@@ -10,10 +10,7 @@ fn reason_of(d: &Daemon, name: &str) -> (String, String) {
     let doc = d.by_name(name);
     assert_eq!(doc["status"], "exception", "{name}: {doc:#}");
     let e = &doc["exceptions"][0];
-    (
-        e["kind"].as_str().unwrap().to_string(),
-        e["reason"].as_str().unwrap().to_string(),
-    )
+    (e["kind"].as_str().unwrap().to_string(), e["reason"].as_str().unwrap().to_string())
 }
 
 #[test]
@@ -52,26 +49,16 @@ fn broken_files_become_unreadable_exceptions_and_the_daemon_goes_on() {
 fn a_symlink_is_recorded_not_followed() {
     let d = Daemon::start();
     let secret = d.dir.path().join("secret.txt");
-    std::fs::write(
-        &secret,
-        "Invoice Total Due: EUR 1.00 — must never be read through a link",
-    )
-    .unwrap();
+    std::fs::write(&secret, "Invoice Total Due: EUR 1.00 — must never be read through a link").unwrap();
     std::os::unix::fs::symlink(&secret, d.inbox.join("link.pdf")).unwrap();
     d.wait_settled(1);
     let (kind, reason) = reason_of(&d, "link.pdf");
     assert_eq!(kind, "unreadable");
-    assert!(
-        reason.contains("symbolic link") && reason.contains("secret.txt"),
-        "{reason}"
-    );
+    assert!(reason.contains("symbolic link") && reason.contains("secret.txt"), "{reason}");
     let doc = d.by_name("link.pdf");
     assert!(doc["text"].is_null(), "the target was read: {doc:#}");
     assert!(secret.exists(), "the link's target is untouched");
-    assert!(
-        !d.inbox.join("link.pdf").exists(),
-        "the link left the inbox"
-    );
+    assert!(!d.inbox.join("link.pdf").exists(), "the link left the inbox");
 }
 
 #[test]
@@ -79,32 +66,21 @@ fn a_directory_is_reported_once_and_left_in_place() {
     let d = Daemon::start();
     let folder = d.inbox.join("scans-batch-7");
     std::fs::create_dir(&folder).unwrap();
-    std::fs::write(
-        folder.join("page1.pdf"),
-        std::fs::read(sample("invoice-acme.pdf")).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(folder.join("page1.pdf"), std::fs::read(sample("invoice-acme.pdf")).unwrap()).unwrap();
     d.wait_settled(1);
     let (kind, reason) = reason_of(&d, "scans-batch-7");
     assert_eq!(kind, "unreadable");
     assert!(reason.contains("folder"), "{reason}");
     std::thread::sleep(Duration::from_millis(2500)); // two rescans
     assert_eq!(d.documents().len(), 1, "the folder is reported once");
-    assert!(
-        folder.join("page1.pdf").exists(),
-        "nothing inside the folder is lost"
-    );
+    assert!(folder.join("page1.pdf").exists(), "nothing inside the folder is lost");
 }
 
 #[test]
 fn a_non_utf8_file_name_is_taken_and_processed_on_its_content() {
     let d = Daemon::start();
     let name = std::ffi::OsStr::from_bytes(b"Rechnung-M\xfcller.pdf");
-    std::fs::write(
-        d.inbox.join(name),
-        std::fs::read(sample("invoice-acme.pdf")).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(d.inbox.join(name), std::fs::read(sample("invoice-acme.pdf")).unwrap()).unwrap();
     let docs = d.wait_settled(1);
     assert_eq!(docs[0]["status"], "recognised");
     assert_eq!(docs[0]["original_name"], "Rechnung-M\u{fffd}ller.pdf");

@@ -15,16 +15,8 @@ fn classify_json(definitions: &std::path::Path, files: &[std::path::PathBuf]) ->
         .args(files)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 #[test]
@@ -44,23 +36,11 @@ fn classify_json_is_one_object_per_file_and_stores_nothing() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 4);
     for l in &lines {
-        for key in [
-            "file",
-            "status",
-            "doctype",
-            "fields",
-            "exception",
-            "pages",
-            "ocr",
-            "millis",
-        ] {
+        for key in ["file", "status", "doctype", "fields", "exception", "pages", "ocr", "millis"] {
             assert!(l.get(key).is_some(), "{key} missing in {l}");
         }
     }
@@ -74,38 +54,20 @@ fn classify_json_is_one_object_per_file_and_stores_nothing() {
     assert_eq!(lines[2]["status"], "exception");
     assert_eq!(lines[2]["exception"]["kind"], "unrecognised");
     assert_eq!(lines[3]["exception"]["kind"], "unreadable");
-    assert!(
-        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
-        "a dry run writes nothing"
-    );
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "a dry run writes nothing");
 }
 
 #[test]
 fn two_types_of_equal_priority_are_ambiguous_and_both_are_named() {
     let defs = tempfile::tempdir().unwrap();
-    std::fs::write(
-        defs.path().join("a.yml"),
-        "doctype: supplier-invoice\nmatch: { all: [invoice] }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        defs.path().join("b.yml"),
-        "doctype: acme-document\nmatch: { all: [acme] }\n",
-    )
-    .unwrap();
+    std::fs::write(defs.path().join("a.yml"), "doctype: supplier-invoice\nmatch: { all: [invoice] }\n").unwrap();
+    std::fs::write(defs.path().join("b.yml"), "doctype: acme-document\nmatch: { all: [acme] }\n").unwrap();
     let r = classify_json(defs.path(), &[sample("invoice-acme.pdf")]);
     assert_eq!(r[0]["exception"]["kind"], "ambiguous");
     let reason = r[0]["exception"]["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("supplier-invoice") && reason.contains("acme-document"),
-        "{reason}"
-    );
+    assert!(reason.contains("supplier-invoice") && reason.contains("acme-document"), "{reason}");
     // A higher priority settles it.
-    std::fs::write(
-        defs.path().join("b.yml"),
-        "doctype: acme-document\npriority: 1\nmatch: { all: [acme] }\n",
-    )
-    .unwrap();
+    std::fs::write(defs.path().join("b.yml"), "doctype: acme-document\npriority: 1\nmatch: { all: [acme] }\n").unwrap();
     let r = classify_json(defs.path(), &[sample("invoice-acme.pdf")]);
     assert_eq!(r[0]["doctype"], "acme-document");
 }
@@ -116,15 +78,7 @@ fn an_agent_claims_and_resolves_an_incomplete_invoice() {
     d.drop_sample("invoice-incomplete.pdf");
     d.drop_sample("letter-unknown.pdf");
     d.wait_settled(2);
-    let open = d.json(&[
-        "exceptions",
-        "list",
-        "--state",
-        "open",
-        "--kind",
-        "incomplete",
-        "--json",
-    ]);
+    let open = d.json(&["exceptions", "list", "--state", "open", "--kind", "incomplete", "--json"]);
     assert_eq!(open.as_array().unwrap().len(), 1);
     let id = open[0]["id"].as_i64().unwrap().to_string();
 
@@ -149,10 +103,7 @@ fn an_agent_claims_and_resolves_an_incomplete_invoice() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("total"), "{err}");
-    assert_eq!(
-        d.json(&["exceptions", "show", &id, "--json"])["state"],
-        "claimed"
-    );
+    assert_eq!(d.json(&["exceptions", "show", &id, "--json"])["state"], "claimed");
 
     let out = d.clerk(&[
         "exceptions",
@@ -167,11 +118,7 @@ fn an_agent_claims_and_resolves_an_incomplete_invoice() {
         "--as",
         "alice",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let e = d.json(&["exceptions", "show", &id, "--json"]);
     assert_eq!(e["state"], "resolved");
     assert_eq!(e["resolved_by"], "alice");
@@ -179,58 +126,18 @@ fn an_agent_claims_and_resolves_an_incomplete_invoice() {
     assert_eq!(doc["status"], "recognised");
     assert_eq!(doc["fields"]["total"], "1250.00");
     assert_eq!(doc["fields"]["invoice_number"], "U-17");
-    assert_eq!(
-        doc["fields"]["date"], "2024-07-01",
-        "fields found in the text are kept"
-    );
-    let actions: Vec<&str> = doc["audit"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        actions,
-        [
-            "received",
-            "exception:incomplete",
-            "claimed",
-            "resolved",
-            "recognised"
-        ]
-    );
+    assert_eq!(doc["fields"]["date"], "2024-07-01", "fields found in the text are kept");
+    let actions: Vec<&str> = doc["audit"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["received", "exception:incomplete", "claimed", "resolved", "recognised"]);
 
     // Rejecting the other one.
-    let other = d.json(&["exceptions", "list", "--kind", "unrecognised", "--json"])[0]["id"]
-        .as_i64()
-        .unwrap()
-        .to_string();
-    let out = d.clerk(&[
-        "exceptions",
-        "reject",
-        &other,
-        "--reason",
-        "internal memo, not for accounting",
-        "--as",
-        "bob",
-    ]);
+    let other =
+        d.json(&["exceptions", "list", "--kind", "unrecognised", "--json"])[0]["id"].as_i64().unwrap().to_string();
+    let out =
+        d.clerk(&["exceptions", "reject", &other, "--reason", "internal memo, not for accounting", "--as", "bob"]);
     assert!(out.status.success());
-    assert_eq!(
-        d.json(&["documents", "list", "--status", "rejected", "--json"])
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    let out = d.clerk(&[
-        "exceptions",
-        "resolve",
-        &other,
-        "--doctype",
-        "invoice",
-        "--as",
-        "bob",
-    ]);
+    assert_eq!(d.json(&["documents", "list", "--status", "rejected", "--json"]).as_array().unwrap().len(), 1);
+    let out = d.clerk(&["exceptions", "resolve", &other, "--doctype", "invoice", "--as", "bob"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("already rejected"));
 }
 

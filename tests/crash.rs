@@ -27,20 +27,14 @@ fn kill_9_mid_batch_then_restart_stores_each_document_exactly_once() {
         d.drop_file(name, bytes);
     }
     // Kill while the first half is being processed…
-    d.wait_until(
-        "some documents to be stored",
-        Duration::from_secs(60),
-        |d| d.documents().len() >= 5,
-    );
+    d.wait_until("some documents to be stored", Duration::from_secs(60), |d| d.documents().len() >= 5);
     d.kill9();
     // …drop the rest while clerk is down, restart, and kill again mid-way.
     for (name, bytes) in &files[30..] {
         d.drop_file(name, bytes);
     }
     d.spawn();
-    d.wait_until("more documents", Duration::from_secs(60), |d| {
-        d.documents().len() >= 35
-    });
+    d.wait_until("more documents", Duration::from_secs(60), |d| d.documents().len() >= 35);
     d.kill9();
     d.spawn();
     let docs = d.wait_settled(files.len());
@@ -48,29 +42,15 @@ fn kill_9_mid_batch_then_restart_stores_each_document_exactly_once() {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for doc in &docs {
         let full = d.document(doc["id"].as_i64().unwrap());
-        *seen
-            .entry(full["sha256"].as_str().unwrap().to_string())
-            .or_default() += 1;
+        *seen.entry(full["sha256"].as_str().unwrap().to_string()).or_default() += 1;
         assert_eq!(full["status"], "recognised", "{full:#}");
-        let recognised = full["audit"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|a| a["action"] == "recognised")
-            .count();
+        let recognised = full["audit"].as_array().unwrap().iter().filter(|a| a["action"] == "recognised").count();
         assert_eq!(recognised, 1, "classified exactly once: {full:#}");
-        assert!(
-            full["exceptions"].as_array().unwrap().is_empty(),
-            "{full:#}"
-        );
+        assert!(full["exceptions"].as_array().unwrap().is_empty(), "{full:#}");
     }
     assert_eq!(docs.len(), files.len(), "no document stored twice");
     for (sha, name) in &expected {
         assert_eq!(seen.get(sha), Some(&1), "{name} stored exactly once");
     }
-    assert_eq!(
-        std::fs::read_dir(&d.inbox).unwrap().count(),
-        0,
-        "nothing left behind in the inbox"
-    );
+    assert_eq!(std::fs::read_dir(&d.inbox).unwrap().count(), 0, "nothing left behind in the inbox");
 }

@@ -7,15 +7,8 @@ use std::time::Duration;
 use support::*;
 
 fn check(dir: &std::path::Path) -> (bool, String) {
-    let out = Command::new(CLERK)
-        .args(["check", "--definitions"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let out = Command::new(CLERK).args(["check", "--definitions"]).arg(dir).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[test]
@@ -36,11 +29,7 @@ fn check_reports_every_problem_with_file_line_col() {
     )
     .unwrap();
     std::fs::write(dir.path().join("syntax.yaml"), "doctype: x\nmatch: [a, b\n").unwrap();
-    std::fs::write(
-        dir.path().join("good.yml"),
-        "doctype: receipt\nmatch: { all: [receipt] }\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("good.yml"), "doctype: receipt\nmatch: { all: [receipt] }\n").unwrap();
     let (ok, out) = check(dir.path());
     assert!(!ok);
     let bad = dir.path().join("bad.yml").display().to_string();
@@ -54,42 +43,22 @@ fn check_reports_every_problem_with_file_line_col() {
         format!("{bad}:8:42: `date_formats` only applies to fields of `type: date`"),
     ];
     for e in &expect {
-        assert!(
-            out.lines().any(|l| l.starts_with(e.as_str())),
-            "missing {e:?} in:\n{out}"
-        );
+        assert!(out.lines().any(|l| l.starts_with(e.as_str())), "missing {e:?} in:\n{out}");
     }
     let syntax = dir.path().join("syntax.yaml").display().to_string();
-    assert!(
-        out.lines()
-            .any(|l| l.starts_with(&format!("{syntax}:3:1: YAML syntax error"))),
-        "{out}"
-    );
+    assert!(out.lines().any(|l| l.starts_with(&format!("{syntax}:3:1: YAML syntax error"))), "{out}");
     assert!(!out.contains("good.yml"), "{out}");
 }
 
 #[test]
 fn duplicate_type_names_are_reported_at_both_places() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("a.yml"),
-        "doctype: invoice\nmatch: { all: [invoice] }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("b.yml"),
-        "\ndoctype: invoice\nmatch: { all: [bill] }\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("a.yml"), "doctype: invoice\nmatch: { all: [invoice] }\n").unwrap();
+    std::fs::write(dir.path().join("b.yml"), "\ndoctype: invoice\nmatch: { all: [bill] }\n").unwrap();
     let (ok, out) = check(dir.path());
     assert!(!ok);
     let a = dir.path().join("a.yml").display().to_string();
-    assert!(
-        out.contains(&format!(
-            "b.yml:2:10: document type `invoice` is already defined at {a}:1:10"
-        )),
-        "{out}"
-    );
+    assert!(out.contains(&format!("b.yml:2:10: document type `invoice` is already defined at {a}:1:10")), "{out}");
 }
 
 #[test]
@@ -97,35 +66,20 @@ fn hot_reload_applies_good_edits_and_keeps_the_previous_version_of_a_broken_file
     let d = Daemon::start();
     let memo = "doctype: memo\nmatch: { all: ['summer party'] }\n";
     std::fs::write(d.definitions.join("memo.yml"), memo).unwrap();
-    d.wait_until("the reload", Duration::from_secs(10), |d| {
-        d.log().contains("doctypes=4")
-    });
+    d.wait_until("the reload", Duration::from_secs(10), |d| d.log().contains("doctypes=4"));
     d.drop_sample("letter-unknown.pdf");
     d.wait_settled(1);
     assert_eq!(d.by_name("letter-unknown.pdf")["doctype"], "memo");
 
     // A broken edit: reported with its place, and the old version keeps working.
-    std::fs::write(
-        d.definitions.join("memo.yml"),
-        "doctype: memo\nmatch: { all: ['summer party('] }\n",
-    )
-    .unwrap();
-    d.wait_until(
-        "the broken file to be reported",
-        Duration::from_secs(10),
-        |d| {
-            d.log()
-                .contains("memo.yml:2:16: invalid regular expression")
-        },
-    );
+    std::fs::write(d.definitions.join("memo.yml"), "doctype: memo\nmatch: { all: ['summer party('] }\n").unwrap();
+    d.wait_until("the broken file to be reported", Duration::from_secs(10), |d| {
+        d.log().contains("memo.yml:2:16: invalid regular expression")
+    });
     assert!(d.log().contains("keeping the previous version"));
     d.drop_file(
         "letter-again.pdf",
-        &[
-            std::fs::read(sample("letter-unknown.pdf")).unwrap(),
-            b"\n%again\n".to_vec(),
-        ]
-        .concat(),
+        &[std::fs::read(sample("letter-unknown.pdf")).unwrap(), b"\n%again\n".to_vec()].concat(),
     );
     d.wait_settled(2);
     assert_eq!(d.by_name("letter-again.pdf")["doctype"], "memo");

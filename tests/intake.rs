@@ -16,6 +16,7 @@ fn every_sample_ends_in_the_right_place() {
         ("invoice-globex-scan.tiff", "recognised", Some("invoice")),
         ("invoice-initech-scan.pdf", "recognised", Some("invoice")),
         ("credit-note-acme.pdf", "recognised", Some("credit-note")),
+        ("credit-note-acme-fax.pdf", "recognised", Some("credit-note")),
         ("delivery-note.txt", "recognised", Some("delivery-note")),
         ("invoice-incomplete.pdf", "exception", Some("invoice")),
         ("letter-unknown.pdf", "exception", None),
@@ -32,16 +33,9 @@ fn every_sample_ends_in_the_right_place() {
         let bytes = std::fs::read(sample(name)).unwrap();
         let sha = sha256_hex(&bytes);
         assert_eq!(doc["sha256"], sha.as_str());
-        assert_eq!(
-            std::fs::read(d.data.join("blobs").join(&sha[..2]).join(&sha)).unwrap(),
-            bytes
-        );
+        assert_eq!(std::fs::read(d.data.join("blobs").join(&sha[..2]).join(&sha)).unwrap(), bytes);
     }
-    assert!(
-        !d.log().contains("ERROR"),
-        "errors while taking a burst of files:\n{}",
-        d.log()
-    );
+    assert!(!d.log().contains("ERROR"), "errors while taking a burst of files:\n{}", d.log());
     // The inbox is empty: every file left it after it was stored.
     assert_eq!(std::fs::read_dir(&d.inbox).unwrap().count(), 0);
 
@@ -54,6 +48,9 @@ fn every_sample_ends_in_the_right_place() {
     let scan = d.by_name("invoice-initech-scan.pdf");
     assert_eq!(scan["ocr"], true);
     assert_eq!(scan["fields"]["total"], "2345.60");
+    let fax = d.by_name("credit-note-acme-fax.pdf");
+    assert_eq!(fax["ocr"], true, "a CCITT Group 4 scan is decoded and OCRed");
+    assert_eq!(fax["fields"]["amount"], "89.90");
     let tiff = d.by_name("invoice-globex-scan.tiff");
     assert_eq!(tiff["pages"], 2, "both TIFF pages are read");
     assert_eq!(tiff["fields"]["total"], "1234.56");
@@ -62,10 +59,7 @@ fn every_sample_ends_in_the_right_place() {
     let reason = incomplete["exceptions"][0]["reason"].as_str().unwrap();
     assert_eq!(incomplete["exceptions"][0]["kind"], "incomplete");
     assert!(reason.contains("invoice_number: not found"), "{reason}");
-    assert!(
-        reason.contains("total: \"to be confirmed\" is not an amount"),
-        "{reason}"
-    );
+    assert!(reason.contains("total: \"to be confirmed\" is not an amount"), "{reason}");
     let unknown = d.by_name("letter-unknown.pdf");
     assert_eq!(unknown["exceptions"][0]["kind"], "unrecognised");
 }
@@ -75,25 +69,14 @@ fn duplicates_are_recorded_and_linked_not_processed_twice() {
     let d = Daemon::start();
     d.drop_sample("invoice-acme.pdf");
     d.wait_settled(1);
-    d.drop_file(
-        "copy-of-acme.pdf",
-        &std::fs::read(sample("invoice-acme.pdf")).unwrap(),
-    );
+    d.drop_file("copy-of-acme.pdf", &std::fs::read(sample("invoice-acme.pdf")).unwrap());
     let docs = d.wait_settled(2);
-    let first = docs
-        .iter()
-        .find(|x| x["original_name"] == "invoice-acme.pdf")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let first = docs.iter().find(|x| x["original_name"] == "invoice-acme.pdf").unwrap()["id"].as_i64().unwrap();
     let copy = d.by_name("copy-of-acme.pdf");
     assert_eq!(copy["status"], "duplicate");
     assert_eq!(copy["duplicate_of"], first);
     assert!(copy["exceptions"].as_array().unwrap().is_empty());
-    assert!(
-        copy["fields"].as_object().unwrap().is_empty(),
-        "a duplicate is not classified again"
-    );
+    assert!(copy["fields"].as_object().unwrap().is_empty(), "a duplicate is not classified again");
 }
 
 #[test]
@@ -111,33 +94,20 @@ fn a_file_is_taken_only_when_its_writer_closes_it() {
     drop(f);
     let docs = d.wait_settled(1);
     assert_eq!(docs[0]["status"], "recognised", "{docs:?}");
-    assert_eq!(
-        d.document(docs[0]["id"].as_i64().unwrap())["size"],
-        bytes.len()
-    );
+    assert_eq!(d.document(docs[0]["id"].as_i64().unwrap())["size"], bytes.len());
 }
 
 #[test]
 fn temporary_and_hidden_files_are_left_alone() {
     let d = Daemon::start();
-    for name in [
-        "download.pdf.part",
-        "upload.tmp",
-        "~$report.docx",
-        ".hidden.pdf",
-    ] {
+    for name in ["download.pdf.part", "upload.tmp", "~$report.docx", ".hidden.pdf"] {
         d.drop_file(name, b"not yet");
     }
     d.drop_sample("invoice-acme.pdf");
     d.wait_settled(1);
     std::thread::sleep(Duration::from_millis(1500)); // past a rescan
     assert_eq!(d.documents().len(), 1);
-    for name in [
-        "download.pdf.part",
-        "upload.tmp",
-        "~$report.docx",
-        ".hidden.pdf",
-    ] {
+    for name in ["download.pdf.part", "upload.tmp", "~$report.docx", ".hidden.pdf"] {
         assert!(d.inbox.join(name).exists(), "{name} was taken");
     }
 }
@@ -155,9 +125,7 @@ fn files_waiting_before_start_are_taken() {
 
 #[test]
 fn polling_mode_takes_files_once_stable() {
-    let d = Daemon::start_with(
-        "[intake]\nmode = 'poll'\npoll_interval = '100ms'\nstable_delay = '500ms'\n",
-    );
+    let d = Daemon::start_with("[intake]\nmode = 'poll'\npoll_interval = '100ms'\nstable_delay = '500ms'\n");
     let path = d.inbox.join("share.pdf");
     let bytes = std::fs::read(sample("invoice-acme.pdf")).unwrap();
     let mut f = std::fs::File::create(&path).unwrap();
@@ -166,10 +134,7 @@ fn polling_mode_takes_files_once_stable() {
         f.write_all(chunk).unwrap();
         f.flush().unwrap();
         std::thread::sleep(Duration::from_millis(250));
-        assert!(
-            d.documents().is_empty(),
-            "taken while the writer was still appending"
-        );
+        assert!(d.documents().is_empty(), "taken while the writer was still appending");
     }
     drop(f);
     let docs = d.wait_settled(1);

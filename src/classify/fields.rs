@@ -66,22 +66,16 @@ pub fn normalise(
 }
 
 fn integer(value: &str) -> Result<String, String> {
-    let digits: String = value
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\'' | ',' | '.'))
-        .collect();
-    digits
-        .parse::<i64>()
-        .map(|n| n.to_string())
-        .map_err(|_| format!("{value:?} is not a whole number"))
+    let digits: String =
+        value.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\'' | ',' | '.')).collect();
+    digits.parse::<i64>().map(|n| n.to_string()).map_err(|_| format!("{value:?} is not a whole number"))
 }
 
 /// `1.234,56`, `1,234.56`, `1 234,56`, `CHF 1'234.50`, `(12.00)` and `12.00-` all become plain
 /// decimal strings (`1234.56`, `-12.00`): never a float, so no cent is ever lost to rounding.
 pub fn amount(value: &str, decimal_separator: Option<char>) -> Result<String, String> {
-    let mut negative = value.starts_with('-')
-        || value.ends_with('-')
-        || (value.starts_with('(') && value.ends_with(')'));
+    let mut negative =
+        value.starts_with('-') || value.ends_with('-') || (value.starts_with('(') && value.ends_with(')'));
     let mut body: String = String::new();
     for c in value.chars() {
         match c {
@@ -114,11 +108,7 @@ pub fn amount(value: &str, decimal_separator: Option<char>) -> Result<String, St
     let (int, frac) = out.split_once('.').unwrap_or((&out, ""));
     let int = int.trim_start_matches('0');
     let int = if int.is_empty() { "0" } else { int };
-    let mut result = if frac.is_empty() {
-        int.to_string()
-    } else {
-        format!("{int}.{frac}")
-    };
+    let mut result = if frac.is_empty() { int.to_string() } else { format!("{int}.{frac}") };
     if negative && result.chars().any(|c| c.is_ascii_digit() && c != '0') {
         result.insert(0, '-');
     }
@@ -156,10 +146,7 @@ pub fn date(value: &str, formats: &[String]) -> Result<String, String> {
     match found {
         Some(d) => Ok(d.format("%Y-%m-%d").to_string()),
         None if formats.is_empty() => Err(format!("{value:?} is not a date in any known format")),
-        None => Err(format!(
-            "{value:?} is not a date in the formats {}",
-            formats.join(", ")
-        )),
+        None => Err(format!("{value:?} is not a date in the formats {}", formats.join(", "))),
     }
 }
 
@@ -202,22 +189,14 @@ fn iban_length(country: &str) -> Option<usize> {
 }
 
 pub fn iban(value: &str) -> Result<String, String> {
-    let mut compact: String = value
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_uppercase();
+    let mut compact: String =
+        value.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_uppercase();
     if compact.len() < 4 || !compact[..2].chars().all(|c| c.is_ascii_alphabetic()) {
-        return Err(format!(
-            "{value:?} is not an IBAN (it must start with a country code)"
-        ));
+        return Err(format!("{value:?} is not an IBAN (it must start with a country code)"));
     }
     if let Some(len) = iban_length(&compact[..2]) {
         if compact.len() < len {
-            return Err(format!(
-                "{value:?} is too short for an IBAN of {} ({len} characters)",
-                &compact[..2]
-            ));
+            return Err(format!("{value:?} is too short for an IBAN of {} ({len} characters)", &compact[..2]));
         }
         compact.truncate(len);
     } else if compact.len() > 34 {
@@ -230,16 +209,10 @@ pub fn iban(value: &str) -> Result<String, String> {
     let mut remainder: u32 = 0;
     for c in rearranged {
         let n = c.to_digit(36).expect("alphanumeric");
-        remainder = if n >= 10 {
-            (remainder * 100 + n) % 97
-        } else {
-            (remainder * 10 + n) % 97
-        };
+        remainder = if n >= 10 { (remainder * 100 + n) % 97 } else { (remainder * 10 + n) % 97 };
     }
     if remainder != 1 {
-        return Err(format!(
-            "{compact} fails the IBAN checksum (a digit is probably misread or mistyped)"
-        ));
+        return Err(format!("{compact} fails the IBAN checksum (a digit is probably misread or mistyped)"));
     }
     Ok(compact)
 }
@@ -267,25 +240,14 @@ mod tests {
         let f = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(date("03.04.2024", &f(&["%d.%m.%Y"])).unwrap(), "2024-04-03");
         assert_eq!(date("March 3rd, 2024", &[]).unwrap(), "2024-03-03");
-        assert_eq!(
-            date("2024-02-30", &[]).unwrap_err(),
-            "\"2024-02-30\" is not a date in any known format"
-        );
+        assert_eq!(date("2024-02-30", &[]).unwrap_err(), "\"2024-02-30\" is not a date in any known format");
     }
 
     #[test]
     fn iban_checksum_and_trailing_text() {
-        assert_eq!(
-            iban("DE89 3704 0044 0532 0130 00").unwrap(),
-            "DE89370400440532013000"
-        );
-        assert_eq!(
-            iban("DE89 3704 0044 0532 0130 00 BIC COBADEFFXXX").unwrap(),
-            "DE89370400440532013000"
-        );
-        assert!(iban("DE89 3704 0044 0532 0130 01")
-            .unwrap_err()
-            .contains("checksum"));
+        assert_eq!(iban("DE89 3704 0044 0532 0130 00").unwrap(), "DE89370400440532013000");
+        assert_eq!(iban("DE89 3704 0044 0532 0130 00 BIC COBADEFFXXX").unwrap(), "DE89370400440532013000");
+        assert!(iban("DE89 3704 0044 0532 0130 01").unwrap_err().contains("checksum"));
         assert!(iban("hello").is_err());
     }
 }

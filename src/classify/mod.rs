@@ -142,24 +142,14 @@ impl Classifier {
         if candidates.is_empty() {
             return Outcome::exception(
                 ExceptionKind::Unrecognised,
-                format!(
-                    "no document type matched (checked {} types)",
-                    self.types.len()
-                ),
+                format!("no document type matched (checked {} types)", self.types.len()),
             );
         }
-        candidates.sort_by(|a, b| {
-            b.priority
-                .cmp(&a.priority)
-                .then_with(|| a.name.cmp(&b.name))
-        });
+        candidates.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.name.cmp(&b.name)));
         let top = candidates[0].priority;
         let tied: Vec<_> = candidates.iter().filter(|t| t.priority == top).collect();
         if tied.len() > 1 {
-            let names: Vec<_> = tied
-                .iter()
-                .map(|t| format!("{} ({})", t.name, t.file.display()))
-                .collect();
+            let names: Vec<_> = tied.iter().map(|t| format!("{} ({})", t.name, t.file.display())).collect();
             return Outcome::exception(
                 ExceptionKind::Ambiguous,
                 format!("{} document types matched with the same priority {top}: {}; raise the priority of the right one or narrow its match rules", tied.len(), names.join(", ")),
@@ -171,11 +161,7 @@ impl Classifier {
 
 /// Extracts `doctype`'s fields from `text`; `overrides` (from an agent) replace what was found.
 /// Required fields that are missing or invalid make the outcome `incomplete`.
-pub fn extract_fields(
-    doctype: &DocType,
-    text: &str,
-    overrides: &BTreeMap<String, String>,
-) -> Outcome {
+pub fn extract_fields(doctype: &DocType, text: &str, overrides: &BTreeMap<String, String>) -> Outcome {
     let text = doctype.prepared(text);
     let mut fields = BTreeMap::new();
     let mut problems = BTreeMap::new();
@@ -190,42 +176,24 @@ pub fn extract_fields(
                     problems.insert(f.name.clone(), "not found in the text".to_string());
                 }
             }
-            Some(raw) => {
-                match fields::normalise(f.ty, &raw, &f.date_formats, f.decimal_separator) {
-                    Ok(v) => {
-                        fields.insert(f.name.clone(), v);
-                    }
-                    Err(why) => {
-                        problems.insert(f.name.clone(), why);
-                    }
+            Some(raw) => match fields::normalise(f.ty, &raw, &f.date_formats, f.decimal_separator) {
+                Ok(v) => {
+                    fields.insert(f.name.clone(), v);
                 }
-            }
+                Err(why) => {
+                    problems.insert(f.name.clone(), why);
+                }
+            },
         }
     }
     let missing: Vec<String> = doctype
         .fields
         .iter()
         .filter(|f| f.required)
-        .filter_map(|f| {
-            problems
-                .get(&f.name)
-                .map(|why| format!("{}: {why}", f.name))
-        })
+        .filter_map(|f| problems.get(&f.name).map(|why| format!("{}: {why}", f.name)))
         .collect();
     let exception = (!missing.is_empty()).then(|| {
-        (
-            ExceptionKind::Incomplete,
-            format!(
-                "{} is missing required fields — {}",
-                doctype.name,
-                missing.join("; ")
-            ),
-        )
+        (ExceptionKind::Incomplete, format!("{} is missing required fields — {}", doctype.name, missing.join("; ")))
     });
-    Outcome {
-        doctype: Some(doctype.name.clone()),
-        fields,
-        problems,
-        exception,
-    }
+    Outcome { doctype: Some(doctype.name.clone()), fields, problems, exception }
 }

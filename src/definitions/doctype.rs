@@ -8,13 +8,7 @@ use regex::{Regex, RegexBuilder};
 
 const KEYS: &[&str] = &["doctype", "description", "priority", "match", "fields"];
 const MATCH_KEYS: &[&str] = &["all", "any", "none"];
-const FIELD_KEYS: &[&str] = &[
-    "regex",
-    "type",
-    "required",
-    "date_formats",
-    "decimal_separator",
-];
+const FIELD_KEYS: &[&str] = &["regex", "type", "required", "date_formats", "decimal_separator"];
 
 pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocType> {
     let before = diag.errors();
@@ -23,10 +17,7 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
     let name = match name_node.as_str() {
         Some(n) if is_identifier(n) => n.to_string(),
         _ => {
-            diag.error(
-                name_node.pos,
-                "`doctype` must be a name of letters, digits, `_`, `-` or `.`, like `invoice`",
-            );
+            diag.error(name_node.pos, "`doctype` must be a name of letters, digits, `_`, `-` or `.`, like `invoice`");
             String::new()
         }
     };
@@ -35,51 +26,34 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
         Some(n) => match n.as_str().and_then(|s| s.parse::<i64>().ok()) {
             Some(p) => p,
             None => {
-                diag.error(
-                    n.pos,
-                    "`priority` must be a whole number (higher wins when several types match)",
-                );
+                diag.error(n.pos, "`priority` must be a whole number (higher wins when several types match)");
                 0
             }
         },
     };
     let (mut all, mut any, mut none) = (vec![], vec![], vec![]);
     match doc.get("match") {
-        None => diag.error(
-            doc.pos,
-            format!(
-                "document type `{name}` has no `match:` rules, so it could never be recognised"
-            ),
-        ),
+        None => diag
+            .error(doc.pos, format!("document type `{name}` has no `match:` rules, so it could never be recognised")),
         Some(m) if m.as_map().is_some() => {
             diag.unknown_keys(m, "`match`", MATCH_KEYS);
             all = patterns(m.get("all"), "match.all", true, diag);
             any = patterns(m.get("any"), "match.any", true, diag);
             none = patterns(m.get("none"), "match.none", true, diag);
-            if all.is_empty() && any.is_empty() && m.get("all").is_none() && m.get("any").is_none()
-            {
+            if all.is_empty() && any.is_empty() && m.get("all").is_none() && m.get("any").is_none() {
                 diag.error(m.pos, "`match` needs at least one `all:` or `any:` pattern");
             }
         }
         Some(m) => diag.error(
             m.pos,
-            format!(
-                "`match` must be a mapping with `all`, `any` and/or `none`, found {}",
-                m.kind_name()
-            ),
+            format!("`match` must be a mapping with `all`, `any` and/or `none`, found {}", m.kind_name()),
         ),
     }
     let mut fields = Vec::new();
     if let Some(f) = doc.get("fields") {
         match f.as_map() {
             None if matches!(f.value, Value::Null) => {}
-            None => diag.error(
-                f.pos,
-                format!(
-                    "`fields` must be a mapping of field names, found {}",
-                    f.kind_name()
-                ),
-            ),
+            None => diag.error(f.pos, format!("`fields` must be a mapping of field names, found {}", f.kind_name())),
             Some(entries) => {
                 for (k, v) in entries {
                     if let Some(field) = decode_field(k, v, diag) {
@@ -104,49 +78,27 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
 }
 
 pub(super) fn is_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// A list of regexes, or a single one.
-fn patterns(
-    node: Option<&Node>,
-    what: &str,
-    case_insensitive: bool,
-    diag: &mut Diagnostics,
-) -> Vec<Regex> {
+fn patterns(node: Option<&Node>, what: &str, case_insensitive: bool, diag: &mut Diagnostics) -> Vec<Regex> {
     let Some(node) = node else { return vec![] };
     let items: Vec<&Node> = match &node.value {
         Value::Seq(items) => items.iter().collect(),
         Value::Scalar { .. } => vec![node],
         Value::Null => vec![],
         Value::Map(_) => {
-            diag.error(
-                node.pos,
-                format!("`{what}` must be a list of regular expressions"),
-            );
+            diag.error(node.pos, format!("`{what}` must be a list of regular expressions"));
             return vec![];
         }
     };
-    items
-        .into_iter()
-        .filter_map(|n| compile(n, what, case_insensitive, diag))
-        .collect()
+    items.into_iter().filter_map(|n| compile(n, what, case_insensitive, diag)).collect()
 }
 
-pub(super) fn compile(
-    node: &Node,
-    what: &str,
-    case_insensitive: bool,
-    diag: &mut Diagnostics,
-) -> Option<Regex> {
+pub(super) fn compile(node: &Node, what: &str, case_insensitive: bool, diag: &mut Diagnostics) -> Option<Regex> {
     build_regex(node, what, diag, |src| {
-        RegexBuilder::new(src)
-            .case_insensitive(case_insensitive)
-            .multi_line(true)
-            .size_limit(16 << 20)
-            .build()
+        RegexBuilder::new(src).case_insensitive(case_insensitive).multi_line(true).size_limit(16 << 20).build()
     })
 }
 
@@ -159,30 +111,16 @@ pub(super) fn build_regex(
     build: impl FnOnce(&str) -> Result<Regex, regex::Error>,
 ) -> Option<Regex> {
     let Some(src) = node.as_str() else {
-        diag.error(
-            node.pos,
-            format!(
-                "`{what}` must be a regular expression (text), found {}",
-                node.kind_name()
-            ),
-        );
+        diag.error(node.pos, format!("`{what}` must be a regular expression (text), found {}", node.kind_name()));
         return None;
     };
     match build(src) {
         Ok(r) => Some(r),
         Err(e) => {
             let detail = e.to_string();
-            let last = detail
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .last()
-                .unwrap_or("invalid")
-                .trim();
+            let last = detail.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("invalid").trim();
             let last = last.trim_start_matches("error: ");
-            diag.error(
-                node.pos,
-                format!("invalid regular expression in `{what}`: {last}"),
-            );
+            diag.error(node.pos, format!("invalid regular expression in `{what}`: {last}"));
             None
         }
     }
@@ -191,10 +129,7 @@ pub(super) fn build_regex(
 fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<FieldDef> {
     let name = key.as_str().unwrap_or_default().to_string();
     if !is_identifier(&name) {
-        diag.error(
-            key.pos,
-            "a field name must be letters, digits, `_`, `-` or `.`",
-        );
+        diag.error(key.pos, "a field name must be letters, digits, `_`, `-` or `.`");
         return None;
     }
     let what = format!("fields.{name}");
@@ -214,10 +149,7 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
     if value.as_map().is_none() {
         diag.error(
             value.pos,
-            format!(
-                "field `{name}` must be a regex or a mapping with `regex:`, found {}",
-                value.kind_name()
-            ),
+            format!("field `{name}` must be a regex or a mapping with `regex:`, found {}", value.kind_name()),
         );
         return None;
     }
@@ -264,10 +196,7 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
             Value::Seq(items) => items.iter().collect(),
             Value::Scalar { .. } => vec![f],
             _ => {
-                diag.error(
-                    f.pos,
-                    "`date_formats` must be a list of strftime formats like '%d.%m.%Y'",
-                );
+                diag.error(f.pos, "`date_formats` must be a list of strftime formats like '%d.%m.%Y'");
                 vec![]
             }
         };
@@ -284,7 +213,10 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
             }
         }
         if ty != FieldType::Date {
-            diag.error(f.pos, format!("`date_formats` only applies to fields of `type: date`, and `{name}` is not one"));
+            diag.error(
+                f.pos,
+                format!("`date_formats` only applies to fields of `type: date`, and `{name}` is not one"),
+            );
         }
     }
     let decimal_separator = match value.get("decimal_separator") {
@@ -301,15 +233,7 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
     if diag.errors() != before {
         return None;
     }
-    Some(FieldDef {
-        name,
-        regexes: vec![regex?],
-        value: None,
-        ty,
-        required,
-        date_formats,
-        decimal_separator,
-    })
+    Some(FieldDef { name, regexes: vec![regex?], value: None, ty, required, date_formats, decimal_separator })
 }
 
 pub(super) fn valid_date_format(f: &str) -> bool {

@@ -60,27 +60,13 @@ pub fn decode(doc: &Node, name: &str, version: &str, diag: &mut Diagnostics) -> 
     }
     let issuer = doc.get("issuer").and_then(Node::as_str).map(str::to_string);
     if issuer.is_none() {
-        diag.warn(
-            doc.pos,
-            "no `issuer:`; documents of this type get no issuer field",
-        );
+        diag.warn(doc.pos, "no `issuer:`; documents of this type get no issuer field");
     }
     // The type is named after the file, with anything unusable in a name made a `-`.
-    let name: String = name
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let name: String =
+        name.chars().map(|c| if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '-' }).collect();
     if !is_identifier(&name) {
-        diag.error(
-            doc.pos,
-            format!("the file name `{name}` cannot name a document type"),
-        );
+        diag.error(doc.pos, format!("the file name `{name}` cannot name a document type"));
     }
     let keywords = regex_list(doc.get("keywords"), "keywords", diag);
     if keywords.is_empty() {
@@ -102,13 +88,7 @@ pub fn decode(doc: &Node, name: &str, version: &str, diag: &mut Diagnostics) -> 
     for (k, _) in options.and_then(Node::as_map).unwrap_or_default() {
         let key = k.as_str().unwrap_or("");
         if !OPTION_KEYS.contains(&key) {
-            diag.warn(
-                k.pos,
-                format!(
-                    "unknown option `{key}` is ignored; clerk knows: {}",
-                    OPTION_KEYS.join(", ")
-                ),
-            );
+            diag.warn(k.pos, format!("unknown option `{key}` is ignored; clerk knows: {}", OPTION_KEYS.join(", ")));
         }
     }
     let opt = |k: &str| options.and_then(|o| o.get(k));
@@ -130,13 +110,7 @@ pub fn decode(doc: &Node, name: &str, version: &str, diag: &mut Diagnostics) -> 
     for f in opt("date_formats").map(items).unwrap_or_default() {
         match f.as_str() {
             Some(s) if valid_date_format(s) => date_formats.push(s.to_string()),
-            _ => diag.error(
-                f.pos,
-                format!(
-                    "`{}` is not a strftime date format",
-                    f.as_str().unwrap_or("?")
-                ),
-            ),
+            _ => diag.error(f.pos, format!("`{}` is not a strftime date format", f.as_str().unwrap_or("?"))),
         }
     }
     let decimal_separator = opt("decimal_separator").and_then(|d| match d.as_str() {
@@ -158,21 +132,14 @@ pub fn decode(doc: &Node, name: &str, version: &str, diag: &mut Diagnostics) -> 
             Some([from, to]) => {
                 if let (Some(re), Some(to)) = (
                     compile(from, "options.replace", diag),
-                    to.as_str()
-                        .or(matches!(to.value, Value::Null).then_some("")),
+                    to.as_str().or(matches!(to.value, Value::Null).then_some("")),
                 ) {
                     // Python's \1 in a replacement is ${1} here.
-                    let to = Regex::new(r"\\(\d+)")
-                        .unwrap()
-                        .replace_all(to, "$${$1}")
-                        .into_owned();
+                    let to = Regex::new(r"\\(\d+)").unwrap().replace_all(to, "$${$1}").into_owned();
                     prepare.replace.push((re, to));
                 }
             }
-            _ => diag.error(
-                pair.pos,
-                "each `options.replace` entry must be a pair: [pattern, replacement]",
-            ),
+            _ => diag.error(pair.pos, "each `options.replace` entry must be a pair: [pattern, replacement]"),
         }
     }
 
@@ -187,10 +154,7 @@ pub fn decode(doc: &Node, name: &str, version: &str, diag: &mut Diagnostics) -> 
                     }
                 }
             }
-            None => diag.error(
-                f.pos,
-                format!("`fields` must be a mapping, found {}", f.kind_name()),
-            ),
+            None => diag.error(f.pos, format!("`fields` must be a mapping, found {}", f.kind_name())),
         }
     }
     let string_field = |name: &str, value: String| FieldDef {
@@ -214,41 +178,25 @@ pub fn decode(doc: &Node, name: &str, version: &str, diag: &mut Diagnostics) -> 
                 let n = item.as_str().unwrap_or("");
                 match fields.iter_mut().find(|f| f.name == n) {
                     Some(f) => f.required = true,
-                    None if skipped.iter().any(|s| s == n) => diag.warn(
-                        item.pos,
-                        format!(
-                            "required field `{n}` is skipped (see above), so it is not required"
-                        ),
-                    ),
-                    None => diag.error(
-                        item.pos,
-                        format!("required field `{n}` is not defined in `fields`"),
-                    ),
+                    None if skipped.iter().any(|s| s == n) => diag
+                        .warn(item.pos, format!("required field `{n}` is skipped (see above), so it is not required")),
+                    None => diag.error(item.pos, format!("required field `{n}` is not defined in `fields`")),
                 }
             }
         }
         None => {
-            for f in fields
-                .iter_mut()
-                .filter(|f| matches!(f.name.as_str(), "date" | "amount" | "invoice_number"))
-            {
+            for f in fields.iter_mut().filter(|f| matches!(f.name.as_str(), "date" | "amount" | "invoice_number")) {
                 f.required = true;
             }
         }
     }
-    let has_prepare = prepare.remove_whitespace
-        || prepare.remove_accents
-        || prepare.lowercase
-        || !prepare.replace.is_empty();
+    let has_prepare =
+        prepare.remove_whitespace || prepare.remove_accents || prepare.lowercase || !prepare.replace.is_empty();
     (diag.errors() == before).then(|| DocType {
         name,
         priority,
         file: diag.file.to_path_buf(),
-        defined_at: doc
-            .as_map()
-            .and_then(|m| m.first())
-            .map(|(k, _)| (k.pos.line, k.pos.col))
-            .unwrap_or((1, 1)),
+        defined_at: doc.as_map().and_then(|m| m.first()).map(|(k, _)| (k.pos.line, k.pos.col)).unwrap_or((1, 1)),
         version: version.to_string(),
         match_all: keywords,
         match_any: vec![],
@@ -267,11 +215,7 @@ fn items(node: &Node) -> Vec<&Node> {
 }
 
 fn regex_list(node: Option<&Node>, what: &str, diag: &mut Diagnostics) -> Vec<Regex> {
-    node.map(items)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|n| compile(n, what, diag))
-        .collect()
+    node.map(items).unwrap_or_default().into_iter().filter_map(|n| compile(n, what, diag)).collect()
 }
 
 /// Compiles a Python `re` pattern as invoice2data uses it: case-sensitive, `^`/`$` at the ends of
@@ -280,9 +224,7 @@ fn compile(node: &Node, what: &str, diag: &mut Diagnostics) -> Option<Regex> {
     build_regex(node, what, diag, |src| {
         // Python spells end-of-text `\Z`; Rust `\z`.
         let src = src.replace(r"\Z", r"\z");
-        RegexBuilder::new(&format!("(?-im:{src})"))
-            .size_limit(16 << 20)
-            .build()
+        RegexBuilder::new(&format!("(?-im:{src})")).size_limit(16 << 20).build()
     })
 }
 
@@ -296,10 +238,7 @@ fn decode_field(
 ) -> Option<FieldDef> {
     let raw_name = key.as_str().unwrap_or_default();
     let what = format!("fields.{raw_name}");
-    let name = raw_name
-        .strip_prefix("static_")
-        .unwrap_or(raw_name)
-        .to_string();
+    let name = raw_name.strip_prefix("static_").unwrap_or(raw_name).to_string();
     let mut ty = if name.starts_with("date") {
         FieldType::Date
     } else if name.starts_with("amount") {
@@ -320,10 +259,7 @@ fn decode_field(
         def.value = value.as_str().map(str::to_string);
         def.ty = FieldType::String;
         if def.value.is_none() {
-            diag.warn(
-                key.pos,
-                format!("`{raw_name}` has no value, so it is skipped"),
-            );
+            diag.warn(key.pos, format!("`{raw_name}` has no value, so it is skipped"));
             return None;
         }
         return Some(def);
@@ -334,10 +270,7 @@ fn decode_field(
         }
         Value::Map(entries) => {
             if !matches!(value.get("parser").and_then(Node::as_str), Some("lines")) {
-                for (k, _) in entries
-                    .iter()
-                    .filter(|(k, _)| !FIELD_KEYS.contains(&k.as_str().unwrap_or("")))
-                {
+                for (k, _) in entries.iter().filter(|(k, _)| !FIELD_KEYS.contains(&k.as_str().unwrap_or(""))) {
                     // invoice2data ignores such keys silently; often they are fields indented too far.
                     diag.warn(
                         k.pos,
@@ -349,14 +282,9 @@ fn decode_field(
                 }
             }
             match value.get("parser").and_then(Node::as_str) {
-                Some("regex") | None => {
-                    def.regexes = regex_list(value.get("regex"), &format!("{what}.regex"), diag)
-                }
+                Some("regex") | None => def.regexes = regex_list(value.get("regex"), &format!("{what}.regex"), diag),
                 Some("static") => {
-                    def.value = value
-                        .get("value")
-                        .and_then(Node::as_str)
-                        .map(str::to_string);
+                    def.value = value.get("value").and_then(Node::as_str).map(str::to_string);
                     ty = FieldType::String;
                 }
                 Some("lines") => {
@@ -364,7 +292,12 @@ fn decode_field(
                     return None;
                 }
                 Some(other) => {
-                    diag.warn(value.pos, format!("field `{raw_name}` uses the `{other}` parser, which clerk does not have; it is skipped"));
+                    diag.warn(
+                        value.pos,
+                        format!(
+                            "field `{raw_name}` uses the `{other}` parser, which clerk does not have; it is skipped"
+                        ),
+                    );
                     return None;
                 }
             }
@@ -384,10 +317,7 @@ fn decode_field(
                 if g.as_str() != Some("first") {
                     diag.warn(
                         g.pos,
-                        format!(
-                            "`group: {}` is not supported yet: the first match is used",
-                            g.as_str().unwrap_or("?")
-                        ),
+                        format!("`group: {}` is not supported yet: the first match is used", g.as_str().unwrap_or("?")),
                     );
                 }
             }

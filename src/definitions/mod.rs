@@ -32,14 +32,7 @@ pub fn has_errors(problems: &[Problem]) -> bool {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = if self.warning { "warning: " } else { "" };
-        write!(
-            f,
-            "{}:{}:{}: {level}{}",
-            self.file.display(),
-            self.pos.line,
-            self.pos.col,
-            self.message
-        )
+        write!(f, "{}:{}:{}: {level}{}", self.file.display(), self.pos.line, self.pos.col, self.message)
     }
 }
 
@@ -51,26 +44,13 @@ pub struct Diagnostics<'a> {
 
 impl<'a> Diagnostics<'a> {
     pub fn new(file: &'a Path) -> Self {
-        Diagnostics {
-            file,
-            problems: vec![],
-        }
+        Diagnostics { file, problems: vec![] }
     }
     pub fn error(&mut self, pos: Pos, message: impl Into<String>) {
-        self.problems.push(Problem {
-            file: self.file.to_path_buf(),
-            pos,
-            message: message.into(),
-            warning: false,
-        });
+        self.problems.push(Problem { file: self.file.to_path_buf(), pos, message: message.into(), warning: false });
     }
     pub fn warn(&mut self, pos: Pos, message: impl Into<String>) {
-        self.problems.push(Problem {
-            file: self.file.to_path_buf(),
-            pos,
-            message: message.into(),
-            warning: true,
-        });
+        self.problems.push(Problem { file: self.file.to_path_buf(), pos, message: message.into(), warning: true });
     }
     /// Errors so far (warnings do not count).
     pub fn errors(&self) -> usize {
@@ -81,16 +61,8 @@ impl<'a> Diagnostics<'a> {
         for (k, _) in map.as_map().unwrap_or_default() {
             let key = k.as_str().unwrap_or("");
             if !allowed.contains(&key) {
-                let hint = closest(key, allowed)
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                self.error(
-                    k.pos,
-                    format!(
-                        "unknown key `{key}` in {what}{hint}; allowed: {}",
-                        allowed.join(", ")
-                    ),
-                );
+                let hint = closest(key, allowed).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+                self.error(k.pos, format!("unknown key `{key}` in {what}{hint}; allowed: {}", allowed.join(", ")));
             }
         }
     }
@@ -112,11 +84,7 @@ fn strsim(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + (ca != *cb) as usize)
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
+            cur.push((prev[j] + (ca != *cb) as usize).min(prev[j + 1] + 1).min(cur[j] + 1));
         }
         prev = cur;
     }
@@ -138,10 +106,7 @@ pub struct Definitions {
 
 impl Definitions {
     pub fn doctypes(&self) -> Vec<Arc<DocType>> {
-        self.files
-            .values()
-            .flat_map(|f| f.doctypes.iter().cloned())
-            .collect()
+        self.files.values().flat_map(|f| f.doctypes.iter().cloned()).collect()
     }
     pub fn classifier(&self) -> Classifier {
         Classifier::new(self.doctypes())
@@ -224,11 +189,7 @@ pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
             }
         }
     }
-    Loaded {
-        definitions: defs,
-        problems,
-        kept_previous,
-    }
+    Loaded { definitions: defs, problems, kept_previous }
 }
 
 fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -259,10 +220,7 @@ pub fn load_file(file: &Path, bytes: &[u8]) -> (Option<FileDefs>, Vec<Problem>) 
             let before = &bytes[..e.valid_up_to()];
             let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
             let col = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
-            diag.error(
-                Pos { line, col },
-                "the file is not UTF-8 text; save it as UTF-8",
-            );
+            diag.error(Pos { line, col }, "the file is not UTF-8 text; save it as UTF-8");
             return (None, diag.problems);
         }
     };
@@ -279,10 +237,7 @@ pub fn load_file(file: &Path, bytes: &[u8]) -> (Option<FileDefs>, Vec<Problem>) 
             if !matches!(doc.value, yaml::Value::Null) {
                 diag.error(
                     doc.pos,
-                    format!(
-                        "a definition must be a mapping starting with `doctype:`, found {}",
-                        doc.kind_name()
-                    ),
+                    format!("a definition must be a mapping starting with `doctype:`, found {}", doc.kind_name()),
                 );
             }
             continue;
@@ -290,10 +245,7 @@ pub fn load_file(file: &Path, bytes: &[u8]) -> (Option<FileDefs>, Vec<Problem>) 
         let decoded = if doc.get("doctype").is_some() {
             doctype::decode(doc, &version, &mut diag)
         } else if doc.get("issuer").is_some() || doc.get("keywords").is_some() {
-            let name = file
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
             invoice2data::decode(doc, &name, &version, &mut diag)
         } else {
             diag.error(doc.pos, "a definition must start with `doctype: NAME` (or be an invoice2data template with `issuer:` and `keywords:`)");

@@ -52,10 +52,7 @@ impl Node {
     }
     /// Looks a key up in a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k.as_str() == Some(key))
-            .map(|(_, v)| v)
+        self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
     }
     pub fn kind_name(&self) -> &'static str {
         match self.value {
@@ -78,18 +75,12 @@ pub struct SyntaxError {
 pub fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    parser.load(&mut builder, true).map_err(|e| SyntaxError {
-        pos: pos(e.marker()),
-        message: e.info().to_string(),
-    })?;
+    parser.load(&mut builder, true).map_err(|e| SyntaxError { pos: pos(e.marker()), message: e.info().to_string() })?;
     Ok(builder.docs)
 }
 
 fn pos(m: &Marker) -> Pos {
-    Pos {
-        line: m.line(),
-        col: m.col() + 1,
-    }
+    Pos { line: m.line(), col: m.col() + 1 }
 }
 
 #[derive(Default)]
@@ -125,40 +116,26 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::Scalar(text, style, anchor, _tag) => {
                 let quoted = !matches!(style, TScalarStyle::Plain);
-                let value =
-                    if !quoted && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL") {
-                        Value::Null
-                    } else {
-                        Value::Scalar { text, quoted }
-                    };
+                let value = if !quoted && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL") {
+                    Value::Null
+                } else {
+                    Value::Scalar { text, quoted }
+                };
                 self.push_value(Node { value, pos: p }, anchor);
             }
-            Event::SequenceStart(anchor, _) => self.stack.push((
-                Node {
-                    value: Value::Seq(vec![]),
-                    pos: p,
-                },
-                anchor,
-                None,
-            )),
-            Event::MappingStart(anchor, _) => self.stack.push((
-                Node {
-                    value: Value::Map(vec![]),
-                    pos: p,
-                },
-                anchor,
-                None,
-            )),
+            Event::SequenceStart(anchor, _) => {
+                self.stack.push((Node { value: Value::Seq(vec![]), pos: p }, anchor, None))
+            }
+            Event::MappingStart(anchor, _) => {
+                self.stack.push((Node { value: Value::Map(vec![]), pos: p }, anchor, None))
+            }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some((node, anchor, _)) = self.stack.pop() {
                     self.push_value(node, anchor);
                 }
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().unwrap_or(Node {
-                    value: Value::Null,
-                    pos: p,
-                });
+                let node = self.anchors.get(&id).cloned().unwrap_or(Node { value: Value::Null, pos: p });
                 self.push_value(Node { pos: p, ..node }, 0);
             }
             _ => {}
@@ -175,13 +152,7 @@ mod tests {
         let docs = parse("doctype: invoice\nfields:\n  total: { regex: 'x' }\n").unwrap();
         let d = &docs[0];
         assert_eq!(d.get("doctype").unwrap().pos, Pos { line: 1, col: 10 });
-        let regex = d
-            .get("fields")
-            .unwrap()
-            .get("total")
-            .unwrap()
-            .get("regex")
-            .unwrap();
+        let regex = d.get("fields").unwrap().get("total").unwrap().get("regex").unwrap();
         assert_eq!(regex.as_str(), Some("x"));
         assert_eq!(regex.pos, Pos { line: 3, col: 19 }, "the opening quote");
     }

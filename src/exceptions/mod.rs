@@ -27,34 +27,20 @@ pub async fn resolve(
     doctype: &str,
     fields: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, ResolveError> {
-    let item = store
-        .exception(id)
-        .await?
-        .ok_or_else(|| ResolveError::State(format!("exception {id} does not exist")))?;
-    if !(item.state == "open"
-        || (item.state == "claimed" && item.claimed_by.as_deref() == Some(agent)))
-    {
+    let item =
+        store.exception(id).await?.ok_or_else(|| ResolveError::State(format!("exception {id} does not exist")))?;
+    if !(item.state == "open" || (item.state == "claimed" && item.claimed_by.as_deref() == Some(agent))) {
         return Err(ResolveError::State(store.describe_state(id).await?));
     }
     let t = classifier.get(doctype).ok_or_else(|| {
         let names: Vec<_> = classifier.types().iter().map(|t| t.name.clone()).collect();
         ResolveError::UnknownType(doctype.to_string(), names.join(", "))
     })?;
-    let unknown: Vec<_> = fields
-        .keys()
-        .filter(|k| !t.fields.iter().any(|f| &f.name == *k))
-        .cloned()
-        .collect();
+    let unknown: Vec<_> = fields.keys().filter(|k| !t.fields.iter().any(|f| &f.name == *k)).cloned().collect();
     if !unknown.is_empty() {
-        return Err(ResolveError::Invalid(format!(
-            "`{doctype}` has no field(s) {}",
-            unknown.join(", ")
-        )));
+        return Err(ResolveError::Invalid(format!("`{doctype}` has no field(s) {}", unknown.join(", "))));
     }
-    let (text, _, _) = store
-        .document_text(item.document_id)
-        .await?
-        .unwrap_or_default();
+    let (text, _, _) = store.document_text(item.document_id).await?.unwrap_or_default();
     let outcome = extract_fields(t, &text, fields);
     if let Some((_, reason)) = &outcome.exception {
         return Err(ResolveError::Invalid(reason.clone()));
@@ -62,12 +48,7 @@ pub async fn resolve(
     let mut tx = store.write_tx().await?;
     let summary = format!(
         "as {doctype}: {}",
-        outcome
-            .fields
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        outcome.fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
     );
     if !Store::close_exception(&mut tx, id, agent, "resolved", &summary).await? {
         return Err(ResolveError::State(store.describe_state(id).await?));
@@ -82,10 +63,8 @@ pub async fn reject(store: &Store, id: i64, agent: &str, reason: &str) -> Result
     if reason.trim().is_empty() {
         return Err(ResolveError::Invalid("a rejection needs a reason".into()));
     }
-    let item = store
-        .exception(id)
-        .await?
-        .ok_or_else(|| ResolveError::State(format!("exception {id} does not exist")))?;
+    let item =
+        store.exception(id).await?.ok_or_else(|| ResolveError::State(format!("exception {id} does not exist")))?;
     let mut tx = store.write_tx().await?;
     if !Store::close_exception(&mut tx, id, agent, "rejected", reason).await? {
         return Err(ResolveError::State(store.describe_state(id).await?));

@@ -6,11 +6,7 @@ use image::{GrayImage, ImageReader};
 use std::io::Cursor;
 
 /// Decodes every page of an image file to 8-bit gray (what tesseract reads best).
-pub fn decode_all(
-    bytes: &[u8],
-    media_type: &str,
-    limits: &Limits,
-) -> Result<Vec<GrayImage>, Unreadable> {
+pub fn decode_all(bytes: &[u8], media_type: &str, limits: &Limits) -> Result<Vec<GrayImage>, Unreadable> {
     if media_type == "image/tiff" {
         return decode_tiff(bytes, limits);
     }
@@ -19,9 +15,7 @@ pub fn decode_all(
 
 pub fn check_pixels(width: u64, height: u64, limits: &Limits) -> Result<(), Unreadable> {
     if width == 0 || height == 0 {
-        return Err(Unreadable(format!(
-            "the image claims a size of {width}×{height} pixels, which is empty"
-        )));
+        return Err(Unreadable(format!("the image claims a size of {width}×{height} pixels, which is empty")));
     }
     if width.saturating_mul(height) > limits.max_pixels {
         return Err(Unreadable(format!(
@@ -57,39 +51,29 @@ pub fn decode_one(bytes: &[u8], limits: &Limits) -> Result<GrayImage, Unreadable
         .with_guessed_format()
         .map_err(|e| Unreadable(format!("the image cannot be read: {e}")))?;
     let format = reader.format();
-    let (w, h) = reader
-        .into_dimensions()
-        .map_err(|e| Unreadable(format!("the image is damaged: {e}")))?;
+    let (w, h) = reader.into_dimensions().map_err(|e| Unreadable(format!("the image is damaged: {e}")))?;
     check_pixels(w as u64, h as u64, limits)?;
     let mut reader = ImageReader::new(Cursor::new(bytes));
     if let Some(f) = format {
         reader.set_format(f);
     }
     reader.limits(decoder_limits(limits));
-    let img = reader
-        .decode()
-        .map_err(|e| Unreadable(format!("the image is damaged or truncated: {e}")))?;
+    let img = reader.decode().map_err(|e| Unreadable(format!("the image is damaged or truncated: {e}")))?;
     Ok(img.into_luma8())
 }
 
 /// Multi-page TIFF: every directory is a page (the `image` crate only reads the first).
 fn decode_tiff(bytes: &[u8], limits: &Limits) -> Result<Vec<GrayImage>, Unreadable> {
     use tiff::decoder::Decoder;
-    let damaged =
-        |e: tiff::TiffError| Unreadable(format!("the TIFF file is damaged or truncated ({e})"));
+    let damaged = |e: tiff::TiffError| Unreadable(format!("the TIFF file is damaged or truncated ({e})"));
     let mut tl = tiff::decoder::Limits::default();
     tl.decoding_buffer_size = (limits.max_pixels as usize).saturating_mul(8);
     tl.intermediate_buffer_size = tl.decoding_buffer_size;
-    let mut decoder = Decoder::new(Cursor::new(bytes))
-        .map_err(damaged)?
-        .with_limits(tl);
+    let mut decoder = Decoder::new(Cursor::new(bytes)).map_err(damaged)?.with_limits(tl);
     let mut pages = Vec::new();
     loop {
         if pages.len() >= limits.max_pages {
-            return Err(Unreadable(format!(
-                "the TIFF has more than {} pages (limits.max_pages)",
-                limits.max_pages
-            )));
+            return Err(Unreadable(format!("the TIFF has more than {} pages (limits.max_pages)", limits.max_pages)));
         }
         let (w, h) = decoder.dimensions().map_err(damaged)?;
         check_pixels(w as u64, h as u64, limits)?;
@@ -109,12 +93,7 @@ fn decode_tiff(bytes: &[u8], limits: &Limits) -> Result<Vec<GrayImage>, Unreadab
     Ok(pages)
 }
 
-fn to_gray(
-    w: u32,
-    h: u32,
-    color: tiff::ColorType,
-    data: tiff::decoder::DecodingResult,
-) -> Option<GrayImage> {
+fn to_gray(w: u32, h: u32, color: tiff::ColorType, data: tiff::decoder::DecodingResult) -> Option<GrayImage> {
     use tiff::decoder::DecodingResult as D;
     use tiff::ColorType as C;
     let px = (w * h) as usize;
@@ -124,19 +103,15 @@ fn to_gray(
         (C::Gray(1), D::U8(v)) => unpack_bits(&v, w, h, false),
         (C::RGB(8), D::U8(v)) => v.chunks(3).map(luma).collect(),
         (C::RGBA(8), D::U8(v)) => v.chunks(4).map(luma).collect(),
-        (C::RGB(16), D::U16(v)) => v
-            .chunks(3)
-            .map(|c| luma(&[(c[0] >> 8) as u8, (c[1] >> 8) as u8, (c[2] >> 8) as u8]))
-            .collect(),
-        (C::CMYK(8), D::U8(v)) => v
-            .chunks(4)
-            .map(|c| 255 - c[3].max(((c[0] as u16 + c[1] as u16 + c[2] as u16) / 3) as u8))
-            .collect(),
+        (C::RGB(16), D::U16(v)) => {
+            v.chunks(3).map(|c| luma(&[(c[0] >> 8) as u8, (c[1] >> 8) as u8, (c[2] >> 8) as u8])).collect()
+        }
+        (C::CMYK(8), D::U8(v)) => {
+            v.chunks(4).map(|c| 255 - c[3].max(((c[0] as u16 + c[1] as u16 + c[2] as u16) / 3) as u8)).collect()
+        }
         _ => return None,
     };
-    (gray.len() >= px)
-        .then(|| GrayImage::from_raw(w, h, gray[..px].to_vec()))
-        .flatten()
+    (gray.len() >= px).then(|| GrayImage::from_raw(w, h, gray[..px].to_vec())).flatten()
 }
 
 fn luma(c: &[u8]) -> u8 {

@@ -22,11 +22,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_file_size: 100 << 20,
-            max_pages: 500,
-            max_pixels: 80_000_000,
-        }
+        Limits { max_file_size: 100 << 20, max_pages: 500, max_pixels: 80_000_000 }
     }
 }
 
@@ -61,11 +57,7 @@ pub struct Extracted {
 impl Extracted {
     /// The whole text, pages separated by form feeds as `pdftotext` does.
     pub fn text(&self) -> String {
-        self.pages
-            .iter()
-            .map(|p| p.text.as_str())
-            .collect::<Vec<_>>()
-            .join("\u{c}")
+        self.pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\u{c}")
     }
     pub fn ocr(&self) -> bool {
         self.pages.iter().any(|p| p.ocr)
@@ -110,16 +102,9 @@ fn looks_like_text(bytes: &[u8], name: &str) -> bool {
 }
 
 /// Reads a document's text. `name` only helps tell plain text from junk.
-pub fn extract(
-    bytes: &[u8],
-    name: &str,
-    limits: &Limits,
-    ocr: &ocr::Ocr,
-) -> Result<Extracted, Unreadable> {
+pub fn extract(bytes: &[u8], name: &str, limits: &Limits, ocr: &ocr::Ocr) -> Result<Extracted, Unreadable> {
     if bytes.is_empty() {
-        return Err(Unreadable(
-            "the file is empty (0 bytes); ask the sender for the document again".into(),
-        ));
+        return Err(Unreadable("the file is empty (0 bytes); ask the sender for the document again".into()));
     }
     if bytes.len() as u64 > limits.max_file_size {
         return Err(Unreadable(format!(
@@ -136,18 +121,11 @@ pub fn extract(
     })?;
     let pages = match media_type {
         "application/pdf" => pdf::extract(bytes, limits, ocr)?,
-        "text/plain" => vec![Page {
-            number: 1,
-            text: String::from_utf8_lossy(bytes).into_owned(),
-            ..Page::default()
-        }],
+        "text/plain" => vec![Page { number: 1, text: String::from_utf8_lossy(bytes).into_owned(), ..Page::default() }],
         _ => {
             let images = image::decode_all(bytes, media_type, limits)?;
             ocr.pages(images)?
         }
     };
-    Ok(Extracted {
-        media_type: media_type.to_string(),
-        pages,
-    })
+    Ok(Extracted { media_type: media_type.to_string(), pages })
 }

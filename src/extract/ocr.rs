@@ -12,48 +12,60 @@ struct Job {
     reply: mpsc::Sender<Result<(String, Vec<Word>), String>>,
 }
 
-/// A handle to the OCR threads; cheap to clone.
+/// A handle to the OCR threads; cheap to clone. When the last handle goes, the threads finish
+/// their page and exit, releasing their engines (tesseract complains of leaks otherwise).
 #[derive(Clone)]
 pub struct Ocr {
-    tx: mpsc::Sender<Job>,
+    pool: Arc<Pool>,
     pub languages: String,
+}
+
+struct Pool {
+    tx: Mutex<Option<mpsc::Sender<Job>>>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        drop(self.tx.lock().map(|mut tx| tx.take()));
+        if let Ok(mut threads) = self.threads.lock() {
+            for t in threads.drain(..) {
+                let _ = t.join();
+            }
+        }
+    }
 }
 
 impl Ocr {
     /// Starts `threads` OCR threads (0 = one per core) for `languages` (tesseract's `eng+deu` form).
     pub fn start(threads: usize, languages: &str) -> Ocr {
-        let threads = if threads == 0 {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        } else {
-            threads
-        };
+        let threads =
+            if threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { threads };
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
-        for i in 0..threads {
-            let rx = rx.clone();
-            let languages = languages.to_string();
-            std::thread::Builder::new()
-                .name(format!("ocr-{i}"))
-                .spawn(move || worker(rx, languages))
-                .expect("spawning an OCR thread");
-        }
-        Ocr {
-            tx,
-            languages: languages.to_string(),
-        }
+        let handles = (0..threads)
+            .map(|i| {
+                let rx = rx.clone();
+                let languages = languages.to_string();
+                std::thread::Builder::new()
+                    .name(format!("ocr-{i}"))
+                    .spawn(move || worker(rx, languages))
+                    .expect("spawning an OCR thread")
+            })
+            .collect();
+        let pool = Pool { tx: Mutex::new(Some(tx)), threads: Mutex::new(handles) };
+        Ocr { pool: Arc::new(pool), languages: languages.to_string() }
     }
 
     /// OCRs every page image, in parallel across the pool, and returns them in order.
     pub fn pages(&self, images: Vec<GrayImage>) -> Result<Vec<Page>, Unreadable> {
+        let not_running = || Unreadable("the OCR engine is not running".into());
+        let tx = self.pool.tx.lock().map_err(|_| not_running())?.clone().ok_or_else(not_running)?;
         let mut pending = Vec::new();
         for image in images {
             let (w, h) = image.dimensions();
             let (reply, rx) = mpsc::channel();
-            self.tx
-                .send(Job { image, reply })
-                .map_err(|_| Unreadable("the OCR engine is not running".into()))?;
+            tx.send(Job { image, reply }).map_err(|_| not_running())?;
             pending.push((w, h, rx));
         }
         let mut pages = Vec::new();
@@ -62,14 +74,7 @@ impl Ocr {
                 .recv()
                 .map_err(|_| Unreadable("the OCR engine stopped while reading this page".into()))?
                 .map_err(|e| Unreadable(format!("OCR failed on page {}: {e}", i + 1)))?;
-            pages.push(Page {
-                number: i as u32 + 1,
-                text,
-                ocr: true,
-                width,
-                height,
-                words,
-            });
+            pages.push(Page { number: i as u32 + 1, text, ocr: true, width, height, words });
         }
         Ok(pages)
     }
@@ -88,11 +93,7 @@ pub fn limit_openmp_threads() {
     use std::os::unix::process::CommandExt;
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_default();
-    let err = std::process::Command::new("/proc/self/exe")
-        .arg0(argv0)
-        .args(args)
-        .env("OMP_THREAD_LIMIT", "1")
-        .exec();
+    let err = std::process::Command::new("/proc/self/exe").arg0(argv0).args(args).env("OMP_THREAD_LIMIT", "1").exec();
     tracing::warn!(error = %err, "cannot limit OpenMP threads; OCR may be slower");
 }
 
@@ -118,8 +119,9 @@ fn recognise(
 ) -> Result<(String, Vec<Word>), String> {
     let tess = match engine.take() {
         Some(t) => t,
-        None => tesseract::Tesseract::new(None, Some(languages))
-            .map_err(|e| format!("cannot load tesseract for languages {languages:?}: {e} (is tesseract-ocr-{languages} installed?)"))?,
+        None => tesseract::Tesseract::new(None, Some(languages)).map_err(|e| {
+            format!("cannot load tesseract for languages {languages:?}: {e} (is tesseract-ocr-{languages} installed?)")
+        })?,
     };
     let (w, h) = image.dimensions();
     let mut tess = tess

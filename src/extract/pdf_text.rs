@@ -44,16 +44,7 @@ struct Font<'a> {
 impl Font<'_> {
     fn codes(&self, bytes: &[u8]) -> Vec<u32> {
         if self.two_byte {
-            bytes
-                .chunks(2)
-                .map(|c| {
-                    if c.len() == 2 {
-                        (c[0] as u32) << 8 | c[1] as u32
-                    } else {
-                        c[0] as u32
-                    }
-                })
-                .collect()
+            bytes.chunks(2).map(|c| if c.len() == 2 { (c[0] as u32) << 8 | c[1] as u32 } else { c[0] as u32 }).collect()
         } else {
             bytes.iter().map(|&b| b as u32).collect()
         }
@@ -61,11 +52,7 @@ impl Font<'_> {
 
     fn decode(&self, bytes: &[u8]) -> String {
         if let Some(map) = &self.to_unicode {
-            return self
-                .codes(bytes)
-                .iter()
-                .map(|c| map.get(c).map(String::as_str).unwrap_or("\u{fffd}"))
-                .collect();
+            return self.codes(bytes).iter().map(|c| map.get(c).map(String::as_str).unwrap_or("\u{fffd}")).collect();
         }
         if let Some(enc) = &self.encoding {
             if let Ok(s) = Document::decode_text(enc, bytes) {
@@ -76,36 +63,21 @@ impl Font<'_> {
     }
 
     fn width(&self, code: u32) -> f64 {
-        self.widths
-            .get(&code)
-            .copied()
-            .unwrap_or(self.default_width)
-            / 1000.0
+        self.widths.get(&code).copied().unwrap_or(self.default_width) / 1000.0
     }
 }
 
 fn load_font<'a>(doc: &'a Document, dict: &'a Dictionary) -> Font<'a> {
-    let subtype = dict
-        .get(b"Subtype")
-        .and_then(Object::as_name)
-        .unwrap_or(b"");
+    let subtype = dict.get(b"Subtype").and_then(Object::as_name).unwrap_or(b"");
     let two_byte = subtype == b"Type0";
     let to_unicode = dict
         .get(b"ToUnicode")
         .ok()
         .and_then(|o| doc.dereference(o).ok())
         .and_then(|(_, o)| o.as_stream().ok())
-        .and_then(|s| {
-            s.decompressed_content()
-                .ok()
-                .or_else(|| Some(s.content.clone()))
-        })
+        .and_then(|s| s.decompressed_content().ok().or_else(|| Some(s.content.clone())))
         .map(|bytes| parse_to_unicode(&bytes));
-    let encoding = if to_unicode.is_none() && !two_byte {
-        dict.get_font_encoding(doc).ok()
-    } else {
-        None
-    };
+    let encoding = if to_unicode.is_none() && !two_byte { dict.get_font_encoding(doc).ok() } else { None };
     let mut widths = HashMap::new();
     let mut default_width = 500.0;
     if two_byte {
@@ -122,22 +94,15 @@ fn load_font<'a>(doc: &'a Document, dict: &'a Dictionary) -> Font<'a> {
             if let Ok(dw) = d.get(b"DW").and_then(num) {
                 default_width = dw;
             }
-            if let Some(w) = d
-                .get(b"W")
-                .ok()
-                .and_then(|o| doc.dereference(o).ok())
-                .and_then(|(_, o)| o.as_array().ok())
+            if let Some(w) = d.get(b"W").ok().and_then(|o| doc.dereference(o).ok()).and_then(|(_, o)| o.as_array().ok())
             {
                 parse_cid_widths(doc, w, &mut widths);
             }
         }
     } else {
         let first = dict.get(b"FirstChar").and_then(num).unwrap_or(0.0) as u32;
-        if let Some(w) = dict
-            .get(b"Widths")
-            .ok()
-            .and_then(|o| doc.dereference(o).ok())
-            .and_then(|(_, o)| o.as_array().ok())
+        if let Some(w) =
+            dict.get(b"Widths").ok().and_then(|o| doc.dereference(o).ok()).and_then(|(_, o)| o.as_array().ok())
         {
             for (i, o) in w.iter().enumerate() {
                 if let Ok(v) = doc.dereference(o).map(|(_, o)| o).and_then(num) {
@@ -146,25 +111,12 @@ fn load_font<'a>(doc: &'a Document, dict: &'a Dictionary) -> Font<'a> {
             }
         } else {
             // Standard 14 fonts carry no widths; these averages keep spacing sane.
-            let base = dict
-                .get(b"BaseFont")
-                .and_then(Object::as_name)
-                .unwrap_or(b"");
-            default_width = if base.starts_with(b"Courier") {
-                600.0
-            } else {
-                520.0
-            };
+            let base = dict.get(b"BaseFont").and_then(Object::as_name).unwrap_or(b"");
+            default_width = if base.starts_with(b"Courier") { 600.0 } else { 520.0 };
             widths.insert(32, 278.0);
         }
     }
-    Font {
-        two_byte,
-        to_unicode,
-        encoding,
-        widths,
-        default_width,
-    }
+    Font { two_byte, to_unicode, encoding, widths, default_width }
 }
 
 fn num(o: &Object) -> lopdf::Result<f64> {
@@ -204,9 +156,8 @@ fn parse_to_unicode(data: &[u8]) -> HashMap<u32, String> {
     let mut map = HashMap::new();
     let hex = |s: &str| u32::from_str_radix(s, 16).ok();
     let utf16 = |s: &str| -> String {
-        let units: Vec<u16> = (0..s.len() / 4)
-            .filter_map(|i| u16::from_str_radix(&s[i * 4..i * 4 + 4], 16).ok())
-            .collect();
+        let units: Vec<u16> =
+            (0..s.len() / 4).filter_map(|i| u16::from_str_radix(&s[i * 4..i * 4 + 4], 16).ok()).collect();
         String::from_utf16_lossy(&units)
     };
     let tokens: Vec<&str> = text
@@ -255,9 +206,7 @@ fn parse_to_unicode(data: &[u8]) -> HashMap<u32, String> {
                         let dst = strip(tokens[i + 2]);
                         if let (Some(lo), Some(hi)) = (lo, hi) {
                             let base: Vec<u16> = (0..dst.len() / 4)
-                                .filter_map(|i| {
-                                    u16::from_str_radix(&dst[i * 4..i * 4 + 4], 16).ok()
-                                })
+                                .filter_map(|i| u16::from_str_radix(&dst[i * 4..i * 4 + 4], 16).ok())
                                 .collect();
                             for (k, code) in (lo..=hi.min(lo + 65536)).enumerate() {
                                 let mut units = base.clone();
@@ -309,17 +258,9 @@ impl<'a> Walker<'a> {
         if id != (0, 0) && self.fonts.contains_key(&id) {
             return Some(id);
         }
-        let dict = self
-            .doc
-            .dereference(entry)
-            .ok()
-            .and_then(|(_, o)| o.as_dict().ok())?;
+        let dict = self.doc.dereference(entry).ok().and_then(|(_, o)| o.as_dict().ok())?;
         // Direct (unreferenced) font dictionaries get a synthetic id from their address.
-        let id = if id == (0, 0) {
-            (u32::MAX - self.fonts.len() as u32, 0)
-        } else {
-            id
-        };
+        let id = if id == (0, 0) { (u32::MAX - self.fonts.len() as u32, 0) } else { id };
         self.fonts.insert(id, load_font(self.doc, dict));
         Some(id)
     }
@@ -354,15 +295,8 @@ impl<'a> Walker<'a> {
                 }
                 "Tf" => {
                     ts.size = n(1);
-                    ts.font = op
-                        .operands
-                        .first()
-                        .and_then(|o| o.as_name().ok())
-                        .map(|n| n.to_vec());
-                    font_id = ts
-                        .font
-                        .clone()
-                        .and_then(|name| self.font_for(resources, &name));
+                    ts.font = op.operands.first().and_then(|o| o.as_name().ok()).map(|n| n.to_vec());
+                    font_id = ts.font.clone().and_then(|name| self.font_for(resources, &name));
                 }
                 "Tc" => ts.char_spacing = n(0),
                 "Tw" => ts.word_spacing = n(0),
@@ -444,9 +378,7 @@ impl<'a> Walker<'a> {
                         .and_then(|o| self.doc.dereference(o).ok())
                         .and_then(|(_, o)| o.as_dict().ok())
                         .unwrap_or(resources);
-                    let data = stream
-                        .decompressed_content()
-                        .unwrap_or_else(|_| stream.content.clone());
+                    let data = stream.decompressed_content().unwrap_or_else(|_| stream.content.clone());
                     self.walk(&data, form_resources, mul(&matrix, &ctm), depth + 1);
                 }
                 _ => {}
@@ -459,28 +391,15 @@ impl<'a> Walker<'a> {
         let text = font.decode(bytes);
         let mut advance = 0.0;
         for code in font.codes(bytes) {
-            let spacing = if code == 32 && !font.two_byte {
-                ts.word_spacing
-            } else {
-                0.0
-            };
+            let spacing = if code == 32 && !font.two_byte { ts.word_spacing } else { 0.0 };
             advance += (font.width(code) * ts.size + ts.char_spacing + spacing) * ts.hscale;
         }
-        let trm = mul(
-            &[ts.size * ts.hscale, 0.0, 0.0, ts.size, 0.0, ts.rise],
-            &mul(&ts.tm, ctm),
-        );
+        let trm = mul(&[ts.size * ts.hscale, 0.0, 0.0, ts.size, 0.0, ts.rise], &mul(&ts.tm, ctm));
         let start = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, ts.rise], &mul(&ts.tm, ctm));
         let end = mul(&[1.0, 0.0, 0.0, 1.0, advance, ts.rise], &mul(&ts.tm, ctm));
         let size = (trm[2] * trm[2] + trm[3] * trm[3]).sqrt().max(1.0);
         if !text.is_empty() {
-            self.chunks.push(Chunk {
-                x: start[4],
-                y: start[5],
-                width: (end[4] - start[4]).abs(),
-                size,
-                text,
-            });
+            self.chunks.push(Chunk { x: start[4], y: start[5], width: (end[4] - start[4]).abs(), size, text });
         }
         ts.tm = mul(&[1.0, 0.0, 0.0, 1.0, advance, 0.0], &ts.tm);
     }
@@ -491,11 +410,7 @@ pub fn page_text(doc: &Document, page_id: ObjectId) -> lopdf::Result<String> {
     let content = doc.get_page_content(page_id)?;
     let empty = Dictionary::new();
     let resources = page_resources(doc, page_id).unwrap_or(&empty);
-    let mut walker = Walker {
-        doc,
-        fonts: HashMap::new(),
-        chunks: vec![],
-    };
+    let mut walker = Walker { doc, fonts: HashMap::new(), chunks: vec![] };
     walker.walk(&content, resources, IDENTITY, 0);
     Ok(layout(walker.chunks))
 }
@@ -507,11 +422,7 @@ fn page_resources(doc: &Document, page_id: ObjectId) -> Option<&Dictionary> {
         if let Ok(r) = node.get(b"Resources") {
             return doc.dereference(r).ok().and_then(|(_, o)| o.as_dict().ok());
         }
-        node = node
-            .get(b"Parent")
-            .and_then(Object::as_reference)
-            .ok()
-            .and_then(|id| doc.get_dictionary(id).ok())?;
+        node = node.get(b"Parent").and_then(Object::as_reference).ok().and_then(|id| doc.get_dictionary(id).ok())?;
     }
     None
 }
@@ -531,11 +442,7 @@ fn layout(mut chunks: Vec<Chunk>) -> String {
         })
         .collect();
     per_char.sort_by(|a, b| a.total_cmp(b));
-    let cw = per_char
-        .get(per_char.len() / 2)
-        .copied()
-        .unwrap_or(5.0)
-        .max(1.0);
+    let cw = per_char.get(per_char.len() / 2).copied().unwrap_or(5.0).max(1.0);
     let min_x = chunks.iter().map(|c| c.x).fold(f64::INFINITY, f64::min);
 
     // Group into lines, top to bottom: a chunk joins a line whose baseline is within half a size.

@@ -44,11 +44,9 @@ impl FolderSource {
             IntakeMode::Poll => None,
         };
         let tick = match self.settings.mode {
-            IntakeMode::Watch => self
-                .settings
-                .rescan_interval
-                .min(self.settings.stable_delay)
-                .max(Duration::from_millis(100)),
+            IntakeMode::Watch => {
+                self.settings.rescan_interval.min(self.settings.stable_delay).max(Duration::from_millis(100))
+            }
             IntakeMode::Poll => self.settings.poll_interval,
         };
         tracing::info!(dir = %self.dir.display(), mode = ?self.settings.mode, "watching inbox");
@@ -84,39 +82,30 @@ impl FolderSource {
         }
     }
 
-    fn watch(
-        &self,
-        tx: mpsc::UnboundedSender<PathBuf>,
-    ) -> anyhow::Result<notify::RecommendedWatcher> {
-        let mut watcher =
-            notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-                let Ok(event) = res else { return };
-                let ready = matches!(
-                    event.kind,
-                    EventKind::Access(AccessKind::Close(AccessMode::Write))
-                        | EventKind::Modify(ModifyKind::Name(RenameMode::To))
-                        | EventKind::Modify(ModifyKind::Name(RenameMode::Both))
-                        | EventKind::Create(
-                            CreateKind::Any | CreateKind::Other | CreateKind::Folder
-                        )
-                );
-                if ready {
-                    // For a rename both paths are reported; the destination is the last.
-                    if let Some(p) = event.paths.last() {
+    fn watch(&self, tx: mpsc::UnboundedSender<PathBuf>) -> anyhow::Result<notify::RecommendedWatcher> {
+        let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            let Ok(event) = res else { return };
+            let ready = matches!(
+                event.kind,
+                EventKind::Access(AccessKind::Close(AccessMode::Write))
+                    | EventKind::Modify(ModifyKind::Name(RenameMode::To))
+                    | EventKind::Modify(ModifyKind::Name(RenameMode::Both))
+                    | EventKind::Create(CreateKind::Any | CreateKind::Other | CreateKind::Folder)
+            );
+            if ready {
+                // For a rename both paths are reported; the destination is the last.
+                if let Some(p) = event.paths.last() {
+                    let _ = tx.send(p.clone());
+                }
+            } else if matches!(event.kind, EventKind::Create(CreateKind::File)) {
+                // A new file: wait for close-write, except for symlinks, which are never written.
+                if let Some(p) = event.paths.last() {
+                    if std::fs::symlink_metadata(p).map(|m| m.file_type().is_symlink()).unwrap_or(false) {
                         let _ = tx.send(p.clone());
                     }
-                } else if matches!(event.kind, EventKind::Create(CreateKind::File)) {
-                    // A new file: wait for close-write, except for symlinks, which are never written.
-                    if let Some(p) = event.paths.last() {
-                        if std::fs::symlink_metadata(p)
-                            .map(|m| m.file_type().is_symlink())
-                            .unwrap_or(false)
-                        {
-                            let _ = tx.send(p.clone());
-                        }
-                    }
                 }
-            })?;
+            }
+        })?;
         watcher.watch(&self.dir, RecursiveMode::NonRecursive)?;
         Ok(watcher)
     }
@@ -139,24 +128,11 @@ impl FolderSource {
             present.push(path.clone());
             let (size, mtime) = (meta.len(), (meta.mtime(), meta.mtime_nsec()));
             let stable = match seen.get(&path) {
-                Some(s) if s.size == size && s.mtime == mtime => {
-                    s.since.elapsed() >= self.settings.stable_delay
-                }
+                Some(s) if s.size == size && s.mtime == mtime => s.since.elapsed() >= self.settings.stable_delay,
                 _ => {
                     // A file untouched for longer than the delay needs no further wait.
-                    let age = meta
-                        .modified()
-                        .ok()
-                        .and_then(|m| m.elapsed().ok())
-                        .unwrap_or_default();
-                    seen.insert(
-                        path.clone(),
-                        Seen {
-                            size,
-                            mtime,
-                            since: Instant::now(),
-                        },
-                    );
+                    let age = meta.modified().ok().and_then(|m| m.elapsed().ok()).unwrap_or_default();
+                    seen.insert(path.clone(), Seen { size, mtime, since: Instant::now() });
                     age >= self.settings.stable_delay
                 }
             };

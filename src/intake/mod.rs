@@ -30,37 +30,25 @@ pub enum Taken {
 /// recorded as unreadable exceptions (links are not followed: an inbox writer must not be able to
 /// make clerk read any file the daemon can read).
 pub async fn take(store: &Store, source: &str, path: &Path) -> anyhow::Result<Taken> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if ignored(&name) {
         return Ok(Taken::Skipped("ignored name"));
     }
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Taken::Skipped("vanished"))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Taken::Skipped("vanished")),
         Err(e) => return Err(e.into()),
     };
     let shown = path.to_string_lossy().into_owned();
     let ft = meta.file_type();
     if ft.is_symlink() {
-        let target = std::fs::read_link(path)
-            .map(|t| t.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let target = std::fs::read_link(path).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
         let stored = store.blobs.put_bytes(target.as_bytes())?;
         let doc = NewDocument {
             source: source.to_string(),
             original_name: name,
             original_path: shown.clone(),
-            intake_key: format!(
-                "link|{}|{}|{}",
-                path.to_string_lossy(),
-                meta.ino(),
-                meta.mtime_nsec()
-            ),
+            intake_key: format!("link|{}|{}|{}", path.to_string_lossy(), meta.ino(), meta.mtime_nsec()),
             sha256: stored.sha256,
             size: stored.size,
             media_type: Some("inode/symlink".into()),
@@ -99,9 +87,7 @@ pub async fn take(store: &Store, source: &str, path: &Path) -> anyhow::Result<Ta
     );
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Taken::Skipped("vanished"))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Taken::Skipped("vanished")),
         Err(e) => return Err(anyhow::anyhow!("cannot open {shown}: {e}")),
     };
     let blobs = store.blobs.clone();
@@ -122,8 +108,7 @@ pub async fn take(store: &Store, source: &str, path: &Path) -> anyhow::Result<Ta
         intake_key,
         sha256: stored.sha256,
         size: stored.size,
-        media_type: crate::extract::sniff(&stored.head, &path.to_string_lossy())
-            .map(str::to_string),
+        media_type: crate::extract::sniff(&stored.head, &path.to_string_lossy()).map(str::to_string),
     };
     let result = store.record_intake(&doc).await?;
     if let Err(e) = std::fs::remove_file(path) {

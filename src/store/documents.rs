@@ -81,31 +81,28 @@ impl Store {
 
     /// Records something that arrived but is not a document (a symlink, a folder) as an
     /// unreadable exception at once, so an agent sees it.
-    pub async fn record_refused(
-        &self,
-        doc: &NewDocument,
-        reason: &str,
-    ) -> sqlx::Result<IntakeResult> {
+    pub async fn record_refused(&self, doc: &NewDocument, reason: &str) -> sqlx::Result<IntakeResult> {
         self.record(doc, Some(reason)).await
     }
 
     async fn record(&self, doc: &NewDocument, refused: Option<&str>) -> sqlx::Result<IntakeResult> {
         let mut tx = self.write_tx().await?;
-        if let Some(id) =
-            sqlx::query_scalar::<_, i64>("SELECT id FROM documents WHERE intake_key = ?")
-                .bind(&doc.intake_key)
-                .fetch_optional(&mut *tx)
-                .await?
+        if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM documents WHERE intake_key = ?")
+            .bind(&doc.intake_key)
+            .fetch_optional(&mut *tx)
+            .await?
         {
             return Ok(IntakeResult::AlreadyTaken(id));
         }
         let first: Option<i64> = match refused {
             Some(_) => None,
             None => {
-                sqlx::query_scalar("SELECT id FROM documents WHERE sha256 = ? AND duplicate_of IS NULL ORDER BY id LIMIT 1")
-                    .bind(&doc.sha256)
-                    .fetch_optional(&mut *tx)
-                    .await?
+                sqlx::query_scalar(
+                    "SELECT id FROM documents WHERE sha256 = ? AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+                )
+                .bind(&doc.sha256)
+                .fetch_optional(&mut *tx)
+                .await?
             }
         };
         let status = match (refused, first) {
@@ -161,26 +158,21 @@ impl Store {
         media_type: &str,
         pages: &[Page],
     ) -> sqlx::Result<()> {
-        let text = pages
-            .iter()
-            .map(|p| p.text.as_str())
-            .collect::<Vec<_>>()
-            .join("\u{c}");
-        sqlx::query("DELETE FROM pages WHERE document_id = ?")
+        let text = pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\u{c}");
+        sqlx::query("DELETE FROM pages WHERE document_id = ?").bind(id).execute(&mut **tx).await?;
+        for p in pages {
+            sqlx::query(
+                "INSERT INTO pages (document_id, number, text, ocr, width, height, words) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
             .bind(id)
+            .bind(p.number as i64)
+            .bind(&p.text)
+            .bind(p.ocr)
+            .bind(p.width as i64)
+            .bind(p.height as i64)
+            .bind(serde_json::to_string(&p.words).unwrap_or_else(|_| "[]".into()))
             .execute(&mut **tx)
             .await?;
-        for p in pages {
-            sqlx::query("INSERT INTO pages (document_id, number, text, ocr, width, height, words) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .bind(id)
-                .bind(p.number as i64)
-                .bind(&p.text)
-                .bind(p.ocr)
-                .bind(p.width as i64)
-                .bind(p.height as i64)
-                .bind(serde_json::to_string(&p.words).unwrap_or_else(|_| "[]".into()))
-                .execute(&mut **tx)
-                .await?;
         }
         sqlx::query("UPDATE documents SET status = 'extracted', media_type = ?, text = ?, pages = ?, ocr = ?, updated_at = ? WHERE id = ?")
             .bind(media_type)
@@ -202,11 +194,7 @@ impl Store {
         version: Option<&str>,
         actor: &str,
     ) -> sqlx::Result<()> {
-        let status = if outcome.exception.is_some() {
-            "exception"
-        } else {
-            "recognised"
-        };
+        let status = if outcome.exception.is_some() { "exception" } else { "recognised" };
         sqlx::query("UPDATE documents SET status = ?, doctype = ?, doctype_version = ?, fields = ?, problems = ?, updated_at = ? WHERE id = ?")
             .bind(status)
             .bind(&outcome.doctype)
@@ -247,12 +235,10 @@ impl Store {
     }
 
     pub async fn document_text(&self, id: i64) -> sqlx::Result<Option<(String, String, String)>> {
-        let row = sqlx::query(
-            "SELECT COALESCE(text, ''), sha256, original_name FROM documents WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query("SELECT COALESCE(text, ''), sha256, original_name FROM documents WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
     }
 
@@ -292,26 +278,15 @@ impl Store {
             return Ok(None);
         };
         let json = |s: String| serde_json::from_str(&s).unwrap_or_default();
-        let exceptions = self
-            .exceptions(&super::ExceptionFilter {
-                document_id: Some(id),
-                ..Default::default()
-            })
-            .await?;
-        let audit = sqlx::query(
-            "SELECT at, actor, action, detail FROM audit WHERE document_id = ? ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|r| AuditLine {
-            at: r.get(0),
-            actor: r.get(1),
-            action: r.get(2),
-            detail: r.get(3),
-        })
-        .collect();
+        let exceptions =
+            self.exceptions(&super::ExceptionFilter { document_id: Some(id), ..Default::default() }).await?;
+        let audit = sqlx::query("SELECT at, actor, action, detail FROM audit WHERE document_id = ? ORDER BY id")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|r| AuditLine { at: r.get(0), actor: r.get(1), action: r.get(2), detail: r.get(3) })
+            .collect();
         Ok(Some(Document {
             id: r.get(0),
             status: r.get(1),
@@ -338,9 +313,7 @@ impl Store {
 
     /// Counts of documents by status, for `serve` logs and benchmarks.
     pub async fn count_by_status(&self) -> sqlx::Result<BTreeMap<String, i64>> {
-        let rows = sqlx::query("SELECT status, COUNT(*) FROM documents GROUP BY status")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query("SELECT status, COUNT(*) FROM documents GROUP BY status").fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 }

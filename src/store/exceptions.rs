@@ -49,15 +49,8 @@ impl Store {
             .into_iter()
             .next()
             .ok_or(sqlx::Error::RowNotFound)?;
-        Store::audit(
-            &mut **tx,
-            Some(document_id),
-            Some(id),
-            "clerk",
-            &format!("exception:{}", kind.as_str()),
-            reason,
-        )
-        .await?;
+        Store::audit(&mut **tx, Some(document_id), Some(id), "clerk", &format!("exception:{}", kind.as_str()), reason)
+            .await?;
         Ok(id)
     }
 
@@ -140,15 +133,7 @@ impl Store {
         .next();
         match r {
             Some(row) => {
-                Store::audit(
-                    &mut **tx,
-                    Some(row.get(0)),
-                    Some(id),
-                    agent,
-                    state,
-                    resolution,
-                )
-                .await?;
+                Store::audit(&mut **tx, Some(row.get(0)), Some(id), agent, state, resolution).await?;
                 Ok(true)
             }
             None => Ok(false),
@@ -159,10 +144,9 @@ impl Store {
     pub async fn describe_state(&self, id: i64) -> sqlx::Result<String> {
         Ok(match self.exception(id).await? {
             None => format!("exception {id} does not exist"),
-            Some(e) if e.state == "claimed" => format!(
-                "exception {id} is claimed by {}",
-                e.claimed_by.unwrap_or_default()
-            ),
+            Some(e) if e.state == "claimed" => {
+                format!("exception {id} is claimed by {}", e.claimed_by.unwrap_or_default())
+            }
             Some(e) => format!("exception {id} is already {}", e.state),
         })
     }

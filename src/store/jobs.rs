@@ -38,11 +38,7 @@ pub struct Job {
 }
 
 impl Store {
-    pub async fn enqueue(
-        tx: &mut Transaction<'_, Sqlite>,
-        document_id: i64,
-        stage: Stage,
-    ) -> sqlx::Result<()> {
+    pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, document_id: i64, stage: Stage) -> sqlx::Result<()> {
         let t = now();
         sqlx::query("INSERT INTO jobs (document_id, stage, run_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
             .bind(document_id)
@@ -87,12 +83,14 @@ impl Store {
     /// Marks the job done inside the stage's transaction. False when the lease was lost: then the
     /// caller must roll back, since another worker owns the job now.
     pub async fn complete(tx: &mut Transaction<'_, Sqlite>, job: &Job) -> sqlx::Result<bool> {
-        let done = sqlx::query("UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'")
-            .bind(now())
-            .bind(job.id)
-            .bind(&job.owner)
-            .execute(&mut **tx)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'",
+        )
+        .bind(now())
+        .bind(job.id)
+        .bind(&job.owner)
+        .execute(&mut **tx)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -133,15 +131,11 @@ impl Store {
 
     /// Jobs waiting or running, for status and benchmarks.
     pub async fn pending_jobs(&self) -> sqlx::Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')")
-            .fetch_one(&self.pool)
-            .await
+        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')").fetch_one(&self.pool).await
     }
 
     /// When the next queued job becomes due, so idle workers sleep exactly until then.
     pub async fn next_due_ms(&self) -> sqlx::Result<Option<i64>> {
-        sqlx::query_scalar("SELECT MIN(run_after) FROM jobs WHERE state = 'queued'")
-            .fetch_one(&self.pool)
-            .await
+        sqlx::query_scalar("SELECT MIN(run_after) FROM jobs WHERE state = 'queued'").fetch_one(&self.pool).await
     }
 }

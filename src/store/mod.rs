@@ -50,12 +50,8 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the database {}", db.display()))?;
-        sqlx::migrate!("src/store/migrations")
-            .run(&pool)
-            .await
-            .context("cannot migrate the database")?;
-        let blobs =
-            blobs::Blobs::open(data_dir.join("blobs")).context("cannot open the blob store")?;
+        sqlx::migrate!("src/store/migrations").run(&pool).await.context("cannot migrate the database")?;
+        let blobs = blobs::Blobs::open(data_dir.join("blobs")).context("cannot open the blob store")?;
         Ok(Store { pool, blobs })
     }
 
@@ -75,15 +71,17 @@ impl Store {
         action: &str,
         detail: &str,
     ) -> sqlx::Result<()> {
-        sqlx::query("INSERT INTO audit (at, document_id, exception_id, actor, action, detail) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(now())
-            .bind(document_id)
-            .bind(exception_id)
-            .bind(actor)
-            .bind(action)
-            .bind(detail)
-            .execute(exec)
-            .await?;
+        sqlx::query(
+            "INSERT INTO audit (at, document_id, exception_id, actor, action, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(now())
+        .bind(document_id)
+        .bind(exception_id)
+        .bind(actor)
+        .bind(action)
+        .bind(detail)
+        .execute(exec)
+        .await?;
         Ok(())
     }
 }

@@ -25,10 +25,7 @@ fn sample(name: &str) -> Vec<u8> {
 fn main() {
     // As `clerk` itself does (see `limit_openmp_threads`).
     extract::ocr::limit_openmp_threads();
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let run = |n: &str| args.is_empty() || args.iter().any(|a| a == n);
     if run("1") {
         throughput();
@@ -48,11 +45,7 @@ fn main() {
 /// fields, the way a real deployment grows one type per supplier.
 fn write_types(dir: &Path, n: usize) {
     std::fs::create_dir_all(dir).unwrap();
-    for e in std::fs::read_dir(repo().join("bots"))
-        .unwrap()
-        .flatten()
-        .take(n)
-    {
+    for e in std::fs::read_dir(repo().join("bots")).unwrap().flatten().take(n) {
         std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
     }
     for i in 3..n {
@@ -85,15 +78,7 @@ fn throughput() {
         let dir = tempfile::tempdir().unwrap();
         write_types(dir.path(), n);
         let loaded = definitions::load_dir(dir.path(), None);
-        assert!(
-            loaded.problems.is_empty(),
-            "{:?}",
-            loaded
-                .problems
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-        );
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>());
         let classifier = loaded.definitions.classifier();
         assert_eq!(classifier.types().len(), n);
         let run = |count: usize| {
@@ -116,9 +101,7 @@ fn throughput() {
     // The real-world set: the invoice2data community templates (some prepare their own text).
     let corpus = repo().join("../shared/corpora/invoice2data-templates");
     if corpus.exists() {
-        let classifier = definitions::load_dir(&corpus, None)
-            .definitions
-            .classifier();
+        let classifier = definitions::load_dir(&corpus, None).definitions.classifier();
         let count = 1000;
         let start = Instant::now();
         for i in 0..count {
@@ -127,11 +110,7 @@ fn throughput() {
             std::hint::black_box(classifier.classify(&x.text()));
         }
         let rate = count as f64 / start.elapsed().as_secs_f64();
-        println!(
-            "| {} invoice2data templates | {rate:.0} | {:.2}× |",
-            classifier.types().len(),
-            rate / baseline
-        );
+        println!("| {} invoice2data templates | {rate:.0} | {:.2}× |", classifier.types().len(), rate / baseline);
     }
 }
 
@@ -145,12 +124,7 @@ fn ocr() {
         let mut total = Duration::ZERO;
         for _ in 0..runs {
             let mut c = Command::new("tesseract");
-            c.arg(&png)
-                .arg("-")
-                .arg("-l")
-                .arg("eng")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
+            c.arg(&png).arg("-").arg("-l").arg("eng").stdout(Stdio::null()).stderr(Stdio::null());
             // This process runs with OMP_THREAD_LIMIT=1 (see main); the default run gets none.
             match omp {
                 Some(v) => c.env("OMP_THREAD_LIMIT", v),
@@ -173,30 +147,19 @@ fn ocr() {
     }
     let clerk = t.elapsed() / runs;
     println!("| | ms per page | clerk ÷ this |\n|---|---|---|");
-    println!(
-        "| clerk (decode PNG + OCR, warm engine, 1 thread) | {:.0} | |",
-        ms(clerk)
-    );
+    println!("| clerk (decode PNG + OCR, warm engine, 1 thread) | {:.0} | |", ms(clerk));
     println!(
         "| `tesseract img.png -` (default, OpenMP) | {:.0} | {:.2}× |",
         ms(cli_default),
         ratio(clerk, cli_default)
     );
-    println!(
-        "| `OMP_THREAD_LIMIT=1 tesseract img.png -` | {:.0} | {:.2}× |",
-        ms(cli_single),
-        ratio(clerk, cli_single)
-    );
+    println!("| `OMP_THREAD_LIMIT=1 tesseract img.png -` | {:.0} | {:.2}× |", ms(cli_single), ratio(clerk, cli_single));
 
     println!(
         "\nSeveral scans waiting: 4 pages, 1 OCR thread vs one per core ({} cores)",
         std::thread::available_parallelism().unwrap()
     );
-    let pages = || {
-        (0..4)
-            .map(|_| image::load_from_memory(&bytes).unwrap().into_luma8())
-            .collect::<Vec<_>>()
-    };
+    let pages = || (0..4).map(|_| image::load_from_memory(&bytes).unwrap().into_luma8()).collect::<Vec<_>>();
     let one = Ocr::start(1, "eng");
     let all = Ocr::start(0, "eng");
     one.pages(pages()[..1].to_vec()).unwrap();
@@ -210,11 +173,7 @@ fn ocr() {
     let parallel = t.elapsed();
     println!("| OCR threads | 4 pages, ms | speed-up |\n|---|---|---|");
     println!("| 1 | {:.0} | 1.00× |", ms(serial));
-    println!(
-        "| one per core | {:.0} | {:.2}× |",
-        ms(parallel),
-        ratio(serial, parallel)
-    );
+    println!("| one per core | {:.0} | {:.2}× |", ms(parallel), ratio(serial, parallel));
 }
 
 fn ms(d: Duration) -> f64 {
@@ -243,17 +202,14 @@ impl Daemon {
             .unwrap();
         let d = Daemon { dir, child };
         let start = Instant::now();
-        while !d.dir.path().join("var/clerk.db").exists()
-            && start.elapsed() < Duration::from_secs(20)
-        {
+        while !d.dir.path().join("var/clerk.db").exists() && start.elapsed() < Duration::from_secs(20) {
             std::thread::sleep(Duration::from_millis(20));
         }
         std::thread::sleep(Duration::from_millis(500));
         d
     }
     fn rss_kb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
         status
             .lines()
             .find(|l| l.starts_with("VmRSS:"))
@@ -263,20 +219,13 @@ impl Daemon {
     }
     fn query(&self, sql: &str) -> String {
         // sqlite3 may not be installed; read through clerk's own store instead.
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let opts = sqlx::sqlite::SqliteConnectOptions::new()
                 .filename(self.dir.path().join("var/clerk.db"))
                 .read_only(true);
             let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
-            let v: Option<String> = sqlx::query_scalar(sql)
-                .fetch_optional(&pool)
-                .await
-                .unwrap()
-                .flatten();
+            let v: Option<String> = sqlx::query_scalar(sql).fetch_optional(&pool).await.unwrap().flatten();
             pool.close().await;
             v.unwrap_or_default()
         })
@@ -291,9 +240,7 @@ impl Drop for Daemon {
 }
 
 fn latency() {
-    println!(
-        "\n## 3. Drop → classified latency through the running daemon (text PDF, one at a time)"
-    );
+    println!("\n## 3. Drop → classified latency through the running daemon (text PDF, one at a time)");
     let d = Daemon::start(tempfile::tempdir().unwrap());
     let pdf = sample("invoice-acme.pdf");
     let mut lat = vec![];
@@ -308,31 +255,17 @@ fn latency() {
             let done = d.query(&format!("SELECT updated_at FROM documents WHERE original_name = '{name}' AND status IN ('recognised','exception')"));
             if !done.is_empty() {
                 let t = chrono::DateTime::parse_from_rfc3339(&done).unwrap();
-                lat.push(
-                    (t.with_timezone(&chrono::Utc) - dropped)
-                        .num_microseconds()
-                        .unwrap() as f64
-                        / 1000.0,
-                );
+                lat.push((t.with_timezone(&chrono::Utc) - dropped).num_microseconds().unwrap() as f64 / 1000.0);
                 break;
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "document {name} not classified"
-            );
+            assert!(start.elapsed() < Duration::from_secs(30), "document {name} not classified");
             std::thread::sleep(Duration::from_millis(5));
         }
     }
     lat.sort_by(|a, b| a.total_cmp(b));
     let p = |q: f64| lat[((lat.len() as f64 - 1.0) * q).round() as usize];
     println!("| documents | p50 ms | p95 ms | max ms |\n|---|---|---|---|");
-    println!(
-        "| {} | {:.1} | {:.1} | {:.1} |",
-        lat.len(),
-        p(0.5),
-        p(0.95),
-        lat[lat.len() - 1]
-    );
+    println!("| {} | {:.1} | {:.1} | {:.1} |", lat.len(), p(0.5), p(0.95), lat[lat.len() - 1]);
 }
 
 fn memory() {
@@ -361,20 +294,13 @@ fn memory() {
         let rss = d.rss_kb();
         if rss > peak {
             peak = rss;
-            let taken = std::fs::read_dir(d.dir.path().join("inbox"))
-                .map(|r| r.count())
-                .unwrap_or(0);
-            let queued = d.query(
-                "SELECT CAST(COUNT(*) AS TEXT) FROM jobs WHERE state IN ('queued','running')",
-            );
+            let taken = std::fs::read_dir(d.dir.path().join("inbox")).map(|r| r.count()).unwrap_or(0);
+            let queued = d.query("SELECT CAST(COUNT(*) AS TEXT) FROM jobs WHERE state IN ('queued','running')");
             waiting_at_peak = format!("{taken} in the inbox, {queued} queued");
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     println!("| state | RSS MB |\n|---|---|");
     println!("| idle | {:.1} |", idle as f64 / 1024.0);
-    println!(
-        "| {n} documents waiting (peak over 20 s; {waiting_at_peak}) | {:.1} |",
-        peak as f64 / 1024.0
-    );
+    println!("| {n} documents waiting (peak over 20 s; {waiting_at_peak}) | {:.1} |", peak as f64 / 1024.0);
 }

@@ -23,8 +23,7 @@ fn text_pdf(pages: &[Vec<Line>]) -> Vec<u8> {
     let bold = doc.add_object(dictionary! {
         "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica-Bold", "Encoding" => "WinAnsiEncoding",
     });
-    let resources =
-        doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font, "F2" => bold } });
+    let resources = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font, "F2" => bold } });
     let mut kids = vec![];
     for lines in pages {
         let mut ops = vec![];
@@ -38,11 +37,7 @@ fn text_pdf(pages: &[Vec<Line>]) -> Vec<u8> {
             ops.push(Operation::new("ET", vec![]));
         }
         let content = doc.add_object(
-            Stream::new(
-                dictionary! {},
-                Content { operations: ops }.encode().unwrap(),
-            )
-            .with_compression(true),
+            Stream::new(dictionary! {}, Content { operations: ops }.encode().unwrap()).with_compression(true),
         );
         let page = doc.add_object(dictionary! {
             "Type" => "Page", "Parent" => pages_id, "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
@@ -51,10 +46,8 @@ fn text_pdf(pages: &[Vec<Line>]) -> Vec<u8> {
         kids.push(page.into());
     }
     let count = kids.len() as i64;
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
-    );
+    doc.objects
+        .insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }));
     let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog);
     doc.compress();
@@ -67,36 +60,40 @@ fn text_pdf(pages: &[Vec<Line>]) -> Vec<u8> {
 fn image_pdf(img: &GrayImage) -> Vec<u8> {
     let mut jpeg = vec![];
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
-        .write_image(
-            img.as_raw(),
-            img.width(),
-            img.height(),
-            image::ExtendedColorType::L8,
-        )
+        .write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::L8)
         .unwrap();
+    let dict = dictionary! {
+        "Type" => "XObject", "Subtype" => "Image", "Width" => img.width() as i64, "Height" => img.height() as i64,
+        "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8, "Filter" => "DCTDecode",
+    };
+    scan_pdf(Stream::new(dict, jpeg))
+}
+
+/// A PDF whose only page is a black-and-white CCITT Group 4 scan, as office scanners make them.
+fn fax_pdf(img: &GrayImage) -> Vec<u8> {
+    let (w, h) = (img.width() as u16, img.height() as u16);
+    let mut enc = fax::encoder::Encoder::new(fax::VecWriter::new());
+    for row in img.rows() {
+        let pels = row.map(|p| if p.0[0] < 160 { fax::Color::Black } else { fax::Color::White });
+        enc.encode_line(pels, w).unwrap();
+    }
+    let data = enc.finish().unwrap().finish();
+    let dict = dictionary! {
+        "Type" => "XObject", "Subtype" => "Image", "Width" => w as i64, "Height" => h as i64,
+        "ColorSpace" => "DeviceGray", "BitsPerComponent" => 1, "Filter" => "CCITTFaxDecode",
+        "DecodeParms" => dictionary! { "K" => -1, "Columns" => w as i64, "Rows" => h as i64 },
+    };
+    scan_pdf(Stream::new(dict, data))
+}
+
+fn scan_pdf(image: Stream) -> Vec<u8> {
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
-    let image = doc.add_object(Stream::new(
-        dictionary! {
-            "Type" => "XObject", "Subtype" => "Image", "Width" => img.width() as i64, "Height" => img.height() as i64,
-            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8, "Filter" => "DCTDecode",
-        },
-        jpeg,
-    ));
+    let image = doc.add_object(image);
     let ops = Content {
         operations: vec![
             Operation::new("q", vec![]),
-            Operation::new(
-                "cm",
-                vec![
-                    595.into(),
-                    0.into(),
-                    0.into(),
-                    842.into(),
-                    0.into(),
-                    0.into(),
-                ],
-            ),
+            Operation::new("cm", vec![595.into(), 0.into(), 0.into(), 842.into(), 0.into(), 0.into()]),
             Operation::new("Do", vec!["Im1".into()]),
             Operation::new("Q", vec![]),
         ],
@@ -108,9 +105,7 @@ fn image_pdf(img: &GrayImage) -> Vec<u8> {
     });
     doc.objects.insert(
         pages_id,
-        Object::Dictionary(
-            dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 },
-        ),
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }),
     );
     let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog);
@@ -123,25 +118,11 @@ fn render(pdf: &Path, dpi: u32) -> Vec<GrayImage> {
     let dir = std::env::temp_dir().join(format!("clerk-samples-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let prefix = dir.join("page");
-    let ok = Command::new("pdftoppm")
-        .args(["-r", &dpi.to_string(), "-gray", "-png"])
-        .arg(pdf)
-        .arg(&prefix)
-        .status();
-    assert!(
-        ok.map(|s| s.success()).unwrap_or(false),
-        "pdftoppm failed: apt-get install poppler-utils"
-    );
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let ok = Command::new("pdftoppm").args(["-r", &dpi.to_string(), "-gray", "-png"]).arg(pdf).arg(&prefix).status();
+    assert!(ok.map(|s| s.success()).unwrap_or(false), "pdftoppm failed: apt-get install poppler-utils");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
     files.sort();
-    let pages = files
-        .iter()
-        .map(|f| image::open(f).unwrap().into_luma8())
-        .collect();
+    let pages = files.iter().map(|f| image::open(f).unwrap().into_luma8()).collect();
     std::fs::remove_dir_all(&dir).unwrap();
     pages
 }
@@ -152,20 +133,14 @@ fn write_tiff(path: &Path, pages: &[GrayImage]) {
         .unwrap()
         .with_compression(tiff::encoder::Compression::Lzw);
     for p in pages {
-        enc.write_image::<colortype::Gray8>(p.width(), p.height(), p.as_raw())
-            .unwrap();
+        enc.write_image::<colortype::Gray8>(p.width(), p.height(), p.as_raw()).unwrap();
     }
 }
 
 const ACME: &[Line] = &[
     (50.0, 60.0, 18.0, "ACME Supplies Ltd."),
     (430.0, 60.0, 18.0, "INVOICE"),
-    (
-        50.0,
-        80.0,
-        10.0,
-        "12 Industrial Way, Leeds LS1 4AB, United Kingdom",
-    ),
+    (50.0, 80.0, 10.0, "12 Industrial Way, Leeds LS1 4AB, United Kingdom"),
     (330.0, 120.0, 10.0, "Invoice No: INV-2024-0042"),
     (330.0, 135.0, 10.0, "Date: 03.04.2024"),
     (50.0, 120.0, 10.0, "Bill to: Northwind Traders GmbH"),
@@ -189,23 +164,13 @@ const ACME: &[Line] = &[
     (380.0, 290.0, 10.0, "Total Due:"),
     (440.0, 290.0, 10.0, "EUR"),
     (480.0, 290.0, 10.0, "509.76"),
-    (
-        50.0,
-        340.0,
-        10.0,
-        "Please pay within 30 days to IBAN DE89 3704 0044 0532 0130 00",
-    ),
+    (50.0, 340.0, 10.0, "Please pay within 30 days to IBAN DE89 3704 0044 0532 0130 00"),
     (50.0, 355.0, 10.0, "Thank you for your business."),
 ];
 
 const GLOBEX_1: &[Line] = &[
     (50.0, 60.0, 18.0, "Globex Corporation"),
-    (
-        50.0,
-        80.0,
-        10.0,
-        "1 Globex Plaza, Springfield, OR 97403, USA",
-    ),
+    (50.0, 80.0, 10.0, "1 Globex Plaza, Springfield, OR 97403, USA"),
     (380.0, 60.0, 18.0, "Invoice"),
     (380.0, 100.0, 10.0, "Invoice Number: 7781"),
     (380.0, 115.0, 10.0, "Date: 2024-05-17"),
@@ -218,19 +183,9 @@ const GLOBEX_1: &[Line] = &[
     (50.0, 800.0, 8.0, "Page 1 of 2 - continued overleaf"),
 ];
 const GLOBEX_2: &[Line] = &[
-    (
-        50.0,
-        60.0,
-        10.0,
-        "Globex Corporation - Invoice 7781 (continued)",
-    ),
+    (50.0, 60.0, 10.0, "Globex Corporation - Invoice 7781 (continued)"),
     (300.0, 120.0, 10.0, "Total Due: USD 1,234.56"),
-    (
-        50.0,
-        160.0,
-        10.0,
-        "Pay by wire: IBAN GB29 NWBK 6016 1331 9268 19",
-    ),
+    (50.0, 160.0, 10.0, "Pay by wire: IBAN GB29 NWBK 6016 1331 9268 19"),
     (50.0, 800.0, 8.0, "Page 2 of 2"),
 ];
 
@@ -250,12 +205,7 @@ const CREDIT_NOTE: &[Line] = &[
     (50.0, 110.0, 10.0, "Credit Note No: CN-0007"),
     (50.0, 125.0, 10.0, "Date: 15.04.2024"),
     (50.0, 140.0, 10.0, "Refers to invoice INV-2024-0042"),
-    (
-        50.0,
-        180.0,
-        10.0,
-        "Returned: Toner cartridge TN-2420, damaged in transit",
-    ),
+    (50.0, 180.0, 10.0, "Returned: Toner cartridge TN-2420, damaged in transit"),
     (50.0, 210.0, 10.0, "Credit Amount: EUR 89.90"),
 ];
 
@@ -270,18 +220,8 @@ const INCOMPLETE: &[Line] = &[
 const LETTER: &[Line] = &[
     (50.0, 60.0, 12.0, "Northwind Traders GmbH"),
     (50.0, 110.0, 10.0, "Dear colleagues,"),
-    (
-        50.0,
-        130.0,
-        10.0,
-        "the summer party takes place on 12 July in the courtyard.",
-    ),
-    (
-        50.0,
-        145.0,
-        10.0,
-        "Please tell the front desk by Friday whether you will come.",
-    ),
+    (50.0, 130.0, 10.0, "the summer party takes place on 12 July in the courtyard."),
+    (50.0, 145.0, 10.0, "Please tell the front desk by Friday whether you will come."),
     (50.0, 175.0, 10.0, "Kind regards, the social committee"),
 ];
 
@@ -293,10 +233,7 @@ fn main() {
 
     let acme = text_pdf(&[ACME.to_vec()]);
     write("invoice-acme.pdf", &acme);
-    write(
-        "invoice-globex.pdf",
-        &text_pdf(&[GLOBEX_1.to_vec(), GLOBEX_2.to_vec()]),
-    );
+    write("invoice-globex.pdf", &text_pdf(&[GLOBEX_1.to_vec(), GLOBEX_2.to_vec()]));
     write("credit-note-acme.pdf", &text_pdf(&[CREDIT_NOTE.to_vec()]));
     write("invoice-incomplete.pdf", &text_pdf(&[INCOMPLETE.to_vec()]));
     write("letter-unknown.pdf", &text_pdf(&[LETTER.to_vec()]));
@@ -310,22 +247,17 @@ fn main() {
     std::fs::write(&tmp, text_pdf(&[INITECH.to_vec()])).unwrap();
     let initech = render(&tmp, 150).remove(0);
     write("invoice-initech-scan.pdf", &image_pdf(&initech));
+    let credit_pdf = std::env::temp_dir().join("clerk-credit.pdf");
+    std::fs::write(&credit_pdf, text_pdf(&[CREDIT_NOTE.to_vec()])).unwrap();
+    write("credit-note-acme-fax.pdf", &fax_pdf(&render(&credit_pdf, 200).remove(0)));
     let acme_pdf = out.join("invoice-acme.pdf");
-    render(&acme_pdf, 200)
-        .remove(0)
-        .save(out.join("invoice-acme-scan.png"))
-        .unwrap();
-    write_tiff(
-        &out.join("invoice-globex-scan.tiff"),
-        &render(&out.join("invoice-globex.pdf"), 150),
-    );
+    render(&acme_pdf, 200).remove(0).save(out.join("invoice-acme-scan.png")).unwrap();
+    write_tiff(&out.join("invoice-globex-scan.tiff"), &render(&out.join("invoice-globex.pdf"), 150));
 
     // Broken on purpose.
     std::fs::write(broken.join("empty.pdf"), b"").unwrap();
     std::fs::write(broken.join("truncated.pdf"), &acme[..acme.len() / 3]).unwrap();
-    let junk: Vec<u8> = (0..4096u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
+    let junk: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
     std::fs::write(broken.join("junk.pdf"), junk).unwrap();
     // A PNG header claiming 60000×60000 pixels, with no pixel data behind it.
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
@@ -337,11 +269,7 @@ fn main() {
     png.extend(&ihdr);
     png.extend(crc32(&ihdr).to_be_bytes());
     // A few bytes of image data and a proper end, so only the claimed size is wrong.
-    let idat = [
-        b"IDAT".as_slice(),
-        &[0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01],
-    ]
-    .concat();
+    let idat = [b"IDAT".as_slice(), &[0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]].concat();
     png.extend(((idat.len() - 4) as u32).to_be_bytes());
     png.extend(&idat);
     png.extend(crc32(&idat).to_be_bytes());
@@ -358,10 +286,7 @@ fn main() {
         .arg(&acme_pdf)
         .arg(&encrypted)
         .status();
-    assert!(
-        ok.map(|s| s.success()).unwrap_or(false),
-        "qpdf failed: apt-get install qpdf"
-    );
+    assert!(ok.map(|s| s.success()).unwrap_or(false), "qpdf failed: apt-get install qpdf");
     println!("samples written to {}", out.display());
 }
 
@@ -370,11 +295,7 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
         }
     }
     !crc

@@ -39,20 +39,13 @@ impl Daemon {
         );
         let settings = if extra_settings.contains("[intake]") {
             // The extra block replaces the default intake section.
-            format!(
-                "data = 'var'\ndefinitions = 'definitions'\ninbox = ['inbox']\n{extra_settings}"
-            )
+            format!("data = 'var'\ndefinitions = 'definitions'\ninbox = ['inbox']\n{extra_settings}")
         } else {
             settings
         };
         std::fs::write(dir.path().join("clerk.toml"), settings).unwrap();
-        let mut d = Daemon {
-            inbox: dir.path().join("inbox"),
-            data: dir.path().join("var"),
-            definitions,
-            dir,
-            child: None,
-        };
+        let mut d =
+            Daemon { inbox: dir.path().join("inbox"), data: dir.path().join("var"), definitions, dir, child: None };
         std::fs::create_dir_all(&d.inbox).unwrap();
         d.spawn();
         d
@@ -63,11 +56,7 @@ impl Daemon {
     }
 
     pub fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-            .unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
         let child = Command::new(CLERK)
             .arg("serve")
             .current_dir(self.dir.path())
@@ -78,9 +67,7 @@ impl Daemon {
             .expect("starting clerk serve");
         self.child = Some(child);
         // Ready when the store exists and the inbox watch is set up.
-        self.wait_until("the daemon to start", Duration::from_secs(30), |d| {
-            d.log().contains("clerk is running")
-        });
+        self.wait_until("the daemon to start", Duration::from_secs(30), |d| d.log().contains("clerk is running"));
     }
 
     pub fn log_path(&self) -> PathBuf {
@@ -102,11 +89,7 @@ impl Daemon {
     /// Stops the daemon with SIGTERM and waits for it to exit.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let mut c = self.child.take().expect("daemon running");
-        Command::new("kill")
-            .arg("-TERM")
-            .arg(c.id().to_string())
-            .status()
-            .unwrap();
+        Command::new("kill").arg("-TERM").arg(c.id().to_string()).status().unwrap();
         c.wait().unwrap()
     }
 
@@ -116,37 +99,21 @@ impl Daemon {
 
     /// Runs a `clerk` command against this daemon's store.
     pub fn clerk(&self, args: &[&str]) -> Output {
-        Command::new(CLERK)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("CLERK_LOG", "warn")
-            .output()
-            .unwrap()
+        Command::new(CLERK).args(args).current_dir(self.dir.path()).env("CLERK_LOG", "warn").output().unwrap()
     }
 
     pub fn json(&self, args: &[&str]) -> Value {
         let out = self.clerk(args);
-        assert!(
-            out.status.success(),
-            "clerk {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "clerk {args:?}: not JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
+        assert!(out.status.success(), "clerk {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("clerk {args:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
     }
 
     pub fn documents(&self) -> Vec<Value> {
         if !self.data.join("clerk.db").exists() {
             return vec![];
         }
-        self.json(&["documents", "list", "--json"])
-            .as_array()
-            .unwrap()
-            .clone()
+        self.json(&["documents", "list", "--json"]).as_array().unwrap().clone()
     }
 
     pub fn document(&self, id: i64) -> Value {
@@ -154,10 +121,7 @@ impl Daemon {
     }
 
     pub fn exceptions(&self) -> Vec<Value> {
-        self.json(&["exceptions", "list", "--json"])
-            .as_array()
-            .unwrap()
-            .clone()
+        self.json(&["exceptions", "list", "--json"]).as_array().unwrap().clone()
     }
 
     /// Copies a file into the inbox the way most programs write: create, write, close.
@@ -177,10 +141,7 @@ impl Daemon {
         let start = Instant::now();
         while !done(self) {
             if start.elapsed() > timeout {
-                panic!(
-                    "timed out waiting for {what}\n--- daemon log ---\n{}",
-                    self.log()
-                );
+                panic!("timed out waiting for {what}\n--- daemon log ---\n{}", self.log());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -189,17 +150,10 @@ impl Daemon {
     /// Waits until `n` documents exist and none is still in progress; returns them.
     pub fn wait_settled(&self, n: usize) -> Vec<Value> {
         let mut docs = vec![];
-        self.wait_until(
-            &format!("{n} settled documents"),
-            Duration::from_secs(120),
-            |d| {
-                docs = d.documents();
-                docs.len() >= n
-                    && docs.iter().all(|doc| {
-                        !matches!(doc["status"].as_str(), Some("received" | "extracted"))
-                    })
-            },
-        );
+        self.wait_until(&format!("{n} settled documents"), Duration::from_secs(120), |d| {
+            docs = d.documents();
+            docs.len() >= n && docs.iter().all(|doc| !matches!(doc["status"].as_str(), Some("received" | "extracted")))
+        });
         docs
     }
 
