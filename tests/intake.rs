@@ -12,6 +12,7 @@ fn every_sample_ends_in_the_right_place() {
     let samples = [
         ("invoice-acme.pdf", "recognised", Some("invoice")),
         ("invoice-globex.pdf", "recognised", Some("invoice")),
+        ("invoice-acme-restricted.pdf", "recognised", Some("invoice")),
         ("invoice-acme-scan.png", "recognised", Some("invoice")),
         ("invoice-globex-scan.tiff", "recognised", Some("invoice")),
         ("invoice-initech-scan.pdf", "recognised", Some("invoice")),

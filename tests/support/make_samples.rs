@@ -280,6 +280,14 @@ fn main() {
     let mut tiff = std::fs::read(out.join("invoice-globex-scan.tiff")).unwrap();
     tiff.truncate(600);
     std::fs::write(broken.join("corrupt.tiff"), tiff).unwrap();
+    // Restricted against printing and editing, but no password to open: must be read.
+    let restricted = out.join("invoice-acme-restricted.pdf");
+    let ok = Command::new("qpdf")
+        .args(["--encrypt", "", "owner-secret", "256", "--print=none", "--modify=none", "--"])
+        .arg(&acme_pdf)
+        .arg(&restricted)
+        .status();
+    assert!(ok.map(|s| s.success()).unwrap_or(false), "qpdf failed: apt-get install qpdf");
     let encrypted = broken.join("encrypted.pdf");
     let ok = Command::new("qpdf")
         .args(["--encrypt", "secret", "owner-secret", "256", "--"])
