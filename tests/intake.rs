@@ -88,7 +88,8 @@ fn a_file_is_taken_only_when_its_writer_closes_it() {
     let mut f = std::fs::File::create(&path).unwrap();
     f.write_all(&bytes[..bytes.len() / 2]).unwrap();
     f.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    // Longer than the stability delay and past a rescan: the open writer is what holds it back.
+    std::thread::sleep(Duration::from_millis(2500));
     assert!(d.documents().is_empty(), "taken while still being written");
     assert!(path.exists());
     f.write_all(&bytes[bytes.len() / 2..]).unwrap();

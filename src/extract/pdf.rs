@@ -185,9 +185,11 @@ fn raw_to_gray(doc: &Document, dict: &lopdf::Dictionary, data: &[u8], w: u32, h:
                 })
                 .collect()
         }
-        _ => return Err(Unreadable(format!(
+        _ => {
+            return Err(Unreadable(format!(
             "its scan uses {bpc} bits per component and {components} colour components, which clerk cannot decode yet"
-        ))),
+        )))
+        }
     };
     if gray.len() < px {
         return Err(Unreadable("its scan is truncated (fewer pixels than the image declares)".into()));

@@ -136,7 +136,10 @@ impl FolderSource {
                     age >= self.settings.stable_delay
                 }
             };
-            if stable {
+            if stable && meta.is_file() && super::open_for_writing(&meta) {
+                // Still open by a local writer that paused: its close-write event will come.
+                seen.insert(path.clone(), Seen { size, mtime, since: Instant::now() });
+            } else if stable {
                 seen.remove(&path);
                 self.take_logged(&path).await;
             }

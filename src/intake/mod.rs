@@ -18,6 +18,35 @@ pub fn ignored(name: &str) -> bool {
         || name.ends_with('~')
 }
 
+/// Whether a process on this machine holds `meta`'s file open for writing (found through
+/// /proc, as `fuser` does). A scan uses it so that a writer pausing longer than the stability
+/// delay is not cut off; writers on other machines (network shares) are only seen through the
+/// stability delay.
+pub fn open_for_writing(meta: &std::fs::Metadata) -> bool {
+    let Ok(procs) = std::fs::read_dir("/proc") else { return false };
+    for proc in procs.flatten() {
+        let pid = proc.file_name();
+        if !pid.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(proc.path().join("fd")) else { continue };
+        for fd in fds.flatten() {
+            let same = std::fs::metadata(fd.path()).is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino());
+            if !same {
+                continue;
+            }
+            let info = std::fs::read_to_string(proc.path().join("fdinfo").join(fd.file_name())).unwrap_or_default();
+            let flags =
+                info.lines().find_map(|l| l.strip_prefix("flags:")).and_then(|f| u32::from_str_radix(f.trim(), 8).ok());
+            // O_ACCMODE: 1 = O_WRONLY, 2 = O_RDWR.
+            if flags.is_some_and(|f| f & 3 != 0) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// What happened to one path.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Taken {
