@@ -59,6 +59,11 @@ enum Command {
     /// Stored documents.
     #[command(subcommand)]
     Documents(DocumentsCmd),
+    /// Bots in the definitions folder.
+    #[command(subcommand)]
+    Bots(BotsCmd),
+    /// Print the JSON Schema of definition files (for editor completion and checking).
+    Schema,
     /// The exception queue.
     #[command(subcommand)]
     Exceptions(ExceptionsCmd),
@@ -75,6 +80,14 @@ enum DocumentsCmd {
     },
     Show {
         id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BotsCmd {
+    List {
         #[arg(long)]
         json: bool,
     },
@@ -196,8 +209,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let errors = loaded.problems.iter().filter(|p| !p.warning).count();
             let warnings = loaded.problems.len() - errors;
             eprintln!(
-                "{} definition file(s) active, {n} document type(s); {errors} error(s), {warnings} warning(s)",
-                loaded.definitions.files.len()
+                "{} definition file(s) active, {n} document type(s), {} bot(s); {errors} error(s), {warnings} warning(s)",
+                loaded.definitions.files.len(),
+                loaded.definitions.bots().len()
             );
             Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
@@ -226,6 +240,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&clerk::bots::schema::schema())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bots(BotsCmd::List { json }) => {
+            let loaded = definitions::load_dir(&s.definitions, None);
+            for p in loaded.problems.iter().filter(|p| !p.warning) {
+                eprintln!("{p}");
+            }
+            let bots = loaded.definitions.bots();
+            if json {
+                let list: Vec<_> = bots
+                    .iter()
+                    .map(|b| serde_json::json!({
+                        "name": b.name, "description": b.description, "file": b.file, "version": b.version,
+                        "trigger": b.trigger, "concurrency": b.concurrency, "steps": b.steps.len(), "secrets": b.secrets,
+                    }))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for b in bots {
+                    let on = match &b.trigger {
+                        clerk::bots::Trigger::Doctype { doctype, .. } => format!("on {doctype}"),
+                        clerk::bots::Trigger::Schedule { cron } => format!("at \"{cron}\""),
+                        clerk::bots::Trigger::Manual => "manual".into(),
+                    };
+                    println!("{:<28} {:<22} {} step(s)  {}", b.name, on, b.steps.len(), b.file.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Documents(cmd) => documents(&s, cmd).await,
         Command::Exceptions(cmd) => exceptions_cmd(&s, cmd).await,

@@ -2,6 +2,7 @@
 //! *every* problem as `file:line:col: message`; a file with problems keeps its previous good
 //! version active (hot reload never makes things worse).
 
+pub mod bot;
 pub mod doctype;
 pub mod invoice2data;
 pub mod yaml;
@@ -96,6 +97,15 @@ fn strsim(a: &str, b: &str) -> usize {
 pub struct FileDefs {
     pub version: String,
     pub doctypes: Vec<Arc<DocType>>,
+    pub bots: Vec<Arc<crate::bots::Bot>>,
+}
+
+impl FileDefs {
+    /// (what, name, line/col) of everything this file defines, for duplicate checks.
+    fn names(&self) -> Vec<(&'static str, &str, (usize, usize))> {
+        let types = self.doctypes.iter().map(|t| ("document type", t.name.as_str(), t.defined_at));
+        types.chain(self.bots.iter().map(|b| ("bot", b.name.as_str(), b.defined_at))).collect()
+    }
 }
 
 /// Every definition currently active.
@@ -107,6 +117,9 @@ pub struct Definitions {
 impl Definitions {
     pub fn doctypes(&self) -> Vec<Arc<DocType>> {
         self.files.values().flat_map(|f| f.doctypes.iter().cloned()).collect()
+    }
+    pub fn bots(&self) -> Vec<Arc<crate::bots::Bot>> {
+        self.files.values().flat_map(|f| f.bots.iter().cloned()).collect()
     }
     pub fn classifier(&self) -> Classifier {
         Classifier::new(self.doctypes())
@@ -138,7 +151,7 @@ pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
     files.sort();
     let mut defs = Definitions::default();
     let mut kept_previous = Vec::new();
-    let mut seen: BTreeMap<String, (PathBuf, Pos)> = BTreeMap::new();
+    let mut seen: BTreeMap<(&str, String), (PathBuf, Pos)> = BTreeMap::new();
     for file in files {
         let (loaded, mut file_problems) = match std::fs::read(&file) {
             Ok(bytes) => load_file(&file, &bytes),
@@ -153,15 +166,13 @@ pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
             ),
         };
         if let Some(f) = &loaded {
-            for t in &f.doctypes {
-                if let Some((other, pos)) = seen.get(&t.name) {
-                    let (line, col) = t.defined_at;
+            for (what, name, (line, col)) in f.names() {
+                if let Some((other, pos)) = seen.get(&(what, name.to_string())) {
                     file_problems.push(Problem {
                         file: file.clone(),
                         pos: Pos { line, col },
                         message: format!(
-                            "document type `{}` is already defined at {}:{}:{}",
-                            t.name,
+                            "{what} `{name}` is already defined at {}:{}:{}",
                             other.display(),
                             pos.line,
                             pos.col
@@ -173,9 +184,8 @@ pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
         }
         match (loaded, has_errors(&file_problems)) {
             (Some(f), false) => {
-                for t in &f.doctypes {
-                    let (line, col) = t.defined_at;
-                    seen.insert(t.name.clone(), (file.clone(), Pos { line, col }));
+                for (what, name, (line, col)) in f.names() {
+                    seen.insert((what, name.to_string()), (file.clone(), Pos { line, col }));
                 }
                 defs.files.insert(file, f);
                 problems.extend(file_problems);
@@ -189,7 +199,47 @@ pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
             }
         }
     }
+    check_bot_triggers(&mut defs, previous, &mut problems, &mut kept_previous);
     Loaded { definitions: defs, problems, kept_previous }
+}
+
+/// A bot triggered by a document type that no active definition has is an error in the bot's
+/// file; the file's previous version stays if there was one.
+fn check_bot_triggers(
+    defs: &mut Definitions,
+    previous: Option<&Definitions>,
+    problems: &mut Vec<Problem>,
+    kept: &mut Vec<PathBuf>,
+) {
+    let types: Vec<String> = defs.doctypes().iter().map(|t| t.name.clone()).collect();
+    let mut broken = vec![];
+    for (file, f) in &defs.files {
+        for b in &f.bots {
+            if let crate::bots::Trigger::Doctype { doctype, .. } = &b.trigger {
+                if !types.contains(doctype) {
+                    let (line, col) = b.defined_at;
+                    problems.push(Problem {
+                        file: file.clone(),
+                        pos: Pos { line, col },
+                        message: format!(
+                            "bot `{}` runs on document type `{doctype}`, which no definition has; known types: {}",
+                            b.name,
+                            types.join(", ")
+                        ),
+                        warning: false,
+                    });
+                    broken.push(file.clone());
+                }
+            }
+        }
+    }
+    for file in broken {
+        defs.files.remove(&file);
+        if let Some(prev) = previous.and_then(|p| p.files.get(&file)) {
+            kept.push(file.clone());
+            defs.files.insert(file, prev.clone());
+        }
+    }
 }
 
 fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -232,6 +282,7 @@ pub fn load_file(file: &Path, bytes: &[u8]) -> (Option<FileDefs>, Vec<Problem>) 
         }
     };
     let mut doctypes = Vec::new();
+    let mut bots = Vec::new();
     for doc in &docs {
         if doc.as_map().is_none() {
             if !matches!(doc.value, yaml::Value::Null) {
@@ -242,19 +293,23 @@ pub fn load_file(file: &Path, bytes: &[u8]) -> (Option<FileDefs>, Vec<Problem>) 
             }
             continue;
         }
+        if doc.get("bot").is_some() {
+            bots.extend(bot::decode(doc, &version, &mut diag).map(Arc::new));
+            continue;
+        }
         let decoded = if doc.get("doctype").is_some() {
             doctype::decode(doc, &version, &mut diag)
         } else if doc.get("issuer").is_some() || doc.get("keywords").is_some() {
             let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
             invoice2data::decode(doc, &name, &version, &mut diag)
         } else {
-            diag.error(doc.pos, "a definition must start with `doctype: NAME` (or be an invoice2data template with `issuer:` and `keywords:`)");
+            diag.error(doc.pos, "a definition must start with `doctype: NAME` or `bot: NAME` (or be an invoice2data template with `issuer:` and `keywords:`)");
             None
         };
         doctypes.extend(decoded.map(Arc::new));
     }
     if diag.errors() == 0 {
-        (Some(FileDefs { version, doctypes }), diag.problems)
+        (Some(FileDefs { version, doctypes, bots }), diag.problems)
     } else {
         (None, diag.problems)
     }

@@ -1,0 +1,135 @@
+//! The JSON Schema of definition files (`clerk schema`), generated from the step-kind table so an
+//! editor completes and checks bot files exactly as `clerk check` does.
+
+use super::kinds::{Kind, Value, KINDS, STEP_KEYS};
+use serde_json::{json, Map, Value as J};
+
+fn value_schema(v: Value) -> J {
+    match v {
+        Value::Template => json!({ "type": "string" }),
+        Value::Map => json!({ "type": "object" }),
+        Value::Any => json!({}),
+        Value::List => json!({ "type": "array" }),
+        Value::Duration => json!({ "type": "string", "pattern": "^[0-9.]+(ms|s|m|min|h)?$" }),
+        Value::Bool => json!({ "type": "boolean" }),
+        Value::Integer => json!({ "type": "integer" }),
+        Value::Steps => json!({ "type": "array", "items": { "$ref": "#/$defs/step" } }),
+        Value::Step => json!({ "$ref": "#/$defs/step" }),
+    }
+}
+
+fn kind_schema(k: &Kind) -> J {
+    match (k.name, k.keys) {
+        ("escalate", _) => json!({ "type": "string", "description": k.doc }),
+        ("set", _) => json!({ "type": "object", "description": k.doc }),
+        (_, Some(keys)) => {
+            let props: Map<String, J> = keys
+                .iter()
+                .map(|key| {
+                    let mut s = value_schema(key.value);
+                    s["description"] = J::from(key.doc);
+                    (key.name.to_string(), s)
+                })
+                .collect();
+            let mut s =
+                json!({ "type": "object", "description": k.doc, "properties": props, "additionalProperties": false });
+            if !k.required.is_empty() {
+                s["required"] = json!(k.required);
+            }
+            if !k.one_of.is_empty() {
+                s["oneOf"] = J::Array(k.one_of.iter().map(|m| json!({ "required": [m] })).collect());
+            }
+            s
+        }
+        _ => json!({}),
+    }
+}
+
+pub fn schema() -> J {
+    let mut step_props: Map<String, J> = STEP_KEYS
+        .iter()
+        .map(|k| {
+            let mut s = value_schema(k.value);
+            s["description"] = J::from(k.doc);
+            (k.name.to_string(), s)
+        })
+        .collect();
+    for k in KINDS {
+        step_props.insert(k.name.to_string(), kind_schema(k));
+    }
+    let retry = json!({
+        "type": "object", "additionalProperties": false,
+        "properties": {
+            "attempts": { "type": "integer", "minimum": 1 },
+            "backoff": value_schema(Value::Duration),
+            "max_backoff": value_schema(Value::Duration)
+        }
+    });
+    let doctype = json!({
+        "type": "object", "required": ["doctype", "match"], "additionalProperties": false,
+        "properties": {
+            "doctype": { "type": "string", "description": "the document type's name" },
+            "description": { "type": "string" },
+            "priority": { "type": "integer", "description": "higher wins when several types match" },
+            "match": {
+                "type": "object", "additionalProperties": false,
+                "properties": {
+                    "all": { "type": ["array", "string"], "description": "regexes that must all match (case-insensitive)" },
+                    "any": { "type": ["array", "string"], "description": "at least one must match" },
+                    "none": { "type": ["array", "string"], "description": "none may match" }
+                }
+            },
+            "fields": {
+                "type": "object",
+                "additionalProperties": {
+                    "oneOf": [
+                        { "type": "string", "description": "a regex; the value is its first capture group" },
+                        {
+                            "type": "object", "required": ["regex"], "additionalProperties": false,
+                            "properties": {
+                                "regex": { "type": "string" },
+                                "type": { "enum": ["string", "integer", "amount", "date", "iban"] },
+                                "required": { "type": "boolean" },
+                                "date_formats": { "type": "array", "items": { "type": "string" } },
+                                "decimal_separator": { "enum": [",", "."] }
+                            }
+                        }
+                    ]
+                }
+            }
+        }
+    });
+    let bot = json!({
+        "type": "object", "required": ["bot", "steps"], "additionalProperties": false,
+        "properties": {
+            "bot": { "type": "string", "description": "the bot's name" },
+            "description": { "type": "string" },
+            "on": {
+                "oneOf": [
+                    { "const": "manual" },
+                    { "type": "object", "additionalProperties": false, "required": ["doctype"],
+                      "properties": { "doctype": { "type": "string" }, "when": { "type": "string" } } },
+                    { "type": "object", "additionalProperties": false, "required": ["schedule"],
+                      "properties": { "schedule": { "type": "string", "description": "cron: minute hour day month weekday (UTC)" } } }
+                ]
+            },
+            "concurrency": { "type": "integer", "minimum": 1 },
+            "retry": retry,
+            "timeout": value_schema(Value::Duration),
+            "secrets": { "type": "array", "items": { "type": "string", "pattern": "^[A-Z0-9_]+$" } },
+            "vars": { "type": "object" },
+            "steps": { "type": "array", "items": { "$ref": "#/$defs/step" } }
+        }
+    });
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "clerk definition file",
+        "description": "A document type (`doctype:`) or a bot (`bot:`).",
+        "oneOf": [ { "$ref": "#/$defs/doctype" }, { "$ref": "#/$defs/bot" } ],
+        "$defs": {
+            "doctype": doctype,
+            "bot": bot,
+            "step": { "type": "object", "properties": step_props, "additionalProperties": false }
+        }
+    })
+}

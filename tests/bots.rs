@@ -1,0 +1,121 @@
+//! Bot files: validated by `clerk check` with every problem at file:line:col, listed by
+//! `clerk bots list`, and described by the JSON Schema `clerk schema` prints.
+
+mod support;
+use std::process::Command;
+use support::*;
+
+fn clerk_in(defs: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(CLERK).args(args).arg("--definitions").arg(defs).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn with_bundled(extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(repo().join("bots")).unwrap().flatten() {
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    for (name, text) in extra {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn the_bundled_bot_is_valid_and_listed() {
+    let dir = with_bundled(&[]);
+    let (ok, _, err) = clerk_in(dir.path(), &["check"]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = clerk_in(dir.path(), &["bots", "list", "--json"]);
+    assert!(ok);
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let bot = list.as_array().unwrap().iter().find(|b| b["name"] == "post-invoice-to-erp").expect("bundled bot listed");
+    assert_eq!(bot["trigger"]["type"], "doctype");
+    assert_eq!(bot["trigger"]["doctype"], "invoice");
+    assert_eq!(bot["concurrency"], 4);
+    assert_eq!(bot["secrets"][0], "ERP_PASSWORD");
+    assert_eq!(bot["version"].as_str().unwrap().len(), 16);
+}
+
+#[test]
+fn every_problem_in_a_bot_file_is_reported_at_its_place() {
+    let bad = "\
+bot: broken-bot
+on: { doctype: purchase-order }
+secrets: [ERP_PASSWORD]
+steps:
+  - id: login
+    htp: { post: 'http://erp/login' }
+  - id: fetch
+    http: { get: '{{ env.ERP_URL }}/x', hedaers: { a: b } }
+  - id: fetch
+    http: { post: '{{ steps.nothere.id }}', put: '/y' }
+  - set: { total: '{{ doc.fields.total | float }' }
+  - escalate: 'Password is {{ secrets.OTHER }}'
+  - sql: { url: '{{ env.DB }}', query: \"SELECT * FROM v WHERE iban = '{{ doc.fields.iban }}'\" }
+  - http: { get: '{{ vars.total }}{{ nope.x }}' }
+";
+    let dir = with_bundled(&[("broken.yml", bad)]);
+    let (ok, out, _) = clerk_in(dir.path(), &["check"]);
+    assert!(!ok);
+    let f = dir.path().join("broken.yml").display().to_string();
+    let expect = [
+        (format!("{f}:6:5:"), "unknown step kind `htp` (did you mean `http`?)"),
+        (format!("{f}:8:41:"), "unknown key `hedaers` in `http` (did you mean `headers`?)"),
+        (format!("{f}:9:9:"), "another step already has the id `fetch`"),
+        (format!("{f}:10:11:"), "`http` needs exactly one of: get, post, put, patch, delete, head"),
+        (format!("{f}:10:19:"), "`steps.nothere.id` refers to step `nothere`, but no earlier step has that id"),
+        (format!("{f}:11:19:"), "template syntax error"),
+        (format!("{f}:12:15:"), "reads secret `OTHER`, which the bot does not declare"),
+        (format!("{f}:13:40:"), "an SQL `query` takes no templates"),
+        (format!("{f}:14:18:"), "`nope.x` is not something a template can read"),
+    ];
+    for (place, text) in &expect {
+        assert!(
+            out.lines().any(|l| l.starts_with(place.as_str()) && l.contains(text)),
+            "missing {place} {text:?} in:\n{out}"
+        );
+    }
+    assert!(!out.lines().any(|l| l.contains("vars.total")), "a variable set by an earlier step is known:\n{out}");
+    assert!(!out.contains("has no kind"), "one problem, one message:\n{out}");
+}
+
+#[test]
+fn a_bot_on_an_unknown_document_type_is_an_error() {
+    let dir =
+        with_bundled(&[("po.yml", "bot: po-bot\non: { doctype: purchase-order }\nsteps:\n  - escalate: check it\n")]);
+    let (ok, out, _) = clerk_in(dir.path(), &["check"]);
+    assert!(!ok);
+    let f = dir.path().join("po.yml").display().to_string();
+    assert!(
+        out.contains(&format!("{f}:1:6: bot `po-bot` runs on document type `purchase-order`, which no definition has")),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_schedule_must_be_a_valid_cron_line() {
+    let dir =
+        with_bundled(&[("nightly.yml", "bot: nightly\non: { schedule: '0 25 * * *' }\nsteps:\n  - escalate: x\n")]);
+    let (ok, out, _) = clerk_in(dir.path(), &["check"]);
+    assert!(!ok);
+    assert!(out.contains("nightly.yml:2:17: `schedule`: `25` in the hour field is not a number from 0 to 23"), "{out}");
+}
+
+#[test]
+fn the_schema_describes_every_step_kind() {
+    let (ok, out, _) = clerk_in(&repo().join("bots"), &["schema"]);
+    assert!(ok);
+    let schema: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let step = &schema["$defs"]["step"]["properties"];
+    for kind in ["http", "soap", "sql", "file", "wait_until", "set", "foreach", "escalate", "id", "if", "then", "else"]
+    {
+        assert!(step.get(kind).is_some(), "schema lacks {kind}");
+    }
+    assert_eq!(step["http"]["properties"]["headers"]["type"], "object");
+    assert_eq!(schema["$defs"]["bot"]["required"], serde_json::json!(["bot", "steps"]));
+}
