@@ -91,6 +91,21 @@ enum BotsCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Run a bot by hand. With --dry-run every step's request is rendered (secrets masked) and
+    /// nothing is sent.
+    Run {
+        name: String,
+        /// A stored document to run on.
+        #[arg(long, conflicts_with = "file")]
+        doc: Option<i64>,
+        /// A file to read and classify first (nothing is stored).
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -272,6 +287,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bots(BotsCmd::Run { name, doc, file, dry_run, json }) => {
+            bot_dry_run(&s, &name, doc, file, dry_run, json).await
+        }
         Command::Documents(cmd) => documents(&s, cmd).await,
         Command::Exceptions(cmd) => exceptions_cmd(&s, cmd).await,
     }
@@ -324,6 +342,89 @@ fn classify(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<ExitC
             }
         }
     }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+async fn bot_dry_run(
+    s: &Settings,
+    name: &str,
+    doc: Option<i64>,
+    file: Option<PathBuf>,
+    dry_run: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use clerk::bots::{redact::Redactor, render};
+    if !dry_run {
+        anyhow::bail!(
+            "clerk does not run bots against legacy systems yet; use --dry-run to see the requests a run would send"
+        );
+    }
+    let loaded = definitions::load_dir(&s.definitions, None);
+    let bots = loaded.definitions.bots();
+    let bot = bots.iter().find(|b| b.name == name).with_context(|| {
+        let names: Vec<_> = bots.iter().map(|b| b.name.as_str()).collect();
+        format!("no bot named `{name}` in {}; bots: {}", s.definitions.display(), names.join(", "))
+    })?;
+    let doc_json = match (doc, file) {
+        (Some(id), _) => {
+            let store = open_store(s).await?;
+            let d = store.document(id).await?.with_context(|| format!("document {id} does not exist"))?;
+            serde_json::json!({ "id": d.id, "sha256": d.sha256, "type": d.doctype, "fields": d.fields, "text": d.text,
+                                "file": d.original_name, "name": d.original_name, "source": d.source })
+        }
+        (None, Some(path)) => {
+            let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let ocr = extract::ocr::Ocr::start(s.ocr.threads, &s.ocr.languages);
+            let classifier = loaded.definitions.classifier();
+            let (o, _, _) = pipeline::classify_bytes(&bytes, &name, &s.limits.limits(), &ocr, &classifier);
+            serde_json::json!({ "id": null, "type": o.doctype, "fields": o.fields, "file": name, "name": name, "source": "file" })
+        }
+        (None, None) => {
+            serde_json::json!({ "id": null, "type": null, "fields": {}, "file": null, "name": null, "source": null })
+        }
+    };
+    let mut secrets = BTreeMap::new();
+    for name in &bot.secrets {
+        match std::env::var(format!("CLERK_SECRET_{name}")) {
+            Ok(v) => {
+                secrets.insert(name.clone(), v);
+            }
+            Err(_) => {
+                eprintln!("warning: secret {name} is not set (CLERK_SECRET_{name})");
+                secrets.insert(name.clone(), format!("<secret {name} not set>"));
+            }
+        }
+    }
+    let redactor = Redactor::new(secrets.values().map(String::as_str));
+    let mut ctx = render::Context {
+        doc: doc_json,
+        vars: BTreeMap::new(),
+        secrets,
+        env: std::env::vars().collect(),
+        steps: None,
+        locals: BTreeMap::new(),
+    };
+    let steps = render::dry_run(bot, &mut ctx);
+    let failed = steps.iter().any(|r| r.error.is_some());
+    let out = if json {
+        serde_json::to_string_pretty(&steps)?
+    } else {
+        let mut text = format!("dry run of {} (version {}); nothing is sent\n", bot.name, bot.version);
+        for r in &steps {
+            let id = r.id.as_deref().map(|i| format!(" {i}")).unwrap_or_default();
+            let cond = r.condition.as_deref().map(|c| format!(" if {c}")).unwrap_or_default();
+            let kind = if r.kind == "if" { "" } else { r.kind.as_str() };
+            text.push_str(&format!("step {}{id}: {kind}{cond}\n", r.number));
+            match &r.error {
+                Some(e) => text.push_str(&format!("  error: {e}\n")),
+                None if r.summary.as_object().is_some_and(|m| m.is_empty()) || r.summary.is_null() => {}
+                None => text.push_str(&format!("  {}\n", r.summary)),
+            }
+        }
+        text
+    };
+    println!("{}", redactor.redact(&out));
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 

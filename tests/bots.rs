@@ -119,3 +119,73 @@ fn the_schema_describes_every_step_kind() {
     assert_eq!(step["http"]["properties"]["headers"]["type"], "object");
     assert_eq!(schema["$defs"]["bot"]["required"], serde_json::json!(["bot", "steps"]));
 }
+
+/// A definitions folder with a type whose fields carry whatever the document says, and a bot
+/// that puts them into XML, a URL, a JSON body, a form and a header.
+fn injection_setup() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = with_bundled(&[
+        ("memo.yml", "doctype: memo\nmatch: { all: ['injection test'] }\nfields:\n  iban: 'IBAN: (.*)'\n  name: 'Name: (.*)'\n"),
+        (
+            "memo-bot.yml",
+            "bot: memo-bot\non: { doctype: memo }\nsecrets: [ERP_PASSWORD]\nsteps:\n\
+             \x20 - id: vendor\n    soap: { url: '{{ env.ERP_URL }}/soap', action: FindVendor, body: '<FindVendor><iban>{{ doc.fields.iban }}</iban></FindVendor>' }\n\
+             \x20 - id: post\n    http:\n      post: '{{ env.ERP_URL }}/vendors/{{ doc.fields.name }}'\n      headers: { Authorization: 'Bearer {{ secrets.ERP_PASSWORD }}' }\n      form: { password: '{{ secrets.ERP_PASSWORD }}', name: '{{ doc.fields.name }}' }\n      json: { name: '{{ doc.fields.name }}', vendor: '{{ steps.vendor.id }}' }\n",
+        ),
+    ]);
+    let doc = dir.path().join("memo.txt");
+    std::fs::write(&doc, "injection test\nIBAN: </iban><admin>true</admin>\nName: a\"}/../x?y=1&z\n").unwrap();
+    (dir, doc)
+}
+
+fn dry_run(defs: &std::path::Path, doc: &std::path::Path, json: bool) -> (bool, String) {
+    let mut cmd = Command::new(CLERK);
+    cmd.args(["bots", "run", "memo-bot", "--dry-run", "--definitions"]).arg(defs).arg("--file").arg(doc);
+    if json {
+        cmd.arg("--json");
+    }
+    let out = cmd.env("ERP_URL", "http://127.0.0.1:9").env("CLERK_SECRET_ERP_PASSWORD", "pa ss/wörd").output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn document_values_arrive_as_data_never_as_structure() {
+    let (dir, doc) = injection_setup();
+    let (ok, out) = dry_run(dir.path(), &doc, true);
+    assert!(ok, "{out}");
+    let steps: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let envelope = steps[0]["summary"]["envelope"].as_str().unwrap();
+    assert!(envelope.contains("<iban>&lt;/iban&gt;&lt;admin&gt;true&lt;/admin&gt;</iban>"), "{envelope}");
+    assert!(!envelope.contains("<admin>"), "{envelope}");
+    let post = &steps[1]["summary"];
+    assert_eq!(
+        post["url"], "http://127.0.0.1:9/vendors/a%22%7D%2F..%2Fx%3Fy%3D1%26z",
+        "trusted env as is, document value encoded"
+    );
+    assert_eq!(post["json"]["name"], "a\"}/../x?y=1&z", "a JSON string holding exactly the text");
+    assert_eq!(post["json"]["vendor"], "<steps.vendor.id>", "outputs of steps not run are placeholders");
+    assert_eq!(post["form"]["name"], "a\"}/../x?y=1&z");
+}
+
+#[test]
+fn a_dry_run_never_shows_a_secret() {
+    let (dir, doc) = injection_setup();
+    for json in [false, true] {
+        let (ok, out) = dry_run(dir.path(), &doc, json);
+        assert!(ok, "{out}");
+        for form in ["pa ss/wörd", "pa%20ss%2Fw%C3%B6rd", "pa+ss/wörd", "cGEgc3Mvd8O2cmQ="] {
+            assert!(!out.contains(form), "secret shown as {form:?}:\n{out}");
+        }
+        assert!(out.contains("Bearer ***"), "{out}");
+    }
+}
+
+#[test]
+fn running_for_real_is_refused_until_the_runner_exists() {
+    let out = Command::new(CLERK)
+        .args(["bots", "run", "post-invoice-to-erp", "--definitions"])
+        .arg(repo().join("bots"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use --dry-run"));
+}

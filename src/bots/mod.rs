@@ -3,6 +3,8 @@
 //! (The runner, with its journal and retries, builds on this.)
 
 pub mod kinds;
+pub mod redact;
+pub mod render;
 pub mod schema;
 pub mod template;
 

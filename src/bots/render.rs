@@ -1,0 +1,322 @@
+//! Rendering a bot's steps into the requests they would send. Values that come from documents
+//! (and from legacy systems' responses) are data wherever they land: JSON bodies are built as JSON
+//! values, form and query values are encoded by the client, and templates for XML and URLs escape
+//! every value not marked trusted. Trusted are the bot's own configuration: `env`, `secrets` and
+//! literal `vars`.
+
+use super::{Bot, Step};
+use minijinja::value::{Object, Value};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use serde_json::Value as J;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Where a rendered string lands, which decides how untrusted values are escaped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// Plain data (a JSON string, a form or header value): no escaping, the carrier encodes it.
+    Data,
+    Xml,
+    Url,
+}
+
+impl Place {
+    fn name(self) -> &'static str {
+        match self {
+            Place::Data => "data",
+            Place::Xml => "xml",
+            Place::Url => "url",
+        }
+    }
+}
+
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|name| match name {
+        "xml" => AutoEscape::Custom("xml"),
+        "url" => AutoEscape::Custom("url"),
+        _ => AutoEscape::None,
+    });
+    env.set_formatter(|out, state, value| {
+        let text = if value.is_none() { String::new() } else { value.to_string() };
+        let escaped = match state.auto_escape() {
+            _ if value.is_safe() => text,
+            AutoEscape::Custom("xml") => xml_escape(&text),
+            AutoEscape::Custom("url") => url_encode(&text),
+            _ => text,
+        };
+        out.write_str(&escaped).map_err(minijinja::Error::from)
+    });
+    env
+}
+
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A value not known before the run (a step's output in a dry run): renders as `<steps.x.y>`.
+#[derive(Debug)]
+struct Placeholder(String);
+
+impl Object for Placeholder {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        Some(Value::from_object(Placeholder(format!("{}.{key}", self.0))))
+    }
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{}>", self.0)
+    }
+}
+
+/// What templates can read.
+pub struct Context {
+    pub doc: J,
+    pub vars: BTreeMap<String, Value>,
+    pub secrets: BTreeMap<String, String>,
+    pub env: BTreeMap<String, String>,
+    /// Outputs of steps that ran; `None` renders every step output as a placeholder (dry run).
+    pub steps: Option<BTreeMap<String, J>>,
+    pub locals: BTreeMap<String, Value>,
+}
+
+impl Context {
+    fn value(&self) -> Value {
+        let safe_map = |m: &BTreeMap<String, String>| {
+            Value::from_iter(m.iter().map(|(k, v)| (k.clone(), Value::from_safe_string(v.clone()))))
+        };
+        let steps = match &self.steps {
+            Some(s) => Value::from_serialize(s),
+            None => Value::from_object(Placeholder("steps".into())),
+        };
+        let mut root: BTreeMap<String, Value> = self.locals.clone();
+        root.insert("doc".into(), Value::from_serialize(&self.doc));
+        root.insert("vars".into(), Value::from_iter(self.vars.clone()));
+        root.insert("secrets".into(), safe_map(&self.secrets));
+        root.insert("env".into(), safe_map(&self.env));
+        root.insert("steps".into(), steps);
+        Value::from_iter(root)
+    }
+}
+
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Renderer { env: environment() }
+    }
+}
+
+impl Renderer {
+    /// Renders one template string for `place`.
+    pub fn text(&self, src: &str, place: Place, ctx: &Context) -> Result<String, String> {
+        if !src.contains("{{") && !src.contains("{%") {
+            return Ok(src.to_string());
+        }
+        let tmpl = self.env.template_from_named_str(place.name(), src).map_err(|e| e.to_string())?;
+        tmpl.render(ctx.value()).map_err(describe)
+    }
+
+    /// Renders a JSON body: a string that is exactly one `{{ expression }}` keeps the expression's
+    /// type (number, bool, list…); other strings are rendered; everything stays JSON data.
+    pub fn json(&self, value: &J, ctx: &Context) -> Result<J, String> {
+        Ok(match value {
+            J::String(s) => match single_expression(s) {
+                Some(expr) => {
+                    let e = self.env.compile_expression(expr).map_err(describe)?;
+                    let v = e.eval(ctx.value()).map_err(describe)?;
+                    match v.downcast_object_ref::<Placeholder>() {
+                        Some(p) => J::String(format!("<{}>", p.0)),
+                        None => serde_json::to_value(&v).unwrap_or_else(|_| J::String(v.to_string())),
+                    }
+                }
+                None => J::String(self.text(s, Place::Data, ctx)?),
+            },
+            J::Array(items) => J::Array(items.iter().map(|i| self.json(i, ctx)).collect::<Result<_, _>>()?),
+            J::Object(m) => {
+                J::Object(m.iter().map(|(k, v)| Ok((k.clone(), self.json(v, ctx)?))).collect::<Result<_, String>>()?)
+            }
+            other => other.clone(),
+        })
+    }
+
+    /// Evaluates a condition template (`"{{ doc.fields.total | float > 0 }}"`).
+    pub fn condition(&self, src: &str, ctx: &Context) -> Result<bool, String> {
+        let expr = single_expression(src).unwrap_or(src);
+        let e = self.env.compile_expression(expr).map_err(describe)?;
+        Ok(e.eval(ctx.value()).map_err(describe)?.is_true())
+    }
+}
+
+fn describe(e: minijinja::Error) -> String {
+    match e.detail() {
+        Some(d) => format!("{}: {d}", e.kind()),
+        None => e.kind().to_string(),
+    }
+}
+
+/// `"{{ expr }}"` → `expr`, when the string is exactly one expression.
+fn single_expression(s: &str) -> Option<&str> {
+    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    (!inner.contains("{{") && !inner.contains("}}")).then_some(inner.trim())
+}
+
+/// One step as it would be sent.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rendered {
+    /// `1`, `3.1` (inside a block)…
+    pub number: String,
+    pub id: Option<String>,
+    pub kind: String,
+    pub condition: Option<String>,
+    /// The request, or what the step would do, ready to show.
+    pub summary: J,
+    pub error: Option<String>,
+}
+
+/// Renders every step of `bot` without running anything (a dry run): step outputs are
+/// placeholders, conditions are shown rather than evaluated.
+pub fn dry_run(bot: &Bot, ctx: &mut Context) -> Vec<Rendered> {
+    let r = Renderer::default();
+    for (k, v) in &bot.vars {
+        let rendered = match v {
+            J::String(s) if !s.contains("{{") => Value::from_safe_string(s.clone()),
+            other => r.json(other, ctx).map(|j| Value::from_serialize(&j)).unwrap_or(Value::UNDEFINED),
+        };
+        ctx.vars.insert(k.clone(), rendered);
+    }
+    let mut out = vec![];
+    render_steps(&r, &bot.steps, "", ctx, &mut out);
+    out
+}
+
+fn render_steps(r: &Renderer, steps: &[Step], prefix: &str, ctx: &mut Context, out: &mut Vec<Rendered>) {
+    for (i, step) in steps.iter().enumerate() {
+        let number = format!("{prefix}{}", i + 1);
+        let summary = summarise(r, step, ctx);
+        out.push(Rendered {
+            number: number.clone(),
+            id: step.id.clone(),
+            kind: step.kind.clone(),
+            condition: step.condition.clone(),
+            error: summary.as_ref().err().cloned(),
+            summary: summary.unwrap_or(J::Null),
+        });
+        if step.kind == "set" {
+            // Later steps read what `set` sets.
+            for (k, v) in step.config.as_object().into_iter().flatten() {
+                let v = r.json(v, ctx).map(|j| Value::from_serialize(&j)).unwrap_or(Value::UNDEFINED);
+                ctx.vars.insert(k.clone(), v);
+            }
+        }
+        render_steps(r, &step.then, &format!("{number}."), ctx, out);
+        if !step.otherwise.is_empty() {
+            render_steps(r, &step.otherwise, &format!("{number}.else."), ctx, out);
+        }
+    }
+}
+
+fn text(r: &Renderer, cfg: &J, key: &str, place: Place, ctx: &Context) -> Result<Option<String>, String> {
+    cfg.get(key).map(|v| r.text(&json_text(v), place, ctx)).transpose()
+}
+
+fn json_text(v: &J) -> String {
+    match v {
+        J::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn map_of(r: &Renderer, cfg: &J, key: &str, ctx: &Context) -> Result<Option<J>, String> {
+    let Some(m) = cfg.get(key).and_then(J::as_object) else { return Ok(None) };
+    let mut out = serde_json::Map::new();
+    for (k, v) in m {
+        out.insert(k.clone(), J::String(r.text(&json_text(v), Place::Data, ctx)?));
+    }
+    Ok(Some(J::Object(out)))
+}
+
+fn summarise(r: &Renderer, step: &Step, ctx: &Context) -> Result<J, String> {
+    let cfg = &step.config;
+    let mut s = serde_json::Map::new();
+    match step.kind.as_str() {
+        "http" => {
+            let method = super::kinds::HTTP_METHODS.iter().find(|m| cfg.get(**m).is_some()).copied().unwrap_or("get");
+            s.insert("method".into(), J::from(method.to_uppercase()));
+            s.insert("url".into(), J::from(text(r, cfg, method, Place::Url, ctx)?.unwrap_or_default()));
+            for key in ["headers", "query", "form", "multipart"] {
+                if let Some(m) = map_of(r, cfg, key, ctx)? {
+                    s.insert(key.into(), m);
+                }
+            }
+            if let Some(j) = cfg.get("json") {
+                s.insert("json".into(), r.json(j, ctx)?);
+            }
+            if let Some(x) = text(r, cfg, "xml", Place::Xml, ctx)? {
+                s.insert("xml".into(), J::from(x));
+            }
+            if let Some(b) = text(r, cfg, "body", Place::Data, ctx)? {
+                s.insert("body".into(), J::from(b));
+            }
+        }
+        "soap" => {
+            s.insert("method".into(), J::from("POST"));
+            s.insert("url".into(), J::from(text(r, cfg, "url", Place::Url, ctx)?.unwrap_or_default()));
+            s.insert("action".into(), J::from(text(r, cfg, "action", Place::Data, ctx)?.unwrap_or_default()));
+            let body = text(r, cfg, "body", Place::Xml, ctx)?.unwrap_or_default();
+            s.insert("envelope".into(), J::from(soap_envelope(&body)));
+        }
+        "sql" => {
+            s.insert("query".into(), cfg.get("query").cloned().unwrap_or(J::Null));
+            s.insert("params".into(), r.json(cfg.get("params").unwrap_or(&J::Array(vec![])), ctx)?);
+        }
+        "file" => {
+            for key in ["write", "wait_for", "format"] {
+                if let Some(t) = text(r, cfg, key, Place::Data, ctx)? {
+                    s.insert(key.into(), J::from(t));
+                }
+            }
+            if let Some(rows) = cfg.get("rows") {
+                s.insert("rows".into(), r.json(rows, ctx)?);
+            }
+        }
+        "set" => return r.json(cfg, ctx),
+        "escalate" => {
+            s.insert("message".into(), J::from(r.text(&json_text(cfg), Place::Data, ctx)?));
+        }
+        "foreach" | "wait_until" => return Ok(cfg.clone()),
+        _ => {}
+    }
+    Ok(J::Object(s))
+}
+
+pub fn soap_envelope(body: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body>{body}</soap:Body></soap:Envelope>"
+    )
+}
