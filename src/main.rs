@@ -83,6 +83,12 @@ enum DocumentsCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Write the document's original bytes, exactly as received, to a file or to stdout.
+    Original {
+        id: i64,
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -468,6 +474,19 @@ async fn documents(s: &Settings, cmd: DocumentsCmd) -> anyhow::Result<ExitCode> 
                 }
             }
         }
+        DocumentsCmd::Original { id, out } => {
+            let d = store.document(id).await?.with_context(|| format!("document {id} does not exist"))?;
+            let bytes = store
+                .blobs
+                .read(&d.sha256)
+                .with_context(|| format!("the original of document {id} is missing from the blob store"))?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?
+                }
+                None => std::io::Write::write_all(&mut std::io::stdout(), &bytes)?,
+            }
+        }
         DocumentsCmd::Show { id, json } => {
             let d = store.document(id).await?.with_context(|| format!("document {id} does not exist"))?;
             if json {
@@ -523,8 +542,11 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
         }
         ExceptionsCmd::Show { id, json } => {
             let e = store.exception(id).await?.with_context(|| format!("exception {id} does not exist"))?;
+            let d = store.document(e.document_id).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&e)?);
+                let mut v = serde_json::to_value(&e)?;
+                v["document"] = serde_json::to_value(&d)?;
+                println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 println!("exception {} [{}] {}: {}", e.id, e.state, e.kind, e.reason);
                 println!("  document {} ({})", e.document_id, e.original_name);
@@ -533,6 +555,22 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
                 }
                 if let Some(r) = &e.resolution {
                     println!("  {} by {}: {r}", e.state, e.resolved_by.as_deref().unwrap_or("?"));
+                }
+                if let Some(d) = d {
+                    for (k, v) in &d.fields {
+                        println!("  found {k} = {v}");
+                    }
+                    for (k, v) in &d.problems {
+                        println!("  problem {k}: {v}");
+                    }
+                    let text = d.text.unwrap_or_default();
+                    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(25).collect();
+                    if !lines.is_empty() {
+                        println!("  text:");
+                        for l in lines {
+                            println!("    {l}");
+                        }
+                    }
                 }
             }
         }

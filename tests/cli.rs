@@ -82,6 +82,16 @@ fn an_agent_claims_and_resolves_an_incomplete_invoice() {
     assert_eq!(open.as_array().unwrap().len(), 1);
     let id = open[0]["id"].as_i64().unwrap().to_string();
 
+    // The agent sees what was found and why the item is here.
+    let shown = d.json(&["exceptions", "show", &id, "--json"]);
+    assert_eq!(shown["document"]["fields"]["date"], "2024-07-01");
+    assert_eq!(shown["document"]["problems"]["invoice_number"], "not found in the text");
+    // …and can fetch the original exactly as received.
+    let original = d.dir.path().join("original.pdf");
+    let doc_id = shown["document_id"].as_i64().unwrap().to_string();
+    assert!(d.clerk(&["documents", "original", &doc_id, "--out", original.to_str().unwrap()]).status.success());
+    assert_eq!(std::fs::read(&original).unwrap(), std::fs::read(sample("invoice-incomplete.pdf")).unwrap());
+
     let out = d.clerk(&["exceptions", "claim", &id, "--as", "alice"]);
     assert!(out.status.success());
     let out = d.clerk(&["exceptions", "claim", &id, "--as", "bob"]);

@@ -46,6 +46,17 @@ fn every_sample_ends_in_the_right_place() {
     assert_eq!(acme["fields"]["total"], "509.76");
     assert_eq!(acme["fields"]["iban"], "DE89370400440532013000");
     assert_eq!(acme["ocr"], false);
+    // OCR keeps word boxes, for highlighting fields on the page image.
+    let png = d.by_name("invoice-acme-scan.png");
+    let page = &png["page_details"][0];
+    assert!(page["ocr"].as_bool().unwrap() && page["width"].as_i64().unwrap() > 1000, "{page}");
+    let word = page["words"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["text"] == "INV-2024-0042")
+        .expect("the invoice number's box");
+    assert!(word["w"].as_i64().unwrap() > 0 && word["x"].as_i64().unwrap() < page["width"].as_i64().unwrap());
     let scan = d.by_name("invoice-initech-scan.pdf");
     assert_eq!(scan["ocr"], true);
     assert_eq!(scan["fields"]["total"], "2345.60");

@@ -62,7 +62,18 @@ pub struct Document {
     pub received_at: String,
     pub updated_at: String,
     pub exceptions: Vec<super::ExceptionItem>,
+    /// Pages as read: OCR pages carry their image size and word boxes (to highlight fields).
+    pub page_details: Vec<PageDetail>,
     pub audit: Vec<AuditLine>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PageDetail {
+    pub number: i64,
+    pub ocr: bool,
+    pub width: i64,
+    pub height: i64,
+    pub words: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -287,6 +298,20 @@ impl Store {
             .into_iter()
             .map(|r| AuditLine { at: r.get(0), actor: r.get(1), action: r.get(2), detail: r.get(3) })
             .collect();
+        let page_details =
+            sqlx::query("SELECT number, ocr, width, height, words FROM pages WHERE document_id = ? ORDER BY number")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(|r| PageDetail {
+                    number: r.get(0),
+                    ocr: r.get(1),
+                    width: r.get(2),
+                    height: r.get(3),
+                    words: serde_json::from_str(r.get::<&str, _>(4)).unwrap_or_default(),
+                })
+                .collect();
         Ok(Some(Document {
             id: r.get(0),
             status: r.get(1),
@@ -307,6 +332,7 @@ impl Store {
             received_at: r.get(16),
             updated_at: r.get(17),
             exceptions,
+            page_details,
             audit,
         }))
     }
