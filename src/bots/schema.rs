@@ -1,7 +1,7 @@
 //! The JSON Schema of definition files (`clerk schema`), generated from the step-kind table so an
 //! editor completes and checks bot files exactly as `clerk check` does.
 
-use super::kinds::{Kind, Value, KINDS, STEP_KEYS};
+use super::kinds::{Key, Kind, Value, KINDS, STEP_KEYS};
 use serde_json::{json, Map, Value as J};
 
 fn value_schema(v: Value) -> J {
@@ -18,19 +18,23 @@ fn value_schema(v: Value) -> J {
     }
 }
 
+/// JSON Schema properties for a list of keys, with their documentation.
+fn properties(keys: &[Key]) -> Map<String, J> {
+    keys.iter()
+        .map(|key| {
+            let mut s = value_schema(key.value);
+            s["description"] = J::from(key.doc);
+            (key.name.to_string(), s)
+        })
+        .collect()
+}
+
 fn kind_schema(k: &Kind) -> J {
     match (k.name, k.keys) {
         ("escalate", _) => json!({ "type": "string", "description": k.doc }),
         ("set", _) => json!({ "type": "object", "description": k.doc }),
         (_, Some(keys)) => {
-            let props: Map<String, J> = keys
-                .iter()
-                .map(|key| {
-                    let mut s = value_schema(key.value);
-                    s["description"] = J::from(key.doc);
-                    (key.name.to_string(), s)
-                })
-                .collect();
+            let props = properties(keys);
             let mut s =
                 json!({ "type": "object", "description": k.doc, "properties": props, "additionalProperties": false });
             if !k.required.is_empty() {
@@ -46,14 +50,7 @@ fn kind_schema(k: &Kind) -> J {
 }
 
 pub fn schema() -> J {
-    let mut step_props: Map<String, J> = STEP_KEYS
-        .iter()
-        .map(|k| {
-            let mut s = value_schema(k.value);
-            s["description"] = J::from(k.doc);
-            (k.name.to_string(), s)
-        })
-        .collect();
+    let mut step_props = properties(STEP_KEYS);
     for k in KINDS {
         step_props.insert(k.name.to_string(), kind_schema(k));
     }
