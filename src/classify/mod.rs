@@ -53,25 +53,37 @@ impl Outcome {
     }
 }
 
-/// All document types compiled into one matcher. Every `match` regex of every type goes into a
-/// single `RegexSet`, so a document's text is scanned once however many types there are.
+/// All document types compiled into a few matchers. Every `match` regex of every type goes into
+/// a `RegexSet`, so a document's text is scanned once however many types there are. Types that
+/// prepare their text first (invoice2data options) are grouped by identical preparation: the
+/// text is prepared once per group and scanned by that group's set.
 pub struct Classifier {
     types: Vec<Arc<DocType>>,
+    groups: Vec<Group>,
+}
+
+struct Group {
+    /// A member whose preparation the whole group shares (None: the text as read).
+    prepare_like: Option<usize>,
     set: RegexSet,
-    /// For each type, the indices of its all/any/none patterns in `set`.
-    index: Vec<(Vec<usize>, Vec<usize>, Vec<usize>)>,
+    /// (type index, its all/any/none pattern indices in `set`).
+    members: Vec<(usize, Vec<usize>, Vec<usize>, Vec<usize>)>,
 }
 
 impl Classifier {
     pub fn new(types: Vec<Arc<DocType>>) -> Self {
-        let mut patterns = Vec::new();
-        let mut index = Vec::new();
-        for t in &types {
-            if t.prepare.is_some() {
-                // Matched on its own prepared text, outside the shared set.
-                index.push((vec![], vec![], vec![]));
-                continue;
-            }
+        let mut keyed: Vec<(String, Option<usize>, Vec<String>, Vec<(usize, Vec<usize>, Vec<usize>, Vec<usize>)>)> =
+            vec![];
+        for (ti, t) in types.iter().enumerate() {
+            let key = t.prepare.as_ref().map(|p| format!("{p:?}")).unwrap_or_default();
+            let g = match keyed.iter().position(|(k, ..)| *k == key) {
+                Some(g) => g,
+                None => {
+                    keyed.push((key, t.prepare.as_ref().map(|_| ti), vec![], vec![]));
+                    keyed.len() - 1
+                }
+            };
+            let patterns = &mut keyed[g].2;
             let mut take = |rs: &[regex::Regex]| {
                 rs.iter()
                     .map(|r| {
@@ -80,24 +92,28 @@ impl Classifier {
                     })
                     .collect::<Vec<_>>()
             };
-            let all = take(&t.match_all);
-            let any = take(&t.match_any);
-            let none = take(&t.match_none);
-            index.push((all, any, none));
+            let (all, any, none) = (take(&t.match_all), take(&t.match_any), take(&t.match_none));
+            keyed[g].3.push((ti, all, any, none));
         }
-        // Patterns were already compiled one by one with these same flags, so this cannot fail
-        // except by size; fall back to an empty set with a loud log rather than a panic.
-        let set = regex::RegexSetBuilder::new(&patterns)
-            .case_insensitive(true)
-            .multi_line(true)
-            .size_limit(256 << 20)
-            .dfa_size_limit(64 << 20)
-            .build()
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "document type patterns do not fit in one matcher");
-                RegexSet::empty()
-            });
-        Classifier { types, set, index }
+        let groups = keyed
+            .into_iter()
+            .map(|(_, prepare_like, patterns, members)| {
+                // Patterns were already compiled one by one with these same flags, so this cannot
+                // fail except by size; fall back to an empty set with a loud log, not a panic.
+                let set = regex::RegexSetBuilder::new(&patterns)
+                    .case_insensitive(true)
+                    .multi_line(true)
+                    .size_limit(256 << 20)
+                    .dfa_size_limit(64 << 20)
+                    .build()
+                    .unwrap_or_else(|e| {
+                        tracing::error!(error = %e, "document type patterns do not fit in one matcher");
+                        RegexSet::empty()
+                    });
+                Group { prepare_like, set, members }
+            })
+            .collect();
+        Classifier { types, groups }
     }
 
     pub fn types(&self) -> &[Arc<DocType>] {
@@ -110,25 +126,24 @@ impl Classifier {
 
     /// The types whose match rules hold for `text`.
     pub fn matching(&self, text: &str) -> Vec<&Arc<DocType>> {
-        let hits = self.set.matches(text);
-        self.types
-            .iter()
-            .zip(&self.index)
-            .filter(|(t, (all, any, none))| match &t.prepare {
-                Some(_) => {
-                    let text = t.prepared(text);
-                    t.match_all.iter().all(|r| r.is_match(&text))
-                        && (t.match_any.is_empty() || t.match_any.iter().any(|r| r.is_match(&text)))
-                        && !t.match_none.iter().any(|r| r.is_match(&text))
+        let mut found = vec![];
+        for g in &self.groups {
+            let prepared = match g.prepare_like {
+                Some(ti) => self.types[ti].prepared(text),
+                None => std::borrow::Cow::Borrowed(text),
+            };
+            let hits = g.set.matches(&prepared);
+            for (ti, all, any, none) in &g.members {
+                if all.iter().all(|&i| hits.matched(i))
+                    && (any.is_empty() || any.iter().any(|&i| hits.matched(i)))
+                    && !none.iter().any(|&i| hits.matched(i))
+                {
+                    found.push(*ti);
                 }
-                None => {
-                    all.iter().all(|&i| hits.matched(i))
-                        && (any.is_empty() || any.iter().any(|&i| hits.matched(i)))
-                        && !none.iter().any(|&i| hits.matched(i))
-                }
-            })
-            .map(|(t, _)| t)
-            .collect()
+            }
+        }
+        found.sort_unstable();
+        found.into_iter().map(|ti| &self.types[ti]).collect()
     }
 
     pub fn classify(&self, text: &str) -> Outcome {
