@@ -19,6 +19,8 @@ pub struct Settings {
     pub inbox: Vec<PathBuf>,
     /// Concurrent pipeline workers (0 = two per core: OCR waits must not stall text PDFs).
     pub workers: usize,
+    /// `NAME=value` lines for bots' secrets; must be readable by its owner only.
+    pub secrets_file: Option<PathBuf>,
     pub intake: IntakeSettings,
     pub ocr: OcrSettings,
     pub limits: LimitSettings,
@@ -74,6 +76,7 @@ impl Default for Settings {
             definitions: "bots".into(),
             inbox: vec!["inbox".into()],
             workers: 0,
+            secrets_file: None,
             intake: IntakeSettings::default(),
             ocr: OcrSettings::default(),
             limits: LimitSettings::default(),
@@ -135,6 +138,9 @@ impl Settings {
     }
 
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = var("CLERK_SECRETS_FILE") {
+            self.secrets_file = Some(v.into());
+        }
         if let Some(v) = var("CLERK_OCR_LANGUAGES") {
             self.ocr.languages = v;
         }

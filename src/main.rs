@@ -390,17 +390,11 @@ async fn bot_dry_run(
             serde_json::json!({ "id": null, "type": null, "fields": {}, "file": null, "name": null, "source": null })
         }
     };
-    let mut secrets = BTreeMap::new();
-    for name in &bot.secrets {
-        match std::env::var(format!("CLERK_SECRET_{name}")) {
-            Ok(v) => {
-                secrets.insert(name.clone(), v);
-            }
-            Err(_) => {
-                eprintln!("warning: secret {name} is not set (CLERK_SECRET_{name})");
-                secrets.insert(name.clone(), format!("<secret {name} not set>"));
-            }
-        }
+    let (mut secrets, missing) =
+        clerk::bots::secrets::resolve(&bot.secrets, s.secrets_file.as_deref()).map_err(anyhow::Error::msg)?;
+    for name in missing {
+        eprintln!("warning: secret {name} is not set (CLERK_SECRET_{name} or the secrets file)");
+        secrets.insert(name.clone(), format!("<secret {name} not set>"));
     }
     let redactor = Redactor::new(secrets.values().map(String::as_str));
     let mut ctx = render::Context {

@@ -189,3 +189,36 @@ fn running_for_real_is_refused_until_the_runner_exists() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("use --dry-run"));
 }
+
+#[test]
+fn secrets_come_from_a_file_only_its_owner_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, doc) = injection_setup();
+    let file = dir.path().join("secrets.env");
+    std::fs::write(&file, "# bot secrets\nERP_PASSWORD=from-the-file-42\n").unwrap();
+    let run = || {
+        Command::new(CLERK)
+            .args(["bots", "run", "memo-bot", "--dry-run", "--definitions"])
+            .arg(dir.path())
+            .arg("--file")
+            .arg(&doc)
+            .env("ERP_URL", "http://127.0.0.1:9")
+            .env("CLERK_SECRETS_FILE", &file)
+            .env_remove("CLERK_SECRET_ERP_PASSWORD")
+            .output()
+            .unwrap()
+    };
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("can be read by others") && err.contains("chmod 600"), "{err}");
+    assert!(!err.contains("from-the-file-42"));
+
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = run();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Bearer ***") && !text.contains("from-the-file-42"), "{text}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("not set"));
+}

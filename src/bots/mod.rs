@@ -6,6 +6,7 @@ pub mod kinds;
 pub mod redact;
 pub mod render;
 pub mod schema;
+pub mod secrets;
 pub mod template;
 
 use serde::Serialize;
