@@ -26,7 +26,7 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<Bot> 
         }
     };
     let mut scope = Scope::default();
-    for s in doc.get("secrets").map(items).unwrap_or_default() {
+    for s in doc.get("secrets").map(Node::items).unwrap_or_default() {
         match s.as_str() {
             Some(n) if !n.is_empty() && n.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') => {
                 scope.secrets.insert(n.to_string());
@@ -78,14 +78,6 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<Bot> 
         steps,
         defined_at: (name_node.pos.line, name_node.pos.col),
     })
-}
-
-fn items(node: &Node) -> Vec<&Node> {
-    match &node.value {
-        Value::Seq(items) => items.iter().collect(),
-        Value::Null => vec![],
-        _ => vec![node],
-    }
 }
 
 fn integer(node: &Node, what: &str, min: i64, max: i64, diag: &mut Diagnostics) -> i64 {

@@ -107,7 +107,7 @@ pub fn decode(doc: &Node, name: &str, version: &str, diag: &mut Diagnostics) -> 
         },
     };
     let mut date_formats = vec![];
-    for f in opt("date_formats").map(items).unwrap_or_default() {
+    for f in opt("date_formats").map(Node::items).unwrap_or_default() {
         match f.as_str() {
             Some(s) if valid_date_format(s) => date_formats.push(s.to_string()),
             _ => diag.error(f.pos, format!("`{}` is not a strftime date format", f.as_str().unwrap_or("?"))),
@@ -127,7 +127,7 @@ pub fn decode(doc: &Node, name: &str, version: &str, diag: &mut Diagnostics) -> 
         lowercase: flag("lowercase", diag),
         replace: vec![],
     };
-    for pair in opt("replace").map(items).unwrap_or_default() {
+    for pair in opt("replace").map(Node::items).unwrap_or_default() {
         match pair.as_seq() {
             Some([from, to]) => {
                 if let (Some(re), Some(to)) = (
@@ -174,7 +174,7 @@ pub fn decode(doc: &Node, name: &str, version: &str, diag: &mut Diagnostics) -> 
     }
     match doc.get("required_fields") {
         Some(r) => {
-            for item in items(r) {
+            for item in r.items() {
                 let n = item.as_str().unwrap_or("");
                 match fields.iter_mut().find(|f| f.name == n) {
                     Some(f) => f.required = true,
@@ -206,16 +206,8 @@ pub fn decode(doc: &Node, name: &str, version: &str, diag: &mut Diagnostics) -> 
     })
 }
 
-fn items(node: &Node) -> Vec<&Node> {
-    match &node.value {
-        Value::Seq(items) => items.iter().collect(),
-        Value::Null => vec![],
-        _ => vec![node],
-    }
-}
-
 fn regex_list(node: Option<&Node>, what: &str, diag: &mut Diagnostics) -> Vec<Regex> {
-    node.map(items).unwrap_or_default().into_iter().filter_map(|n| compile(n, what, diag)).collect()
+    node.map(Node::items).unwrap_or_default().into_iter().filter_map(|n| compile(n, what, diag)).collect()
 }
 
 /// Compiles a Python `re` pattern as invoice2data uses it: case-sensitive, `^`/`$` at the ends of

@@ -50,6 +50,14 @@ impl Node {
             _ => None,
         }
     }
+    /// A list's items; a single value stands for a list of one, nothing for an empty list.
+    pub fn items(&self) -> Vec<&Node> {
+        match &self.value {
+            Value::Seq(items) => items.iter().collect(),
+            Value::Null => vec![],
+            _ => vec![self],
+        }
+    }
     /// Looks a key up in a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
         self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
