@@ -118,15 +118,16 @@ fn luma(c: &[u8]) -> u8 {
     ((c[0] as u32 * 299 + c[1] as u32 * 587 + c[2] as u32 * 114) / 1000) as u8
 }
 
-/// Expands 1-bit rows (each padded to a byte) to 8-bit gray; `zero_is_white` per PDF /Decode.
-pub fn unpack_bits(data: &[u8], w: u32, h: u32, zero_is_black_inverted: bool) -> Vec<u8> {
+/// Expands 1-bit rows (each padded to a byte) to 8-bit gray. A 1 bit is white, a 0 black, unless
+/// `inverted` (a PDF image with `/Decode [1 0]`).
+pub fn unpack_bits(data: &[u8], w: u32, h: u32, inverted: bool) -> Vec<u8> {
     let row = w.div_ceil(8) as usize;
     let mut out = Vec::with_capacity((w * h) as usize);
     for y in 0..h as usize {
         for x in 0..w as usize {
             let byte = data.get(y * row + x / 8).copied().unwrap_or(0);
             let bit = (byte >> (7 - (x % 8))) & 1;
-            let white = (bit == 1) != zero_is_black_inverted;
+            let white = (bit == 1) != inverted;
             out.push(if white { 255 } else { 0 });
         }
     }

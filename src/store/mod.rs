@@ -1,5 +1,9 @@
 //! The store: SQLite (WAL) by default. All SQL lives in this module, one file per table family,
 //! so a PostgreSQL backend can be added under the same API without touching the stages.
+//!
+//! Statements with `RETURNING` are always read with `fetch_all`: sqlx stops stepping a statement
+//! after the row `fetch_one`/`fetch_optional` wanted, and SQLite keeps the statement's write lock
+//! until it is stepped to the end — an idle pooled connection would hold the database locked.
 
 pub mod blobs;
 mod documents;
@@ -85,7 +89,3 @@ impl Store {
         Ok(())
     }
 }
-
-// Statements with `RETURNING` are always read with `fetch_all`: sqlx stops stepping a statement
-// after the row `fetch_one`/`fetch_optional` wanted, and SQLite keeps the statement's write lock
-// until it is stepped to the end — an idle pooled connection would hold the database locked.
