@@ -21,6 +21,9 @@ pub struct Settings {
     pub workers: usize,
     /// `NAME=value` lines for bots' secrets; must be readable by its owner only.
     pub secrets_file: Option<PathBuf>,
+    /// Bot runs executing at once, across all bots (each bot also has its own `concurrency`).
+    /// Runs mostly wait on legacy systems, so this is far above the core count.
+    pub max_runs: usize,
     pub intake: IntakeSettings,
     pub ocr: OcrSettings,
     pub limits: LimitSettings,
@@ -77,6 +80,7 @@ impl Default for Settings {
             inbox: vec!["inbox".into()],
             workers: 0,
             secrets_file: None,
+            max_runs: 64,
             intake: IntakeSettings::default(),
             ocr: OcrSettings::default(),
             limits: LimitSettings::default(),
@@ -146,6 +150,9 @@ impl Settings {
         }
         if let Some(v) = var("CLERK_OCR_THREADS") {
             self.ocr.threads = v.parse().context("CLERK_OCR_THREADS must be a number")?;
+        }
+        if let Some(v) = var("CLERK_MAX_RUNS") {
+            self.max_runs = v.parse().context("CLERK_MAX_RUNS must be a number")?;
         }
         if let Some(v) = var("CLERK_WORKERS") {
             self.workers = v.parse().context("CLERK_WORKERS must be a number")?;

@@ -2,6 +2,7 @@
 //! change, and shuts down gracefully on SIGINT/SIGTERM (a stage in flight finishes; anything
 //! interrupted harder is re-run from its last committed state at the next start).
 
+use crate::bots::runner::Runner;
 use crate::config::Settings;
 use crate::definitions;
 use crate::extract::ocr::Ocr;
@@ -19,8 +20,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _lock = lock_data_dir(&settings.data)?;
     let store = Store::open(&settings.data).await?;
     let orphans = store.requeue_orphans().await?;
-    if orphans > 0 {
-        tracing::info!(jobs = orphans, "resuming work interrupted by the last stop");
+    let orphan_runs = store.requeue_orphan_runs().await?;
+    if orphans + orphan_runs > 0 {
+        tracing::info!(jobs = orphans, runs = orphan_runs, "resuming work interrupted by the last stop");
     }
 
     let loaded = definitions::load_dir(&settings.definitions, None);
@@ -34,11 +36,17 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         ocr: Ocr::start(settings.ocr.threads, &settings.ocr.languages),
         limits: settings.limits.limits(),
         wake: Arc::new(Notify::new()),
+        runs_wake: Arc::new(Notify::new()),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
 
-    let _definitions_watcher = watch_definitions(settings.definitions.clone(), active.clone());
+    let mut runner = Runner::new(store.clone(), active.clone(), settings.secrets_file.clone(), settings.max_runs);
+    runner.wake = pipeline.runs_wake.clone();
+    runner.record_versions().await;
+    tasks.spawn(runner.clone().run(stop_rx.clone()));
+
+    let _definitions_watcher = watch_definitions(settings.definitions.clone(), active.clone(), runner);
 
     for dir in &settings.inbox {
         let source = FolderSource {
@@ -99,7 +107,7 @@ async fn worker(pipeline: Pipeline, owner: String, mut stop: watch::Receiver<boo
 }
 
 /// One daemon per data folder: two would both think they own the SQLite store's running jobs.
-fn lock_data_dir(data: &std::path::Path) -> anyhow::Result<std::fs::File> {
+pub fn lock_data_dir(data: &std::path::Path) -> anyhow::Result<std::fs::File> {
     let path = data.join("clerk.lock");
     let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
     match file.try_lock() {
@@ -110,7 +118,11 @@ fn lock_data_dir(data: &std::path::Path) -> anyhow::Result<std::fs::File> {
 
 /// Reloads definitions when a file in the folder changes. A file with problems keeps its
 /// previous good version; every problem is logged as `file:line:col: message`.
-fn watch_definitions(dir: std::path::PathBuf, active: Arc<RwLock<Arc<Active>>>) -> Option<notify::RecommendedWatcher> {
+fn watch_definitions(
+    dir: std::path::PathBuf,
+    active: Arc<RwLock<Arc<Active>>>,
+    runner: Runner,
+) -> Option<notify::RecommendedWatcher> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         // Our own reads show up as access events; only changes matter.
@@ -141,8 +153,9 @@ fn watch_definitions(dir: std::path::PathBuf, active: Arc<RwLock<Arc<Active>>>) 
                 tracing::warn!(file = %f.display(), "keeping the previous version of this file until its problems are fixed");
             }
             let next = Active::new(loaded.definitions);
-            tracing::info!(doctypes = next.classifier.types().len(), "definitions reloaded");
+            tracing::info!(doctypes = next.classifier.types().len(), bots = next.definitions.bots().len(), "definitions reloaded");
             *active.write().unwrap() = next;
+            runner.record_versions().await;
         }
     });
     Some(watcher)

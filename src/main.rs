@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod cli;
+
 #[derive(Parser)]
 #[command(
     name = "clerk",
@@ -67,6 +69,9 @@ enum Command {
     /// The exception queue.
     #[command(subcommand)]
     Exceptions(ExceptionsCmd),
+    /// Bot runs and their step-by-step journal.
+    #[command(subcommand)]
+    Runs(cli::runs::RunsCmd),
 }
 
 #[derive(Subcommand)]
@@ -114,6 +119,31 @@ enum BotsCmd {
     },
 }
 
+/// What to do with a failed or escalated run.
+#[derive(Args)]
+#[group(id = "run_decision", multiple = false)]
+struct RunDecision {
+    /// Run the failed step again (an escalated run starts over; done side effects are not
+    /// repeated, their idempotency keys are kept).
+    #[arg(long)]
+    retry: bool,
+    /// Count the failed step as done and go on after it.
+    #[arg(long = "continue")]
+    proceed: bool,
+    /// End the run.
+    #[arg(long)]
+    end: bool,
+}
+
+impl RunDecision {
+    fn get(&self) -> Option<clerk::store::Decision> {
+        use clerk::store::Decision;
+        [(self.retry, Decision::Retry), (self.proceed, Decision::Continue), (self.end, Decision::End)]
+            .into_iter()
+            .find_map(|(set, d)| set.then_some(d))
+    }
+}
+
 #[derive(Args)]
 struct Agent {
     /// Who is acting (default: $USER).
@@ -150,11 +180,14 @@ enum ExceptionsCmd {
         #[command(flatten)]
         agent: Agent,
     },
-    /// Give the document its type (and fields); it is re-validated, then moves on.
+    /// A document's item: give the document its type (and fields); it is re-validated, then
+    /// moves on. A run's item (business or system): --retry, --continue or --end the run.
     Resolve {
         id: i64,
-        #[arg(long)]
-        doctype: String,
+        #[arg(long, required_unless_present = "run_decision")]
+        doctype: Option<String>,
+        #[command(flatten)]
+        run_decision: RunDecision,
         /// A field value, `name=value` (repeatable).
         #[arg(long = "field", value_name = "NAME=VALUE")]
         fields: Vec<String>,
@@ -298,6 +331,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Documents(cmd) => documents(&s, cmd).await,
         Command::Exceptions(cmd) => exceptions_cmd(&s, cmd).await,
+        Command::Runs(cmd) => cli::runs::run(&s, open_store(&s).await?, cmd).await,
     }
 }
 
@@ -360,17 +394,20 @@ async fn bot_dry_run(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     use clerk::bots::{redact::Redactor, render};
-    if !dry_run {
-        anyhow::bail!(
-            "clerk does not run bots against legacy systems yet; use --dry-run to see the requests a run would send"
-        );
-    }
     let loaded = definitions::load_dir(&s.definitions, None);
     let bots = loaded.definitions.bots();
     let bot = bots.iter().find(|b| b.name == name).with_context(|| {
         let names: Vec<_> = bots.iter().map(|b| b.name.as_str()).collect();
         format!("no bot named `{name}` in {}; bots: {}", s.definitions.display(), names.join(", "))
     })?;
+    if !dry_run {
+        if file.is_some() {
+            anyhow::bail!("--file is for dry runs; a real run works on a stored document (--doc ID)");
+        }
+        std::fs::create_dir_all(&s.data)?;
+        let store = Store::open(&s.data).await?;
+        return cli::runs::run_now(s, store, bot.clone(), doc, json).await;
+    }
     let doc_json = match (doc, file) {
         (Some(id), _) => {
             let store = open_store(s).await?;
@@ -522,28 +559,41 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
     let store = open_store(s).await?;
     match cmd {
         ExceptionsCmd::List { kind, state, json } => {
-            let items = store.exceptions(&ExceptionFilter { kind, state, document_id: None }).await?;
+            let items = store.exceptions(&ExceptionFilter { kind, state, ..Default::default() }).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&items)?);
             } else {
                 for e in items {
-                    println!(
-                        "{:>6}  {:<8} {:<12} doc {:<6} {}: {}",
-                        e.id, e.state, e.kind, e.document_id, e.original_name, e.reason
-                    );
+                    let about = match (e.run_id, e.document_id) {
+                        (Some(r), _) => format!("run {r:<6}"),
+                        (None, Some(d)) => format!("doc {d:<6} {}", e.original_name.as_deref().unwrap_or("")),
+                        (None, None) => String::new(),
+                    };
+                    println!("{:>6}  {:<8} {:<12} {about}: {}", e.id, e.state, e.kind, e.reason);
                 }
             }
         }
         ExceptionsCmd::Show { id, json } => {
             let e = store.exception(id).await?.with_context(|| format!("exception {id} does not exist"))?;
-            let d = store.document(e.document_id).await?;
+            let d = match e.document_id {
+                Some(id) => store.document(id).await?,
+                None => None,
+            };
             if json {
                 let mut v = serde_json::to_value(&e)?;
                 v["document"] = serde_json::to_value(&d)?;
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 println!("exception {} [{}] {}: {}", e.id, e.state, e.kind, e.reason);
-                println!("  document {} ({})", e.document_id, e.original_name);
+                if let Some(doc) = e.document_id {
+                    println!("  document {doc} ({})", e.original_name.as_deref().unwrap_or(""));
+                }
+                if let Some(run) = e.run_id {
+                    println!("  run {run} (`clerk runs show {run}`); decide with --retry, --continue or --end");
+                }
+                if let Some(detail) = &e.detail {
+                    println!("  {detail}");
+                }
                 if let Some(c) = &e.claimed_by {
                     println!("  claimed by {c}");
                 }
@@ -572,7 +622,12 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
             store.claim_exception(id, &agent.name()).await?.map_err(anyhow::Error::msg)?;
             println!("exception {id} claimed by {}", agent.name());
         }
-        ExceptionsCmd::Resolve { id, doctype, fields, agent } => {
+        ExceptionsCmd::Resolve { id, run_decision, agent, .. } if run_decision.get().is_some() => {
+            let run = exceptions::decide(&store, id, &agent.name(), run_decision.get().unwrap()).await?;
+            println!("exception {id} resolved: run {run} is queued again (or ended); see `clerk runs show {run}`");
+        }
+        ExceptionsCmd::Resolve { id, doctype, fields, agent, .. } => {
+            let doctype = doctype.unwrap_or_default();
             let mut overrides = BTreeMap::new();
             for f in fields {
                 let (k, v) = f.split_once('=').with_context(|| format!("--field {f:?} must be NAME=VALUE"))?;
@@ -580,7 +635,9 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
             }
             let loaded = definitions::load_dir(&s.definitions, None);
             let classifier = loaded.definitions.classifier();
-            let fields = exceptions::resolve(&store, &classifier, id, &agent.name(), &doctype, &overrides).await?;
+            let bots = loaded.definitions.bots();
+            let fields =
+                exceptions::resolve(&store, &classifier, id, &agent.name(), &doctype, &overrides, &bots).await?;
             println!("exception {id} resolved: document is {doctype} {}", fields_line(&fields));
         }
         ExceptionsCmd::Reject { id, reason, agent } => {

@@ -36,6 +36,8 @@ pub struct Pipeline {
     pub limits: Limits,
     /// Wakes idle workers when new work is queued.
     pub wake: Arc<Notify>,
+    /// Wakes the bot runner when a recognised document queued runs.
+    pub runs_wake: Arc<Notify>,
 }
 
 impl Pipeline {
@@ -146,8 +148,15 @@ impl Pipeline {
         let (outcome, version): (Outcome, Option<String>) = outcome;
         let mut tx = self.store.write_tx().await?;
         Store::save_outcome(&mut tx, job.document_id, &outcome, version.as_deref(), "clerk").await?;
+        let mut runs = 0;
+        if let (None, Some(doctype)) = (&outcome.exception, &outcome.doctype) {
+            runs = crate::bots::runner::route(&mut tx, job.document_id, doctype, &self.active().definitions.bots()).await?;
+        }
         if Store::complete(&mut tx, job).await? {
             tx.commit().await?;
+            if runs > 0 {
+                self.runs_wake.notify_one();
+            }
             match &outcome.exception {
                 None => tracing::info!(doctype = outcome.doctype.as_deref().unwrap_or(""), "recognised"),
                 Some((kind, reason)) => tracing::info!(kind = kind.as_str(), reason, "exception"),

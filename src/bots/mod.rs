@@ -1,8 +1,13 @@
 //! Bots: declarative scripts that carry documents into legacy systems. This module holds what a
 //! loaded bot is; `definitions::bot` decodes and validates the YAML, `kinds` lists the step kinds.
-//! (The runner, with its journal and retries, builds on this.)
+//! `runner` executes runs, one file per step kind under `steps`.
 
+pub mod cookies;
+pub mod cron;
+pub mod extract;
 pub mod kinds;
+pub mod runner;
+pub mod steps;
 pub mod redact;
 pub mod render;
 pub mod schema;
@@ -56,6 +61,8 @@ pub struct Step {
     pub config: serde_json::Value,
     pub then: Vec<Step>,
     pub otherwise: Vec<Step>,
+    /// `foreach`: the steps run per item; `wait_until`: the one step repeated.
+    pub body: Vec<Step>,
     pub retry: Option<RetryPolicy>,
     #[serde(skip)]
     pub timeout: Option<Duration>,

@@ -18,6 +18,10 @@ pub enum ExceptionKind {
     Unrecognised,
     Ambiguous,
     Incomplete,
+    /// A bot's `escalate` step: the business case needs a person.
+    Business,
+    /// A bot step failed after its retries (the legacy system is down, rejected the request…).
+    System,
 }
 
 impl ExceptionKind {
@@ -27,6 +31,8 @@ impl ExceptionKind {
             Self::Unrecognised => "unrecognised",
             Self::Ambiguous => "ambiguous",
             Self::Incomplete => "incomplete",
+            Self::Business => "business",
+            Self::System => "system",
         }
     }
 }

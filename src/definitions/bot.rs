@@ -156,33 +156,8 @@ fn decode_trigger(doc: &Node, env: &Environment<'static>, scope: &Scope, diag: &
     Trigger::Manual
 }
 
-/// Five cron fields (minute hour day-of-month month day-of-week) of numbers, `*`, ranges, lists
-/// and steps.
 fn check_cron(cron: &str) -> Result<(), String> {
-    let fields: Vec<&str> = cron.split_whitespace().collect();
-    if fields.len() != 5 {
-        return Err(format!("`{cron}` has {} fields; a schedule has 5: minute hour day month weekday", fields.len()));
-    }
-    let ranges = [("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7)];
-    for (field, (what, lo, hi)) in fields.iter().zip(ranges) {
-        for part in field.split(',') {
-            let (range, step) = part.split_once('/').unwrap_or((part, "1"));
-            if step.parse::<u32>().map_or(true, |s| s == 0) {
-                return Err(format!("`{part}` in the {what} field has a bad step"));
-            }
-            if range == "*" {
-                continue;
-            }
-            let (a, b) = range.split_once('-').unwrap_or((range, range));
-            for n in [a, b] {
-                match n.parse::<u32>() {
-                    Ok(n) if (lo..=hi).contains(&n) => {}
-                    _ => return Err(format!("`{n}` in the {what} field is not a number from {lo} to {hi}")),
-                }
-            }
-        }
-    }
-    Ok(())
+    crate::bots::cron::parse(cron).map(|_| ())
 }
 
 fn decode_steps(list: &Node, env: &Environment<'static>, scope: &mut Scope, diag: &mut Diagnostics) -> Vec<Step> {
@@ -248,6 +223,7 @@ fn decode_step(node: &Node, env: &Environment<'static>, scope: &mut Scope, diag:
         config: serde_json::Value::Null,
         then: vec![],
         otherwise: vec![],
+        body: vec![],
         retry,
         timeout,
         line: node.pos.line,
@@ -273,7 +249,7 @@ fn decode_step(node: &Node, env: &Environment<'static>, scope: &mut Scope, diag:
             }
             let value = node.get(k.name).expect("kind key present");
             step.kind = k.name.to_string();
-            step.config = decode_kind(k, value, env, scope, diag);
+            (step.config, step.body) = decode_kind(k, value, env, scope, diag);
         }
     }
     if let Some(id) = id {
@@ -288,7 +264,8 @@ fn decode_kind(
     env: &Environment<'static>,
     scope: &mut Scope,
     diag: &mut Diagnostics,
-) -> serde_json::Value {
+) -> (serde_json::Value, Vec<Step>) {
+    let mut body = vec![];
     match (k.name, k.keys) {
         ("escalate", _) => {
             if value.as_str().is_none() {
@@ -315,7 +292,7 @@ fn decode_kind(
                         keys.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
                     ),
                 );
-                return serde_json::Value::Null;
+                return (serde_json::Value::Null, body);
             }
             let names: Vec<&str> = keys.iter().map(|k| k.name).collect();
             diag.unknown_keys(value, &format!("`{}`", k.name), &names);
@@ -340,13 +317,13 @@ fn decode_kind(
                 match spec.value {
                     kinds::Value::Steps => {
                         if v.as_seq().is_some() {
-                            decode_steps(v, env, &mut inner, diag);
+                            body = decode_steps(v, env, &mut inner, diag);
                         } else {
                             diag.error(v.pos, format!("`{}` must be a list of steps", spec.name));
                         }
                     }
                     kinds::Value::Step => {
-                        decode_step(v, env, &mut inner.clone(), diag);
+                        body.extend(decode_step(v, env, &mut inner.clone(), diag));
                     }
                     kinds::Value::Duration => {
                         duration(v, spec.name, diag);
@@ -373,7 +350,7 @@ fn decode_kind(
         }
         _ => {}
     }
-    to_json(value)
+    (to_json(value), body)
 }
 
 /// Checks every string inside `node` as a template.

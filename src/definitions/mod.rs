@@ -260,10 +260,15 @@ fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()>
     Ok(())
 }
 
+/// A definition file's version: the start of its content's SHA-256.
+pub fn version_of(bytes: &[u8]) -> String {
+    hex::encode(&Sha256::digest(bytes)[..8])
+}
+
 /// Loads one file, which may hold several YAML documents separated by `---`.
 pub fn load_file(file: &Path, bytes: &[u8]) -> (Option<FileDefs>, Vec<Problem>) {
     let mut diag = Diagnostics::new(file);
-    let version = hex::encode(&Sha256::digest(bytes)[..8]);
+    let version = version_of(bytes);
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {

@@ -2,7 +2,7 @@
 //! against the document type before the document moves on; rejecting records why.
 
 use crate::classify::{extract_fields, Classifier};
-use crate::store::Store;
+use crate::store::{Decision, Store};
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,12 +26,19 @@ pub async fn resolve(
     agent: &str,
     doctype: &str,
     fields: &BTreeMap<String, String>,
+    bots: &[std::sync::Arc<crate::bots::Bot>],
 ) -> Result<BTreeMap<String, String>, ResolveError> {
     let item =
         store.exception(id).await?.ok_or_else(|| ResolveError::State(format!("exception {id} does not exist")))?;
     if !(item.state == "open" || (item.state == "claimed" && item.claimed_by.as_deref() == Some(agent))) {
         return Err(ResolveError::State(store.describe_state(id).await?));
     }
+    let Some(document_id) = item.document_id else {
+        return Err(ResolveError::State(format!(
+            "exception {id} is about run {}, not a document: decide it with --retry, --continue or --end",
+            item.run_id.unwrap_or_default()
+        )));
+    };
     let t = classifier.get(doctype).ok_or_else(|| {
         let names: Vec<_> = classifier.types().iter().map(|t| t.name.clone()).collect();
         ResolveError::UnknownType(doctype.to_string(), names.join(", "))
@@ -40,7 +47,7 @@ pub async fn resolve(
     if !unknown.is_empty() {
         return Err(ResolveError::Invalid(format!("`{doctype}` has no field(s) {}", unknown.join(", "))));
     }
-    let (text, _, _) = store.document_text(item.document_id).await?.unwrap_or_default();
+    let (text, _, _) = store.document_text(document_id).await?.unwrap_or_default();
     let outcome = extract_fields(t, &text, fields);
     if let Some((_, reason)) = &outcome.exception {
         return Err(ResolveError::Invalid(reason.clone()));
@@ -53,9 +60,25 @@ pub async fn resolve(
     if !Store::close_exception(&mut tx, id, agent, "resolved", &summary).await? {
         return Err(ResolveError::State(store.describe_state(id).await?));
     }
-    Store::save_outcome(&mut tx, item.document_id, &outcome, Some(&t.version), agent).await?;
+    Store::save_outcome(&mut tx, document_id, &outcome, Some(&t.version), agent).await?;
+    crate::bots::runner::route(&mut tx, document_id, doctype, bots).await?;
     tx.commit().await?;
     Ok(outcome.fields)
+}
+
+/// Decides a run's exception (business or system): retry, continue after the step, or end the
+/// run. The run's other open exceptions close with it.
+pub async fn decide(store: &Store, id: i64, agent: &str, decision: Decision) -> Result<i64, ResolveError> {
+    let item =
+        store.exception(id).await?.ok_or_else(|| ResolveError::State(format!("exception {id} does not exist")))?;
+    if !(item.state == "open" || (item.state == "claimed" && item.claimed_by.as_deref() == Some(agent))) {
+        return Err(ResolveError::State(store.describe_state(id).await?));
+    }
+    let run = item.run_id.ok_or_else(|| {
+        ResolveError::State(format!("exception {id} is about a document, not a run: resolve it with --doctype"))
+    })?;
+    store.decide_run(run, decision, agent).await?.map_err(ResolveError::State)?;
+    Ok(run)
 }
 
 /// Rejects exception `id` with a reason; the document is marked rejected and goes no further.
@@ -68,6 +91,14 @@ pub async fn reject(store: &Store, id: i64, agent: &str, reason: &str) -> Result
     let mut tx = store.write_tx().await?;
     if !Store::close_exception(&mut tx, id, agent, "rejected", reason).await? {
         return Err(ResolveError::State(store.describe_state(id).await?));
+    }
+    if let Some(run) = item.run_id {
+        // Rejecting a run's exception ends the run.
+        sqlx::query("UPDATE runs SET state = 'ended', finished_at = ?1, updated_at = ?1 WHERE id = ?2 AND state IN ('failed', 'escalated')")
+            .bind(crate::store::now())
+            .bind(run)
+            .execute(&mut *tx)
+            .await?;
     }
     sqlx::query("UPDATE documents SET status = 'rejected', updated_at = ? WHERE id = ?")
         .bind(crate::store::now())

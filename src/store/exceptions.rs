@@ -9,14 +9,19 @@ use sqlx::{Row, Sqlite, Transaction};
 #[derive(Debug, Clone, Serialize)]
 pub struct ExceptionItem {
     pub id: i64,
-    pub document_id: i64,
+    /// The document, for intake exceptions and runs on a document.
+    pub document_id: Option<i64>,
+    /// The run, for business (`escalate`) and system (a step failed) exceptions.
+    pub run_id: Option<i64>,
     pub kind: String,
     pub reason: String,
     pub state: String,
     pub claimed_by: Option<String>,
     pub resolved_by: Option<String>,
     pub resolution: Option<String>,
-    pub original_name: String,
+    pub original_name: Option<String>,
+    /// For run exceptions: the step, its last request and response (secrets masked).
+    pub detail: Option<serde_json::Value>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -26,6 +31,7 @@ pub struct ExceptionFilter {
     pub kind: Option<String>,
     pub state: Option<String>,
     pub document_id: Option<i64>,
+    pub run_id: Option<i64>,
 }
 
 impl Store {
@@ -35,13 +41,27 @@ impl Store {
         kind: ExceptionKind,
         reason: &str,
     ) -> sqlx::Result<i64> {
+        Store::open_run_exception(tx, Some(document_id), None, kind, reason, None).await
+    }
+
+    /// Queues an exception for a run (and its document, if it has one).
+    pub async fn open_run_exception(
+        tx: &mut Transaction<'_, Sqlite>,
+        document_id: Option<i64>,
+        run_id: Option<i64>,
+        kind: ExceptionKind,
+        reason: &str,
+        detail: Option<&serde_json::Value>,
+    ) -> sqlx::Result<i64> {
         let t = now();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO exceptions (document_id, kind, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO exceptions (document_id, run_id, kind, reason, detail, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(document_id)
+        .bind(run_id)
         .bind(kind.as_str())
         .bind(reason)
+        .bind(detail.map(|d| d.to_string()))
         .bind(&t)
         .bind(&t)
         .fetch_all(&mut **tx)
@@ -49,21 +69,22 @@ impl Store {
             .into_iter()
             .next()
             .ok_or(sqlx::Error::RowNotFound)?;
-        Store::audit(&mut **tx, Some(document_id), Some(id), "clerk", &format!("exception:{}", kind.as_str()), reason)
+        Store::audit(&mut **tx, document_id, Some(id), "clerk", &format!("exception:{}", kind.as_str()), reason)
             .await?;
         Ok(id)
     }
 
     pub async fn exceptions(&self, f: &ExceptionFilter) -> sqlx::Result<Vec<ExceptionItem>> {
         let rows = sqlx::query(
-            "SELECT e.id, e.document_id, e.kind, e.reason, e.state, e.claimed_by, e.resolved_by, e.resolution, d.original_name, e.created_at, e.updated_at
-             FROM exceptions e JOIN documents d ON d.id = e.document_id
-             WHERE (?1 IS NULL OR e.kind = ?1) AND (?2 IS NULL OR e.state = ?2) AND (?3 IS NULL OR e.document_id = ?3)
+            "SELECT e.id, e.document_id, e.kind, e.reason, e.state, e.claimed_by, e.resolved_by, e.resolution, d.original_name, e.created_at, e.updated_at, e.run_id, e.detail
+             FROM exceptions e LEFT JOIN documents d ON d.id = e.document_id
+             WHERE (?1 IS NULL OR e.kind = ?1) AND (?2 IS NULL OR e.state = ?2) AND (?3 IS NULL OR e.document_id = ?3) AND (?4 IS NULL OR e.run_id = ?4)
              ORDER BY e.id",
         )
         .bind(&f.kind)
         .bind(&f.state)
         .bind(f.document_id)
+        .bind(f.run_id)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|r| row_to_item(&r)).collect())
@@ -71,8 +92,8 @@ impl Store {
 
     pub async fn exception(&self, id: i64) -> sqlx::Result<Option<ExceptionItem>> {
         let row = sqlx::query(
-            "SELECT e.id, e.document_id, e.kind, e.reason, e.state, e.claimed_by, e.resolved_by, e.resolution, d.original_name, e.created_at, e.updated_at
-             FROM exceptions e JOIN documents d ON d.id = e.document_id WHERE e.id = ?",
+            "SELECT e.id, e.document_id, e.kind, e.reason, e.state, e.claimed_by, e.resolved_by, e.resolution, d.original_name, e.created_at, e.updated_at, e.run_id, e.detail
+             FROM exceptions e LEFT JOIN documents d ON d.id = e.document_id WHERE e.id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -99,7 +120,7 @@ impl Store {
         .next();
         match r {
             Some(row) => {
-                Store::audit(&mut *tx, Some(row.get(0)), Some(id), agent, "claimed", "").await?;
+                Store::audit(&mut *tx, row.get(0), Some(id), agent, "claimed", "").await?;
                 tx.commit().await?;
                 Ok(Ok(()))
             }
@@ -133,7 +154,7 @@ impl Store {
         .next();
         match r {
             Some(row) => {
-                Store::audit(&mut **tx, Some(row.get(0)), Some(id), agent, state, resolution).await?;
+                Store::audit(&mut **tx, row.get(0), Some(id), agent, state, resolution).await?;
                 Ok(true)
             }
             None => Ok(false),
@@ -165,5 +186,7 @@ fn row_to_item(r: &sqlx::sqlite::SqliteRow) -> ExceptionItem {
         original_name: r.get(8),
         created_at: r.get(9),
         updated_at: r.get(10),
+        run_id: r.get(11),
+        detail: r.get::<Option<String>, _>(12).and_then(|d| serde_json::from_str(&d).ok()),
     }
 }

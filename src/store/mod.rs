@@ -9,10 +9,12 @@ pub mod blobs;
 mod documents;
 mod exceptions;
 mod jobs;
+mod runs;
 
 pub use documents::{Document, DocumentSummary, IntakeResult, NewDocument};
 pub use exceptions::{ExceptionFilter, ExceptionItem};
 pub use jobs::{Job, Stage};
+pub use runs::{Decision, NewRun, Run, RunSummary, StepEnd, StepRecord};
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

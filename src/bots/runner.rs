@@ -1,0 +1,674 @@
+//! The runner: claims queued runs, walks their steps, journals every attempt, retries what may
+//! pass with exponential backoff and jitter (honouring `Retry-After`), and ends each run as
+//! succeeded, skipped, escalated (a business exception) or failed (a system exception).
+//!
+//! Resuming is re-walking: a run claimed again (after a crash, a long retry wait or an agent's
+//! decision) walks its steps from the top, skipping every step the journal records as done —
+//! their outputs are in the run's saved context, so conditions and loops take the same turns.
+
+use super::cookies::Jar;
+use super::redact::Redactor;
+use super::render::{Context, Place, Renderer};
+use super::steps::{self, Done, Failure};
+use super::{Bot, RetryPolicy, Step, Trigger};
+use crate::classify::ExceptionKind;
+use crate::pipeline::Active;
+use crate::store::{NewRun, Run, StepEnd, Store};
+use minijinja::value::Value;
+use serde_json::{json, Value as J};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Notify, Semaphore};
+
+pub const LEASE_MS: i64 = 60_000;
+/// Retry waits longer than this give the run back to the queue instead of holding a slot.
+const LONGEST_SLEEP: Duration = Duration::from_secs(30);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_WAIT_UNTIL: Duration = Duration::from_secs(600);
+
+#[derive(Clone)]
+pub struct Runner {
+    pub store: Store,
+    pub active: Arc<RwLock<Arc<Active>>>,
+    pub secrets_file: Option<PathBuf>,
+    pub wake: Arc<Notify>,
+    pub owner: String,
+    /// Runs executing at once, across bots (each bot is further bounded by its `concurrency`).
+    pub max_runs: usize,
+    http: reqwest::Client,
+    sql: Arc<steps::sql::Pools>,
+    /// Bot versions runs started with, kept after a reload changed the file.
+    versions: Arc<Mutex<HashMap<(String, String), Arc<Bot>>>>,
+}
+
+/// Why a walk stopped before the end.
+enum Stop {
+    Escalate { path: String, message: String },
+    Failed { path: String, step: String, failure: Failure },
+    /// Given back to the queue (a long retry wait, or the daemon is stopping).
+    Deferred,
+    Store(sqlx::Error),
+}
+
+impl From<sqlx::Error> for Stop {
+    fn from(e: sqlx::Error) -> Self {
+        Stop::Store(e)
+    }
+}
+
+/// Queues a run of every bot triggered by `doctype`, in the transaction that recognised the
+/// document. The dedupe key makes routing the same document twice harmless.
+pub async fn route(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    document_id: i64,
+    doctype: &str,
+    bots: &[Arc<Bot>],
+) -> sqlx::Result<usize> {
+    let mut queued = 0;
+    for bot in bots {
+        if matches!(&bot.trigger, Trigger::Doctype { doctype: d, .. } if d == doctype) {
+            let run = NewRun {
+                bot: &bot.name,
+                version: &bot.version,
+                concurrency: bot.concurrency,
+                document_id: Some(document_id),
+                trigger: "document",
+                dedupe_key: Some(format!("document:{document_id}:{}", bot.name)),
+            };
+            queued += Store::enqueue_run(tx, &run).await?.is_some() as usize;
+        }
+    }
+    Ok(queued)
+}
+
+impl Runner {
+    pub fn new(store: Store, active: Arc<RwLock<Arc<Active>>>, secrets_file: Option<PathBuf>, max_runs: usize) -> Runner {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("clerk/", env!("CARGO_PKG_VERSION")))
+            .pool_max_idle_per_host(32)
+            .build()
+            .expect("HTTP client");
+        Runner {
+            store,
+            active,
+            secrets_file,
+            wake: Arc::new(Notify::new()),
+            owner: format!("{}-runner", std::process::id()),
+            max_runs,
+            http,
+            sql: Arc::default(),
+            versions: Arc::default(),
+        }
+    }
+
+    /// Records the source of every active bot's version (at start and after each reload).
+    pub async fn record_versions(&self) {
+        let bots = self.active.read().unwrap().definitions.bots();
+        for bot in bots {
+            let Ok(bytes) = std::fs::read(&bot.file) else { continue };
+            // The file may have changed again since it was loaded; only its loaded version counts.
+            if crate::definitions::version_of(&bytes) != bot.version {
+                continue;
+            }
+            let file = bot.file.display().to_string();
+            if let Err(e) = self.store.record_bot_version(&bot.name, &bot.version, &file, &bytes).await {
+                tracing::warn!(bot = bot.name, error = %e, "cannot record the bot's version");
+            }
+            self.versions.lock().unwrap().insert((bot.name.clone(), bot.version.clone()), bot.clone());
+        }
+    }
+
+    /// Claims and executes runs until `stop`; then lets the runs in flight reach a safe point.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let slots = Arc::new(Semaphore::new(self.max_runs));
+        let mut tasks = tokio::task::JoinSet::new();
+        let heartbeat = {
+            let (store, owner) = (self.store.clone(), self.owner.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(LEASE_MS as u64 / 3)).await;
+                    let _ = store.extend_run_leases(&owner, LEASE_MS).await;
+                }
+            })
+        };
+        tasks.spawn(self.clone().schedule(stop.clone()));
+        loop {
+            while tasks.try_join_next().is_some() {}
+            let permit = tokio::select! {
+                p = slots.clone().acquire_owned() => p.expect("semaphore open"),
+                _ = stop.changed() => break,
+            };
+            match self.store.claim_run(&self.owner, LEASE_MS).await {
+                Ok(Some(run)) => {
+                    let (runner, stop) = (self.clone(), stop.clone());
+                    tasks.spawn(async move {
+                        runner.execute(run, stop).await;
+                        drop(permit);
+                    });
+                    continue;
+                }
+                Ok(None) => drop(permit),
+                Err(e) => {
+                    drop(permit);
+                    tracing::error!(error = %e, "cannot claim a run");
+                }
+            }
+            // Idle: new runs (this daemon's or another process's, e.g. `clerk bots run`), a retry
+            // coming due, or a slot freeing up for a bot at its concurrency.
+            let wait = match self.store.next_run_due_ms().await {
+                Ok(Some(due)) => Duration::from_millis((due - crate::store::now_ms()).clamp(10, 1_000) as u64),
+                _ => Duration::from_secs(1),
+            };
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => break,
+            }
+        }
+        let drain = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(Duration::from_secs(20), drain).await.is_err() {
+            tracing::warn!("runs still in flight; they resume at the next start");
+        }
+        heartbeat.abort();
+    }
+
+    /// Queues scheduled runs, once per bot and matching minute (UTC).
+    async fn schedule(self, mut stop: watch::Receiver<bool>) {
+        loop {
+            let now = chrono::Utc::now();
+            let next_minute = 60_000 - (now.timestamp_millis() % 60_000);
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(next_minute as u64 + 50)) => {}
+                _ = stop.changed() => return,
+            }
+            let minute = chrono::Utc::now();
+            let bots = self.active.read().unwrap().definitions.bots();
+            for bot in bots {
+                let Trigger::Schedule { cron } = &bot.trigger else { continue };
+                if !super::cron::parse(cron).is_ok_and(|s| s.matches(minute)) {
+                    continue;
+                }
+                let key = format!("schedule:{}:{}", bot.name, minute.format("%Y-%m-%dT%H:%M"));
+                let run = NewRun {
+                    bot: &bot.name,
+                    version: &bot.version,
+                    concurrency: bot.concurrency,
+                    document_id: None,
+                    trigger: "schedule",
+                    dedupe_key: Some(key),
+                };
+                let queued = async {
+                    let mut tx = self.store.write_tx().await?;
+                    let id = Store::enqueue_run(&mut tx, &run).await?;
+                    tx.commit().await?;
+                    Ok::<_, sqlx::Error>(id)
+                };
+                match queued.await {
+                    Ok(Some(id)) => tracing::info!(bot = bot.name, run_id = id, "scheduled run queued"),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(bot = bot.name, error = %e, "cannot queue the scheduled run"),
+                }
+            }
+            self.wake.notify_one();
+        }
+    }
+
+    /// The bot a run started with: from memory, or from the store's copy of that version.
+    async fn bot(&self, run: &Run) -> Result<Arc<Bot>, String> {
+        let key = (run.bot.clone(), run.version.clone());
+        if let Some(b) = self.versions.lock().unwrap().get(&key) {
+            return Ok(b.clone());
+        }
+        let current = self.active.read().unwrap().definitions.bots();
+        if let Some(b) = current.into_iter().find(|b| b.name == run.bot && b.version == run.version) {
+            self.versions.lock().unwrap().insert(key, b.clone());
+            return Ok(b);
+        }
+        let (file, source) = self
+            .store
+            .bot_version_source(&run.bot, &run.version)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("version {} of bot `{}` is no longer known", run.version, run.bot))?;
+        let (loaded, problems) = crate::definitions::load_file(std::path::Path::new(&file), &source);
+        let bot = loaded
+            .and_then(|f| f.bots.into_iter().find(|b| b.name == run.bot))
+            .ok_or_else(|| format!("version {} of bot `{}` no longer loads: {problems:?}", run.version, run.bot))?;
+        self.versions.lock().unwrap().insert(key, bot.clone());
+        Ok(bot)
+    }
+
+    /// Executes one claimed run to its end, or to a point where it is given back to the queue.
+    #[tracing::instrument(skip_all, fields(run_id = run.id, bot = run.bot))]
+    pub async fn execute(&self, run: Run, stop: watch::Receiver<bool>) {
+        let mut redactor = Redactor::new([]);
+        let result = self.walk_run(&run, stop, &mut redactor).await;
+        let finished = match result {
+            Ok(None) => {
+                tracing::info!("run succeeded");
+                self.store.finish_run(&run, "succeeded", None, None, None).await
+            }
+            Ok(Some(reason)) => {
+                tracing::info!(reason, "run skipped");
+                self.store.finish_run(&run, "skipped", Some(&reason), None, None).await
+            }
+            Err(Stop::Deferred) => Ok(true),
+            Err(Stop::Escalate { path, message }) => {
+                let message = redactor.redact(&message);
+                tracing::info!(step = path, message, "run escalated");
+                let detail = json!({ "step": path });
+                self.store
+                    .finish_run(&run, "escalated", Some(&message), Some(&path), Some((ExceptionKind::Business, &message, &detail)))
+                    .await
+            }
+            Err(Stop::Failed { path, step, failure }) => {
+                let error = redactor.redact(&format!("step {step} failed: {}", failure.message));
+                tracing::warn!(step = path, error, "run failed");
+                let detail = json!({
+                    "step": path,
+                    "request": mask(&redactor, &failure.request),
+                    "response": mask(&redactor, &failure.response),
+                });
+                self.store
+                    .finish_run(&run, "failed", Some(&error), Some(&path), Some((ExceptionKind::System, &error, &detail)))
+                    .await
+            }
+            Err(Stop::Store(e)) => {
+                // The journal could not be written: leave the run to be resumed (its lease runs out).
+                tracing::error!(error = %e, "run interrupted: the store is not writable; it will resume");
+                Ok(true)
+            }
+        };
+        match finished {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("the run's lease was lost; another worker owns it now"),
+            Err(e) => tracing::error!(error = %e, "cannot record the end of the run; it will resume"),
+        }
+    }
+
+    /// `Ok(None)`: every step ran. `Ok(Some(reason))`: the run's `when` is false.
+    async fn walk_run(&self, run: &Run, stop: watch::Receiver<bool>, redactor: &mut Redactor) -> Result<Option<String>, Stop> {
+        let fail = |message: String| Stop::Failed { path: "0".into(), step: "start".into(), failure: Failure::fatal(message) };
+        let bot = self.bot(run).await.map_err(fail)?;
+        let (secrets, missing) =
+            super::secrets::resolve(&bot.secrets, self.secrets_file.as_deref()).map_err(fail)?;
+        if !missing.is_empty() {
+            return Err(fail(format!(
+                "secret(s) {} not set: set CLERK_SECRET_<NAME> or add them to the secrets file",
+                missing.join(", ")
+            )));
+        }
+        *redactor = Redactor::new(secrets.values().map(String::as_str));
+        let doc = match run.document_id {
+            Some(id) => self.store.document_for_bot(id).await?.unwrap_or(J::Null),
+            None => J::Null,
+        };
+        let original = match (&doc, bot_uploads_file(&bot.steps)) {
+            (J::Object(d), true) => {
+                let sha = d["sha256"].as_str().unwrap_or("").to_string();
+                let bytes = self.store.blobs.read(&sha).map_err(|e| fail(format!("cannot read the document's file: {e}")))?;
+                Some((d["file"].as_str().unwrap_or("document").to_string(), Arc::new(bytes)))
+            }
+            _ => None,
+        };
+        let saved = &run.context;
+        let renderer = Renderer::default();
+        let mut ctx = Context {
+            doc,
+            vars: BTreeMap::new(),
+            secrets,
+            env: std::env::vars().collect(),
+            steps: Some(saved.get("steps").and_then(J::as_object).map(|m| m.clone().into_iter().collect()).unwrap_or_default()),
+            locals: BTreeMap::new(),
+        };
+        ctx.locals.insert(
+            "run".into(),
+            Value::from_serialize(json!({ "id": run.id, "bot": bot.name, "version": bot.version, "trigger": run.trigger })),
+        );
+        for (k, v) in &bot.vars {
+            let value = match v {
+                J::String(s) if !s.contains("{{") => Value::from_safe_string(s.clone()),
+                other => Value::from_serialize(renderer.json(other, &ctx).map_err(|e| fail(format!("vars.{k}: {e}")))?),
+            };
+            ctx.vars.insert(k.clone(), value);
+        }
+        let mut set_vars = serde_json::Map::new();
+        for (k, v) in saved.get("vars").and_then(J::as_object).into_iter().flatten() {
+            ctx.vars.insert(k.clone(), Value::from_serialize(v));
+            set_vars.insert(k.clone(), v.clone());
+        }
+        if !run.started {
+            if let Trigger::Doctype { when: Some(when), .. } = &bot.trigger {
+                match renderer.condition(when, &ctx) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(Some(format!("`when: {when}` is false for this document"))),
+                    Err(e) => return Err(fail(format!("`when: {when}`: {e}"))),
+                }
+            }
+        }
+        let cookies: Jar = saved.get("cookies").and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
+        let mut walk = Walk {
+            runner: self,
+            run,
+            bot: &bot,
+            renderer,
+            ctx,
+            set_vars,
+            cookies,
+            done: self.store.run_progress(run.id).await?,
+            redactor,
+            original,
+            stop,
+        };
+        walk.steps(&bot.steps, "").await?;
+        Ok(None)
+    }
+}
+
+fn bot_uploads_file(steps: &[Step]) -> bool {
+    steps.iter().any(|s| {
+        s.config.get("multipart").is_some_and(|m| m.to_string().contains("doc.file"))
+            || bot_uploads_file(&s.then)
+            || bot_uploads_file(&s.otherwise)
+            || bot_uploads_file(&s.body)
+    })
+}
+
+fn mask(r: &Redactor, v: &J) -> J {
+    serde_json::from_str(&r.redact(&v.to_string())).unwrap_or(J::Null)
+}
+
+/// One run's walk through its steps.
+struct Walk<'a> {
+    runner: &'a Runner,
+    run: &'a Run,
+    bot: &'a Bot,
+    renderer: Renderer,
+    ctx: Context,
+    /// Variables set by `set` steps (saved with the context).
+    set_vars: serde_json::Map<String, J>,
+    cookies: Jar,
+    done: BTreeSet<String>,
+    redactor: &'a Redactor,
+    original: Option<(String, Arc<Vec<u8>>)>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Walk<'_> {
+    fn steps<'s>(&'s mut self, steps: &'s [Step], prefix: &'s str) -> futures_util::future::BoxFuture<'s, Result<(), Stop>> {
+        Box::pin(async move {
+            for (i, step) in steps.iter().enumerate() {
+                let path = format!("{prefix}{}", i + 1);
+                self.step(step, &path).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn condition(&self, src: &str, path: &str) -> Result<bool, Stop> {
+        self.renderer.condition(src, &self.ctx).map_err(|e| Stop::Failed {
+            path: path.into(),
+            step: path.into(),
+            failure: Failure::fatal(format!("`if: {src}`: {e}")),
+        })
+    }
+
+    fn name(step: &Step, path: &str) -> String {
+        match &step.id {
+            Some(id) => format!("{path} ({id})"),
+            None => format!("{path} ({})", step.kind),
+        }
+    }
+
+    async fn step(&mut self, step: &Step, path: &str) -> Result<(), Stop> {
+        if step.kind == "if" {
+            let cond = step.condition.as_deref().unwrap_or("false");
+            return if self.condition(cond, path)? {
+                self.steps(&step.then, &format!("{path}.")).await
+            } else {
+                self.steps(&step.otherwise, &format!("{path}.else.")).await
+            };
+        }
+        if self.done.contains(path) {
+            return Ok(());
+        }
+        if let Some(cond) = &step.condition {
+            if !self.condition(cond, path)? {
+                let store = &self.runner.store;
+                store.step_skipped(self.run, path, step.id.as_deref(), &step.kind, step.line).await?;
+                return Ok(());
+            }
+        }
+        match step.kind.as_str() {
+            "escalate" => {
+                let message = self.renderer.text(step.config.as_str().unwrap_or(""), Place::Data, &self.ctx).map_err(|e| {
+                    Stop::Failed { path: path.into(), step: Self::name(step, path), failure: Failure::fatal(e) }
+                })?;
+                let store = &self.runner.store;
+                let row = store.step_started(self.run, path, step.id.as_deref(), "escalate", step.line, 1).await?;
+                let end = StepEnd {
+                    state: "escalated",
+                    request: &J::Null,
+                    response: &J::Null,
+                    output: None,
+                    error: Some(&self.redactor.redact(&message)),
+                    duration_ms: 0,
+                };
+                store.step_finished(row, self.run, end, None).await?;
+                Err(Stop::Escalate { path: path.into(), message })
+            }
+            "foreach" => {
+                let items = self.items(step, path)?;
+                let name = step.config.get("as").and_then(J::as_str).unwrap_or("item").to_string();
+                for (n, item) in items.into_iter().enumerate() {
+                    self.ctx.locals.insert(name.clone(), Value::from_serialize(&item));
+                    self.ctx.locals.insert("loop_index".into(), Value::from(n + 1));
+                    self.steps(&step.body, &format!("{path}[{}].", n + 1)).await?;
+                }
+                self.ctx.locals.remove(&name);
+                Ok(())
+            }
+            _ => self.attempts(step, path).await,
+        }
+    }
+
+    fn items(&self, step: &Step, path: &str) -> Result<Vec<J>, Stop> {
+        let src = step.config.get("items").cloned().unwrap_or(J::Null);
+        let value = self.renderer.json(&src, &self.ctx).map_err(|e| Stop::Failed {
+            path: path.into(),
+            step: Self::name(step, path),
+            failure: Failure::fatal(format!("items: {e}")),
+        })?;
+        Ok(match value {
+            J::Array(a) => a,
+            J::Null => vec![],
+            J::Object(m) => m.into_iter().map(|(k, v)| json!({ "key": k, "value": v })).collect(),
+            other => vec![other],
+        })
+    }
+
+    /// Runs a step that acts, with its retry policy, journaling every attempt.
+    async fn attempts(&mut self, step: &Step, path: &str) -> Result<(), Stop> {
+        let policy = step.retry.clone().unwrap_or_else(|| self.bot.retry.clone());
+        let store = self.runner.store.clone();
+        let (mut failures, mut attempt) = store.failed_attempts(self.run.id, path).await?;
+        loop {
+            attempt += 1;
+            let row = store.step_started(self.run, path, step.id.as_deref(), &step.kind, step.line, attempt).await?;
+            let started = Instant::now();
+            let result = self.act(step, path).await;
+            let ms = started.elapsed().as_millis() as i64;
+            match result {
+                Ok(done) => {
+                    let output = J::Object(done.output);
+                    if let Some(id) = &step.id {
+                        self.ctx.steps.get_or_insert_with(BTreeMap::new).insert(id.clone(), output.clone());
+                    }
+                    if step.kind == "set" {
+                        for (k, v) in output.as_object().into_iter().flatten() {
+                            self.ctx.vars.insert(k.clone(), Value::from_serialize(v));
+                            self.set_vars.insert(k.clone(), v.clone());
+                        }
+                    }
+                    let context = json!({ "steps": self.ctx.steps, "vars": self.set_vars, "cookies": self.cookies });
+                    let r = self.redactor;
+                    let end = StepEnd {
+                        state: "done",
+                        request: &mask(r, &done.request),
+                        response: &mask(r, &done.response),
+                        output: Some(&mask(r, &output)),
+                        error: None,
+                        duration_ms: ms,
+                    };
+                    store.step_finished(row, self.run, end, Some(&mask(r, &context))).await?;
+                    self.done.insert(path.to_string());
+                    return Ok(());
+                }
+                Err(f) => {
+                    failures += 1;
+                    let r = self.redactor;
+                    let error = r.redact(&f.message);
+                    let end = StepEnd {
+                        state: "failed",
+                        request: &mask(r, &f.request),
+                        response: &mask(r, &f.response),
+                        output: None,
+                        error: Some(&error),
+                        duration_ms: ms,
+                    };
+                    store.step_finished(row, self.run, end, None).await?;
+                    if !f.retryable || failures >= policy.attempts as i64 {
+                        let f = Failure { message: format!("{} (attempt {attempt})", f.message), ..f };
+                        return Err(Stop::Failed { path: path.into(), step: Self::name(step, path), failure: f });
+                    }
+                    let delay = backoff(&policy, failures, f.retry_after);
+                    tracing::info!(step = path, attempt, error, retry_in_ms = delay.as_millis() as u64, "step failed; retrying");
+                    if delay > LONGEST_SLEEP {
+                        store.defer_run(self.run, crate::store::now_ms() + delay.as_millis() as i64).await?;
+                        return Err(Stop::Deferred);
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = self.stop.changed() => {
+                            store.defer_run(self.run, crate::store::now_ms() + delay.as_millis() as i64).await?;
+                            return Err(Stop::Deferred);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One attempt of one step.
+    async fn act(&mut self, step: &Step, path: &str) -> steps::Result {
+        let timeout = step.timeout.or_else(|| duration(&step.config, "timeout")).unwrap_or(match step.kind.as_str() {
+            "wait_until" => DEFAULT_WAIT_UNTIL,
+            _ => DEFAULT_TIMEOUT,
+        });
+        if step.kind == "set" {
+            let values = self.renderer.json(&step.config, &self.ctx).map_err(|e| Failure::fatal(format!("template: {e}")))?;
+            return Ok(Done { output: values.as_object().cloned().unwrap_or_default(), ..Done::default() });
+        }
+        if step.kind == "wait_until" {
+            return self.wait_until(step, path, timeout).await;
+        }
+        let mut env = steps::Env {
+            renderer: &self.renderer,
+            ctx: &self.ctx,
+            http: &self.runner.http,
+            sql: &self.runner.sql,
+            cookies: &mut self.cookies,
+            idempotency_key: format!("clerk-{}-{}-{path}", self.run.created_ms, self.run.id),
+            original: self.original.clone(),
+            timeout,
+        };
+        let cfg = &step.config;
+        // A hard bound over the kind's own timeouts (redirect chains, slow bodies).
+        let work = async {
+            match step.kind.as_str() {
+                "http" => steps::http::run(cfg, &mut env).await,
+                "soap" => steps::soap::run(cfg, &mut env).await,
+                "sql" => steps::sql::run(cfg, &mut env).await,
+                "file" => steps::file::run(cfg, &mut env).await,
+                other => Err(Failure::fatal(format!("step kind `{other}` cannot run here"))),
+            }
+        };
+        match tokio::time::timeout(timeout + Duration::from_secs(5), work).await {
+            Ok(r) => r,
+            Err(_) => Err(Failure::transient(format!("no answer within {timeout:?}"))),
+        }
+    }
+
+    /// Repeats the inner step until the condition holds for its output (`result`).
+    async fn wait_until(&mut self, step: &Step, path: &str, timeout: Duration) -> steps::Result {
+        let Some(inner) = step.body.first() else { return Err(Failure::fatal("`wait_until` needs a `step`")) };
+        let every = duration(&step.config, "every").unwrap_or(Duration::from_secs(5));
+        let condition = step.config.get("condition").and_then(J::as_str).unwrap_or("false").to_string();
+        let deadline = Instant::now() + timeout;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let done = Box::pin(self.act(inner, &format!("{path}.1"))).await;
+            // An inner failure that may pass is one more poll; one that will not ends the wait.
+            match done {
+                Ok(done) => {
+                    let result = J::Object(done.output.clone());
+                    self.ctx.locals.insert("result".into(), Value::from_serialize(&result));
+                    let holds = self.renderer.condition(&condition, &self.ctx);
+                    self.ctx.locals.remove("result");
+                    match holds {
+                        Ok(true) => {
+                            let mut output = done.output;
+                            output.insert("tries".into(), J::from(tries));
+                            return Ok(Done { output, ..done });
+                        }
+                        Ok(false) => {}
+                        Err(e) => return Err(Failure::fatal(format!("condition: {e}"))),
+                    }
+                }
+                Err(f) if !f.retryable => return Err(f),
+                Err(_) => {}
+            }
+            if Instant::now() + every > deadline {
+                return Err(Failure::fatal(format!("`{condition}` did not hold within {timeout:?} ({tries} tries)")));
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+}
+
+fn duration(cfg: &J, key: &str) -> Option<Duration> {
+    cfg.get(key).and_then(J::as_str).and_then(|s| crate::config::parse_duration(s).ok())
+}
+
+/// Exponential backoff with jitter (a random point in the upper half of the interval, so many
+/// runs failing together do not retry together), never sooner than the server's `Retry-After`.
+pub fn backoff(policy: &RetryPolicy, failures: i64, retry_after: Option<Duration>) -> Duration {
+    let exp = policy.backoff.saturating_mul(1u32 << (failures - 1).clamp(0, 20) as u32).min(policy.max_backoff);
+    let jittered = exp.mul_f64(0.5 + rand::random::<f64>() * 0.5);
+    match retry_after {
+        Some(ra) => jittered.max(ra.min(Duration::from_secs(3600))),
+        None => jittered,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_caps_and_honours_retry_after() {
+        let p = RetryPolicy { attempts: 9, backoff: Duration::from_secs(2), max_backoff: Duration::from_secs(10) };
+        for _ in 0..50 {
+            let first = backoff(&p, 1, None);
+            assert!(first >= Duration::from_secs(1) && first <= Duration::from_secs(2), "{first:?}");
+            let third = backoff(&p, 3, None);
+            assert!(third >= Duration::from_secs(4) && third <= Duration::from_secs(8), "{third:?}");
+            assert!(backoff(&p, 8, None) <= Duration::from_secs(10));
+            assert!(backoff(&p, 1, Some(Duration::from_secs(7))) >= Duration::from_secs(7));
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! `soap`: the body wrapped in a SOAP 1.1 envelope, posted with its SOAPAction. A SOAP fault is
+//! an error carrying the fault string; a `Server` fault may pass (it is retried), a `Client` fault
+//! will not (it is not).
+
+use super::http::{exchange, idempotency_key};
+use super::{excerpt, Env, Failure, Result};
+use crate::bots::extract::{extract, Answer};
+use crate::bots::render::{soap_envelope, Place};
+use reqwest::{Method, Url};
+use serde_json::{json, Value as J};
+
+pub async fn run(cfg: &J, env: &mut Env<'_>) -> Result {
+    let url = env.text(cfg, "url", Place::Url)?.unwrap_or_default();
+    let action = env.text(cfg, "action", Place::Data)?.unwrap_or_default();
+    let body = env.text(cfg, "body", Place::Xml)?.unwrap_or_default();
+    let envelope = soap_envelope(&body);
+    let mut headers = env.map(cfg, "headers")?;
+    headers.push(("SOAPAction".into(), format!("\"{action}\"")));
+    headers.push(("Content-Type".into(), "text/xml; charset=utf-8".into()));
+    if let Some(key) = idempotency_key(cfg, &Method::POST, env)? {
+        headers.push(("Idempotency-Key".into(), key));
+    }
+    let request = json!({ "method": "POST", "url": url, "action": action, "body": excerpt(&envelope, 2000) });
+    let url = Url::parse(&url).map_err(|e| Failure::fatal(format!("`{url}` is not a URL: {e}")))?;
+    // A SOAP 1.1 fault comes back as HTTP 500; look for one before treating the 500 as transient.
+    let reply = match exchange(env, Method::POST, url, &headers, |b| b.body(envelope), &request).await {
+        Ok(r) => r,
+        Err(f) => {
+            let body = f.response.get("body").and_then(J::as_str).unwrap_or("").to_string();
+            return Err(match fault(&body) {
+                Some((code, text)) => Failure {
+                    message: format!("SOAP fault {code}: {text}"),
+                    retryable: code.ends_with("Server"),
+                    ..f
+                },
+                None => f,
+            });
+        }
+    };
+    if let Some((code, text)) = fault(&reply.body) {
+        return Err(Failure {
+            message: format!("SOAP fault {code}: {text}"),
+            retryable: code.ends_with("Server"),
+            retry_after: None,
+            request,
+            response: reply.summary(),
+        });
+    }
+    reply.into_done(cfg, request)
+}
+
+/// (faultcode, faultstring) when the answer is a SOAP fault.
+fn fault(body: &str) -> Option<(String, String)> {
+    let answer = Answer { body, json: None, headers: &[] };
+    extract("//Fault", &answer).ok().filter(|f| !f.is_null())?;
+    let text = |path| extract(path, &answer).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    Some((text("//Fault/faultcode"), text("//Fault/faultstring")))
+}

@@ -1,0 +1,3 @@
+//! Command-line pieces too large for main.rs.
+
+pub mod runs;

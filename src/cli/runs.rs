@@ -1,0 +1,157 @@
+//! `clerk runs …` and `clerk bots run NAME` (a real run).
+
+use anyhow::Context;
+use clap::Subcommand;
+use clerk::bots::runner::{Runner, LEASE_MS};
+use clerk::bots::Bot;
+use clerk::config::Settings;
+use clerk::pipeline::Active;
+use clerk::store::{Decision, NewRun, Store};
+use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+#[derive(Subcommand)]
+pub enum RunsCmd {
+    /// Runs, newest first.
+    List {
+        #[arg(long)]
+        bot: Option<String>,
+        /// queued, running, succeeded, skipped, escalated, failed or ended.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run, step by step: attempts, durations, requests, responses, extracted values, errors.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Retry a failed run's failed step (an escalated run starts over).
+    Retry {
+        id: i64,
+        /// Who is acting (default: $USER).
+        #[arg(long = "as", value_name = "NAME")]
+        agent: Option<String>,
+    },
+}
+
+pub async fn run(_s: &Settings, store: Store, cmd: RunsCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        RunsCmd::List { bot, status, limit, json } => {
+            let runs = store.runs(bot.as_deref(), status.as_deref(), limit).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&runs)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            for r in runs {
+                let doc = r.document_id.map(|d| format!("doc {d}")).unwrap_or_else(|| r.trigger.clone());
+                let error = r.error.map(|e| format!("  {e}")).unwrap_or_default();
+                println!("{:>6}  {:<10} {:<26} {:<10} {}{error}", r.id, r.state, r.bot, doc, r.created_at);
+            }
+        }
+        RunsCmd::Show { id, json } => {
+            let (run, steps) = store.run(id).await?.with_context(|| format!("run {id} does not exist"))?;
+            if json {
+                let mut v = serde_json::to_value(&run)?;
+                v["steps"] = serde_json::to_value(&steps)?;
+                println!("{}", serde_json::to_string_pretty(&v)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            print_run(&store, id).await?;
+        }
+        RunsCmd::Retry { id, agent } => {
+            let agent = agent.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "agent".into());
+            store.decide_run(id, Decision::Retry, &agent).await?.map_err(anyhow::Error::msg)?;
+            println!("run {id} queued again");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn print_run(store: &Store, id: i64) -> anyhow::Result<()> {
+    let (run, steps) = store.run(id).await?.with_context(|| format!("run {id} does not exist"))?;
+    let on = run.document_id.map(|d| format!(" on document {d}")).unwrap_or_default();
+    println!("run {} of {} (version {}){on}: {}", run.id, run.bot, run.bot_version, run.state);
+    if let Some(e) = &run.error {
+        println!("  {e}");
+    }
+    for s in steps {
+        let id = s.step_id.as_deref().map(|i| format!(" {i}")).unwrap_or_default();
+        let took = s.duration_ms.map(|d| format!(" {d} ms")).unwrap_or_default();
+        println!("  step {}{id} ({}, line {}) attempt {}: {}{took}", s.path, s.kind, s.line, s.attempt, s.state);
+        if let Some(r) = s.request.filter(|r| !r.is_null()) {
+            println!("    request  {r}");
+        }
+        if let Some(r) = s.response.filter(|r| !r.is_null()) {
+            println!("    response {r}");
+        }
+        if let Some(o) = s.output.filter(|o| o.as_object().is_some_and(|m| !m.is_empty())) {
+            let mut o = o;
+            // The body is in the response; the output line shows what later steps read.
+            if let Some(m) = o.as_object_mut() {
+                m.remove("body");
+            }
+            println!("    output   {o}");
+        }
+        if let Some(e) = s.error {
+            println!("    error    {e}");
+        }
+    }
+    Ok(())
+}
+
+/// `clerk bots run NAME [--doc ID]`: queues a manual run. With no daemon on the data folder the
+/// run executes here and now; with one, the daemon runs it and this waits for the outcome.
+pub async fn run_now(s: &Settings, store: Store, bot: Arc<Bot>, doc: Option<i64>, json: bool) -> anyhow::Result<ExitCode> {
+    if let Some(id) = doc {
+        store.document_for_bot(id).await?.with_context(|| format!("document {id} does not exist"))?;
+    }
+    let source = std::fs::read(&bot.file)?;
+    store.record_bot_version(&bot.name, &bot.version, &bot.file.display().to_string(), &source).await?;
+    let mut tx = store.write_tx().await?;
+    let new = NewRun {
+        bot: &bot.name,
+        version: &bot.version,
+        concurrency: bot.concurrency,
+        document_id: doc,
+        trigger: "manual",
+        dedupe_key: None,
+    };
+    let id = Store::enqueue_run(&mut tx, &new).await?.context("the run was not queued")?;
+    tx.commit().await?;
+
+    match clerk::daemon::lock_data_dir(&s.data) {
+        Ok(_lock) => {
+            let loaded = clerk::definitions::load_dir(&s.definitions, None);
+            let active = Arc::new(RwLock::new(Active::new(loaded.definitions)));
+            let runner = Runner::new(store.clone(), active, s.secrets_file.clone(), 1);
+            let run = store.claim_run_by_id(id, &runner.owner, LEASE_MS).await?.context("the run was taken by another process")?;
+            let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            runner.execute(run, stop_rx).await;
+        }
+        Err(_) => {
+            eprintln!("run {id} queued; the running daemon executes it");
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let (r, _) = store.run(id).await?.context("the run vanished")?;
+                if r.state != "queued" && r.state != "running" {
+                    break;
+                }
+            }
+        }
+    }
+    let (r, steps) = store.run(id).await?.context("the run vanished")?;
+    if json {
+        let mut v = serde_json::to_value(&r)?;
+        v["steps"] = serde_json::to_value(&steps)?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print_run(&store, id).await?;
+    }
+    Ok(if r.state == "succeeded" { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

@@ -1,0 +1,546 @@
+//! Runs and their journal. A run row is its own queue entry, claimed with a lease like a job (a
+//! bot's `concurrency` bounds how many of its runs are claimed at once). Every step attempt is a
+//! `run_steps` row inserted before the step acts and updated after; a step's `done` row and the
+//! run's context (step outputs, variables, cookies) commit together, so a resumed run knows
+//! exactly which steps are done and what they produced.
+
+use super::{now, now_ms, Store};
+use crate::classify::ExceptionKind;
+use serde::Serialize;
+use serde_json::Value as J;
+use sqlx::{Row, Sqlite, Transaction};
+use std::collections::BTreeSet;
+
+pub struct NewRun<'a> {
+    pub bot: &'a str,
+    pub version: &'a str,
+    pub concurrency: u32,
+    pub document_id: Option<i64>,
+    pub trigger: &'a str,
+    pub dedupe_key: Option<String>,
+}
+
+/// A claimed run.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub id: i64,
+    pub bot: String,
+    pub version: String,
+    pub document_id: Option<i64>,
+    pub trigger: String,
+    pub context: J,
+    pub owner: String,
+    /// Set once the run has begun (its `when` was evaluated then).
+    pub started: bool,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub id: i64,
+    pub bot: String,
+    pub bot_version: String,
+    pub document_id: Option<i64>,
+    pub trigger: String,
+    pub state: String,
+    pub error: Option<String>,
+    pub failed_step: Option<String>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRecord {
+    pub path: String,
+    pub step_id: Option<String>,
+    pub kind: String,
+    pub line: i64,
+    pub attempt: i64,
+    pub state: String,
+    pub request: Option<J>,
+    pub response: Option<J>,
+    pub output: Option<J>,
+    pub error: Option<String>,
+    pub started_at: String,
+    pub duration_ms: Option<i64>,
+}
+
+/// One journal row's outcome.
+pub struct StepEnd<'a> {
+    pub state: &'a str,
+    pub request: &'a J,
+    pub response: &'a J,
+    pub output: Option<&'a J>,
+    pub error: Option<&'a str>,
+    pub duration_ms: i64,
+}
+
+/// What an agent (or `clerk runs retry`) decides for a stopped run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Run the failed step again (for an escalation: the whole run again, see `decide_run`).
+    Retry,
+    /// Count the failed step as done and go on after it.
+    Continue,
+    /// Stop the run for good.
+    End,
+}
+
+const SUMMARY: &str = "SELECT id, bot, bot_version, document_id, trigger, state, error, failed_step, created_at, started_at, finished_at FROM runs";
+
+impl Store {
+    /// Records the source of every bot version loaded, so a run can finish on its version.
+    pub async fn record_bot_version(&self, bot: &str, version: &str, file: &str, source: &[u8]) -> sqlx::Result<()> {
+        sqlx::query("INSERT OR IGNORE INTO bot_versions (bot, version, file, source, first_seen) VALUES (?, ?, ?, ?, ?)")
+            .bind(bot)
+            .bind(version)
+            .bind(file)
+            .bind(source)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn bot_version_source(&self, bot: &str, version: &str) -> sqlx::Result<Option<(String, Vec<u8>)>> {
+        let row = sqlx::query("SELECT file, source FROM bot_versions WHERE bot = ? AND version = ?")
+            .bind(bot)
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// Queues a run. With a dedupe key already used (the same document routed again, the same
+    /// scheduled minute) nothing is queued and `None` returned.
+    pub async fn enqueue_run(tx: &mut Transaction<'_, Sqlite>, run: &NewRun<'_>) -> sqlx::Result<Option<i64>> {
+        let t = now();
+        let id = sqlx::query_scalar(
+            "INSERT INTO runs (bot, bot_version, concurrency, document_id, trigger, dedupe_key, run_after, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        )
+        .bind(run.bot)
+        .bind(run.version)
+        .bind(run.concurrency as i64)
+        .bind(run.document_id)
+        .bind(run.trigger)
+        .bind(&run.dedupe_key)
+        .bind(now_ms())
+        .bind(&t)
+        .bind(&t)
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .next();
+        if let Some(id) = id {
+            sqlx::query("INSERT INTO audit (at, document_id, run_id, actor, action, detail) VALUES (?, ?, ?, 'clerk', 'run queued', ?)")
+                .bind(&t)
+                .bind(run.document_id)
+                .bind(id)
+                .bind(format!("{} ({})", run.bot, run.trigger))
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(id)
+    }
+
+    /// Claims the oldest due run whose bot is below its concurrency.
+    pub async fn claim_run(&self, owner: &str, lease_ms: i64) -> sqlx::Result<Option<Run>> {
+        let now = now_ms();
+        let row = sqlx::query(
+            "UPDATE runs SET state = 'running', lease_owner = ?1, lease_until = ?2, started_at = COALESCE(started_at, ?3), updated_at = ?3
+             WHERE id = (SELECT r.id FROM runs r
+                         WHERE r.state = 'queued' AND r.run_after <= ?4
+                           AND (SELECT COUNT(*) FROM runs x WHERE x.bot = r.bot AND x.state = 'running') < r.concurrency
+                         ORDER BY r.run_after, r.id LIMIT 1)
+             RETURNING id, bot, bot_version, document_id, trigger, context, started_at != ?3, created_at",
+        )
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(super::now())
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .next();
+        Ok(row.map(|r| claimed(&r, owner)))
+    }
+
+    /// Keeps the leases of every run this daemon is executing.
+    pub async fn extend_run_leases(&self, owner: &str, lease_ms: i64) -> sqlx::Result<()> {
+        sqlx::query("UPDATE runs SET lease_until = ? WHERE lease_owner = ? AND state = 'running'")
+            .bind(now_ms() + lease_ms)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Runs left `running` by a daemon that died (SQLite: one daemon per store) resume at once.
+    pub async fn requeue_orphan_runs(&self) -> sqlx::Result<u64> {
+        let r = sqlx::query("UPDATE runs SET state = 'queued', lease_owner = NULL, run_after = ?, updated_at = ? WHERE state = 'running'")
+            .bind(now_ms())
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Paths of the steps that count as done, and how many failed attempts the path has had since
+    /// the last retry by an agent.
+    pub async fn run_progress(&self, run_id: i64) -> sqlx::Result<BTreeSet<String>> {
+        sqlx::query_scalar(
+            "SELECT s.path FROM run_steps s JOIN runs r ON r.id = s.run_id
+             WHERE s.run_id = ? AND s.state IN ('done', 'skipped') AND s.id > r.done_mark",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .map(|v| v.into_iter().collect())
+    }
+
+    pub async fn failed_attempts(&self, run_id: i64, path: &str) -> sqlx::Result<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FILTER (WHERE s.state IN ('failed', 'started') AND s.id > r.attempts_mark), COALESCE(MAX(s.attempt), 0)
+             FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE s.run_id = ? AND s.path = ?",
+        )
+        .bind(run_id)
+        .bind(path)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.get(0), row.get(1)))
+    }
+
+    /// Journals a step about to act. Returns the row to finish.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn step_started(
+        &self,
+        run: &Run,
+        path: &str,
+        step_id: Option<&str>,
+        kind: &str,
+        line: usize,
+        attempt: i64,
+    ) -> sqlx::Result<i64> {
+        let mut tx = self.write_tx().await?;
+        let id = sqlx::query_scalar(
+            "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, started_at) VALUES (?, ?, ?, ?, ?, ?, 'started', ?) RETURNING id",
+        )
+        .bind(run.id)
+        .bind(path)
+        .bind(step_id)
+        .bind(kind)
+        .bind(line as i64)
+        .bind(attempt)
+        .bind(now())
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(sqlx::Error::RowNotFound)?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Finishes a journal row; a done step commits the run's new context with it.
+    pub async fn step_finished(&self, row: i64, run: &Run, end: StepEnd<'_>, context: Option<&J>) -> sqlx::Result<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "UPDATE run_steps SET state = ?, request = ?, response = ?, output = ?, error = ?, finished_at = ?, duration_ms = ? WHERE id = ?",
+        )
+        .bind(end.state)
+        .bind(end.request.to_string())
+        .bind(end.response.to_string())
+        .bind(end.output.map(J::to_string))
+        .bind(end.error)
+        .bind(now())
+        .bind(end.duration_ms)
+        .bind(row)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(c) = context {
+            sqlx::query("UPDATE runs SET context = ?, updated_at = ? WHERE id = ?")
+                .bind(c.to_string())
+                .bind(now())
+                .bind(run.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Records a step skipped by its `if` (no attempt was made).
+    pub async fn step_skipped(&self, run: &Run, path: &str, step_id: Option<&str>, kind: &str, line: usize) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, started_at, finished_at, duration_ms) VALUES (?, ?, ?, ?, ?, 0, 'skipped', ?, ?, 0)",
+        )
+        .bind(run.id)
+        .bind(path)
+        .bind(step_id)
+        .bind(kind)
+        .bind(line as i64)
+        .bind(now())
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends a run (succeeded, skipped, failed or escalated), queueing its exception in the same
+    /// transaction. Guarded by the lease: false when another worker owns the run now.
+    pub async fn finish_run(
+        &self,
+        run: &Run,
+        state: &str,
+        error: Option<&str>,
+        failed_step: Option<&str>,
+        exception: Option<(ExceptionKind, &str, &J)>,
+    ) -> sqlx::Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE runs SET state = ?, error = ?, failed_step = ?, finished_at = ?, updated_at = ?, lease_owner = NULL
+             WHERE id = ? AND lease_owner = ? AND state = 'running'",
+        )
+        .bind(state)
+        .bind(error)
+        .bind(failed_step)
+        .bind(now())
+        .bind(now())
+        .bind(run.id)
+        .bind(&run.owner)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if let Some((kind, reason, detail)) = exception {
+            Store::open_run_exception(&mut tx, run.document_id, Some(run.id), kind, reason, Some(detail)).await?;
+        }
+        sqlx::query("INSERT INTO audit (at, document_id, run_id, actor, action, detail) VALUES (?, ?, ?, 'clerk', ?, ?)")
+            .bind(now())
+            .bind(run.document_id)
+            .bind(run.id)
+            .bind(format!("run {state}"))
+            .bind(error.unwrap_or(""))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Gives a running run back to the queue until `at_ms` (a long retry wait, or shutdown).
+    pub async fn defer_run(&self, run: &Run, at_ms: i64) -> sqlx::Result<()> {
+        sqlx::query("UPDATE runs SET state = 'queued', run_after = ?, lease_owner = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'")
+            .bind(at_ms)
+            .bind(now())
+            .bind(run.id)
+            .bind(&run.owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Applies an agent's decision to a failed or escalated run, closing its open exceptions.
+    /// Retrying an escalated run starts it over with its journal kept (the business condition,
+    /// e.g. a missing vendor, was fixed in the legacy system, so lookups must be made again;
+    /// steps with side effects keep their idempotency keys). Retrying a failed run re-runs the
+    /// failed step with a fresh set of attempts.
+    pub async fn decide_run(&self, id: i64, decision: Decision, actor: &str) -> sqlx::Result<Result<(), String>> {
+        let mut tx = self.write_tx().await?;
+        let Some(row) = sqlx::query("SELECT state, failed_step FROM runs WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?
+        else {
+            return Ok(Err(format!("run {id} does not exist")));
+        };
+        let (state, failed_step): (String, Option<String>) = (row.get(0), row.get(1));
+        if state != "failed" && state != "escalated" {
+            return Ok(Err(format!("run {id} is {state}; only failed or escalated runs wait for a decision")));
+        }
+        let max: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM run_steps").fetch_one(&mut *tx).await?;
+        let t = now();
+        let (sql, what) = match (decision, state.as_str()) {
+            (Decision::End, _) => ("UPDATE runs SET state = 'ended', finished_at = ?2, updated_at = ?2 WHERE id = ?1", "ended the run"),
+            (Decision::Retry, "escalated") => (
+                "UPDATE runs SET state = 'queued', done_mark = ?3, attempts_mark = ?3, context = '{}', error = NULL, failed_step = NULL, finished_at = NULL, run_after = ?4, updated_at = ?2 WHERE id = ?1",
+                "restarted the run",
+            ),
+            (Decision::Retry, _) => (
+                "UPDATE runs SET state = 'queued', attempts_mark = ?3, error = NULL, failed_step = NULL, finished_at = NULL, run_after = ?4, updated_at = ?2 WHERE id = ?1",
+                "retried the failed step",
+            ),
+            (Decision::Continue, _) => (
+                "UPDATE runs SET state = 'queued', error = NULL, failed_step = NULL, finished_at = NULL, run_after = ?4, updated_at = ?2 WHERE id = ?1",
+                "continued after the failed step",
+            ),
+        };
+        sqlx::query(sql).bind(id).bind(&t).bind(max).bind(now_ms()).execute(&mut *tx).await?;
+        if decision == Decision::Continue {
+            if let Some(path) = &failed_step {
+                sqlx::query(
+                    "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, error, started_at, finished_at, duration_ms)
+                     SELECT run_id, path, step_id, kind, line, attempt, 'skipped', ?, ?, ?, 0 FROM run_steps WHERE run_id = ? AND path = ? ORDER BY id DESC LIMIT 1",
+                )
+                .bind(format!("skipped by {actor}"))
+                .bind(&t)
+                .bind(&t)
+                .bind(id)
+                .bind(path)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query(
+            "UPDATE exceptions SET state = 'resolved', resolved_by = ?, resolution = ?, updated_at = ? WHERE run_id = ? AND state IN ('open', 'claimed')",
+        )
+        .bind(actor)
+        .bind(what)
+        .bind(&t)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO audit (at, run_id, actor, action, detail) VALUES (?, ?, ?, 'run decision', ?)")
+            .bind(&t)
+            .bind(id)
+            .bind(actor)
+            .bind(what)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    pub async fn runs(&self, bot: Option<&str>, state: Option<&str>, limit: i64) -> sqlx::Result<Vec<RunSummary>> {
+        let rows = sqlx::query(&format!(
+            "{SUMMARY} WHERE (?1 IS NULL OR bot = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3"
+        ))
+        .bind(bot)
+        .bind(state)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(summary).collect())
+    }
+
+    pub async fn run(&self, id: i64) -> sqlx::Result<Option<(RunSummary, Vec<StepRecord>)>> {
+        let Some(row) = sqlx::query(&format!("{SUMMARY} WHERE id = ?")).bind(id).fetch_optional(&self.pool).await? else {
+            return Ok(None);
+        };
+        let steps = sqlx::query(
+            "SELECT path, step_id, kind, line, attempt, state, request, response, output, error, started_at, duration_ms
+             FROM run_steps WHERE run_id = ? ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        let steps = steps
+            .into_iter()
+            .map(|r| StepRecord {
+                path: r.get(0),
+                step_id: r.get(1),
+                kind: r.get(2),
+                line: r.get(3),
+                attempt: r.get(4),
+                state: r.get(5),
+                request: json(r.get(6)),
+                response: json(r.get(7)),
+                output: json(r.get(8)),
+                error: r.get(9),
+                started_at: r.get(10),
+                duration_ms: r.get(11),
+            })
+            .collect();
+        Ok(Some((summary(&row), steps)))
+    }
+
+    /// Counts of runs by state, for status and benchmarks.
+    pub async fn run_counts(&self) -> sqlx::Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT state, COUNT(*) FROM runs GROUP BY state ORDER BY state").fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// When the next queued run becomes due.
+    pub async fn next_run_due_ms(&self) -> sqlx::Result<Option<i64>> {
+        sqlx::query_scalar("SELECT MIN(run_after) FROM runs WHERE state = 'queued'").fetch_one(&self.pool).await
+    }
+}
+
+/// A claimed run from `… RETURNING id, bot, bot_version, document_id, trigger, context, started, created_at`.
+fn claimed(r: &sqlx::sqlite::SqliteRow, owner: &str) -> Run {
+    Run {
+        id: r.get(0),
+        bot: r.get(1),
+        version: r.get(2),
+        document_id: r.get(3),
+        trigger: r.get(4),
+        context: serde_json::from_str(r.get::<&str, _>(5)).unwrap_or(J::Null),
+        owner: owner.to_string(),
+        started: r.get(6),
+        created_ms: chrono::DateTime::parse_from_rfc3339(r.get::<&str, _>(7)).map(|t| t.timestamp_millis()).unwrap_or(0),
+    }
+}
+
+fn summary(r: &sqlx::sqlite::SqliteRow) -> RunSummary {
+    RunSummary {
+        id: r.get(0),
+        bot: r.get(1),
+        bot_version: r.get(2),
+        document_id: r.get(3),
+        trigger: r.get(4),
+        state: r.get(5),
+        error: r.get(6),
+        failed_step: r.get(7),
+        created_at: r.get(8),
+        started_at: r.get(9),
+        finished_at: r.get(10),
+    }
+}
+
+impl Store {
+    /// What a bot sees of a document (`doc.*` in templates), without pages and word boxes.
+    pub async fn document_for_bot(&self, id: i64) -> sqlx::Result<Option<J>> {
+        let row = sqlx::query(
+            "SELECT id, sha256, doctype, fields, text, original_name, source, media_type, received_at, size FROM documents WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| {
+            serde_json::json!({
+                "id": r.get::<i64, _>(0),
+                "sha256": r.get::<String, _>(1),
+                "type": r.get::<Option<String>, _>(2),
+                "fields": serde_json::from_str::<J>(r.get::<&str, _>(3)).unwrap_or(J::Null),
+                "text": r.get::<Option<String>, _>(4),
+                "file": r.get::<String, _>(5),
+                "name": r.get::<String, _>(5),
+                "source": r.get::<String, _>(6),
+                "media_type": r.get::<Option<String>, _>(7),
+                "received_at": r.get::<String, _>(8),
+                "size": r.get::<i64, _>(9),
+            })
+        }))
+    }
+}
+
+impl Store {
+    /// Claims one particular queued run (`clerk bots run` executing in the foreground).
+    pub async fn claim_run_by_id(&self, id: i64, owner: &str, lease_ms: i64) -> sqlx::Result<Option<Run>> {
+        let now = now_ms();
+        let row = sqlx::query(
+                "UPDATE runs SET state = 'running', lease_owner = ?1, lease_until = ?2, started_at = COALESCE(started_at, ?3), updated_at = ?3
+                 WHERE id = ?4 AND state = 'queued'
+                 RETURNING id, bot, bot_version, document_id, trigger, context, started_at != ?3, created_at",
+            )
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(super::now())
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .next();
+        Ok(row.map(|r| claimed(&r, owner)))
+    }
+}
