@@ -153,7 +153,11 @@ fn watch_definitions(
                 tracing::warn!(file = %f.display(), "keeping the previous version of this file until its problems are fixed");
             }
             let next = Active::new(loaded.definitions);
-            tracing::info!(doctypes = next.classifier.types().len(), bots = next.definitions.bots().len(), "definitions reloaded");
+            tracing::info!(
+                doctypes = next.classifier.types().len(),
+                bots = next.definitions.bots().len(),
+                "definitions reloaded"
+            );
             *active.write().unwrap() = next;
             runner.record_versions().await;
         }

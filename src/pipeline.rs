@@ -150,7 +150,8 @@ impl Pipeline {
         Store::save_outcome(&mut tx, job.document_id, &outcome, version.as_deref(), "clerk").await?;
         let mut runs = 0;
         if let (None, Some(doctype)) = (&outcome.exception, &outcome.doctype) {
-            runs = crate::bots::runner::route(&mut tx, job.document_id, doctype, &self.active().definitions.bots()).await?;
+            runs = crate::bots::runner::route(&mut tx, job.document_id, doctype, &self.active().definitions.bots())
+                .await?;
         }
         if Store::complete(&mut tx, job).await? {
             tx.commit().await?;

@@ -138,7 +138,8 @@ fn an_agent_claims_and_resolves_an_incomplete_invoice() {
     assert_eq!(doc["fields"]["invoice_number"], "U-17");
     assert_eq!(doc["fields"]["date"], "2024-07-01", "fields found in the text are kept");
     let actions: Vec<&str> = doc["audit"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["received", "exception:incomplete", "claimed", "resolved", "recognised"]);
+    // Recognised now, the invoice is routed to the bot that books invoices.
+    assert_eq!(actions, ["received", "exception:incomplete", "claimed", "resolved", "recognised", "run queued"]);
 
     // Rejecting the other one.
     let other =

@@ -46,7 +46,9 @@ fn kill_9_mid_batch_then_restart_stores_each_document_exactly_once() {
         assert_eq!(full["status"], "recognised", "{full:#}");
         let recognised = full["audit"].as_array().unwrap().iter().filter(|a| a["action"] == "recognised").count();
         assert_eq!(recognised, 1, "classified exactly once: {full:#}");
-        assert!(full["exceptions"].as_array().unwrap().is_empty(), "{full:#}");
+        // (The bundled bots' runs fail here, with no ERP to talk to; only intake matters.)
+        let intake_exceptions = full["exceptions"].as_array().unwrap().iter().filter(|e| e["run_id"].is_null()).count();
+        assert_eq!(intake_exceptions, 0, "{full:#}");
     }
     assert_eq!(docs.len(), files.len(), "no document stored twice");
     for (sha, name) in &expected {

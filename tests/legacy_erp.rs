@@ -1,94 +1,9 @@
 //! The legacy-ERP simulator that bots run against behaves like the old system it stands for.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::time::{Duration, Instant};
-
-struct Erp {
-    child: Child,
-    port: u16,
-    data: tempfile::TempDir,
-}
-
-impl Drop for Erp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(extra: &[&str]) -> Erp {
-    let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(env!("CARGO_BIN_EXE_legacy-erp"))
-        .args(["--port", &port.to_string(), "--data"])
-        .arg(data.path())
-        .args(extra)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(10), "simulator did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Erp { child, port, data }
-}
-
-struct Reply {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Erp {
-    /// One HTTP/1.1 request over a fresh connection; `Err` when the connection breaks mid-reply.
-    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Result<Reply, String> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        req.push_str(body);
-        s.write_all(req.as_bytes()).unwrap();
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body) = text.split_once("\r\n\r\n").ok_or("no response head")?;
-        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or("no status")?;
-        let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-        if chunked && !body.ends_with("0\r\n\r\n") {
-            return Err("connection closed mid-response".into());
-        }
-        Ok(Reply { status, head: head.to_string(), body: body.to_string() })
-    }
-
-    fn received(&self) -> serde_json::Value {
-        let r = self.request("GET", "/_received", &[], "").unwrap();
-        let json = r.body.trim();
-        serde_json::from_str(json).unwrap_or_else(|_| serde_json::from_str(dechunk(json).as_str()).unwrap())
-    }
-}
-
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = &tail[n + 2..];
-    }
-    out
-}
+use support::erp::{dechunk, start, Reply};
 
 fn soap(iban: &str) -> String {
     format!("<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><FindVendor><iban>{iban}</iban></FindVendor></soap:Body></soap:Envelope>")

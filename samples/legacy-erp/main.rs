@@ -16,6 +16,7 @@
 //! - Fault mode on the business endpoints: slow replies, 500s and dropped connections at set
 //!   rates (deterministic for a seed); `POST /_faults` changes them while running.
 //! - `GET /_received`: everything accepted, as JSON, so tests can count exactly-once.
+//! - `POST /_vendors` adds a vendor; `/_echo` answers with the request as it arrived.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -277,6 +278,23 @@ async fn received(State(erp): State<Shared>) -> Json<Value> {
     Json(Value::Array(erp.lock().unwrap().received.clone()))
 }
 
+/// Creates a vendor (`{"iban": …, "id": …}`), as an agent would in the ERP's own screens.
+async fn add_vendor(State(erp): State<Shared>, Json(v): Json<Value>) -> Json<Value> {
+    let (iban, id) = (v["iban"].as_str().unwrap_or(""), v["id"].as_str().unwrap_or(""));
+    erp.lock().unwrap().vendors.insert(iban.replace(' ', ""), id.to_string());
+    Json(v)
+}
+
+/// Answers with the request exactly as it arrived (method, raw query, headers, body), so tests
+/// can see what a bot sent byte for byte.
+async fn echo(method: axum::http::Method, uri: axum::http::Uri, headers: HeaderMap, body: String) -> Json<Value> {
+    let headers: serde_json::Map<String, Value> =
+        headers.iter().map(|(k, v)| (k.as_str().to_string(), Value::from(v.to_str().unwrap_or("")))).collect();
+    Json(
+        json!({ "method": method.as_str(), "path": uri.path(), "query": uri.query(), "headers": headers, "body": body }),
+    )
+}
+
 async fn set_faults(State(erp): State<Shared>, Json(f): Json<Faults>) -> Json<Faults> {
     erp.lock().unwrap().faults = f.clone();
     Json(f)
@@ -345,6 +363,8 @@ async fn main() {
         .route("/api/invoices", post(api_invoice))
         .route("/_received", get(received))
         .route("/_faults", post(set_faults))
+        .route("/_vendors", post(add_vendor))
+        .route("/_echo", axum::routing::any(echo))
         .with_state(shared);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("binding the port");
     println!("legacy-erp listening on http://{}", listener.local_addr().unwrap());

@@ -4,6 +4,7 @@
 
 use chrono::{Datelike, Timelike};
 
+#[derive(Debug)]
 pub struct Schedule {
     fields: [Vec<bool>; 5],
     any_day_of_month: bool,

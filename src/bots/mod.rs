@@ -6,12 +6,12 @@ pub mod cookies;
 pub mod cron;
 pub mod extract;
 pub mod kinds;
-pub mod runner;
-pub mod steps;
 pub mod redact;
 pub mod render;
+pub mod runner;
 pub mod schema;
 pub mod secrets;
+pub mod steps;
 pub mod template;
 
 use serde::Serialize;

@@ -14,6 +14,8 @@ impl Redactor {
         for s in secrets.into_iter().filter(|s| s.len() >= 3) {
             needles.push(s.to_string());
             needles.push(super::render::url_encode(s));
+            // application/x-www-form-urlencoded: spaces as `+`.
+            needles.push(super::render::url_encode(s).replace("%20", "+"));
             needles.push(s.replace(' ', "+"));
             needles.push(base64(s.as_bytes()));
             needles.push(serde_json::to_string(s).unwrap_or_default().trim_matches('"').to_string());

@@ -45,8 +45,15 @@ pub struct Runner {
 
 /// Why a walk stopped before the end.
 enum Stop {
-    Escalate { path: String, message: String },
-    Failed { path: String, step: String, failure: Failure },
+    Escalate {
+        path: String,
+        message: String,
+    },
+    Failed {
+        path: String,
+        step: String,
+        failure: Failure,
+    },
     /// Given back to the queue (a long retry wait, or the daemon is stopping).
     Deferred,
     Store(sqlx::Error),
@@ -84,7 +91,12 @@ pub async fn route(
 }
 
 impl Runner {
-    pub fn new(store: Store, active: Arc<RwLock<Arc<Active>>>, secrets_file: Option<PathBuf>, max_runs: usize) -> Runner {
+    pub fn new(
+        store: Store,
+        active: Arc<RwLock<Arc<Active>>>,
+        secrets_file: Option<PathBuf>,
+        max_runs: usize,
+    ) -> Runner {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("clerk/", env!("CARGO_PKG_VERSION")))
@@ -261,7 +273,13 @@ impl Runner {
                 tracing::info!(step = path, message, "run escalated");
                 let detail = json!({ "step": path });
                 self.store
-                    .finish_run(&run, "escalated", Some(&message), Some(&path), Some((ExceptionKind::Business, &message, &detail)))
+                    .finish_run(
+                        &run,
+                        "escalated",
+                        Some(&message),
+                        Some(&path),
+                        Some((ExceptionKind::Business, &message, &detail)),
+                    )
                     .await
             }
             Err(Stop::Failed { path, step, failure }) => {
@@ -273,7 +291,13 @@ impl Runner {
                     "response": mask(&redactor, &failure.response),
                 });
                 self.store
-                    .finish_run(&run, "failed", Some(&error), Some(&path), Some((ExceptionKind::System, &error, &detail)))
+                    .finish_run(
+                        &run,
+                        "failed",
+                        Some(&error),
+                        Some(&path),
+                        Some((ExceptionKind::System, &error, &detail)),
+                    )
                     .await
             }
             Err(Stop::Store(e)) => {
@@ -290,11 +314,16 @@ impl Runner {
     }
 
     /// `Ok(None)`: every step ran. `Ok(Some(reason))`: the run's `when` is false.
-    async fn walk_run(&self, run: &Run, stop: watch::Receiver<bool>, redactor: &mut Redactor) -> Result<Option<String>, Stop> {
-        let fail = |message: String| Stop::Failed { path: "0".into(), step: "start".into(), failure: Failure::fatal(message) };
+    async fn walk_run(
+        &self,
+        run: &Run,
+        stop: watch::Receiver<bool>,
+        redactor: &mut Redactor,
+    ) -> Result<Option<String>, Stop> {
+        let fail =
+            |message: String| Stop::Failed { path: "0".into(), step: "start".into(), failure: Failure::fatal(message) };
         let bot = self.bot(run).await.map_err(fail)?;
-        let (secrets, missing) =
-            super::secrets::resolve(&bot.secrets, self.secrets_file.as_deref()).map_err(fail)?;
+        let (secrets, missing) = super::secrets::resolve(&bot.secrets, self.secrets_file.as_deref()).map_err(fail)?;
         if !missing.is_empty() {
             return Err(fail(format!(
                 "secret(s) {} not set: set CLERK_SECRET_<NAME> or add them to the secrets file",
@@ -309,7 +338,8 @@ impl Runner {
         let original = match (&doc, bot_uploads_file(&bot.steps)) {
             (J::Object(d), true) => {
                 let sha = d["sha256"].as_str().unwrap_or("").to_string();
-                let bytes = self.store.blobs.read(&sha).map_err(|e| fail(format!("cannot read the document's file: {e}")))?;
+                let bytes =
+                    self.store.blobs.read(&sha).map_err(|e| fail(format!("cannot read the document's file: {e}")))?;
                 Some((d["file"].as_str().unwrap_or("document").to_string(), Arc::new(bytes)))
             }
             _ => None,
@@ -321,12 +351,16 @@ impl Runner {
             vars: BTreeMap::new(),
             secrets,
             env: std::env::vars().collect(),
-            steps: Some(saved.get("steps").and_then(J::as_object).map(|m| m.clone().into_iter().collect()).unwrap_or_default()),
+            steps: Some(
+                saved.get("steps").and_then(J::as_object).map(|m| m.clone().into_iter().collect()).unwrap_or_default(),
+            ),
             locals: BTreeMap::new(),
         };
         ctx.locals.insert(
             "run".into(),
-            Value::from_serialize(json!({ "id": run.id, "bot": bot.name, "version": bot.version, "trigger": run.trigger })),
+            Value::from_serialize(
+                json!({ "id": run.id, "bot": bot.name, "version": bot.version, "trigger": run.trigger }),
+            ),
         );
         for (k, v) in &bot.vars {
             let value = match v {
@@ -349,7 +383,8 @@ impl Runner {
                 }
             }
         }
-        let cookies: Jar = saved.get("cookies").and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
+        let cookies: Jar =
+            saved.get("cookies").and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
         let mut walk = Walk {
             runner: self,
             run,
@@ -398,7 +433,11 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    fn steps<'s>(&'s mut self, steps: &'s [Step], prefix: &'s str) -> futures_util::future::BoxFuture<'s, Result<(), Stop>> {
+    fn steps<'s>(
+        &'s mut self,
+        steps: &'s [Step],
+        prefix: &'s str,
+    ) -> futures_util::future::BoxFuture<'s, Result<(), Stop>> {
         Box::pin(async move {
             for (i, step) in steps.iter().enumerate() {
                 let path = format!("{prefix}{}", i + 1);
@@ -444,9 +483,10 @@ impl Walk<'_> {
         }
         match step.kind.as_str() {
             "escalate" => {
-                let message = self.renderer.text(step.config.as_str().unwrap_or(""), Place::Data, &self.ctx).map_err(|e| {
-                    Stop::Failed { path: path.into(), step: Self::name(step, path), failure: Failure::fatal(e) }
-                })?;
+                let message =
+                    self.renderer.text(step.config.as_str().unwrap_or(""), Place::Data, &self.ctx).map_err(|e| {
+                        Stop::Failed { path: path.into(), step: Self::name(step, path), failure: Failure::fatal(e) }
+                    })?;
                 let store = &self.runner.store;
                 let row = store.step_started(self.run, path, step.id.as_deref(), "escalate", step.line, 1).await?;
                 let end = StepEnd {
@@ -545,7 +585,13 @@ impl Walk<'_> {
                         return Err(Stop::Failed { path: path.into(), step: Self::name(step, path), failure: f });
                     }
                     let delay = backoff(&policy, failures, f.retry_after);
-                    tracing::info!(step = path, attempt, error, retry_in_ms = delay.as_millis() as u64, "step failed; retrying");
+                    tracing::info!(
+                        step = path,
+                        attempt,
+                        error,
+                        retry_in_ms = delay.as_millis() as u64,
+                        "step failed; retrying"
+                    );
                     if delay > LONGEST_SLEEP {
                         store.defer_run(self.run, crate::store::now_ms() + delay.as_millis() as i64).await?;
                         return Err(Stop::Deferred);
@@ -569,7 +615,8 @@ impl Walk<'_> {
             _ => DEFAULT_TIMEOUT,
         });
         if step.kind == "set" {
-            let values = self.renderer.json(&step.config, &self.ctx).map_err(|e| Failure::fatal(format!("template: {e}")))?;
+            let values =
+                self.renderer.json(&step.config, &self.ctx).map_err(|e| Failure::fatal(format!("template: {e}")))?;
             return Ok(Done { output: values.as_object().cloned().unwrap_or_default(), ..Done::default() });
         }
         if step.kind == "wait_until" {

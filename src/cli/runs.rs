@@ -107,7 +107,13 @@ async fn print_run(store: &Store, id: i64) -> anyhow::Result<()> {
 
 /// `clerk bots run NAME [--doc ID]`: queues a manual run. With no daemon on the data folder the
 /// run executes here and now; with one, the daemon runs it and this waits for the outcome.
-pub async fn run_now(s: &Settings, store: Store, bot: Arc<Bot>, doc: Option<i64>, json: bool) -> anyhow::Result<ExitCode> {
+pub async fn run_now(
+    s: &Settings,
+    store: Store,
+    bot: Arc<Bot>,
+    doc: Option<i64>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     if let Some(id) = doc {
         store.document_for_bot(id).await?.with_context(|| format!("document {id} does not exist"))?;
     }
@@ -130,7 +136,10 @@ pub async fn run_now(s: &Settings, store: Store, bot: Arc<Bot>, doc: Option<i64>
             let loaded = clerk::definitions::load_dir(&s.definitions, None);
             let active = Arc::new(RwLock::new(Active::new(loaded.definitions)));
             let runner = Runner::new(store.clone(), active, s.secrets_file.clone(), 1);
-            let run = store.claim_run_by_id(id, &runner.owner, LEASE_MS).await?.context("the run was taken by another process")?;
+            let run = store
+                .claim_run_by_id(id, &runner.owner, LEASE_MS)
+                .await?
+                .context("the run was taken by another process")?;
             let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
             runner.execute(run, stop_rx).await;
         }

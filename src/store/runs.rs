@@ -92,14 +92,16 @@ const SUMMARY: &str = "SELECT id, bot, bot_version, document_id, trigger, state,
 impl Store {
     /// Records the source of every bot version loaded, so a run can finish on its version.
     pub async fn record_bot_version(&self, bot: &str, version: &str, file: &str, source: &[u8]) -> sqlx::Result<()> {
-        sqlx::query("INSERT OR IGNORE INTO bot_versions (bot, version, file, source, first_seen) VALUES (?, ?, ?, ?, ?)")
-            .bind(bot)
-            .bind(version)
-            .bind(file)
-            .bind(source)
-            .bind(now())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO bot_versions (bot, version, file, source, first_seen) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(bot)
+        .bind(version)
+        .bind(file)
+        .bind(source)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -271,7 +273,14 @@ impl Store {
     }
 
     /// Records a step skipped by its `if` (no attempt was made).
-    pub async fn step_skipped(&self, run: &Run, path: &str, step_id: Option<&str>, kind: &str, line: usize) -> sqlx::Result<()> {
+    pub async fn step_skipped(
+        &self,
+        run: &Run,
+        path: &str,
+        step_id: Option<&str>,
+        kind: &str,
+        line: usize,
+    ) -> sqlx::Result<()> {
         sqlx::query(
             "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, started_at, finished_at, duration_ms) VALUES (?, ?, ?, ?, ?, 0, 'skipped', ?, ?, 0)",
         )
@@ -317,14 +326,16 @@ impl Store {
         if let Some((kind, reason, detail)) = exception {
             Store::open_run_exception(&mut tx, run.document_id, Some(run.id), kind, reason, Some(detail)).await?;
         }
-        sqlx::query("INSERT INTO audit (at, document_id, run_id, actor, action, detail) VALUES (?, ?, ?, 'clerk', ?, ?)")
-            .bind(now())
-            .bind(run.document_id)
-            .bind(run.id)
-            .bind(format!("run {state}"))
-            .bind(error.unwrap_or(""))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO audit (at, document_id, run_id, actor, action, detail) VALUES (?, ?, ?, 'clerk', ?, ?)",
+        )
+        .bind(now())
+        .bind(run.document_id)
+        .bind(run.id)
+        .bind(format!("run {state}"))
+        .bind(error.unwrap_or(""))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -348,7 +359,8 @@ impl Store {
     /// failed step with a fresh set of attempts.
     pub async fn decide_run(&self, id: i64, decision: Decision, actor: &str) -> sqlx::Result<Result<(), String>> {
         let mut tx = self.write_tx().await?;
-        let Some(row) = sqlx::query("SELECT state, failed_step FROM runs WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?
+        let Some(row) =
+            sqlx::query("SELECT state, failed_step FROM runs WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?
         else {
             return Ok(Err(format!("run {id} does not exist")));
         };
@@ -356,8 +368,7 @@ impl Store {
         if state != "failed" && state != "escalated" {
             return Ok(Err(format!("run {id} is {state}; only failed or escalated runs wait for a decision")));
         }
-        let max: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM run_steps").fetch_one(&mut *tx).await?;
+        let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM run_steps").fetch_one(&mut *tx).await?;
         let t = now();
         let (sql, what) = match (decision, state.as_str()) {
             (Decision::End, _) => ("UPDATE runs SET state = 'ended', finished_at = ?2, updated_at = ?2 WHERE id = ?1", "ended the run"),
@@ -423,7 +434,8 @@ impl Store {
     }
 
     pub async fn run(&self, id: i64) -> sqlx::Result<Option<(RunSummary, Vec<StepRecord>)>> {
-        let Some(row) = sqlx::query(&format!("{SUMMARY} WHERE id = ?")).bind(id).fetch_optional(&self.pool).await? else {
+        let Some(row) = sqlx::query(&format!("{SUMMARY} WHERE id = ?")).bind(id).fetch_optional(&self.pool).await?
+        else {
             return Ok(None);
         };
         let steps = sqlx::query(
@@ -456,7 +468,8 @@ impl Store {
 
     /// Counts of runs by state, for status and benchmarks.
     pub async fn run_counts(&self) -> sqlx::Result<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT state, COUNT(*) FROM runs GROUP BY state ORDER BY state").fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT state, COUNT(*) FROM runs GROUP BY state ORDER BY state").fetch_all(&self.pool).await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
@@ -477,7 +490,9 @@ fn claimed(r: &sqlx::sqlite::SqliteRow, owner: &str) -> Run {
         context: serde_json::from_str(r.get::<&str, _>(5)).unwrap_or(J::Null),
         owner: owner.to_string(),
         started: r.get(6),
-        created_ms: chrono::DateTime::parse_from_rfc3339(r.get::<&str, _>(7)).map(|t| t.timestamp_millis()).unwrap_or(0),
+        created_ms: chrono::DateTime::parse_from_rfc3339(r.get::<&str, _>(7))
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(0),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Shared test harness: a real `clerk serve` on temporary folders, driven through its CLI.
 #![allow(dead_code)]
 
+pub mod erp;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -21,6 +23,8 @@ pub struct Daemon {
     pub inbox: PathBuf,
     pub data: PathBuf,
     pub definitions: PathBuf,
+    /// Environment for the daemon and for `clerk` commands (ERP_URL, CLERK_SECRET_…).
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -28,6 +32,13 @@ impl Daemon {
     /// A daemon over fresh folders, with the bundled definitions copied in and `extra_settings`
     /// appended to its clerk.toml.
     pub fn start_with(extra_settings: &str) -> Daemon {
+        let mut d = Daemon::new(extra_settings);
+        d.spawn();
+        d
+    }
+
+    /// Like `start_with`, without starting: set `env` or change definitions first, then `spawn`.
+    pub fn new(extra_settings: &str) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let definitions = dir.path().join("definitions");
         std::fs::create_dir_all(&definitions).unwrap();
@@ -44,11 +55,21 @@ impl Daemon {
             settings
         };
         std::fs::write(dir.path().join("clerk.toml"), settings).unwrap();
-        let mut d =
-            Daemon { inbox: dir.path().join("inbox"), data: dir.path().join("var"), definitions, dir, child: None };
+        let d = Daemon {
+            inbox: dir.path().join("inbox"),
+            data: dir.path().join("var"),
+            definitions,
+            dir,
+            env: vec![],
+            child: None,
+        };
         std::fs::create_dir_all(&d.inbox).unwrap();
-        d.spawn();
         d
+    }
+
+    pub fn with_env(mut self, key: &str, value: &str) -> Daemon {
+        self.env.push((key.into(), value.into()));
+        self
     }
 
     pub fn start() -> Daemon {
@@ -61,6 +82,7 @@ impl Daemon {
             .arg("serve")
             .current_dir(self.dir.path())
             .env("CLERK_LOG", "info,clerk=debug,sqlx=warn,lopdf=error")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -99,7 +121,13 @@ impl Daemon {
 
     /// Runs a `clerk` command against this daemon's store.
     pub fn clerk(&self, args: &[&str]) -> Output {
-        Command::new(CLERK).args(args).current_dir(self.dir.path()).env("CLERK_LOG", "warn").output().unwrap()
+        Command::new(CLERK)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("CLERK_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap()
     }
 
     pub fn json(&self, args: &[&str]) -> Value {

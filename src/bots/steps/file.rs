@@ -44,7 +44,9 @@ fn write(cfg: &J, env: &Env, path: PathBuf) -> Result {
         "csv" => {
             let mut out = csv_line(columns.iter().map(String::as_str));
             for row in &rows {
-                out.push_str(&csv_line(columns.iter().map(|c| cell(row, c)).collect::<Vec<_>>().iter().map(String::as_str)));
+                out.push_str(&csv_line(
+                    columns.iter().map(|c| cell(row, c)).collect::<Vec<_>>().iter().map(String::as_str),
+                ));
             }
             out
         }
@@ -75,8 +77,10 @@ fn write(cfg: &J, env: &Env, path: PathBuf) -> Result {
         other => return Err(Failure::fatal(format!("unknown file format `{other}`; use csv, fixed or json"))),
     };
     let request = json!({ "write": path, "format": format, "rows": rows.len() });
-    write_atomically(&path, text.as_bytes())
-        .map_err(|e| Failure { request: request.clone(), ..Failure::transient(format!("cannot write {}: {e}", path.display())) })?;
+    write_atomically(&path, text.as_bytes()).map_err(|e| Failure {
+        request: request.clone(),
+        ..Failure::transient(format!("cannot write {}: {e}", path.display()))
+    })?;
     let mut output = serde_json::Map::new();
     output.insert("path".into(), J::from(path.display().to_string()));
     output.insert("rows".into(), J::from(rows.len()));
@@ -92,15 +96,16 @@ fn guess_format(path: &Path) -> &'static str {
 }
 
 fn csv_line<'a>(cells: impl Iterator<Item = &'a str>) -> String {
-    let quoted: Vec<String> = cells
-        .map(|c| {
-            if c.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", c.replace('"', "\"\""))
-            } else {
-                c.to_string()
-            }
-        })
-        .collect();
+    let quoted: Vec<String> =
+        cells
+            .map(|c| {
+                if c.contains([',', '"', '\n', '\r']) {
+                    format!("\"{}\"", c.replace('"', "\"\""))
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
     quoted.join(",") + "\n"
 }
 
@@ -126,7 +131,12 @@ async fn wait_for(cfg: &J, env: &Env<'_>, path: PathBuf) -> Result {
         match std::fs::metadata(&path) {
             Ok(m) if last_size == Some(m.len()) => match std::fs::read(&path) {
                 Ok(b) => break String::from_utf8_lossy(&b).into_owned(),
-                Err(e) => return Err(Failure { request, ..Failure::transient(format!("cannot read {}: {e}", path.display())) }),
+                Err(e) => {
+                    return Err(Failure {
+                        request,
+                        ..Failure::transient(format!("cannot read {}: {e}", path.display()))
+                    })
+                }
             },
             Ok(m) => last_size = Some(m.len()),
             Err(_) => last_size = None,
@@ -159,9 +169,7 @@ fn parse_csv(text: &str) -> J {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty()).map(split_csv);
     let header = lines.next().unwrap_or_default();
     J::Array(
-        lines
-            .map(|cells| J::Object(header.iter().cloned().zip(cells.into_iter().map(J::from)).collect()))
-            .collect(),
+        lines.map(|cells| J::Object(header.iter().cloned().zip(cells.into_iter().map(J::from)).collect())).collect(),
     )
 }
 

@@ -39,7 +39,8 @@ pub async fn run(cfg: &J, env: &mut Env<'_>) -> Result {
                 J::Array(v) if v.len() == 2 => (env.render(&v[0], Place::Data)?, env.render(&v[1], Place::Data)?),
                 _ => return Err(Failure::fatal("`auth: { basic: [user, password] }` needs a user and a password")),
             };
-            headers.push(("Authorization".into(), format!("Basic {}", base64(format!("{user}:{password}").as_bytes()))));
+            headers
+                .push(("Authorization".into(), format!("Basic {}", base64(format!("{user}:{password}").as_bytes()))));
         }
         Some(_) => return Err(Failure::fatal("`auth` takes `basic: [user, password]` or `bearer: token`")),
         None => {}
@@ -48,7 +49,15 @@ pub async fn run(cfg: &J, env: &mut Env<'_>) -> Result {
         headers.push(("Idempotency-Key".into(), key));
     }
     if !headers.is_empty() {
-        request["headers"] = pairs(&headers);
+        // Credentials are never recorded, whatever form they take.
+        let shown: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| match k.eq_ignore_ascii_case("authorization") {
+                true => (k.clone(), format!("{} ***", v.split(' ').next().unwrap_or(""))),
+                false => (k.clone(), v.clone()),
+            })
+            .collect();
+        request["headers"] = pairs(&shown);
     }
     let url = Url::parse(&url).map_err(|e| Failure::fatal(format!("`{url}` is not a URL: {e}")))?;
     let reply = exchange(env, method, url, &headers, |b| body.apply(b.query(&query)), &request).await?;
@@ -107,7 +116,9 @@ impl Body {
                 let is_file = v.as_str().is_some_and(|s| s.replace(' ', "") == "{{doc.file}}");
                 if is_file {
                     let (file, bytes) = env.original.clone().ok_or_else(|| {
-                        Failure::fatal(format!("multipart `{name}` sends the document's file, but this run has no document"))
+                        Failure::fatal(format!(
+                            "multipart `{name}` sends the document's file, but this run has no document"
+                        ))
                     })?;
                     shown.insert(name.clone(), J::from(format!("<file {file}, {} bytes>", bytes.len())));
                     parts.push((name.clone(), PartValue::File(file, bytes)));
@@ -211,7 +222,8 @@ pub async fn exchange(
         if !matches!(response.status().as_u16(), 301..=303) {
             break;
         }
-        let Some(next) = response.headers().get("location").and_then(|l| l.to_str().ok()).and_then(|l| url.join(l).ok())
+        let Some(next) =
+            response.headers().get("location").and_then(|l| l.to_str().ok()).and_then(|l| url.join(l).ok())
         else {
             break;
         };
@@ -227,7 +239,10 @@ pub async fn exchange(
     let retry_after = headers.iter().find(|(k, _)| k == "retry-after").and_then(|(_, v)| parse_retry_after(v));
     let bytes = response.bytes().await.map_err(|e| fail(transport(e)))?;
     if bytes.len() > MAX_ANSWER {
-        return Err(fail(Failure::fatal(format!("the answer is {} bytes, more than clerk keeps ({MAX_ANSWER})", bytes.len()))));
+        return Err(fail(Failure::fatal(format!(
+            "the answer is {} bytes, more than clerk keeps ({MAX_ANSWER})",
+            bytes.len()
+        ))));
     }
     let body = String::from_utf8_lossy(&bytes).into_owned();
     let json = serde_json::from_str(&body).ok();

@@ -65,9 +65,7 @@ pub type Result = std::result::Result<Done, Failure>;
 impl Env<'_> {
     /// Renders `cfg[key]` as text for `place`; `None` when the key is absent.
     pub fn text(&self, cfg: &J, key: &str, place: Place) -> std::result::Result<Option<String>, Failure> {
-        cfg.get(key)
-            .map(|v| self.render(v, place))
-            .transpose()
+        cfg.get(key).map(|v| self.render(v, place)).transpose()
     }
 
     pub fn render(&self, v: &J, place: Place) -> std::result::Result<String, Failure> {

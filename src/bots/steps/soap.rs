@@ -28,11 +28,9 @@ pub async fn run(cfg: &J, env: &mut Env<'_>) -> Result {
         Err(f) => {
             let body = f.response.get("body").and_then(J::as_str).unwrap_or("").to_string();
             return Err(match fault(&body) {
-                Some((code, text)) => Failure {
-                    message: format!("SOAP fault {code}: {text}"),
-                    retryable: code.ends_with("Server"),
-                    ..f
-                },
+                Some((code, text)) => {
+                    Failure { message: format!("SOAP fault {code}: {text}"), retryable: code.ends_with("Server"), ..f }
+                }
                 None => f,
             });
         }

@@ -51,8 +51,7 @@ pub async fn run(cfg: &J, env: &mut Env<'_>) -> Result {
     }
     let returns_rows = {
         let head = query.trim_start().to_ascii_uppercase();
-        ["SELECT", "WITH", "SHOW", "VALUES", "PRAGMA"].iter().any(|k| head.starts_with(k))
-            || head.contains("RETURNING")
+        ["SELECT", "WITH", "SHOW", "VALUES", "PRAGMA"].iter().any(|k| head.starts_with(k)) || head.contains("RETURNING")
     };
     let exec = async {
         if returns_rows {
