@@ -67,11 +67,13 @@ impl Erp {
     fn record(&mut self, channel: &str, key: Option<&str>, payload: Value) -> String {
         self.next_id += 1;
         let id = format!("ERP-{}", self.next_id);
-        self.received.push(json!({ "id": id, "channel": channel, "idempotency_key": key, "payload": payload }));
-        let _ = std::fs::write(
-            self.data.join("received.json"),
-            serde_json::to_vec_pretty(&self.received).unwrap_or_default(),
-        );
+        let entry = json!({ "id": id, "channel": channel, "idempotency_key": key, "payload": payload });
+        // One JSON line per accepted record, appended: the ERP's own journal.
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(self.data.join("received.jsonl")) {
+            let _ = writeln!(f, "{entry}");
+        }
+        self.received.push(entry);
         id
     }
 }

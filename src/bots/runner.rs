@@ -4,7 +4,7 @@
 //!
 //! Resuming is re-walking: a run claimed again (after a crash, a long retry wait or an agent's
 //! decision) walks its steps from the top, skipping every step the journal records as done —
-//! their outputs are in the run's saved context, so conditions and loops take the same turns.
+//! their outputs are read back from the journal, so conditions and loops take the same turns.
 
 use super::cookies::Jar;
 use super::redact::Redactor;
@@ -16,7 +16,7 @@ use crate::pipeline::Active;
 use crate::store::{NewRun, Run, StepEnd, Store};
 use minijinja::value::Value;
 use serde_json::{json, Value as J};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -159,6 +159,8 @@ impl Runner {
                     tasks.spawn(async move {
                         runner.execute(run, stop).await;
                         drop(permit);
+                        // A slot is free (and the bot may be below its concurrency again).
+                        runner.wake.notify_one();
                     });
                     continue;
                 }
@@ -344,16 +346,14 @@ impl Runner {
             }
             _ => None,
         };
-        let saved = &run.context;
+        let journal = self.store.journal(run.id).await?;
         let renderer = Renderer::default();
         let mut ctx = Context {
             doc,
             vars: BTreeMap::new(),
             secrets,
             env: std::env::vars().collect(),
-            steps: Some(
-                saved.get("steps").and_then(J::as_object).map(|m| m.clone().into_iter().collect()).unwrap_or_default(),
-            ),
+            steps: Some(journal.steps.clone().into_iter().collect()),
             locals: BTreeMap::new(),
         };
         ctx.locals.insert(
@@ -369,10 +369,8 @@ impl Runner {
             };
             ctx.vars.insert(k.clone(), value);
         }
-        let mut set_vars = serde_json::Map::new();
-        for (k, v) in saved.get("vars").and_then(J::as_object).into_iter().flatten() {
+        for (k, v) in &journal.vars {
             ctx.vars.insert(k.clone(), Value::from_serialize(v));
-            set_vars.insert(k.clone(), v.clone());
         }
         if !run.started {
             if let Trigger::Doctype { when: Some(when), .. } = &bot.trigger {
@@ -383,17 +381,15 @@ impl Runner {
                 }
             }
         }
-        let cookies: Jar =
-            saved.get("cookies").and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
+        let cookies: Jar = journal.cookies.clone().and_then(|c| serde_json::from_value(c).ok()).unwrap_or_default();
         let mut walk = Walk {
             runner: self,
             run,
             bot: &bot,
             renderer,
             ctx,
-            set_vars,
             cookies,
-            done: self.store.run_progress(run.id).await?,
+            journal,
             redactor,
             original,
             stop,
@@ -423,10 +419,8 @@ struct Walk<'a> {
     bot: &'a Bot,
     renderer: Renderer,
     ctx: Context,
-    /// Variables set by `set` steps (saved with the context).
-    set_vars: serde_json::Map<String, J>,
     cookies: Jar,
-    done: BTreeSet<String>,
+    journal: crate::store::Journal,
     redactor: &'a Redactor,
     original: Option<(String, Arc<Vec<u8>>)>,
     stop: watch::Receiver<bool>,
@@ -471,7 +465,7 @@ impl Walk<'_> {
                 self.steps(&step.otherwise, &format!("{path}.else.")).await
             };
         }
-        if self.done.contains(path) {
+        if self.journal.done.contains(path) {
             return Ok(());
         }
         if let Some(cond) = &step.condition {
@@ -497,7 +491,7 @@ impl Walk<'_> {
                     error: Some(&self.redactor.redact(&message)),
                     duration_ms: 0,
                 };
-                store.step_finished(row, self.run, end, None).await?;
+                store.step_finished(row, end, None).await?;
                 Err(Stop::Escalate { path: path.into(), message })
             }
             "foreach" => {
@@ -534,7 +528,7 @@ impl Walk<'_> {
     async fn attempts(&mut self, step: &Step, path: &str) -> Result<(), Stop> {
         let policy = step.retry.clone().unwrap_or_else(|| self.bot.retry.clone());
         let store = self.runner.store.clone();
-        let (mut failures, mut attempt) = store.failed_attempts(self.run.id, path).await?;
+        let (mut failures, mut attempt) = self.journal.attempts.get(path).copied().unwrap_or_default();
         loop {
             attempt += 1;
             let row = store.step_started(self.run, path, step.id.as_deref(), &step.kind, step.line, attempt).await?;
@@ -550,10 +544,10 @@ impl Walk<'_> {
                     if step.kind == "set" {
                         for (k, v) in output.as_object().into_iter().flatten() {
                             self.ctx.vars.insert(k.clone(), Value::from_serialize(v));
-                            self.set_vars.insert(k.clone(), v.clone());
                         }
                     }
-                    let context = json!({ "steps": self.ctx.steps, "vars": self.set_vars, "cookies": self.cookies });
+                    let cookies = matches!(step.kind.as_str(), "http" | "soap")
+                        .then(|| serde_json::to_value(&self.cookies).unwrap_or_default());
                     let r = self.redactor;
                     let end = StepEnd {
                         state: "done",
@@ -563,8 +557,8 @@ impl Walk<'_> {
                         error: None,
                         duration_ms: ms,
                     };
-                    store.step_finished(row, self.run, end, Some(&mask(r, &context))).await?;
-                    self.done.insert(path.to_string());
+                    store.step_finished(row, end, cookies.as_ref()).await?;
+                    self.journal.done.insert(path.to_string());
                     return Ok(());
                 }
                 Err(f) => {
@@ -579,7 +573,7 @@ impl Walk<'_> {
                         error: Some(&error),
                         duration_ms: ms,
                     };
-                    store.step_finished(row, self.run, end, None).await?;
+                    store.step_finished(row, end, None).await?;
                     if !f.retryable || failures >= policy.attempts as i64 {
                         let f = Failure { message: format!("{} (attempt {attempt})", f.message), ..f };
                         return Err(Stop::Failed { path: path.into(), step: Self::name(step, path), failure: f });

@@ -65,7 +65,7 @@ impl Store {
         .bind(now + lease_ms)
         .bind(super::now())
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
             .await?
             .into_iter()
             .next();
@@ -102,7 +102,7 @@ impl Store {
             .bind(now())
             .bind(job.id)
             .bind(&job.owner)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -113,7 +113,7 @@ impl Store {
             .bind(now_ms() + lease_ms)
             .bind(job.id)
             .bind(&job.owner)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -124,7 +124,7 @@ impl Store {
         let r = sqlx::query("UPDATE jobs SET state = 'queued', lease_owner = NULL, run_after = ?, updated_at = ? WHERE state = 'running'")
             .bind(now_ms())
             .bind(now())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(r.rows_affected())
     }

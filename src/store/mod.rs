@@ -14,7 +14,7 @@ mod runs;
 pub use documents::{Document, DocumentSummary, IntakeResult, NewDocument};
 pub use exceptions::{ExceptionFilter, ExceptionItem};
 pub use jobs::{Job, Stage};
-pub use runs::{Decision, NewRun, Run, RunSummary, StepEnd, StepRecord};
+pub use runs::{Decision, Journal, NewRun, Run, RunSummary, StepEnd, StepRecord};
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -25,7 +25,12 @@ use std::time::Duration;
 
 #[derive(Clone)]
 pub struct Store {
+    /// For reads (WAL: readers never wait for the writer).
     pub pool: SqlitePool,
+    /// The one connection every write goes through. SQLite has one writer at a time anyway;
+    /// queueing writers here, asynchronously, replaces SQLite's busy handler, which sleeps for
+    /// milliseconds between attempts when connections compete for the lock.
+    pub writer: SqlitePool,
     pub blobs: blobs::Blobs,
 }
 
@@ -51,21 +56,27 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(120))
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("cannot open the database {}", db.display()))?;
+        sqlx::migrate!("src/store/migrations").run(&writer).await.context("cannot migrate the database")?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the database {}", db.display()))?;
-        sqlx::migrate!("src/store/migrations").run(&pool).await.context("cannot migrate the database")?;
         let blobs = blobs::Blobs::open(data_dir.join("blobs")).context("cannot open the blob store")?;
-        Ok(Store { pool, blobs })
+        Ok(Store { pool, writer, blobs })
     }
 
     /// A write transaction. `BEGIN IMMEDIATE` takes the write lock up front: a deferred
     /// transaction that reads first and writes later cannot wait for the lock (SQLite would fail it
     /// at once with "database is locked" to avoid a deadlock).
     pub async fn write_tx(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+        self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
     /// Records one line of the audit trail.

@@ -1,8 +1,8 @@
 //! Runs and their journal. A run row is its own queue entry, claimed with a lease like a job (a
 //! bot's `concurrency` bounds how many of its runs are claimed at once). Every step attempt is a
-//! `run_steps` row inserted before the step acts and updated after; a step's `done` row and the
-//! run's context (step outputs, variables, cookies) commit together, so a resumed run knows
-//! exactly which steps are done and what they produced.
+//! `run_steps` row inserted before the step acts and updated after, each in one statement; a
+//! step's `done` row carries its output and the cookie jar, so the journal read back (`journal`)
+//! tells a resumed run which steps are done and what they produced.
 
 use super::{now, now_ms, Store};
 use crate::classify::ExceptionKind;
@@ -28,7 +28,6 @@ pub struct Run {
     pub version: String,
     pub document_id: Option<i64>,
     pub trigger: String,
-    pub context: J,
     pub owner: String,
     /// Set once the run has begun (its `when` was evaluated then).
     pub started: bool,
@@ -66,6 +65,20 @@ pub struct StepRecord {
     pub duration_ms: Option<i64>,
 }
 
+/// A run's journal read back: see `Store::journal`.
+#[derive(Debug, Default)]
+pub struct Journal {
+    /// Paths of steps done (or skipped), not counting those before an agent's restart.
+    pub done: BTreeSet<String>,
+    /// Outputs of done steps by step id: what templates read as `steps.<id>`.
+    pub steps: serde_json::Map<String, J>,
+    /// Variables set by done `set` steps.
+    pub vars: serde_json::Map<String, J>,
+    pub cookies: Option<J>,
+    /// Per path: (attempts that failed since the last retry by an agent, highest attempt number).
+    pub attempts: std::collections::HashMap<String, (i64, i64)>,
+}
+
 /// One journal row's outcome.
 pub struct StepEnd<'a> {
     pub state: &'a str,
@@ -100,7 +113,7 @@ impl Store {
         .bind(file)
         .bind(source)
         .bind(now())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -156,13 +169,13 @@ impl Store {
                          WHERE r.state = 'queued' AND r.run_after <= ?4
                            AND (SELECT COUNT(*) FROM runs x WHERE x.bot = r.bot AND x.state = 'running') < r.concurrency
                          ORDER BY r.run_after, r.id LIMIT 1)
-             RETURNING id, bot, bot_version, document_id, trigger, context, started_at != ?3, created_at",
+             RETURNING id, bot, bot_version, document_id, trigger, started_at != ?3, created_at",
         )
         .bind(owner)
         .bind(now + lease_ms)
         .bind(super::now())
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?
         .into_iter()
         .next();
@@ -174,7 +187,7 @@ impl Store {
         sqlx::query("UPDATE runs SET lease_until = ? WHERE lease_owner = ? AND state = 'running'")
             .bind(now_ms() + lease_ms)
             .bind(owner)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -184,34 +197,46 @@ impl Store {
         let r = sqlx::query("UPDATE runs SET state = 'queued', lease_owner = NULL, run_after = ?, updated_at = ? WHERE state = 'running'")
             .bind(now_ms())
             .bind(now())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(r.rows_affected())
     }
 
-    /// Paths of the steps that count as done, and how many failed attempts the path has had since
-    /// the last retry by an agent.
-    pub async fn run_progress(&self, run_id: i64) -> sqlx::Result<BTreeSet<String>> {
-        sqlx::query_scalar(
-            "SELECT s.path FROM run_steps s JOIN runs r ON r.id = s.run_id
-             WHERE s.run_id = ? AND s.state IN ('done', 'skipped') AND s.id > r.done_mark",
+    /// The run's journal as the runner needs it: what is done, what it produced, and how many
+    /// attempts each step has had since an agent last retried it.
+    pub async fn journal(&self, run_id: i64) -> sqlx::Result<Journal> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.path, s.step_id, s.kind, s.state, s.attempt, s.output, s.cookies, r.done_mark, r.attempts_mark
+             FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE s.run_id = ? ORDER BY s.id",
         )
         .bind(run_id)
         .fetch_all(&self.pool)
-        .await
-        .map(|v| v.into_iter().collect())
-    }
-
-    pub async fn failed_attempts(&self, run_id: i64, path: &str) -> sqlx::Result<(i64, i64)> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) FILTER (WHERE s.state IN ('failed', 'started') AND s.id > r.attempts_mark), COALESCE(MAX(s.attempt), 0)
-             FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE s.run_id = ? AND s.path = ?",
-        )
-        .bind(run_id)
-        .bind(path)
-        .fetch_one(&self.pool)
         .await?;
-        Ok((row.get(0), row.get(1)))
+        let mut j = Journal::default();
+        for r in rows {
+            let (id, path, state, attempt): (i64, String, String, i64) = (r.get(0), r.get(1), r.get(4), r.get(5));
+            let (done_mark, attempts_mark): (i64, i64) = (r.get(8), r.get(9));
+            let entry = j.attempts.entry(path.clone()).or_default();
+            entry.1 = entry.1.max(attempt);
+            if id > attempts_mark && (state == "failed" || state == "started") {
+                entry.0 += 1;
+            }
+            if id <= done_mark || !(state == "done" || state == "skipped") {
+                continue;
+            }
+            j.done.insert(path);
+            let output: Option<J> = r.get::<Option<String>, _>(6).and_then(|o| serde_json::from_str(&o).ok());
+            if let (Some(step_id), Some(o)) = (r.get::<Option<String>, _>(2), &output) {
+                j.steps.insert(step_id, o.clone());
+            }
+            if r.get::<&str, _>(3) == "set" {
+                j.vars.extend(output.and_then(|o| o.as_object().cloned()).unwrap_or_default());
+            }
+            if let Some(c) = r.get::<Option<String>, _>(7).and_then(|c| serde_json::from_str(&c).ok()) {
+                j.cookies = Some(c);
+            }
+        }
+        Ok(j)
     }
 
     /// Journals a step about to act. Returns the row to finish.
@@ -225,8 +250,7 @@ impl Store {
         line: usize,
         attempt: i64,
     ) -> sqlx::Result<i64> {
-        let mut tx = self.write_tx().await?;
-        let id = sqlx::query_scalar(
+        sqlx::query_scalar(
             "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, started_at) VALUES (?, ?, ?, ?, ?, ?, 'started', ?) RETURNING id",
         )
         .bind(run.id)
@@ -236,40 +260,30 @@ impl Store {
         .bind(line as i64)
         .bind(attempt)
         .bind(now())
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.writer)
         .await?
         .into_iter()
         .next()
-        .ok_or(sqlx::Error::RowNotFound)?;
-        tx.commit().await?;
-        Ok(id)
+        .ok_or(sqlx::Error::RowNotFound)
     }
 
-    /// Finishes a journal row; a done step commits the run's new context with it.
-    pub async fn step_finished(&self, row: i64, run: &Run, end: StepEnd<'_>, context: Option<&J>) -> sqlx::Result<()> {
-        let mut tx = self.write_tx().await?;
+    /// Finishes a journal row (with the cookie jar, for a done step that used it).
+    pub async fn step_finished(&self, row: i64, end: StepEnd<'_>, cookies: Option<&J>) -> sqlx::Result<()> {
         sqlx::query(
-            "UPDATE run_steps SET state = ?, request = ?, response = ?, output = ?, error = ?, finished_at = ?, duration_ms = ? WHERE id = ?",
+            "UPDATE run_steps SET state = ?, request = ?, response = ?, output = ?, cookies = ?, error = ?, finished_at = ?, duration_ms = ? WHERE id = ?",
         )
         .bind(end.state)
         .bind(end.request.to_string())
         .bind(end.response.to_string())
         .bind(end.output.map(J::to_string))
+        .bind(cookies.map(J::to_string))
         .bind(end.error)
         .bind(now())
         .bind(end.duration_ms)
         .bind(row)
-        .execute(&mut *tx)
+        .execute(&self.writer)
         .await?;
-        if let Some(c) = context {
-            sqlx::query("UPDATE runs SET context = ?, updated_at = ? WHERE id = ?")
-                .bind(c.to_string())
-                .bind(now())
-                .bind(run.id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await
+        Ok(())
     }
 
     /// Records a step skipped by its `if` (no attempt was made).
@@ -291,7 +305,7 @@ impl Store {
         .bind(line as i64)
         .bind(now())
         .bind(now())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -306,8 +320,7 @@ impl Store {
         failed_step: Option<&str>,
         exception: Option<(ExceptionKind, &str, &J)>,
     ) -> sqlx::Result<bool> {
-        let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
+        let finish = sqlx::query(
             "UPDATE runs SET state = ?, error = ?, failed_step = ?, finished_at = ?, updated_at = ?, lease_owner = NULL
              WHERE id = ? AND lease_owner = ? AND state = 'running'",
         )
@@ -317,15 +330,16 @@ impl Store {
         .bind(now())
         .bind(now())
         .bind(run.id)
-        .bind(&run.owner)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
+        .bind(&run.owner);
+        let Some((kind, reason, detail)) = exception else {
+            // A run that ended well is one statement; its steps are in the journal.
+            return Ok(finish.execute(&self.writer).await?.rows_affected() == 1);
+        };
+        let mut tx = self.write_tx().await?;
+        if finish.execute(&mut *tx).await?.rows_affected() != 1 {
             return Ok(false);
         }
-        if let Some((kind, reason, detail)) = exception {
-            Store::open_run_exception(&mut tx, run.document_id, Some(run.id), kind, reason, Some(detail)).await?;
-        }
+        Store::open_run_exception(&mut tx, run.document_id, Some(run.id), kind, reason, Some(detail)).await?;
         sqlx::query(
             "INSERT INTO audit (at, document_id, run_id, actor, action, detail) VALUES (?, ?, ?, 'clerk', ?, ?)",
         )
@@ -347,7 +361,7 @@ impl Store {
             .bind(now())
             .bind(run.id)
             .bind(&run.owner)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -373,7 +387,7 @@ impl Store {
         let (sql, what) = match (decision, state.as_str()) {
             (Decision::End, _) => ("UPDATE runs SET state = 'ended', finished_at = ?2, updated_at = ?2 WHERE id = ?1", "ended the run"),
             (Decision::Retry, "escalated") => (
-                "UPDATE runs SET state = 'queued', done_mark = ?3, attempts_mark = ?3, context = '{}', error = NULL, failed_step = NULL, finished_at = NULL, run_after = ?4, updated_at = ?2 WHERE id = ?1",
+                "UPDATE runs SET state = 'queued', done_mark = ?3, attempts_mark = ?3, error = NULL, failed_step = NULL, finished_at = NULL, run_after = ?4, updated_at = ?2 WHERE id = ?1",
                 "restarted the run",
             ),
             (Decision::Retry, _) => (
@@ -479,7 +493,7 @@ impl Store {
     }
 }
 
-/// A claimed run from `… RETURNING id, bot, bot_version, document_id, trigger, context, started, created_at`.
+/// A claimed run from `… RETURNING id, bot, bot_version, document_id, trigger, started, created_at`.
 fn claimed(r: &sqlx::sqlite::SqliteRow, owner: &str) -> Run {
     Run {
         id: r.get(0),
@@ -487,10 +501,9 @@ fn claimed(r: &sqlx::sqlite::SqliteRow, owner: &str) -> Run {
         version: r.get(2),
         document_id: r.get(3),
         trigger: r.get(4),
-        context: serde_json::from_str(r.get::<&str, _>(5)).unwrap_or(J::Null),
         owner: owner.to_string(),
-        started: r.get(6),
-        created_ms: chrono::DateTime::parse_from_rfc3339(r.get::<&str, _>(7))
+        started: r.get(5),
+        created_ms: chrono::DateTime::parse_from_rfc3339(r.get::<&str, _>(6))
             .map(|t| t.timestamp_millis())
             .unwrap_or(0),
     }
@@ -546,13 +559,13 @@ impl Store {
         let row = sqlx::query(
                 "UPDATE runs SET state = 'running', lease_owner = ?1, lease_until = ?2, started_at = COALESCE(started_at, ?3), updated_at = ?3
                  WHERE id = ?4 AND state = 'queued'
-                 RETURNING id, bot, bot_version, document_id, trigger, context, started_at != ?3, created_at",
+                 RETURNING id, bot, bot_version, document_id, trigger, started_at != ?3, created_at",
             )
             .bind(owner)
             .bind(now + lease_ms)
             .bind(super::now())
             .bind(id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writer)
             .await?
             .into_iter()
             .next();

@@ -1,6 +1,8 @@
 -- Bot runs and their journal. A run is itself the queue entry the runner claims with a lease; each
 -- step attempt is a `run_steps` row written before the step acts and updated after, so a run
--- resumes after a crash at the first step not recorded as done.
+-- resumes after a crash at the first step not recorded as done. The journal is also the run's
+-- state: done steps' outputs, the variables `set` steps set, and the cookie jar are read back
+-- from it, so each journal write is one statement.
 
 CREATE TABLE runs (
     id            INTEGER PRIMARY KEY,
@@ -12,7 +14,6 @@ CREATE TABLE runs (
     -- one run per (document, bot) and per (bot, scheduled minute), even if routing repeats
     dedupe_key    TEXT    UNIQUE,
     state         TEXT    NOT NULL DEFAULT 'queued', -- queued | running | succeeded | failed | escalated | skipped | ended
-    context       TEXT    NOT NULL DEFAULT '{}', -- JSON: step outputs, variables, cookies (redacted)
     error         TEXT,
     failed_step   TEXT,                          -- path of the step that failed or escalated
     -- journal rows up to these ids no longer count: done steps (an agent restarted the run) and
@@ -43,6 +44,7 @@ CREATE TABLE run_steps (
     request     TEXT,                            -- JSON summary, secrets masked
     response    TEXT,                            -- JSON summary, secrets masked
     output      TEXT,                            -- JSON: what later steps read as steps.<id>
+    cookies     TEXT,                            -- JSON: the run's cookie jar after this step
     error       TEXT,
     started_at  TEXT    NOT NULL,
     finished_at TEXT,
