@@ -1,6 +1,21 @@
 #!/usr/bin/env bash
 # Sets up a Debian machine and runs the whole test suite: `bash tests/run.sh`.
+# The SQL step tests need a PostgreSQL server: the one on 127.0.0.1:5432 (database `test`) when
+# it answers, else one installed from Debian's packages here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup-debian.sh
+if [ -z "${CLERK_TEST_POSTGRES:-}" ]; then
+  if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+    export CLERK_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test
+  else
+    echo "no PostgreSQL on 127.0.0.1:5432: installing one for the tests"
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+    $sudo service postgresql start
+    $sudo su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'clerk'\"" 
+    $sudo su postgres -c "createdb test" 2>/dev/null || true
+    export CLERK_TEST_POSTGRES=postgres://postgres:clerk@127.0.0.1:5432/test
+  fi
+fi
 cargo test --locked "$@"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what clerk needs on Debian/Ubuntu: tesseract (OCR, English data), leptonica, and
-# clang + pkg-config for the tesseract bindings. Idempotent; runs apt only when something is
+# clang + pkg-config for the tesseract bindings; curl for the demo. Idempotent; runs apt only when something is
 # missing. Needs root (or sudo) for apt-get, and a Rust toolchain (>= 1.88, from rustup).
 set -euo pipefail
-packages=(tesseract-ocr tesseract-ocr-eng libtesseract-dev libleptonica-dev clang libclang-dev pkg-config)
+packages=(tesseract-ocr tesseract-ocr-eng libtesseract-dev libleptonica-dev clang libclang-dev pkg-config curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

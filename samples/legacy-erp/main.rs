@@ -70,7 +70,8 @@ impl Erp {
         let entry = json!({ "id": id, "channel": channel, "idempotency_key": key, "payload": payload });
         // One JSON line per accepted record, appended: the ERP's own journal.
         use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(self.data.join("received.jsonl")) {
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(self.data.join("received.jsonl"))
+        {
             let _ = writeln!(f, "{entry}");
         }
         self.received.push(entry);

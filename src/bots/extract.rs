@@ -46,7 +46,10 @@ pub fn extract(expr: &str, answer: &Answer) -> Result<J, String> {
             .unwrap_or(J::Null));
     }
     if let Some(pattern) = expr.strip_prefix("regex:") {
-        let re = regex::Regex::new(pattern).map_err(|e| format!("bad regex in `{expr}`: {e}"))?;
+        let re = regex::Regex::new(pattern).map_err(|e| {
+            let reason = e.to_string().lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("").trim().to_string();
+            format!("bad regex in `{expr}`: {reason}")
+        })?;
         return Ok(re
             .captures(answer.body)
             .map(|c| J::from(c.get(1).or_else(|| c.get(0)).map_or("", |m| m.as_str())))
@@ -166,7 +169,8 @@ fn css(body: &str, spec: &str) -> Result<J, String> {
         Some(i) if !spec[i..].contains(']') => (&spec[..i], Some(spec[i + 1..].trim())),
         _ => (spec, None),
     };
-    let selector = scraper::Selector::parse(sel.trim()).map_err(|e| format!("bad CSS selector `{sel}`: {e}"))?;
+    let selector = scraper::Selector::parse(sel.trim())
+        .map_err(|_| format!("bad CSS selector `{sel}`; e.g. `css:input[name=csrf_token]@value` or `css:#erp-id`"))?;
     let html = scraper::Html::parse_document(body);
     let Some(el) = html.select(&selector).next() else { return Ok(J::Null) };
     Ok(match attr {

@@ -382,18 +382,7 @@ impl Runner {
             }
         }
         let cookies: Jar = journal.cookies.clone().and_then(|c| serde_json::from_value(c).ok()).unwrap_or_default();
-        let mut walk = Walk {
-            runner: self,
-            run,
-            bot: &bot,
-            renderer,
-            ctx,
-            cookies,
-            journal,
-            redactor,
-            original,
-            stop,
-        };
+        let mut walk = Walk { runner: self, run, bot: &bot, renderer, ctx, cookies, journal, redactor, original, stop };
         walk.steps(&bot.steps, "").await?;
         Ok(None)
     }

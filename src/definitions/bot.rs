@@ -331,6 +331,13 @@ fn decode_kind(
                     kinds::Value::Map if v.as_map().is_none() => {
                         diag.error(v.pos, format!("`{}` must be a mapping", spec.name))
                     }
+                    kinds::Value::Map if spec.name == "extract" => {
+                        for (_, expr) in v.as_map().unwrap_or_default() {
+                            if let Err(e) = crate::bots::extract::check(expr.as_str().unwrap_or("")) {
+                                diag.error(expr.pos, e);
+                            }
+                        }
+                    }
                     kinds::Value::List if v.as_seq().is_none() => {
                         diag.error(v.pos, format!("`{}` must be a list", spec.name))
                     }
