@@ -103,23 +103,11 @@ fn fault_mode_gives_500s_and_dropped_connections() {
     let erp = start(&["--error-rate", "1"]);
     let r = erp.request("POST", "/api/invoices", &[("Idempotency-Key", "a")], "{}").unwrap();
     assert_eq!(r.status, 500);
-    erp.request(
-        "POST",
-        "/_faults",
-        &[("Content-Type", "application/json")],
-        r#"{"error_rate":0,"drop_rate":1,"slow_ms":0}"#,
-    )
-    .unwrap();
+    erp.set_faults(0.0, 1.0, 0);
     let dropped = erp.request("POST", "/api/invoices", &[("Idempotency-Key", "b")], r#"{"n":1}"#);
     assert!(dropped.is_err(), "the connection should break mid-response");
     // The ERP acted before the connection dropped; a retry with the same key gets that answer.
-    erp.request(
-        "POST",
-        "/_faults",
-        &[("Content-Type", "application/json")],
-        r#"{"error_rate":0,"drop_rate":0,"slow_ms":0}"#,
-    )
-    .unwrap();
+    erp.set_faults(0.0, 0.0, 0);
     let retry = erp.request("POST", "/api/invoices", &[("Idempotency-Key", "b")], r#"{"n":1}"#).unwrap();
     assert_eq!(retry.status, 200);
     assert_eq!(erp.received().as_array().unwrap().len(), 1);

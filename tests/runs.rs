@@ -64,9 +64,10 @@ fn bundled_bots_carry_the_samples_into_the_erp() {
     d.spawn();
     d.drop_sample("invoice-acme.pdf");
     d.drop_sample("credit-note-acme.pdf");
+    d.drop_sample("credit-note-acme-fax.pdf");
     d.drop_sample("delivery-note.txt");
     d.drop_file("invoice-unknown-vendor.txt", invoice(7, "FR76 3000 6000 0112 3456 7890 189").as_bytes());
-    let all = wait_runs(&d, 4, Duration::from_secs(60));
+    let all = wait_runs(&d, 5, Duration::from_secs(60));
     let state = |bot: &str| all.iter().find(|r| r["bot"] == bot).unwrap()["state"].as_str().unwrap().to_string();
     assert_eq!(state("key-in-credit-note"), "succeeded", "{all:#?}");
     assert_eq!(state("delivery-note-to-erp"), "succeeded", "{all:#?}");
@@ -77,9 +78,10 @@ fn bundled_bots_carry_the_samples_into_the_erp() {
     assert_eq!(api[0]["payload"]["vendor"], "V-1001");
     assert_eq!(api[0]["payload"]["number"], "INV-2024-0042");
     assert_eq!(api[0]["payload"]["total"], "509.76");
-    // The credit note was keyed into the web form after a login with CSRF tokens and a session.
+    // The credit note was keyed into the web form after a login with CSRF tokens and a session;
+    // its fax copy found it there and was not keyed in again.
     let form = erp.received_on("form");
-    assert_eq!(form.len(), 1);
+    assert_eq!(form.len(), 1, "{form:#?}");
     assert_eq!(form[0]["payload"]["number"], "CN-0007");
     assert_eq!(form[0]["payload"]["entered_by"], "clerk");
     // The delivery note went through the CSV drop folder and was imported.
@@ -117,13 +119,19 @@ fn bundled_bots_carry_the_samples_into_the_erp() {
     assert_eq!(item["resolved_by"], "ana");
 
     // The journal shows each step with what it sent and what it extracted.
-    let credit = all.iter().find(|r| r["bot"] == "key-in-credit-note").unwrap();
-    let detail = run_detail(&d, credit["id"].as_i64().unwrap());
-    let steps = detail["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 4, "{detail:#}");
-    assert!(steps.iter().all(|s| s["state"] == "done"));
-    assert!(steps[0]["output"]["csrf"].as_str().is_some_and(|t| t.len() == 16), "{detail:#}");
-    assert_eq!(steps[3]["output"]["erp_id"], form[0]["id"]);
+    let credit: Vec<Value> = all
+        .iter()
+        .filter(|r| r["bot"] == "key-in-credit-note")
+        .map(|r| run_detail(&d, r["id"].as_i64().unwrap()))
+        .collect();
+    let keyed = credit.iter().find(|r| r["steps"].as_array().unwrap().len() == 5).expect("one run keyed it in");
+    let steps = keyed["steps"].as_array().unwrap();
+    assert!(steps.iter().all(|s| s["state"] == "done"), "{keyed:#}");
+    assert!(steps[0]["output"]["csrf"].as_str().is_some_and(|t| t.len() == 16), "{keyed:#}");
+    assert_eq!(steps[4]["path"], "4.2");
+    assert_eq!(steps[4]["output"]["erp_id"], form[0]["id"]);
+    let found = credit.iter().find(|r| r["steps"].as_array().unwrap().len() == 3).expect("the other found it");
+    assert_eq!(found["steps"][2]["output"]["erp_id"], form[0]["id"]);
 }
 
 #[test]
@@ -160,15 +168,19 @@ fn a_step_that_keeps_failing_becomes_a_system_exception_and_4xx_is_not_retried()
     d.env.push(("CLERK_SECRET_ERP_PASSWORD".into(), "wrong".into()));
     d.spawn();
     d.drop_file("inv.txt", invoice(1, KNOWN_IBAN).as_bytes());
-    d.drop_sample("credit-note-acme.pdf");
-    let all = wait_runs(&d, 2, Duration::from_secs(60));
-    assert!(all.iter().all(|r| r["state"] == "failed"), "{all:#?}");
-
-    let invoice_run = all.iter().find(|r| r["bot"] == "post-invoice-to-erp").unwrap();
+    let all = wait_runs(&d, 1, Duration::from_secs(60));
+    assert_eq!(all[0]["state"], "failed", "{all:#?}");
+    let invoice_run = all[0].clone();
     let detail = run_detail(&d, invoice_run["id"].as_i64().unwrap());
     let attempts = detail["steps"].as_array().unwrap().iter().filter(|s| s["path"] == "1").count();
     assert_eq!(attempts, 15, "5xx retried up to the policy's attempts: {detail:#}");
+
+    // The ERP recovers; the credit note's login is refused (401), which is not retried.
+    erp.set_faults(0.0, 0.0, 0);
+    d.drop_sample("credit-note-acme.pdf");
+    let all = wait_runs(&d, 2, Duration::from_secs(60));
     let login_run = all.iter().find(|r| r["bot"] == "key-in-credit-note").unwrap();
+    assert_eq!(login_run["state"], "failed");
     let detail = run_detail(&d, login_run["id"].as_i64().unwrap());
     let login_attempts = detail["steps"].as_array().unwrap().iter().filter(|s| s["path"] == "2").count();
     assert_eq!(login_attempts, 1, "a 401 is not retried: {detail:#}");
@@ -182,14 +194,7 @@ fn a_step_that_keeps_failing_becomes_a_system_exception_and_4xx_is_not_retried()
     assert_eq!(item["detail"]["step"], "1");
     assert_eq!(item["detail"]["response"]["status"], 500);
 
-    // The ERP recovers; `clerk runs retry` runs the failed step again and the run completes.
-    erp.request(
-        "POST",
-        "/_faults",
-        &[("Content-Type", "application/json")],
-        r#"{"error_rate":0,"drop_rate":0,"slow_ms":0}"#,
-    )
-    .unwrap();
+    // `clerk runs retry` runs the invoice's failed step again and the run completes.
     let out = d.clerk(&["runs", "retry", &invoice_run["id"].to_string()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     d.wait_until("the retried run", Duration::from_secs(30), |d| {
@@ -238,13 +243,7 @@ fn secrets_never_reach_logs_run_records_or_errors() {
     d.drop_sample("credit-note-acme.pdf");
     wait_runs(&d, 1, Duration::from_secs(60));
     // And a failing login: the secret must not leak through the error path either.
-    erp.request(
-        "POST",
-        "/_faults",
-        &[("Content-Type", "application/json")],
-        r#"{"error_rate":1.0,"drop_rate":0,"slow_ms":0}"#,
-    )
-    .unwrap();
+    erp.set_faults(1.0, 0.0, 0);
     let out = d.clerk(&["bots", "run", "key-in-credit-note", "--doc", "1", "--json"]);
     assert!(!out.status.success());
     let mut seen = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
@@ -498,4 +497,31 @@ fn check_reports_bad_extractions_at_their_place() {
     assert!(text.contains("bad-extract.yml:4:44: bad CSS selector"), "{text}");
     assert!(text.contains("bad-extract.yml:4:62: bad regex in `regex:(`: error: unclosed group"), "{text}");
     assert!(text.contains("bad-extract.yml:4:76: `jsonpath` is not an extraction"), "{text}");
+}
+
+#[test]
+fn a_run_in_flight_finishes_on_the_version_it_started_with() {
+    let erp = start_erp(&["--slow-ms", "1500"]);
+    let mut d = daemon_for(&erp);
+    d.spawn();
+    let file = d.definitions.join("post-invoice-to-erp.yml");
+    let old = std::fs::read_to_string(&file).unwrap();
+    d.drop_file("a.txt", invoice(1, KNOWN_IBAN).as_bytes());
+    d.wait_until("the run to start", Duration::from_secs(30), |d| runs(d).iter().any(|r| r["state"] == "running"));
+    // Edited while the run waits on the slow vendor lookup: the new version names a field differently.
+    std::fs::write(
+        &file,
+        old.replace("number: \"{{ doc.fields.invoice_number }}\"", "nummer: \"{{ doc.fields.invoice_number }}\""),
+    )
+    .unwrap();
+    d.wait_until("the reload", Duration::from_secs(10), |d| d.log().matches("definitions reloaded").count() >= 1);
+    d.drop_file("b.txt", invoice(2, KNOWN_IBAN).as_bytes());
+    let all = wait_runs(&d, 2, Duration::from_secs(60));
+    assert!(all.iter().all(|r| r["state"] == "succeeded"), "{all:#?}");
+    assert_ne!(all[0]["bot_version"], all[1]["bot_version"]);
+    let api = erp.received_on("api");
+    let first = api.iter().find(|r| r["idempotency_key"].as_str().unwrap().ends_with("T-0001")).unwrap();
+    let second = api.iter().find(|r| r["idempotency_key"].as_str().unwrap().ends_with("T-0002")).unwrap();
+    assert_eq!(first["payload"]["number"], "T-0001", "the old version's payload: {first}");
+    assert_eq!(second["payload"]["nummer"], "T-0002", "the new version's payload: {second}");
 }

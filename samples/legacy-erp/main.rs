@@ -8,7 +8,7 @@
 //!   unknown action is a real SOAP fault (HTTP 500, `<faultstring>`).
 //! - A form-login web app: `GET /login` (a form with a hidden CSRF token), `POST /login`
 //!   (sets a session cookie), `GET /invoices/new` (the invoice form, another CSRF token),
-//!   `POST /invoices` (needs the session and the token).
+//!   `POST /invoices` (needs the session and the token), `GET /invoices/search?number=N`.
 //! - `POST /api/invoices` (JSON) honours `Idempotency-Key`: a key seen before gets the first
 //!   answer again and nothing is recorded twice.
 //! - A CSV drop folder `DATA/drop`: `*.csv` files are imported (each row recorded) and moved to
@@ -199,6 +199,9 @@ fn decode(s: &str) -> String {
 }
 
 async fn login(State(erp): State<Shared>, body: String) -> Response {
+    if let Some(r) = faulted(fault(&erp).await) {
+        return r;
+    }
     let form = parse_form(&body);
     let mut e = erp.lock().unwrap();
     let token_ok = form.get("csrf_token").is_some_and(|t| e.csrf.remove(t).is_some());
@@ -240,6 +243,30 @@ async fn invoice_form(State(erp): State<Shared>, headers: HeaderMap, body: Strin
     payload.insert("entered_by".into(), Value::from(user));
     let id = e.record("form", None, Value::Object(payload));
     Html(format!("<p>Invoice saved as <span id=\"erp-id\">{id}</span></p>")).into_response()
+}
+
+/// `GET /invoices/search?number=N` (logged in): the keyed-in invoices with that number, as an
+/// HTML table, so a bot can check before keying one in twice.
+async fn invoice_search(State(erp): State<Shared>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    let e = erp.lock().unwrap();
+    if session(&e, &headers).is_none() {
+        return (StatusCode::FOUND, [("location", "/login")]).into_response();
+    }
+    let query = parse_form(uri.query().unwrap_or(""));
+    let number = query.get("number").cloned().unwrap_or_default();
+    let rows: String = e
+        .received
+        .iter()
+        .filter(|r| r["channel"] == "form" && r["payload"]["number"] == number.as_str())
+        .map(|r| {
+            format!(
+                "<tr><td class=\"id\">{}</td><td class=\"number\">{}</td></tr>",
+                r["id"].as_str().unwrap_or(""),
+                number
+            )
+        })
+        .collect();
+    Html(format!("<html><body><table id=\"results\">{rows}</table></body></html>")).into_response()
 }
 
 async fn api_invoice(State(erp): State<Shared>, headers: HeaderMap, body: String) -> Response {
@@ -363,6 +390,7 @@ async fn main() {
         .route("/login", get(login_page).post(login))
         .route("/invoices/new", get(invoice_page))
         .route("/invoices", post(invoice_form))
+        .route("/invoices/search", get(invoice_search))
         .route("/api/invoices", post(api_invoice))
         .route("/_received", get(received))
         .route("/_faults", post(set_faults))

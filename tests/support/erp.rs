@@ -95,6 +95,13 @@ impl Erp {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Changes fault mode while the ERP runs (`POST /_faults`).
+    pub fn set_faults(&self, error_rate: f64, drop_rate: f64, slow_ms: u64) {
+        let body = format!(r#"{{"error_rate":{error_rate},"drop_rate":{drop_rate},"slow_ms":{slow_ms}}}"#);
+        let r = self.request("POST", "/_faults", &[("Content-Type", "application/json")], &body).unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
     /// What the ERP accepted through one channel (`api`, `form`, `csv`).
     pub fn received_on(&self, channel: &str) -> Vec<serde_json::Value> {
         self.received().as_array().unwrap().iter().filter(|r| r["channel"] == channel).cloned().collect()
