@@ -47,7 +47,7 @@ pub fn extract(expr: &str, answer: &Answer) -> Result<J, String> {
     }
     if let Some(pattern) = expr.strip_prefix("regex:") {
         let re = regex::Regex::new(pattern).map_err(|e| {
-            let reason = e.to_string().lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("").trim().to_string();
+            let reason = e.to_string().lines().rfind(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
             format!("bad regex in `{expr}`: {reason}")
         })?;
         return Ok(re

@@ -40,8 +40,11 @@ pub struct Runner {
     http: reqwest::Client,
     sql: Arc<steps::sql::Pools>,
     /// Bot versions runs started with, kept after a reload changed the file.
-    versions: Arc<Mutex<HashMap<(String, String), Arc<Bot>>>>,
+    versions: Arc<Mutex<Versions>>,
 }
+
+/// (bot name, version) → the bot as it was at that version.
+type Versions = HashMap<(String, String), Arc<Bot>>;
 
 /// Why a walk stopped before the end.
 enum Stop {
@@ -52,7 +55,7 @@ enum Stop {
     Failed {
         path: String,
         step: String,
-        failure: Failure,
+        failure: Box<Failure>,
     },
     /// Given back to the queue (a long retry wait, or the daemon is stopping).
     Deferred,
@@ -322,8 +325,11 @@ impl Runner {
         stop: watch::Receiver<bool>,
         redactor: &mut Redactor,
     ) -> Result<Option<String>, Stop> {
-        let fail =
-            |message: String| Stop::Failed { path: "0".into(), step: "start".into(), failure: Failure::fatal(message) };
+        let fail = |message: String| Stop::Failed {
+            path: "0".into(),
+            step: "start".into(),
+            failure: Box::new(Failure::fatal(message)),
+        };
         let bot = self.bot(run).await.map_err(fail)?;
         let (secrets, missing) = super::secrets::resolve(&bot.secrets, self.secrets_file.as_deref()).map_err(fail)?;
         if !missing.is_empty() {
@@ -434,7 +440,7 @@ impl Walk<'_> {
         self.renderer.condition(src, &self.ctx).map_err(|e| Stop::Failed {
             path: path.into(),
             step: path.into(),
-            failure: Failure::fatal(format!("`if: {src}`: {e}")),
+            failure: Box::new(Failure::fatal(format!("`if: {src}`: {e}"))),
         })
     }
 
@@ -468,7 +474,11 @@ impl Walk<'_> {
             "escalate" => {
                 let message =
                     self.renderer.text(step.config.as_str().unwrap_or(""), Place::Data, &self.ctx).map_err(|e| {
-                        Stop::Failed { path: path.into(), step: Self::name(step, path), failure: Failure::fatal(e) }
+                        Stop::Failed {
+                            path: path.into(),
+                            step: Self::name(step, path),
+                            failure: Box::new(Failure::fatal(e)),
+                        }
                     })?;
                 let store = &self.runner.store;
                 let row = store.step_started(self.run, path, step.id.as_deref(), "escalate", step.line, 1).await?;
@@ -503,7 +513,7 @@ impl Walk<'_> {
         let value = self.renderer.json(&src, &self.ctx).map_err(|e| Stop::Failed {
             path: path.into(),
             step: Self::name(step, path),
-            failure: Failure::fatal(format!("items: {e}")),
+            failure: Box::new(Failure::fatal(format!("items: {e}"))),
         })?;
         Ok(match value {
             J::Array(a) => a,
@@ -565,7 +575,11 @@ impl Walk<'_> {
                     store.step_finished(row, end, None).await?;
                     if !f.retryable || failures >= policy.attempts as i64 {
                         let f = Failure { message: format!("{} (attempt {attempt})", f.message), ..f };
-                        return Err(Stop::Failed { path: path.into(), step: Self::name(step, path), failure: f });
+                        return Err(Stop::Failed {
+                            path: path.into(),
+                            step: Self::name(step, path),
+                            failure: Box::new(f),
+                        });
                     }
                     let delay = backoff(&policy, failures, f.retry_after);
                     tracing::info!(

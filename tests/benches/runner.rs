@@ -6,6 +6,7 @@
 //!   2. end-to-end runs/s of a 3-step bot (SOAP lookup, condition, POST), against the bare loop
 //!      sending the same two requests;
 //!   3. resident memory of `clerk serve` idle and with 1,000 runs waiting on a slow endpoint.
+//!
 //! Pass section numbers to run only some: `cargo bench --bench runner -- 1`.
 
 use clerk::bots::runner::Runner;
