@@ -438,7 +438,7 @@ async fn bot_dry_run(
         doc: doc_json,
         vars: BTreeMap::new(),
         secrets,
-        env: std::env::vars().collect(),
+        env: std::sync::Arc::new(std::env::vars().collect()),
         steps: None,
         locals: BTreeMap::new(),
     };

@@ -97,7 +97,8 @@ pub struct Context {
     pub doc: J,
     pub vars: BTreeMap<String, Value>,
     pub secrets: BTreeMap<String, String>,
-    pub env: BTreeMap<String, String>,
+    /// The process environment (shared: every run reads the same).
+    pub env: Arc<BTreeMap<String, String>>,
     /// Outputs of steps that ran; `None` renders every step output as a placeholder (dry run).
     pub steps: Option<BTreeMap<String, J>>,
     pub locals: BTreeMap<String, Value>,

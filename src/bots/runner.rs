@@ -41,6 +41,9 @@ pub struct Runner {
     sql: Arc<steps::sql::Pools>,
     /// Bot versions runs started with, kept after a reload changed the file.
     versions: Arc<Mutex<Versions>>,
+    /// Shared by all runs: templates compile per render, the environment is read once.
+    renderer: Arc<Renderer>,
+    env: Arc<BTreeMap<String, String>>,
 }
 
 /// (bot name, version) → the bot as it was at that version.
@@ -116,6 +119,8 @@ impl Runner {
             http,
             sql: Arc::default(),
             versions: Arc::default(),
+            renderer: Arc::default(),
+            env: Arc::new(std::env::vars().collect()),
         }
     }
 
@@ -352,13 +357,14 @@ impl Runner {
             }
             _ => None,
         };
-        let journal = self.store.journal(run.id).await?;
-        let renderer = Renderer::default();
+        // A run claimed for the first time has no journal yet.
+        let journal = if run.started { self.store.journal(run.id).await? } else { Default::default() };
+        let renderer = &*self.renderer;
         let mut ctx = Context {
             doc,
             vars: BTreeMap::new(),
             secrets,
-            env: std::env::vars().collect(),
+            env: self.env.clone(),
             steps: Some(journal.steps.clone().into_iter().collect()),
             locals: BTreeMap::new(),
         };
@@ -412,7 +418,7 @@ struct Walk<'a> {
     runner: &'a Runner,
     run: &'a Run,
     bot: &'a Bot,
-    renderer: Renderer,
+    renderer: &'a Renderer,
     ctx: Context,
     cookies: Jar,
     journal: crate::store::Journal,
@@ -620,7 +626,7 @@ impl Walk<'_> {
             return self.wait_until(step, path, timeout).await;
         }
         let mut env = steps::Env {
-            renderer: &self.renderer,
+            renderer: self.renderer,
             ctx: &self.ctx,
             http: &self.runner.http,
             sql: &self.runner.sql,

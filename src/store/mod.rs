@@ -5,6 +5,7 @@
 //! after the row `fetch_one`/`fetch_optional` wanted, and SQLite keeps the statement's write lock
 //! until it is stepped to the end — an idle pooled connection would hold the database locked.
 
+mod batch;
 pub mod blobs;
 mod documents;
 mod exceptions;
@@ -31,6 +32,8 @@ pub struct Store {
     /// queueing writers here, asynchronously, replaces SQLite's busy handler, which sleeps for
     /// milliseconds between attempts when connections compete for the lock.
     pub writer: SqlitePool,
+    /// Group commit for the runner's many small journal writes (through `writer`).
+    batch: batch::Batcher,
     pub blobs: blobs::Blobs,
 }
 
@@ -69,7 +72,8 @@ impl Store {
             .await
             .with_context(|| format!("cannot open the database {}", db.display()))?;
         let blobs = blobs::Blobs::open(data_dir.join("blobs")).context("cannot open the blob store")?;
-        Ok(Store { pool, writer, blobs })
+        let batch = batch::Batcher::start(writer.clone());
+        Ok(Store { pool, writer, batch, blobs })
     }
 
     /// A write transaction. `BEGIN IMMEDIATE` takes the write lock up front: a deferred

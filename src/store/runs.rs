@@ -162,24 +162,31 @@ impl Store {
 
     /// Claims the oldest due run whose bot is below its concurrency.
     pub async fn claim_run(&self, owner: &str, lease_ms: i64) -> sqlx::Result<Option<Run>> {
-        let now = now_ms();
-        let row = sqlx::query(
-            "UPDATE runs SET state = 'running', lease_owner = ?1, lease_until = ?2, started_at = COALESCE(started_at, ?3), updated_at = ?3
-             WHERE id = (SELECT r.id FROM runs r
-                         WHERE r.state = 'queued' AND r.run_after <= ?4
-                           AND (SELECT COUNT(*) FROM runs x WHERE x.bot = r.bot AND x.state = 'running') < r.concurrency
-                         ORDER BY r.run_after, r.id LIMIT 1)
-             RETURNING id, bot, bot_version, document_id, trigger, started_at != ?3, created_at",
-        )
-        .bind(owner)
-        .bind(now + lease_ms)
-        .bind(super::now())
-        .bind(now)
-        .fetch_all(&self.writer)
-        .await?
-        .into_iter()
-        .next();
-        Ok(row.map(|r| claimed(&r, owner)))
+        let (owner_s, now, stamp) = (owner.to_string(), now_ms(), now());
+        let row = self
+            .batch
+            .write(move |c| {
+                let (owner, stamp) = (owner_s.clone(), stamp.clone());
+                Box::pin(async move {
+                    let rows = sqlx::query(
+                        "UPDATE runs SET state = 'running', lease_owner = ?1, lease_until = ?2, started_at = COALESCE(started_at, ?3), updated_at = ?3
+                         WHERE id = (SELECT r.id FROM runs r
+                                     WHERE r.state = 'queued' AND r.run_after <= ?4
+                                       AND (SELECT COUNT(*) FROM runs x WHERE x.bot = r.bot AND x.state = 'running') < r.concurrency
+                                     ORDER BY r.run_after, r.id LIMIT 1)
+                         RETURNING id, bot, bot_version, document_id, trigger, started_at != ?3, created_at",
+                    )
+                    .bind(&owner)
+                    .bind(now + lease_ms)
+                    .bind(&stamp)
+                    .bind(now)
+                    .fetch_all(&mut *c)
+                    .await?;
+                    Ok(rows.first().map(|r| claimed(r, &owner)))
+                })
+            })
+            .await?;
+        Ok(row)
     }
 
     /// Keeps the leases of every run this daemon is executing.
@@ -250,40 +257,58 @@ impl Store {
         line: usize,
         attempt: i64,
     ) -> sqlx::Result<i64> {
-        sqlx::query_scalar(
-            "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, started_at) VALUES (?, ?, ?, ?, ?, ?, 'started', ?) RETURNING id",
-        )
-        .bind(run.id)
-        .bind(path)
-        .bind(step_id)
-        .bind(kind)
-        .bind(line as i64)
-        .bind(attempt)
-        .bind(now())
-        .fetch_all(&self.writer)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(sqlx::Error::RowNotFound)
+        let (run_id, path, step_id, kind, stamp) =
+            (run.id, path.to_string(), step_id.map(str::to_string), kind.to_string(), now());
+        self.batch
+            .write(move |c| {
+                let (path, step_id, kind, stamp) = (path.clone(), step_id.clone(), kind.clone(), stamp.clone());
+                Box::pin(async move {
+                    sqlx::query_scalar(
+                        "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, started_at) VALUES (?, ?, ?, ?, ?, ?, 'started', ?) RETURNING id",
+                    )
+                    .bind(run_id)
+                    .bind(path)
+                    .bind(step_id)
+                    .bind(kind)
+                    .bind(line as i64)
+                    .bind(attempt)
+                    .bind(stamp)
+                    .fetch_all(&mut *c)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .ok_or(sqlx::Error::RowNotFound)
+                })
+            })
+            .await
     }
 
     /// Finishes a journal row (with the cookie jar, for a done step that used it).
     pub async fn step_finished(&self, row: i64, end: StepEnd<'_>, cookies: Option<&J>) -> sqlx::Result<()> {
-        sqlx::query(
-            "UPDATE run_steps SET state = ?, request = ?, response = ?, output = ?, cookies = ?, error = ?, finished_at = ?, duration_ms = ? WHERE id = ?",
-        )
-        .bind(end.state)
-        .bind(end.request.to_string())
-        .bind(end.response.to_string())
-        .bind(end.output.map(J::to_string))
-        .bind(cookies.map(J::to_string))
-        .bind(end.error)
-        .bind(now())
-        .bind(end.duration_ms)
-        .bind(row)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let values = [
+            Some(end.state.to_string()),
+            Some(end.request.to_string()),
+            Some(end.response.to_string()),
+            end.output.map(J::to_string),
+            cookies.map(J::to_string),
+            end.error.map(str::to_string),
+            Some(now()),
+        ];
+        let duration = end.duration_ms;
+        self.batch
+            .write(move |c| {
+                let values = values.clone();
+                Box::pin(async move {
+                    let mut q = sqlx::query(
+                        "UPDATE run_steps SET state = ?, request = ?, response = ?, output = ?, cookies = ?, error = ?, finished_at = ?, duration_ms = ? WHERE id = ?",
+                    );
+                    for v in values {
+                        q = q.bind(v);
+                    }
+                    q.bind(duration).bind(row).execute(&mut *c).await.map(|_| ())
+                })
+            })
+            .await
     }
 
     /// Records a step skipped by its `if` (no attempt was made).
@@ -295,19 +320,28 @@ impl Store {
         kind: &str,
         line: usize,
     ) -> sqlx::Result<()> {
-        sqlx::query(
-            "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, started_at, finished_at, duration_ms) VALUES (?, ?, ?, ?, ?, 0, 'skipped', ?, ?, 0)",
-        )
-        .bind(run.id)
-        .bind(path)
-        .bind(step_id)
-        .bind(kind)
-        .bind(line as i64)
-        .bind(now())
-        .bind(now())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let (run_id, path, step_id, kind, stamp) =
+            (run.id, path.to_string(), step_id.map(str::to_string), kind.to_string(), now());
+        self.batch
+            .write(move |c| {
+                let (path, step_id, kind, stamp) = (path.clone(), step_id.clone(), kind.clone(), stamp.clone());
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, started_at, finished_at, duration_ms) VALUES (?, ?, ?, ?, ?, 0, 'skipped', ?, ?, 0)",
+                    )
+                    .bind(run_id)
+                    .bind(path)
+                    .bind(step_id)
+                    .bind(kind)
+                    .bind(line as i64)
+                    .bind(&stamp)
+                    .bind(&stamp)
+                    .execute(&mut *c)
+                    .await
+                    .map(|_| ())
+                })
+            })
+            .await
     }
 
     /// Ends a run (succeeded, skipped, failed or escalated), queueing its exception in the same
@@ -332,8 +366,30 @@ impl Store {
         .bind(run.id)
         .bind(&run.owner);
         let Some((kind, reason, detail)) = exception else {
-            // A run that ended well is one statement; its steps are in the journal.
-            return Ok(finish.execute(&self.writer).await?.rows_affected() == 1);
+            // A run that ended well is one statement (in a batch); its steps are in the journal.
+            let (state, error, id, owner, stamp) =
+                (state.to_string(), error.map(str::to_string), run.id, run.owner.clone(), now());
+            return self
+                .batch
+                .write(move |c| {
+                    let (state, error, owner, stamp) = (state.clone(), error.clone(), owner.clone(), stamp.clone());
+                    Box::pin(async move {
+                        let r = sqlx::query(
+                            "UPDATE runs SET state = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL
+                             WHERE id = ? AND lease_owner = ? AND state = 'running'",
+                        )
+                        .bind(state)
+                        .bind(error)
+                        .bind(&stamp)
+                        .bind(&stamp)
+                        .bind(id)
+                        .bind(owner)
+                        .execute(&mut *c)
+                        .await?;
+                        Ok(r.rows_affected() == 1)
+                    })
+                })
+                .await;
         };
         let mut tx = self.write_tx().await?;
         if finish.execute(&mut *tx).await?.rows_affected() != 1 {
