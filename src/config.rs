@@ -25,6 +25,7 @@ pub struct Settings {
     /// Runs mostly wait on legacy systems, so this is far above the core count.
     pub max_runs: usize,
     pub intake: IntakeSettings,
+    pub mail: MailSettings,
     pub ocr: OcrSettings,
     pub limits: LimitSettings,
 }
@@ -37,6 +38,27 @@ pub enum IntakeMode {
     /// For network shares where inotify sees nothing: a file is taken once its size and mtime
     /// have been stable for `stable_delay`.
     Poll,
+}
+
+/// Mailboxes and the rules that decide what clerk takes from them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSettings {
+    pub maildir: Vec<MaildirAccount>,
+    /// Evaluated in order; the first that matches wins unless it says `continue = true`.
+    pub rules: Vec<crate::intake::mail::Rule>,
+    /// How often Maildir folders are looked at (they are also watched).
+    #[serde(deserialize_with = "duration")]
+    pub poll_interval: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaildirAccount {
+    /// The account's name, used by rules and shown by `clerk mail status`.
+    pub name: String,
+    /// The Maildir (with `new/`, `cur/`, `tmp/`).
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -82,9 +104,16 @@ impl Default for Settings {
             secrets_file: None,
             max_runs: 64,
             intake: IntakeSettings::default(),
+            mail: MailSettings::default(),
             ocr: OcrSettings::default(),
             limits: LimitSettings::default(),
         }
+    }
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings { maildir: vec![], rules: vec![], poll_interval: Duration::from_secs(2) }
     }
 }
 
@@ -193,7 +222,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "" | "s" => n,
         "m" | "min" => n * 60.0,
         "h" => n * 3600.0,
-        other => return Err(format!("unknown duration unit `{other}` in `{s}`; use ms, s, m or h")),
+        "d" => n * 86400.0,
+        other => return Err(format!("unknown duration unit `{other}` in `{s}`; use ms, s, m, h or d")),
     };
     Ok(Duration::from_secs_f64(secs))
 }

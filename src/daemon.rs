@@ -63,6 +63,18 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             }
         });
     }
+    let rules = Arc::new(settings.mail.rules.clone());
+    for account in &settings.mail.maildir {
+        let source = crate::intake::maildir::MaildirSource {
+            account: account.clone(),
+            rules: rules.clone(),
+            store: store.clone(),
+            limits: settings.limits.limits(),
+            poll_interval: settings.mail.poll_interval,
+            wake: pipeline.wake.clone(),
+        };
+        tasks.spawn(source.run(stop_rx.clone()));
+    }
     for n in 0..settings.worker_count() {
         let (pipeline, stop) = (pipeline.clone(), stop_rx.clone());
         tasks.spawn(worker(pipeline, format!("{}-{n}", std::process::id()), stop));

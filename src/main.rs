@@ -72,6 +72,9 @@ enum Command {
     /// Bot runs and their step-by-step journal.
     #[command(subcommand)]
     Runs(cli::runs::RunsCmd),
+    /// Mailboxes clerk takes documents from.
+    #[command(subcommand)]
+    Mail(cli::mail::MailCmd),
 }
 
 #[derive(Subcommand)]
@@ -332,6 +335,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Documents(cmd) => documents(&s, cmd).await,
         Command::Exceptions(cmd) => exceptions_cmd(&s, cmd).await,
         Command::Runs(cmd) => cli::runs::run(&s, open_store(&s).await?, cmd).await,
+        Command::Mail(cmd) => cli::mail::run(open_store(&s).await?, cmd).await,
     }
 }
 
@@ -411,9 +415,7 @@ async fn bot_dry_run(
     let doc_json = match (doc, file) {
         (Some(id), _) => {
             let store = open_store(s).await?;
-            let d = store.document(id).await?.with_context(|| format!("document {id} does not exist"))?;
-            serde_json::json!({ "id": d.id, "sha256": d.sha256, "type": d.doctype, "fields": d.fields, "text": d.text,
-                                "file": d.original_name, "name": d.original_name, "source": d.source })
+            store.document_for_bot(id).await?.with_context(|| format!("document {id} does not exist"))?
         }
         (None, Some(path)) => {
             let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;

@@ -139,8 +139,14 @@ impl Pipeline {
             .await?
             .ok_or_else(|| anyhow::anyhow!("document {} vanished", job.document_id))?;
         let active = self.active();
+        let hint = self.store.doctype_hint(job.document_id).await?;
         let outcome = tokio::task::spawn_blocking(move || {
-            let outcome = active.classifier.classify(&text);
+            // A mail rule's type is not guessed but validated: the fields must be there.
+            let hinted = hint.as_deref().and_then(|h| active.classifier.get(h));
+            let outcome = match hinted {
+                Some(t) => crate::classify::extract_fields(t, &text, &Default::default()),
+                None => active.classifier.classify(&text),
+            };
             let version = outcome.doctype.as_ref().and_then(|t| active.classifier.get(t)).map(|t| t.version.clone());
             (outcome, version)
         })

@@ -3,6 +3,9 @@
 //! then the file removed from the inbox.
 
 pub mod folder;
+pub mod mail;
+pub mod maildir;
+pub mod messages;
 
 use crate::store::{IntakeResult, NewDocument, Store};
 use std::os::unix::fs::MetadataExt;

@@ -11,6 +11,7 @@ pub struct Blobs {
     root: PathBuf,
 }
 
+#[derive(Clone)]
 pub struct Stored {
     pub sha256: String,
     pub size: u64,

@@ -62,6 +62,8 @@ pub struct Document {
     pub received_at: String,
     pub updated_at: String,
     pub exceptions: Vec<super::ExceptionItem>,
+    /// The e-mail it came in (`doc.mail` for bots), for documents from mailboxes.
+    pub mail: Option<serde_json::Value>,
     /// Pages as read: OCR pages carry their image size and word boxes (to highlight fields).
     pub page_details: Vec<PageDetail>,
     pub audit: Vec<AuditLine>,
@@ -98,9 +100,21 @@ impl Store {
 
     async fn record(&self, doc: &NewDocument, refused: Option<&str>) -> sqlx::Result<IntakeResult> {
         let mut tx = self.write_tx().await?;
+        let result = Store::record_in(&mut tx, doc, refused).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    /// Records a document in the caller's transaction (a mail message's documents commit
+    /// together). `refused`: the reason it goes straight to the exception queue.
+    pub async fn record_in(
+        tx: &mut Transaction<'_, Sqlite>,
+        doc: &NewDocument,
+        refused: Option<&str>,
+    ) -> sqlx::Result<IntakeResult> {
         if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM documents WHERE intake_key = ?")
             .bind(&doc.intake_key)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
         {
             return Ok(IntakeResult::AlreadyTaken(id));
@@ -112,7 +126,7 @@ impl Store {
                     "SELECT id FROM documents WHERE sha256 = ? AND duplicate_of IS NULL ORDER BY id LIMIT 1",
                 )
                 .bind(&doc.sha256)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?
             }
         };
@@ -137,7 +151,7 @@ impl Store {
         .bind(first)
         .bind(&t)
         .bind(&t)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?
         .into_iter()
         .next()
@@ -146,20 +160,19 @@ impl Store {
             Some(of) => ("duplicate", format!("same content as document {of}")),
             None => ("received", format!("from {}", doc.source)),
         };
-        Store::audit(&mut *tx, Some(id), None, "clerk", action, &detail).await?;
+        Store::audit(&mut **tx, Some(id), None, "clerk", action, &detail).await?;
         let result = match (refused, first) {
             (Some(reason), _) => {
                 let kind = crate::classify::ExceptionKind::Unreadable;
-                Store::open_exception(&mut tx, id, kind, reason).await?;
+                Store::open_exception(tx, id, kind, reason).await?;
                 IntakeResult::Received(id)
             }
             (None, Some(of)) => IntakeResult::Duplicate { id, of },
             (None, None) => {
-                Store::enqueue(&mut tx, id, Stage::Extract).await?;
+                Store::enqueue(tx, id, Stage::Extract).await?;
                 IntakeResult::Received(id)
             }
         };
-        tx.commit().await?;
         Ok(result)
     }
 
@@ -253,6 +266,15 @@ impl Store {
         Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
     }
 
+    /// The document type a mail rule named for this document, if any.
+    pub async fn doctype_hint(&self, id: i64) -> sqlx::Result<Option<String>> {
+        sqlx::query_scalar("SELECT doctype_hint FROM documents WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map(Option::flatten)
+    }
+
     pub async fn list_documents(&self, status: Option<&str>) -> sqlx::Result<Vec<DocumentSummary>> {
         let rows = sqlx::query(
             "SELECT id, status, doctype, original_name, source, media_type, size, received_at FROM documents
@@ -332,6 +354,7 @@ impl Store {
             received_at: r.get(16),
             updated_at: r.get(17),
             exceptions,
+            mail: self.document_for_bot(id).await?.and_then(|d| d.get("mail").cloned()).filter(|m| !m.is_null()),
             page_details,
             audit,
         }))

@@ -10,11 +10,13 @@ pub mod blobs;
 mod documents;
 mod exceptions;
 mod jobs;
+mod mail;
 mod runs;
 
 pub use documents::{Document, DocumentSummary, IntakeResult, NewDocument};
 pub use exceptions::{ExceptionFilter, ExceptionItem};
 pub use jobs::{Job, Stage};
+pub use mail::{AccountStatus, MailDocument, NewMessage};
 pub use runs::{Decision, Journal, NewRun, Run, RunSummary, StepEnd, StepRecord};
 
 use anyhow::Context;

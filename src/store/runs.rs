@@ -585,7 +585,9 @@ impl Store {
     /// What a bot sees of a document (`doc.*` in templates), without pages and word boxes.
     pub async fn document_for_bot(&self, id: i64) -> sqlx::Result<Option<J>> {
         let row = sqlx::query(
-            "SELECT id, sha256, doctype, fields, text, original_name, source, media_type, received_at, size FROM documents WHERE id = ?",
+            "SELECT d.id, d.sha256, d.doctype, d.fields, d.text, d.original_name, d.source, d.media_type, d.received_at, d.size,
+                    m.message_id, m.from_addr, m.to_addr, m.subject, m.date, m.account
+             FROM documents d LEFT JOIN mail_messages m ON m.id = d.mail_id WHERE d.id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -603,6 +605,15 @@ impl Store {
                 "media_type": r.get::<Option<String>, _>(7),
                 "received_at": r.get::<String, _>(8),
                 "size": r.get::<i64, _>(9),
+                // The message a document came in, for documents from mailboxes.
+                "mail": r.get::<Option<String>, _>(11).map(|from| serde_json::json!({
+                    "message_id": r.get::<Option<String>, _>(10),
+                    "from": from,
+                    "to": r.get::<Option<String>, _>(12),
+                    "subject": r.get::<Option<String>, _>(13),
+                    "date": r.get::<Option<String>, _>(14),
+                    "account": r.get::<Option<String>, _>(15),
+                })),
             })
         }))
     }

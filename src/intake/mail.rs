@@ -1,0 +1,353 @@
+//! E-mail, whatever mailbox it comes from: parsing a message (mail-parser: MIME, RFC 2047
+//! headers, quoted-printable and base64, charsets, nested `message/rfc822`, HTML bodies as text)
+//! and the rules that decide what to take from it.
+
+use mail_parser::{MessageParser, MimeHeaders};
+use regex::Regex;
+use serde::{Deserialize, Deserializer};
+use std::time::Duration;
+
+/// What a mail rule takes from a matching message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Take {
+    /// Attachments (parts with a file name, `Content-Disposition: attachment`).
+    Attachments,
+    /// Inline parts with a file name too (e.g. a scan pasted into the message).
+    Inline,
+    /// The message text as a document, when it has no attachment.
+    Body,
+    /// The whole message as an `.eml` document.
+    Eml,
+}
+
+/// What happens to a message once its documents are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Mark it seen (Maildir: moved to `cur/` with the `S` flag).
+    Seen,
+    /// Add an IMAP keyword.
+    Keyword(String),
+    /// Move it to a folder (Maildir++: `.Folder`).
+    Move(String),
+    Delete,
+}
+
+impl<'de> Deserialize<'de> for Action {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match s.split_once(':') {
+            None if s == "seen" => Ok(Action::Seen),
+            None if s == "delete" => Ok(Action::Delete),
+            Some(("keyword", k)) if !k.is_empty() => Ok(Action::Keyword(k.to_string())),
+            Some(("move", f)) if !f.is_empty() => Ok(Action::Move(f.to_string())),
+            _ => Err(serde::de::Error::custom(format!(
+                "`{s}` is not an action; use \"seen\", \"keyword:NAME\", \"move:FOLDER\" or \"delete\""
+            ))),
+        }
+    }
+}
+
+/// A regex in the settings, checked when they are read.
+#[derive(Debug, Clone)]
+pub struct Pattern(pub Regex);
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        // Case-insensitive: addresses and subjects come in every case.
+        Regex::new(&format!("(?i){s}"))
+            .map(Pattern)
+            .map_err(|e| serde::de::Error::custom(format!("bad regex `{s}`: {e}")))
+    }
+}
+
+/// A file-name pattern (`*.pdf`, `invoice-??.pdf`), case-insensitive.
+#[derive(Debug, Clone)]
+pub struct Glob(pub Regex);
+
+impl<'de> Deserialize<'de> for Glob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let mut re = String::from("(?i)^");
+        for c in s.chars() {
+            match c {
+                '*' => re.push_str(".*"),
+                '?' => re.push('.'),
+                c => re.push_str(&regex::escape(&c.to_string())),
+            }
+        }
+        re.push('$');
+        Regex::new(&re).map(Glob).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub name: String,
+    /// Accounts the rule applies to (default: all).
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    pub from: Option<Pattern>,
+    pub to: Option<Pattern>,
+    pub subject: Option<Pattern>,
+    pub body: Option<Pattern>,
+    /// The message must have an attachment whose name matches one of these; only such
+    /// attachments are taken.
+    #[serde(default)]
+    pub attachment: Vec<Glob>,
+    /// Older messages are left alone.
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub max_age: Option<Duration>,
+    #[serde(default = "default_take")]
+    pub take: Vec<Take>,
+    /// Classify the documents as this type (still validated against it).
+    pub doctype: Option<String>,
+    #[serde(default = "default_action")]
+    pub action: Action,
+    /// Go on to the next rules after this one matched.
+    #[serde(default, rename = "continue")]
+    pub proceed: bool,
+}
+
+fn default_take() -> Vec<Take> {
+    vec![Take::Attachments]
+}
+
+fn default_action() -> Action {
+    Action::Seen
+}
+
+fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s = String::deserialize(d)?;
+    crate::config::parse_duration(&s).map(Some).map_err(serde::de::Error::custom)
+}
+
+/// A message as clerk sees it.
+#[derive(Debug, Clone, Default)]
+pub struct Mail {
+    pub message_id: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    /// RFC 3339, when the message has a valid Date.
+    pub date: Option<String>,
+    pub date_ts: Option<i64>,
+    /// The text body (HTML converted to text when there is no plain part).
+    pub text: String,
+    pub parts: Vec<Part>,
+    /// S/MIME or PGP: nothing inside can be read.
+    pub encrypted: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub inline: bool,
+}
+
+/// Parses a raw message. `Err` is a sentence for the exception queue.
+pub fn parse(raw: &[u8]) -> Result<Mail, String> {
+    if raw.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err("the message is empty (0 bytes of content)".into());
+    }
+    let msg = MessageParser::default()
+        .parse(raw)
+        .ok_or_else(|| "the message cannot be parsed as MIME (no headers or a broken structure)".to_string())?;
+    let has_mail_headers = msg.from().is_some()
+        || msg.to().is_some()
+        || msg.subject().is_some()
+        || msg.date().is_some()
+        || msg.message_id().is_some();
+    if !has_mail_headers {
+        return Err("the message has none of the headers an e-mail has (From, To, Subject, Date, Message-ID): \
+                    it is not an e-mail, or its headers are damaged"
+            .into());
+    }
+    let addr = |a: Option<&mail_parser::Address>| {
+        a.map(|a| {
+            a.iter()
+                .map(|x| match (&x.name, &x.address) {
+                    (Some(n), Some(ad)) => format!("{n} <{ad}>"),
+                    (None, Some(ad)) => ad.to_string(),
+                    (Some(n), None) => n.to_string(),
+                    (None, None) => String::new(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+    };
+    let ctype = msg.content_type().map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or(""))).unwrap_or_default();
+    let encrypted = matches!(
+        ctype.to_ascii_lowercase().as_str(),
+        "multipart/encrypted" | "application/pkcs7-mime" | "application/x-pkcs7-mime"
+    );
+    let mut parts = vec![];
+    collect_parts(&msg, &mut parts);
+    Ok(Mail {
+        message_id: msg.message_id().map(str::to_string),
+        from: addr(msg.from()),
+        to: addr(msg.to()),
+        subject: msg.subject().unwrap_or("").to_string(),
+        date: msg.date().map(|d| d.to_rfc3339()),
+        date_ts: msg.date().map(|d| d.to_timestamp()),
+        text: msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+        parts,
+        encrypted,
+    })
+}
+
+/// Attachments of `msg`; a forwarded message (`message/rfc822`) gives its own attachments, or
+/// itself as an `.eml` when it has none.
+fn collect_parts(msg: &mail_parser::Message, parts: &mut Vec<Part>) {
+    for part in msg.attachments() {
+        let inline = part.content_disposition().is_some_and(|d| d.is_inline());
+        if let Some(inner) = part.message() {
+            let before = parts.len();
+            collect_parts(inner, parts);
+            if parts.len() == before {
+                let name = part
+                    .attachment_name()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{}.eml", inner.subject().unwrap_or("attached message")));
+                parts.push(Part { name: sanitize(&name), bytes: inner.raw_message().to_vec(), inline });
+            }
+            continue;
+        }
+        let name = match part.attachment_name() {
+            Some(name) => name.to_string(),
+            None if inline => continue, // an inline image without a name is decoration
+            None => format!("attachment-{}", parts.len() + 1),
+        };
+        parts.push(Part { name: sanitize(&name), bytes: part.contents().to_vec(), inline });
+    }
+}
+
+/// A file name from a sender is only a name: no folders, no control characters.
+fn sanitize(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let clean: String = base.chars().filter(|c| !c.is_control()).collect();
+    if clean.trim().is_empty() {
+        "attachment".into()
+    } else {
+        clean
+    }
+}
+
+/// What the rules decided for one message.
+#[derive(Debug)]
+pub struct Decision<'r> {
+    /// The first matching rule (its action and doctype apply).
+    pub rule: &'r Rule,
+    /// Indexes into `Mail::parts` to take, and whether to take the body and the whole message.
+    pub parts: Vec<usize>,
+    pub body: bool,
+    pub eml: bool,
+}
+
+/// Evaluates `rules` in order for a message of `account`; `None` when no rule matches.
+pub fn decide<'r>(rules: &'r [Rule], account: &str, mail: &Mail, now_ts: i64) -> Option<Decision<'r>> {
+    let mut decision: Option<Decision<'r>> = None;
+    for rule in rules {
+        if !rule.accounts.is_empty() && !rule.accounts.iter().any(|a| a == account) {
+            continue;
+        }
+        let matches = |p: &Option<Pattern>, v: &str| p.as_ref().is_none_or(|p| p.0.is_match(v));
+        if !(matches(&rule.from, &mail.from)
+            && matches(&rule.to, &mail.to)
+            && matches(&rule.subject, &mail.subject)
+            && matches(&rule.body, &mail.text))
+        {
+            continue;
+        }
+        if let (Some(max), Some(ts)) = (rule.max_age, mail.date_ts) {
+            if now_ts - ts > max.as_secs() as i64 {
+                continue;
+            }
+        }
+        let named = |p: &Part| rule.attachment.is_empty() || rule.attachment.iter().any(|g| g.0.is_match(&p.name));
+        if !rule.attachment.is_empty() && !mail.parts.iter().any(named) {
+            continue;
+        }
+        let d = decision.get_or_insert_with(|| Decision { rule, parts: vec![], body: false, eml: false });
+        for (i, p) in mail.parts.iter().enumerate() {
+            let wanted =
+                if p.inline { rule.take.contains(&Take::Inline) } else { rule.take.contains(&Take::Attachments) };
+            if wanted && named(p) && !d.parts.contains(&i) {
+                d.parts.push(i);
+            }
+        }
+        d.body |= rule.take.contains(&Take::Body) && mail.parts.iter().all(|p| p.inline);
+        d.eml |= rule.take.contains(&Take::Eml);
+        if !rule.proceed {
+            break;
+        }
+    }
+    decision
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(toml_text: &str) -> Vec<Rule> {
+        #[derive(Deserialize)]
+        struct R {
+            rules: Vec<Rule>,
+        }
+        toml::from_str::<R>(toml_text).unwrap().rules
+    }
+
+    const MAIL: &[u8] = b"From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <billing@acme.example>\r\nTo: ap@clerk.example\r\nSubject: =?utf-8?b?UmVjaG51bmcgTnIuIDQy?=\r\nMessage-ID: <42@acme.example>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nSch=F6ne Gr=FC=DFe\r\n--b\r\nContent-Type: application/pdf; name=\"../../inv 42.pdf\"\r\nContent-Disposition: attachment; filename=\"../../inv 42.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n";
+
+    #[test]
+    fn headers_bodies_and_attachments_are_decoded() {
+        let m = parse(MAIL).unwrap();
+        assert_eq!(m.from, "Jürgen Müller <billing@acme.example>");
+        assert_eq!(m.subject, "Rechnung Nr. 42");
+        assert_eq!(m.message_id.as_deref(), Some("42@acme.example"));
+        assert!(m.text.contains("Schöne Grüße"), "{}", m.text);
+        assert_eq!(m.parts.len(), 1);
+        assert_eq!(m.parts[0].name, "inv 42.pdf", "no path from the sender survives");
+        assert_eq!(m.parts[0].bytes, b"%PDF-1.4\n");
+    }
+
+    #[test]
+    fn rules_match_in_order_and_stop_unless_told_to_continue() {
+        let m = parse(MAIL).unwrap();
+        let rs = rules(
+            r#"
+            [[rules]]
+            name = "other-sender"
+            from = "@globex"
+            [[rules]]
+            name = "acme"
+            from = "@acme\\.example$|acme\\.example>"
+            attachment = ["*.PDF"]
+            action = "move:Done"
+            continue = true
+            [[rules]]
+            name = "archive"
+            take = ["eml"]
+            "#,
+        );
+        let d = decide(&rs, "ap", &m, 0).unwrap();
+        assert_eq!(d.rule.name, "acme");
+        assert_eq!(d.rule.action, Action::Move("Done".into()));
+        assert_eq!(d.parts, vec![0]);
+        assert!(d.eml, "the next rule was evaluated too");
+        let none = rules("[[rules]]\nname = \"x\"\nsubject = \"^Order\"\n");
+        assert!(decide(&none, "ap", &m, 0).is_none());
+        let old = rules("[[rules]]\nname = \"x\"\nmax_age = \"1d\"\n");
+        assert!(decide(&old, "ap", &m, m.date_ts.unwrap() + 3 * 86400).is_none());
+    }
+
+    #[test]
+    fn broken_messages_say_why() {
+        assert!(parse(b"").unwrap_err().contains("empty"));
+        assert!(parse(b"\x00\x01\x02 not mail at all").is_err());
+    }
+}

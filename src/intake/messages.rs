@@ -1,0 +1,156 @@
+//! From a raw e-mail to stored documents, whatever mailbox it came from. The raw message goes
+//! into the blob store first; the message row and every document taken from it commit in one
+//! transaction; the mailbox action (seen, move…) comes after, so a crash in between leaves a
+//! `taken` row that tells the next start to apply the action only.
+
+use super::mail::{self, Action, Rule};
+use crate::extract::Limits;
+use crate::store::{MailDocument, NewDocument, NewMessage, Store};
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ingested {
+    /// Its documents are stored: apply `action` to the message, then mark it done.
+    Taken { message: i64, action: Action },
+    /// No rule matched: the message is left as it is (and counted).
+    Unmatched,
+    /// Nothing to do: seen before, or an exception that keeps the message's bytes.
+    Done,
+}
+
+/// Takes one message found at (account, folder, key).
+pub async fn ingest(
+    store: &Store,
+    limits: &Limits,
+    rules: &[Rule],
+    account: &str,
+    folder: &str,
+    key: &str,
+    raw: &[u8],
+) -> anyhow::Result<Ingested> {
+    if let Some((id, state, rule)) = store.mail_message(account, folder, key).await? {
+        return Ok(match state.as_str() {
+            // Stored before a restart; the action is still to do.
+            "taken" => Ingested::Taken { message: id, action: action_of(rules, rule.as_deref()) },
+            "unmatched" => Ingested::Unmatched,
+            _ => Ingested::Done,
+        });
+    }
+    let stored = store.blobs.put_bytes(raw)?;
+    let shown = format!("{account}/{folder}/{key}");
+    let document = |n: usize, name: &str, bytes: &[u8], refused: Option<String>| -> anyhow::Result<MailDocument> {
+        let blob = if std::ptr::eq(bytes, raw) { stored.clone() } else { store.blobs.put_bytes(bytes)? };
+        Ok(MailDocument {
+            doc: NewDocument {
+                source: format!("mail:{account}"),
+                original_name: name.to_string(),
+                original_path: shown.clone(),
+                intake_key: format!("mail|{account}|{folder}|{key}|{n}"),
+                sha256: blob.sha256,
+                size: blob.size,
+                media_type: None,
+            },
+            refused,
+        })
+    };
+    let mut msg = NewMessage {
+        account,
+        folder,
+        key,
+        message_id: None,
+        sha256: &stored.sha256,
+        from: "",
+        to: "",
+        subject: "",
+        date: None,
+        rule: None,
+        // Malformed: recorded with its exception and left in the mailbox.
+        state: "done",
+        doctype_hint: None,
+    };
+    let parsed = match mail::parse(raw) {
+        Ok(p) => p,
+        Err(reason) => {
+            // The message itself becomes the exception item, its bytes kept.
+            let doc = document(0, &format!("{key}.eml"), raw, Some(format!("unreadable e-mail: {reason}")))?;
+            store.record_message(&msg, &[doc]).await?;
+            return Ok(Ingested::Done);
+        }
+    };
+    msg.message_id = parsed.message_id.as_deref();
+    msg.from = &parsed.from;
+    msg.to = &parsed.to;
+    msg.subject = &parsed.subject;
+    msg.date = parsed.date.as_deref();
+    let eml_name = format!("{}.eml", file_name(&parsed.subject, key));
+    let Some(decision) = mail::decide(rules, account, &parsed, chrono::Utc::now().timestamp()) else {
+        msg.state = "unmatched";
+        store.record_message(&msg, &[]).await?;
+        tracing::info!(account, key, subject = parsed.subject, "no mail rule matches; message left in the mailbox");
+        return Ok(Ingested::Unmatched);
+    };
+    msg.rule = Some(&decision.rule.name);
+    msg.doctype_hint = decision.rule.doctype.as_deref();
+    let action = decision.rule.action.clone();
+
+    if store.mail_taken_elsewhere(account, parsed.message_id.as_deref(), &stored.sha256).await?.is_some() {
+        // The same message under another key (UIDVALIDITY changed, or a copy): not again.
+        msg.state = "duplicate";
+        let (id, _) = store.record_message(&msg, &[]).await?;
+        return Ok(Ingested::Taken { message: id, action });
+    }
+    let mut docs = vec![];
+    if parsed.encrypted {
+        let reason = "the e-mail is encrypted (S/MIME or PGP) and clerk holds no key: ask the sender to send the documents unencrypted";
+        docs.push(document(0, &eml_name, raw, Some(reason.into()))?);
+    } else {
+        for &i in &decision.parts {
+            let part = &parsed.parts[i];
+            let refused = (part.bytes.len() as u64 > limits.max_file_size).then(|| {
+                format!(
+                    "the attachment {} is {} bytes, over the limit of {} (limits.max_file_size)",
+                    part.name,
+                    part.bytes.len(),
+                    limits.max_file_size
+                )
+            });
+            docs.push(document(docs.len() + 1, &part.name, &part.bytes, refused)?);
+        }
+        if decision.body && !parsed.text.trim().is_empty() {
+            let name = format!("{}.txt", file_name(&parsed.subject, key));
+            docs.push(document(docs.len() + 1, &name, parsed.text.as_bytes(), None)?);
+        }
+        if decision.eml {
+            docs.push(document(0, &eml_name, raw, None)?);
+        }
+        if docs.is_empty() {
+            let reason = if parsed.parts.is_empty() && parsed.text.trim().is_empty() {
+                "the e-mail is empty: no attachment and no text".to_string()
+            } else {
+                format!(
+                    "mail rule `{}` matched, but the e-mail has nothing it takes (no matching attachment)",
+                    decision.rule.name
+                )
+            };
+            docs.push(document(0, &eml_name, raw, Some(reason))?);
+        }
+    }
+    // Exception items included: the message's bytes are kept with them, and the action applies.
+    msg.state = "taken";
+    let (id, _) = store.record_message(&msg, &docs).await?;
+    Ok(Ingested::Taken { message: id, action })
+}
+
+fn action_of(rules: &[Rule], name: Option<&str>) -> Action {
+    rules.iter().find(|r| Some(r.name.as_str()) == name).map(|r| r.action.clone()).unwrap_or(Action::Seen)
+}
+
+/// A file name from a subject: what a person would call the document.
+fn file_name(subject: &str, fallback: &str) -> String {
+    let clean: String =
+        subject.chars().map(|c| if c.is_alphanumeric() || " -_.".contains(c) { c } else { '_' }).take(80).collect();
+    if clean.trim().is_empty() {
+        fallback.to_string()
+    } else {
+        clean.trim().to_string()
+    }
+}

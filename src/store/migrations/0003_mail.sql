@@ -1,0 +1,37 @@
+-- Mail intake: every message clerk looked at, keyed by where it was found (a Maildir file name, or
+-- an IMAP UIDVALIDITY/UID), so a restart neither takes a message twice nor misses one; Message-ID
+-- and the raw message's hash recognise the same message found again under another key.
+
+CREATE TABLE mail_messages (
+    id          INTEGER PRIMARY KEY,
+    account     TEXT    NOT NULL,
+    folder      TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    message_id  TEXT,
+    sha256      TEXT    NOT NULL,               -- the raw message, kept in the blob store
+    from_addr   TEXT    NOT NULL DEFAULT '',
+    to_addr     TEXT    NOT NULL DEFAULT '',
+    subject     TEXT    NOT NULL DEFAULT '',
+    date        TEXT,
+    rule        TEXT,                           -- the rule that matched; NULL: none did
+    -- taken: documents stored, action not yet applied | done | unmatched | exception | duplicate
+    state       TEXT    NOT NULL,
+    documents   INTEGER NOT NULL DEFAULT 0,
+    received_at TEXT    NOT NULL,
+    updated_at  TEXT    NOT NULL,
+    UNIQUE (account, folder, key)
+);
+CREATE INDEX mail_messages_identity ON mail_messages(account, message_id, sha256);
+
+-- Each account's health, written by the daemon, read by `clerk mail status`.
+CREATE TABLE mail_accounts (
+    name       TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,                   -- maildir | imap
+    health     TEXT NOT NULL,                   -- ok | error
+    detail     TEXT NOT NULL DEFAULT '',
+    checked_at TEXT NOT NULL
+);
+
+ALTER TABLE documents ADD COLUMN mail_id INTEGER REFERENCES mail_messages(id);
+-- A mail rule's document type: the document is validated as that type instead of matched.
+ALTER TABLE documents ADD COLUMN doctype_hint TEXT;
