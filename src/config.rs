@@ -45,11 +45,54 @@ pub enum IntakeMode {
 #[serde(default, deny_unknown_fields)]
 pub struct MailSettings {
     pub maildir: Vec<MaildirAccount>,
+    pub imap: Vec<ImapAccount>,
     /// Evaluated in order; the first that matches wins unless it says `continue = true`.
     pub rules: Vec<crate::intake::mail::Rule>,
     /// How often Maildir folders are looked at (they are also watched).
     #[serde(deserialize_with = "duration")]
     pub poll_interval: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImapTls {
+    /// TLS from the first byte (port 993).
+    Tls,
+    /// Plain connection upgraded with STARTTLS (port 143).
+    Starttls,
+    /// No encryption: only when asked, e.g. a server on loopback.
+    Plain,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapAccount {
+    pub name: String,
+    pub host: String,
+    /// Default: 993 with `tls`, 143 otherwise.
+    pub port: Option<u16>,
+    #[serde(default = "default_tls")]
+    pub tls: ImapTls,
+    pub user: String,
+    /// The secret holding the password (CLERK_SECRET_<NAME> or the secrets file).
+    pub password_secret: String,
+    #[serde(default = "default_folders")]
+    pub folders: Vec<String>,
+    /// Use IMAP IDLE when the server offers it (else the folder is polled).
+    #[serde(default = "default_true")]
+    pub idle: bool,
+}
+
+fn default_tls() -> ImapTls {
+    ImapTls::Tls
+}
+
+fn default_folders() -> Vec<String> {
+    vec!["INBOX".into()]
+}
+
+fn default_true() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -113,7 +156,7 @@ impl Default for Settings {
 
 impl Default for MailSettings {
     fn default() -> Self {
-        MailSettings { maildir: vec![], rules: vec![], poll_interval: Duration::from_secs(2) }
+        MailSettings { maildir: vec![], imap: vec![], rules: vec![], poll_interval: Duration::from_secs(2) }
     }
 }
 

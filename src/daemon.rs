@@ -75,6 +75,18 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         };
         tasks.spawn(source.run(stop_rx.clone()));
     }
+    for account in &settings.mail.imap {
+        let source = crate::intake::imap::ImapSource {
+            account: account.clone(),
+            rules: rules.clone(),
+            store: store.clone(),
+            limits: settings.limits.limits(),
+            poll_interval: settings.mail.poll_interval,
+            secrets_file: settings.secrets_file.clone(),
+            wake: pipeline.wake.clone(),
+        };
+        tasks.spawn(source.run(stop_rx.clone()));
+    }
     for n in 0..settings.worker_count() {
         let (pipeline, stop) = (pipeline.clone(), stop_rx.clone());
         tasks.spawn(worker(pipeline, format!("{}-{n}", std::process::id()), stop));

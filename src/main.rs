@@ -335,7 +335,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Documents(cmd) => documents(&s, cmd).await,
         Command::Exceptions(cmd) => exceptions_cmd(&s, cmd).await,
         Command::Runs(cmd) => cli::runs::run(&s, open_store(&s).await?, cmd).await,
-        Command::Mail(cmd) => cli::mail::run(open_store(&s).await?, cmd).await,
+        Command::Mail(cmd) => cli::mail::run(&s, cmd).await,
     }
 }
 

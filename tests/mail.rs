@@ -61,26 +61,6 @@ fn deliver(root: &std::path::Path, name: &str, raw: &[u8]) {
     std::fs::rename(&tmp, root.join("new").join(name)).unwrap();
 }
 
-fn base64(bytes: &[u8]) -> String {
-    let b = clerk::bots::redact::base64(bytes);
-    b.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join("\r\n")
-}
-
-fn message(from: &str, subject: &str, body: &str, attachments: &[(&str, &str, &[u8])]) -> Vec<u8> {
-    let mut m = format!(
-        "From: {from}\r\nTo: ap@clerk.example\r\nSubject: {subject}\r\nMessage-ID: <{}@test>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
-        subject.replace(' ', "-")
-    );
-    for (name, ctype, bytes) in attachments {
-        m.push_str(&format!(
-            "--XX\r\nContent-Type: {ctype}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
-            base64(bytes)
-        ));
-    }
-    m.push_str("--XX--\r\n");
-    m.into_bytes()
-}
-
 fn status(d: &Daemon) -> Value {
     d.json(&["mail", "status", "--json"])
         .as_array()

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Sets up a Debian machine and runs the whole test suite: `bash tests/run.sh`.
+# The IMAP tests need Debian's dovecot-imapd, installed here when missing.
 # The SQL step tests need a PostgreSQL server: the one on 127.0.0.1:5432 (database `test`) when
 # it answers, else one installed from Debian's packages here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup-debian.sh
+# The IMAP tests start their own Dovecot (Debian's dovecot-imapd) on a loopback port.
+if ! command -v dovecot >/dev/null; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq dovecot-imapd >/dev/null
+fi
 if [ -z "${CLERK_TEST_POSTGRES:-}" ]; then
   if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
     export CLERK_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test

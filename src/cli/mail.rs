@@ -1,7 +1,11 @@
 //! `clerk mail …`: mailboxes as the daemon last saw them.
 
+use anyhow::Context;
 use clap::Subcommand;
+use clerk::config::Settings;
+use clerk::intake::mail;
 use clerk::store::Store;
+use futures_util::StreamExt;
 use std::process::ExitCode;
 
 #[derive(Subcommand)]
@@ -11,11 +15,19 @@ pub enum MailCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Connect to an IMAP account, list its folders and what the rules would take from each
+    /// watched folder. Changes nothing (messages are read with BODY.PEEK).
+    Test { account: String },
 }
 
-pub async fn run(store: Store, cmd: MailCmd) -> anyhow::Result<ExitCode> {
+pub async fn run(s: &Settings, cmd: MailCmd) -> anyhow::Result<ExitCode> {
     match cmd {
+        MailCmd::Test { account } => test(s, &account).await,
         MailCmd::Status { json } => {
+            if !s.data.join("clerk.db").exists() {
+                anyhow::bail!("no clerk store in {} (run `clerk serve` first, or pass --data)", s.data.display());
+            }
+            let store = Store::open(&s.data).await?;
             let accounts = store.mail_status().await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&accounts)?);
@@ -32,4 +44,53 @@ pub async fn run(store: Store, cmd: MailCmd) -> anyhow::Result<ExitCode> {
             Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
     }
+}
+
+async fn test(s: &Settings, name: &str) -> anyhow::Result<ExitCode> {
+    let account = s.mail.imap.iter().find(|a| a.name == name).with_context(|| {
+        let names: Vec<_> = s.mail.imap.iter().map(|a| a.name.as_str()).collect();
+        format!("no IMAP account `{name}` in the settings; accounts: {}", names.join(", "))
+    })?;
+    let mut session = clerk::intake::imap::connect(account, s.secrets_file.as_deref()).await?;
+    println!("connected to {} as {}", account.host, account.user);
+    let mut folders = vec![];
+    {
+        let mut list = session.list(Some(""), Some("*")).await?;
+        while let Some(f) = list.next().await {
+            folders.push(f?.name().to_string());
+        }
+    }
+    println!("folders: {}", folders.join(", "));
+    for folder in &account.folders {
+        let mb = session.examine(folder).await.with_context(|| format!("cannot open {folder}"))?;
+        println!("{folder}: {} message(s), UIDVALIDITY {}", mb.exists, mb.uid_validity.unwrap_or(0));
+        if mb.exists == 0 {
+            continue;
+        }
+        let mut fetched = session.fetch("1:*", "(UID BODY.PEEK[])").await?;
+        while let Some(f) = fetched.next().await {
+            let f = f?;
+            let raw = f.body().unwrap_or_default();
+            let line = match mail::parse(raw) {
+                Err(e) => format!("exception: {e}"),
+                Ok(m) => match mail::decide(&s.mail.rules, name, &m, chrono::Utc::now().timestamp()) {
+                    None => format!("{:?} from {}: no rule matches (left as it is)", m.subject, m.from),
+                    Some(d) => {
+                        let names: Vec<&str> = d.parts.iter().map(|&i| m.parts[i].name.as_str()).collect();
+                        format!(
+                            "{:?} from {}: rule `{}` takes [{}], then {:?}",
+                            m.subject,
+                            m.from,
+                            d.rule.name,
+                            names.join(", "),
+                            d.rule.action
+                        )
+                    }
+                },
+            };
+            println!("  uid {}: {line}", f.uid.unwrap_or(0));
+        }
+    }
+    let _ = session.logout().await;
+    Ok(ExitCode::SUCCESS)
 }

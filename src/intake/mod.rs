@@ -3,6 +3,7 @@
 //! then the file removed from the inbox.
 
 pub mod folder;
+pub mod imap;
 pub mod mail;
 pub mod maildir;
 pub mod messages;

@@ -183,3 +183,52 @@ impl Store {
             .collect())
     }
 }
+
+impl Store {
+    /// (UIDVALIDITY, last UID taken) of an IMAP folder.
+    pub async fn imap_folder(&self, account: &str, folder: &str) -> sqlx::Result<Option<(i64, i64)>> {
+        let row = sqlx::query("SELECT uidvalidity, last_uid FROM mail_folders WHERE account = ? AND folder = ?")
+            .bind(account)
+            .bind(folder)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    pub async fn set_imap_folder(
+        &self,
+        account: &str,
+        folder: &str,
+        uidvalidity: i64,
+        last_uid: i64,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO mail_folders (account, folder, uidvalidity, last_uid) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (account, folder) DO UPDATE SET uidvalidity = ?3, last_uid = ?4",
+        )
+        .bind(account)
+        .bind(folder)
+        .bind(uidvalidity)
+        .bind(last_uid)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Messages whose documents are stored but whose mailbox action was not applied (a stop came
+    /// in between): (id, key, rule).
+    pub async fn messages_taken(
+        &self,
+        account: &str,
+        folder: &str,
+    ) -> sqlx::Result<Vec<(i64, String, Option<String>)>> {
+        let rows = sqlx::query(
+            "SELECT id, key, rule FROM mail_messages WHERE account = ? AND folder = ? AND state = 'taken' ORDER BY id",
+        )
+        .bind(account)
+        .bind(folder)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    }
+}

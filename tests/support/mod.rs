@@ -1,6 +1,7 @@
 //! Shared test harness: a real `clerk serve` on temporary folders, driven through its CLI.
 #![allow(dead_code)]
 
+pub mod dovecot;
 pub mod erp;
 
 use serde_json::Value;
@@ -205,4 +206,26 @@ impl Drop for Daemon {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Base64 in 76-character lines, as MIME has it.
+pub fn base64(bytes: &[u8]) -> String {
+    let b = clerk::bots::redact::base64(bytes);
+    b.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join("\r\n")
+}
+
+/// A multipart message with a text body and attachments (name, content type, bytes).
+pub fn message(from: &str, subject: &str, body: &str, attachments: &[(&str, &str, &[u8])]) -> Vec<u8> {
+    let mut m = format!(
+        "From: {from}\r\nTo: ap@clerk.example\r\nSubject: {subject}\r\nMessage-ID: <{}@test>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+        subject.replace(' ', "-")
+    );
+    for (name, ctype, bytes) in attachments {
+        m.push_str(&format!(
+            "--XX\r\nContent-Type: {ctype}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            base64(bytes)
+        ));
+    }
+    m.push_str("--XX--\r\n");
+    m.into_bytes()
 }

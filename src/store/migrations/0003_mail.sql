@@ -35,3 +35,14 @@ CREATE TABLE mail_accounts (
 ALTER TABLE documents ADD COLUMN mail_id INTEGER REFERENCES mail_messages(id);
 -- A mail rule's document type: the document is validated as that type instead of matched.
 ALTER TABLE documents ADD COLUMN doctype_hint TEXT;
+
+-- Where each IMAP folder was read up to: its UIDVALIDITY and the highest UID taken. A changed
+-- UIDVALIDITY means the server renumbered the folder: it is read again from the start, and
+-- messages already taken are recognised by Message-ID and content.
+CREATE TABLE mail_folders (
+    account     TEXT    NOT NULL,
+    folder      TEXT    NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    last_uid    INTEGER NOT NULL,
+    PRIMARY KEY (account, folder)
+);
