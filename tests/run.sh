@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup-debian.sh
 # The IMAP tests start their own Dovecot (Debian's dovecot-imapd) on a loopback port.
+sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
 if ! command -v dovecot >/dev/null; then
-  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq dovecot-imapd >/dev/null
 fi
 if [ -z "${CLERK_TEST_POSTGRES:-}" ]; then
@@ -16,7 +17,7 @@ if [ -z "${CLERK_TEST_POSTGRES:-}" ]; then
     export CLERK_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test
   else
     echo "no PostgreSQL on 127.0.0.1:5432: installing one for the tests"
-    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
     $sudo service postgresql start
     $sudo su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'clerk'\"" 
