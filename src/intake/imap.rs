@@ -205,8 +205,8 @@ async fn apply(session: &mut Session, uid: &str, action: &Action) -> anyhow::Res
 
 /// Connects and logs in (`clerk mail test` uses it too).
 pub async fn connect(account: &ImapAccount, secrets_file: Option<&std::path::Path>) -> anyhow::Result<Session> {
-    let (found, missing) =
-        crate::bots::secrets::resolve(&[account.password_secret.clone()], secrets_file).map_err(anyhow::Error::msg)?;
+    let (found, missing) = crate::bots::secrets::resolve(std::slice::from_ref(&account.password_secret), secrets_file)
+        .map_err(anyhow::Error::msg)?;
     if !missing.is_empty() {
         anyhow::bail!(
             "the password secret {} is not set (CLERK_SECRET_{} or the secrets file)",
@@ -250,7 +250,7 @@ async fn tls(tcp: TcpStream, host: &str) -> anyhow::Result<tokio_rustls::client:
     .with_root_certificates(roots)
     .with_no_client_auth();
     let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())?;
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.context("TLS handshake")?)
+    tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.context("TLS handshake")
 }
 
 /// A plain or TLS connection.
