@@ -81,6 +81,8 @@ pub struct ImapAccount {
     /// Use IMAP IDLE when the server offers it (else the folder is polled).
     #[serde(default = "default_true")]
     pub idle: bool,
+    /// PEM certificates to trust besides the public roots (a company CA, a self-signed server).
+    pub ca_file: Option<PathBuf>,
 }
 
 fn default_tls() -> ImapTls {

@@ -206,3 +206,35 @@ fn mail_test_shows_what_the_rules_would_take_and_changes_nothing() {
     assert!(text.contains("\"Lunch?\" from friend@z.example: no rule matches"), "{text}");
     assert!(dv.messages("INBOX").iter().all(|(_, f)| !f.contains("\\Seen")), "nothing marked");
 }
+
+#[test]
+fn tls_and_starttls_connections_verify_the_server() {
+    let dv = dovecot::start_with_tls();
+    dv.append("INBOX", &text_attachment(1));
+    let account = |name: &str, port: u16, tls: &str, ca: bool| {
+        let ca = if ca { format!("ca_file = \"{}\"\n", dv.ca().display()) } else { String::new() };
+        format!(
+            "[[mail.imap]]\nname = \"{name}\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"{tls}\"\nuser = \"{}\"\npassword_secret = \"MAIL_AP\"\n{ca}",
+            dovecot::USER
+        )
+    };
+    let settings = [
+        account("implicit", dv.tls_port, "tls", true),
+        account("upgraded", dv.port, "starttls", true),
+        account("untrusted", dv.tls_port, "tls", false),
+    ]
+    .join("");
+    let d = Daemon::new(&settings).with_env("CLERK_SECRET_MAIL_AP", dovecot::PASSWORD);
+    for name in ["implicit", "upgraded"] {
+        let out = d.clerk(&["mail", "test", name]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{name}: {text}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("INBOX: 1 message(s)"), "{name}: {text}");
+    }
+    let out = d.clerk(&["mail", "test", "untrusted"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("TLS handshake") && err.to_lowercase().contains("certificate"), "{err}");
+    // Dovecot saw TLS on both: its log records each login as secured by TLS.
+    assert!(dv.log().matches("TLS").count() >= 2, "{}", dv.log());
+}

@@ -6,11 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup-debian.sh
-# The IMAP tests start their own Dovecot (Debian's dovecot-imapd) on a loopback port.
+# The IMAP tests start their own Dovecot (Debian's dovecot-imapd) on a loopback port, with a
+# certificate openssl makes for the TLS tests.
 sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-if ! command -v dovecot >/dev/null; then
+if ! command -v dovecot >/dev/null || ! command -v openssl >/dev/null; then
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq dovecot-imapd >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq dovecot-imapd openssl >/dev/null
 fi
 if [ -z "${CLERK_TEST_POSTGRES:-}" ]; then
   if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then

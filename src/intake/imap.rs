@@ -222,12 +222,12 @@ pub async fn connect(account: &ImapAccount, secrets_file: Option<&std::path::Pat
         .with_context(|| format!("cannot connect to {}:{port}", account.host))?;
     let stream = match account.tls {
         ImapTls::Plain => Stream::Plain(tcp),
-        ImapTls::Tls => Stream::Tls(Box::new(tls(tcp, &account.host).await?)),
+        ImapTls::Tls => Stream::Tls(Box::new(tls(tcp, account).await?)),
         ImapTls::Starttls => {
             let mut client = async_imap::Client::new(tcp);
             client.read_response().await?.context("the server closed the connection")?;
             client.run_command_and_check_ok("STARTTLS", None).await.context("STARTTLS")?;
-            Stream::Tls(Box::new(tls(client.into_inner(), &account.host).await?))
+            Stream::Tls(Box::new(tls(client.into_inner(), account).await?))
         }
     };
     let mut client = async_imap::Client::new(stream);
@@ -241,8 +241,19 @@ pub async fn connect(account: &ImapAccount, secrets_file: Option<&std::path::Pat
     Ok(session)
 }
 
-async fn tls(tcp: TcpStream, host: &str) -> anyhow::Result<tokio_rustls::client::TlsStream<TcpStream>> {
-    let roots = tokio_rustls::rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+async fn tls(tcp: TcpStream, account: &ImapAccount) -> anyhow::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer};
+    let host = account.host.as_str();
+    let mut roots = tokio_rustls::rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    if let Some(ca) = &account.ca_file {
+        let certs = CertificateDer::pem_file_iter(ca)
+            .with_context(|| format!("cannot read ca_file {}", ca.display()))?
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("ca_file {} is not PEM certificates", ca.display()))?;
+        for cert in certs {
+            roots.add(cert).with_context(|| format!("a certificate in {} is not usable", ca.display()))?;
+        }
+    }
     let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
         tokio_rustls::rustls::crypto::ring::default_provider(),
     ))

@@ -13,6 +13,8 @@ pub const PASSWORD: &str = "secret";
 pub struct Dovecot {
     child: Option<Child>,
     pub port: u16,
+    /// Implicit TLS port (only with `start_with_tls`); the plain port then offers STARTTLS.
+    pub tls_port: u16,
     pub dir: tempfile::TempDir,
 }
 
@@ -23,9 +25,79 @@ impl Drop for Dovecot {
 }
 
 pub fn start() -> Dovecot {
+    start_with(false)
+}
+
+/// With a certificate for 127.0.0.1 from a test CA (`ca()` is the CA's PEM): implicit TLS on
+/// `tls_port`, STARTTLS on `port`.
+pub fn start_with_tls() -> Dovecot {
+    start_with(true)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start_with(tls: bool) -> Dovecot {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (port, tls_port) = (free_port(), if tls { free_port() } else { 0 });
     let d = dir.path();
+    let ssl = if tls {
+        // A CA, and a server certificate for 127.0.0.1 it signed (a CA certificate cannot serve
+        // as the server's own).
+        let openssl = |args: &[&str]| {
+            let ok = Command::new("openssl").args(args).current_dir(d).stderr(Stdio::null()).status().unwrap();
+            assert!(ok.success(), "openssl {args:?} failed");
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=clerk test CA",
+            "-keyout",
+            "ca-key.pem",
+            "-out",
+            "ca.pem",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "server.csr",
+        ]);
+        std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "cert.pem",
+        ]);
+        format!("ssl = yes\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem\n", d = d.display())
+    } else {
+        "ssl = no\n".to_string()
+    };
     // Dovecot's processes run as its own users and must reach the mail folder.
     std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     std::fs::create_dir_all(d.join("home")).unwrap();
@@ -35,16 +107,16 @@ pub fn start() -> Dovecot {
         d.join("dovecot.conf"),
         format!(
             "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
-             ssl = no\ndisable_plaintext_auth = no\nauth_mechanisms = plain login\nmail_location = maildir:~/Maildir\n\
+             {ssl}disable_plaintext_auth = no\nauth_mechanisms = plain login\nmail_location = maildir:~/Maildir\n\
              first_valid_uid = 100\ndefault_internal_user = dovecot\ndefault_login_user = dovenull\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
              userdb {{\n  driver = static\n  args = uid=dovecot gid=dovecot home={d}/home/%u\n}}\n\
-             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n",
+             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {tls_port}\n  }}\n}}\n",
             d = d.display()
         ),
     )
     .unwrap();
-    let mut dv = Dovecot { child: None, port, dir };
+    let mut dv = Dovecot { child: None, port, tls_port, dir };
     dv.spawn();
     dv
 }
@@ -77,6 +149,10 @@ impl Dovecot {
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
+    }
+
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     pub fn log(&self) -> String {
