@@ -12,8 +12,13 @@ use support::dovecot::{self, Dovecot};
 use support::*;
 
 fn daemon_for(dv: &Dovecot) -> Daemon {
+    daemon_with(dv, "")
+}
+
+/// `extra` goes before the mail settings (e.g. a `[limits]` table).
+fn daemon_with(dv: &Dovecot, extra: &str) -> Daemon {
     let settings = format!(
-        r#"
+        r#"{extra}
 [mail]
 poll_interval = "300ms"
 [[mail.imap]]
@@ -237,4 +242,30 @@ fn tls_and_starttls_connections_verify_the_server() {
     assert!(err.contains("TLS handshake") && err.to_lowercase().contains("certificate"), "{err}");
     // Dovecot saw TLS on both: its log records each login as secured by TLS.
     assert!(dv.log().matches("TLS").count() >= 2, "{}", dv.log());
+}
+
+#[test]
+fn bad_mail_over_imap_ends_on_the_exception_queue_and_the_daemon_goes_on() {
+    let dv = dovecot::start();
+    // Junk with no mail headers, an attachment over the size limit, S/MIME, and an empty scan.
+    dv.append("INBOX", b"\x01\x02\x03 this is not an e-mail at all \xff\xfe\r\n");
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    dv.append("INBOX", &message("billing@acme.example", "Invoice big", "", &[("big.pdf", "application/pdf", &big)]));
+    dv.append(
+        "INBOX",
+        b"From: scanner@clerk.example\r\nSubject: Scan encrypted\r\nMIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHA6CAMIACAQAxggE=\r\n",
+    );
+    dv.append(
+        "INBOX",
+        b"From: scanner@clerk.example\r\nSubject: Scan\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\n",
+    );
+    let mut d = daemon_with(&dv, "[limits]\nmax_file_size = \"200KB\"");
+    d.spawn();
+    d.wait_settled(4);
+    assert!(d.is_running());
+    let reasons: Vec<String> = d.exceptions().iter().map(|e| e["reason"].as_str().unwrap().to_string()).collect();
+    for needle in ["unreadable e-mail", "over the limit", "encrypted (S/MIME or PGP)", "the e-mail is empty"] {
+        assert!(reasons.iter().any(|r| r.contains(needle)), "{needle}: {reasons:#?}");
+    }
+    assert_eq!(status(&d)["exceptions"], 4);
 }
