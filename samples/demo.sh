@@ -2,16 +2,18 @@
 # Sets up a Debian machine, builds clerk, and runs it on the bundled samples beside the bundled
 # legacy-ERP simulator:
 #   bash samples/demo.sh
-# The samples are copied into ./inbox; `clerk serve` takes and classifies them, and the bundled
+# The samples are copied into ./inbox and two e-mails (samples/mail) delivered into a Maildir
+# (var/maildir, per samples/demo.toml); `clerk serve` takes and classifies them, and the bundled
 # bots carry them into the simulated ERP (SOAP vendor lookup + JSON API, the web form with its
-# login, the CSV drop folder). The result is printed: documents, runs, the exception queue, and
-# what the ERP received.
+# login, the CSV drop folder). The result is printed: documents, runs, the exception queue, the
+# mailbox, and what the ERP received.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup-debian.sh
 cargo build --release --locked --bins
 clerk=target/release/clerk
-rm -rf var/legacy-erp && mkdir -p inbox var
+rm -rf var/legacy-erp var/maildir && mkdir -p inbox var/maildir/new var/maildir/cur var/maildir/tmp
+export CLERK_CONFIG=samples/demo.toml
 
 # The legacy system, on loopback; its password is the one bot secret.
 target/release/legacy-erp --port 8089 --data var/legacy-erp >var-erp.log 2>&1 &
@@ -25,10 +27,15 @@ trap 'kill $pid $erp 2>/dev/null || true' EXIT
 sleep 1
 count=0
 for f in samples/*.* samples/broken/*; do
-  case "$f" in *.sh) continue ;; esac
+  case "$f" in *.sh|*.toml) continue ;; esac
   cp "$f" inbox/; count=$((count + 1))
 done
-echo "dropped $count sample files into ./inbox; waiting for clerk…"
+for m in samples/mail/*.eml; do
+  name="$(date +%s).$RANDOM.demo"
+  cp "$m" "var/maildir/tmp/$name" && mv "var/maildir/tmp/$name" var/maildir/new/
+done
+count=$((count + 1)) # the invoice attached to one of the e-mails; the other matches no rule
+echo "dropped $count sample files into ./inbox and var/maildir; waiting for clerk…"
 for _ in $(seq 1 240); do
   settled=$($clerk documents list --json 2>/dev/null | grep -c '"status": "\(recognised\|exception\|duplicate\)"' || true)
   busy=$($clerk runs list --json 2>/dev/null | grep -c '"state": "\(queued\|running\)"' || true)
@@ -38,6 +45,8 @@ done
 echo; echo "== documents =="; $clerk documents list
 echo; echo "== bot runs =="; $clerk runs list
 echo; echo "== exception queue =="; $clerk exceptions list
+echo; echo "== mailbox =="; $clerk mail status || true
+echo "var/maildir/new (left: no rule matched): $(ls var/maildir/new | wc -l) message(s); .Processed/cur: $(ls var/maildir/.Processed/cur 2>/dev/null | wc -l)"
 echo; echo "== the scheduled bot, run by hand now =="; $clerk bots run nightly-erp-report || true
 echo; echo "== what the ERP received =="; curl -s "$ERP_URL/_received" | sed 's/},{"channel"/},\n{"channel"/g'; echo
 echo; echo "(logs: var-serve.log, var-erp.log; the store in ./var; run details: $clerk runs show ID)"
