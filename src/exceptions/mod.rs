@@ -94,11 +94,7 @@ pub async fn reject(store: &Store, id: i64, agent: &str, reason: &str) -> Result
     }
     if let Some(run) = item.run_id {
         // Rejecting a run's exception ends the run.
-        sqlx::query("UPDATE runs SET state = 'ended', finished_at = ?1, updated_at = ?1 WHERE id = ?2 AND state IN ('failed', 'escalated')")
-            .bind(crate::store::now())
-            .bind(run)
-            .execute(&mut *tx)
-            .await?;
+        Store::end_stopped_run(&mut tx, run).await?;
     }
     sqlx::query("UPDATE documents SET status = 'rejected', updated_at = ? WHERE id = ?")
         .bind(crate::store::now())

@@ -37,8 +37,12 @@ pub async fn ingest(
     }
     let stored = store.blobs.put_bytes(raw)?;
     let shown = format!("{account}/{folder}/{key}");
-    let document = |n: usize, name: &str, bytes: &[u8], refused: Option<String>| -> anyhow::Result<MailDocument> {
-        let blob = if std::ptr::eq(bytes, raw) { stored.clone() } else { store.blobs.put_bytes(bytes)? };
+    // A document of the message's own bytes reuses their blob; a part's bytes get one of their own.
+    let document = |n: usize, name: &str, bytes: Option<&[u8]>, refused: Option<String>| -> anyhow::Result<MailDocument> {
+        let blob = match bytes {
+            None => stored.clone(),
+            Some(b) => store.blobs.put_bytes(b)?,
+        };
         Ok(MailDocument {
             doc: NewDocument {
                 source: format!("mail:{account}"),
@@ -71,7 +75,7 @@ pub async fn ingest(
         Ok(p) => p,
         Err(reason) => {
             // The message itself becomes the exception item, its bytes kept.
-            let doc = document(0, &format!("{key}.eml"), raw, Some(format!("unreadable e-mail: {reason}")))?;
+            let doc = document(0, &format!("{key}.eml"), None, Some(format!("unreadable e-mail: {reason}")))?;
             store.record_message(&msg, &[doc]).await?;
             return Ok(Ingested::Done);
         }
@@ -101,7 +105,7 @@ pub async fn ingest(
     let mut docs = vec![];
     if parsed.encrypted {
         let reason = "the e-mail is encrypted (S/MIME or PGP) and clerk holds no key: ask the sender to send the documents unencrypted";
-        docs.push(document(0, &eml_name, raw, Some(reason.into()))?);
+        docs.push(document(0, &eml_name, None, Some(reason.into()))?);
     } else {
         for &i in &decision.parts {
             let part = &parsed.parts[i];
@@ -113,14 +117,14 @@ pub async fn ingest(
                     limits.max_file_size
                 )
             });
-            docs.push(document(docs.len() + 1, &part.name, &part.bytes, refused)?);
+            docs.push(document(docs.len() + 1, &part.name, Some(&part.bytes), refused)?);
         }
         if decision.body && !parsed.text.trim().is_empty() {
             let name = format!("{}.txt", file_name(&parsed.subject, key));
-            docs.push(document(docs.len() + 1, &name, parsed.text.as_bytes(), None)?);
+            docs.push(document(docs.len() + 1, &name, Some(parsed.text.as_bytes()), None)?);
         }
         if decision.eml {
-            docs.push(document(0, &eml_name, raw, None)?);
+            docs.push(document(0, &eml_name, None, None)?);
         }
         if docs.is_empty() {
             let reason = if parsed.parts.is_empty() && parsed.text.trim().is_empty() {
@@ -131,7 +135,7 @@ pub async fn ingest(
                     decision.rule.name
                 )
             };
-            docs.push(document(0, &eml_name, raw, Some(reason))?);
+            docs.push(document(0, &eml_name, None, Some(reason))?);
         }
     }
     // Exception items included: the message's bytes are kept with them, and the action applies.

@@ -247,7 +247,6 @@ impl Store {
     }
 
     /// Journals a step about to act. Returns the row to finish.
-    #[allow(clippy::too_many_arguments)]
     pub async fn step_started(
         &self,
         run: &Run,
@@ -257,30 +256,7 @@ impl Store {
         line: usize,
         attempt: i64,
     ) -> sqlx::Result<i64> {
-        let (run_id, path, step_id, kind, stamp) =
-            (run.id, path.to_string(), step_id.map(str::to_string), kind.to_string(), now());
-        self.batch
-            .write(move |c| {
-                let (path, step_id, kind, stamp) = (path.clone(), step_id.clone(), kind.clone(), stamp.clone());
-                Box::pin(async move {
-                    sqlx::query_scalar(
-                        "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, started_at) VALUES (?, ?, ?, ?, ?, ?, 'started', ?) RETURNING id",
-                    )
-                    .bind(run_id)
-                    .bind(path)
-                    .bind(step_id)
-                    .bind(kind)
-                    .bind(line as i64)
-                    .bind(attempt)
-                    .bind(stamp)
-                    .fetch_all(&mut *c)
-                    .await?
-                    .into_iter()
-                    .next()
-                    .ok_or(sqlx::Error::RowNotFound)
-                })
-            })
-            .await
+        self.insert_step(run, path, step_id, kind, line, attempt, "started").await
     }
 
     /// Finishes a journal row (with the cookie jar, for a done step that used it).
@@ -320,25 +296,48 @@ impl Store {
         kind: &str,
         line: usize,
     ) -> sqlx::Result<()> {
+        self.insert_step(run, path, step_id, kind, line, 0, "skipped").await.map(|_| ())
+    }
+
+    /// One journal row, in the next group commit. A `skipped` row is finished as it is written.
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_step(
+        &self,
+        run: &Run,
+        path: &str,
+        step_id: Option<&str>,
+        kind: &str,
+        line: usize,
+        attempt: i64,
+        state: &'static str,
+    ) -> sqlx::Result<i64> {
         let (run_id, path, step_id, kind, stamp) =
             (run.id, path.to_string(), step_id.map(str::to_string), kind.to_string(), now());
+        let finished = (state == "skipped").then(|| stamp.clone());
         self.batch
             .write(move |c| {
-                let (path, step_id, kind, stamp) = (path.clone(), step_id.clone(), kind.clone(), stamp.clone());
+                let (path, step_id, kind, stamp, finished) =
+                    (path.clone(), step_id.clone(), kind.clone(), stamp.clone(), finished.clone());
                 Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, started_at, finished_at, duration_ms) VALUES (?, ?, ?, ?, ?, 0, 'skipped', ?, ?, 0)",
+                    sqlx::query_scalar(
+                        "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, started_at, finished_at, duration_ms)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     )
                     .bind(run_id)
                     .bind(path)
                     .bind(step_id)
                     .bind(kind)
                     .bind(line as i64)
-                    .bind(&stamp)
-                    .bind(&stamp)
-                    .execute(&mut *c)
-                    .await
-                    .map(|_| ())
+                    .bind(attempt)
+                    .bind(state)
+                    .bind(stamp)
+                    .bind(&finished)
+                    .bind(finished.as_ref().map(|_| 0i64))
+                    .fetch_all(&mut *c)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .ok_or(sqlx::Error::RowNotFound)
                 })
             })
             .await
@@ -489,6 +488,17 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(Ok(()))
+    }
+
+    /// Ends a failed or escalated run for good, in the caller's transaction (an agent rejected
+    /// its exception).
+    pub async fn end_stopped_run(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, id: i64) -> sqlx::Result<()> {
+        sqlx::query("UPDATE runs SET state = 'ended', finished_at = ?1, updated_at = ?1 WHERE id = ?2 AND state IN ('failed', 'escalated')")
+            .bind(now())
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 
     pub async fn runs(&self, bot: Option<&str>, state: Option<&str>, limit: i64) -> sqlx::Result<Vec<RunSummary>> {
