@@ -443,6 +443,7 @@ async fn bot_dry_run(
         env: std::sync::Arc::new(std::env::vars().collect()),
         steps: None,
         locals: BTreeMap::new(),
+        fixed: Default::default(),
     };
     let steps = render::dry_run(bot, &mut ctx);
     let failed = steps.iter().any(|r| r.error.is_some());

@@ -102,22 +102,32 @@ pub struct Context {
     /// Outputs of steps that ran; `None` renders every step output as a placeholder (dry run).
     pub steps: Option<BTreeMap<String, J>>,
     pub locals: BTreeMap<String, Value>,
+    /// `doc`, `secrets` and `env` as template values, built on first use: they do not change
+    /// during a run, and converting them (the document's whole text, every environment
+    /// variable) for each template would be most of a render's work.
+    pub fixed: std::sync::OnceLock<[Value; 3]>,
 }
 
 impl Context {
     fn value(&self) -> Value {
-        let safe_map = |m: &BTreeMap<String, String>| {
-            Value::from_iter(m.iter().map(|(k, v)| (k.clone(), Value::from_safe_string(v.clone()))))
-        };
+        let [doc, secrets, env] = self
+            .fixed
+            .get_or_init(|| {
+                let safe_map = |m: &BTreeMap<String, String>| {
+                    Value::from_iter(m.iter().map(|(k, v)| (k.clone(), Value::from_safe_string(v.clone()))))
+                };
+                [Value::from_serialize(&self.doc), safe_map(&self.secrets), safe_map(&self.env)]
+            })
+            .clone();
         let steps = match &self.steps {
             Some(s) => Value::from_serialize(s),
             None => Value::from_object(Placeholder("steps".into())),
         };
         let mut root: BTreeMap<String, Value> = self.locals.clone();
-        root.insert("doc".into(), Value::from_serialize(&self.doc));
+        root.insert("doc".into(), doc);
         root.insert("vars".into(), Value::from_iter(self.vars.clone()));
-        root.insert("secrets".into(), safe_map(&self.secrets));
-        root.insert("env".into(), safe_map(&self.env));
+        root.insert("secrets".into(), secrets);
+        root.insert("env".into(), env);
         root.insert("steps".into(), steps);
         Value::from_iter(root)
     }

@@ -367,6 +367,7 @@ impl Runner {
             env: self.env.clone(),
             steps: Some(journal.steps.clone().into_iter().collect()),
             locals: BTreeMap::new(),
+            fixed: Default::default(),
         };
         ctx.locals.insert(
             "run".into(),
