@@ -8,6 +8,9 @@
 //!   4. resident memory of the daemon, idle and with 10,000 documents waiting.
 //! Pass section numbers to run only some: `cargo bench --bench pipeline -- 1 3`.
 
+#[path = "proc_status.rs"]
+mod proc_status;
+
 use clerk::definitions;
 use clerk::extract::{self, ocr::Ocr, Limits};
 use std::path::{Path, PathBuf};
@@ -209,13 +212,7 @@ impl Daemon {
         d
     }
     fn rss_kb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
+        proc_status::rss_kb(self.child.id())
     }
     fn query(&self, sql: &str) -> String {
         // sqlite3 may not be installed; read through clerk's own store instead.

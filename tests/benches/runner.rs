@@ -9,7 +9,11 @@
 //!
 //! Pass section numbers to run only some: `cargo bench --bench runner -- 1`.
 
+#[path = "proc_status.rs"]
+mod proc_status;
+
 use clerk::bots::runner::Runner;
+use proc_status::rss_kb;
 use clerk::definitions;
 use clerk::pipeline::Active;
 use clerk::store::{NewRun, Store};
@@ -88,16 +92,8 @@ steps:
     http: { post: "{{ env.ERP_URL }}/api/invoices", json: { vendor: "{{ steps.vendor.id }}", number: "{{ run.id }}" }, expect: [200, 201] }
 "#;
 
-/// Queues `n` runs of the bot in `yaml` and times the runner through all of them.
-async fn time_runner(yaml: &str, n: usize) -> Duration {
-    let dir = tempfile::tempdir().unwrap();
-    let defs = dir.path().join("defs");
-    std::fs::create_dir_all(&defs).unwrap();
-    std::fs::write(defs.join("bot.yml"), yaml).unwrap();
-    let loaded = definitions::load_dir(&defs, None);
-    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
-    let bot = loaded.definitions.bots()[0].clone();
-    let store = Store::open(&dir.path().join("var")).await.unwrap();
+/// Queues `n` manual runs of `bot` in one transaction.
+async fn enqueue(store: &Store, bot: &clerk::bots::Bot, n: usize) {
     let mut tx = store.write_tx().await.unwrap();
     for _ in 0..n {
         let run = NewRun {
@@ -111,6 +107,19 @@ async fn time_runner(yaml: &str, n: usize) -> Duration {
         Store::enqueue_run(&mut tx, &run).await.unwrap();
     }
     tx.commit().await.unwrap();
+}
+
+/// Queues `n` runs of the bot in `yaml` and times the runner through all of them.
+async fn time_runner(yaml: &str, n: usize) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let defs = dir.path().join("defs");
+    std::fs::create_dir_all(&defs).unwrap();
+    std::fs::write(defs.join("bot.yml"), yaml).unwrap();
+    let loaded = definitions::load_dir(&defs, None);
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    let bot = loaded.definitions.bots()[0].clone();
+    let store = Store::open(&dir.path().join("var")).await.unwrap();
+    enqueue(&store, &bot, n).await;
     let active = Arc::new(RwLock::new(Active::new(loaded.definitions)));
     let runner = Runner::new(store.clone(), active, None, CONCURRENCY);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -243,16 +252,6 @@ async fn three_steps() {
     println!("   clerk runner        {runner_rps:>7.0} runs/s = {:.2}x the bare loop", runner_rps / bare_rps);
 }
 
-fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 fn memory() {
     let dir = tempfile::tempdir().unwrap();
     let (_erp, url) = start_erp(&dir.path().join("erp"), &["--slow-ms", "20000"]);
@@ -283,19 +282,7 @@ fn memory() {
         let loaded = definitions::load_dir(&defs, None);
         let bot = loaded.definitions.bots()[0].clone();
         let store = Store::open(&data).await.unwrap();
-        let mut tx = store.write_tx().await.unwrap();
-        for _ in 0..1000 {
-            let run = NewRun {
-                bot: &bot.name,
-                version: &bot.version,
-                concurrency: bot.concurrency,
-                document_id: None,
-                trigger: "manual",
-                dedupe_key: None,
-            };
-            Store::enqueue_run(&mut tx, &run).await.unwrap();
-        }
-        tx.commit().await.unwrap();
+        enqueue(&store, &bot, 1000).await;
         // All 1,000 claimed and waiting on the slow endpoint.
         loop {
             let counts = store.run_counts().await.unwrap();
