@@ -16,7 +16,7 @@ mod cli;
 #[command(
     name = "clerk",
     version,
-    about = "A back-office robot: takes documents from inboxes, reads and classifies them, and queues what it cannot finish for a person."
+    about = "A back-office robot: takes documents from folders and mailboxes, reads and classifies them, runs bots that carry them into legacy systems, and queues what it cannot finish for a person."
 )]
 struct Cli {
     /// Settings file (default: ./clerk.toml when it exists).
@@ -25,7 +25,7 @@ struct Cli {
     /// Data folder: database and blob store (default ./var).
     #[arg(long, global = true, env = "CLERK_DATA")]
     data: Option<PathBuf>,
-    /// Definitions folder: document types (default ./bots).
+    /// Definitions folder: document types and bots (default ./bots).
     #[arg(long, global = true, env = "CLERK_DEFINITIONS")]
     definitions: Option<PathBuf>,
     /// Log format: `text` (default) or `json`.
@@ -37,7 +37,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the daemon: watch the inboxes and process every document that arrives.
+    /// Run the daemon: watch the inboxes and mailboxes, process every document that arrives, run the bots.
     Serve {
         /// A folder to watch (repeatable; replaces the settings' inboxes).
         #[arg(long, env = "CLERK_INBOX", value_delimiter = ',')]
@@ -163,7 +163,7 @@ impl Agent {
 #[derive(Subcommand)]
 enum ExceptionsCmd {
     List {
-        /// unreadable, unrecognised, ambiguous or incomplete.
+        /// unreadable, unrecognised, ambiguous, incomplete (documents), business or system (bot runs).
         #[arg(long)]
         kind: Option<String>,
         /// open, claimed, resolved or rejected.
