@@ -311,9 +311,11 @@ impl Runner {
                     .await
             }
             Err(Stop::Store(e)) => {
-                // The journal could not be written: leave the run to be resumed (its lease runs out).
-                tracing::error!(error = %e, "run interrupted: the store is not writable; it will resume");
-                Ok(true)
+                // The journal could not be written: give the run back to resume shortly from its
+                // last recorded step (the heartbeat would keep its lease alive otherwise). If even
+                // that fails, it resumes at the next start.
+                tracing::error!(error = %e, "run interrupted: the store could not be written; it will resume");
+                self.store.defer_run(&run, crate::store::now_ms() + 5_000).await.map(|_| true)
             }
         };
         match finished {
