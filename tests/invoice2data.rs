@@ -28,7 +28,7 @@ fn every_template_loads_or_is_reported_with_its_place() {
     for f in &all {
         let active = loaded.definitions.files.contains_key(f);
         let errors: Vec<_> = loaded.problems.iter().filter(|p| &p.file == f && !p.warning).collect();
-        assert!(active != !errors.is_empty(), "{}: active={active}, errors={errors:?}", f.display());
+        assert!(active == errors.is_empty(), "{}: active={active}, errors={errors:?}", f.display());
         for e in errors {
             assert!(e.pos.line >= 1 && e.pos.col >= 1 && !e.message.is_empty());
         }

@@ -38,24 +38,25 @@ pub async fn ingest(
     let stored = store.blobs.put_bytes(raw)?;
     let shown = format!("{account}/{folder}/{key}");
     // A document of the message's own bytes reuses their blob; a part's bytes get one of their own.
-    let document = |n: usize, name: &str, bytes: Option<&[u8]>, refused: Option<String>| -> anyhow::Result<MailDocument> {
-        let blob = match bytes {
-            None => stored.clone(),
-            Some(b) => store.blobs.put_bytes(b)?,
+    let document =
+        |n: usize, name: &str, bytes: Option<&[u8]>, refused: Option<String>| -> anyhow::Result<MailDocument> {
+            let blob = match bytes {
+                None => stored.clone(),
+                Some(b) => store.blobs.put_bytes(b)?,
+            };
+            Ok(MailDocument {
+                doc: NewDocument {
+                    source: format!("mail:{account}"),
+                    original_name: name.to_string(),
+                    original_path: shown.clone(),
+                    intake_key: format!("mail|{account}|{folder}|{key}|{n}"),
+                    sha256: blob.sha256,
+                    size: blob.size,
+                    media_type: None,
+                },
+                refused,
+            })
         };
-        Ok(MailDocument {
-            doc: NewDocument {
-                source: format!("mail:{account}"),
-                original_name: name.to_string(),
-                original_path: shown.clone(),
-                intake_key: format!("mail|{account}|{folder}|{key}|{n}"),
-                sha256: blob.sha256,
-                size: blob.size,
-                media_type: None,
-            },
-            refused,
-        })
-    };
     let mut msg = NewMessage {
         account,
         folder,

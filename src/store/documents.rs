@@ -152,10 +152,8 @@ impl Store {
         .bind(&t)
         .bind(&t)
         .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(sqlx::Error::RowNotFound)?;
+            .await
+            .and_then(super::returned)?;
         let (action, detail) = match first {
             Some(of) => ("duplicate", format!("same content as document {of}")),
             None => ("received", format!("from {}", doc.source)),

@@ -65,10 +65,8 @@ impl Store {
         .bind(&t)
         .bind(&t)
         .fetch_all(&mut **tx)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(sqlx::Error::RowNotFound)?;
+            .await
+            .and_then(super::returned)?;
         Store::audit(&mut **tx, document_id, Some(id), "clerk", &format!("exception:{}", kind.as_str()), reason)
             .await?;
         Ok(id)

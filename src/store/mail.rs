@@ -107,10 +107,8 @@ impl Store {
         .bind(&t)
         .bind(&t)
         .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(sqlx::Error::RowNotFound)?;
+            .await
+            .and_then(super::returned)?;
         let mut results = vec![];
         for d in documents {
             let r = Store::record_in(&mut tx, &d.doc, d.refused.as_deref()).await?;

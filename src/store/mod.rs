@@ -43,6 +43,11 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// The one row an `INSERT … RETURNING` gave (read with `fetch_all`, see the module docs).
+fn returned<T>(rows: Vec<T>) -> sqlx::Result<T> {
+    rows.into_iter().next().ok_or(sqlx::Error::RowNotFound)
+}
+
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

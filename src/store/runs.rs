@@ -334,10 +334,8 @@ impl Store {
                     .bind(&finished)
                     .bind(finished.as_ref().map(|_| 0i64))
                     .fetch_all(&mut *c)
-                    .await?
-                    .into_iter()
-                    .next()
-                    .ok_or(sqlx::Error::RowNotFound)
+            .await
+            .and_then(super::returned)
                 })
             })
             .await

@@ -6,6 +6,7 @@
 //!      when several scans wait (both cores busy);
 //!   3. drop → classified latency through a running daemon, p50/p95;
 //!   4. resident memory of the daemon, idle and with 10,000 documents waiting.
+//!
 //! Pass section numbers to run only some: `cargo bench --bench pipeline -- 1 3`.
 
 #[path = "proc_status.rs"]

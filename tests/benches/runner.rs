@@ -13,10 +13,10 @@
 mod proc_status;
 
 use clerk::bots::runner::Runner;
-use proc_status::rss_kb;
 use clerk::definitions;
 use clerk::pipeline::Active;
 use clerk::store::{NewRun, Store};
+use proc_status::rss_kb;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
