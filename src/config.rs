@@ -2,7 +2,8 @@
 //! `./bots`, intake `./inbox`, data `./var`), an optional `clerk.toml`, then environment variables
 //! and command-line flags on top.
 
-use crate::extract::Limits;
+use crate::read::pool::ReaderSettings;
+use crate::read::Limits;
 use anyhow::Context;
 use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ pub struct Settings {
     pub intake: IntakeSettings,
     pub mail: MailSettings,
     pub ocr: OcrSettings,
+    pub readers: ReadersSettings,
     pub limits: LimitSettings,
 }
 
@@ -126,8 +128,23 @@ pub struct IntakeSettings {
 pub struct OcrSettings {
     /// Tesseract languages, `eng` or `eng+deu`.
     pub languages: String,
-    /// OCR threads (0 = one per core).
+    /// Older name of `readers.count`, still read when that is not set.
     pub threads: usize,
+}
+
+/// The reader processes that parse documents (see `read::pool`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReadersSettings {
+    /// Documents read at once, each in its own process (0 = one per core).
+    pub count: usize,
+    /// A reader idle this long exits (an idle daemon holds no reader memory).
+    #[serde(deserialize_with = "duration")]
+    pub idle_timeout: Duration,
+    /// A reader is replaced after this many documents.
+    pub max_documents: u32,
+    /// The `clerk-reader` executable (default: beside `clerk`).
+    pub program: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,6 +154,17 @@ pub struct LimitSettings {
     pub max_file_size: u64,
     pub max_pages: usize,
     pub max_pixels: u64,
+    /// Memory (address space) of a reader process, e.g. `1GB`.
+    #[serde(deserialize_with = "bytes")]
+    pub max_memory: u64,
+    /// Processing time for one document, e.g. `120s`.
+    #[serde(deserialize_with = "duration")]
+    pub max_seconds: Duration,
+    /// Drawing operators on one PDF page.
+    pub max_operators: u64,
+    /// Decoded size of one PDF page's drawing instructions, e.g. `256MB`.
+    #[serde(deserialize_with = "bytes")]
+    pub max_decoded: u64,
 }
 
 impl Default for Settings {
@@ -151,6 +179,7 @@ impl Default for Settings {
             intake: IntakeSettings::default(),
             mail: MailSettings::default(),
             ocr: OcrSettings::default(),
+            readers: ReadersSettings::default(),
             limits: LimitSettings::default(),
         }
     }
@@ -179,16 +208,38 @@ impl Default for OcrSettings {
     }
 }
 
+impl Default for ReadersSettings {
+    fn default() -> Self {
+        ReadersSettings { count: 0, idle_timeout: Duration::from_secs(30), max_documents: 500, program: None }
+    }
+}
+
 impl Default for LimitSettings {
     fn default() -> Self {
         let l = Limits::default();
-        LimitSettings { max_file_size: l.max_file_size, max_pages: l.max_pages, max_pixels: l.max_pixels }
+        LimitSettings {
+            max_file_size: l.max_file_size,
+            max_pages: l.max_pages,
+            max_pixels: l.max_pixels,
+            max_memory: l.max_memory,
+            max_seconds: Duration::from_secs(l.max_seconds),
+            max_operators: l.max_operators,
+            max_decoded: l.max_decoded,
+        }
     }
 }
 
 impl LimitSettings {
     pub fn limits(&self) -> Limits {
-        Limits { max_file_size: self.max_file_size, max_pages: self.max_pages, max_pixels: self.max_pixels }
+        Limits {
+            max_file_size: self.max_file_size,
+            max_pages: self.max_pages,
+            max_pixels: self.max_pixels,
+            max_memory: self.max_memory,
+            max_seconds: self.max_seconds.as_secs().max(1),
+            max_operators: self.max_operators,
+            max_decoded: self.max_decoded,
+        }
     }
 }
 
@@ -212,7 +263,27 @@ impl Settings {
             None => Settings::default(),
         };
         s.apply_env(|k| std::env::var(k).ok())?;
+        s.validate().map_err(|e| match &file {
+            Some(f) => anyhow::anyhow!("{}: {e}", f.display()),
+            None => anyhow::anyhow!("{e}"),
+        })?;
         Ok(s)
+    }
+
+    /// What the types alone cannot say.
+    fn validate(&self) -> anyhow::Result<()> {
+        for a in &self.mail.imap {
+            if a.folders.is_empty() {
+                anyhow::bail!(
+                    "mail.imap account `{}` has `folders = []`: name at least one folder to read, e.g. folders = [\"INBOX\"]",
+                    a.name
+                );
+            }
+        }
+        if self.limits.max_memory < 64 << 20 {
+            anyhow::bail!("limits.max_memory must be at least 64MB: a reader needs that much to read anything");
+        }
+        Ok(())
     }
 
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
@@ -224,6 +295,18 @@ impl Settings {
         }
         if let Some(v) = var("CLERK_OCR_THREADS") {
             self.ocr.threads = v.parse().context("CLERK_OCR_THREADS must be a number")?;
+        }
+        if let Some(v) = var("CLERK_READERS") {
+            self.readers.count = v.parse().context("CLERK_READERS must be a number")?;
+        }
+        if let Some(v) = var("CLERK_READER") {
+            self.readers.program = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("CLERK_MAX_MEMORY") {
+            self.limits.max_memory = parse_bytes(&v).map_err(|e| anyhow::anyhow!("CLERK_MAX_MEMORY: {e}"))?;
+        }
+        if let Some(v) = var("CLERK_MAX_SECONDS") {
+            self.limits.max_seconds = parse_duration(&v).map_err(|e| anyhow::anyhow!("CLERK_MAX_SECONDS: {e}"))?;
         }
         if let Some(v) = var("CLERK_MAX_RUNS") {
             self.max_runs = v.parse().context("CLERK_MAX_RUNS must be a number")?;
@@ -245,6 +328,23 @@ impl Settings {
             self.intake.poll_interval = parse_duration(&v).map_err(|e| anyhow::anyhow!("CLERK_POLL_INTERVAL: {e}"))?;
         }
         Ok(())
+    }
+
+    /// The reader pool these settings describe.
+    pub fn reader_settings(&self) -> ReaderSettings {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let count = match (self.readers.count, self.ocr.threads) {
+            (0, 0) => cores,
+            (0, n) | (n, _) => n,
+        };
+        ReaderSettings {
+            program: self.readers.program.clone().unwrap_or_else(ReaderSettings::find_program),
+            count,
+            idle_timeout: self.readers.idle_timeout,
+            max_documents: self.readers.max_documents.max(1),
+            languages: self.ocr.languages.clone(),
+            limits: self.limits.limits(),
+        }
     }
 
     pub fn worker_count(&self) -> usize {
@@ -322,6 +422,11 @@ mod tests {
         assert_eq!(s.inbox.len(), 2);
         assert_eq!(s.intake.stable_delay, Duration::from_millis(500));
         assert_eq!(s.limits.max_file_size, 10 << 20);
+        let bad: Settings =
+            toml::from_str("[[mail.imap]]\nname = 'ap'\nhost = 'h'\nuser = 'u'\npassword_secret = 'P'\nfolders = []\n")
+                .unwrap();
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(e.contains("`ap`") && e.contains("folders = []"), "{e}");
         assert_eq!(s.definitions, PathBuf::from("bots"));
         s.apply_env(|k| (k == "CLERK_INTAKE_MODE").then(|| "poll".to_string())).unwrap();
         assert_eq!(s.intake.mode, IntakeMode::Poll);

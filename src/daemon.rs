@@ -1,19 +1,24 @@
 //! `clerk serve`: wires the inbox sources to the pipeline workers, reloads definitions when they
-//! change, and shuts down gracefully on SIGINT/SIGTERM (a stage in flight finishes; anything
-//! interrupted harder is re-run from its last committed state at the next start).
+//! change, and shuts down on SIGINT/SIGTERM within seconds (readers are killed and their
+//! documents re-queued; anything interrupted is re-run from its last committed state at the next
+//! start).
 
 use crate::bots::runner::Runner;
 use crate::config::Settings;
 use crate::definitions;
-use crate::extract::ocr::Ocr;
 use crate::intake::folder::FolderSource;
 use crate::pipeline::{Active, Pipeline, LEASE_MS};
+use crate::read::pool::{self, Readers};
 use crate::store::Store;
 use anyhow::Context;
 use notify::Watcher;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
+
+/// How long a stop waits for work in flight (bot steps, store writes) before it exits anyway;
+/// systemd and the README promise a stop within 10 s.
+const STOP_WITHIN: Duration = Duration::from_secs(7);
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data).with_context(|| format!("cannot create {}", settings.data.display()))?;
@@ -30,11 +35,18 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let active = Arc::new(RwLock::new(Active::new(loaded.definitions)));
     tracing::info!(doctypes = active.read().unwrap().classifier.types().len(), dir = %settings.definitions.display(), "definitions loaded");
 
+    let reader_settings = settings.reader_settings();
+    if !pool::program_exists(&reader_settings.program) {
+        anyhow::bail!(
+            "the document reader {} is missing: install clerk-reader beside clerk, or set readers.program",
+            reader_settings.program.display()
+        );
+    }
+    let readers = Readers::new(reader_settings);
     let pipeline = Pipeline {
         store: store.clone(),
         active: active.clone(),
-        ocr: Ocr::start(settings.ocr.threads, &settings.ocr.languages),
-        limits: settings.limits.limits(),
+        readers: readers.clone(),
         wake: Arc::new(Notify::new()),
         runs_wake: Arc::new(Notify::new()),
     };
@@ -94,11 +106,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(workers = settings.worker_count(), "clerk is running");
 
     shutdown_signal().await;
-    tracing::info!("stopping: finishing the stages in flight");
+    tracing::info!("stopping: documents being read go back to the queue, bot steps in flight finish");
     let _ = stop_tx.send(true);
+    // Reading can take minutes; a stop must not. Readers are killed and their documents given
+    // back untouched, to be read again at the next start.
+    readers.stop().await;
     let drain = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(30), drain).await.is_err() {
-        tracing::warn!("stages still running after 30 s; they will resume at the next start");
+    if tokio::time::timeout(STOP_WITHIN, drain).await.is_err() {
+        tracing::warn!("work still running after {} s; it resumes at the next start", STOP_WITHIN.as_secs());
     }
     Ok(())
 }

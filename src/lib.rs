@@ -2,9 +2,9 @@
 //!
 //! Documents arrive in watched folders ([`intake`]); each is stored whole in a content-addressed
 //! blob store and as a row in the [`store`] before it leaves the inbox. Workers then move it along,
-//! one leased job per stage: [`extract`] reads its text (the PDF text layer, or OCR for scans and
-//! images), [`classify`] decides its document type from the declarative [`definitions`] and
-//! extracts and validates its fields. Whatever cannot be read, recognised or completed becomes an
+//! one leased job per stage: [`read`] gets its text (the PDF text layer, or OCR for scans and
+//! images) from a reader process that untrusted bytes cannot escape, [`classify`] decides its
+//! document type from the declarative [`definitions`] and extracts and validates its fields. Whatever cannot be read, recognised or completed becomes an
 //! item on the human exception queue ([`exceptions`]) with a reason a person understands. Every
 //! arrow is durable: a crash at any point resumes from the last committed state.
 
@@ -14,7 +14,7 @@ pub mod config;
 pub mod daemon;
 pub mod definitions;
 pub mod exceptions;
-pub mod extract;
 pub mod intake;
 pub mod pipeline;
+pub mod read;
 pub mod store;

@@ -3,12 +3,28 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use clerk::config::Settings;
+use clerk::read::pool::Readers;
 use clerk::store::{ExceptionFilter, Store};
-use clerk::{daemon, definitions, exceptions, extract, pipeline};
+use clerk::{daemon, definitions, exceptions, pipeline};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// `println!` that ends the command quietly when stdout is closed (`clerk text … | head -1`)
+/// instead of panicking on the broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = writeln!(stdout, $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            panic!("cannot write to stdout: {e}");
+        }
+    }};
+}
 
 mod cli;
 
@@ -57,6 +73,10 @@ enum Command {
     Text {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// One JSON object per line per file: `file`, `media_type`, `pages` (each page's `text`,
+        /// `ocr`, image size and OCR word boxes), or `error`.
+        #[arg(long)]
+        json: bool,
     },
     /// Stored documents.
     #[command(subcommand)]
@@ -208,7 +228,6 @@ enum ExceptionsCmd {
 }
 
 fn main() -> ExitCode {
-    extract::ocr::limit_openmp_threads();
     let cli = Cli::parse();
     init_logging(&cli.log_format);
     let runtime = tokio::runtime::Runtime::new().expect("starting the async runtime");
@@ -260,7 +279,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check => {
             let loaded = definitions::load_dir(&s.definitions, None);
             for p in &loaded.problems {
-                println!("{p}");
+                out!("{p}");
             }
             let n = loaded.definitions.doctypes().len();
             let errors = loaded.problems.iter().filter(|p| !p.warning).count();
@@ -272,34 +291,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Classify { files, json } => classify(&s, &files, json),
-        Command::Text { files } => {
-            let ocr = extract::ocr::Ocr::start(s.ocr.threads, &s.ocr.languages);
-            let mut failed = false;
-            for file in expand(&files) {
-                let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                match std::fs::read(&file)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| extract::extract(&b, &name, &s.limits.limits(), &ocr).map_err(|e| e.0))
-                {
-                    Ok(x) => println!(
-                        "==> {} ({}, {} page(s){}) <==\n{}",
-                        file.display(),
-                        x.media_type,
-                        x.pages.len(),
-                        if x.ocr() { ", OCR" } else { "" },
-                        x.text()
-                    ),
-                    Err(e) => {
-                        eprintln!("{}: {e}", file.display());
-                        failed = true;
-                    }
-                }
-            }
-            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
-        }
+        Command::Classify { files, json } => classify(&s, &files, json).await,
+        Command::Text { files, json } => text(&s, &files, json).await,
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&clerk::bots::schema::schema())?);
+            out!("{}", serde_json::to_string_pretty(&clerk::bots::schema::schema())?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Bots(BotsCmd::List { json }) => {
@@ -316,7 +311,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "trigger": b.trigger, "concurrency": b.concurrency, "steps": b.steps.len(), "secrets": b.secrets,
                     }))
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                out!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 for b in bots {
                     let on = match &b.trigger {
@@ -324,7 +319,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         clerk::bots::Trigger::Schedule { cron } => format!("at \"{cron}\""),
                         clerk::bots::Trigger::Manual => "manual".into(),
                     };
-                    println!("{:<28} {:<22} {} step(s)  {}", b.name, on, b.steps.len(), b.file.display());
+                    out!("{:<28} {:<22} {} step(s)  {}", b.name, on, b.steps.len(), b.file.display());
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -339,28 +334,101 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn classify(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+/// Every file read by the reader pool, several at once, yielded in the order given.
+fn read_all(
+    readers: &Readers,
+    files: Vec<PathBuf>,
+) -> impl futures_util::Stream<Item = (PathBuf, Result<clerk::read::pool::Outcome, std::io::Error>, Instant)> + '_ {
+    use futures_util::StreamExt;
+    let parallel = readers.count();
+    futures_util::stream::iter(files)
+        .map(move |file| async move {
+            let start = Instant::now();
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let outcome = match tokio::fs::read(&file).await {
+                Ok(bytes) => Ok(readers.read(&bytes, &name).await),
+                Err(e) => Err(e),
+            };
+            (file, outcome, start)
+        })
+        .buffered(parallel)
+}
+
+async fn text(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+    use clerk::read::pool::Outcome;
+    use futures_util::StreamExt;
+    let readers = Readers::new(s.reader_settings());
+    let mut failed = false;
+    let mut results = std::pin::pin!(read_all(&readers, expand(files)));
+    while let Some((file, outcome, _)) = results.next().await {
+        if json {
+            let v = match &outcome {
+                Ok(Outcome::Read(x)) => {
+                    serde_json::json!({"file": file.to_string_lossy(), "media_type": x.media_type, "pages": x.pages})
+                }
+                Ok(Outcome::Unreadable(e) | Outcome::Failed(e)) => {
+                    failed = true;
+                    serde_json::json!({"file": file.to_string_lossy(), "error": e})
+                }
+                Ok(Outcome::Stopped) => continue,
+                Err(e) => {
+                    failed = true;
+                    serde_json::json!({"file": file.to_string_lossy(), "error": format!("cannot read the file: {e}")})
+                }
+            };
+            out!("{v}");
+            continue;
+        }
+        match outcome {
+            Ok(Outcome::Read(x)) => out!(
+                "==> {} ({}, {} page(s){}) <==\n{}",
+                file.display(),
+                x.media_type,
+                x.pages.len(),
+                if x.ocr() { ", OCR" } else { "" },
+                x.text()
+            ),
+            Ok(Outcome::Unreadable(e) | Outcome::Failed(e)) => {
+                eprintln!("{}: {e}", file.display());
+                failed = true;
+            }
+            Ok(Outcome::Stopped) => failed = true,
+            Err(e) => {
+                eprintln!("{}: cannot read the file: {e}", file.display());
+                failed = true;
+            }
+        }
+    }
+    readers.stop().await;
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+async fn classify(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+    use clerk::classify::{ExceptionKind, Outcome};
+    use clerk::read::pool::Outcome as Read;
+    use futures_util::StreamExt;
     let loaded = definitions::load_dir(&s.definitions, None);
     for p in &loaded.problems {
         eprintln!("{p}");
     }
     let classifier = loaded.definitions.classifier();
-    let ocr = extract::ocr::Ocr::start(s.ocr.threads, &s.ocr.languages);
-    let limits = s.limits.limits();
+    let readers = Readers::new(s.reader_settings());
     let mut failed = false;
-    for file in expand(files) {
+    let mut results = std::pin::pin!(read_all(&readers, expand(files)));
+    while let Some((file, read, start)) = results.next().await {
         let file = &file;
-        let start = Instant::now();
-        let bytes = match std::fs::read(file) {
-            Ok(b) => b,
+        let (outcome, pages, ocr_used) = match read {
+            Ok(Read::Read(x)) => (classifier.classify(&x.text()), x.pages.len(), x.ocr()),
+            Ok(Read::Unreadable(reason) | Read::Failed(reason)) => {
+                (Outcome::exception(ExceptionKind::Unreadable, reason), 0, false)
+            }
+            Ok(Read::Stopped) => continue,
             Err(e) => {
                 eprintln!("error: cannot read {}: {e}", file.display());
                 failed = true;
                 continue;
             }
         };
-        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let (outcome, pages, ocr_used) = pipeline::classify_bytes(&bytes, &name, &limits, &ocr, &classifier);
         let millis = (start.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
         if json {
             let v = serde_json::json!({
@@ -373,19 +441,20 @@ fn classify(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<ExitC
                 "ocr": ocr_used,
                 "millis": millis,
             });
-            println!("{v}");
+            out!("{v}");
         } else {
             match &outcome.exception {
-                None => println!(
+                None => out!(
                     "{}: recognised {} {}",
                     file.display(),
                     outcome.doctype.as_deref().unwrap_or(""),
                     fields_line(&outcome.fields)
                 ),
-                Some((k, r)) => println!("{}: exception {}: {r}", file.display(), k.as_str()),
+                Some((k, r)) => out!("{}: exception {}: {r}", file.display(), k.as_str()),
             }
         }
     }
+    readers.stop().await;
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
@@ -420,9 +489,10 @@ async fn bot_dry_run(
         (None, Some(path)) => {
             let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let ocr = extract::ocr::Ocr::start(s.ocr.threads, &s.ocr.languages);
+            let readers = Readers::new(s.reader_settings());
             let classifier = loaded.definitions.classifier();
-            let (o, _, _) = pipeline::classify_bytes(&bytes, &name, &s.limits.limits(), &ocr, &classifier);
+            let (o, _, _) = pipeline::classify_bytes(&bytes, &name, &readers, &classifier).await;
+            readers.stop().await;
             serde_json::json!({ "id": null, "type": o.doctype, "fields": o.fields, "file": name, "name": name, "source": "file" })
         }
         (None, None) => {
@@ -464,7 +534,7 @@ async fn bot_dry_run(
         }
         text
     };
-    println!("{}", redactor.redact(&out));
+    out!("{}", redactor.redact(&out));
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
@@ -501,10 +571,10 @@ async fn documents(s: &Settings, cmd: DocumentsCmd) -> anyhow::Result<ExitCode> 
         DocumentsCmd::List { status, json } => {
             let docs = store.list_documents(status.as_deref()).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&docs)?);
+                out!("{}", serde_json::to_string_pretty(&docs)?);
             } else {
                 for d in docs {
-                    println!("{:>6}  {:<11} {:<16} {}", d.id, d.status, d.doctype.unwrap_or_default(), d.original_name);
+                    out!("{:>6}  {:<11} {:<16} {}", d.id, d.status, d.doctype.unwrap_or_default(), d.original_name);
                 }
             }
         }
@@ -524,33 +594,28 @@ async fn documents(s: &Settings, cmd: DocumentsCmd) -> anyhow::Result<ExitCode> 
         DocumentsCmd::Show { id, json } => {
             let d = store.document(id).await?.with_context(|| format!("document {id} does not exist"))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&d)?);
+                out!("{}", serde_json::to_string_pretty(&d)?);
             } else {
-                println!("document {}: {} ({})", d.id, d.original_name, d.status);
-                println!("  from {} at {}", d.source, d.received_at);
-                println!(
-                    "  {} bytes, {}, sha256 {}",
-                    d.size,
-                    d.media_type.as_deref().unwrap_or("unknown type"),
-                    d.sha256
-                );
+                out!("document {}: {} ({})", d.id, d.original_name, d.status);
+                out!("  from {} at {}", d.source, d.received_at);
+                out!("  {} bytes, {}, sha256 {}", d.size, d.media_type.as_deref().unwrap_or("unknown type"), d.sha256);
                 if let Some(of) = d.duplicate_of {
-                    println!("  duplicate of document {of}");
+                    out!("  duplicate of document {of}");
                 }
                 if let Some(t) = &d.doctype {
-                    println!("  type {t}");
+                    out!("  type {t}");
                 }
                 for (k, v) in &d.fields {
-                    println!("  {k} = {v}");
+                    out!("  {k} = {v}");
                 }
                 for (k, v) in &d.problems {
-                    println!("  {k}: {v}");
+                    out!("  {k}: {v}");
                 }
                 for e in &d.exceptions {
-                    println!("  exception {} [{}] {}: {}", e.id, e.state, e.kind, e.reason);
+                    out!("  exception {} [{}] {}: {}", e.id, e.state, e.kind, e.reason);
                 }
                 for a in &d.audit {
-                    println!("  {} {} {} {}", a.at, a.actor, a.action, a.detail);
+                    out!("  {} {} {} {}", a.at, a.actor, a.action, a.detail);
                 }
             }
         }
@@ -564,7 +629,7 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
         ExceptionsCmd::List { kind, state, json } => {
             let items = store.exceptions(&ExceptionFilter { kind, state, ..Default::default() }).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&items)?);
+                out!("{}", serde_json::to_string_pretty(&items)?);
             } else {
                 for e in items {
                     let about = match (e.run_id, e.document_id) {
@@ -572,7 +637,7 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
                         (None, Some(d)) => format!("doc {d:<6} {}", e.original_name.as_deref().unwrap_or("")),
                         (None, None) => String::new(),
                     };
-                    println!("{:>6}  {:<8} {:<12} {about}: {}", e.id, e.state, e.kind, e.reason);
+                    out!("{:>6}  {:<8} {:<12} {about}: {}", e.id, e.state, e.kind, e.reason);
                 }
             }
         }
@@ -585,37 +650,37 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
             if json {
                 let mut v = serde_json::to_value(&e)?;
                 v["document"] = serde_json::to_value(&d)?;
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                out!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                println!("exception {} [{}] {}: {}", e.id, e.state, e.kind, e.reason);
+                out!("exception {} [{}] {}: {}", e.id, e.state, e.kind, e.reason);
                 if let Some(doc) = e.document_id {
-                    println!("  document {doc} ({})", e.original_name.as_deref().unwrap_or(""));
+                    out!("  document {doc} ({})", e.original_name.as_deref().unwrap_or(""));
                 }
                 if let Some(run) = e.run_id {
-                    println!("  run {run} (`clerk runs show {run}`); decide with --retry, --continue or --end");
+                    out!("  run {run} (`clerk runs show {run}`); decide with --retry, --continue or --end");
                 }
                 if let Some(detail) = &e.detail {
-                    println!("  {detail}");
+                    out!("  {detail}");
                 }
                 if let Some(c) = &e.claimed_by {
-                    println!("  claimed by {c}");
+                    out!("  claimed by {c}");
                 }
                 if let Some(r) = &e.resolution {
-                    println!("  {} by {}: {r}", e.state, e.resolved_by.as_deref().unwrap_or("?"));
+                    out!("  {} by {}: {r}", e.state, e.resolved_by.as_deref().unwrap_or("?"));
                 }
                 if let Some(d) = d {
                     for (k, v) in &d.fields {
-                        println!("  found {k} = {v}");
+                        out!("  found {k} = {v}");
                     }
                     for (k, v) in &d.problems {
-                        println!("  problem {k}: {v}");
+                        out!("  problem {k}: {v}");
                     }
                     let text = d.text.unwrap_or_default();
                     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(25).collect();
                     if !lines.is_empty() {
-                        println!("  text:");
+                        out!("  text:");
                         for l in lines {
-                            println!("    {l}");
+                            out!("    {l}");
                         }
                     }
                 }
@@ -623,11 +688,11 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
         }
         ExceptionsCmd::Claim { id, agent } => {
             store.claim_exception(id, &agent.name()).await?.map_err(anyhow::Error::msg)?;
-            println!("exception {id} claimed by {}", agent.name());
+            out!("exception {id} claimed by {}", agent.name());
         }
         ExceptionsCmd::Resolve { id, run_decision, agent, .. } if run_decision.get().is_some() => {
             let run = exceptions::decide(&store, id, &agent.name(), run_decision.get().unwrap()).await?;
-            println!("exception {id} resolved: run {run} is queued again (or ended); see `clerk runs show {run}`");
+            out!("exception {id} resolved: run {run} is queued again (or ended); see `clerk runs show {run}`");
         }
         ExceptionsCmd::Resolve { id, doctype, fields, agent, .. } => {
             let doctype = doctype.unwrap_or_default();
@@ -641,11 +706,11 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
             let bots = loaded.definitions.bots();
             let fields =
                 exceptions::resolve(&store, &classifier, id, &agent.name(), &doctype, &overrides, &bots).await?;
-            println!("exception {id} resolved: document is {doctype} {}", fields_line(&fields));
+            out!("exception {id} resolved: document is {doctype} {}", fields_line(&fields));
         }
         ExceptionsCmd::Reject { id, reason, agent } => {
             exceptions::reject(&store, id, &agent.name(), &reason).await?;
-            println!("exception {id} rejected");
+            out!("exception {id} rejected");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -4,7 +4,7 @@
 
 use crate::classify::{Classifier, ExceptionKind, Outcome};
 use crate::definitions::Definitions;
-use crate::extract::{self, ocr::Ocr, Limits};
+use crate::read::pool::{Outcome as ReadOutcome, Readers};
 use crate::store::{Job, Stage, Store};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -32,8 +32,8 @@ impl Active {
 pub struct Pipeline {
     pub store: Store,
     pub active: Arc<RwLock<Arc<Active>>>,
-    pub ocr: Ocr,
-    pub limits: Limits,
+    /// The reader processes that parse documents.
+    pub readers: Readers,
     /// Wakes idle workers when new work is queued.
     pub wake: Arc<Notify>,
     /// Wakes the bot runner when a recognised document queued runs.
@@ -97,7 +97,7 @@ impl Pipeline {
             .await?
             .ok_or_else(|| anyhow::anyhow!("document {} vanished", job.document_id))?;
         let blobs = self.store.blobs.clone();
-        let (ocr, limits) = (self.ocr.clone(), self.limits);
+        let bytes = tokio::task::spawn_blocking(move || blobs.read(&sha256)).await??;
         // Keep the lease alive while a long OCR runs.
         let heartbeat = {
             let (store, job) = (self.store.clone(), job.clone());
@@ -108,22 +108,25 @@ impl Pipeline {
                 }
             })
         };
-        let result = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let bytes = blobs.read(&sha256)?;
-            Ok((extract::sniff(&bytes, &name), extract::extract(&bytes, &name, &limits, &ocr)))
-        })
-        .await;
+        let outcome = self.readers.read(&bytes, &name).await;
         heartbeat.abort();
         let mut tx = self.store.write_tx().await?;
-        let (media_type, extracted) = result??;
-        match extracted {
-            Ok(extracted) => {
+        match outcome {
+            ReadOutcome::Read(extracted) => {
                 Store::save_extraction(&mut tx, job.document_id, &extracted.media_type, &extracted.pages).await?;
                 Store::enqueue(&mut tx, job.document_id, Stage::Classify).await?;
             }
-            Err(unreadable) => {
-                Store::save_unreadable(&mut tx, job.document_id, media_type, &unreadable.0).await?;
+            ReadOutcome::Unreadable(reason) => {
+                let media_type = crate::read::sniff(&bytes, &name);
+                Store::save_unreadable(&mut tx, job.document_id, media_type, &reason).await?;
             }
+            ReadOutcome::Stopped => {
+                // Not read because the daemon is stopping: no attempt was made.
+                drop(tx);
+                self.store.release(job).await?;
+                return Ok(());
+            }
+            ReadOutcome::Failed(e) => anyhow::bail!(e),
         }
         if Store::complete(&mut tx, job).await? {
             tx.commit().await?;
@@ -173,16 +176,21 @@ impl Pipeline {
     }
 }
 
-/// Helper for callers outside the job system (`clerk classify`): extract + classify in one go.
-pub fn classify_bytes(
+/// Helper for callers outside the job system (`clerk classify`): read + classify in one go.
+pub async fn classify_bytes(
     bytes: &[u8],
     name: &str,
-    limits: &Limits,
-    ocr: &Ocr,
+    readers: &Readers,
     classifier: &Classifier,
 ) -> (Outcome, usize, bool) {
-    match extract::extract(bytes, name, limits, ocr) {
-        Ok(extracted) => (classifier.classify(&extracted.text()), extracted.pages.len(), extracted.ocr()),
-        Err(e) => (Outcome::exception(ExceptionKind::Unreadable, e.0), 0, false),
+    match readers.read(bytes, name).await {
+        ReadOutcome::Read(extracted) => {
+            (classifier.classify(&extracted.text()), extracted.pages.len(), extracted.ocr())
+        }
+        ReadOutcome::Unreadable(reason) => (Outcome::exception(ExceptionKind::Unreadable, reason), 0, false),
+        ReadOutcome::Stopped => {
+            (Outcome::exception(ExceptionKind::Unreadable, "clerk stopped before reading it".to_string()), 0, false)
+        }
+        ReadOutcome::Failed(e) => (Outcome::exception(ExceptionKind::Unreadable, e), 0, false),
     }
 }

@@ -1,11 +1,11 @@
-//! The invoice2data community templates (read in place from ../shared/corpora) load as document
+//! The invoice2data community templates (vendored under tests/fixtures, MIT) load as document
 //! types, or are reported with a precise reason; loaded ones recognise their documents.
 
 use clerk::definitions;
 use std::path::PathBuf;
 
 fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/invoice2data-templates")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invoice2data-templates")
 }
 
 fn files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {

@@ -30,14 +30,22 @@ pub async fn run(s: &Settings, cmd: MailCmd) -> anyhow::Result<ExitCode> {
             let store = Store::open(&s.data).await?;
             let accounts = store.mail_status().await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&accounts)?);
+                out!("{}", serde_json::to_string_pretty(&accounts)?);
             } else if accounts.is_empty() {
-                println!("no mail accounts have been checked (configure [[mail.maildir]] and run `clerk serve`)");
+                out!("no mail accounts have been checked (configure [[mail.maildir]] and run `clerk serve`)");
             }
             for a in accounts.iter().filter(|_| !json) {
-                println!(
+                out!(
                     "{:<16} {:<8} {:<6} taken {} · unmatched {} · exceptions {} · documents {}  ({}, checked {})",
-                    a.name, a.kind, a.health, a.taken, a.unmatched, a.exceptions, a.documents, a.detail, a.checked_at
+                    a.name,
+                    a.kind,
+                    a.health,
+                    a.taken,
+                    a.unmatched,
+                    a.exceptions,
+                    a.documents,
+                    a.detail,
+                    a.checked_at
                 );
             }
             let healthy = accounts.iter().all(|a| a.health == "ok");
@@ -52,7 +60,7 @@ async fn test(s: &Settings, name: &str) -> anyhow::Result<ExitCode> {
         format!("no IMAP account `{name}` in the settings; accounts: {}", names.join(", "))
     })?;
     let mut session = clerk::intake::imap::connect(account, s.secrets_file.as_deref()).await?;
-    println!("connected to {} as {}", account.host, account.user);
+    out!("connected to {} as {}", account.host, account.user);
     let mut folders = vec![];
     {
         let mut list = session.list(Some(""), Some("*")).await?;
@@ -60,10 +68,10 @@ async fn test(s: &Settings, name: &str) -> anyhow::Result<ExitCode> {
             folders.push(f?.name().to_string());
         }
     }
-    println!("folders: {}", folders.join(", "));
+    out!("folders: {}", folders.join(", "));
     for folder in &account.folders {
         let mb = session.examine(folder).await.with_context(|| format!("cannot open {folder}"))?;
-        println!("{folder}: {} message(s), UIDVALIDITY {}", mb.exists, mb.uid_validity.unwrap_or(0));
+        out!("{folder}: {} message(s), UIDVALIDITY {}", mb.exists, mb.uid_validity.unwrap_or(0));
         if mb.exists == 0 {
             continue;
         }
@@ -88,7 +96,7 @@ async fn test(s: &Settings, name: &str) -> anyhow::Result<ExitCode> {
                     }
                 },
             };
-            println!("  uid {}: {line}", f.uid.unwrap_or(0));
+            out!("  uid {}: {line}", f.uid.unwrap_or(0));
         }
     }
     let _ = session.logout().await;

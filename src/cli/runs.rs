@@ -45,13 +45,13 @@ pub async fn run(_s: &Settings, store: Store, cmd: RunsCmd) -> anyhow::Result<Ex
         RunsCmd::List { bot, status, limit, json } => {
             let runs = store.runs(bot.as_deref(), status.as_deref(), limit).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&runs)?);
+                out!("{}", serde_json::to_string_pretty(&runs)?);
                 return Ok(ExitCode::SUCCESS);
             }
             for r in runs {
                 let doc = r.document_id.map(|d| format!("doc {d}")).unwrap_or_else(|| r.trigger.clone());
                 let error = r.error.map(|e| format!("  {e}")).unwrap_or_default();
-                println!("{:>6}  {:<10} {:<26} {:<10} {}{error}", r.id, r.state, r.bot, doc, r.created_at);
+                out!("{:>6}  {:<10} {:<26} {:<10} {}{error}", r.id, r.state, r.bot, doc, r.created_at);
             }
         }
         RunsCmd::Show { id, json } => {
@@ -59,7 +59,7 @@ pub async fn run(_s: &Settings, store: Store, cmd: RunsCmd) -> anyhow::Result<Ex
             if json {
                 let mut v = serde_json::to_value(&run)?;
                 v["steps"] = serde_json::to_value(&steps)?;
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                out!("{}", serde_json::to_string_pretty(&v)?);
                 return Ok(ExitCode::SUCCESS);
             }
             print_run(&store, id).await?;
@@ -67,7 +67,7 @@ pub async fn run(_s: &Settings, store: Store, cmd: RunsCmd) -> anyhow::Result<Ex
         RunsCmd::Retry { id, agent } => {
             let agent = agent.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "agent".into());
             store.decide_run(id, Decision::Retry, &agent).await?.map_err(anyhow::Error::msg)?;
-            println!("run {id} queued again");
+            out!("run {id} queued again");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -76,19 +76,19 @@ pub async fn run(_s: &Settings, store: Store, cmd: RunsCmd) -> anyhow::Result<Ex
 async fn print_run(store: &Store, id: i64) -> anyhow::Result<()> {
     let (run, steps) = store.run(id).await?.with_context(|| format!("run {id} does not exist"))?;
     let on = run.document_id.map(|d| format!(" on document {d}")).unwrap_or_default();
-    println!("run {} of {} (version {}){on}: {}", run.id, run.bot, run.bot_version, run.state);
+    out!("run {} of {} (version {}){on}: {}", run.id, run.bot, run.bot_version, run.state);
     if let Some(e) = &run.error {
-        println!("  {e}");
+        out!("  {e}");
     }
     for s in steps {
         let id = s.step_id.as_deref().map(|i| format!(" {i}")).unwrap_or_default();
         let took = s.duration_ms.map(|d| format!(" {d} ms")).unwrap_or_default();
-        println!("  step {}{id} ({}, line {}) attempt {}: {}{took}", s.path, s.kind, s.line, s.attempt, s.state);
+        out!("  step {}{id} ({}, line {}) attempt {}: {}{took}", s.path, s.kind, s.line, s.attempt, s.state);
         if let Some(r) = s.request.filter(|r| !r.is_null()) {
-            println!("    request  {r}");
+            out!("    request  {r}");
         }
         if let Some(r) = s.response.filter(|r| !r.is_null()) {
-            println!("    response {r}");
+            out!("    response {r}");
         }
         if let Some(o) = s.output.filter(|o| o.as_object().is_some_and(|m| !m.is_empty())) {
             let mut o = o;
@@ -96,10 +96,10 @@ async fn print_run(store: &Store, id: i64) -> anyhow::Result<()> {
             if let Some(m) = o.as_object_mut() {
                 m.remove("body");
             }
-            println!("    output   {o}");
+            out!("    output   {o}");
         }
         if let Some(e) = s.error {
-            println!("    error    {e}");
+            out!("    error    {e}");
         }
     }
     Ok(())
@@ -158,7 +158,7 @@ pub async fn run_now(
     if json {
         let mut v = serde_json::to_value(&r)?;
         v["steps"] = serde_json::to_value(&steps)?;
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        out!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print_run(&store, id).await?;
     }

@@ -9,7 +9,7 @@
 use super::mail::{Action, Rule};
 use super::messages::{ingest, Ingested};
 use crate::config::{ImapAccount, ImapTls};
-use crate::extract::Limits;
+use crate::read::Limits;
 use crate::store::Store;
 use anyhow::Context;
 use futures_util::StreamExt;
@@ -81,8 +81,10 @@ impl ImapSource {
                 return Ok(());
             }
             if idle {
-                // Wait in the first folder; others are re-read when IDLE times out.
-                session.select(&self.account.folders[0]).await?;
+                // Wait in the first folder; others are re-read when IDLE times out. Settings
+                // refuse an account without folders, so there is a first.
+                let Some(first) = self.account.folders.first() else { return Ok(()) };
+                session.select(first).await?;
                 let wait = if self.account.folders.len() > 1 { self.poll_interval } else { Duration::from_secs(600) };
                 let mut handle = session.idle();
                 handle.init().await.context("IDLE")?;

@@ -186,7 +186,7 @@ pub fn parse(raw: &[u8]) -> Result<Mail, String> {
         "multipart/encrypted" | "application/pkcs7-mime" | "application/x-pkcs7-mime"
     );
     let mut parts = vec![];
-    collect_parts(&msg, &mut parts);
+    collect_parts(&msg, &mut parts)?;
     Ok(Mail {
         message_id: msg.message_id().map(str::to_string),
         from: addr(msg.from()),
@@ -202,12 +202,12 @@ pub fn parse(raw: &[u8]) -> Result<Mail, String> {
 
 /// Attachments of `msg`; a forwarded message (`message/rfc822`) gives its own attachments, or
 /// itself as an `.eml` when it has none.
-fn collect_parts(msg: &mail_parser::Message, parts: &mut Vec<Part>) {
+fn collect_parts(msg: &mail_parser::Message, parts: &mut Vec<Part>) -> Result<(), String> {
     for part in msg.attachments() {
         let inline = part.content_disposition().is_some_and(|d| d.is_inline());
         if let Some(inner) = part.message() {
             let before = parts.len();
-            collect_parts(inner, parts);
+            collect_parts(inner, parts)?;
             if parts.len() == before {
                 let name = part
                     .attachment_name()
@@ -222,8 +222,53 @@ fn collect_parts(msg: &mail_parser::Message, parts: &mut Vec<Part>) {
             None if inline => continue, // an inline image without a name is decoration
             None => format!("attachment-{}", parts.len() + 1),
         };
-        parts.push(Part { name: sanitize(&name), bytes: part.contents().to_vec(), inline });
+        let bytes =
+            decoded(part).map_err(|why| format!("the attachment {} cannot be decoded: {why}", sanitize(&name)))?;
+        parts.push(Part { name: sanitize(&name), bytes, inline });
     }
+    Ok(())
+}
+
+/// A part's bytes. mail-parser leaves a base64 part undecoded when its MIME structure is broken
+/// (a boundary that never closes): decode it here rather than keep the base64 text as the
+/// document.
+fn decoded(part: &mail_parser::MessagePart) -> Result<Vec<u8>, String> {
+    let declared = part.content_transfer_encoding().map(str::to_ascii_lowercase);
+    if declared.as_deref() != Some("base64") || part.encoding == mail_parser::Encoding::Base64 {
+        return Ok(part.contents().to_vec());
+    }
+    base64_decode(part.contents()).ok_or_else(|| {
+        "it is declared base64 but is not, and the message's MIME structure is broken (a boundary that is never closed?)".into()
+    })
+}
+
+/// Standard base64, line breaks and other whitespace ignored; `None` on any other character.
+fn base64_decode(text: &[u8]) -> Option<Vec<u8>> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in text {
+        if c.is_ascii_whitespace() {
+            continue;
+        }
+        if c == b'=' {
+            break;
+        }
+        acc = (acc << 6) | value(c)? as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
 }
 
 /// A file name from a sender is only a name: no folders, no control characters.
@@ -349,5 +394,31 @@ mod tests {
     fn broken_messages_say_why() {
         assert!(parse(b"").unwrap_err().contains("empty"));
         assert!(parse(b"\x00\x01\x02 not mail at all").is_err());
+    }
+
+    const HEAD: &str = "From: a@b.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n";
+    const PART: &str = "Content-Type: application/pdf; name=a.pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\nJVBERi0xLjQK\r\n";
+
+    #[test]
+    fn an_unterminated_boundary_still_gives_the_decoded_attachment() {
+        let raw = format!("{HEAD}Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n{PART}");
+        let m = parse(raw.as_bytes()).unwrap();
+        assert_eq!(m.parts.len(), 1);
+        assert_eq!(m.parts[0].bytes, b"%PDF-1.4\n%PDF-1.4\n", "the document is the decoded file, not its base64");
+        let bad = raw.replace("JVBERi0xLjQK\r\nJVBERi0xLjQK", "JVBERi0x!!!LjQK");
+        let e = parse(bad.as_bytes()).unwrap_err();
+        assert!(e.contains("a.pdf cannot be decoded"), "{e}");
+    }
+
+    #[test]
+    fn deeply_nested_multiparts_give_the_decoded_attachment() {
+        let mut raw = HEAD.to_string();
+        for i in 0..1000 {
+            raw.push_str(&format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n"));
+        }
+        raw.push_str(PART);
+        let m = parse(raw.as_bytes()).unwrap();
+        assert_eq!(m.parts.len(), 1);
+        assert_eq!(m.parts[0].bytes, b"%PDF-1.4\n%PDF-1.4\n");
     }
 }

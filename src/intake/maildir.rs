@@ -6,7 +6,7 @@
 use super::mail::{Action, Rule};
 use super::messages::{ingest, Ingested};
 use crate::config::MaildirAccount;
-use crate::extract::Limits;
+use crate::read::Limits;
 use crate::store::Store;
 use notify::Watcher;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! `taken` row that tells the next start to apply the action only.
 
 use super::mail::{self, Action, Rule};
-use crate::extract::Limits;
+use crate::read::Limits;
 use crate::store::{MailDocument, NewDocument, NewMessage, Store};
 
 #[derive(Debug, PartialEq, Eq)]

@@ -141,7 +141,7 @@ pub async fn take(store: &Store, source: &str, path: &Path) -> anyhow::Result<Ta
         intake_key,
         sha256: stored.sha256,
         size: stored.size,
-        media_type: crate::extract::sniff(&stored.head, &path.to_string_lossy()).map(str::to_string),
+        media_type: crate::read::sniff(&stored.head, &path.to_string_lossy()).map(str::to_string),
     };
     let result = store.record_intake(&doc).await?;
     if let Err(e) = std::fs::remove_file(path) {

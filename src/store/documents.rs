@@ -2,7 +2,7 @@
 
 use super::{jobs::Stage, now, Store};
 use crate::classify::Outcome;
-use crate::extract::Page;
+use crate::read::Page;
 use serde::Serialize;
 use sqlx::{Row, Sqlite, Transaction};
 use std::collections::BTreeMap;

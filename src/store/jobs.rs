@@ -107,6 +107,19 @@ impl Store {
         Ok(())
     }
 
+    /// Gives a job back untouched (the daemon is stopping): queued again at once, and the attempt
+    /// its claim counted is taken back, so attempts count only real tries.
+    pub async fn release(&self, job: &Job) -> sqlx::Result<()> {
+        sqlx::query("UPDATE jobs SET state = 'queued', run_after = ?, attempts = MAX(attempts - 1, 0), lease_owner = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'")
+            .bind(now_ms())
+            .bind(now())
+            .bind(job.id)
+            .bind(&job.owner)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     /// Extends a lease while a long stage (OCR of many pages) is still working.
     pub async fn extend_lease(&self, job: &Job, lease_ms: i64) -> sqlx::Result<()> {
         sqlx::query("UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'")

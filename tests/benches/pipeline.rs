@@ -13,7 +13,8 @@
 mod proc_status;
 
 use clerk::definitions;
-use clerk::extract::{self, ocr::Ocr, Limits};
+use clerk::read::pool::{Outcome, ReaderSettings, Readers};
+use clerk::read::{Extracted, Limits};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,8 +28,6 @@ fn sample(name: &str) -> Vec<u8> {
 }
 
 fn main() {
-    // As `clerk` itself does (see `limit_openmp_threads`).
-    extract::ocr::limit_openmp_threads();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let run = |n: &str| args.is_empty() || args.iter().any(|a| a == n);
     if run("1") {
@@ -62,6 +61,30 @@ fn write_types(dir: &Path, n: usize) {
     }
 }
 
+/// One reader process, as the daemon runs them (the reader sets OMP_THREAD_LIMIT=1 for tesseract).
+fn one_reader(rt: &tokio::runtime::Runtime) -> Readers {
+    let _guard = rt.enter();
+    Readers::new(reader_settings(1))
+}
+
+fn reader_settings(count: usize) -> ReaderSettings {
+    ReaderSettings {
+        program: ReaderSettings::find_program(),
+        count,
+        idle_timeout: Duration::from_secs(600),
+        max_documents: u32::MAX,
+        languages: "eng".into(),
+        limits: Limits::default(),
+    }
+}
+
+fn read(rt: &tokio::runtime::Runtime, readers: &Readers, bytes: &[u8], name: &str) -> Extracted {
+    match rt.block_on(readers.read(bytes, name)) {
+        Outcome::Read(x) => x,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
 fn throughput() {
     println!("\n## 1. Text PDF extract + classify, one core");
     let docs: Vec<(&str, Vec<u8>)> = [
@@ -74,8 +97,8 @@ fn throughput() {
     .iter()
     .map(|n| (*n, sample(n)))
     .collect();
-    let ocr = Ocr::start(1, "eng");
-    let limits = Limits::default();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let readers = one_reader(&rt);
     let mut baseline = 0.0;
     println!("| document types | documents/s | vs 1 type |\n|---|---|---|");
     for n in [1, 50, 200] {
@@ -89,7 +112,7 @@ fn throughput() {
             let start = Instant::now();
             for i in 0..count {
                 let (name, bytes) = &docs[i % docs.len()];
-                let x = extract::extract(bytes, name, &limits, &ocr).unwrap();
+                let x = read(&rt, &readers, bytes, name);
                 std::hint::black_box(classifier.classify(&x.text()));
             }
             start.elapsed()
@@ -103,14 +126,14 @@ fn throughput() {
         println!("| {n} | {rate:.0} | {:.2}× |", rate / baseline);
     }
     // The real-world set: the invoice2data community templates (some prepare their own text).
-    let corpus = repo().join("../shared/corpora/invoice2data-templates");
+    let corpus = repo().join("tests/fixtures/invoice2data-templates");
     if corpus.exists() {
         let classifier = definitions::load_dir(&corpus, None).definitions.classifier();
         let count = 1000;
         let start = Instant::now();
         for i in 0..count {
             let (name, bytes) = &docs[i % docs.len()];
-            let x = extract::extract(bytes, name, &limits, &ocr).unwrap();
+            let x = read(&rt, &readers, bytes, name);
             std::hint::black_box(classifier.classify(&x.text()));
         }
         let rate = count as f64 / start.elapsed().as_secs_f64();
@@ -122,7 +145,6 @@ fn ocr() {
     println!("\n## 2. OCR per page against the tesseract command (same PNG, 200 dpi A4)");
     let png = repo().join("samples/invoice-acme-scan.png");
     let bytes = std::fs::read(&png).unwrap();
-    let limits = Limits::default();
     let runs = 5;
     let cli = |omp: Option<&str>| {
         let mut total = Duration::ZERO;
@@ -142,12 +164,13 @@ fn ocr() {
     };
     let cli_default = cli(None);
     let cli_single = cli(Some("1"));
-    let ocr = Ocr::start(1, "eng");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let readers = one_reader(&rt);
     // Warm: the engine loads on first use and then stays loaded.
-    extract::extract(&bytes, "scan.png", &limits, &ocr).unwrap();
+    read(&rt, &readers, &bytes, "scan.png");
     let t = Instant::now();
     for _ in 0..runs {
-        std::hint::black_box(extract::extract(&bytes, "scan.png", &limits, &ocr).unwrap());
+        std::hint::black_box(read(&rt, &readers, &bytes, "scan.png"));
     }
     let clerk = t.elapsed() / runs;
     println!("| | ms per page | clerk ÷ this |\n|---|---|---|");
@@ -159,23 +182,22 @@ fn ocr() {
     );
     println!("| `OMP_THREAD_LIMIT=1 tesseract img.png -` | {:.0} | {:.2}× |", ms(cli_single), ratio(clerk, cli_single));
 
-    println!(
-        "\nSeveral scans waiting: 4 pages, 1 OCR thread vs one per core ({} cores)",
-        std::thread::available_parallelism().unwrap()
-    );
-    let pages = || (0..4).map(|_| image::load_from_memory(&bytes).unwrap().into_luma8()).collect::<Vec<_>>();
-    let one = Ocr::start(1, "eng");
-    let all = Ocr::start(0, "eng");
-    one.pages(pages()[..1].to_vec()).unwrap();
-    all.pages(pages()[..2].to_vec()).unwrap(); // load both engines
-    let imgs = pages();
-    let t = Instant::now();
-    one.pages(imgs.clone()).unwrap();
-    let serial = t.elapsed();
-    let t = Instant::now();
-    all.pages(imgs).unwrap();
-    let parallel = t.elapsed();
-    println!("| OCR threads | 4 pages, ms | speed-up |\n|---|---|---|");
+    let cores = std::thread::available_parallelism().unwrap().get();
+    println!("\nSeveral scans waiting: 4 pages, 1 reader vs one per core ({cores} cores)");
+    let pool = |count: usize| {
+        let _guard = rt.enter();
+        Readers::new(reader_settings(count))
+    };
+    let time_four = |pool: &Readers| {
+        // Warm every reader first: each loads its engine once.
+        rt.block_on(futures_util::future::join_all((0..pool.count()).map(|_| pool.read(&bytes, "scan.png"))));
+        let t = Instant::now();
+        rt.block_on(futures_util::future::join_all((0..4).map(|_| pool.read(&bytes, "scan.png"))));
+        t.elapsed()
+    };
+    let serial = time_four(&pool(1));
+    let parallel = time_four(&pool(cores));
+    println!("| readers | 4 pages, ms | speed-up |\n|---|---|---|");
     println!("| 1 | {:.0} | 1.00× |", ms(serial));
     println!("| one per core | {:.0} | {:.2}× |", ms(parallel), ratio(serial, parallel));
 }

@@ -3,6 +3,7 @@
 
 pub mod dovecot;
 pub mod erp;
+pub mod hostile;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,39 @@ pub fn repo() -> PathBuf {
 
 pub fn sample(name: &str) -> PathBuf {
     repo().join("samples").join(name)
+}
+
+/// `../shared/corpora/pdf-samples`, the real-world PDFs read in place. A fresh clone elsewhere
+/// has no `../shared`: the test that needs it says it is skipped, except under CI (`CI=true`),
+/// where a missing corpus is a failure.
+pub fn pdf_samples(test: &str) -> Option<PathBuf> {
+    let dir = repo().join("../shared/corpora/pdf-samples");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test}: {} is missing, and CI must run this test", dir.display());
+    }
+    eprintln!("skipped {test}: {} is absent (it is not part of the repository)", dir.display());
+    None
+}
+
+/// Every file under `dir` whose name ends in `ext`, sorted.
+pub fn files_under(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case(ext)) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 pub struct Daemon {
@@ -114,6 +148,11 @@ impl Daemon {
         let mut c = self.child.take().expect("daemon running");
         Command::new("kill").arg("-TERM").arg(c.id().to_string()).status().unwrap();
         c.wait().unwrap()
+    }
+
+    /// The daemon's process id (it must not change: the daemon never restarts).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("daemon running").id()
     }
 
     pub fn is_running(&mut self) -> bool {

@@ -1,0 +1,89 @@
+//! clerk-reader: reads documents for the clerk daemon, one at a time, in a process of its own.
+//!
+//! The daemon starts a few of these (`src/read/pool.rs`) and sends each a document over stdin;
+//! the reader answers on stdout with pages of text and word boxes, or a sentence saying why the
+//! file cannot be read. Everything that parses untrusted bytes (poppler for PDFs, the image
+//! decoders, tesseract) runs here, under limits: the daemon caps the address space before exec,
+//! the reader caps its own CPU time before each document, cannot open a network connection,
+//! write a file or start a program (landlock and seccomp where the kernel has them), and checks
+//! the cheaper limits (pages, pixels, operators per page) itself so most hostile files end with a
+//! precise reason before the kernel has to step in.
+//!
+//! It is a separate executable, not a mode of `clerk`, so the daemon never maps poppler or
+//! tesseract at all: a smaller resident daemon, and the GPL-licensed poppler stays in a program
+//! that talks to clerk over a pipe.
+
+mod image;
+mod ocr;
+mod pdf;
+mod sandbox;
+
+use clerk::read::protocol::{self, Reply, Request};
+use clerk::read::{Extracted, Page, Unreadable};
+use std::io::{Read, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+fn main() -> ExitCode {
+    if std::env::args().nth(1).is_some_and(|a| a == "--version") {
+        println!("clerk-reader {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    sandbox::enter();
+    pdf::init();
+    let mut input = std::io::stdin().lock();
+    let mut output = std::io::stdout().lock();
+    let mut engine = ocr::Engine::default();
+    serve(&mut input, &mut output, &mut engine)
+}
+
+fn serve(input: &mut impl Read, output: &mut impl Write, engine: &mut ocr::Engine) -> ExitCode {
+    loop {
+        let (request, bytes) = match protocol::read_request(input, u64::MAX) {
+            Ok(Some(r)) => r,
+            Ok(None) => return ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("clerk-reader: bad request from the daemon: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        sandbox::limit_cpu_for_next(request.limits.max_seconds);
+        // A bug in clerk's own code must cost this document only, with a sentence; the engine
+        // may be in any state afterwards, so it is dropped.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(&bytes, &request, engine)));
+        let reply = match result {
+            Ok(Ok(x)) => Reply::Read(x),
+            Ok(Err(u)) => Reply::Unreadable(u.0),
+            Err(_) => {
+                *engine = ocr::Engine::default();
+                Reply::Unreadable(
+                    "clerk could not read this file: the reader failed on it (an internal error, logged)".into(),
+                )
+            }
+        };
+        if output.write_all(&protocol::encode_reply(&reply)).and_then(|_| output.flush()).is_err() {
+            return ExitCode::FAILURE;
+        }
+    }
+}
+
+fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Extracted, Unreadable> {
+    let limits = &request.limits;
+    let deadline = Instant::now() + Duration::from_secs(limits.max_seconds);
+    let media_type = clerk::read::precheck(bytes, &request.name, limits)?;
+    engine.languages(&request.languages);
+    let pages = match media_type {
+        "application/pdf" => pdf::read(bytes, limits, deadline, engine)?,
+        "text/plain" => vec![Page { number: 1, text: String::from_utf8_lossy(bytes).into_owned(), ..Page::default() }],
+        _ => {
+            let images = image::decode_all(bytes, media_type, limits)?;
+            let mut pages = Vec::with_capacity(images.len());
+            for (i, img) in images.iter().enumerate() {
+                let (w, h) = img.dimensions();
+                pages.push(engine.page(i as u32 + 1, img.as_raw(), w, h, w)?);
+            }
+            pages
+        }
+    };
+    Ok(Extracted { media_type: media_type.to_string(), pages })
+}

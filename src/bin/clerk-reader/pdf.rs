@@ -1,0 +1,310 @@
+//! PDFs through poppler (`poppler_shim.cpp`): the text layer exactly as `pdftotext -layout` lays it
+//! out, and pages without usable text rendered at 300 dpi (as `pdftoppm -r 300 -gray`) and OCRed.
+//!
+//! Poppler was chosen by measurement: on `../shared/corpora/pdf-samples` its text is the one
+//! invoice2data templates are written against (byte for byte), its renderer reads every filter,
+//! colour space and mask the corpus and the producer set use, and it reads the page tree and
+//! objects lazily, so a file's cost follows what a page needs, not the file's size.
+
+use super::ocr::Engine;
+use clerk::read::{Limits, Page, Unreadable};
+use std::ffi::{c_char, c_int, c_uchar, c_void, CStr};
+use std::time::Instant;
+
+/// A page with fewer visible characters than this has no usable text layer and is OCRed.
+const MIN_TEXT_CHARS: usize = 8;
+/// OCR resolution: tesseract reads body text best at 300 dpi.
+const OCR_DPI: f64 = 300.0;
+
+#[allow(non_camel_case_types)]
+#[repr(C)]
+struct clerk_pdf {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct Budget {
+    max_ops: u64,
+    deadline: f64,
+    max_image_pixels: u64,
+    max_content_bytes: u64,
+    ops: u64,
+    refused: c_int,
+    image_width: c_int,
+    image_height: c_int,
+    chars: u64,
+    depth: c_int,
+}
+
+const OK: c_int = 0;
+const ENCRYPTED: c_int = 2;
+const REFUSED: c_int = 3;
+const NO_MEMORY: c_int = 4;
+
+extern "C" {
+    fn clerk_poppler_init();
+    fn clerk_poppler_errors() -> *const c_char;
+    fn clerk_poppler_clear_errors();
+    fn clerk_now() -> f64;
+    fn clerk_pdf_open(data: *const c_char, len: usize, status: *mut c_int) -> *mut clerk_pdf;
+    fn clerk_pdf_close(pdf: *mut clerk_pdf);
+    fn clerk_pdf_pages(pdf: *mut clerk_pdf) -> c_int;
+    fn clerk_pdf_page_size(pdf: *mut clerk_pdf, page: c_int, w: *mut f64, h: *mut f64) -> c_int;
+    fn clerk_pdf_page_text(
+        pdf: *mut clerk_pdf,
+        page: c_int,
+        budget: *mut Budget,
+        out: *mut *mut c_char,
+        len: *mut usize,
+    ) -> c_int;
+    fn clerk_pdf_render_gray(
+        pdf: *mut clerk_pdf,
+        page: c_int,
+        dpi: f64,
+        budget: *mut Budget,
+        out: *mut *mut c_uchar,
+        w: *mut c_int,
+        h: *mut c_int,
+        stride: *mut c_int,
+    ) -> c_int;
+    fn clerk_free(p: *mut c_void);
+}
+
+pub fn init() {
+    // SAFETY: sets poppler's global parameters once, before any document is opened.
+    unsafe { clerk_poppler_init() }
+}
+
+/// An open document; the bytes it was opened from outlive it.
+struct Document<'a> {
+    ptr: *mut clerk_pdf,
+    _bytes: &'a [u8],
+}
+
+impl Drop for Document<'_> {
+    fn drop(&mut self) {
+        // SAFETY: ptr came from clerk_pdf_open and is closed once.
+        unsafe { clerk_pdf_close(self.ptr) }
+    }
+}
+
+/// What one page may still cost: the document's deadline, and the operator budget per page.
+fn budget(limits: &Limits, deadline: Instant) -> Budget {
+    let left = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
+    // SAFETY: reads the monotonic clock.
+    let now = unsafe { clerk_now() };
+    Budget {
+        max_ops: limits.max_operators,
+        deadline: now + left.max(0.001),
+        max_image_pixels: limits.max_pixels,
+        max_content_bytes: limits.max_decoded,
+        ..Budget::default()
+    }
+}
+
+impl<'a> Document<'a> {
+    fn open(bytes: &'a [u8]) -> Result<Document<'a>, Unreadable> {
+        let mut status = 0;
+        // SAFETY: bytes outlive the document (held in the struct).
+        let ptr = unsafe {
+            clerk_poppler_clear_errors();
+            clerk_pdf_open(bytes.as_ptr().cast(), bytes.len(), &mut status)
+        };
+        if ptr.is_null() {
+            return Err(match status {
+                ENCRYPTED => {
+                    Unreadable("the PDF is encrypted with a password; ask the sender for an unprotected copy".into())
+                }
+                NO_MEMORY => Unreadable(
+                    "clerk stopped reading this file: it needed more memory than allowed (limits.max_memory)".into(),
+                ),
+                _ => {
+                    log_errors();
+                    Unreadable(
+                        "the PDF is damaged or truncated and cannot be read; ask the sender for the document again"
+                            .into(),
+                    )
+                }
+            });
+        }
+        Ok(Document { ptr, _bytes: bytes })
+    }
+
+    fn pages(&self) -> usize {
+        // SAFETY: a valid document.
+        unsafe { clerk_pdf_pages(self.ptr) }.max(0) as usize
+    }
+
+    fn text(&self, page: usize, limits: &Limits, deadline: Instant) -> Result<String, Unreadable> {
+        let mut b = budget(limits, deadline);
+        let (mut out, mut len) = (std::ptr::null_mut(), 0usize);
+        // SAFETY: valid document and page number; out is freed below with clerk_free.
+        let status = unsafe { clerk_pdf_page_text(self.ptr, page as c_int, &mut b, &mut out, &mut len) };
+        check(status, &b, page, limits)?;
+        // SAFETY: out holds len bytes from malloc.
+        let text = unsafe {
+            let t = String::from_utf8_lossy(std::slice::from_raw_parts(out.cast::<u8>(), len)).into_owned();
+            clerk_free(out.cast());
+            t
+        };
+        Ok(text)
+    }
+
+    /// The page as 8-bit gray, at 300 dpi or less when the page is so large that 300 dpi would
+    /// exceed `limits.max_pixels`.
+    fn render(&self, page: usize, limits: &Limits, deadline: Instant) -> Result<Gray, Unreadable> {
+        let (mut w_pt, mut h_pt) = (0.0, 0.0);
+        // SAFETY: valid document and page number.
+        let status = unsafe { clerk_pdf_page_size(self.ptr, page as c_int, &mut w_pt, &mut h_pt) };
+        if status != OK || !(w_pt > 0.0 && h_pt > 0.0 && w_pt.is_finite() && h_pt.is_finite()) {
+            return Err(Unreadable(format!("page {page} of the PDF has no valid size; it is damaged")));
+        }
+        let dpi = dpi_for(w_pt, h_pt, limits.max_pixels);
+        let mut b = budget(limits, deadline);
+        let (mut out, mut w, mut h, mut stride) = (std::ptr::null_mut(), 0, 0, 0);
+        // SAFETY: valid document and page; out is freed below with clerk_free.
+        let status = unsafe {
+            clerk_pdf_render_gray(self.ptr, page as c_int, dpi, &mut b, &mut out, &mut w, &mut h, &mut stride)
+        };
+        check(status, &b, page, limits)?;
+        let (w, h, stride) = (w as usize, h as usize, stride as usize);
+        // SAFETY: out holds stride * h bytes from malloc.
+        let mut pixels = Vec::with_capacity(w * h);
+        unsafe {
+            let all = std::slice::from_raw_parts(out, stride * h);
+            for row in all.chunks(stride) {
+                pixels.extend_from_slice(&row[..w]);
+            }
+            clerk_free(out.cast());
+        }
+        Ok(Gray { width: w as u32, height: h as u32, pixels })
+    }
+}
+
+struct Gray {
+    width: u32,
+    height: u32,
+    pixels: Vec<u8>,
+}
+
+/// 300 dpi, lowered so that the page stays within `max_pixels`.
+fn dpi_for(w_pt: f64, h_pt: f64, max_pixels: u64) -> f64 {
+    let inches = (w_pt / 72.0) * (h_pt / 72.0);
+    let at_300 = inches * OCR_DPI * OCR_DPI;
+    if at_300 <= max_pixels as f64 {
+        OCR_DPI
+    } else {
+        (max_pixels as f64 / inches).sqrt().clamp(1.0, OCR_DPI)
+    }
+}
+
+fn check(status: c_int, b: &Budget, page: usize, limits: &Limits) -> Result<(), Unreadable> {
+    let stopped = |why: String| Err(Unreadable(format!("clerk stopped reading this file: {why}")));
+    match status {
+        OK => Ok(()),
+        REFUSED => match b.refused {
+            1 => stopped(format!(
+                "page {page} draws more than {} operators (limits.max_operators); the file is built to exhaust PDF readers or is damaged",
+                limits.max_operators
+            )),
+            2 => stopped(format!("it took more than {} s (limits.max_seconds)", limits.max_seconds)),
+            3 => Err(Unreadable(format!(
+                "page {page} of the PDF holds an image of {}×{} pixels, over the limit of {} pixels (limits.max_pixels); it was not decoded",
+                b.image_width, b.image_height, limits.max_pixels
+            ))),
+            4 => stopped(format!("page {page} lays out more than 2,000,000 characters; the file is built to exhaust PDF readers")),
+            5 => stopped(format!("page {page} nests its drawing state more than 10,000 levels deep; the file is built to exhaust PDF readers")),
+            6 => stopped(format!(
+                "the drawing instructions of page {page} decompress to more than {} (limits.max_decoded); the file is a decompression bomb or damaged",
+                clerk::read::pool::human_bytes(limits.max_decoded)
+            )),
+            _ => stopped(format!(
+                "a font on page {page} maps more than 4 million character codes to text; its ToUnicode table is broken or built to exhaust PDF readers"
+            )),
+        },
+        NO_MEMORY => stopped(format!(
+            "it needed more than {} of memory (limits.max_memory)",
+            clerk::read::pool::human_bytes(limits.max_memory)
+        )),
+        _ => {
+            log_errors();
+            Err(Unreadable(format!("page {page} of the PDF is damaged and cannot be read")))
+        }
+    }
+}
+
+/// Poppler's own messages, for the log (stderr goes to the daemon's log at debug level).
+fn log_errors() {
+    // SAFETY: a NUL-terminated string owned by the shim.
+    let errors = unsafe { CStr::from_ptr(clerk_poppler_errors()) }.to_string_lossy();
+    if !errors.is_empty() {
+        eprintln!("poppler: {errors}");
+    }
+}
+
+/// Every page's text; pages without usable text are rendered and OCRed.
+pub fn read(bytes: &[u8], limits: &Limits, deadline: Instant, ocr: &mut Engine) -> Result<Vec<Page>, Unreadable> {
+    let doc = Document::open(bytes)?;
+    let count = doc.pages();
+    if count == 0 {
+        return Err(Unreadable("the PDF has no pages (it is damaged or truncated)".into()));
+    }
+    if count > limits.max_pages {
+        return Err(Unreadable(format!(
+            "the PDF has {count} pages, over the limit of {} (limits.max_pages)",
+            limits.max_pages
+        )));
+    }
+    let mut pages = Vec::with_capacity(count);
+    for number in 1..=count {
+        let text = doc.text(number, limits, deadline)?;
+        if usable(&text) {
+            pages.push(Page { number: number as u32, text, ..Page::default() });
+            continue;
+        }
+        let image = doc.render(number, limits, deadline)?;
+        let mut page = ocr.page(number as u32, &image.pixels, image.width, image.height, image.width)?;
+        if page.text.trim().is_empty() && !text.trim().is_empty() {
+            // Neither way reads well; the text layer is at least what the file says.
+            page = Page { number: number as u32, text, ..Page::default() };
+        }
+        pages.push(page);
+    }
+    Ok(pages)
+}
+
+/// A text layer worth using: enough visible characters, most of them mapped to real letters,
+/// digits or punctuation. Fonts without a Unicode mapping come out as control characters,
+/// private-use code points or U+FFFD; such a page is OCRed like a scan.
+fn usable(text: &str) -> bool {
+    let mut visible = 0usize;
+    let mut garbage = 0usize;
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        visible += 1;
+        if c.is_control() || c == '\u{fffd}' || ('\u{e000}'..='\u{f8ff}').contains(&c) {
+            garbage += 1;
+        }
+    }
+    visible >= MIN_TEXT_CHARS && garbage * 4 < visible
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_glyphs_are_not_a_text_layer() {
+        assert!(usable("Invoice 2024-001 Total 12.00"));
+        assert!(!usable("ab"));
+        assert!(!usable("\u{1}\u{2}\u{3}\u{4}\u{5}\u{6}\u{7}\u{8}\u{e001}\u{e002}"));
+        assert!(!usable("\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd}ab"));
+    }
+
+    #[test]
+    fn large_pages_are_rendered_at_a_lower_resolution() {
+        assert_eq!(dpi_for(595.0, 842.0, 80_000_000), 300.0);
+        let dpi = dpi_for(14400.0, 14400.0, 80_000_000);
+        assert!(dpi < 300.0 && (200.0 * dpi).powi(2) <= 80_000_001.0, "{dpi}");
+    }
+}

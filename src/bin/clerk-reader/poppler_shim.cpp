@@ -1,0 +1,490 @@
+// The few poppler calls clerk makes, behind a C interface for Rust.
+//
+// Text comes from poppler's TextOutputDev with the parameters `pdftotext -layout` uses, and page
+// images from SplashOutputDev with those of `pdftoppm -gray`, so clerk reads exactly what the
+// tools invoice2data templates and OCR pipelines are written against. This file runs only inside
+// a reader process (clerk-reader); every call is bounded by a budget checked from poppler's abort
+// callback, and no C++ exception crosses into Rust.
+
+#include <poppler-config.h>
+#include <Error.h>
+#include <GlobalParams.h>
+#include <PDFDoc.h>
+#include <Page.h>
+#include <SplashOutputDev.h>
+#include <Stream.h>
+#include <TextOutputDev.h>
+#include <splash/SplashBitmap.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <string>
+
+enum {
+    CLERK_OK = 0,
+    CLERK_DAMAGED = 1,
+    CLERK_ENCRYPTED = 2,
+    CLERK_REFUSED = 3, // a budget ran out; `refused` in the budget says which
+    CLERK_NO_MEMORY = 4,
+    CLERK_FAILED = 5,
+};
+
+// Which limit stopped a page.
+enum {
+    REFUSED_NONE = 0,
+    REFUSED_OPERATORS = 1,
+    REFUSED_TIME = 2,
+    REFUSED_IMAGE = 3,
+    REFUSED_CHARACTERS = 4,
+    REFUSED_NESTING = 5,
+    REFUSED_CONTENT = 6,
+    REFUSED_TOUNICODE = 7,
+};
+
+// Most nested `q` a page may have open: real pages stay below a few dozen.
+static const int MAX_STATE_DEPTH = 10000;
+// Characters of text one page may lay out (a dense page has a few thousand).
+static const uint64_t MAX_PAGE_CHARS = 2000000;
+// Character codes one font's ToUnicode table may map (a full two-byte table is 65,536).
+static const uint64_t MAX_TOUNICODE_CODES = 4u << 20;
+
+// What one page may cost. Poppler calls the abort check about every ten operators, also inside
+// form XObjects, Type 3 glyphs and annotations, so a page that draws itself millions of times
+// stops early; the output devices below flag the other limits, and the next check stops the page.
+struct clerk_budget {
+    uint64_t max_ops;
+    double deadline; // CLOCK_MONOTONIC seconds; 0 = none
+    uint64_t max_image_pixels;
+    uint64_t max_content_bytes;
+    uint64_t ops;
+    int refused;
+    // The first image over max_image_pixels, which was not drawn.
+    int image_width;
+    int image_height;
+    uint64_t chars;
+    int depth;
+};
+
+static void refuse(clerk_budget *b, int why) {
+    if (!b->refused) {
+        b->refused = why;
+    }
+}
+
+struct clerk_pdf {
+    std::unique_ptr<PDFDoc> doc;
+};
+
+static std::string last_errors;
+
+static void on_error(ErrorCategory category, Goffset pos, const char *msg) {
+    (void)pos;
+    // Kept for the logs; a document with thousands of syntax errors must not grow this.
+    if (category == errSyntaxWarning || last_errors.size() > 4000) {
+        return;
+    }
+    if (!last_errors.empty()) {
+        last_errors += "; ";
+    }
+    last_errors += msg;
+}
+
+static double now_seconds() {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool abort_check(void *data) {
+    clerk_budget *b = static_cast<clerk_budget *>(data);
+    b->ops += 10;
+    if (b->max_ops && b->ops > b->max_ops) {
+        refuse(b, REFUSED_OPERATORS);
+    }
+    // The clock is read every 64 checks: cheap, and still every few hundred operators.
+    if (b->deadline > 0 && (b->ops & 0x3ff) == 0 && now_seconds() > b->deadline) {
+        refuse(b, REFUSED_TIME);
+    }
+    return b->refused != REFUSED_NONE;
+}
+
+// Counts what a page draws that the abort check cannot see: open graphics states, characters.
+template<typename Base>
+class Counting : public Base {
+public:
+    template<typename... Args>
+    Counting(clerk_budget *b, Args &&...args) : Base(std::forward<Args>(args)...), budget(b) { }
+
+    void saveState(GfxState *state) override {
+        if (++budget->depth > MAX_STATE_DEPTH) {
+            refuse(budget, REFUSED_NESTING);
+        }
+        Base::saveState(state);
+    }
+    void restoreState(GfxState *state) override {
+        budget->depth--;
+        Base::restoreState(state);
+    }
+    void drawChar(GfxState *state, double x, double y, double dx, double dy, double originX, double originY, CharCode c, int nBytes, const Unicode *u, int uLen) override {
+        if (++budget->chars > MAX_PAGE_CHARS) {
+            refuse(budget, REFUSED_CHARACTERS);
+            return;
+        }
+        Base::drawChar(state, x, y, dx, dy, originX, originY, c, nBytes, u, uLen);
+    }
+
+protected:
+    clerk_budget *budget;
+};
+
+// Text needs no pixels: images are skipped unread (Gfx itself skips an inline image's data to its
+// `EI`), so an image claiming billions of pixels costs nothing here.
+class ClerkText : public Counting<TextOutputDev> {
+public:
+    using Counting<TextOutputDev>::Counting;
+    void drawImageMask(GfxState *, Object *, Stream *, int, int, bool, bool, bool) override { }
+    void drawImage(GfxState *, Object *, Stream *, int, int, GfxImageColorMap *, bool, const int *, bool) override { }
+    void drawMaskedImage(GfxState *, Object *, Stream *, int, int, GfxImageColorMap *, bool, Stream *, int, int, bool, bool) override { }
+    void drawSoftMaskedImage(GfxState *, Object *, Stream *, int, int, GfxImageColorMap *, bool, Stream *, int, int, GfxImageColorMap *, bool) override { }
+};
+
+// The renderer refuses an image whose declared size is over the pixel budget before it decodes a
+// row of it, and says so through the budget.
+class ClerkSplash : public Counting<SplashOutputDev> {
+public:
+    ClerkSplash(clerk_budget *b, SplashColorPtr paper) : Counting<SplashOutputDev>(b, splashModeMono8, 4, false, paper, true) { }
+
+    void drawImageMask(GfxState *state, Object *ref, Stream *str, int width, int height, bool invert, bool interpolate, bool inlineImg) override {
+        if (fits(width, height)) {
+            SplashOutputDev::drawImageMask(state, ref, str, width, height, invert, interpolate, inlineImg);
+        }
+    }
+    void setSoftMaskFromImageMask(GfxState *state, Object *ref, Stream *str, int width, int height, bool invert, bool inlineImg, double *baseMatrix) override {
+        if (fits(width, height)) {
+            SplashOutputDev::setSoftMaskFromImageMask(state, ref, str, width, height, invert, inlineImg, baseMatrix);
+        }
+    }
+    void drawImage(GfxState *state, Object *ref, Stream *str, int width, int height, GfxImageColorMap *colorMap, bool interpolate, const int *maskColors, bool inlineImg) override {
+        if (fits(width, height)) {
+            SplashOutputDev::drawImage(state, ref, str, width, height, colorMap, interpolate, maskColors, inlineImg);
+        }
+    }
+    void drawMaskedImage(GfxState *state, Object *ref, Stream *str, int width, int height, GfxImageColorMap *colorMap, bool interpolate, Stream *maskStr, int maskWidth, int maskHeight, bool maskInvert, bool maskInterpolate) override {
+        if (fits(width, height) && fits(maskWidth, maskHeight)) {
+            SplashOutputDev::drawMaskedImage(state, ref, str, width, height, colorMap, interpolate, maskStr, maskWidth, maskHeight, maskInvert, maskInterpolate);
+        }
+    }
+    void drawSoftMaskedImage(GfxState *state, Object *ref, Stream *str, int width, int height, GfxImageColorMap *colorMap, bool interpolate, Stream *maskStr, int maskWidth, int maskHeight, GfxImageColorMap *maskColorMap,
+                             bool maskInterpolate) override {
+        if (fits(width, height) && fits(maskWidth, maskHeight)) {
+            SplashOutputDev::drawSoftMaskedImage(state, ref, str, width, height, colorMap, interpolate, maskStr, maskWidth, maskHeight, maskColorMap, maskInterpolate);
+        }
+    }
+
+private:
+    bool fits(int width, int height) {
+        if (width <= 0 || height <= 0) {
+            return false;
+        }
+        if (budget->max_image_pixels && (uint64_t)width * (uint64_t)height > budget->max_image_pixels) {
+            if (!budget->image_width) {
+                budget->image_width = width;
+                budget->image_height = height;
+            }
+            refuse(budget, REFUSED_IMAGE);
+            return false;
+        }
+        return true;
+    }
+};
+
+extern "C" void clerk_poppler_init(void) {
+    if (!globalParams) {
+        globalParams = std::make_unique<GlobalParams>();
+        setErrorCallback(on_error);
+    }
+}
+
+extern "C" const char *clerk_poppler_errors(void) {
+    return last_errors.c_str();
+}
+
+extern "C" void clerk_poppler_clear_errors(void) {
+    last_errors.clear();
+}
+
+extern "C" double clerk_now(void) {
+    return now_seconds();
+}
+
+// Opens a PDF held in memory; `data` must outlive the document. An empty user password is tried
+// (as every viewer does), so files restricted only against printing or copying open.
+extern "C" clerk_pdf *clerk_pdf_open(const char *data, size_t len, int *status) {
+    try {
+        clerk_poppler_init();
+        auto *stream = new MemStream(data, 0, (Goffset)len, Object(objNull));
+        auto doc = std::make_unique<PDFDoc>(stream);
+        if (!doc->isOk()) {
+            *status = doc->getErrorCode() == errEncrypted ? CLERK_ENCRYPTED : CLERK_DAMAGED;
+            return nullptr;
+        }
+        *status = CLERK_OK;
+        return new clerk_pdf { std::move(doc) };
+    } catch (const std::bad_alloc &) {
+        *status = CLERK_NO_MEMORY;
+    } catch (...) {
+        *status = CLERK_FAILED;
+    }
+    return nullptr;
+}
+
+extern "C" void clerk_pdf_close(clerk_pdf *pdf) {
+    delete pdf;
+}
+
+// The page count from the page tree's /Count, checked against the number of objects, before any
+// page is read.
+extern "C" int clerk_pdf_pages(clerk_pdf *pdf) {
+    try {
+        return pdf->doc->getNumPages();
+    } catch (...) {
+        return 0;
+    }
+}
+
+// Media box size in points, after /Rotate.
+extern "C" int clerk_pdf_page_size(clerk_pdf *pdf, int page, double *w, double *h) {
+    try {
+        Page *p = pdf->doc->getPage(page);
+        if (!p) {
+            return CLERK_DAMAGED;
+        }
+        *w = p->getMediaWidth();
+        *h = p->getMediaHeight();
+        int rotate = p->getRotate();
+        if (rotate == 90 || rotate == 270) {
+            double t = *w;
+            *w = *h;
+            *h = t;
+        }
+        return CLERK_OK;
+    } catch (...) {
+        return CLERK_FAILED;
+    }
+}
+
+// Decoded bytes of a stream, read until `limit` is passed.
+static uint64_t decoded_size(Object &obj, uint64_t limit) {
+    if (!obj.isStream()) {
+        return 0;
+    }
+    Stream *str = obj.getStream();
+    str->reset();
+    unsigned char buf[65536];
+    uint64_t total = 0;
+    int n;
+    while (total <= limit && (n = str->doGetChars(sizeof buf, buf)) > 0) {
+        total += (uint64_t)n;
+    }
+    str->close();
+    return total;
+}
+
+// Character codes a ToUnicode CMap's bfrange entries cover, counted without building the map
+// (poppler fills one entry per code, so a few kilobytes of ranges can cost minutes).
+static uint64_t tounicode_codes(Object &obj, uint64_t limit) {
+    if (!obj.isStream()) {
+        return 0;
+    }
+    std::string cmap;
+    Stream *str = obj.getStream();
+    str->reset();
+    unsigned char buf[65536];
+    int n;
+    while (cmap.size() < (16u << 20) && (n = str->doGetChars(sizeof buf, buf)) > 0) {
+        cmap.append(reinterpret_cast<char *>(buf), (size_t)n);
+    }
+    str->close();
+    uint64_t codes = 0;
+    size_t pos = 0;
+    while ((pos = cmap.find("beginbfrange", pos)) != std::string::npos && codes <= limit) {
+        size_t end = cmap.find("endbfrange", pos);
+        if (end == std::string::npos) {
+            end = cmap.size();
+        }
+        // Each entry: <lo> <hi> then <dst> or [ ... ].
+        uint64_t values[2];
+        int have = 0;
+        bool in_array = false;
+        for (size_t i = pos + 12; i < end && codes <= limit; ++i) {
+            char c = cmap[i];
+            if (c == '[') {
+                in_array = true;
+            } else if (c == ']') {
+                in_array = false;
+                have = 0;
+            } else if (c == '<' && !in_array) {
+                size_t close = cmap.find('>', i);
+                if (close == std::string::npos || close > end) {
+                    break;
+                }
+                uint64_t v = 0;
+                for (size_t j = i + 1; j < close && j < i + 17; ++j) {
+                    char h = cmap[j];
+                    int d = (h >= '0' && h <= '9') ? h - '0' : (h >= 'a' && h <= 'f') ? h - 'a' + 10 : (h >= 'A' && h <= 'F') ? h - 'A' + 10 : -1;
+                    if (d >= 0) {
+                        v = (v << 4) | (uint64_t)d;
+                    }
+                }
+                if (have < 2) {
+                    values[have++] = v;
+                } else {
+                    if (values[1] >= values[0]) {
+                        codes += values[1] - values[0] + 1;
+                    }
+                    have = 0;
+                }
+                i = close;
+            }
+        }
+        pos = end;
+    }
+    return codes;
+}
+
+// Cheap checks before a page is displayed: the decoded size of its content and of the forms it
+// uses, and what its fonts' ToUnicode tables would cost to build.
+static int precheck_page(PDFDoc *doc, int page, clerk_budget *budget) {
+    Page *p = doc->getPage(page);
+    if (!p) {
+        return CLERK_FAILED;
+    }
+    uint64_t limit = budget->max_content_bytes ? budget->max_content_bytes : UINT64_MAX;
+    uint64_t total = 0;
+    Object contents = p->getContents();
+    if (contents.isArray()) {
+        for (int i = 0; i < contents.arrayGetLength() && total <= limit; ++i) {
+            Object part = contents.arrayGet(i);
+            total += decoded_size(part, limit - total);
+        }
+    } else {
+        total += decoded_size(contents, limit);
+    }
+    Dict *resources = p->getResourceDict();
+    if (resources && total <= limit) {
+        Object xobjects = resources->lookup("XObject");
+        if (xobjects.isDict()) {
+            for (int i = 0; i < xobjects.dictGetLength() && total <= limit; ++i) {
+                Object x = xobjects.dictGetVal(i);
+                if (x.isStream() && x.streamGetDict()->lookup("Subtype").isName("Form")) {
+                    total += decoded_size(x, limit - total);
+                }
+            }
+        }
+        Object fonts = resources->lookup("Font");
+        if (fonts.isDict()) {
+            for (int i = 0; i < fonts.dictGetLength(); ++i) {
+                Object font = fonts.dictGetVal(i);
+                if (!font.isDict()) {
+                    continue;
+                }
+                Object tu = font.dictLookup("ToUnicode");
+                if (tounicode_codes(tu, MAX_TOUNICODE_CODES) > MAX_TOUNICODE_CODES) {
+                    refuse(budget, REFUSED_TOUNICODE);
+                    return CLERK_REFUSED;
+                }
+            }
+        }
+    }
+    if (total > limit) {
+        refuse(budget, REFUSED_CONTENT);
+        return CLERK_REFUSED;
+    }
+    return CLERK_OK;
+}
+
+static void append_text(void *stream, const char *text, int len) {
+    static_cast<std::string *>(stream)->append(text, (size_t)len);
+}
+
+static char *copy_out(const std::string &s, size_t *len) {
+    char *out = static_cast<char *>(malloc(s.size() + 1));
+    if (!out) {
+        return nullptr;
+    }
+    memcpy(out, s.data(), s.size());
+    out[s.size()] = 0;
+    *len = s.size();
+    return out;
+}
+
+// One page's text as `pdftotext -layout` writes it (physical layout, 72 dpi, media box, no crop),
+// without the form feed that ends each page. The result is malloc'd: free it with clerk_free.
+extern "C" int clerk_pdf_page_text(clerk_pdf *pdf, int page, clerk_budget *budget, char **out, size_t *len) {
+    try {
+        int checked = precheck_page(pdf->doc.get(), page, budget);
+        if (checked != CLERK_OK) {
+            return checked;
+        }
+        std::string text;
+        ClerkText dev(budget, append_text, &text, true, 0, false, false);
+        if (!dev.isOk()) {
+            return CLERK_FAILED;
+        }
+        pdf->doc->displayPage(&dev, page, 72, 72, 0, true, false, false, abort_check, budget);
+        if (budget->refused) {
+            return CLERK_REFUSED;
+        }
+        if (!text.empty() && text.back() == '\f') {
+            text.pop_back();
+        }
+        *out = copy_out(text, len);
+        return *out ? CLERK_OK : CLERK_NO_MEMORY;
+    } catch (const std::bad_alloc &) {
+        return CLERK_NO_MEMORY;
+    } catch (...) {
+        return CLERK_FAILED;
+    }
+}
+
+// One page rendered to 8-bit gray at `dpi`, as `pdftoppm -gray -r DPI` renders it (anti-aliased
+// text and vectors, white paper, /Rotate honoured). Rows are `*stride` bytes; free with clerk_free.
+extern "C" int clerk_pdf_render_gray(clerk_pdf *pdf, int page, double dpi, clerk_budget *budget, unsigned char **out, int *w, int *h, int *stride) {
+    try {
+        SplashColor paper;
+        paper[0] = 0xff;
+        ClerkSplash dev(budget, paper);
+        dev.setFontAntialias(true);
+        dev.setVectorAntialias(true);
+        dev.startDoc(pdf->doc.get());
+        pdf->doc->displayPageSlice(&dev, page, dpi, dpi, 0, true, false, false, -1, -1, -1, -1, abort_check, budget);
+        if (budget->refused) {
+            return CLERK_REFUSED;
+        }
+        SplashBitmap *bitmap = dev.getBitmap();
+        if (!bitmap || bitmap->getWidth() <= 0 || bitmap->getHeight() <= 0) {
+            return CLERK_FAILED;
+        }
+        *w = bitmap->getWidth();
+        *h = bitmap->getHeight();
+        *stride = bitmap->getRowSize();
+        size_t size = (size_t)*stride * (size_t)*h;
+        *out = static_cast<unsigned char *>(malloc(size));
+        if (!*out) {
+            return CLERK_NO_MEMORY;
+        }
+        memcpy(*out, bitmap->getDataPtr(), size);
+        return CLERK_OK;
+    } catch (const std::bad_alloc &) {
+        return CLERK_NO_MEMORY;
+    } catch (...) {
+        return CLERK_FAILED;
+    }
+}
+
+extern "C" void clerk_free(void *p) {
+    free(p);
+}
+

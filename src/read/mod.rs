@@ -1,0 +1,145 @@
+//! Reading a document: its text layer, or OCR of its page images. The daemon never parses a
+//! document itself. It hands the bytes to a reader process (`clerk-reader`, built from
+//! `src/bin/clerk-reader/`) through [`pool::Readers`] and gets pages of text and word boxes back,
+//! or a sentence saying why the file cannot be read. A reader runs under limits the kernel
+//! enforces (memory, CPU time, no network, no writes), so a hostile file costs one reader process,
+//! never the daemon. This module holds what both sides share: the types, the wire format, and the
+//! pool that the daemon and the CLI use.
+
+pub mod pool;
+pub mod protocol;
+
+use serde::{Deserialize, Serialize};
+
+/// Limits that protect clerk from hostile or broken input. The kernel enforces `max_memory` and
+/// `max_seconds` on the reader process; the reader checks the others before it spends the effort.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Limits {
+    /// Largest file that is read at all, in bytes.
+    pub max_file_size: u64,
+    pub max_pages: usize,
+    /// Largest page image, in pixels (width × height), checked before any pixel is decoded; a PDF
+    /// page that would render larger is rendered at a lower resolution instead.
+    pub max_pixels: u64,
+    /// Address space of a reader process while it reads one document, in bytes.
+    pub max_memory: u64,
+    /// Processing time for one document, in seconds (CPU time, and wall time with a grace).
+    pub max_seconds: u64,
+    /// Drawing operators on one PDF page, form XObjects and annotations included: a page that
+    /// draws itself millions of times stops early with a reason.
+    pub max_operators: u64,
+    /// Decoded size of one PDF page's drawing instructions (its content streams and forms), in
+    /// bytes: a decompression bomb stops here instead of being inflated.
+    pub max_decoded: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_size: 100 << 20,
+            max_pages: 500,
+            max_pixels: 80_000_000,
+            max_memory: 1 << 30,
+            max_seconds: 120,
+            max_operators: 20_000_000,
+            max_decoded: 256 << 20,
+        }
+    }
+}
+
+/// A word OCR found, with its box in page-image pixels (for highlighting fields).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Word {
+    pub text: String,
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+    pub conf: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct Page {
+    pub number: u32,
+    pub text: String,
+    pub ocr: bool,
+    /// Size of the page image OCR read, in pixels (0 for text-layer pages).
+    pub width: u32,
+    pub height: u32,
+    pub words: Vec<Word>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Extracted {
+    pub media_type: String,
+    pub pages: Vec<Page>,
+}
+
+impl Extracted {
+    /// The whole text, pages separated by form feeds as `pdftotext` does.
+    pub fn text(&self) -> String {
+        self.pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\u{c}")
+    }
+    pub fn ocr(&self) -> bool {
+        self.pages.iter().any(|p| p.ocr)
+    }
+}
+
+/// Why a document cannot be read, in words for the agent.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[error("{0}")]
+pub struct Unreadable(pub String);
+
+/// What a file is, judged by its first bytes.
+pub fn sniff(bytes: &[u8], name: &str) -> Option<&'static str> {
+    let head = &bytes[..bytes.len().min(1024)];
+    if head.windows(5).any(|w| w == b"%PDF-") {
+        return Some("application/pdf");
+    }
+    let starts = |m: &[u8]| bytes.starts_with(m);
+    if starts(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if starts(b"\xff\xd8\xff") {
+        Some("image/jpeg")
+    } else if starts(b"II*\0") || starts(b"MM\0*") {
+        Some("image/tiff")
+    } else if starts(b"BM") && bytes.len() > 14 {
+        Some("image/bmp")
+    } else if starts(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
+        Some("image/webp")
+    } else if starts(b"GIF87a") || starts(b"GIF89a") {
+        Some("image/gif")
+    } else if looks_like_text(bytes, name) {
+        Some("text/plain")
+    } else {
+        None
+    }
+}
+
+fn looks_like_text(bytes: &[u8], name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let texty_name = lower.ends_with(".txt") || lower.ends_with(".text") || !lower.contains('.');
+    texty_name && !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok()
+}
+
+/// The checks that need no parsing, made by the daemon before a reader is involved: an empty
+/// file, one over the size limit, and content that is no format clerk reads.
+pub fn precheck(bytes: &[u8], name: &str, limits: &Limits) -> Result<&'static str, Unreadable> {
+    if bytes.is_empty() {
+        return Err(Unreadable("the file is empty (0 bytes); ask the sender for the document again".into()));
+    }
+    if bytes.len() as u64 > limits.max_file_size {
+        return Err(Unreadable(format!(
+            "the file is {} bytes, over the limit of {} bytes (limits.max_file_size)",
+            bytes.len(),
+            limits.max_file_size
+        )));
+    }
+    sniff(bytes, name).ok_or_else(|| {
+        Unreadable(format!(
+            "not a document clerk can read: its content is neither PDF, an image (PNG, JPEG, TIFF, BMP, WebP, GIF) nor UTF-8 text{}",
+            if name.to_ascii_lowercase().ends_with(".pdf") { ", although its name ends in .pdf" } else { "" }
+        ))
+    })
+}

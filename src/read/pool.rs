@@ -1,0 +1,442 @@
+//! The pool of reader processes. Each document is read by a `clerk-reader` child process that the
+//! pool starts on demand, reuses for the next documents, and stops after it has been idle a while
+//! (an idle daemon holds no reader memory). The kernel enforces the limits per process: address
+//! space (`limits.max_memory`, set before the reader starts) and CPU time (`limits.max_seconds`,
+//! set by the reader before each document); the pool adds a wall-clock deadline. A reader that
+//! crashes, overruns or is killed costs only the document it was reading, which becomes
+//! unreadable with a sentence saying what happened; the next document gets a fresh reader.
+
+use super::protocol::{self, Reply, Request};
+use super::{Extracted, Limits};
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::{watch, Semaphore};
+
+/// Wall-clock time a reader gets beyond `limits.max_seconds` of CPU before the pool kills it
+/// (start-up, waiting for a core on a busy machine).
+const GRACE: Duration = Duration::from_secs(5);
+/// Lines of a reader's stderr kept to explain its death.
+const TAIL_LINES: usize = 30;
+
+#[derive(Debug, Clone)]
+pub struct ReaderSettings {
+    /// The `clerk-reader` executable.
+    pub program: PathBuf,
+    /// Readers at once (documents read in parallel).
+    pub count: usize,
+    /// A reader idle this long exits.
+    pub idle_timeout: Duration,
+    /// A reader is replaced after this many documents (bounds what a leak or fragmentation costs).
+    pub max_documents: u32,
+    pub languages: String,
+    pub limits: Limits,
+}
+
+impl ReaderSettings {
+    /// `clerk-reader` beside the running executable (or one folder up, where test and benchmark
+    /// binaries live), else from `PATH`.
+    pub fn find_program() -> PathBuf {
+        if let Some(p) = std::env::var_os("CLERK_READER") {
+            return PathBuf::from(p);
+        }
+        if let Ok(exe) = std::env::current_exe() {
+            for dir in exe.ancestors().skip(1).take(2) {
+                let candidate = dir.join("clerk-reader");
+                if candidate.is_file() {
+                    return candidate;
+                }
+            }
+        }
+        PathBuf::from("clerk-reader")
+    }
+}
+
+/// How reading one document ended.
+#[derive(Debug)]
+pub enum Outcome {
+    Read(Extracted),
+    /// The document cannot be read: a sentence for the agent.
+    Unreadable(String),
+    /// The pool is stopping; the document was not read and should be read again later.
+    Stopped,
+    /// No reader could be started (a broken installation, not the document's fault).
+    Failed(String),
+}
+
+/// A handle to the pool; cheap to clone.
+#[derive(Clone)]
+pub struct Readers {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: ReaderSettings,
+    slots: Semaphore,
+    idle: Mutex<Vec<Reader>>,
+    stop: watch::Sender<bool>,
+    /// Readers replaced after a crash, a limit or a deadline.
+    restarts: AtomicU64,
+}
+
+struct Reader {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+    stderr_done: tokio::task::JoinHandle<()>,
+    documents: u32,
+    idle_since: Instant,
+}
+
+impl Readers {
+    /// A pool with no reader running yet. Call inside a tokio runtime (it starts the idle reaper).
+    pub fn new(settings: ReaderSettings) -> Readers {
+        let count = settings.count.max(1);
+        let inner = Arc::new(Inner {
+            settings,
+            slots: Semaphore::new(count),
+            idle: Mutex::new(Vec::new()),
+            stop: watch::channel(false).0,
+            restarts: AtomicU64::new(0),
+        });
+        tokio::spawn(reap_idle(Arc::downgrade(&inner)));
+        Readers { inner }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.settings.limits
+    }
+
+    /// Readers at most at once.
+    pub fn count(&self) -> usize {
+        self.inner.settings.count.max(1)
+    }
+
+    pub fn restarts(&self) -> u64 {
+        self.inner.restarts.load(Ordering::Relaxed)
+    }
+
+    /// Reads one document in a reader process.
+    pub async fn read(&self, bytes: &[u8], name: &str) -> Outcome {
+        let settings = &self.inner.settings;
+        let limits = settings.limits;
+        let media_type = match super::precheck(bytes, name, &limits) {
+            Ok(m) => m,
+            Err(e) => return Outcome::Unreadable(e.0),
+        };
+        if media_type == "text/plain" {
+            // Checked as UTF-8 already; nothing to parse.
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let page = super::Page { number: 1, text, ..Default::default() };
+            return Outcome::Read(Extracted { media_type: media_type.into(), pages: vec![page] });
+        }
+        let mut stop = self.inner.stop.subscribe();
+        if *stop.borrow() {
+            return Outcome::Stopped;
+        }
+        let _permit = tokio::select! {
+            p = self.inner.slots.acquire() => match p { Ok(p) => p, Err(_) => return Outcome::Stopped },
+            _ = stop.changed() => return Outcome::Stopped,
+        };
+        let idle = self.inner.idle.lock().expect("reader pool lock").pop();
+        // One that died while idle (killed from outside) must not take the blame for this document.
+        let idle = idle.and_then(|mut r| match r.child.try_wait() {
+            Ok(None) => Some(r),
+            _ => {
+                tracing::warn!("an idle reader had ended; starting a new one");
+                None
+            }
+        });
+        let mut reader = match idle {
+            Some(r) => r,
+            None => match spawn(settings) {
+                Ok(r) => r,
+                Err(e) => {
+                    return Outcome::Failed(format!("cannot start the reader {}: {e}", settings.program.display()))
+                }
+            },
+        };
+        reader.stderr.lock().expect("stderr tail").clear();
+        let request = Request { name: name.to_string(), languages: settings.languages.clone(), limits };
+        let frame = protocol::encode_request(&request, bytes);
+        let deadline = Duration::from_secs(limits.max_seconds) + GRACE;
+        enum End {
+            Reply(std::io::Result<Reply>),
+            Deadline,
+            Stop,
+        }
+        let end = tokio::select! {
+            r = tokio::time::timeout(deadline, exchange(&mut reader, &frame)) => match r {
+                Ok(r) => End::Reply(r),
+                Err(_) => End::Deadline,
+            },
+            _ = stop.changed() => End::Stop,
+        };
+        match end {
+            End::Reply(Ok(reply)) => {
+                reader.documents += 1;
+                self.put_back(reader);
+                match reply {
+                    Reply::Read(x) => Outcome::Read(x),
+                    Reply::Unreadable(reason) => Outcome::Unreadable(reason),
+                }
+            }
+            End::Reply(Err(_)) => {
+                self.inner.restarts.fetch_add(1, Ordering::Relaxed);
+                let reason = reader.death_reason(&limits).await;
+                tracing::warn!(file = name, reason, "a reader stopped on this document; it was replaced");
+                Outcome::Unreadable(reason)
+            }
+            End::Deadline => {
+                self.inner.restarts.fetch_add(1, Ordering::Relaxed);
+                reader.kill().await;
+                tracing::warn!(file = name, "a reader overran its time on this document; it was replaced");
+                Outcome::Unreadable(over_time(&limits))
+            }
+            End::Stop => {
+                reader.kill().await;
+                Outcome::Stopped
+            }
+        }
+    }
+
+    /// Stops every reader now; documents being read come back as [`Outcome::Stopped`].
+    pub async fn stop(&self) {
+        let _ = self.inner.stop.send(true);
+        self.inner.slots.close();
+        let idle: Vec<Reader> = std::mem::take(&mut *self.inner.idle.lock().expect("reader pool lock"));
+        for r in idle {
+            r.kill().await;
+        }
+    }
+
+    fn put_back(&self, reader: Reader) {
+        let s = &self.inner.settings;
+        // A reader that grew large keeps that memory after the document; start a fresh one.
+        let grown = reader.resident_bytes().is_some_and(|rss| rss > s.limits.max_memory / 2);
+        if reader.documents >= s.max_documents || grown || *self.inner.stop.borrow() {
+            tokio::spawn(reader.kill());
+            return;
+        }
+        let mut reader = reader;
+        reader.idle_since = Instant::now();
+        self.inner.idle.lock().expect("reader pool lock").push(reader);
+    }
+}
+
+async fn exchange(reader: &mut Reader, frame: &[u8]) -> std::io::Result<Reply> {
+    reader.stdin.write_all(frame).await?;
+    reader.stdin.flush().await?;
+    let mut len = [0u8; 8];
+    reader.stdout.read_exact(&mut len).await?;
+    let len = u64::from_le_bytes(len);
+    if len > protocol::MAX_REPLY {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "reply too large"));
+    }
+    let mut body = vec![0; len as usize];
+    reader.stdout.read_exact(&mut body).await?;
+    protocol::decode_reply(&body)
+}
+
+fn spawn(settings: &ReaderSettings) -> std::io::Result<Reader> {
+    let mut cmd = Command::new(&settings.program);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Tesseract's OpenMP would spin threads on every core for each page; readers are the
+        // parallelism. One malloc arena keeps the address space near what is really used.
+        .env("OMP_THREAD_LIMIT", "1")
+        .env("MALLOC_ARENA_MAX", "1")
+        .kill_on_drop(true);
+    let memory = settings.limits.max_memory;
+    // SAFETY: only async-signal-safe calls (setrlimit, setpgid, prctl) between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            limit(libc::RLIMIT_AS, memory)?;
+            limit(libc::RLIMIT_CORE, 0)?;
+            // Its own process group: a Ctrl-C at the terminal reaches the daemon, which stops
+            // its readers itself, instead of killing them mid-document.
+            libc::setpgid(0, 0);
+            // Gone with the daemon, even after `kill -9`.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn()?;
+    let stdin = child.stdin.take().expect("piped");
+    let stdout = child.stdout.take().expect("piped");
+    let stderr = child.stderr.take().expect("piped");
+    let tail = Arc::new(Mutex::new(VecDeque::new()));
+    let pid = child.id().unwrap_or(0);
+    let stderr_done = tokio::spawn(collect_stderr(stderr, tail.clone(), pid));
+    tracing::debug!(pid, "reader started");
+    Ok(Reader { child, stdin, stdout, stderr: tail, stderr_done, documents: 0, idle_since: Instant::now() })
+}
+
+fn limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
+    let l = libc::rlimit { rlim_cur: value as libc::rlim_t, rlim_max: value as libc::rlim_t };
+    if unsafe { libc::setrlimit(resource, &l) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// The reader's stderr (library warnings, its own messages) goes to the log at debug level; the
+/// last lines are kept to tell an out-of-memory death from a crash.
+async fn collect_stderr(stderr: tokio::process::ChildStderr, tail: Arc<Mutex<VecDeque<String>>>, pid: u32) {
+    let mut lines = BufReader::new(stderr).lines();
+    while let Ok(Some(mut line)) = lines.next_line().await {
+        tracing::debug!(target: "clerk::reader", pid, "{line}");
+        if line.len() > 500 {
+            let cut = (0..=500).rev().find(|&i| line.is_char_boundary(i)).unwrap_or(0);
+            line.truncate(cut);
+        }
+        let mut t = tail.lock().expect("stderr tail");
+        if t.len() == TAIL_LINES {
+            t.pop_front();
+        }
+        t.push_back(line);
+    }
+}
+
+impl Reader {
+    async fn kill(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+
+    fn resident_bytes(&self) -> Option<u64> {
+        let statm = std::fs::read_to_string(format!("/proc/{}/statm", self.child.id()?)).ok()?;
+        let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+        Some(pages * 4096)
+    }
+
+    /// What ended a reader that stopped answering, in words for the agent.
+    async fn death_reason(mut self, limits: &Limits) -> String {
+        let status = match tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await {
+            Ok(Ok(s)) => Some(s),
+            _ => {
+                let _ = self.child.start_kill();
+                self.child.wait().await.ok()
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), &mut self.stderr_done).await;
+        let tail: Vec<String> = self.stderr.lock().expect("stderr tail").iter().cloned().collect();
+        use std::os::unix::process::ExitStatusExt;
+        let signal = status.and_then(|s| s.signal());
+        tracing::debug!(?status, stderr = ?tail, "reader ended");
+        if signal == Some(libc::SIGXCPU) {
+            return over_time(limits);
+        }
+        if tail.iter().any(|l| mentions_memory(l)) {
+            return format!(
+                "clerk stopped reading this file: it needed more than {} of memory (limits.max_memory)",
+                human_bytes(limits.max_memory)
+            );
+        }
+        match (signal, status.and_then(|s| s.code())) {
+            (Some(sig), _) => format!(
+                "clerk stopped reading this file: the reader crashed on it ({}); the file is damaged or made to attack PDF readers",
+                signal_name(sig)
+            ),
+            (None, Some(code)) => format!("clerk stopped reading this file: the reader ended unexpectedly on it (exit code {code})"),
+            (None, None) => "clerk stopped reading this file: the reader ended unexpectedly on it".into(),
+        }
+    }
+}
+
+fn mentions_memory(line: &str) -> bool {
+    let l = line.to_ascii_lowercase();
+    ["out of memory", "memory allocation of", "bad_alloc", "cannot allocate memory"].iter().any(|m| l.contains(m))
+}
+
+fn over_time(limits: &Limits) -> String {
+    format!("clerk stopped reading this file: it took more than {} s (limits.max_seconds)", limits.max_seconds)
+}
+
+fn signal_name(sig: i32) -> String {
+    match sig {
+        libc::SIGSEGV => "segmentation fault".into(),
+        libc::SIGABRT => "aborted".into(),
+        libc::SIGBUS => "bus error".into(),
+        libc::SIGFPE => "arithmetic error".into(),
+        libc::SIGILL => "illegal instruction".into(),
+        libc::SIGKILL => "killed".into(),
+        libc::SIGSYS => "a forbidden system call".into(),
+        n => format!("signal {n}"),
+    }
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, size) in UNITS {
+        if n >= size {
+            let v = n as f64 / size as f64;
+            return if v.fract() == 0.0 { format!("{v:.0} {unit}") } else { format!("{v:.1} {unit}") };
+        }
+    }
+    format!("{n} bytes")
+}
+
+/// Stops readers that have been idle longer than `idle_timeout`; ends with the pool.
+async fn reap_idle(inner: Weak<Inner>) {
+    loop {
+        let pause = match inner.upgrade() {
+            Some(i) => (i.settings.idle_timeout / 2).clamp(Duration::from_millis(100), Duration::from_secs(5)),
+            None => return,
+        };
+        tokio::time::sleep(pause).await;
+        let Some(inner) = inner.upgrade() else { return };
+        let timeout = inner.settings.idle_timeout;
+        let expired: Vec<Reader> = {
+            let mut idle = inner.idle.lock().expect("reader pool lock");
+            let (old, keep) = idle.drain(..).partition(|r: &Reader| r.idle_since.elapsed() >= timeout);
+            *idle = keep;
+            old
+        };
+        for r in expired {
+            tracing::debug!(pid = r.child.id(), "reader idle; stopping it");
+            r.kill().await;
+        }
+    }
+}
+
+impl std::fmt::Debug for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readers").field("settings", &self.inner.settings).finish()
+    }
+}
+
+/// True when `path` names an executable reader (for a clear error at start-up).
+pub fn program_exists(path: &Path) -> bool {
+    path.is_file()
+        || std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(path).is_file()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(human_bytes(1 << 30), "1 GiB");
+        assert_eq!(human_bytes(1536 << 20), "1.5 GiB");
+        assert_eq!(human_bytes(300 << 20), "300 MiB");
+        assert_eq!(human_bytes(12), "12 bytes");
+    }
+
+    #[test]
+    fn memory_deaths_are_told_from_crashes() {
+        assert!(mentions_memory("memory allocation of 1099511627776 bytes failed"));
+        assert!(mentions_memory("Out of memory"));
+        assert!(mentions_memory("terminate called after throwing an instance of 'std::bad_alloc'"));
+        assert!(!mentions_memory("Syntax Error: bad object"));
+    }
+}

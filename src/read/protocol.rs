@@ -1,0 +1,109 @@
+//! The wire between the daemon and a reader process, over the reader's stdin and stdout.
+//!
+//! A request is a frame: `u32` little-endian length + JSON [`Request`], then `u64` length + the
+//! document's bytes. A reply is `u64` length + JSON [`Reply`]. One request at a time per reader;
+//! the reader writes nothing else to stdout (its stderr goes to the daemon's log).
+
+use super::{Extracted, Limits};
+use serde::{Deserialize, Serialize};
+use std::io::{self, Read};
+
+/// Largest request header or reply the other side accepts; anything larger is a broken peer.
+const MAX_HEADER: u32 = 1 << 20;
+pub const MAX_REPLY: u64 = 512 << 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Request {
+    /// The file name as received (only to tell plain text from junk).
+    pub name: String,
+    /// Tesseract languages, `eng` or `eng+deu`.
+    pub languages: String,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum Reply {
+    Read(Extracted),
+    /// A sentence for the agent.
+    Unreadable(String),
+}
+
+pub fn encode_request(request: &Request, bytes: &[u8]) -> Vec<u8> {
+    let header = serde_json::to_vec(request).expect("a request serialises");
+    let mut out = Vec::with_capacity(12 + header.len() + bytes.len());
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// Reads the next request; `None` when the daemon closed the pipe (time to exit).
+pub fn read_request(r: &mut impl Read, max_body: u64) -> io::Result<Option<(Request, Vec<u8>)>> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_le_bytes(len);
+    if len > MAX_HEADER {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "request header too large"));
+    }
+    let mut header = vec![0; len as usize];
+    r.read_exact(&mut header)?;
+    let request: Request =
+        serde_json::from_slice(&header).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let mut len = [0u8; 8];
+    r.read_exact(&mut len)?;
+    let len = u64::from_le_bytes(len);
+    if len > max_body.max(request.limits.max_file_size) {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "request body over the size limit"));
+    }
+    let mut bytes = vec![0; len as usize];
+    r.read_exact(&mut bytes)?;
+    Ok(Some((request, bytes)))
+}
+
+pub fn encode_reply(reply: &Reply) -> Vec<u8> {
+    let body = serde_json::to_vec(reply).expect("a reply serialises");
+    let mut out = Vec::with_capacity(8 + body.len());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+pub fn decode_reply(body: &[u8]) -> io::Result<Reply> {
+    serde_json::from_slice(body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_round_trips() {
+        let req = Request { name: "a.pdf".into(), languages: "eng".into(), limits: Limits::default() };
+        let frame = encode_request(&req, b"%PDF-1.4 body");
+        let (back, bytes) = read_request(&mut &frame[..], 1 << 20).unwrap().unwrap();
+        assert_eq!(back.name, "a.pdf");
+        assert_eq!(bytes, b"%PDF-1.4 body");
+        assert!(read_request(&mut &[][..], 1 << 20).unwrap().is_none(), "a closed pipe is the end, not an error");
+    }
+
+    #[test]
+    fn an_oversized_body_is_refused_before_it_is_allocated() {
+        let mut limits = Limits::default();
+        limits.max_file_size = 4;
+        let req = Request { name: "a".into(), languages: "eng".into(), limits };
+        let frame = encode_request(&req, b"12345");
+        assert!(read_request(&mut &frame[..], 4).is_err());
+    }
+
+    #[test]
+    fn a_reply_round_trips() {
+        let reply = Reply::Unreadable("the PDF is encrypted".into());
+        let frame = encode_reply(&reply);
+        assert_eq!(decode_reply(&frame[8..]).unwrap(), reply);
+    }
+}
