@@ -150,7 +150,7 @@ impl Renderer {
             return Ok(src.to_string());
         }
         let tmpl = self.env.template_from_named_str(place.name(), src).map_err(|e| e.to_string())?;
-        tmpl.render(ctx.value()).map_err(describe)
+        tmpl.render(ctx.value()).map_err(|e| self.describe_in(e, src, ctx))
     }
 
     /// Renders a JSON body: a string that is exactly one `{{ expression }}` keeps the expression's
@@ -160,7 +160,7 @@ impl Renderer {
             J::String(s) => match single_expression(s) {
                 Some(expr) => {
                     let e = self.env.compile_expression(expr).map_err(describe)?;
-                    let v = e.eval(ctx.value()).map_err(describe)?;
+                    let v = e.eval(ctx.value()).map_err(|e| self.describe_in(e, expr, ctx))?;
                     match v.downcast_object_ref::<Placeholder>() {
                         Some(p) => J::String(format!("<{}>", p.0)),
                         None => serde_json::to_value(&v).unwrap_or_else(|_| J::String(v.to_string())),
@@ -180,7 +180,59 @@ impl Renderer {
     pub fn condition(&self, src: &str, ctx: &Context) -> Result<bool, String> {
         let expr = single_expression(src).unwrap_or(src);
         let e = self.env.compile_expression(expr).map_err(describe)?;
-        Ok(e.eval(ctx.value()).map_err(describe)?.is_true())
+        Ok(e.eval(ctx.value()).map_err(|e| self.describe_in(e, expr, ctx))?.is_true())
+    }
+
+    /// An error from rendering `src`. minijinja says only "undefined value"; the dotted names in
+    /// `src` are tried one by one to say which (`env.ERP_URL is not set`).
+    fn describe_in(&self, e: minijinja::Error, src: &str, ctx: &Context) -> String {
+        if e.kind() == minijinja::ErrorKind::UndefinedError {
+            static NAMES: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+            // A dotted path or a bare name, not a filter (after `|`) nor inside a string.
+            let names = NAMES.get_or_init(|| {
+                regex::Regex::new(r#"\|\s*\w+|"[^"]*"|'[^']*'|([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)"#).unwrap()
+            });
+            const WORDS: [&str; 10] = ["and", "or", "not", "in", "is", "if", "else", "true", "false", "none"];
+            let value = ctx.value();
+            let code = if src.contains("{{") || src.contains("{%") { template_code(src) } else { src.to_string() };
+            for c in names.captures_iter(&code) {
+                let Some(name) = c.get(1).map(|m| m.as_str()) else { continue };
+                if WORDS.contains(&name) {
+                    continue;
+                }
+                let Ok(expr) = self.env.compile_expression(name) else { continue };
+                match expr.eval(value.clone()) {
+                    Ok(v) if v.is_undefined() => return undefined(name),
+                    Err(e) if e.kind() == minijinja::ErrorKind::UndefinedError => return undefined(name),
+                    _ => {}
+                }
+            }
+        }
+        describe(e)
+    }
+}
+
+/// The code inside a template's `{{ }}` and `{% %}` blocks, literal text left out.
+fn template_code(src: &str) -> String {
+    let mut out = String::new();
+    let mut rest = src;
+    while let Some(start) = rest.find("{{").into_iter().chain(rest.find("{%")).min() {
+        let close = if rest[start..].starts_with("{{") { "}}" } else { "%}" };
+        let Some(end) = rest[start + 2..].find(close) else { break };
+        out.push_str(&rest[start + 2..start + 2 + end]);
+        out.push(' ');
+        rest = &rest[start + 2 + end + 2..];
+    }
+    out
+}
+
+fn undefined(name: &str) -> String {
+    let root = name.split(['.', '[', '|', ' ']).next().unwrap_or(name);
+    let leaf = name.strip_prefix(root).unwrap_or("").trim_start_matches('.');
+    match root {
+        "env" if !leaf.is_empty() => format!("{name} is not set: the environment variable {leaf} is missing"),
+        "secrets" if !leaf.is_empty() => format!("{name} is not set: declare the secret and set CLERK_SECRET_{leaf}"),
+        _ => format!("{name} is undefined"),
     }
 }
 
@@ -188,6 +240,29 @@ fn describe(e: minijinja::Error) -> String {
     match e.detail() {
         Some(d) => format!("{}: {d}", e.kind()),
         None => e.kind().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod undefined_tests {
+    use super::*;
+
+    #[test]
+    fn an_undefined_value_is_named() {
+        let r = Renderer::default();
+        let ctx = Context {
+            doc: J::Null,
+            vars: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            env: Arc::new(BTreeMap::new()),
+            steps: Some(BTreeMap::new()),
+            locals: BTreeMap::new(),
+            fixed: Default::default(),
+        };
+        let e = r.text("{{ env.ERP_URL }}/soap", Place::Data, &ctx).unwrap_err();
+        assert!(e.contains("env.ERP_URL is not set") && e.contains("ERP_URL"), "{e}");
+        let e = r.condition("{{ vars.limit > 3 }}", &ctx).unwrap_err();
+        assert!(e.contains("vars.limit"), "{e}");
     }
 }
 
