@@ -1,0 +1,41 @@
+//! A scanned invoice as real producers write it (tests/fixtures/producers, rebuilt by
+//! tests/producers/make.sh): img2pdf, ImageMagick with each -compress method, Ghostscript,
+//! tesseract's and OCRmyPDF's PDFs, LibreOffice Draw, ReportLab; its text PDFs from LibreOffice,
+//! ReportLab and Ghostscript; and the image layouts scanners write (gray+alpha, palette, 16-bit,
+//! CMYK JPEG, two-page TIFFs in several compressions). Every one is recognised with its fields.
+
+mod support;
+use std::process::Command;
+use support::*;
+
+#[test]
+fn every_producer_s_invoice_is_recognised_with_its_fields() {
+    let dir = repo().join("tests/fixtures/producers");
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    let producers =
+        |prefix: &str| files.iter().filter(|f| f.file_name().unwrap().to_string_lossy().starts_with(prefix)).count();
+    assert!(producers("scan-") >= 12 && producers("text-") >= 3 && producers("image-") >= 9, "{files:?}");
+    let out = Command::new(CLERK)
+        .args(["classify", "--json", "--definitions"])
+        .arg(repo().join("bots"))
+        .args(&files)
+        .env("CLERK_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let answers: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(answers.len(), files.len());
+    for a in &answers {
+        let file = a["file"].as_str().unwrap();
+        assert_eq!(a["status"], "recognised", "{file}: {a}");
+        assert_eq!(a["doctype"], "invoice", "{file}");
+        assert_eq!(a["fields"]["invoice_number"], "INV-7731", "{file}: {a}");
+        assert_eq!(a["fields"]["total"], "163.03", "{file}: {a}");
+        assert_eq!(a["fields"]["date"], "2024-06-03", "{file}: {a}");
+        let name = file.rsplit('/').next().unwrap();
+        // Pages without a text layer were read by OCR; the others by their text layer.
+        let text_layer = name.starts_with("text-") || name.contains("tesseract") || name.contains("ocrmypdf");
+        assert_eq!(a["ocr"], !text_layer, "{file}: {a}");
+    }
+}
