@@ -345,8 +345,8 @@ fn read_all(
         .map(move |file| async move {
             let start = Instant::now();
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let outcome = match tokio::fs::read(&file).await {
-                Ok(bytes) => Ok(readers.read(&bytes, &name).await),
+            let outcome = match tokio::fs::metadata(&file).await {
+                Ok(_) => Ok(readers.read_file(&file, &name).await),
                 Err(e) => Err(e),
             };
             (file, outcome, start)

@@ -96,8 +96,7 @@ impl Pipeline {
             .document_text(job.document_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("document {} vanished", job.document_id))?;
-        let blobs = self.store.blobs.clone();
-        let bytes = tokio::task::spawn_blocking(move || blobs.read(&sha256)).await??;
+        let path = self.store.blobs.path(&sha256);
         // Keep the lease alive while a long OCR runs.
         let heartbeat = {
             let (store, job) = (self.store.clone(), job.clone());
@@ -108,7 +107,7 @@ impl Pipeline {
                 }
             })
         };
-        let outcome = self.readers.read(&bytes, &name).await;
+        let outcome = self.readers.read_file(&path, &name).await;
         heartbeat.abort();
         let mut tx = self.store.write_tx().await?;
         match outcome {
@@ -117,7 +116,8 @@ impl Pipeline {
                 Store::enqueue(&mut tx, job.document_id, Stage::Classify).await?;
             }
             ReadOutcome::Unreadable(reason) => {
-                let media_type = crate::read::sniff(&bytes, &name);
+                let head = head_of(&path).await;
+                let media_type = crate::read::sniff(&head, &name);
                 Store::save_unreadable(&mut tx, job.document_id, media_type, &reason).await?;
             }
             ReadOutcome::Stopped => {
@@ -174,6 +174,16 @@ impl Pipeline {
         }
         Ok(())
     }
+}
+
+/// A file's first kilobyte (for telling its format), empty when it cannot be read.
+async fn head_of(path: &std::path::Path) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::with_capacity(1024);
+    if let Ok(f) = tokio::fs::File::open(path).await {
+        let _ = f.take(1024).read_to_end(&mut head).await;
+    }
+    head
 }
 
 /// Helper for callers outside the job system (`clerk classify`): read + classify in one go.

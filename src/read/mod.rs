@@ -124,19 +124,20 @@ fn looks_like_text(bytes: &[u8], name: &str) -> bool {
 }
 
 /// The checks that need no parsing, made by the daemon before a reader is involved: an empty
-/// file, one over the size limit, and content that is no format clerk reads.
-pub fn precheck(bytes: &[u8], name: &str, limits: &Limits) -> Result<&'static str, Unreadable> {
-    if bytes.is_empty() {
+/// file, one over the size limit, and content that is no format clerk reads. `head` is the file's
+/// start (at least its first kilobyte, or all of it), `size` its length; plain text is only
+/// recognised with the whole file in `head`.
+pub fn precheck(head: &[u8], size: u64, name: &str, limits: &Limits) -> Result<&'static str, Unreadable> {
+    if size == 0 {
         return Err(Unreadable("the file is empty (0 bytes); ask the sender for the document again".into()));
     }
-    if bytes.len() as u64 > limits.max_file_size {
+    if size > limits.max_file_size {
         return Err(Unreadable(format!(
-            "the file is {} bytes, over the limit of {} bytes (limits.max_file_size)",
-            bytes.len(),
+            "the file is {size} bytes, over the limit of {} bytes (limits.max_file_size)",
             limits.max_file_size
         )));
     }
-    sniff(bytes, name).ok_or_else(|| {
+    sniff(head, name).ok_or_else(|| {
         Unreadable(format!(
             "not a document clerk can read: its content is neither PDF, an image (PNG, JPEG, TIFF, BMP, WebP, GIF) nor UTF-8 text{}",
             if name.to_ascii_lowercase().ends_with(".pdf") { ", although its name ends in .pdf" } else { "" }

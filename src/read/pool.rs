@@ -122,20 +122,48 @@ impl Readers {
         self.inner.restarts.load(Ordering::Relaxed)
     }
 
-    /// Reads one document in a reader process.
+    /// Reads one document held in memory.
     pub async fn read(&self, bytes: &[u8], name: &str) -> Outcome {
+        let limits = self.inner.settings.limits;
+        match super::precheck(bytes, bytes.len() as u64, name, &limits) {
+            Err(e) => Outcome::Unreadable(e.0),
+            Ok("text/plain") => plain_text(bytes),
+            Ok(_) => self.read_in_reader(Body::Bytes(bytes), name).await,
+        }
+    }
+
+    /// Reads one document from a file, which is streamed to the reader: the daemon never holds a
+    /// large document in its own memory.
+    pub async fn read_file(&self, path: &Path, name: &str) -> Outcome {
+        let limits = self.inner.settings.limits;
+        let failed = |e: std::io::Error| Outcome::Failed(format!("cannot read {}: {e}", path.display()));
+        let mut file = match tokio::fs::File::open(path).await {
+            Ok(f) => f,
+            Err(e) => return failed(e),
+        };
+        let size = match file.metadata().await {
+            Ok(m) => m.len(),
+            Err(e) => return failed(e),
+        };
+        let mut head = vec![0u8; 1024.min(size as usize)];
+        if let Err(e) = file.read_exact(&mut head).await {
+            return failed(e);
+        }
+        match super::precheck(&head, size, name, &limits) {
+            Err(e) => Outcome::Unreadable(e.0),
+            // Text needs the whole file to be told from junk; it is small or refused by size.
+            Ok("text/plain") if size > head.len() as u64 => match tokio::fs::read(path).await {
+                Ok(all) => self.read(&all, name).await,
+                Err(e) => failed(e),
+            },
+            Ok("text/plain") => self.read(&head, name).await,
+            Ok(_) => self.read_in_reader(Body::File(path, size), name).await,
+        }
+    }
+
+    async fn read_in_reader(&self, body: Body<'_>, name: &str) -> Outcome {
         let settings = &self.inner.settings;
         let limits = settings.limits;
-        let media_type = match super::precheck(bytes, name, &limits) {
-            Ok(m) => m,
-            Err(e) => return Outcome::Unreadable(e.0),
-        };
-        if media_type == "text/plain" {
-            // Checked as UTF-8 already; nothing to parse.
-            let text = String::from_utf8_lossy(bytes).into_owned();
-            let page = super::Page { number: 1, text, ..Default::default() };
-            return Outcome::Read(Extracted { media_type: media_type.into(), pages: vec![page] });
-        }
         let mut stop = self.inner.stop.subscribe();
         if *stop.borrow() {
             return Outcome::Stopped;
@@ -164,7 +192,6 @@ impl Readers {
         };
         reader.stderr.lock().expect("stderr tail").clear();
         let request = Request { name: name.to_string(), languages: settings.languages.clone(), limits };
-        let frame = protocol::encode_request(&request, bytes);
         let deadline = Duration::from_secs(limits.max_seconds) + GRACE;
         enum End {
             Reply(std::io::Result<Reply>),
@@ -172,7 +199,7 @@ impl Readers {
             Stop,
         }
         let end = tokio::select! {
-            r = tokio::time::timeout(deadline, exchange(&mut reader, &frame)) => match r {
+            r = tokio::time::timeout(deadline, exchange(&mut reader, &request, &body)) => match r {
                 Ok(r) => End::Reply(r),
                 Err(_) => End::Deadline,
             },
@@ -230,8 +257,38 @@ impl Readers {
     }
 }
 
-async fn exchange(reader: &mut Reader, frame: &[u8]) -> std::io::Result<Reply> {
-    reader.stdin.write_all(frame).await?;
+/// What a reader is sent: bytes in memory, or a file of a known size.
+enum Body<'a> {
+    Bytes(&'a [u8]),
+    File(&'a Path, u64),
+}
+
+fn plain_text(bytes: &[u8]) -> Outcome {
+    // Checked as UTF-8 already; nothing to parse.
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let page = super::Page { number: 1, text, ..Default::default() };
+    Outcome::Read(Extracted { media_type: "text/plain".into(), pages: vec![page] })
+}
+
+async fn exchange(reader: &mut Reader, request: &Request, body: &Body<'_>) -> std::io::Result<Reply> {
+    match body {
+        Body::Bytes(bytes) => {
+            reader.stdin.write_all(&protocol::encode_request_head(request, bytes.len() as u64)).await?;
+            reader.stdin.write_all(bytes).await?;
+        }
+        Body::File(path, size) => {
+            reader.stdin.write_all(&protocol::encode_request_head(request, *size)).await?;
+            let file = tokio::fs::File::open(path).await?;
+            let sent = tokio::io::copy(&mut file.take(*size), &mut reader.stdin).await?;
+            if sent != *size {
+                // The file shrank while it was sent; this reader waits for bytes that will not come.
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the file changed while it was read",
+                ));
+            }
+        }
+    }
     reader.stdin.flush().await?;
     let mut len = [0u8; 8];
     reader.stdout.read_exact(&mut len).await?;

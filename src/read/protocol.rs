@@ -28,12 +28,19 @@ pub enum Reply {
     Unreadable(String),
 }
 
-pub fn encode_request(request: &Request, bytes: &[u8]) -> Vec<u8> {
+/// A request's frame up to its body, which follows: `body_len` bytes of the document.
+pub fn encode_request_head(request: &Request, body_len: u64) -> Vec<u8> {
     let header = serde_json::to_vec(request).expect("a request serialises");
-    let mut out = Vec::with_capacity(12 + header.len() + bytes.len());
+    let mut out = Vec::with_capacity(12 + header.len());
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
     out.extend_from_slice(&header);
-    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(&body_len.to_le_bytes());
+    out
+}
+
+#[cfg(test)]
+fn encode_request(request: &Request, bytes: &[u8]) -> Vec<u8> {
+    let mut out = encode_request_head(request, bytes.len() as u64);
     out.extend_from_slice(bytes);
     out
 }

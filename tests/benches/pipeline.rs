@@ -9,8 +9,11 @@
 //!
 //! Pass section numbers to run only some: `cargo bench --bench pipeline -- 1 3`.
 
+#[path = "daemon.rs"]
+mod daemon;
 #[path = "proc_status.rs"]
 mod proc_status;
+use daemon::Daemon;
 
 use clerk::definitions;
 use clerk::read::pool::{Outcome, ReaderSettings, Readers};
@@ -210,58 +213,9 @@ fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64()
 }
 
-struct Daemon {
-    dir: tempfile::TempDir,
-    child: std::process::Child,
-}
-
-impl Daemon {
-    fn start(dir: tempfile::TempDir) -> Daemon {
-        let log = std::fs::File::create(dir.path().join("clerk.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_clerk"))
-            .args(["serve", "--definitions"])
-            .arg(repo().join("bots"))
-            .current_dir(dir.path())
-            .env("CLERK_LOG", "warn")
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let d = Daemon { dir, child };
-        let start = Instant::now();
-        while !d.dir.path().join("var/clerk.db").exists() && start.elapsed() < Duration::from_secs(20) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::thread::sleep(Duration::from_millis(500));
-        d
-    }
-    fn rss_kb(&self) -> u64 {
-        proc_status::rss_kb(self.child.id())
-    }
-    fn query(&self, sql: &str) -> String {
-        // sqlite3 may not be installed; read through clerk's own store instead.
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
-            let opts = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(self.dir.path().join("var/clerk.db"))
-                .read_only(true);
-            let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
-            let v: Option<String> = sqlx::query_scalar(sql).fetch_optional(&pool).await.unwrap().flatten();
-            pool.close().await;
-            v.unwrap_or_default()
-        })
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn latency() {
     println!("\n## 3. Drop → classified latency through the running daemon (text PDF, one at a time)");
-    let d = Daemon::start(tempfile::tempdir().unwrap());
+    let d = Daemon::start(tempfile::tempdir().unwrap(), &repo().join("bots"));
     let pdf = sample("invoice-acme.pdf");
     let mut lat = vec![];
     for i in 0..100 {
@@ -290,7 +244,7 @@ fn latency() {
 
 fn memory() {
     println!("\n## 4. Resident memory of `clerk serve`");
-    let d = Daemon::start(tempfile::tempdir().unwrap());
+    let d = Daemon::start(tempfile::tempdir().unwrap(), &repo().join("bots"));
     std::thread::sleep(Duration::from_secs(2));
     let idle = d.rss_kb();
     drop(d);
@@ -306,7 +260,7 @@ fn memory() {
         )
         .unwrap();
     }
-    let d = Daemon::start(dir);
+    let d = Daemon::start(dir, &repo().join("bots"));
     let mut peak = 0;
     let mut waiting_at_peak = String::new();
     let start = Instant::now();

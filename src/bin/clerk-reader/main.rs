@@ -70,7 +70,7 @@ fn serve(input: &mut impl Read, output: &mut impl Write, engine: &mut ocr::Engin
 fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Extracted, Unreadable> {
     let limits = &request.limits;
     let deadline = Instant::now() + Duration::from_secs(limits.max_seconds);
-    let media_type = clerk::read::precheck(bytes, &request.name, limits)?;
+    let media_type = clerk::read::precheck(bytes, bytes.len() as u64, &request.name, limits)?;
     engine.languages(&request.languages);
     let pages = match media_type {
         "application/pdf" => pdf::read(bytes, limits, deadline, engine)?,

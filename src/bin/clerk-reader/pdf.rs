@@ -213,7 +213,7 @@ fn check(status: c_int, b: &Budget, page: usize, limits: &Limits) -> Result<(), 
                 "page {page} of the PDF holds an image of {}×{} pixels, over the limit of {} pixels (limits.max_pixels); it was not decoded",
                 b.image_width, b.image_height, limits.max_pixels
             ))),
-            4 => stopped(format!("page {page} lays out more than 2,000,000 characters; the file is built to exhaust PDF readers")),
+            4 => stopped(format!("page {page} lays out more than 1,000,000 characters; the file is built to exhaust PDF readers")),
             5 => stopped(format!("page {page} nests its drawing state more than 10,000 levels deep; the file is built to exhaust PDF readers")),
             6 => stopped(format!(
                 "the drawing instructions of page {page} decompress to more than {} (limits.max_decoded); the file is a decompression bomb or damaged",

@@ -46,7 +46,7 @@ enum {
 // Most nested `q` a page may have open: real pages stay below a few dozen.
 static const int MAX_STATE_DEPTH = 10000;
 // Characters of text one page may lay out (a dense page has a few thousand).
-static const uint64_t MAX_PAGE_CHARS = 2000000;
+static const uint64_t MAX_PAGE_CHARS = 1000000;
 // Character codes one font's ToUnicode table may map (a full two-byte table is 65,536).
 static const uint64_t MAX_TOUNICODE_CODES = 4u << 20;
 

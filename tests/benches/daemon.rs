@@ -1,0 +1,57 @@
+//! Shared by the benchmarks: a real `clerk serve` on a temporary folder.
+#![allow(dead_code)]
+
+use super::proc_status;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub child: std::process::Child,
+}
+
+impl Daemon {
+    /// `clerk serve` in `dir` (inbox `dir/inbox`, data `dir/var`) on the definitions in `definitions`.
+    pub fn start(dir: tempfile::TempDir, definitions: &Path) -> Daemon {
+        let log = std::fs::File::create(dir.path().join("clerk.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_clerk"))
+            .args(["serve", "--definitions"])
+            .arg(definitions)
+            .current_dir(dir.path())
+            .env("CLERK_LOG", "warn")
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let d = Daemon { dir, child };
+        let start = Instant::now();
+        while !d.dir.path().join("var/clerk.db").exists() && start.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        d
+    }
+    pub fn rss_kb(&self) -> u64 {
+        proc_status::rss_kb(self.child.id())
+    }
+    pub fn query(&self, sql: &str) -> String {
+        // sqlite3 may not be installed; read through clerk's own store instead.
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(self.dir.path().join("var/clerk.db"))
+                .read_only(true);
+            let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+            let v: Option<String> = sqlx::query_scalar(sql).fetch_optional(&pool).await.unwrap().flatten();
+            pool.close().await;
+            v.unwrap_or_default()
+        })
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

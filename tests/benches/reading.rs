@@ -1,0 +1,288 @@
+//! `cargo bench --bench reading` — reading real files, against the tools a user would pick
+//! instead, in the same run, on one core (this process and every child are pinned to CPU 0):
+//!   1. text PDFs (../shared/corpora/pdf-samples when present, and the producer set's text PDFs):
+//!      clerk's reader against `pdftotext -layout FILE -` run once per file, as the Python tools
+//!      (invoice2data) run it;
+//!   2. scanned pages (the producer set's image-only PDFs): clerk (render at 300 dpi + OCR)
+//!      against `pdftoppm -r 300 -gray FILE | tesseract - -` with OMP_THREAD_LIMIT=1;
+//!   3. the hostile set (tests/support/hostile.rs) dropped into a running `clerk serve`: wall time
+//!      until every file is an exception, peak resident memory of the daemon and of its largest
+//!      reader, and the daemon's memory once idle again.
+//!
+//! Pass section numbers to run only some: `cargo bench --bench reading -- 1 2`.
+
+#[path = "daemon.rs"]
+mod daemon;
+#[path = "../support/hostile.rs"]
+mod hostile;
+#[path = "proc_status.rs"]
+mod proc_status;
+use daemon::Daemon;
+
+use clerk::read::pool::{Outcome, ReaderSettings, Readers};
+use clerk::read::Limits;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn pin_to_one_core() {
+    // SAFETY: a zeroed cpu_set_t with CPU 0 set, for this process (children inherit it).
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+fn readers(rt: &tokio::runtime::Runtime, count: usize, limits: Limits) -> Readers {
+    let _guard = rt.enter();
+    Readers::new(ReaderSettings {
+        program: ReaderSettings::find_program(),
+        count,
+        idle_timeout: Duration::from_secs(600),
+        max_documents: u32::MAX,
+        languages: "eng".into(),
+        limits,
+    })
+}
+
+fn files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "pdf") && keep(&p.file_name().unwrap().to_string_lossy()) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn main() {
+    pin_to_one_core();
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let run = |n: &str| args.is_empty() || args.iter().any(|a| a == n);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    if run("1") {
+        text_pdfs(&rt);
+    }
+    if run("2") {
+        scans(&rt);
+    }
+    if run("3") {
+        hostile_set();
+    }
+}
+
+/// Each file read by one warm reader, in order; per-file seconds.
+fn clerk_times(rt: &tokio::runtime::Runtime, r: &Readers, files: &[(PathBuf, Vec<u8>)]) -> Vec<f64> {
+    files
+        .iter()
+        .map(|(path, bytes)| {
+            let name = path.file_name().unwrap().to_string_lossy();
+            let t = Instant::now();
+            let outcome = rt.block_on(r.read(bytes, &name));
+            let s = t.elapsed().as_secs_f64();
+            if let Outcome::Failed(e) = outcome {
+                panic!("{}: {e}", path.display());
+            }
+            s
+        })
+        .collect()
+}
+
+fn command_times(files: &[(PathBuf, Vec<u8>)], command: impl Fn(&Path) -> Command) -> Vec<f64> {
+    files
+        .iter()
+        .map(|(path, _)| {
+            let t = Instant::now();
+            let status = command(path).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+            let s = t.elapsed().as_secs_f64();
+            assert!(status.code().is_some(), "{} was killed", path.display());
+            s
+        })
+        .collect()
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn best_of<T>(n: usize, mut f: impl FnMut() -> Vec<T>, total: impl Fn(&[T]) -> f64) -> Vec<T> {
+    let mut best: Option<(f64, Vec<T>)> = None;
+    for _ in 0..n {
+        let v = f();
+        let t = total(&v);
+        if best.as_ref().is_none_or(|(b, _)| t < *b) {
+            best = Some((t, v));
+        }
+    }
+    best.unwrap().1
+}
+
+fn text_pdfs(rt: &tokio::runtime::Runtime) {
+    println!("\n## 1. Text PDFs, one core: clerk's reader vs `pdftotext -layout` once per file");
+    let mut corpus: Vec<(PathBuf, Vec<u8>)> = vec![];
+    let samples = repo().join("../shared/corpora/pdf-samples");
+    let mut sets =
+        vec![("producer set (text PDFs)", files(&repo().join("tests/fixtures/producers"), |n| n.starts_with("text-")))];
+    if samples.is_dir() {
+        // Those with a text layer (pdftotext finds some text), as the parity test counts them.
+        let with_text = files(&samples, |_| true)
+            .into_iter()
+            .filter(|p| {
+                let out = Command::new("pdftotext").arg(p).arg("-").output().unwrap();
+                out.status.success()
+                    && String::from_utf8_lossy(&out.stdout).chars().filter(|c| !c.is_whitespace()).count() >= 8
+            })
+            .collect();
+        sets.insert(0, ("pdf-samples (with a text layer)", with_text));
+    } else {
+        println!("(../shared/corpora/pdf-samples is absent: producer set only)");
+    }
+    let r = readers(rt, 1, Limits::default());
+    println!("| files | n | pdftotext total ms | clerk total ms | speed-up (total) | median per file: pdftotext ms / clerk ms | speed-up (median) |\n|---|---|---|---|---|---|---|");
+    for (label, set) in sets {
+        let set: Vec<(PathBuf, Vec<u8>)> = set.into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect();
+        corpus.extend(set.iter().cloned());
+        report(label, rt, &r, &set);
+    }
+    if corpus.len() > 3 {
+        let big = corpus.iter().max_by_key(|(_, b)| b.len()).unwrap().0.clone();
+        let small: Vec<_> = corpus.iter().filter(|(p, _)| *p != big).cloned().collect();
+        report(&format!("all but the largest ({})", big.file_name().unwrap().to_string_lossy()), rt, &r, &small);
+    }
+}
+
+fn report(label: &str, rt: &tokio::runtime::Runtime, r: &Readers, set: &[(PathBuf, Vec<u8>)]) {
+    clerk_times(rt, r, set); // warm: the reader is started and the files are in the page cache
+    let sum = |v: &[f64]| v.iter().sum::<f64>();
+    let clerk = best_of(3, || clerk_times(rt, r, set), sum);
+    let poppler = best_of(
+        3,
+        || {
+            command_times(set, |p| {
+                let mut c = Command::new("pdftotext");
+                c.arg("-layout").arg(p).arg("-");
+                c
+            })
+        },
+        sum,
+    );
+    let (ct, pt) = (sum(&clerk), sum(&poppler));
+    let (cm, pm) = (median(&clerk), median(&poppler));
+    println!(
+        "| {label} | {} | {:.1} | {:.1} | {:.1}× | {:.2} / {:.2} | {:.1}× |",
+        set.len(),
+        pt * 1e3,
+        ct * 1e3,
+        pt / ct,
+        pm * 1e3,
+        cm * 1e3,
+        pm / cm
+    );
+}
+
+fn scans(rt: &tokio::runtime::Runtime) {
+    println!("\n## 2. Scanned pages, one core: clerk (render 300 dpi + OCR) vs `pdftoppm -r 300 -gray | tesseract` (OMP_THREAD_LIMIT=1)");
+    let set: Vec<(PathBuf, Vec<u8>)> = files(&repo().join("tests/fixtures/producers"), |n| {
+        n.starts_with("scan-") && !n.contains("tesseract") && !n.contains("ocrmypdf")
+    })
+    .into_iter()
+    .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+    .collect();
+    let r = readers(rt, 1, Limits::default());
+    clerk_times(rt, &r, &set[..1]); // warm: the reader loads its OCR engine once
+    let sum = |v: &[f64]| v.iter().sum::<f64>();
+    let clerk = best_of(2, || clerk_times(rt, &r, &set), sum);
+    let baseline = best_of(
+        2,
+        || {
+            command_times(&set, |p| {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg("pdftoppm -r 300 -gray \"$1\" | tesseract - - -l eng")
+                    .arg("sh")
+                    .arg(p)
+                    .env("OMP_THREAD_LIMIT", "1");
+                c
+            })
+        },
+        sum,
+    );
+    println!("| pages | pdftoppm + tesseract ms/page | clerk ms/page | clerk ÷ baseline |\n|---|---|---|---|");
+    let n = set.len() as f64;
+    println!(
+        "| {} | {:.0} | {:.0} | {:.2}× |",
+        set.len(),
+        sum(&baseline) / n * 1e3,
+        sum(&clerk) / n * 1e3,
+        sum(&clerk) / sum(&baseline)
+    );
+}
+
+fn hostile_set() {
+    println!("\n## 3. The hostile set dropped into a running `clerk serve` (default limits, two readers)");
+    let dir = tempfile::tempdir().unwrap();
+    let definitions = dir.path().join("definitions");
+    std::fs::create_dir_all(&definitions).unwrap();
+    for e in std::fs::read_dir(repo().join("bots")).unwrap().flatten() {
+        if !std::fs::read_to_string(e.path()).unwrap_or_default().starts_with("bot:") {
+            std::fs::copy(e.path(), definitions.join(e.file_name())).unwrap();
+        }
+    }
+    std::fs::write(dir.path().join("clerk.toml"), "[readers]\ncount = 2\nidle_timeout = '2s'\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
+    let d = Daemon::start(dir, &definitions);
+    let pid = d.child.id();
+    let idle_before = d.rss_kb();
+    let set = hostile::all();
+    let total: usize = set.iter().map(|(_, b)| b.len()).sum();
+    let t = Instant::now();
+    for (name, bytes) in &set {
+        std::fs::write(d.dir.path().join("inbox").join(name), bytes).unwrap();
+    }
+    let (mut daemon_peak, mut reader_peak) = (0, 0);
+    loop {
+        daemon_peak = daemon_peak.max(d.rss_kb());
+        for c in proc_status::children(pid) {
+            reader_peak = reader_peak.max(proc_status::rss_kb(c));
+        }
+        let settled =
+            d.query("SELECT CAST(COUNT(*) AS TEXT) FROM documents WHERE status IN ('recognised','exception')");
+        if settled.parse::<usize>().unwrap_or(0) >= set.len() {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(600), "the hostile set did not settle");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let wall = t.elapsed();
+    let exceptions = d.query("SELECT CAST(COUNT(*) AS TEXT) FROM documents WHERE status = 'exception'");
+    // Readers exit after the idle timeout; the daemon alone is left.
+    std::thread::sleep(Duration::from_secs(4));
+    let idle_after = d.rss_kb();
+    let readers_left = proc_status::children(pid).len();
+    println!("| files | MB | exceptions | wall s | daemon RSS MB: idle before / peak / idle after | largest reader RSS MB (limit) | readers left when idle |\n|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | {:.1} | {exceptions} | {:.1} | {:.1} / {:.1} / {:.1} | {:.0} ({}) | {readers_left} |",
+        set.len(),
+        total as f64 / 1e6,
+        wall.as_secs_f64(),
+        idle_before as f64 / 1024.0,
+        daemon_peak as f64 / 1024.0,
+        idle_after as f64 / 1024.0,
+        reader_peak as f64 / 1024.0,
+        Limits::default().max_memory >> 20
+    );
+}
