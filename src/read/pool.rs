@@ -183,7 +183,7 @@ impl Readers {
         });
         let mut reader = match idle {
             Some(r) => r,
-            None => match spawn(settings) {
+            None => match spawn(settings).await {
                 Ok(r) => r,
                 Err(e) => {
                     return Outcome::Failed(format!("cannot start the reader {}: {e}", settings.program.display()))
@@ -301,7 +301,8 @@ async fn exchange(reader: &mut Reader, request: &Request, body: &Body<'_>) -> st
     protocol::decode_reply(&body)
 }
 
-fn spawn(settings: &ReaderSettings) -> std::io::Result<Reader> {
+/// Starts a reader and waits until it says it is ready.
+async fn spawn(settings: &ReaderSettings) -> std::io::Result<Reader> {
     let mut cmd = Command::new(&settings.program);
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -332,8 +333,21 @@ fn spawn(settings: &ReaderSettings) -> std::io::Result<Reader> {
     let tail = Arc::new(Mutex::new(VecDeque::new()));
     let pid = child.id().unwrap_or(0);
     let stderr_done = tokio::spawn(collect_stderr(stderr, tail.clone(), pid));
+    let mut reader =
+        Reader { child, stdin, stdout, stderr: tail, stderr_done, documents: 0, idle_since: Instant::now() };
+    let mut hello = [0u8; 8];
+    let ready = tokio::time::timeout(Duration::from_secs(10), reader.stdout.read_exact(&mut hello)).await;
+    if !matches!(ready, Ok(Ok(_))) || &hello != protocol::READY {
+        let _ = tokio::time::timeout(Duration::from_secs(1), &mut reader.stderr_done).await;
+        let said: Vec<String> = reader.stderr.lock().expect("stderr tail").iter().cloned().collect();
+        reader.kill().await;
+        return Err(std::io::Error::other(format!(
+            "it did not start as a clerk reader{}",
+            if said.is_empty() { String::new() } else { format!(" ({})", said.join("; ")) }
+        )));
+    }
     tracing::debug!(pid, "reader started");
-    Ok(Reader { child, stdin, stdout, stderr: tail, stderr_done, documents: 0, idle_since: Instant::now() })
+    Ok(reader)
 }
 
 fn limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {

@@ -8,6 +8,10 @@ use super::{Extracted, Limits};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read};
 
+/// What a reader writes once it has started, sandboxed itself and is ready for documents. A
+/// reader that dies before saying it is a broken installation, not a document's fault.
+pub const READY: &[u8; 8] = b"CLERKRD1";
+
 /// Largest request header or reply the other side accepts; anything larger is a broken peer.
 const MAX_HEADER: u32 = 1 << 20;
 pub const MAX_REPLY: u64 = 512 << 20;

@@ -33,6 +33,9 @@ fn main() -> ExitCode {
     pdf::init();
     let mut input = std::io::stdin().lock();
     let mut output = std::io::stdout().lock();
+    if output.write_all(protocol::READY).and_then(|_| output.flush()).is_err() {
+        return ExitCode::FAILURE;
+    }
     let mut engine = ocr::Engine::default();
     serve(&mut input, &mut output, &mut engine)
 }
