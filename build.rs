@@ -1,36 +1,10 @@
-//! Builds the poppler shim for `clerk-reader` (and only for it: the daemon never links poppler).
+//! Builds the poppler shim for `clerk-reader`, and links it into that binary only: the daemon
+//! never links poppler.
 
-use std::process::Command;
+include!("src/bin/clerk-reader/build_shim.rs");
 
 fn main() {
-    let shim = "src/bin/clerk-reader/poppler_shim.cpp";
-    println!("cargo:rerun-if-changed={shim}");
-    let flags = |what: &str| -> Vec<String> {
-        let out = Command::new("pkg-config").args([what, "poppler"]).output();
-        match out {
-            Ok(o) if o.status.success() => {
-                String::from_utf8_lossy(&o.stdout).split_whitespace().map(str::to_string).collect()
-            }
-            _ => panic!(
-                "poppler's development files were not found by pkg-config: install libpoppler-private-dev \
-                 (tests/setup-debian.sh does)"
-            ),
-        }
-    };
-    let mut build = cc::Build::new();
-    build.cpp(true).std("c++17").file(shim).cargo_metadata(false).warnings(false);
-    for f in flags("--cflags") {
-        if let Some(dir) = f.strip_prefix("-I") {
-            build.include(dir);
-        } else {
-            build.flag(&f);
-        }
-    }
-    build.compile("clerk_poppler_shim");
-    let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
-    println!("cargo:rustc-link-arg-bin=clerk-reader={out}/libclerk_poppler_shim.a");
-    for f in flags("--libs") {
-        println!("cargo:rustc-link-arg-bin=clerk-reader={f}");
-    }
-    println!("cargo:rustc-link-arg-bin=clerk-reader=-lstdc++");
+    build_poppler_shim("src/bin/clerk-reader/poppler_shim.cpp", |arg| {
+        println!("cargo:rustc-link-arg-bin=clerk-reader={arg}");
+    });
 }

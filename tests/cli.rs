@@ -6,19 +6,6 @@ use serde_json::Value;
 use std::process::Command;
 use support::*;
 
-fn classify_json(definitions: &std::path::Path, files: &[std::path::PathBuf]) -> Vec<Value> {
-    let out = Command::new(CLERK)
-        .arg("classify")
-        .arg("--json")
-        .arg("--definitions")
-        .arg(definitions)
-        .args(files)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
 #[test]
 fn classify_json_is_one_object_per_file_and_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -62,13 +49,13 @@ fn two_types_of_equal_priority_are_ambiguous_and_both_are_named() {
     let defs = tempfile::tempdir().unwrap();
     std::fs::write(defs.path().join("a.yml"), "doctype: supplier-invoice\nmatch: { all: [invoice] }\n").unwrap();
     std::fs::write(defs.path().join("b.yml"), "doctype: acme-document\nmatch: { all: [acme] }\n").unwrap();
-    let r = classify_json(defs.path(), &[sample("invoice-acme.pdf")]);
+    let r = classify_json(defs.path(), defs.path(), &[sample("invoice-acme.pdf")]);
     assert_eq!(r[0]["exception"]["kind"], "ambiguous");
     let reason = r[0]["exception"]["reason"].as_str().unwrap();
     assert!(reason.contains("supplier-invoice") && reason.contains("acme-document"), "{reason}");
     // A higher priority settles it.
     std::fs::write(defs.path().join("b.yml"), "doctype: acme-document\npriority: 1\nmatch: { all: [acme] }\n").unwrap();
-    let r = classify_json(defs.path(), &[sample("invoice-acme.pdf")]);
+    let r = classify_json(defs.path(), defs.path(), &[sample("invoice-acme.pdf")]);
     assert_eq!(r[0]["doctype"], "acme-document");
 }
 
@@ -150,6 +137,22 @@ fn an_agent_claims_and_resolves_an_incomplete_invoice() {
     assert_eq!(d.json(&["documents", "list", "--status", "rejected", "--json"]).as_array().unwrap().len(), 1);
     let out = d.clerk(&["exceptions", "resolve", &other, "--doctype", "invoice", "--as", "bob"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("already rejected"));
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    // `clerk text … | head -1`: the pipe closes after one line; no panic, exit 0.
+    let mut child = Command::new(CLERK)
+        .arg("text")
+        .args(["invoice-acme.pdf", "invoice-globex.pdf", "credit-note-acme.pdf"].map(sample))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
 
 #[test]

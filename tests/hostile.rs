@@ -4,7 +4,10 @@
 //! file ends as an exception with a sentence, every good one is recognised, the daemon never
 //! restarts, and memory stays within the limits.
 
+#[path = "benches/proc_status.rs"]
+mod proc_status;
 mod support;
+use proc_status::{children, rss_kb};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,17 +43,7 @@ fn every_hostile_file_is_an_exception_with_a_sentence_through_classify() {
     let dir = tempfile::tempdir().unwrap();
     let names = hostile::write_all(&dir.path().join("hostile"));
     std::fs::write(dir.path().join("clerk.toml"), LIMITS).unwrap();
-    let out = std::process::Command::new(CLERK)
-        .args(["classify", "--json", "--definitions"])
-        .arg(repo().join("bots"))
-        .arg("hostile")
-        .current_dir(dir.path())
-        .env("CLERK_LOG", "error")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let answers: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let answers = classify_json(&repo().join("bots"), dir.path(), &["hostile".into()]);
     assert_eq!(answers.len(), names.len(), "one answer per hostile file");
     for a in &answers {
         let file = a["file"].as_str().unwrap();
@@ -88,25 +81,6 @@ struct MemoryWatch {
     thread: std::thread::JoinHandle<(u64, u64)>,
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn children(pid: u32) -> Vec<u32> {
-    let mut out = vec![];
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
-        // The fields after the command name (which may hold spaces) start at the last ')'.
-        let ppid = stat.rsplit(')').next().and_then(|s| s.split_whitespace().nth(1)).and_then(|p| p.parse().ok());
-        if ppid == Some(pid) {
-            out.push(child);
-        }
-    }
-    out
-}
-
 impl MemoryWatch {
     fn start(pid: u32) -> MemoryWatch {
         let stop = Arc::new(AtomicBool::new(false));
@@ -114,9 +88,9 @@ impl MemoryWatch {
         let thread = std::thread::spawn(move || {
             let (mut daemon, mut reader) = (0, 0);
             while !flag.load(Ordering::Relaxed) {
-                daemon = daemon.max(rss_kib(pid).unwrap_or(0));
+                daemon = daemon.max(rss_kb(pid));
                 for c in children(pid) {
-                    reader = reader.max(rss_kib(c).unwrap_or(0));
+                    reader = reader.max(rss_kb(c));
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }

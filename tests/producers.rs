@@ -5,7 +5,6 @@
 //! CMYK JPEG, two-page TIFFs in several compressions). Every one is recognised with its fields.
 
 mod support;
-use std::process::Command;
 use support::*;
 
 #[test]
@@ -15,16 +14,7 @@ fn every_producer_s_invoice_is_recognised_with_its_fields() {
     let producers =
         |prefix: &str| files.iter().filter(|f| f.file_name().unwrap().to_string_lossy().starts_with(prefix)).count();
     assert!(producers("scan-") >= 12 && producers("text-") >= 3 && producers("image-") >= 9, "{files:?}");
-    let out = Command::new(CLERK)
-        .args(["classify", "--json", "--definitions"])
-        .arg(repo().join("bots"))
-        .args(&files)
-        .env("CLERK_LOG", "error")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let answers: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let answers = classify_json(&repo().join("bots"), &dir, &files);
     assert_eq!(answers.len(), files.len());
     for a in &answers {
         let file = a["file"].as_str().unwrap();

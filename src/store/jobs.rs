@@ -96,27 +96,29 @@ impl Store {
 
     /// Gives a job back after a failure, to run again at `retry_at_ms`.
     pub async fn retry_later(&self, job: &Job, error: &str, retry_at_ms: i64) -> sqlx::Result<()> {
-        sqlx::query("UPDATE jobs SET state = 'queued', run_after = ?, last_error = ?, lease_owner = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?")
-            .bind(retry_at_ms)
-            .bind(error)
-            .bind(now())
-            .bind(job.id)
-            .bind(&job.owner)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        self.requeue(job, retry_at_ms, Some(error), 0).await
     }
 
     /// Gives a job back untouched (the daemon is stopping): queued again at once, and the attempt
     /// its claim counted is taken back, so attempts count only real tries.
     pub async fn release(&self, job: &Job) -> sqlx::Result<()> {
-        sqlx::query("UPDATE jobs SET state = 'queued', run_after = ?, attempts = MAX(attempts - 1, 0), lease_owner = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'")
-            .bind(now_ms())
-            .bind(now())
-            .bind(job.id)
-            .bind(&job.owner)
-            .execute(&self.writer)
-            .await?;
+        self.requeue(job, now_ms(), None, 1).await
+    }
+
+    async fn requeue(&self, job: &Job, at_ms: i64, error: Option<&str>, undo_attempts: i64) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', run_after = ?, last_error = COALESCE(?, last_error),
+                    attempts = MAX(attempts - ?, 0), lease_owner = NULL, updated_at = ?
+             WHERE id = ? AND lease_owner = ?",
+        )
+        .bind(at_ms)
+        .bind(error)
+        .bind(undo_attempts)
+        .bind(now())
+        .bind(job.id)
+        .bind(&job.owner)
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 

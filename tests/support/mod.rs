@@ -35,6 +35,21 @@ pub fn pdf_samples(test: &str) -> Option<PathBuf> {
     None
 }
 
+/// `clerk classify --json` on the definitions in `definitions`, run in `dir` (where a clerk.toml
+/// may set limits): one answer per file.
+pub fn classify_json(definitions: &Path, dir: &Path, files: &[PathBuf]) -> Vec<Value> {
+    let out = Command::new(CLERK)
+        .args(["classify", "--json", "--definitions"])
+        .arg(definitions)
+        .args(files)
+        .current_dir(dir)
+        .env("CLERK_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
 /// Every file under `dir` whose name ends in `ext`, sorted.
 pub fn files_under(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut out = vec![];

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <set>
 #include <string>
 
 enum {
@@ -75,6 +76,8 @@ static void refuse(clerk_budget *b, int why) {
 
 struct clerk_pdf {
     std::unique_ptr<PDFDoc> doc;
+    // Fonts whose ToUnicode table was checked already (pages share their fonts).
+    std::set<std::pair<int, int>> checked_fonts;
 };
 
 static std::string last_errors;
@@ -231,7 +234,9 @@ extern "C" clerk_pdf *clerk_pdf_open(const char *data, size_t len, int *status) 
             return nullptr;
         }
         *status = CLERK_OK;
-        return new clerk_pdf { std::move(doc) };
+        auto *pdf = new clerk_pdf;
+        pdf->doc = std::move(doc);
+        return pdf;
     } catch (const std::bad_alloc &) {
         *status = CLERK_NO_MEMORY;
     } catch (...) {
@@ -356,8 +361,8 @@ static uint64_t tounicode_codes(Object &obj, uint64_t limit) {
 
 // Cheap checks before a page is displayed: the decoded size of its content and of the forms it
 // uses, and what its fonts' ToUnicode tables would cost to build.
-static int precheck_page(PDFDoc *doc, int page, clerk_budget *budget) {
-    Page *p = doc->getPage(page);
+static int precheck_page(clerk_pdf *pdf, int page, clerk_budget *budget) {
+    Page *p = pdf->doc->getPage(page);
     if (!p) {
         return CLERK_FAILED;
     }
@@ -386,6 +391,10 @@ static int precheck_page(PDFDoc *doc, int page, clerk_budget *budget) {
         Object fonts = resources->lookup("Font");
         if (fonts.isDict()) {
             for (int i = 0; i < fonts.dictGetLength(); ++i) {
+                const Object &ref = fonts.dictGetValNF(i);
+                if (ref.isRef() && !pdf->checked_fonts.insert({ ref.getRefNum(), ref.getRefGen() }).second) {
+                    continue;
+                }
                 Object font = fonts.dictGetVal(i);
                 if (!font.isDict()) {
                     continue;
@@ -424,7 +433,7 @@ static char *copy_out(const std::string &s, size_t *len) {
 // without the form feed that ends each page. The result is malloc'd: free it with clerk_free.
 extern "C" int clerk_pdf_page_text(clerk_pdf *pdf, int page, clerk_budget *budget, char **out, size_t *len) {
     try {
-        int checked = precheck_page(pdf->doc.get(), page, budget);
+        int checked = precheck_page(pdf, page, budget);
         if (checked != CLERK_OK) {
             return checked;
         }
