@@ -62,7 +62,7 @@ fn every_hostile_file_is_an_exception_with_a_sentence_through_classify() {
         ("flate-bomb.pdf", "decompress to more than 256 MiB (limits.max_decoded)"),
         ("flate-twice.pdf", "decompress to more than 256 MiB (limits.max_decoded)"),
         ("q-bomb.pdf", "more than 10,000 levels deep"),
-        ("form-fanout.pdf", "more than 1,000,000 characters"),
+        ("form-fanout.pdf", "operators (limits.max_operators)"),
         ("tounicode-ranges.pdf", "ToUnicode table"),
         ("image-100000x100000.pdf", "100000×100000 pixels"),
         ("image-flate-bomb.pdf", "40000×40000 pixels"),
@@ -73,6 +73,37 @@ fn every_hostile_file_is_an_exception_with_a_sentence_through_classify() {
         let r = reason(name);
         assert!(r.contains(expected), "{name}: {r}");
     }
+}
+
+/// Inputs the fuzzer (tests/fuzz/run.sh) found slow or crashing, each kept as a test: read
+/// through `clerk classify`, each ends within its limits with a sentence, and none needs the
+/// kernel to stop it.
+#[test]
+fn what_the_fuzzer_found_ends_as_an_exception_with_a_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("clerk.toml"), LIMITS).unwrap();
+    let found: Vec<_> = std::fs::read_dir(repo().join("tests/fuzz/regressions"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "md"))
+        .collect();
+    assert!(!found.is_empty(), "tests/fuzz/regressions holds the fuzzer's findings");
+    for a in classify_json(&repo().join("bots"), dir.path(), &found) {
+        let file = a["file"].as_str().unwrap();
+        if a["status"] == "exception" {
+            let reason = a["exception"]["reason"].as_str().unwrap();
+            assert_sentence(file, reason);
+            assert!(!reason.contains("limits.max_seconds"), "{file}: only the time limit stopped it: {reason}");
+        }
+    }
+    // A form tree of a few operators per form (which poppler's own abort check never sees).
+    let answers = classify_json(
+        &repo().join("bots"),
+        dir.path(),
+        &[repo().join("tests/fuzz/regressions/form-fanout-few-operators.pdf")],
+    );
+    assert!(answers[0]["exception"]["reason"].as_str().unwrap().contains("limits.max_operators"), "{}", answers[0]);
 }
 
 /// Peak resident memory of the daemon and of any one of its reader processes, sampled.

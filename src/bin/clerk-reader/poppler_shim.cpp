@@ -100,25 +100,48 @@ static double now_seconds() {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static bool abort_check(void *data) {
-    clerk_budget *b = static_cast<clerk_budget *>(data);
-    b->ops += 10;
+// Charges `ops` operators to the budget; true once any limit has stopped the page.
+static bool charge(clerk_budget *b, uint64_t ops) {
+    uint64_t before = b->ops;
+    b->ops += ops;
     if (b->max_ops && b->ops > b->max_ops) {
         refuse(b, REFUSED_OPERATORS);
     }
-    // The clock is read every 64 checks: cheap, and still every few hundred operators.
-    if (b->deadline > 0 && (b->ops & 0x3ff) == 0 && now_seconds() > b->deadline) {
+    // The clock is read every 1024 operators: cheap, and still often.
+    if (b->deadline > 0 && (before >> 10) != (b->ops >> 10) && now_seconds() > b->deadline) {
         refuse(b, REFUSED_TIME);
     }
     return b->refused != REFUSED_NONE;
 }
 
-// Counts what a page draws that the abort check cannot see: open graphics states, characters.
+// Poppler calls this about every ten operators of a content stream.
+static bool abort_check(void *data) {
+    return charge(static_cast<clerk_budget *>(data), 10);
+}
+
+// Drawing a form costs far more than an operator (its object is fetched and parsed anew).
+static const uint64_t FORM_COST = 100;
+
+// Counts what a page draws that the abort check cannot see: open graphics states, characters,
+// and every form and Type 3 glyph drawn. Poppler restarts its abort-check counter in each
+// content stream and checks only after ten operators, so forms of a few operators each that
+// draw one another (10^8 drawings in a few kilobytes) would never reach it; here each form is
+// charged when it is drawn, and once a limit is hit no further form or glyph is expanded.
 template<typename Base>
 class Counting : public Base {
 public:
     template<typename... Args>
     Counting(clerk_budget *b, Args &&...args) : Base(std::forward<Args>(args)...), budget(b) { }
+
+    // Asked before each form is drawn: true hands it to drawForm, which draws nothing.
+    bool useDrawForm() override { return charge(budget, FORM_COST); }
+    void drawForm(Ref) override { }
+    bool beginType3Char(GfxState *state, double x, double y, double dx, double dy, CharCode code, const Unicode *u, int uLen) override {
+        if (charge(budget, 10)) {
+            return true; // skip the glyph's drawing
+        }
+        return Base::beginType3Char(state, x, y, dx, dy, code, u, uLen);
+    }
 
     void saveState(GfxState *state) override {
         if (++budget->depth > MAX_STATE_DEPTH) {
