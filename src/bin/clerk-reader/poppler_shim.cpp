@@ -20,7 +20,9 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <algorithm>
 #include <set>
+#include <vector>
 #include <string>
 
 enum {
@@ -320,6 +322,22 @@ static uint64_t decoded_size(Object &obj, uint64_t limit) {
     return total;
 }
 
+// The most a stream can decode to without decoding it: its length, times 3000 behind one filter
+// (Flate's and LZW's ceilings are near 1000 and 2700); unknown behind a chain.
+static uint64_t decoded_bound(Object &obj) {
+    if (!obj.isStream()) {
+        return 0;
+    }
+    Object filter = obj.streamGetDict()->lookup("Filter");
+    int filters = filter.isNull() ? 0 : filter.isName() ? 1 : filter.isArray() ? filter.arrayGetLength() : 2;
+    BaseStream *base = obj.getStream()->getBaseStream();
+    if (filters > 1 || !base || base->getLength() < 0) {
+        return UINT64_MAX / 2;
+    }
+    uint64_t raw = (uint64_t)base->getLength();
+    return filters == 0 ? raw : raw * 3000;
+}
+
 // Character codes a ToUnicode CMap's bfrange entries cover, counted without building the map
 // (poppler fills one entry per code, so a few kilobytes of ranges can cost minutes).
 static uint64_t tounicode_codes(Object &obj, uint64_t limit) {
@@ -390,27 +408,40 @@ static int precheck_page(clerk_pdf *pdf, int page, clerk_budget *budget) {
         return CLERK_FAILED;
     }
     uint64_t limit = budget->max_content_bytes ? budget->max_content_bytes : UINT64_MAX;
-    uint64_t total = 0;
+    // The page's content streams and the forms it names.
+    std::vector<Object> streams;
     Object contents = p->getContents();
     if (contents.isArray()) {
-        for (int i = 0; i < contents.arrayGetLength() && total <= limit; ++i) {
-            Object part = contents.arrayGet(i);
-            total += decoded_size(part, limit - total);
+        for (int i = 0; i < contents.arrayGetLength(); ++i) {
+            streams.push_back(contents.arrayGet(i));
         }
     } else {
-        total += decoded_size(contents, limit);
+        streams.push_back(std::move(contents));
     }
     Dict *resources = p->getResourceDict();
-    if (resources && total <= limit) {
+    if (resources) {
         Object xobjects = resources->lookup("XObject");
         if (xobjects.isDict()) {
-            for (int i = 0; i < xobjects.dictGetLength() && total <= limit; ++i) {
+            for (int i = 0; i < xobjects.dictGetLength(); ++i) {
                 Object x = xobjects.dictGetVal(i);
                 if (x.isStream() && x.streamGetDict()->lookup("Subtype").isName("Form")) {
-                    total += decoded_size(x, limit - total);
+                    streams.push_back(std::move(x));
                 }
             }
         }
+    }
+    // Most pages are settled without decoding anything: one filter inflates at most ~3000 times.
+    uint64_t bound = 0;
+    for (Object &st : streams) {
+        bound = std::min<uint64_t>(UINT64_MAX / 2, bound + decoded_bound(st));
+    }
+    uint64_t total = 0;
+    if (bound > limit) {
+        for (size_t i = 0; i < streams.size() && total <= limit; ++i) {
+            total += decoded_size(streams[i], limit - total);
+        }
+    }
+    if (resources) {
         Object fonts = resources->lookup("Font");
         if (fonts.isDict()) {
             for (int i = 0; i < fonts.dictGetLength(); ++i) {
