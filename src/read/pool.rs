@@ -157,7 +157,7 @@ impl Readers {
                 Err(e) => failed(e),
             },
             Ok("text/plain") => self.read(&head, name).await,
-            Ok(_) => self.read_in_reader(Body::File(path, size), name).await,
+            Ok(_) => self.read_in_reader(Body::File(path), name).await,
         }
     }
 
@@ -191,7 +191,11 @@ impl Readers {
             },
         };
         reader.stderr.lock().expect("stderr tail").clear();
-        let request = Request { name: name.to_string(), languages: settings.languages.clone(), limits };
+        let path = match &body {
+            Body::File(path) => Some(path.to_path_buf()),
+            Body::Bytes(_) => None,
+        };
+        let request = Request { name: name.to_string(), languages: settings.languages.clone(), limits, path };
         let deadline = Duration::from_secs(limits.max_seconds) + GRACE;
         enum End {
             Reply(std::io::Result<Reply>),
@@ -257,10 +261,11 @@ impl Readers {
     }
 }
 
-/// What a reader is sent: bytes in memory, or a file of a known size.
+/// What a reader is given: bytes in memory (sent through the pipe), or a file of a known size
+/// (its path; the reader reads it).
 enum Body<'a> {
     Bytes(&'a [u8]),
-    File(&'a Path, u64),
+    File(&'a Path),
 }
 
 fn plain_text(bytes: &[u8]) -> Outcome {
@@ -276,18 +281,8 @@ async fn exchange(reader: &mut Reader, request: &Request, body: &Body<'_>) -> st
             reader.stdin.write_all(&protocol::encode_request_head(request, bytes.len() as u64)).await?;
             reader.stdin.write_all(bytes).await?;
         }
-        Body::File(path, size) => {
-            reader.stdin.write_all(&protocol::encode_request_head(request, *size)).await?;
-            let file = tokio::fs::File::open(path).await?;
-            let sent = tokio::io::copy(&mut file.take(*size), &mut reader.stdin).await?;
-            if sent != *size {
-                // The file shrank while it was sent; this reader waits for bytes that will not come.
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the file changed while it was read",
-                ));
-            }
-        }
+        // The reader opens the file itself.
+        Body::File(..) => reader.stdin.write_all(&protocol::encode_request_head(request, 0)).await?,
     }
     reader.stdin.flush().await?;
     let mut len = [0u8; 8];

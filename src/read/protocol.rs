@@ -23,6 +23,10 @@ pub struct Request {
     /// Tesseract languages, `eng` or `eng+deu`.
     pub languages: String,
     pub limits: Limits,
+    /// The document as a file the reader reads itself (readers may read files, never write
+    /// them): no copy through the pipe, whose body is then empty.
+    #[serde(default)]
+    pub path: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -94,7 +98,7 @@ mod tests {
 
     #[test]
     fn a_request_round_trips() {
-        let req = Request { name: "a.pdf".into(), languages: "eng".into(), limits: Limits::default() };
+        let req = Request { name: "a.pdf".into(), languages: "eng".into(), limits: Limits::default(), path: None };
         let frame = encode_request(&req, b"%PDF-1.4 body");
         let (back, bytes) = read_request(&mut &frame[..], 1 << 20).unwrap().unwrap();
         assert_eq!(back.name, "a.pdf");
@@ -106,7 +110,7 @@ mod tests {
     fn an_oversized_body_is_refused_before_it_is_allocated() {
         let mut limits = Limits::default();
         limits.max_file_size = 4;
-        let req = Request { name: "a".into(), languages: "eng".into(), limits };
+        let req = Request { name: "a".into(), languages: "eng".into(), limits, path: None };
         let frame = encode_request(&req, b"12345");
         assert!(read_request(&mut &frame[..], 4).is_err());
     }

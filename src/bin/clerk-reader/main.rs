@@ -42,7 +42,7 @@ fn main() -> ExitCode {
 
 fn serve(input: &mut impl Read, output: &mut impl Write, engine: &mut ocr::Engine) -> ExitCode {
     loop {
-        let (request, bytes) = match protocol::read_request(input, u64::MAX) {
+        let (request, mut bytes) = match protocol::read_request(input, u64::MAX) {
             Ok(Some(r)) => r,
             Ok(None) => return ExitCode::SUCCESS,
             Err(e) => {
@@ -51,6 +51,17 @@ fn serve(input: &mut impl Read, output: &mut impl Write, engine: &mut ocr::Engin
             }
         };
         sandbox::limit_cpu_for_next(request.limits.max_seconds);
+        if let Some(path) = &request.path {
+            bytes = match read_file(path, request.limits.max_file_size) {
+                Ok(b) => b,
+                Err(reason) => {
+                    if send(output, &Reply::Unreadable(reason)).is_err() {
+                        return ExitCode::FAILURE;
+                    }
+                    continue;
+                }
+            };
+        }
         // A bug in clerk's own code must cost this document only, with a sentence; the engine
         // may be in any state afterwards, so it is dropped.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(&bytes, &request, engine)));
@@ -64,10 +75,31 @@ fn serve(input: &mut impl Read, output: &mut impl Write, engine: &mut ocr::Engin
                 )
             }
         };
-        if output.write_all(&protocol::encode_reply(&reply)).and_then(|_| output.flush()).is_err() {
+        if send(output, &reply).is_err() {
             return ExitCode::FAILURE;
         }
     }
+}
+
+fn send(output: &mut impl Write, reply: &Reply) -> std::io::Result<()> {
+    output.write_all(&protocol::encode_reply(reply))?;
+    output.flush()
+}
+
+/// The document named by the daemon, refused past the size limit before it is read.
+fn read_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>, String> {
+    let unreadable = |e: std::io::Error| {
+        eprintln!("clerk-reader: {}: {e}", path.display());
+        "clerk could not open the stored file to read it (see the log)".to_string()
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let size = file.metadata().map_err(unreadable)?.len();
+    if size > max {
+        return Err(format!("the file is {size} bytes, over the limit of {max} bytes (limits.max_file_size)"));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(max).read_to_end(&mut bytes).map_err(unreadable)?;
+    Ok(bytes)
 }
 
 fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Extracted, Unreadable> {
