@@ -108,8 +108,7 @@ mod tests {
 
     #[test]
     fn an_oversized_body_is_refused_before_it_is_allocated() {
-        let mut limits = Limits::default();
-        limits.max_file_size = 4;
+        let limits = Limits { max_file_size: 4, ..Limits::default() };
         let req = Request { name: "a".into(), languages: "eng".into(), limits, path: None };
         let frame = encode_request(&req, b"12345");
         assert!(read_request(&mut &frame[..], 4).is_err());
