@@ -8,7 +8,7 @@
 # PNG, CMYK JPEG, two-page TIFFs in several compressions).
 #
 # Needs: libreoffice-writer-nogui libreoffice-draw-nogui imagemagick ghostscript img2pdf
-# poppler-utils tesseract-ocr, and `pip install ocrmypdf reportlab`. The outputs are
+# poppler-utils qpdf tesseract-ocr, and `pip install ocrmypdf reportlab`. The outputs are
 # committed, so the tests need none of these. Debian's ImageMagick refuses to write PDF until
 # /etc/ImageMagick-6/policy.xml allows it: rights="read|write" on pattern="PDF".
 set -euo pipefail
@@ -37,6 +37,16 @@ for c in JPEG Zip LZW RLE JPEG2000; do
   convert "$tmp/scan.png" -density 200 -compress "$c" "$out/scan-imagemagick-${c,,}.pdf"
 done
 convert "$tmp/scan.png" -density 200 -threshold 55% -monochrome -compress Group4 "$out/scan-imagemagick-group4.pdf"
+# Colour layouts scanners write: a 16-colour palette (Indexed), 16 bits per sample, CMYK JPEG.
+convert "$tmp/scan.png" -colors 16 PNG8:"$tmp/palette.png"
+img2pdf --pagesize A4 "$tmp/palette.png" -o "$out/scan-img2pdf-indexed.pdf"
+convert "$tmp/scan.png" -depth 16 -define png:bit-depth=16 -define png:color-type=0 "$tmp/sixteen.png"
+img2pdf --pagesize A4 "$tmp/sixteen.png" -o "$out/scan-img2pdf-16bit.pdf"
+convert "$tmp/scan.png" -density 200 -colorspace CMYK -compress JPEG "$out/scan-imagemagick-cmyk.pdf"
+# A page scanned sideways and turned upright by its /Rotate (qpdf), as copiers do.
+convert "$tmp/scan.png" -rotate -90 "$tmp/sideways.png"
+img2pdf "$tmp/sideways.png" -o "$tmp/sideways.pdf"
+qpdf --rotate=+90 "$tmp/sideways.pdf" "$out/scan-rotated.pdf"
 gs -q -sDEVICE=pdfimage8 -r200 -o "$out/scan-ghostscript.pdf" "$out/text-libreoffice.pdf"
 tesseract "$tmp/scan.png" "$out/scan-tesseract" --dpi 200 pdf 2>/dev/null
 ocrmypdf -q --output-type pdf "$out/scan-img2pdf-png.pdf" "$out/scan-ocrmypdf.pdf"
@@ -44,11 +54,12 @@ cp "$tmp/scan.jpg" "$tmp/scan-draw.jpg"
 soffice --headless --convert-to pdf --outdir "$tmp/draw" "$tmp/scan-draw.jpg" >/dev/null 2>&1
 cp "$tmp/draw/scan-draw.pdf" "$out/scan-libreoffice.pdf"
 python3 reportlab_invoice.py scan "$tmp/scan.png" "$out/scan-reportlab.pdf"
+python3 reportlab_invoice.py inline "$tmp/scan.png" "$out/scan-reportlab-inline.pdf"
 
 # Image files.
 convert "$tmp/scan.png" -alpha set -channel A -evaluate set 100% +channel -type GrayscaleAlpha -compress LZW "$out/image-gray-alpha.tiff"
 convert "$tmp/scan.png" -colors 16 PNG8:"$out/image-palette.png"
-convert "$tmp/scan.png" -depth 16 "$out/image-16bit.png"
+cp "$tmp/sixteen.png" "$out/image-16bit.png"
 convert "$tmp/scan.png" -colorspace CMYK -quality 85 "$out/image-cmyk.jpg"
 for c in LZW Group4 JPEG Zip RLE; do
   extra=()

@@ -1,5 +1,6 @@
 """The producer set's invoice, written by ReportLab: as text (`text OUT.pdf`) or as a scanned
-page image placed on an A4 page (`scan IMAGE OUT.pdf`)."""
+page image placed on an A4 page (`scan IMAGE OUT.pdf`, or `inline IMAGE OUT.pdf` for an inline
+image in the content stream)."""
 import sys
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
@@ -30,9 +31,13 @@ def text(out):
     c.showPage()
     c.save()
 
-def scan(image, out):
+def scan(image, out, inline=False):
     c = canvas.Canvas(out, pagesize=A4)
-    c.drawImage(image, 0, 0, width=A4[0], height=A4[1])
+    if inline:
+        # An inline image (BI … ID … EI inside the content stream).
+        c.drawInlineImage(image, 0, 0, width=A4[0], height=A4[1])
+    else:
+        c.drawImage(image, 0, 0, width=A4[0], height=A4[1])
     c.showPage()
     c.save()
 
@@ -40,4 +45,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "text":
         text(sys.argv[2])
     else:
-        scan(sys.argv[2], sys.argv[3])
+        scan(sys.argv[2], sys.argv[3], inline=sys.argv[1] == "inline")
