@@ -190,3 +190,26 @@ fn the_daemon_survives_the_hostile_set_mixed_with_good_documents() {
     assert!(daemon_peak < 200 << 20, "the daemon grew to {} MiB", daemon_peak >> 20);
     assert!(reader_peak <= MAX_MEMORY, "a reader grew past its limit: {} MiB", reader_peak >> 20);
 }
+
+#[test]
+fn a_reader_that_crashes_costs_only_its_document() {
+    // The reader crashes (SIGSEGV) on any document named *boom*, as a decoder bug would.
+    let mut d = Daemon::new("[readers]\ncount = 1\n").with_env("CLERK_READER_CRASH_ON", "boom");
+    d.spawn();
+    let pid = d.pid();
+    d.drop_file("boom-invoice.pdf", &std::fs::read(sample("invoice-acme.pdf")).unwrap());
+    for name in ["invoice-globex.pdf", "credit-note-acme.pdf", "invoice-acme-scan.png"] {
+        d.drop_sample(name);
+    }
+    d.wait_settled(4);
+    let doc = d.by_name("boom-invoice.pdf");
+    assert_eq!(doc["status"], "exception");
+    let reason = doc["exceptions"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("the reader crashed on it (segmentation fault)"), "{reason}");
+    assert_sentence("boom-invoice.pdf", reason);
+    for name in ["invoice-globex.pdf", "credit-note-acme.pdf", "invoice-acme-scan.png"] {
+        assert_eq!(d.by_name(name)["status"], "recognised", "{name} was blamed for the crash");
+    }
+    assert!(d.is_running());
+    assert_eq!(d.pid(), pid, "the daemon restarted");
+}

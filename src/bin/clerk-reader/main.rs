@@ -103,6 +103,16 @@ fn read_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>, String> {
 }
 
 fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Extracted, Unreadable> {
+    // Fault injection for the tests of what a crash costs: a document whose name contains this
+    // string crashes the reader as a bug in a decoder would.
+    if std::env::var("CLERK_READER_CRASH_ON").is_ok_and(|s| !s.is_empty() && request.name.contains(&s)) {
+        // SAFETY: restores the default action (std's handler only looks for stack overflows)
+        // and raises the signal in this process, which ends it.
+        unsafe {
+            libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+            libc::raise(libc::SIGSEGV);
+        }
+    }
     let limits = &request.limits;
     let deadline = Instant::now() + Duration::from_secs(limits.max_seconds);
     let media_type = clerk::read::precheck(bytes, bytes.len() as u64, &request.name, limits)?;
