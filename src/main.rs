@@ -404,8 +404,6 @@ async fn text(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<Exi
 }
 
 async fn classify(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
-    use clerk::classify::{ExceptionKind, Outcome};
-    use clerk::read::pool::Outcome as Read;
     use futures_util::StreamExt;
     let loaded = definitions::load_dir(&s.definitions, None);
     for p in &loaded.problems {
@@ -418,11 +416,7 @@ async fn classify(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result
     while let Some((file, read, start)) = results.next().await {
         let file = &file;
         let (outcome, pages, ocr_used) = match read {
-            Ok(Read::Read(x)) => (classifier.classify(&x.text()), x.pages.len(), x.ocr()),
-            Ok(Read::Unreadable(reason) | Read::Failed(reason)) => {
-                (Outcome::exception(ExceptionKind::Unreadable, reason), 0, false)
-            }
-            Ok(Read::Stopped) => continue,
+            Ok(read) => pipeline::classify_read(read, &classifier),
             Err(e) => {
                 eprintln!("error: cannot read {}: {e}", file.display());
                 failed = true;

@@ -186,21 +186,26 @@ async fn head_of(path: &std::path::Path) -> Vec<u8> {
     head
 }
 
-/// Helper for callers outside the job system (`clerk classify`): read + classify in one go.
+/// Read + classify in one go, for callers outside the job system (`clerk bots run --dry-run
+/// --file`).
 pub async fn classify_bytes(
     bytes: &[u8],
     name: &str,
     readers: &Readers,
     classifier: &Classifier,
 ) -> (Outcome, usize, bool) {
-    match readers.read(bytes, name).await {
+    classify_read(readers.read(bytes, name).await, classifier)
+}
+
+/// What a read document is, as `clerk classify` reports it: the outcome, its page count, and
+/// whether OCR read any page.
+pub fn classify_read(read: ReadOutcome, classifier: &Classifier) -> (Outcome, usize, bool) {
+    let unreadable = |reason: String| (Outcome::exception(ExceptionKind::Unreadable, reason), 0, false);
+    match read {
         ReadOutcome::Read(extracted) => {
             (classifier.classify(&extracted.text()), extracted.pages.len(), extracted.ocr())
         }
-        ReadOutcome::Unreadable(reason) => (Outcome::exception(ExceptionKind::Unreadable, reason), 0, false),
-        ReadOutcome::Stopped => {
-            (Outcome::exception(ExceptionKind::Unreadable, "clerk stopped before reading it".to_string()), 0, false)
-        }
-        ReadOutcome::Failed(e) => (Outcome::exception(ExceptionKind::Unreadable, e), 0, false),
+        ReadOutcome::Unreadable(reason) | ReadOutcome::Failed(reason) => unreadable(reason),
+        ReadOutcome::Stopped => unreadable("clerk stopped before reading it".into()),
     }
 }

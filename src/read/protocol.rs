@@ -12,9 +12,11 @@ use std::io::{self, Read};
 /// reader that dies before saying it is a broken installation, not a document's fault.
 pub const READY: &[u8; 8] = b"CLERKRD1";
 
-/// Largest request header or reply the other side accepts; anything larger is a broken peer.
+/// Largest request header the reader accepts; anything larger is a broken peer.
 const MAX_HEADER: u32 = 1 << 20;
-pub const MAX_REPLY: u64 = 512 << 20;
+/// Largest reply: a document's text and word boxes. The reader refuses a document whose reply
+/// would be larger (with a sentence), so no document can swell the daemon that receives it.
+pub const MAX_REPLY: u64 = 64 << 20;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
@@ -80,8 +82,16 @@ pub fn read_request(r: &mut impl Read, max_body: u64) -> io::Result<Option<(Requ
     Ok(Some((request, bytes)))
 }
 
+/// The reply's frame; one over [`MAX_REPLY`] becomes an `Unreadable` saying so.
 pub fn encode_reply(reply: &Reply) -> Vec<u8> {
-    let body = serde_json::to_vec(reply).expect("a reply serialises");
+    let mut body = serde_json::to_vec(reply).expect("a reply serialises");
+    if body.len() as u64 > MAX_REPLY {
+        let too_much = Reply::Unreadable(format!(
+            "clerk stopped reading this file: its text and word positions come to more than {} MiB, more than clerk keeps for one document",
+            MAX_REPLY >> 20
+        ));
+        body = serde_json::to_vec(&too_much).expect("a reply serialises");
+    }
     let mut out = Vec::with_capacity(8 + body.len());
     out.extend_from_slice(&(body.len() as u64).to_le_bytes());
     out.extend_from_slice(&body);
@@ -112,6 +122,18 @@ mod tests {
         let req = Request { name: "a".into(), languages: "eng".into(), limits, path: None };
         let frame = encode_request(&req, b"12345");
         assert!(read_request(&mut &frame[..], 4).is_err());
+    }
+
+    #[test]
+    fn a_reply_too_large_for_the_daemon_becomes_a_reason() {
+        let page = crate::read::Page { number: 1, text: "x".repeat(MAX_REPLY as usize + 1), ..Default::default() };
+        let reply = Reply::Read(crate::read::Extracted { media_type: "application/pdf".into(), pages: vec![page] });
+        let frame = encode_reply(&reply);
+        assert!(frame.len() < 1024);
+        match decode_reply(&frame[8..]).unwrap() {
+            Reply::Unreadable(r) => assert!(r.contains("more than 64 MiB"), "{r}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

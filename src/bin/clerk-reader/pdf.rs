@@ -42,6 +42,14 @@ const ENCRYPTED: c_int = 2;
 const REFUSED: c_int = 3;
 const NO_MEMORY: c_int = 4;
 
+// Which budget stopped a page (`refused` in the budget; the shim's REFUSED_* values).
+const BY_OPERATORS: c_int = 1;
+const BY_TIME: c_int = 2;
+const BY_IMAGE: c_int = 3;
+const BY_CHARACTERS: c_int = 4;
+const BY_NESTING: c_int = 5;
+const BY_CONTENT: c_int = 6;
+
 extern "C" {
     fn clerk_poppler_init();
     fn clerk_poppler_errors() -> *const c_char;
@@ -204,22 +212,23 @@ fn check(status: c_int, b: &Budget, page: usize, limits: &Limits) -> Result<(), 
     match status {
         OK => Ok(()),
         REFUSED => match b.refused {
-            1 => stopped(format!(
+            BY_OPERATORS => stopped(format!(
                 "page {page} draws more than {} operators (limits.max_operators); the file is built to exhaust PDF readers or is damaged",
                 limits.max_operators
             )),
-            2 => stopped(format!("it took more than {} s (limits.max_seconds)", limits.max_seconds)),
-            3 => Err(Unreadable(format!(
+            BY_TIME => stopped(format!("it took more than {} s (limits.max_seconds)", limits.max_seconds)),
+            BY_IMAGE => Err(Unreadable(format!(
                 "page {page} of the PDF holds an image of {}×{} pixels, over the limit of {} pixels (limits.max_pixels); it was not decoded",
                 b.image_width, b.image_height, limits.max_pixels
             ))),
-            4 => stopped(format!("page {page} lays out more than 1,000,000 characters; the file is built to exhaust PDF readers")),
-            5 => stopped(format!("page {page} nests its drawing state more than 10,000 levels deep; the file is built to exhaust PDF readers")),
-            6 => stopped(format!(
+            BY_CHARACTERS => stopped(format!("page {page} lays out more than 1,000,000 characters; the file is built to exhaust PDF readers")),
+            BY_NESTING => stopped(format!("page {page} nests its drawing state more than 10,000 levels deep; the file is built to exhaust PDF readers")),
+            BY_CONTENT => stopped(format!(
                 "the drawing instructions of page {page} decompress to more than {} (limits.max_decoded); the file is a decompression bomb or damaged",
                 clerk::read::pool::human_bytes(limits.max_decoded)
             )),
             _ => stopped(format!(
+                // REFUSED_TOUNICODE
                 "a font on page {page} maps more than 4 million character codes to text; its ToUnicode table is broken or built to exhaust PDF readers"
             )),
         },
