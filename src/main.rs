@@ -65,9 +65,15 @@ enum Command {
     Classify {
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// One JSON object per line per file.
+        /// One JSON object per line per file (the same as `--format json`).
         #[arg(long)]
         json: bool,
+        /// `text`, `json` (one object per line per file), or `invoice2data`: a JSON array of what
+        /// invoice2data's `--output-format json` writes (`issuer`, `amount`, `date`, `invoice_number`,
+        /// `currency`, `desc`, `lines`…, `template_name`), one entry per complete document; files
+        /// that give none are named on stderr with the reason.
+        #[arg(long, default_value = "text", value_parser = ["text", "json", "invoice2data"])]
+        format: String,
     },
     /// Print the text clerk reads from files (what document type patterns match against).
     Text {
@@ -291,7 +297,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Classify { files, json } => classify(&s, &files, json).await,
+        Command::Classify { files, json, format } => {
+            classify(&s, &files, if json { "json" } else { format.as_str() }).await
+        }
         Command::Text { files, json } => text(&s, &files, json).await,
         Command::Schema => {
             out!("{}", serde_json::to_string_pretty(&clerk::bots::schema::schema())?);
@@ -403,7 +411,7 @@ async fn text(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<Exi
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-async fn classify(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+async fn classify(s: &Settings, files: &[PathBuf], format: &str) -> anyhow::Result<ExitCode> {
     use futures_util::StreamExt;
     let loaded = definitions::load_dir(&s.definitions, None);
     for p in &loaded.problems {
@@ -412,6 +420,7 @@ async fn classify(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result
     let classifier = loaded.definitions.classifier();
     let readers = Readers::new(s.reader_settings());
     let mut failed = false;
+    let mut invoice2data: Vec<serde_json::Value> = vec![];
     let mut results = std::pin::pin!(read_all(&readers, expand(files)));
     while let Some((file, read, start)) = results.next().await {
         let file = &file;
@@ -424,12 +433,31 @@ async fn classify(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result
             }
         };
         let millis = (start.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
-        if json {
+        if format == "invoice2data" {
+            match &outcome.exception {
+                None => {
+                    let mut entry: serde_json::Map<String, serde_json::Value> =
+                        outcome.fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    match outcome.doctype.as_deref().and_then(|t| classifier.get(t)).map(|t| &t.rules) {
+                        Some(clerk::classify::doctype::Rules::Invoice2data(t)) => {
+                            entry.insert("template_name".into(), t.template_name.clone().into());
+                        }
+                        _ => {
+                            entry.insert("doctype".into(), outcome.doctype.clone().into());
+                        }
+                    }
+                    invoice2data.push(serde_json::Value::Object(entry));
+                }
+                Some((k, r)) => eprintln!("{}: {}: {r}", file.display(), k.as_str()),
+            }
+        } else if format == "json" {
             let v = serde_json::json!({
                 "file": file.to_string_lossy(),
                 "status": if outcome.exception.is_some() { "exception" } else { "recognised" },
                 "doctype": outcome.doctype,
+                "definition": outcome.doctype.as_deref().and_then(|t| classifier.get(t)).map(|t| t.file.to_string_lossy().into_owned()),
                 "fields": outcome.fields,
+                "problems": outcome.problems,
                 "exception": outcome.exception.as_ref().map(|(k, r)| serde_json::json!({"kind": k.as_str(), "reason": r})),
                 "pages": pages,
                 "ocr": ocr_used,
@@ -449,6 +477,13 @@ async fn classify(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result
         }
     }
     readers.stop().await;
+    if format == "invoice2data" {
+        // invoice2data writes its JSON with an indent of 4.
+        let mut buf = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut buf, serde_json::ser::PrettyFormatter::with_indent(b"    "));
+        serde::Serialize::serialize(&invoice2data, &mut ser)?;
+        out!("{}", String::from_utf8_lossy(&buf));
+    }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
@@ -548,8 +583,8 @@ fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-fn fields_line(fields: &BTreeMap<String, String>) -> String {
-    fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+fn fields_line(fields: &clerk::classify::Fields) -> String {
+    fields.iter().map(|(k, v)| format!("{k}={}", clerk::classify::field_text(v))).collect::<Vec<_>>().join(" ")
 }
 
 async fn open_store(s: &Settings) -> anyhow::Result<Store> {
@@ -600,7 +635,7 @@ async fn documents(s: &Settings, cmd: DocumentsCmd) -> anyhow::Result<ExitCode> 
                     out!("  type {t}");
                 }
                 for (k, v) in &d.fields {
-                    out!("  {k} = {v}");
+                    out!("  {k} = {}", clerk::classify::field_text(v));
                 }
                 for (k, v) in &d.problems {
                     out!("  {k}: {v}");
@@ -664,7 +699,7 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
                 }
                 if let Some(d) = d {
                     for (k, v) in &d.fields {
-                        out!("  found {k} = {v}");
+                        out!("  found {k} = {}", clerk::classify::field_text(v));
                     }
                     for (k, v) in &d.problems {
                         out!("  problem {k}: {v}");

@@ -33,25 +33,27 @@ fn every_template_loads_or_is_reported_with_its_place() {
             assert!(e.pos.line >= 1 && e.pos.col >= 1 && !e.message.is_empty());
         }
     }
-    let active = loaded.definitions.files.len();
-    assert!(active >= 205, "only {active} of 215 templates load");
+    // invoice2data refuses these two as well: it crashes on a document they match (a `lines`
+    // list where a mapping belongs: AttributeError; an unclosed group: re.error).
     let report: Vec<String> = loaded.problems.iter().filter(|p| !p.warning).map(|p| p.to_string()).collect();
+    assert_eq!(report.len(), 2, "{report:#?}");
     let has = |file: &str, place: &str, text: &str| {
         assert!(
             report.iter().any(|r| r.contains(&format!("{file}:{place}: ")) && r.contains(text)),
             "expected {file}:{place} {text:?} in {report:#?}"
         )
     };
-    has("nl/nl.anwb.yml", "16:9", "look-around");
-    has("fr/com.amazon.aws.yml", "1:1", "document type `com.amazon.aws` is already defined at");
-    has("fr/dolibarr.generique.yml", "49:5", "required field `supplier_name` is not defined");
-    // What clerk skips is a warning naming the key, and the template stays active.
-    let aws = corpus().join("com/com.amazon.aws.yml");
-    assert!(loaded.definitions.files.contains_key(&aws));
+    has("nl/nl.blokker.yml", "56:3", "`lines` must be a mapping");
+    has("nl/nl.gulf.yml", "63:16", "unclosed group");
+    assert_eq!(loaded.definitions.files.len(), 213);
+    // The look-around template runs on the backtracking engine; the second com.amazon.aws is
+    // named after its folder.
+    let types: Vec<String> = loaded.definitions.doctypes().iter().map(|t| t.name.clone()).collect();
+    assert!(types.contains(&"nl.anwb".to_string()));
+    assert!(types.contains(&"fr.com.amazon.aws".to_string()) && types.contains(&"com.amazon.aws".to_string()));
     assert!(loaded.problems.iter().any(|p| p.warning
-        && p.file == aws
-        && p.pos.line == 15
-        && p.message.contains("line items are not extracted yet")));
+        && p.file == corpus().join("fr/com.amazon.aws.yml")
+        && p.message.contains("this one is `fr.com.amazon.aws`")));
 }
 
 #[test]
@@ -63,11 +65,13 @@ fn loaded_templates_recognise_their_documents() {
     let o = classifier.classify(text);
     assert_eq!(o.exception, None, "{o:?}");
     assert_eq!(o.doctype.as_deref(), Some("com.github"));
-    assert_eq!(o.fields["amount"], "12.00");
+    // Typed as invoice2data types them: a float, a date.
+    assert_eq!(o.fields["amount"], 12.0);
     assert_eq!(o.fields["date"], "2024-05-01");
     assert_eq!(o.fields["invoice_number"], "ABC123XYZ");
     assert_eq!(o.fields["currency"], "USD");
     assert_eq!(o.fields["issuer"], "Github, Inc.");
+    assert_eq!(o.fields["desc"], "Invoice from Github, Inc.");
     // Keywords are case-sensitive, as in invoice2data.
     let o = classifier.classify(&text.replace("support@github.com", "SUPPORT@GITHUB.COM"));
     assert_ne!(o.doctype.as_deref(), Some("com.github"));

@@ -1,8 +1,8 @@
 //! A document type as loaded from a definition file, ready to match.
 
 use super::fields::FieldType;
+use super::invoice2data::Template;
 use regex::Regex;
-use std::borrow::Cow;
 use std::path::PathBuf;
 
 #[derive(Debug)]
@@ -15,12 +15,41 @@ pub struct DocType {
     pub defined_at: (usize, usize),
     /// Hash of the file's content: the version of this definition.
     pub version: String,
+    pub rules: Rules,
+}
+
+/// How a type recognises a document and extracts its fields.
+#[derive(Debug)]
+pub enum Rules {
+    /// A `doctype:` definition: regexes that must, may and must not match, and fields.
+    Native(Native),
+    /// An invoice2data template, run with invoice2data's semantics.
+    Invoice2data(Box<Template>),
+}
+
+#[derive(Debug)]
+pub struct Native {
     pub match_all: Vec<Regex>,
     pub match_any: Vec<Regex>,
     pub match_none: Vec<Regex>,
     pub fields: Vec<FieldDef>,
-    /// Text rewriting before matching (invoice2data's `options`); most types have none.
-    pub prepare: Option<Prepare>,
+}
+
+impl DocType {
+    /// Names of the fields an agent may set for this type.
+    pub fn field_names(&self) -> Vec<String> {
+        match &self.rules {
+            Rules::Native(n) => n.fields.iter().map(|f| f.name.clone()).collect(),
+            Rules::Invoice2data(t) => {
+                let mut names: Vec<String> = t.fields.iter().map(|f| f.name.clone()).collect();
+                names.extend(["issuer", "currency"].map(String::from));
+                names.extend(t.required.iter().cloned());
+                names.sort();
+                names.dedup();
+                names
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -48,50 +77,3 @@ impl FieldDef {
     }
 }
 
-/// How a type wants the text prepared before its patterns run.
-#[derive(Debug, Default)]
-pub struct Prepare {
-    pub replace: Vec<(Regex, String)>,
-    pub remove_whitespace: bool,
-    pub remove_accents: bool,
-    pub lowercase: bool,
-}
-
-impl Prepare {
-    pub fn apply<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        let mut t: Cow<str> = Cow::Borrowed(text);
-        for (re, with) in &self.replace {
-            if let Cow::Owned(s) = re.replace_all(&t, with.as_str()) {
-                t = Cow::Owned(s);
-            }
-        }
-        if self.remove_whitespace {
-            t = Cow::Owned(t.chars().filter(|c| !c.is_whitespace()).collect());
-        }
-        if self.remove_accents {
-            t = Cow::Owned(t.chars().map(strip_accent).collect());
-        }
-        if self.lowercase {
-            t = Cow::Owned(t.to_lowercase());
-        }
-        t
-    }
-}
-
-impl DocType {
-    /// The text as this type sees it.
-    pub fn prepared<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        match &self.prepare {
-            Some(p) => p.apply(text),
-            None => Cow::Borrowed(text),
-        }
-    }
-}
-
-/// Latin letters with diacritics to their base letter (what invoice2data's `remove_accents`
-/// does through Unicode decomposition, for the letters invoices use).
-fn strip_accent(c: char) -> char {
-    const FROM: &str = "àáâãäåāăąçćčďèéêëēėęěìíîïīįłñńňòóôõöøōőŕřśšşťùúûüūůűųýÿźżžÀÁÂÃÄÅĀĂĄÇĆČĎÈÉÊËĒĖĘĚÌÍÎÏĪĮŁÑŃŇÒÓÔÕÖØŌŐŔŘŚŠŞŤÙÚÛÜŪŮŰŲÝŸŹŻŽ";
-    const TO: &str = "aaaaaaaaacccdeeeeeeeeiiiiiilnnnoooooooorrsssttuuuuuuuuyyzzzAAAAAAAAACCCDEEEEEEEEIIIIIILNNNOOOOOOOORRSSSTUUUUUUUUYYZZZ";
-    FROM.chars().position(|f| f == c).and_then(|i| TO.chars().nth(i)).unwrap_or(c)
-}

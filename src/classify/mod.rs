@@ -1,10 +1,14 @@
 //! Deciding what a document is: match every document type against its text, pick the winner by
 //! priority, extract and validate its fields. Pure and synchronous: no I/O here.
 
+pub mod dates;
 pub mod doctype;
 pub mod fields;
+pub mod invoice2data;
+pub mod pyre;
 
-use doctype::DocType;
+use aho_corasick::AhoCorasick;
+use doctype::{DocType, Rules};
 use regex::RegexSet;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -37,12 +41,24 @@ impl ExceptionKind {
     }
 }
 
+/// A document's fields: text values for `doctype:` types; for invoice2data templates the values
+/// invoice2data gives (numbers, dates as `YYYY-MM-DD`, line items as lists of objects).
+pub type Fields = BTreeMap<String, serde_json::Value>;
+
+/// A field's value as a person reads it: text as it is, anything else as JSON.
+pub fn field_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// What classification decided for one document.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub doctype: Option<String>,
     /// Valid, normalised field values.
-    pub fields: BTreeMap<String, String>,
+    pub fields: Fields,
     /// Fields found but invalid, or required and missing: name → why.
     pub problems: BTreeMap<String, String>,
     pub exception: Option<(ExceptionKind, String)>,
@@ -52,74 +68,76 @@ impl Outcome {
     pub fn exception(kind: ExceptionKind, reason: impl Into<String>) -> Self {
         Outcome {
             doctype: None,
-            fields: BTreeMap::new(),
+            fields: Fields::new(),
             problems: BTreeMap::new(),
             exception: Some((kind, reason.into())),
         }
     }
 }
 
-/// All document types compiled into a few matchers. Every `match` regex of every type goes into
-/// a `RegexSet`, so a document's text is scanned once however many types there are. Types that
-/// prepare their text first (invoice2data options) are grouped by identical preparation: the
-/// text is prepared once per group and scanned by that group's set.
+/// All document types compiled into two matchers, so a document's text is scanned once however
+/// many types there are: every `match` regex of every `doctype:` type in one `RegexSet`, and
+/// every keyword of every invoice2data template in one Aho-Corasick automaton (invoice2data's
+/// keywords are plain text).
 pub struct Classifier {
     types: Vec<Arc<DocType>>,
-    groups: Vec<Group>,
-}
-
-struct Group {
-    /// A member whose preparation the whole group shares (None: the text as read).
-    prepare_like: Option<usize>,
     set: RegexSet,
     /// (type index, its all/any/none pattern indices in `set`).
-    members: Vec<(usize, Vec<usize>, Vec<usize>, Vec<usize>)>,
+    native: Vec<(usize, Vec<usize>, Vec<usize>, Vec<usize>)>,
+    keywords: Option<AhoCorasick>,
+    /// (type index, keyword ids, exclude keyword ids).
+    templates: Vec<(usize, Vec<usize>, Vec<usize>)>,
+    keyword_count: usize,
 }
 
 impl Classifier {
     pub fn new(types: Vec<Arc<DocType>>) -> Self {
-        let mut keyed: Vec<(String, Option<usize>, Vec<String>, Vec<(usize, Vec<usize>, Vec<usize>, Vec<usize>)>)> =
-            vec![];
+        let mut patterns: Vec<String> = vec![];
+        let mut native = vec![];
+        let mut words: Vec<String> = vec![];
+        let mut templates = vec![];
+        let word_id = |w: &String, words: &mut Vec<String>| match words.iter().position(|x| x == w) {
+            Some(i) => i,
+            None => {
+                words.push(w.clone());
+                words.len() - 1
+            }
+        };
         for (ti, t) in types.iter().enumerate() {
-            let key = t.prepare.as_ref().map(|p| format!("{p:?}")).unwrap_or_default();
-            let g = match keyed.iter().position(|(k, ..)| *k == key) {
-                Some(g) => g,
-                None => {
-                    keyed.push((key, t.prepare.as_ref().map(|_| ti), vec![], vec![]));
-                    keyed.len() - 1
+            match &t.rules {
+                Rules::Native(n) => {
+                    let mut take = |rs: &[regex::Regex]| {
+                        rs.iter()
+                            .map(|r| {
+                                patterns.push(r.as_str().to_string());
+                                patterns.len() - 1
+                            })
+                            .collect::<Vec<_>>()
+                    };
+                    let (all, any, none) = (take(&n.match_all), take(&n.match_any), take(&n.match_none));
+                    native.push((ti, all, any, none));
                 }
-            };
-            let patterns = &mut keyed[g].2;
-            let mut take = |rs: &[regex::Regex]| {
-                rs.iter()
-                    .map(|r| {
-                        patterns.push(r.as_str().to_string());
-                        patterns.len() - 1
-                    })
-                    .collect::<Vec<_>>()
-            };
-            let (all, any, none) = (take(&t.match_all), take(&t.match_any), take(&t.match_none));
-            keyed[g].3.push((ti, all, any, none));
+                Rules::Invoice2data(tpl) => {
+                    let all = tpl.keywords.iter().map(|w| word_id(w, &mut words)).collect();
+                    let none = tpl.exclude_keywords.iter().map(|w| word_id(w, &mut words)).collect();
+                    templates.push((ti, all, none));
+                }
+            }
         }
-        let groups = keyed
-            .into_iter()
-            .map(|(_, prepare_like, patterns, members)| {
-                // Patterns were already compiled one by one with these same flags, so this cannot
-                // fail except by size; fall back to an empty set with a loud log, not a panic.
-                let set = regex::RegexSetBuilder::new(&patterns)
-                    .case_insensitive(true)
-                    .multi_line(true)
-                    .size_limit(256 << 20)
-                    .dfa_size_limit(64 << 20)
-                    .build()
-                    .unwrap_or_else(|e| {
-                        tracing::error!(error = %e, "document type patterns do not fit in one matcher");
-                        RegexSet::empty()
-                    });
-                Group { prepare_like, set, members }
-            })
-            .collect();
-        Classifier { types, groups }
+        // Patterns were already compiled one by one with these same flags, so this cannot fail
+        // except by size; fall back to an empty set with a loud log, not a panic.
+        let set = regex::RegexSetBuilder::new(&patterns)
+            .case_insensitive(true)
+            .multi_line(true)
+            .size_limit(256 << 20)
+            .dfa_size_limit(64 << 20)
+            .build()
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "document type patterns do not fit in one matcher");
+                RegexSet::empty()
+            });
+        let keywords = (!words.is_empty()).then(|| AhoCorasick::new(&words).ok()).flatten();
+        Classifier { types, set, native, keywords, templates, keyword_count: words.len() }
     }
 
     pub fn types(&self) -> &[Arc<DocType>] {
@@ -130,20 +148,27 @@ impl Classifier {
         self.types.iter().find(|t| t.name == name)
     }
 
-    /// The types whose match rules hold for `text`.
+    /// The types whose match rules hold for `text`, in load order.
     pub fn matching(&self, text: &str) -> Vec<&Arc<DocType>> {
         let mut found = vec![];
-        for g in &self.groups {
-            let prepared = match g.prepare_like {
-                Some(ti) => self.types[ti].prepared(text),
-                None => std::borrow::Cow::Borrowed(text),
-            };
-            let hits = g.set.matches(&prepared);
-            for (ti, all, any, none) in &g.members {
+        if !self.native.is_empty() {
+            let hits = self.set.matches(text);
+            for (ti, all, any, none) in &self.native {
                 if all.iter().all(|&i| hits.matched(i))
                     && (any.is_empty() || any.iter().any(|&i| hits.matched(i)))
                     && !none.iter().any(|&i| hits.matched(i))
                 {
+                    found.push(*ti);
+                }
+            }
+        }
+        if let Some(ac) = &self.keywords {
+            let mut present = vec![false; self.keyword_count];
+            for m in ac.find_overlapping_iter(text) {
+                present[m.pattern().as_usize()] = true;
+            }
+            for (ti, all, none) in &self.templates {
+                if all.iter().all(|&i| present[i]) && !none.iter().any(|&i| present[i]) {
                     found.push(*ti);
                 }
             }
@@ -166,10 +191,14 @@ impl Classifier {
                 format!("no document type matched (checked {} types)", self.types.len()),
             );
         }
-        candidates.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.name.cmp(&b.name)));
+        // Stable: among equal priorities the load order (file path) stays.
+        candidates.sort_by(|a, b| b.priority.cmp(&a.priority));
         let top = candidates[0].priority;
         let tied: Vec<_> = candidates.iter().filter(|t| t.priority == top).collect();
-        if tied.len() > 1 {
+        // invoice2data takes the first template that matches; clerk does too among templates,
+        // but a `doctype:` type tied with anything is a question for a person.
+        let all_templates = tied.iter().all(|t| matches!(t.rules, Rules::Invoice2data(_)));
+        if tied.len() > 1 && !all_templates {
             let names: Vec<_> = tied.iter().map(|t| format!("{} ({})", t.name, t.file.display())).collect();
             return Outcome::exception(
                 ExceptionKind::Ambiguous,
@@ -183,36 +212,46 @@ impl Classifier {
 /// Extracts `doctype`'s fields from `text`; `overrides` (from an agent) replace what was found.
 /// Required fields that are missing or invalid make the outcome `incomplete`.
 pub fn extract_fields(doctype: &DocType, text: &str, overrides: &BTreeMap<String, String>) -> Outcome {
-    let text = doctype.prepared(text);
-    let mut fields = BTreeMap::new();
-    let mut problems = BTreeMap::new();
-    for f in &doctype.fields {
-        let raw = match overrides.get(&f.name) {
-            Some(v) => Some(v.clone()),
-            None => f.find(&text),
-        };
-        match raw {
-            None => {
-                if f.required {
-                    problems.insert(f.name.clone(), "not found in the text".to_string());
+    let (fields, problems, required): (Fields, BTreeMap<String, String>, Vec<String>) = match &doctype.rules {
+        Rules::Native(n) => {
+            let mut fields = Fields::new();
+            let mut problems = BTreeMap::new();
+            for f in &n.fields {
+                let raw = match overrides.get(&f.name) {
+                    Some(v) => Some(v.clone()),
+                    None => f.find(text),
+                };
+                match raw {
+                    None => {
+                        if f.required {
+                            problems.insert(f.name.clone(), "not found in the text".to_string());
+                        }
+                    }
+                    Some(raw) => match fields::normalise(f.ty, &raw, &f.date_formats, f.decimal_separator) {
+                        Ok(v) => {
+                            fields.insert(f.name.clone(), serde_json::Value::String(v));
+                        }
+                        Err(why) => {
+                            problems.insert(f.name.clone(), why);
+                        }
+                    },
                 }
             }
-            Some(raw) => match fields::normalise(f.ty, &raw, &f.date_formats, f.decimal_separator) {
-                Ok(v) => {
-                    fields.insert(f.name.clone(), v);
-                }
-                Err(why) => {
-                    problems.insert(f.name.clone(), why);
-                }
-            },
+            let required = n.fields.iter().filter(|f| f.required).map(|f| f.name.clone()).collect();
+            (fields, problems, required)
         }
-    }
-    let missing: Vec<String> = doctype
-        .fields
-        .iter()
-        .filter(|f| f.required)
-        .filter_map(|f| problems.get(&f.name).map(|why| format!("{}: {why}", f.name)))
-        .collect();
+        Rules::Invoice2data(t) => {
+            let x = t.extract(text, overrides);
+            let fields = x.output.0.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+            let mut problems: BTreeMap<String, String> = x.problems.into_iter().collect();
+            for m in &x.missing {
+                problems.entry(m.clone()).or_insert_with(|| "not found in the text".to_string());
+            }
+            (fields, problems, x.missing)
+        }
+    };
+    let missing: Vec<String> =
+        required.iter().filter_map(|f| problems.get(f).map(|why| format!("{f}: {why}"))).collect();
     let exception = (!missing.is_empty()).then(|| {
         (ExceptionKind::Incomplete, format!("{} is missing required fields — {}", doctype.name, missing.join("; ")))
     });

@@ -2,7 +2,7 @@
 
 use super::yaml::{Node, Value};
 use super::Diagnostics;
-use crate::classify::doctype::{DocType, FieldDef};
+use crate::classify::doctype::{DocType, FieldDef, Native, Rules};
 use crate::classify::fields::FieldType;
 use regex::{Regex, RegexBuilder};
 
@@ -69,11 +69,7 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
         file: diag.file.to_path_buf(),
         defined_at: (name_node.pos.line, name_node.pos.col),
         version: version.to_string(),
-        match_all: all,
-        match_any: any,
-        match_none: none,
-        fields,
-        prepare: None,
+        rules: Rules::Native(Native { match_all: all, match_any: any, match_none: none, fields }),
     })
 }
 

@@ -153,7 +153,7 @@ pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
     let mut kept_previous = Vec::new();
     let mut seen: BTreeMap<(&str, String), (PathBuf, Pos)> = BTreeMap::new();
     for file in files {
-        let (loaded, mut file_problems) = match std::fs::read(&file) {
+        let (mut loaded, mut file_problems) = match std::fs::read(&file) {
             Ok(bytes) => load_file(&file, &bytes),
             Err(e) => (
                 None,
@@ -165,6 +165,9 @@ pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
                 }],
             ),
         };
+        if let Some(f) = loaded.as_mut() {
+            rename_repeated_templates(f, &file, &seen, &mut file_problems);
+        }
         if let Some(f) = &loaded {
             for (what, name, (line, col)) in f.names() {
                 if let Some((other, pos)) = seen.get(&(what, name.to_string())) {
@@ -201,6 +204,33 @@ pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
     }
     check_bot_triggers(&mut defs, previous, &mut problems, &mut kept_previous);
     Loaded { definitions: defs, problems, kept_previous }
+}
+
+/// invoice2data loads two templates of the same file name from different folders (the community
+/// set has `com/com.amazon.aws.yml` and `fr/com.amazon.aws.yml`); a clerk type name is unique,
+/// so the later one is named after its folder too (`fr.com.amazon.aws`), with a note.
+fn rename_repeated_templates(
+    f: &mut FileDefs,
+    file: &Path,
+    seen: &BTreeMap<(&str, String), (PathBuf, Pos)>,
+    problems: &mut Vec<Problem>,
+) {
+    let folder = file.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
+    for t in f.doctypes.iter_mut() {
+        let repeated = seen.contains_key(&("document type", t.name.clone()));
+        if let (true, Some(folder), Some(t)) = (repeated, &folder, Arc::get_mut(t)) {
+            if matches!(t.rules, crate::classify::doctype::Rules::Invoice2data(_)) {
+                let new = format!("{folder}.{}", t.name);
+                problems.push(Problem {
+                    file: file.to_path_buf(),
+                    pos: Pos { line: t.defined_at.0, col: t.defined_at.1 },
+                    message: format!("another template already names the type `{}`; this one is `{new}`", t.name),
+                    warning: true,
+                });
+                t.name = new;
+            }
+        }
+    }
 }
 
 /// A bot triggered by a document type that no active definition has is an error in the bot's
@@ -306,7 +336,8 @@ pub fn load_file(file: &Path, bytes: &[u8]) -> (Option<FileDefs>, Vec<Problem>) 
             doctype::decode(doc, &version, &mut diag)
         } else if doc.get("issuer").is_some() || doc.get("keywords").is_some() {
             let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            invoice2data::decode(doc, &name, &version, &mut diag)
+            let file_name = file.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            invoice2data::decode(doc, &name, &file_name, &version, &mut diag)
         } else {
             diag.error(doc.pos, "a definition must start with `doctype: NAME` or `bot: NAME` (or be an invoice2data template with `issuer:` and `keywords:`)");
             None

@@ -58,9 +58,9 @@ impl Node {
             _ => vec![self],
         }
     }
-    /// Looks a key up in a mapping.
+    /// Looks a key up in a mapping; of a key written twice the last counts, as in PyYAML.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+        self.as_map()?.iter().rev().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
     }
     pub fn kind_name(&self) -> &'static str {
         match self.value {

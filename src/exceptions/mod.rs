@@ -27,7 +27,7 @@ pub async fn resolve(
     doctype: &str,
     fields: &BTreeMap<String, String>,
     bots: &[std::sync::Arc<crate::bots::Bot>],
-) -> Result<BTreeMap<String, String>, ResolveError> {
+) -> Result<crate::classify::Fields, ResolveError> {
     let item =
         store.exception(id).await?.ok_or_else(|| ResolveError::State(format!("exception {id} does not exist")))?;
     if !(item.state == "open" || (item.state == "claimed" && item.claimed_by.as_deref() == Some(agent))) {
@@ -43,7 +43,8 @@ pub async fn resolve(
         let names: Vec<_> = classifier.types().iter().map(|t| t.name.clone()).collect();
         ResolveError::UnknownType(doctype.to_string(), names.join(", "))
     })?;
-    let unknown: Vec<_> = fields.keys().filter(|k| !t.fields.iter().any(|f| &f.name == *k)).cloned().collect();
+    let known = t.field_names();
+    let unknown: Vec<_> = fields.keys().filter(|k| !known.contains(k)).cloned().collect();
     if !unknown.is_empty() {
         return Err(ResolveError::Invalid(format!("`{doctype}` has no field(s) {}", unknown.join(", "))));
     }
@@ -55,7 +56,7 @@ pub async fn resolve(
     let mut tx = store.write_tx().await?;
     let summary = format!(
         "as {doctype}: {}",
-        outcome.fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+        outcome.fields.iter().map(|(k, v)| format!("{k}={}", crate::classify::field_text(v))).collect::<Vec<_>>().join(", ")
     );
     if !Store::close_exception(&mut tx, id, agent, "resolved", &summary).await? {
         return Err(ResolveError::State(store.describe_state(id).await?));

@@ -104,7 +104,7 @@ pub fn sniff(bytes: &[u8], name: &str) -> Option<&'static str> {
         Some("image/jpeg")
     } else if starts(b"II*\0") || starts(b"MM\0*") {
         Some("image/tiff")
-    } else if starts(b"BM") && bytes.len() > 14 {
+    } else if starts(b"BM") && is_bmp_header(bytes) {
         Some("image/bmp")
     } else if starts(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
         Some("image/webp")
@@ -115,6 +115,13 @@ pub fn sniff(bytes: &[u8], name: &str) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// `BM` alone is also how a text starts ("BMW …"): a BMP also has zero reserved bytes and a DIB
+/// header of a size some version of the format defines.
+fn is_bmp_header(bytes: &[u8]) -> bool {
+    let dib = bytes.get(14..18).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    bytes.get(6..10) == Some(&[0, 0, 0, 0]) && matches!(dib, Some(12 | 16 | 40 | 52 | 56 | 64 | 108 | 124))
 }
 
 fn looks_like_text(bytes: &[u8], name: &str) -> bool {

@@ -47,7 +47,7 @@ pub struct Document {
     pub status: String,
     pub doctype: Option<String>,
     pub doctype_version: Option<String>,
-    pub fields: BTreeMap<String, String>,
+    pub fields: crate::classify::Fields,
     pub problems: BTreeMap<String, String>,
     pub original_name: String,
     pub original_path: String,
@@ -308,7 +308,6 @@ impl Store {
         else {
             return Ok(None);
         };
-        let json = |s: String| serde_json::from_str(&s).unwrap_or_default();
         let exceptions =
             self.exceptions(&super::ExceptionFilter { document_id: Some(id), ..Default::default() }).await?;
         let audit = sqlx::query("SELECT at, actor, action, detail FROM audit WHERE document_id = ? ORDER BY id")
@@ -337,8 +336,8 @@ impl Store {
             status: r.get(1),
             doctype: r.get(2),
             doctype_version: r.get(3),
-            fields: json(r.get(4)),
-            problems: json(r.get(5)),
+            fields: serde_json::from_str(&r.get::<String, _>(4)).unwrap_or_default(),
+            problems: serde_json::from_str(&r.get::<String, _>(5)).unwrap_or_default(),
             original_name: r.get(6),
             original_path: r.get(7),
             source: r.get(8),
