@@ -135,6 +135,54 @@ fn bundled_bots_carry_the_samples_into_the_erp() {
 }
 
 #[test]
+fn line_items_of_an_invoice2data_template_are_booked_one_by_one() {
+    let erp = start_erp(&[]);
+    let mut d = daemon_for(&erp);
+    d.spawn();
+    d.drop_sample("invoice-initrode.txt");
+    let all = wait_runs(&d, 1, Duration::from_secs(60));
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0]["bot"], "book-initrode-lines");
+    assert_eq!(all[0]["state"], "succeeded", "{all:#?}");
+    // The document carries its line items as data, as the template's lines parser found them.
+    let doc = d.document(1);
+    assert_eq!(doc["doctype"], "initrode");
+    let lines = doc["fields"]["lines"].as_array().expect("lines as a list");
+    assert_eq!(lines.len(), 3, "{doc:#}");
+    assert_eq!(lines[1]["name"], "TPS report covers");
+    assert_eq!(lines[1]["qty"], 10);
+    d.stop();
+
+    let invoices = erp.received_on("api");
+    assert_eq!(invoices.len(), 1, "{invoices:#?}");
+    assert_eq!(invoices[0]["payload"]["number"], "IN-2024-117");
+    assert_eq!(invoices[0]["payload"]["total"], 223.2);
+    assert_eq!(invoices[0]["payload"]["date"], "2024-04-03");
+    let booked = erp.received_on("lines");
+    let summary: Vec<(String, String, String, String)> = booked
+        .iter()
+        .map(|l| {
+            let p = &l["payload"];
+            assert_eq!(p["invoice"], invoices[0]["id"]);
+            let s = |k: &str| p[k].as_str().map(str::to_string).unwrap_or_else(|| p[k].to_string());
+            (s("position"), s("code"), s("quantity"), s("unit_price"))
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [("1", "PR-10", "2", "12.5"), ("2", "PR-22", "10", "1.2"), ("3", "SV-01", "1", "149.0")]
+            .map(|(a, b, c, e)| (a.into(), b.into(), c.into(), e.into()))
+            .to_vec()
+    );
+
+    // Run again by hand: every call has its idempotency key, so nothing is booked twice.
+    let out = d.clerk(&["bots", "run", "book-initrode-lines", "--doc", "1", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(erp.received_on("api").len(), 1);
+    assert_eq!(erp.received_on("lines").len(), 3);
+}
+
+#[test]
 fn retries_under_fault_mode_book_every_invoice_once() {
     let erp = start_erp(&["--error-rate", "0.3", "--drop-rate", "0.15", "--seed", "11"]);
     let mut d = daemon_for(&erp);

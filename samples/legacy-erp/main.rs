@@ -270,6 +270,15 @@ async fn invoice_search(State(erp): State<Shared>, headers: HeaderMap, uri: axum
 }
 
 async fn api_invoice(State(erp): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    api_record(erp, headers, body, "api").await
+}
+
+/// One line item of an invoice booked through `/api/invoices` (`{"invoice": id, ...}`).
+async fn api_invoice_line(State(erp): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    api_record(erp, headers, body, "lines").await
+}
+
+async fn api_record(erp: Shared, headers: HeaderMap, body: String, channel: &str) -> Response {
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
     // A retried request with a key already applied gets the first answer, faults or not: the
     // point of the key is that the ERP acted once.
@@ -290,7 +299,7 @@ async fn api_invoice(State(erp): State<Shared>, headers: HeaderMap, body: String
     }
     let answer = {
         let mut e = erp.lock().unwrap();
-        let id = e.record("api", key.as_deref(), payload);
+        let id = e.record(channel, key.as_deref(), payload);
         let answer = json!({ "id": id, "status": "booked" });
         if let Some(k) = key {
             e.idempotent.insert(k, answer.clone());
@@ -392,6 +401,7 @@ async fn main() {
         .route("/invoices", post(invoice_form))
         .route("/invoices/search", get(invoice_search))
         .route("/api/invoices", post(api_invoice))
+        .route("/api/invoice-lines", post(api_invoice_line))
         .route("/_received", get(received))
         .route("/_faults", post(set_faults))
         .route("/_vendors", post(add_vendor))

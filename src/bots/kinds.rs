@@ -146,7 +146,7 @@ pub const KINDS: &[Kind] = &[
     },
     Kind {
         name: "foreach",
-        doc: "Run steps once per item of a list (e.g. invoice lines).",
+        doc: "Run steps once per item of a list (e.g. invoice lines); `loop_index` is the item's position, from 1.",
         keys: Some(&[
             key("items", Value::Template, "the list, e.g. \"{{ doc.fields.lines }}\""),
             key("as", Value::Template, "the loop variable's name (default `item`)"),

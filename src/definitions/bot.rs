@@ -308,6 +308,8 @@ fn decode_kind(
             let mut inner = scope.clone();
             if k.name == "foreach" {
                 inner.locals.insert(value.get("as").and_then(Node::as_str).unwrap_or("item").to_string());
+                // The item's position, from 1 (the runner sets it).
+                inner.locals.insert("loop_index".into());
             }
             if k.name == "wait_until" {
                 inner.locals.insert("result".into());
