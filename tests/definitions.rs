@@ -66,7 +66,7 @@ fn hot_reload_applies_good_edits_and_keeps_the_previous_version_of_a_broken_file
     let d = Daemon::start();
     let memo = "doctype: memo\nmatch: { all: ['summer party'] }\n";
     std::fs::write(d.definitions.join("memo.yml"), memo).unwrap();
-    d.wait_until("the reload", Duration::from_secs(10), |d| d.log().contains("doctypes=4"));
+    d.wait_until("the reload", Duration::from_secs(10), |d| d.log().contains("doctypes=5"));
     d.drop_sample("letter-unknown.pdf");
     d.wait_settled(1);
     assert_eq!(d.by_name("letter-unknown.pdf")["doctype"], "memo");

@@ -1,6 +1,10 @@
 //! The invoice2data community templates (vendored under tests/fixtures, MIT) load as document
 //! types, or are reported with a precise reason; loaded ones recognise their documents.
 
+#[path = "support/template_texts.rs"]
+#[allow(dead_code)]
+mod template_texts;
+
 use clerk::definitions;
 use std::path::PathBuf;
 
@@ -8,22 +12,11 @@ fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invoice2data-templates")
 }
 
-fn files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "yml" || x == "json") {
-            out.push(p);
-        }
-    }
-}
-
 #[test]
 fn every_template_loads_or_is_reported_with_its_place() {
     let loaded = definitions::load_dir(&corpus(), None);
     let mut all = vec![];
-    files(&corpus(), &mut all);
+    template_texts::files(&corpus(), &mut all);
     assert_eq!(all.len(), 215, "the corpus README says 215 templates");
     for f in &all {
         let active = loaded.definitions.files.contains_key(f);

@@ -6,8 +6,9 @@
 //! field must be equal; the differences README.md lists as deliberate are the only ones allowed.
 
 mod support;
+#[path = "support/template_texts.rs"]
+mod template_texts;
 
-use regex_syntax::hir::{Class, Hir, HirKind};
 use serde_json::Value as J;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,178 +23,6 @@ fn oracle_python() -> PathBuf {
     let out = Command::new("bash").arg(repo().join("tests/oracle/setup.sh")).output().expect("run setup.sh");
     assert!(out.status.success(), "tests/oracle/setup.sh failed: {}", String::from_utf8_lossy(&out.stderr));
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
-
-/// Builds a string a regex matches, preferring plausible invoice values: digit runs that make
-/// dates (`12.05.2014`) and amounts, letters for words, a space for whitespace.
-struct Sampler {
-    two_digit: usize,
-}
-
-impl Sampler {
-    fn sample(&mut self, src: &str) -> Option<String> {
-        let rust = clerk::classify::pyre::rust_syntax(src)?;
-        let hir = regex_syntax::ParserBuilder::new().build().parse(&rust).ok()?;
-        let mut out = String::new();
-        self.walk(&hir, &mut out);
-        Some(out)
-    }
-
-    fn digits(&mut self, n: usize) -> String {
-        match n {
-            4 => "2014".into(),
-            2 => {
-                self.two_digit += 1;
-                if self.two_digit % 2 == 1 { "12" } else { "05" }.into()
-            }
-            1 => "7".into(),
-            n => "1234567890".chars().cycle().take(n).collect(),
-        }
-    }
-
-    fn is_digit_class(h: &Hir) -> bool {
-        match h.kind() {
-            HirKind::Class(Class::Unicode(c)) => c.ranges().iter().all(|r| r.start() >= '0' && r.end() <= '9') || c.ranges().first().is_some_and(|r| r.start() == '0' && r.end() == '9'),
-            _ => false,
-        }
-    }
-
-    fn walk(&mut self, h: &Hir, out: &mut String) {
-        match h.kind() {
-            HirKind::Empty | HirKind::Look(_) => {}
-            HirKind::Literal(l) => out.push_str(&String::from_utf8_lossy(&l.0)),
-            HirKind::Class(Class::Unicode(c)) => {
-                let ranges = c.ranges();
-                let has = |ch: char| ranges.iter().any(|r| r.start() <= ch && ch <= r.end());
-                // `.` and `\S` stand for anything: a dot keeps numbers (`\d+.\d{2}`) numbers.
-                let order = if has('.') && has('x') && has('1') { ['.', 'x', 'X', '1', ' ', ','] } else { ['x', 'X', '1', ' ', '.', ','] };
-                let pick = order.into_iter().find(|ch| has(*ch));
-                let ch = pick.or_else(|| {
-                    ranges.iter().flat_map(|r| [r.start(), r.end()]).find(|c| *c != '\n' && *c != '\r')
-                });
-                if let Some(ch) = ch {
-                    out.push(if ch == '1' && Self::is_digit_class(h) { '7' } else { ch });
-                }
-            }
-            HirKind::Class(Class::Bytes(c)) => {
-                if let Some(r) = c.ranges().first() {
-                    out.push(r.start() as char);
-                }
-            }
-            HirKind::Repetition(r) => {
-                let n = match r.max {
-                    Some(max) if max <= 4 => max.max(r.min) as usize,
-                    _ => r.min.max(1) as usize,
-                };
-                if Self::is_digit_class(&r.sub) {
-                    let n = if r.max.is_none() && r.min <= 1 { 3 } else { n };
-                    out.push_str(&self.digits(n));
-                } else {
-                    for _ in 0..n {
-                        self.walk(&r.sub, out);
-                    }
-                }
-            }
-            HirKind::Capture(c) => self.walk(&c.sub, out),
-            HirKind::Concat(hs) => hs.iter().for_each(|h| self.walk(h, out)),
-            HirKind::Alternation(hs) => {
-                if let Some(h) = hs.first() {
-                    self.walk(h, out)
-                }
-            }
-        }
-    }
-}
-
-fn str_items(v: &serde_yaml_like::Y) -> Vec<String> {
-    v.items()
-}
-
-/// A minimal view of a template, read with clerk's own YAML reader.
-mod serde_yaml_like {
-    use clerk::definitions::yaml::{Node, Value};
-    pub struct Y<'a>(pub Option<&'a Node>);
-    impl<'a> Y<'a> {
-        pub fn get(&self, k: &str) -> Y<'a> {
-            Y(self.0.and_then(|n| n.get(k)))
-        }
-        pub fn items(&self) -> Vec<String> {
-            self.0.map(|n| n.items().into_iter().filter_map(|i| i.as_str().map(str::to_string)).collect()).unwrap_or_default()
-        }
-        pub fn entries(&self) -> Vec<(String, &'a Node)> {
-            self.0
-                .and_then(|n| match &n.value {
-                    Value::Map(m) => Some(m.iter().map(|(k, v)| (k.as_str().unwrap_or("").to_string(), v)).collect()),
-                    _ => None,
-                })
-                .unwrap_or_default()
-        }
-    }
-}
-
-/// A document text that should exercise `template`.
-fn text_for(path: &Path, sampler: &mut Sampler) -> Option<String> {
-    use serde_yaml_like::Y;
-    let src = std::fs::read_to_string(path).ok()?;
-    let docs = clerk::definitions::yaml::parse(&src).ok()?;
-    let doc = Y(docs.first());
-    let mut lines: Vec<String> = str_items(&doc.get("keywords"));
-    if lines.is_empty() {
-        return None;
-    }
-    let mut sample = |src: &str, lines: &mut Vec<String>, sampler: &mut Sampler| {
-        if let Some(s) = sampler.sample(src) {
-            lines.push(s);
-        }
-    };
-    for (_, field) in doc.get("fields").entries() {
-        let f = Y(Some(field));
-        if f.0.is_some_and(|n| n.as_map().is_some()) {
-            if let Some(p) = f.get("parser").0.and_then(|p| p.as_str()) {
-                if p == "lines" {
-                    for key in ["start", "first_line", "line", "end"] {
-                        for r in f.get(key).items().into_iter().take(1) {
-                            sample(&r, &mut lines, sampler);
-                        }
-                    }
-                }
-            }
-            for r in f.get("regex").items() {
-                sample(&r, &mut lines, sampler);
-            }
-        } else {
-            for r in f.items() {
-                sample(&r, &mut lines, sampler);
-            }
-        }
-    }
-    for key in ["start", "first_line", "line", "last_line", "end"] {
-        for r in doc.get("lines").get(key).items().into_iter().take(1) {
-            sample(&r, &mut lines, sampler);
-        }
-    }
-    if let Some(tables) = doc.get("tables").0 {
-        for t in tables.items() {
-            let t = Y(Some(t));
-            for key in ["start", "body", "end"] {
-                for r in t.get(key).items() {
-                    sample(&r, &mut lines, sampler);
-                }
-            }
-        }
-    }
-    Some(lines.join("\n") + "\n")
-}
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "yml" || x == "json") {
-            out.push(p);
-        }
-    }
 }
 
 /// invoice2data's legacy fields de-duplicate through a `set`: the order of several values is
@@ -228,26 +57,13 @@ fn relative_date(a: &J, b: Option<&J>) -> bool {
 #[test]
 fn clerk_extracts_what_invoice2data_extracts() {
     let templates = repo().join("tests/fixtures/invoice2data-templates");
-    let mut all = vec![];
-    files(&templates, &mut all);
-    all.sort();
     let dir = tempfile::tempdir().unwrap();
     // CLERK_ORACLE_KEEP=DIR keeps the generated texts, to look at a difference.
     let keep = std::env::var_os("CLERK_ORACLE_KEEP").map(PathBuf::from);
     let dir_path = keep.clone().unwrap_or_else(|| dir.path().to_path_buf());
     std::fs::create_dir_all(&dir_path).unwrap();
-    let mut sampler = Sampler { two_digit: 0 };
-    let mut texts = vec![];
-    for t in &all {
-        if let Some(text) = text_for(t, &mut sampler) {
-            // Named after the template's path: two folders hold a `com.amazon.aws.yml`.
-            let rel = t.strip_prefix(&templates).unwrap().with_extension("");
-            let p = dir_path.join(format!("{}.txt", rel.to_string_lossy().replace('/', "_")));
-            std::fs::write(&p, text).unwrap();
-            texts.push(p);
-        }
-    }
-    assert!(texts.len() >= 200, "texts for only {} of {} templates", texts.len(), all.len());
+    let texts = template_texts::write_texts(&templates, &dir_path);
+    assert!(texts.len() >= 200, "texts for only {} of 215 templates", texts.len());
 
     let py = oracle_python();
     let mut cmd = Command::new(&py);

@@ -5,7 +5,7 @@
 # pdftoppm: the tests and benchmarks compare clerk with them); curl for the demo. Idempotent; runs apt only when something is
 # missing. Needs root (or sudo) for apt-get, and a Rust toolchain (>= 1.88, from rustup).
 set -euo pipefail
-packages=(tesseract-ocr tesseract-ocr-eng libtesseract-dev libleptonica-dev clang libclang-dev pkg-config g++ libpoppler-private-dev poppler-utils curl)
+packages=(tesseract-ocr tesseract-ocr-eng libtesseract-dev libleptonica-dev clang libclang-dev pkg-config g++ libpoppler-private-dev poppler-utils curl time python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

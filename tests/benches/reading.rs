@@ -15,6 +15,8 @@
 mod daemon;
 #[path = "../support/hostile.rs"]
 mod hostile;
+#[path = "pin.rs"]
+mod pin;
 #[path = "proc_status.rs"]
 mod proc_status;
 use daemon::Daemon;
@@ -27,15 +29,6 @@ use std::time::{Duration, Instant};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn pin_to_one_core() {
-    // SAFETY: a zeroed cpu_set_t with CPU 0 set, for this process (children inherit it).
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(0, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
 }
 
 fn readers(rt: &tokio::runtime::Runtime, count: usize, limits: Limits) -> Readers {
@@ -68,7 +61,7 @@ fn files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
 }
 
 fn main() {
-    pin_to_one_core();
+    pin::to_one_core();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let run = |n: &str| args.is_empty() || args.iter().any(|a| a == n);
     let rt = tokio::runtime::Runtime::new().unwrap();
