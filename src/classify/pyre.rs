@@ -15,6 +15,10 @@ pub struct PyRegex {
     pub source: String,
     translated: String,
     fancy: bool,
+    /// Capture groups (not counting the whole match) and the named ones, known from the parse,
+    /// so checking a replacement compiles nothing.
+    groups: usize,
+    named: Vec<(String, usize)>,
     compiled: OnceLock<Engine>,
 }
 
@@ -61,20 +65,24 @@ impl PyRegex {
             return Ok(re.clone());
         }
         let (translated, fancy) = translate(source)?;
+        let (mut groups, mut named) = (0, vec![]);
         if fancy {
-            // fancy-regex checks while it compiles; a pattern of this kind is rare, so compile now.
-            if let Err(e) = fancy_regex::Regex::new(&translated) {
+            // The backtracking engine's own syntax is checked now, the rest when it compiles.
+            if let Err(e) = fancy_regex::Expr::parse_tree(&translated) {
                 return Err((format!("neither regex engine can run this pattern: {e}"), None));
             }
-        } else if let Err(e) = regex_syntax::ParserBuilder::new().build().parse(&translated) {
-            let (kind, at) = match &e {
-                regex_syntax::Error::Parse(e) => (e.kind().to_string(), e.span().start.offset),
-                regex_syntax::Error::Translate(e) => (e.kind().to_string(), e.span().start.offset),
-                other => (other.to_string(), 0),
-            };
-            return Err((describe(kind), Some(map_offset(source, &translated, at))));
+        } else {
+            // The syntax only: compiling (and translating to its final form) waits for first use,
+            // so 200 templates load in milliseconds.
+            match regex_syntax::ast::parse::Parser::new().parse(&translated) {
+                Ok(ast) => captures(&ast, &mut groups, &mut named),
+                Err(e) => {
+                    let at = map_offset(source, &translated, e.span().start.offset);
+                    return Err((describe(e.kind().to_string()), Some(at)));
+                }
+            }
         }
-        let re = Arc::new(PyRegex { source: source.to_string(), translated, fancy, compiled: OnceLock::new() });
+        let re = Arc::new(PyRegex { source: source.to_string(), translated, fancy, groups, named, compiled: OnceLock::new() });
         interned().lock().unwrap_or_else(|e| e.into_inner()).insert(source.to_string(), re.clone());
         Ok(re)
     }
@@ -82,26 +90,30 @@ impl PyRegex {
     fn engine(&self) -> &Engine {
         self.compiled.get_or_init(|| {
             if self.fancy {
-                // Checked in `new`.
-                Engine::Fancy(
-                    fancy_regex::RegexBuilder::new(&self.translated)
-                        .backtrack_limit(1_000_000)
-                        .build()
-                        .expect("checked at load"),
-                )
+                match fancy_regex::RegexBuilder::new(&self.translated).backtrack_limit(1_000_000).build() {
+                    Ok(r) => Engine::Fancy(r),
+                    Err(e) => {
+                        // Its syntax passed at load; a part only compiling finds wrong never matches.
+                        tracing::error!(pattern = %self.source, error = %e, "a template's regex cannot run; it never matches");
+                        Engine::Fast(regex::Regex::new("[^\\s\\S]").expect("never matches"))
+                    }
+                }
             } else {
-                Engine::Fast(
-                    regex::RegexBuilder::new(&self.translated)
-                        .size_limit(32 << 20)
-                        .build()
-                        .unwrap_or_else(|_| regex::Regex::new("[^\\s\\S]").expect("never matches")),
-                )
+                Engine::Fast(regex::RegexBuilder::new(&self.translated).size_limit(32 << 20).build().unwrap_or_else(|e| {
+                    // Its syntax passed at load; what only compiling finds (a pattern too large)
+                    // never matches, loudly.
+                    tracing::error!(pattern = %self.source, error = %e, "a template's regex cannot run; it never matches");
+                    regex::Regex::new("[^\\s\\S]").expect("never matches")
+                }))
             }
         })
     }
 
     /// Named groups and their indices.
     fn names(&self) -> Vec<(String, usize)> {
+        if !self.fancy {
+            return self.named.clone();
+        }
         let names: Vec<Option<String>> = match self.engine() {
             Engine::Fast(r) => r.capture_names().map(|n| n.map(str::to_string)).collect(),
             Engine::Fancy(r) => r.capture_names().map(|n| n.map(str::to_string)).collect(),
@@ -111,6 +123,9 @@ impl PyRegex {
 
     /// Number of capture groups, not counting the whole match.
     pub fn groups(&self) -> usize {
+        if !self.fancy {
+            return self.groups;
+        }
         match self.engine() {
             Engine::Fast(r) => r.captures_len() - 1,
             Engine::Fancy(r) => r.captures_len() - 1,
@@ -184,6 +199,28 @@ impl PyRegex {
         }
         out.push(&text[last..]);
         out
+    }
+}
+
+/// Counts the capture groups of a parsed pattern and collects the named ones.
+fn captures(ast: &regex_syntax::ast::Ast, count: &mut usize, named: &mut Vec<(String, usize)>) {
+    use regex_syntax::ast::{Ast, GroupKind};
+    match ast {
+        Ast::Group(g) => {
+            match &g.kind {
+                GroupKind::CaptureIndex(i) => *count = (*count).max(*i as usize),
+                GroupKind::CaptureName { name, .. } => {
+                    *count = (*count).max(name.index as usize);
+                    named.push((name.name.clone(), name.index as usize));
+                }
+                GroupKind::NonCapturing(_) => {}
+            }
+            captures(&g.ast, count, named);
+        }
+        Ast::Repetition(r) => captures(&r.ast, count, named),
+        Ast::Alternation(a) => a.asts.iter().for_each(|x| captures(x, count, named)),
+        Ast::Concat(c) => c.asts.iter().for_each(|x| captures(x, count, named)),
+        _ => {}
     }
 }
 

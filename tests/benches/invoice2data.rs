@@ -82,7 +82,7 @@ fn main() {
     let pdf_dir = work.path().join("pdf");
     let st = Command::new(&python).arg(repo().join("tests/oracle/typeset.py")).arg(&pdf_dir).args(&texts).status().unwrap();
     assert!(st.success());
-    let pdfs: Vec<PathBuf> = texts.iter().map(|t| pdf_dir.join(t.file_stem().unwrap()).with_extension("pdf")).collect();
+    let pdfs: Vec<PathBuf> = texts.iter().map(|t| pdf_dir.join(format!("{}.pdf", t.file_stem().unwrap().to_string_lossy()))).collect();
     println!("{} templates; {} PDFs typeset by ReportLab from texts generated from their regexes; one core\n", 215, pdfs.len());
 
     // 1. Start-up.

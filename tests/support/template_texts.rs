@@ -122,7 +122,7 @@ pub fn text_for(path: &Path, sampler: &mut Sampler) -> Option<String> {
     if lines.is_empty() {
         return None;
     }
-    let mut sample = |src: &str, lines: &mut Vec<String>, sampler: &mut Sampler| {
+    let sample = |src: &str, lines: &mut Vec<String>, sampler: &mut Sampler| {
         if let Some(s) = sampler.sample(src) {
             lines.push(s);
         }
