@@ -128,7 +128,7 @@ fn throughput() {
         }
         println!("| {n} | {rate:.0} | {:.2}× |", rate / baseline);
     }
-    // The real-world set: the invoice2data community templates (some prepare their own text).
+    // The real-world set: the invoice2data community templates (matched by their keywords).
     let corpus = repo().join("tests/fixtures/invoice2data-templates");
     if corpus.exists() {
         let classifier = definitions::load_dir(&corpus, None).definitions.classifier();
