@@ -11,7 +11,7 @@ mod template_texts;
 
 use serde_json::Value as J;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn repo() -> PathBuf {

@@ -82,12 +82,28 @@ impl Outcome {
 pub struct Classifier {
     types: Vec<Arc<DocType>>,
     set: RegexSet,
-    /// (type index, its all/any/none pattern indices in `set`).
-    native: Vec<(usize, Vec<usize>, Vec<usize>, Vec<usize>)>,
+    native: Vec<Members>,
     keywords: Option<AhoCorasick>,
-    /// (type index, keyword ids, exclude keyword ids).
-    templates: Vec<(usize, Vec<usize>, Vec<usize>)>,
+    /// `all`: keyword ids, `none`: exclude keyword ids (`any` is empty).
+    templates: Vec<Members>,
     keyword_count: usize,
+}
+
+/// A type's patterns in a shared matcher: the indices of those that must all match, of which one
+/// must match, and of which none may.
+struct Members {
+    ty: usize,
+    all: Vec<usize>,
+    any: Vec<usize>,
+    none: Vec<usize>,
+}
+
+impl Members {
+    fn hold(&self, matched: impl Fn(usize) -> bool) -> bool {
+        self.all.iter().all(|&i| matched(i))
+            && (self.any.is_empty() || self.any.iter().any(|&i| matched(i)))
+            && !self.none.iter().any(|&i| matched(i))
+    }
 }
 
 impl Classifier {
@@ -115,12 +131,12 @@ impl Classifier {
                             .collect::<Vec<_>>()
                     };
                     let (all, any, none) = (take(&n.match_all), take(&n.match_any), take(&n.match_none));
-                    native.push((ti, all, any, none));
+                    native.push(Members { ty: ti, all, any, none });
                 }
                 Rules::Invoice2data(tpl) => {
                     let all = tpl.keywords.iter().map(|w| word_id(w, &mut words)).collect();
                     let none = tpl.exclude_keywords.iter().map(|w| word_id(w, &mut words)).collect();
-                    templates.push((ti, all, none));
+                    templates.push(Members { ty: ti, all, any: vec![], none });
                 }
             }
         }
@@ -153,25 +169,14 @@ impl Classifier {
         let mut found = vec![];
         if !self.native.is_empty() {
             let hits = self.set.matches(text);
-            for (ti, all, any, none) in &self.native {
-                if all.iter().all(|&i| hits.matched(i))
-                    && (any.is_empty() || any.iter().any(|&i| hits.matched(i)))
-                    && !none.iter().any(|&i| hits.matched(i))
-                {
-                    found.push(*ti);
-                }
-            }
+            found.extend(self.native.iter().filter(|m| m.hold(|i| hits.matched(i))).map(|m| m.ty));
         }
         if let Some(ac) = &self.keywords {
             let mut present = vec![false; self.keyword_count];
             for m in ac.find_overlapping_iter(text) {
                 present[m.pattern().as_usize()] = true;
             }
-            for (ti, all, none) in &self.templates {
-                if all.iter().all(|&i| present[i]) && !none.iter().any(|&i| present[i]) {
-                    found.push(*ti);
-                }
-            }
+            found.extend(self.templates.iter().filter(|m| m.hold(|i| present[i])).map(|m| m.ty));
         }
         found.sort_unstable();
         found.into_iter().map(|ti| &self.types[ti]).collect()
@@ -192,7 +197,7 @@ impl Classifier {
             );
         }
         // Stable: among equal priorities the load order (file path) stays.
-        candidates.sort_by(|a, b| b.priority.cmp(&a.priority));
+        candidates.sort_by_key(|t| std::cmp::Reverse(t.priority));
         let top = candidates[0].priority;
         let tied: Vec<_> = candidates.iter().filter(|t| t.priority == top).collect();
         // invoice2data takes the first template that matches; clerk does too among templates,

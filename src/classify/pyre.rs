@@ -228,6 +228,9 @@ fn next_char(text: &str, i: usize) -> usize {
     text[i..].chars().next().map(|c| i + c.len_utf8()).unwrap_or(text.len() + 1)
 }
 
+/// Substitutions applied in order: (pattern, replacement).
+pub type Replacements = Vec<(Arc<PyRegex>, Replacement)>;
+
 /// Python's replacement syntax: `\1`, `\g<1>`, `\g<name>`, and the escapes `\n`, `\t`, `\\`….
 #[derive(Debug, Clone)]
 pub struct Replacement(Vec<Piece>);

@@ -475,7 +475,7 @@ fn decode_rule(node: &Node, what: &str, in_rules: bool, diag: &mut Diagnostics) 
     }
     for (k, _) in node.as_map().unwrap_or_default() {
         let key = k.as_str().unwrap_or("");
-        if !RULE_KEYS.contains(&key) && !(in_rules && matches!(key, "line_separator" | "replace")) && !matches!(key, "parser" | "rules" | "line_separator" | "replace" | "area") {
+        if !RULE_KEYS.contains(&key) && !matches!(key, "parser" | "rules" | "line_separator" | "replace" | "area") {
             diag.warn(k.pos, format!("`{key}` is not a key of a lines rule; it is ignored"));
         }
     }

@@ -5,7 +5,7 @@
 
 use super::value::{self, Dict, Val};
 use super::{Group, Template, Type};
-use crate::classify::pyre::{PyRegex, Replacement};
+use crate::classify::pyre::{PyRegex, Replacements};
 use std::sync::Arc;
 
 #[derive(Debug)]
@@ -21,7 +21,7 @@ pub struct Rule {
     pub line_separator: Arc<PyRegex>,
     pub types: Vec<(String, Type)>,
     /// Per column: replacements applied to its values.
-    pub replace: Vec<(String, Vec<(Arc<PyRegex>, Replacement)>)>,
+    pub replace: Vec<(String, Replacements)>,
 }
 
 #[derive(Debug)]

@@ -10,7 +10,7 @@ pub mod lines;
 pub mod value;
 
 use super::dates;
-use super::pyre::{PyRegex, Replacement};
+use super::pyre::{PyRegex, Replacements};
 use std::borrow::Cow;
 use std::sync::Arc;
 use value::{Dict, Val};
@@ -39,7 +39,7 @@ pub struct Options {
     pub date_formats: Vec<String>,
     pub languages: Vec<String>,
     pub decimal_separator: String,
-    pub replace: Vec<(Arc<PyRegex>, Replacement)>,
+    pub replace: Replacements,
 }
 
 #[derive(Debug)]
@@ -61,7 +61,7 @@ pub struct RegexField {
     pub regexes: Vec<Arc<PyRegex>>,
     pub ty: Option<Type>,
     pub group: Option<Group>,
-    pub replace: Vec<(Arc<PyRegex>, Replacement)>,
+    pub replace: Replacements,
     pub extract_number: bool,
 }
 
