@@ -11,7 +11,7 @@ mod template_texts;
 
 use serde_json::Value as J;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo() -> PathBuf {
@@ -54,20 +54,11 @@ fn relative_date(a: &J, b: Option<&J>) -> bool {
     }
 }
 
-#[test]
-fn clerk_extracts_what_invoice2data_extracts() {
-    let templates = repo().join("tests/fixtures/invoice2data-templates");
-    let dir = tempfile::tempdir().unwrap();
-    // CLERK_ORACLE_KEEP=DIR keeps the generated texts, to look at a difference.
-    let keep = std::env::var_os("CLERK_ORACLE_KEEP").map(PathBuf::from);
-    let dir_path = keep.clone().unwrap_or_else(|| dir.path().to_path_buf());
-    std::fs::create_dir_all(&dir_path).unwrap();
-    let texts = template_texts::write_texts(&templates, &dir_path);
-    assert!(texts.len() >= 200, "texts for only {} of 215 templates", texts.len());
-
-    let py = oracle_python();
-    let mut cmd = Command::new(&py);
-    cmd.arg(repo().join("tests/oracle/invoice2data_oracle.py")).arg(&templates).args(&texts);
+/// Runs `texts` (text files or PDFs) through invoice2data and through clerk, both with every
+/// template in `templates`; returns (documents recognised by both, fields compared, differences).
+fn compare(py: &Path, templates: &Path, dir: &Path, texts: &[PathBuf]) -> (usize, usize, Vec<String>) {
+    let mut cmd = Command::new(py);
+    cmd.arg(repo().join("tests/oracle/invoice2data_oracle.py")).arg(templates).args(texts);
     let out = cmd.output().unwrap();
     assert!(out.status.success(), "oracle failed: {}", String::from_utf8_lossy(&out.stderr));
     let oracle: BTreeMap<String, J> = String::from_utf8_lossy(&out.stdout)
@@ -76,7 +67,7 @@ fn clerk_extracts_what_invoice2data_extracts() {
         .map(|v| (v["file"].as_str().unwrap().to_string(), v))
         .collect();
 
-    let clerk: BTreeMap<String, J> = support::classify_json(&templates, &dir_path, &texts)
+    let clerk: BTreeMap<String, J> = support::classify_json(templates, dir, texts)
         .into_iter()
         .map(|v| (v["file"].as_str().unwrap().to_string(), v))
         .collect();
@@ -86,7 +77,7 @@ fn clerk_extracts_what_invoice2data_extracts() {
     let mut recognised = 0;
     let mut unmatched = vec![];
     let mut failed = vec![];
-    for t in &texts {
+    for t in texts {
         let key = t.to_string_lossy().to_string();
         let (o, c) = (&oracle[&key], &clerk[&key]);
         let name = t.file_name().unwrap().to_string_lossy().to_string();
@@ -141,12 +132,60 @@ fn clerk_extracts_what_invoice2data_extracts() {
             }
         }
     }
-    println!("{} texts, {recognised} recognised by both, {compared_fields} fields compared", texts.len());
+    println!("{} files, {recognised} recognised by both, {compared_fields} fields compared", texts.len());
     println!("invoice2data gave up on: {}", failed.join(", "));
     println!("matched by no template in either tool: {}", unmatched.join(", "));
     for d in &differences {
         println!("DIFF {d}");
     }
+    (recognised, compared_fields, differences)
+}
+
+#[test]
+fn clerk_extracts_what_invoice2data_extracts() {
+    let templates = repo().join("tests/fixtures/invoice2data-templates");
+    let dir = tempfile::tempdir().unwrap();
+    // CLERK_ORACLE_KEEP=DIR keeps the generated texts, to look at a difference.
+    let keep = std::env::var_os("CLERK_ORACLE_KEEP").map(PathBuf::from);
+    let dir_path = keep.clone().unwrap_or_else(|| dir.path().to_path_buf());
+    std::fs::create_dir_all(&dir_path).unwrap();
+    let texts = template_texts::write_texts(&templates, &dir_path);
+    assert!(texts.len() >= 200, "texts for only {} of 215 templates", texts.len());
+
+    let py = oracle_python();
+    let (recognised, _, differences) = compare(&py, &templates, &dir_path, &texts);
     assert!(recognised >= 150, "only {recognised} texts recognised: the generator does not exercise the templates");
+    assert!(differences.is_empty(), "{} differences from invoice2data 1.0.1 (listed above)", differences.len());
+}
+
+/// The same on PDFs: 60 of the texts typeset by ReportLab, read by invoice2data's pdftotext reader
+/// (`pdftotext -layout`) and by clerk's reader. Templates with `area:` fields are left out: on a
+/// PDF invoice2data crops the page there, which clerk does not do yet (README).
+#[test]
+fn on_pdfs_clerk_extracts_what_invoice2data_extracts() {
+    let templates = repo().join("tests/fixtures/invoice2data-templates");
+    let dir = tempfile::tempdir().unwrap();
+    let texts = template_texts::write_texts(&templates, dir.path());
+    let mut all = vec![];
+    template_texts::files(&templates, &mut all);
+    let uses_area: Vec<String> = all
+        .iter()
+        .filter(|t| std::fs::read_to_string(t).is_ok_and(|s| s.contains("area:") || s.contains("\"area\"")))
+        .map(|t| t.file_stem().unwrap().to_string_lossy().to_string())
+        .collect();
+    let texts: Vec<PathBuf> = texts
+        .into_iter()
+        .filter(|t| !uses_area.iter().any(|a| t.file_stem().unwrap().to_string_lossy().ends_with(&format!("_{a}"))))
+        .step_by(3)
+        .take(60)
+        .collect();
+    let py = oracle_python();
+    let pdf_dir = dir.path().join("pdf");
+    let st = Command::new(&py).arg(repo().join("tests/oracle/typeset.py")).arg(&pdf_dir).args(&texts).status().unwrap();
+    assert!(st.success(), "typesetting failed");
+    let pdfs: Vec<PathBuf> =
+        texts.iter().map(|t| pdf_dir.join(format!("{}.pdf", t.file_stem().unwrap().to_string_lossy()))).collect();
+    let (recognised, _, differences) = compare(&py, &templates, &pdf_dir, &pdfs);
+    assert!(recognised >= 45, "only {recognised} PDFs recognised");
     assert!(differences.is_empty(), "{} differences from invoice2data 1.0.1 (listed above)", differences.len());
 }
