@@ -57,8 +57,6 @@ pub struct FieldDef {
     pub name: String,
     /// Tried in order; the first that matches gives the value (its first capture group).
     pub regexes: Vec<Regex>,
-    /// A constant value instead of a regex (invoice2data's `static_*` fields).
-    pub value: Option<String>,
     pub ty: FieldType,
     pub required: bool,
     pub date_formats: Vec<String>,
@@ -68,9 +66,6 @@ pub struct FieldDef {
 impl FieldDef {
     /// The raw text this field captures from `text`, if any.
     pub fn find(&self, text: &str) -> Option<String> {
-        if let Some(v) = &self.value {
-            return Some(v.clone());
-        }
         self.regexes.iter().find_map(|r| {
             r.captures(text).map(|c| c.get(1).or_else(|| c.get(0)).map(|m| m.as_str().to_string()).unwrap_or_default())
         })

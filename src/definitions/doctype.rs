@@ -135,7 +135,6 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
         return Some(FieldDef {
             name,
             regexes: vec![regex],
-            value: None,
             ty: FieldType::String,
             required: false,
             date_formats: vec![],
@@ -229,7 +228,7 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
     if diag.errors() != before {
         return None;
     }
-    Some(FieldDef { name, regexes: vec![regex?], value: None, ty, required, date_formats, decimal_separator })
+    Some(FieldDef { name, regexes: vec![regex?], ty, required, date_formats, decimal_separator })
 }
 
 pub(super) fn valid_date_format(f: &str) -> bool {
