@@ -244,3 +244,19 @@ fn invoice2data_format_prints_what_invoice2data_writes() {
     assert_eq!(e["template_name"], "groups.yml");
     assert!(String::from_utf8_lossy(&out.stderr).contains("b.txt: unrecognised"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn a_lines_block_that_matches_nothing_at_all_ends() {
+    // invoice2data loops forever on this rule (start and end both match the empty string);
+    // clerk reads the one block it gives and goes on.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("empty.yml"),
+        "issuer: Empty\nkeywords: [EMPTY TEST]\nfields:\n  lines:\n    parser: lines\n    start: 'x*'\n    end: 'y*'\n    line: '(?P<word>[A-Z]+)'\n",
+    )
+    .unwrap();
+    let doc = dir.path().join("a.txt");
+    std::fs::write(&doc, "EMPTY TEST\nABC\n").unwrap();
+    let out = support::classify_json(dir.path(), dir.path(), &[doc]);
+    assert_eq!(out[0]["doctype"], "empty", "{}", out[0]);
+}

@@ -19,6 +19,8 @@ pub struct PyRegex {
     /// so checking a replacement compiles nothing.
     groups: usize,
     named: Vec<(String, usize)>,
+    /// The same for a backtracking pattern, known once it compiles.
+    fancy_named: OnceLock<Vec<(String, usize)>>,
     compiled: OnceLock<Engine>,
 }
 
@@ -51,6 +53,9 @@ impl<'t> Found<'t> {
     }
 }
 
+/// How long a backtracking pattern may search one text for all its matches.
+const FANCY_BUDGET: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Shared compiled patterns, keyed by source: templates repeat many patterns.
 fn interned() -> &'static Mutex<HashMap<String, Arc<PyRegex>>> {
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<PyRegex>>>> = OnceLock::new();
@@ -82,7 +87,7 @@ impl PyRegex {
                 }
             }
         }
-        let re = Arc::new(PyRegex { source: source.to_string(), translated, fancy, groups, named, compiled: OnceLock::new() });
+        let re = Arc::new(PyRegex { source: source.to_string(), translated, fancy, groups, named, fancy_named: OnceLock::new(), compiled: OnceLock::new() });
         interned().lock().unwrap_or_else(|e| e.into_inner()).insert(source.to_string(), re.clone());
         Ok(re)
     }
@@ -110,15 +115,17 @@ impl PyRegex {
     }
 
     /// Named groups and their indices.
-    fn names(&self) -> Vec<(String, usize)> {
+    fn names(&self) -> &[(String, usize)] {
         if !self.fancy {
-            return self.named.clone();
+            return &self.named;
         }
-        let names: Vec<Option<String>> = match self.engine() {
-            Engine::Fast(r) => r.capture_names().map(|n| n.map(str::to_string)).collect(),
-            Engine::Fancy(r) => r.capture_names().map(|n| n.map(str::to_string)).collect(),
-        };
-        names.into_iter().enumerate().filter_map(|(i, n)| n.map(|n| (n, i))).collect()
+        self.fancy_named.get_or_init(|| {
+            let names: Vec<Option<&str>> = match self.engine() {
+                Engine::Fast(r) => r.capture_names().collect(),
+                Engine::Fancy(r) => r.capture_names().collect(),
+            };
+            names.into_iter().enumerate().filter_map(|(i, n)| n.map(|n| (n.to_string(), i))).collect()
+        })
     }
 
     /// Number of capture groups, not counting the whole match.
@@ -153,11 +160,19 @@ impl PyRegex {
         self.search_at(text, 0)
     }
 
-    /// Every non-overlapping match, left to right (Python's `finditer`).
+    /// Every non-overlapping match, left to right (Python's `finditer`). A backtracking pattern
+    /// stops after `FANCY_BUDGET` with what it found: each search is bounded by the backtracking
+    /// limit, but a document could hold a great many slow matches, and classifying runs in the
+    /// daemon.
     pub fn find_iter<'t>(&'t self, text: &'t str) -> Vec<Found<'t>> {
         let mut out = vec![];
         let mut at = 0;
+        let deadline = self.fancy.then(|| std::time::Instant::now() + FANCY_BUDGET);
         while at <= text.len() {
+            if deadline.is_some_and(|d| std::time::Instant::now() > d) {
+                tracing::warn!(pattern = %self.source, "a template's regex ran out of time on this document; its later matches are not used");
+                break;
+            }
             let Some(m) = self.search_at(text, at) else { break };
             let (s, e) = (m.start(), m.end());
             at = if e == s { next_char(text, e) } else { e };
@@ -331,8 +346,8 @@ impl Replacement {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Group(i) => out.push_str(m.group(*i).unwrap_or("")),
                 Piece::Named(n) => {
-                    if let Some((_, i)) = m.re.names().into_iter().find(|(name, _)| name == n) {
-                        out.push_str(m.group(i).unwrap_or(""));
+                    if let Some((_, i)) = m.re.names().iter().find(|(name, _)| name == n) {
+                        out.push_str(m.group(*i).unwrap_or(""));
                     }
                 }
             }

@@ -49,7 +49,13 @@ pub fn parse(t: &Template, rules: &[Rule], content: &str) -> Result<Vec<Val>, St
             let end = if rule.end_last { rule.end.find_iter(content).pop() } else { rule.end.search(content) };
             let Some(end) = end else { break };
             rows.extend(block(t, rule, &content[..end.start()])?);
+            // A `start` and `end` that both match nothing at all would find this block forever
+            // (invoice2data loops there); one block is all such a rule gives.
+            let stuck = start.end() == 0 && end.end() == 0;
             content = &content[end.end()..];
+            if stuck {
+                break;
+            }
         }
     }
     Ok(rows)
