@@ -2,7 +2,7 @@
 //! `extract` (text layer / OCR) → `classify` (document type, fields, validation).
 //! A stage's results and the completion of its job commit in one transaction.
 
-use crate::classify::{Classifier, ExceptionKind, Outcome};
+use crate::classify::{Classifier, Doc, ExceptionKind, Outcome};
 use crate::definitions::Definitions;
 use crate::read::pool::{Outcome as ReadOutcome, Readers};
 use crate::store::{Job, Stage, Store};
@@ -143,12 +143,15 @@ impl Pipeline {
             .ok_or_else(|| anyhow::anyhow!("document {} vanished", job.document_id))?;
         let active = self.active();
         let hint = self.store.doctype_hint(job.document_id).await?;
+        let boxes =
+            if active.classifier.uses_area() { self.store.document_boxes(job.document_id).await? } else { None };
         let outcome = tokio::task::spawn_blocking(move || {
+            let doc = Doc { text: &text, boxes: boxes.as_deref() };
             // A mail rule's type is not guessed but validated: the fields must be there.
             let hinted = hint.as_deref().and_then(|h| active.classifier.get(h));
             let outcome = match hinted {
-                Some(t) => crate::classify::extract_fields(t, &text, &Default::default()),
-                None => active.classifier.classify(&text),
+                Some(t) => crate::classify::extract_fields(t, doc, &Default::default()),
+                None => active.classifier.classify_doc(doc),
             };
             let version = outcome.doctype.as_ref().and_then(|t| active.classifier.get(t)).map(|t| t.version.clone());
             (outcome, version)
@@ -203,7 +206,10 @@ pub fn classify_read(read: ReadOutcome, classifier: &Classifier) -> (Outcome, us
     let unreadable = |reason: String| (Outcome::exception(ExceptionKind::Unreadable, reason), 0, false);
     match read {
         ReadOutcome::Read(extracted) => {
-            (classifier.classify(&extracted.text()), extracted.pages.len(), extracted.ocr())
+            let (text, pages, ocr) = (extracted.text(), extracted.pages.len(), extracted.ocr());
+            let boxes = (extracted.media_type != "text/plain" && classifier.uses_area())
+                .then(|| extracted.pages.into_iter().map(|p| (p.number, p.boxes)).collect::<Vec<_>>());
+            (classifier.classify_doc(Doc { text: &text, boxes: boxes.as_deref() }), pages, ocr)
         }
         ReadOutcome::Unreadable(reason) | ReadOutcome::Failed(reason) => unreadable(reason),
         ReadOutcome::Stopped => unreadable("clerk stopped before reading it".into()),

@@ -235,7 +235,7 @@ async fn invoice_form(State(erp): State<Shared>, headers: HeaderMap, body: Strin
     let Some(user) = session(&e, &headers) else {
         return (StatusCode::FOUND, [("location", "/login")]).into_response();
     };
-    if !form.get("csrf_token").is_some_and(|t| e.csrf.remove(t).is_some()) {
+    if form.get("csrf_token").is_none_or(|t| e.csrf.remove(t).is_none()) {
         return (StatusCode::FORBIDDEN, "CSRF token missing or stale").into_response();
     }
     let mut payload: serde_json::Map<String, Value> =

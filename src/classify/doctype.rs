@@ -36,6 +36,11 @@ pub struct Native {
 }
 
 impl DocType {
+    /// Whether a field is read from an area of the page (and so needs the pages' word boxes).
+    pub fn uses_area(&self) -> bool {
+        matches!(&self.rules, Rules::Invoice2data(t) if t.fields.iter().any(|f| f.area.is_some()))
+    }
+
     /// Names of the fields an agent may set for this type.
     pub fn field_names(&self) -> Vec<String> {
         match &self.rules {

@@ -53,6 +53,24 @@ pub fn field_text(v: &serde_json::Value) -> String {
     }
 }
 
+/// One page's words with their boxes (see [`invoice2data::area`]).
+pub use invoice2data::area::PageBoxes;
+
+/// A document as classification reads it: its text and, when it was read from pages (a PDF, an
+/// image), every page's words with their boxes, which invoice2data `area:` fields crop.
+#[derive(Debug, Clone, Copy)]
+pub struct Doc<'a> {
+    pub text: &'a str,
+    pub boxes: Option<&'a [PageBoxes]>,
+}
+
+impl<'a> Doc<'a> {
+    /// A document that is text only (a `.txt` file, or a caller without the pages).
+    pub fn plain(text: &'a str) -> Doc<'a> {
+        Doc { text, boxes: None }
+    }
+}
+
 /// What classification decided for one document.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
@@ -183,6 +201,17 @@ impl Classifier {
     }
 
     pub fn classify(&self, text: &str) -> Outcome {
+        self.classify_doc(Doc::plain(text))
+    }
+
+    /// Whether a type reads fields from an area of the page, so classifying needs the pages' word
+    /// boxes (which the daemon loads only then).
+    pub fn uses_area(&self) -> bool {
+        self.types.iter().any(|t| t.uses_area())
+    }
+
+    pub fn classify_doc(&self, doc: Doc) -> Outcome {
+        let text = doc.text;
         if text.trim().is_empty() {
             return Outcome::exception(
                 ExceptionKind::Unreadable,
@@ -210,13 +239,14 @@ impl Classifier {
                 format!("{} document types matched with the same priority {top}: {}; raise the priority of the right one or narrow its match rules", tied.len(), names.join(", ")),
             );
         }
-        extract_fields(candidates[0], text, &BTreeMap::new())
+        extract_fields(candidates[0], doc, &BTreeMap::new())
     }
 }
 
-/// Extracts `doctype`'s fields from `text`; `overrides` (from an agent) replace what was found.
+/// Extracts `doctype`'s fields from `doc`; `overrides` (from an agent) replace what was found.
 /// Required fields that are missing or invalid make the outcome `incomplete`.
-pub fn extract_fields(doctype: &DocType, text: &str, overrides: &BTreeMap<String, String>) -> Outcome {
+pub fn extract_fields(doctype: &DocType, doc: Doc, overrides: &BTreeMap<String, String>) -> Outcome {
+    let text = doc.text;
     let (fields, problems, required): (Fields, BTreeMap<String, String>, Vec<String>) = match &doctype.rules {
         Rules::Native(n) => {
             let mut fields = Fields::new();
@@ -246,7 +276,7 @@ pub fn extract_fields(doctype: &DocType, text: &str, overrides: &BTreeMap<String
             (fields, problems, required)
         }
         Rules::Invoice2data(t) => {
-            let x = t.extract(text, overrides);
+            let x = t.extract(text, doc.boxes, overrides);
             let fields = x.output.0.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
             let mut problems: BTreeMap<String, String> = x.problems.into_iter().collect();
             for m in &x.missing {

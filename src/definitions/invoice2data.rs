@@ -9,6 +9,7 @@ use super::yaml::{Node, Pos, Value};
 use super::Diagnostics;
 use crate::classify::dates;
 use crate::classify::doctype::{DocType, Rules};
+use crate::classify::invoice2data::area::Area;
 use crate::classify::invoice2data::lines::{Rule, Table};
 use crate::classify::invoice2data::value::Val;
 use crate::classify::invoice2data::{Field, FieldKind, Group, Options, RegexField, Template, Type};
@@ -333,9 +334,7 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
     let raw = key.as_str().unwrap_or_default();
     let what = format!("fields.{raw}");
     if value.as_map().is_some() {
-        if value.get("area").is_some() {
-            diag.warn(value.get("area").map(|a| a.pos).unwrap_or(value.pos), format!("field `{raw}`: `area` is not supported yet; clerk reads the field from the whole text"));
-        }
+        let area = value.get("area").and_then(|a| area(a, &format!("{what}.area"), diag));
         let Some(parser) = value.get("parser") else {
             diag.warn(value.pos, format!("field `{raw}` has no `parser:`, so invoice2data (and clerk) ignore it"));
             return None;
@@ -380,10 +379,14 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
                 return None;
             }
         };
-        return Some(Field { name: raw.to_string(), kind });
+        return Some(Field { name: raw.to_string(), kind, area });
     }
     if raw.starts_with("static_") {
-        return Some(Field { name: raw.replace("static_", ""), kind: FieldKind::Static { value: scalar(value), always: true } });
+        return Some(Field {
+            name: raw.replace("static_", ""),
+            kind: FieldKind::Static { value: scalar(value), always: true },
+            area: None,
+        });
     }
     if matches!(value.value, Value::Null) {
         diag.error(value.pos, format!("field `{raw}` has no regex"));
@@ -401,7 +404,58 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
     } else if raw.starts_with("amount") {
         f.ty = Some(Type::Float);
     }
-    Some(Field { name, kind: FieldKind::Regex(f) })
+    Some(Field { name, kind: FieldKind::Regex(f), area: None })
+}
+
+/// `area: {f, l, r, x, y, W, H}`: numbers as Python's `int()` (pages) and `float()` take them.
+/// invoice2data finds a missing key only when a document reaches the field, and then gives up
+/// on the document; clerk refuses the template at load.
+fn area(node: &Node, what: &str, diag: &mut Diagnostics) -> Option<Area> {
+    if node.as_map().is_none() {
+        diag.error(node.pos, format!("`{what}` must be a mapping with f, l, r, x, y, W and H"));
+        return None;
+    }
+    let before = diag.errors();
+    let mut number = |key: &str, whole: bool| -> f64 {
+        let Some(v) = node.get(key) else {
+            diag.error(node.pos, format!("`{what}` has no `{key}`: an area needs f and l (first and last page), r (resolution in dpi), x, y, W and H (pixels at r dpi)"));
+            return 0.0;
+        };
+        let n = match scalar(v) {
+            Val::Int(i) => Some(i as f64),
+            Val::Float(f) if whole => Some(f.trunc()),
+            Val::Float(f) => Some(f),
+            Val::Bool(b) => Some(b as i64 as f64),
+            Val::Str(s) if whole => s.trim().parse::<i64>().ok().map(|i| i as f64),
+            Val::Str(s) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if n.is_finite() => n,
+            _ => {
+                let kind = if whole { "a whole number (a page)" } else { "a number" };
+                diag.error(v.pos, format!("`{what}.{key}` must be {kind}"));
+                0.0
+            }
+        }
+    };
+    let a = Area {
+        first: number("f", true) as i64,
+        last: number("l", true) as i64,
+        r: number("r", false),
+        x: number("x", false),
+        y: number("y", false),
+        w: number("W", false),
+        h: number("H", false),
+    };
+    if diag.errors() > before {
+        return None;
+    }
+    if a.r <= 0.0 {
+        diag.error(node.get("r").map_or(node.pos, |r| r.pos), format!("`{what}.r` is the resolution in dpi and must be above 0"));
+        return None;
+    }
+    Some(a)
 }
 
 /// A `lines` block: one rule from its own keys, or a `rules:` list.

@@ -1,7 +1,7 @@
 //! The human side of the exception queue: resolving an item re-validates the agent's answer
 //! against the document type before the document moves on; rejecting records why.
 
-use crate::classify::{extract_fields, Classifier};
+use crate::classify::{extract_fields, Classifier, Doc};
 use crate::store::{Decision, Store};
 use std::collections::BTreeMap;
 
@@ -49,7 +49,8 @@ pub async fn resolve(
         return Err(ResolveError::Invalid(format!("`{doctype}` has no field(s) {}", unknown.join(", "))));
     }
     let (text, _, _) = store.document_text(document_id).await?.unwrap_or_default();
-    let outcome = extract_fields(t, &text, fields);
+    let boxes = if t.uses_area() { store.document_boxes(document_id).await? } else { None };
+    let outcome = extract_fields(t, Doc { text: &text, boxes: boxes.as_deref() }, fields);
     if let Some((_, reason)) = &outcome.exception {
         return Err(ResolveError::Invalid(reason.clone()));
     }

@@ -59,6 +59,39 @@ pub struct Word {
     pub conf: f32,
 }
 
+/// A word and its box in points from the page's top-left corner, as `pdftotext -bbox-layout`
+/// lists it: what an invoice2data `area:` crops. Written as `[x0, y0, x1, y1, text]`, as a page
+/// holds hundreds of them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(from = "(f64, f64, f64, f64, String)", into = "(f64, f64, f64, f64, String)")]
+pub struct TextBox {
+    pub x0: f64,
+    pub y0: f64,
+    pub x1: f64,
+    pub y1: f64,
+    pub text: String,
+}
+
+impl From<(f64, f64, f64, f64, String)> for TextBox {
+    fn from((x0, y0, x1, y1, text): (f64, f64, f64, f64, String)) -> Self {
+        TextBox { x0, y0, x1, y1, text }
+    }
+}
+
+impl From<TextBox> for (f64, f64, f64, f64, String) {
+    fn from(b: TextBox) -> Self {
+        (b.x0, b.y0, b.x1, b.y1, b.text)
+    }
+}
+
+impl TextBox {
+    /// An OCR word's box, from pixels of an image at `dpi` to points.
+    pub fn from_pixels(w: &Word, dpi: f64) -> TextBox {
+        let pt = |px: u32| px as f64 * 72.0 / dpi;
+        TextBox { x0: pt(w.x), y0: pt(w.y), x1: pt(w.x + w.w), y1: pt(w.y + w.h), text: w.text.clone() }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 pub struct Page {
     pub number: u32,
@@ -67,7 +100,12 @@ pub struct Page {
     /// Size of the page image OCR read, in pixels (0 for text-layer pages).
     pub width: u32,
     pub height: u32,
+    /// OCR's words, in pixels of the page image (for highlighting fields).
     pub words: Vec<Word>,
+    /// Every word on the page with its box in points: the text layer's, or OCR's converted
+    /// (an image is taken as 300 dpi, the resolution clerk tells tesseract). Empty for plain text.
+    #[serde(default)]
+    pub boxes: Vec<TextBox>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -184,7 +184,7 @@ impl Store {
         sqlx::query("DELETE FROM pages WHERE document_id = ?").bind(id).execute(&mut **tx).await?;
         for p in pages {
             sqlx::query(
-                "INSERT INTO pages (document_id, number, text, ocr, width, height, words) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO pages (document_id, number, text, ocr, width, height, words, boxes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(id)
             .bind(p.number as i64)
@@ -193,6 +193,7 @@ impl Store {
             .bind(p.width as i64)
             .bind(p.height as i64)
             .bind(serde_json::to_string(&p.words).unwrap_or_else(|_| "[]".into()))
+            .bind((media_type != "text/plain").then(|| serde_json::to_string(&p.boxes).unwrap_or_else(|_| "[]".into())))
             .execute(&mut **tx)
             .await?;
         }
@@ -262,6 +263,21 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+    }
+
+    /// Every page's word boxes, for invoice2data `area:` fields; `None` when the document has
+    /// none recorded (plain text), so such fields read the whole text.
+    pub async fn document_boxes(&self, id: i64) -> sqlx::Result<Option<Vec<crate::classify::PageBoxes>>> {
+        let rows = sqlx::query("SELECT number, boxes FROM pages WHERE document_id = ? ORDER BY number")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut pages = Vec::with_capacity(rows.len());
+        for r in rows {
+            let Some(boxes) = r.get::<Option<String>, _>(1) else { return Ok(None) };
+            pages.push((r.get::<i64, _>(0) as u32, serde_json::from_str(&boxes).unwrap_or_default()));
+        }
+        Ok((!pages.is_empty()).then_some(pages))
     }
 
     /// The document type a mail rule named for this document, if any.

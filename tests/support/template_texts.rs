@@ -112,8 +112,27 @@ mod yaml_view {
     }
 }
 
-/// A document text that should exercise `template`.
-pub fn text_for(path: &Path, sampler: &mut Sampler) -> Option<String> {
+/// A line of a generated text that belongs inside an `area:` rectangle when typeset: `box_pt`
+/// is the rectangle in points from the page's top-left corner (x0, y0, x1, y1).
+#[derive(serde::Serialize)]
+pub struct Placed {
+    pub page: i64,
+    pub box_pt: [f64; 4],
+    pub text: String,
+}
+
+/// A field's `area:` in points, when it has one.
+fn area_pt(f: &yaml_view::Y) -> Option<(i64, [f64; 4])> {
+    let n = |k: &str| f.get("area").get(k).0.and_then(|n| n.as_str()).and_then(|s| s.trim().parse::<f64>().ok());
+    let (page, r) = (n("f")?, n("r")?);
+    let (x, y, w, h) = (n("x")?, n("y")?, n("W")?, n("H")?);
+    let k = 72.0 / r;
+    Some((page as i64, [x * k, y * k, (x + w) * k, (y + h) * k]))
+}
+
+/// A document text that should exercise `template`, and which of its lines a typesetter puts
+/// inside the template's areas.
+pub fn text_for(path: &Path, sampler: &mut Sampler) -> Option<(String, Vec<Placed>)> {
     use yaml_view::Y;
     let src = std::fs::read_to_string(path).ok()?;
     let docs = clerk::definitions::yaml::parse(&src).ok()?;
@@ -127,8 +146,17 @@ pub fn text_for(path: &Path, sampler: &mut Sampler) -> Option<String> {
             lines.push(s);
         }
     };
+    let mut placed = vec![];
     for (_, field) in doc.get("fields").entries() {
         let f = Y(Some(field));
+        if let Some((page, box_pt)) = area_pt(&f) {
+            let before = lines.len();
+            for r in f.get("regex").items() {
+                sample(&r, &mut lines, sampler);
+            }
+            placed.extend(lines[before..].iter().map(|l| Placed { page, box_pt, text: l.clone() }));
+            continue;
+        }
         if f.0.is_some_and(|n| n.as_map().is_some()) {
             if let Some(p) = f.get("parser").0.and_then(|p| p.as_str()) {
                 if p == "lines" {
@@ -163,7 +191,7 @@ pub fn text_for(path: &Path, sampler: &mut Sampler) -> Option<String> {
             }
         }
     }
-    Some(lines.join("\n") + "\n")
+    Some((lines.join("\n") + "\n", placed))
 }
 
 /// Every template file (`.yml`, `.json`) under `dir`.
@@ -188,11 +216,15 @@ pub fn write_texts(templates: &Path, dir: &Path) -> Vec<PathBuf> {
     let mut sampler = Sampler { two_digit: 0 };
     let mut texts = vec![];
     for t in &all {
-        if let Some(text) = text_for(t, &mut sampler) {
+        if let Some((text, placed)) = text_for(t, &mut sampler) {
             // Named after the template's path: two folders hold a `com.amazon.aws.yml`.
             let rel = t.strip_prefix(templates).unwrap().with_extension("");
             let p = dir.join(format!("{}.txt", rel.to_string_lossy().replace('/', "_")));
             std::fs::write(&p, text).unwrap();
+            if !placed.is_empty() {
+                // For tests/oracle/typeset.py: these lines go inside their areas.
+                std::fs::write(p.with_extension("areas.json"), serde_json::to_string(&placed).unwrap()).unwrap();
+            }
             texts.push(p);
         }
     }

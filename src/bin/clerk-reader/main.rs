@@ -125,7 +125,7 @@ fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Ext
             let mut pages = Vec::with_capacity(images.len());
             for (i, img) in images.iter().enumerate() {
                 let (w, h) = img.dimensions();
-                pages.push(engine.page(i as u32 + 1, img.as_raw(), w, h, w)?);
+                pages.push(engine.page(i as u32 + 1, img.as_raw(), w, h, w, ocr::IMAGE_DPI)?);
             }
             pages
         }

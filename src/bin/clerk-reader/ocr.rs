@@ -3,7 +3,10 @@
 //! OpenMP is limited to one thread (`OMP_THREAD_LIMIT=1`, set by the pool): readers are the
 //! parallelism, one per core.
 
-use clerk::read::{Page, Unreadable, Word};
+use clerk::read::{Page, TextBox, Unreadable, Word};
+
+/// The resolution tesseract is told an image has (a PDF page is rendered at its own).
+pub const IMAGE_DPI: f64 = 300.0;
 
 #[derive(Default)]
 pub struct Engine {
@@ -27,7 +30,7 @@ impl Engine {
         }
     }
 
-    /// OCRs one 8-bit gray page image (`stride` bytes per row).
+    /// OCRs one 8-bit gray page image (`stride` bytes per row) of `dpi` pixels per inch.
     pub fn page(
         &mut self,
         number: u32,
@@ -35,6 +38,7 @@ impl Engine {
         width: u32,
         height: u32,
         stride: u32,
+        dpi: f64,
     ) -> Result<Page, Unreadable> {
         if self.off {
             return Ok(Page { number, ocr: true, width, height, ..Page::default() });
@@ -43,7 +47,8 @@ impl Engine {
             eprintln!("tesseract: page {number}: {e}");
             Unreadable(format!("OCR could not read page {number}: {e}"))
         })?;
-        Ok(Page { number, text, ocr: true, width, height, words })
+        let boxes = words.iter().map(|w| TextBox::from_pixels(w, dpi)).collect();
+        Ok(Page { number, text, ocr: true, width, height, words, boxes })
     }
 
     fn recognise(
@@ -66,7 +71,7 @@ impl Engine {
         let mut tess = tess
             .set_frame(pixels, width as i32, height as i32, 1, stride as i32)
             .map_err(|_| "the page image is not a valid picture".to_string())?
-            .set_source_resolution(300)
+            .set_source_resolution(IMAGE_DPI as i32)
             .recognize()
             .map_err(|_| "tesseract found no readable text on it".to_string())?;
         let text = tess.get_text().map_err(|_| "tesseract returned text that is not UTF-8".to_string())?;

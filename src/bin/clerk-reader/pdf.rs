@@ -7,7 +7,7 @@
 //! objects lazily, so a file's cost follows what a page needs, not the file's size.
 
 use super::ocr::Engine;
-use clerk::read::{Limits, Page, Unreadable};
+use clerk::read::{Limits, Page, TextBox, Unreadable};
 use std::ffi::{c_char, c_int, c_uchar, c_void, CStr};
 use std::time::Instant;
 
@@ -65,6 +65,8 @@ extern "C" {
         budget: *mut Budget,
         out: *mut *mut c_char,
         len: *mut usize,
+        words: *mut *mut c_char,
+        words_len: *mut usize,
     ) -> c_int;
     fn clerk_pdf_render_gray(
         pdf: *mut clerk_pdf,
@@ -144,19 +146,25 @@ impl<'a> Document<'a> {
         unsafe { clerk_pdf_pages(self.ptr) }.max(0) as usize
     }
 
-    fn text(&self, page: usize, limits: &Limits, deadline: Instant) -> Result<String, Unreadable> {
+    /// The page's text as `pdftotext -layout` writes it, and its words' boxes.
+    fn text(&self, page: usize, limits: &Limits, deadline: Instant) -> Result<(String, Vec<TextBox>), Unreadable> {
         let mut b = budget(limits, deadline);
         let (mut out, mut len) = (std::ptr::null_mut(), 0usize);
-        // SAFETY: valid document and page number; out is freed below with clerk_free.
-        let status = unsafe { clerk_pdf_page_text(self.ptr, page as c_int, &mut b, &mut out, &mut len) };
-        check(status, &b, page, limits)?;
-        // SAFETY: out holds len bytes from malloc.
-        let text = unsafe {
-            let t = String::from_utf8_lossy(std::slice::from_raw_parts(out.cast::<u8>(), len)).into_owned();
-            clerk_free(out.cast());
-            t
+        let (mut words, mut words_len) = (std::ptr::null_mut(), 0usize);
+        // SAFETY: valid document and page number; both outputs are freed below with clerk_free.
+        let status = unsafe {
+            clerk_pdf_page_text(self.ptr, page as c_int, &mut b, &mut out, &mut len, &mut words, &mut words_len)
         };
-        Ok(text)
+        check(status, &b, page, limits)?;
+        // SAFETY: on success out holds len bytes and words words_len bytes, both from malloc.
+        let (text, boxes) = unsafe {
+            let t = String::from_utf8_lossy(std::slice::from_raw_parts(out.cast::<u8>(), len)).into_owned();
+            let boxes = parse_boxes(std::slice::from_raw_parts(words.cast::<u8>(), words_len));
+            clerk_free(out.cast());
+            clerk_free(words.cast());
+            (t, boxes)
+        };
+        Ok((text, boxes))
     }
 
     /// The page as 8-bit gray, at 300 dpi or less when the page is so large that 300 dpi would
@@ -186,7 +194,7 @@ impl<'a> Document<'a> {
             }
             clerk_free(out.cast());
         }
-        Ok(Gray { width: w as u32, height: h as u32, pixels })
+        Ok(Gray { width: w as u32, height: h as u32, pixels, dpi })
     }
 }
 
@@ -194,6 +202,28 @@ struct Gray {
     width: u32,
     height: u32,
     pixels: Vec<u8>,
+    dpi: f64,
+}
+
+/// The shim's word list: `xMin yMin xMax yMax LEN:TEXT` after one another. The shim wrote it, so
+/// a malformed entry only ends the list early.
+fn parse_boxes(mut raw: &[u8]) -> Vec<TextBox> {
+    let mut boxes = vec![];
+    while !raw.is_empty() {
+        let Some(colon) = raw.iter().position(|&c| c == b':') else { break };
+        let head = String::from_utf8_lossy(&raw[..colon]);
+        let nums: Vec<&str> = head.split(' ').collect();
+        let coord = |i: usize| nums.get(i).and_then(|n| n.parse::<f64>().ok());
+        let (Some(x0), Some(y0), Some(x1), Some(y1), Some(n)) =
+            (coord(0), coord(1), coord(2), coord(3), nums.get(4).and_then(|n| n.parse::<usize>().ok()))
+        else {
+            break;
+        };
+        let Some(text) = raw.get(colon + 1..colon + 1 + n) else { break };
+        boxes.push(TextBox { x0, y0, x1, y1, text: String::from_utf8_lossy(text).into_owned() });
+        raw = &raw[colon + 1 + n..];
+    }
+    boxes
 }
 
 /// 300 dpi, lowered so that the page stays within `max_pixels`.
@@ -267,16 +297,16 @@ pub fn read(bytes: &[u8], limits: &Limits, deadline: Instant, ocr: &mut Engine) 
     }
     let mut pages = Vec::with_capacity(count);
     for number in 1..=count {
-        let text = doc.text(number, limits, deadline)?;
+        let (text, boxes) = doc.text(number, limits, deadline)?;
         if usable(&text) {
-            pages.push(Page { number: number as u32, text, ..Page::default() });
+            pages.push(Page { number: number as u32, text, boxes, ..Page::default() });
             continue;
         }
         let image = doc.render(number, limits, deadline)?;
-        let mut page = ocr.page(number as u32, &image.pixels, image.width, image.height, image.width)?;
+        let mut page = ocr.page(number as u32, &image.pixels, image.width, image.height, image.width, image.dpi)?;
         if page.text.trim().is_empty() && !text.trim().is_empty() {
             // Neither way reads well; the text layer is at least what the file says.
-            page = Page { number: number as u32, text, ..Page::default() };
+            page = Page { number: number as u32, text, boxes, ..Page::default() };
         }
         pages.push(page);
     }

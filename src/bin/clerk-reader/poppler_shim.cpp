@@ -16,6 +16,7 @@
 #include <TextOutputDev.h>
 #include <splash/SplashBitmap.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -483,9 +484,41 @@ static char *copy_out(const std::string &s, size_t *len) {
     return out;
 }
 
+// A coordinate as `pdftotext -bbox-layout` prints it (`%f`, six decimals) and a reader of its
+// output parses it back, so a box edge compares with an area edge exactly as it does there.
+static double as_printed(double v) {
+    char buf[64];
+    snprintf(buf, sizeof buf, "%f", v);
+    return strtod(buf, nullptr);
+}
+
+// The page's words with their boxes in points (top-left origin), in the order `pdftotext
+// -bbox-layout` lists them (flows, blocks, lines, words). Each word is written as
+// `xMin yMin xMax yMax LEN:TEXT` (LEN bytes of UTF-8), one after the other.
+static std::string word_boxes(const TextOutputDev &dev) {
+    std::string out;
+    char head[160];
+    for (const TextFlow *flow = dev.getFlows(); flow; flow = flow->getNext()) {
+        for (const TextBlock *blk = flow->getBlocks(); blk; blk = blk->getNext()) {
+            for (const TextLine *line = blk->getLines(); line; line = line->getNext()) {
+                for (const TextWord *word = line->getWords(); word; word = word->getNext()) {
+                    double x0, y0, x1, y1;
+                    word->getBBox(&x0, &y0, &x1, &y1);
+                    std::unique_ptr<GooString> text(word->getText());
+                    snprintf(head, sizeof head, "%.17g %.17g %.17g %.17g %zu:", as_printed(x0), as_printed(y0), as_printed(x1), as_printed(y1), (size_t)text->getLength());
+                    out += head;
+                    out.append(text->c_str(), (size_t)text->getLength());
+                }
+            }
+        }
+    }
+    return out;
+}
+
 // One page's text as `pdftotext -layout` writes it (physical layout, 72 dpi, media box, no crop),
-// without the form feed that ends each page. The result is malloc'd: free it with clerk_free.
-extern "C" int clerk_pdf_page_text(clerk_pdf *pdf, int page, clerk_budget *budget, char **out, size_t *len) {
+// without the form feed that ends each page, and its words' boxes (see word_boxes). Both results
+// are malloc'd: free them with clerk_free.
+extern "C" int clerk_pdf_page_text(clerk_pdf *pdf, int page, clerk_budget *budget, char **out, size_t *len, char **words, size_t *words_len) {
     try {
         int checked = precheck_page(pdf, page, budget);
         if (checked != CLERK_OK) {
@@ -503,8 +536,18 @@ extern "C" int clerk_pdf_page_text(clerk_pdf *pdf, int page, clerk_budget *budge
         if (!text.empty() && text.back() == '\f') {
             text.pop_back();
         }
+        std::string boxes = word_boxes(dev);
         *out = copy_out(text, len);
-        return *out ? CLERK_OK : CLERK_NO_MEMORY;
+        if (!*out) {
+            return CLERK_NO_MEMORY;
+        }
+        *words = copy_out(boxes, words_len);
+        if (!*words) {
+            free(*out);
+            *out = nullptr;
+            return CLERK_NO_MEMORY;
+        }
+        return CLERK_OK;
     } catch (const std::bad_alloc &) {
         return CLERK_NO_MEMORY;
     } catch (...) {

@@ -6,11 +6,13 @@
 //! Where invoice2data gives up on a whole document (a value `float()` cannot read, a date no tier
 //! parses), clerk keeps the rest and names the field and the reason as a problem.
 
+pub mod area;
 pub mod lines;
 pub mod value;
 
 use super::dates;
 use super::pyre::{PyRegex, Replacements};
+use area::{Area, PageBoxes};
 use std::borrow::Cow;
 use std::sync::Arc;
 use value::{Dict, Val};
@@ -46,6 +48,8 @@ pub struct Options {
 pub struct Field {
     pub name: String,
     pub kind: FieldKind,
+    /// Read from this rectangle of the page, as read, instead of the prepared whole text.
+    pub area: Option<Area>,
 }
 
 #[derive(Debug)]
@@ -135,25 +139,41 @@ impl Template {
         t
     }
 
-    /// invoice2data's `extract` on the text as read (it prepares the text itself). `overrides`
-    /// (an agent's corrections) replace what was found, typed as the field is.
-    pub fn extract(&self, text: &str, overrides: &std::collections::BTreeMap<String, String>) -> Extraction {
+    /// invoice2data's `extract` on the text as read (it prepares the text itself). `boxes` are
+    /// the pages' words for `area:` fields; without them (plain text) such a field reads the
+    /// whole text, as with invoice2data's text reader. `overrides` (an agent's corrections)
+    /// replace what was found, typed as the field is.
+    pub fn extract(
+        &self,
+        text: &str,
+        boxes: Option<&[PageBoxes]>,
+        overrides: &std::collections::BTreeMap<String, String>,
+    ) -> Extraction {
         let prepared = self.prepare(text);
         let mut x = Extraction::default();
         x.output.set("issuer", self.issuer.clone());
         for f in &self.fields {
+            // invoice2data reads an area raw: the template's options do not prepare it.
+            let cropped;
+            let prepared: &str = match (&f.area, boxes) {
+                (Some(area), Some(pages)) => {
+                    cropped = area.crop(pages);
+                    &cropped
+                }
+                _ => &prepared,
+            };
             match &f.kind {
                 FieldKind::Static { value, always } => {
                     if *always || value.kept() {
                         x.output.set(&f.name, value.clone());
                     }
                 }
-                FieldKind::Regex(r) => match self.regex_field(r, &prepared) {
+                FieldKind::Regex(r) => match self.regex_field(r, prepared) {
                     Ok(Some(v)) if v.kept() => x.output.set(&f.name, v),
                     Ok(_) => {}
                     Err(why) => x.problems.push((f.name.clone(), why)),
                 },
-                FieldKind::Lines(rules) => match lines::parse(self, rules, &prepared) {
+                FieldKind::Lines(rules) => match lines::parse(self, rules, prepared) {
                     Ok(rows) if !rows.is_empty() => x.output.set(&f.name, Val::List(rows)),
                     Ok(_) => {}
                     Err(why) => x.problems.push((f.name.clone(), why)),
