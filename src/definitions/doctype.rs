@@ -114,7 +114,7 @@ pub(super) fn build_regex(
         Ok(r) => Some(r),
         Err(e) => {
             let detail = e.to_string();
-            let last = detail.lines().filter(|l| !l.trim().is_empty()).next_back().unwrap_or("invalid").trim();
+            let last = detail.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("invalid").trim();
             let last = last.trim_start_matches("error: ");
             diag.error(node.pos, format!("invalid regular expression in `{what}`: {last}"));
             None
