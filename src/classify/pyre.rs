@@ -5,6 +5,8 @@
 //! and compiled on first use, and identical patterns share one compiled engine, so loading 200
 //! templates costs little until a document needs them.
 
+use regex_automata::meta;
+use regex_automata::{Input, PatternID};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -22,12 +24,31 @@ pub struct PyRegex {
     /// The same for a backtracking pattern, known once it compiles.
     fancy_named: OnceLock<Vec<(String, usize)>>,
     compiled: OnceLock<Engine>,
+    /// The fast engine with its lazy DFA, for long texts.
+    for_long_texts: OnceLock<meta::Regex>,
 }
 
 #[derive(Debug)]
 enum Engine {
-    Fast(regex::Regex),
+    Fast(meta::Regex),
     Fancy(fancy_regex::Regex),
+}
+
+/// The fast engine, built for how a template's pattern is used: compiled when a document first
+/// needs it, then run a few times on a few kilobytes. `regex`'s defaults would also build a
+/// one-pass DFA and a reverse NFA for its lazy DFA; for the Unicode classes Python's `\w`, `\d`
+/// and `\s` stand for, those cost more to build (two thirds of compiling a template) and to keep
+/// than they save on an invoice's text. A long text gets a second build with the lazy DFA.
+fn fast(pattern: &str, long_texts: bool) -> Result<meta::Regex, meta::BuildError> {
+    let config = meta::Config::new().onepass(false).hybrid(long_texts).nfa_size_limit(Some(32 << 20));
+    meta::Builder::new().configure(config).build(pattern)
+}
+
+/// Texts longer than this are searched with the lazy DFA (see [`fast`]).
+const LONG_TEXT: usize = 32 << 10;
+
+fn never() -> meta::Regex {
+    fast("[^\\s\\S]", false).expect("never matches")
 }
 
 /// One match: the span of each group (0 = the whole match), and the group names.
@@ -87,7 +108,7 @@ impl PyRegex {
                 }
             }
         }
-        let re = Arc::new(PyRegex { source: source.to_string(), translated, fancy, groups, named, fancy_named: OnceLock::new(), compiled: OnceLock::new() });
+        let re = Arc::new(PyRegex { source: source.to_string(), translated, fancy, groups, named, fancy_named: OnceLock::new(), compiled: OnceLock::new(), for_long_texts: OnceLock::new() });
         interned().lock().unwrap_or_else(|e| e.into_inner()).insert(source.to_string(), re.clone());
         Ok(re)
     }
@@ -100,15 +121,15 @@ impl PyRegex {
                     Err(e) => {
                         // Its syntax passed at load; a part only compiling finds wrong never matches.
                         tracing::error!(pattern = %self.source, error = %e, "a template's regex cannot run; it never matches");
-                        Engine::Fast(regex::Regex::new("[^\\s\\S]").expect("never matches"))
+                        Engine::Fast(never())
                     }
                 }
             } else {
-                Engine::Fast(regex::RegexBuilder::new(&self.translated).size_limit(32 << 20).build().unwrap_or_else(|e| {
+                Engine::Fast(fast(&self.translated, false).unwrap_or_else(|e| {
                     // Its syntax passed at load; what only compiling finds (a pattern too large)
                     // never matches, loudly.
                     tracing::error!(pattern = %self.source, error = %e, "a template's regex cannot run; it never matches");
-                    regex::Regex::new("[^\\s\\S]").expect("never matches")
+                    never()
                 }))
             }
         })
@@ -121,7 +142,7 @@ impl PyRegex {
         }
         self.fancy_named.get_or_init(|| {
             let names: Vec<Option<&str>> = match self.engine() {
-                Engine::Fast(r) => r.capture_names().collect(),
+                Engine::Fast(r) => r.group_info().pattern_names(PatternID::ZERO).collect(),
                 Engine::Fancy(r) => r.capture_names().collect(),
             };
             names.into_iter().enumerate().filter_map(|(i, n)| n.map(|n| (n.to_string(), i))).collect()
@@ -134,7 +155,7 @@ impl PyRegex {
             return self.groups;
         }
         match self.engine() {
-            Engine::Fast(r) => r.captures_len() - 1,
+            Engine::Fast(r) => r.group_info().group_len(PatternID::ZERO) - 1,
             Engine::Fancy(r) => r.captures_len() - 1,
         }
     }
@@ -142,9 +163,18 @@ impl PyRegex {
     /// The first match at or after `from`.
     pub fn search_at<'t>(&'t self, text: &'t str, from: usize) -> Option<Found<'t>> {
         let spans = match self.engine() {
-            Engine::Fast(r) => {
-                let c = r.captures_at(text, from)?;
-                c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect()
+            Engine::Fast(short) => {
+                let r = match text.len() > LONG_TEXT {
+                    true => self.for_long_texts.get_or_init(|| fast(&self.translated, true).unwrap_or_else(|_| never())),
+                    false => short,
+                };
+                // The text before `from` still counts for `^`, `\b` and the like.
+                let mut c = r.create_captures();
+                r.search_captures(&Input::new(text).range(from..), &mut c);
+                if !c.is_match() {
+                    return None;
+                }
+                c.iter().map(|m| m.map(|m| (m.start, m.end))).collect()
             }
             // A pattern that backtracks past its limit counts as no match, as a hung regex must
             // not hang the daemon.
