@@ -205,25 +205,34 @@ struct Gray {
     dpi: f64,
 }
 
-/// The shim's word list: `xMin yMin xMax yMax LEN:TEXT` after one another. The shim wrote it, so
-/// a malformed entry only ends the list early.
+/// The shim's word list: per word four native `f64` (xMin, yMin, xMax, yMax), a native `u32`
+/// length and that many bytes of text. The shim wrote it, so a short entry only ends the list.
 fn parse_boxes(mut raw: &[u8]) -> Vec<TextBox> {
     let mut boxes = vec![];
-    while !raw.is_empty() {
-        let Some(colon) = raw.iter().position(|&c| c == b':') else { break };
-        let head = String::from_utf8_lossy(&raw[..colon]);
-        let nums: Vec<&str> = head.split(' ').collect();
-        let coord = |i: usize| nums.get(i).and_then(|n| n.parse::<f64>().ok());
-        let (Some(x0), Some(y0), Some(x1), Some(y1), Some(n)) =
-            (coord(0), coord(1), coord(2), coord(3), nums.get(4).and_then(|n| n.parse::<usize>().ok()))
-        else {
-            break;
-        };
-        let Some(text) = raw.get(colon + 1..colon + 1 + n) else { break };
-        boxes.push(TextBox { x0, y0, x1, y1, text: String::from_utf8_lossy(text).into_owned() });
-        raw = &raw[colon + 1 + n..];
+    while raw.len() >= 36 {
+        let f = |i: usize| as_printed(f64::from_ne_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes")));
+        let len = u32::from_ne_bytes(raw[32..36].try_into().expect("4 bytes")) as usize;
+        let Some(text) = raw.get(36..36 + len) else { break };
+        boxes.push(TextBox { x0: f(0), y0: f(1), x1: f(2), y1: f(3), text: String::from_utf8_lossy(text).into_owned() });
+        raw = &raw[36 + len..];
     }
     boxes
+}
+
+/// A coordinate as `pdftotext -bbox-layout` prints it (`%f`: six decimals) and invoice2data
+/// parses it back, so a box's edge compares with an area's edge exactly as it does there.
+/// Multiplying and rounding gives the same number unless the value lies within rounding error of
+/// a tie; only then is it printed (by the C library, as pdftotext does) and parsed.
+fn as_printed(v: f64) -> f64 {
+    let scaled = v * 1e6;
+    if (scaled - scaled.floor() - 0.5).abs() > 1e-6 || !scaled.is_finite() {
+        return scaled.round() / 1e6;
+    }
+    let mut buf = [0u8; 400];
+    // SAFETY: the buffer is large enough for any f64 with six decimals (at most ~317 bytes) and
+    // snprintf NUL-terminates within its size.
+    let n = unsafe { libc::snprintf(buf.as_mut_ptr().cast(), buf.len(), c"%f".as_ptr(), v) };
+    std::str::from_utf8(&buf[..n.clamp(0, buf.len() as i32 - 1) as usize]).ok().and_then(|s| s.parse().ok()).unwrap_or(v)
 }
 
 /// 300 dpi, lowered so that the page stays within `max_pixels`.

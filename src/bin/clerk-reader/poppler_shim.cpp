@@ -16,7 +16,6 @@
 #include <TextOutputDev.h>
 #include <splash/SplashBitmap.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -484,30 +483,22 @@ static char *copy_out(const std::string &s, size_t *len) {
     return out;
 }
 
-// A coordinate as `pdftotext -bbox-layout` prints it (`%f`, six decimals) and a reader of its
-// output parses it back, so a box edge compares with an area edge exactly as it does there.
-static double as_printed(double v) {
-    char buf[64];
-    snprintf(buf, sizeof buf, "%f", v);
-    return strtod(buf, nullptr);
-}
-
 // The page's words with their boxes in points (top-left origin), in the order `pdftotext
-// -bbox-layout` lists them (flows, blocks, lines, words). Each word is written as
-// `xMin yMin xMax yMax LEN:TEXT` (LEN bytes of UTF-8), one after the other.
+// -bbox-layout` lists them (flows, blocks, lines, words). Each word is written as four native
+// doubles (xMin, yMin, xMax, yMax), a native uint32 length and that many bytes of UTF-8.
 static std::string word_boxes(const TextOutputDev &dev) {
     std::string out;
-    char head[160];
     for (const TextFlow *flow = dev.getFlows(); flow; flow = flow->getNext()) {
         for (const TextBlock *blk = flow->getBlocks(); blk; blk = blk->getNext()) {
             for (const TextLine *line = blk->getLines(); line; line = line->getNext()) {
                 for (const TextWord *word = line->getWords(); word; word = word->getNext()) {
-                    double x0, y0, x1, y1;
-                    word->getBBox(&x0, &y0, &x1, &y1);
+                    double box[4];
+                    word->getBBox(&box[0], &box[1], &box[2], &box[3]);
                     std::unique_ptr<GooString> text(word->getText());
-                    snprintf(head, sizeof head, "%.17g %.17g %.17g %.17g %zu:", as_printed(x0), as_printed(y0), as_printed(x1), as_printed(y1), (size_t)text->getLength());
-                    out += head;
-                    out.append(text->c_str(), (size_t)text->getLength());
+                    uint32_t len = (uint32_t)text->getLength();
+                    out.append(reinterpret_cast<const char *>(box), sizeof box);
+                    out.append(reinterpret_cast<const char *>(&len), sizeof len);
+                    out.append(text->c_str(), len);
                 }
             }
         }
