@@ -3,9 +3,10 @@
 //! A stage's results and the completion of its job commit in one transaction.
 
 use crate::classify::{Classifier, Doc, ExceptionKind, Outcome};
-use crate::definitions::Definitions;
+use crate::definitions::Active;
 use crate::read::pool::{Outcome as ReadOutcome, Readers};
-use crate::store::{Job, Stage, Store};
+use crate::bots::routing;
+use crate::store::{Extraction, Job, Stage, Store};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -14,19 +15,6 @@ use tokio::sync::Notify;
 /// and its document goes to the exception queue.
 pub const MAX_ATTEMPTS: i64 = 5;
 pub const LEASE_MS: i64 = 60_000;
-
-/// The definitions in force, swapped whole on hot reload.
-pub struct Active {
-    pub definitions: Definitions,
-    pub classifier: Classifier,
-}
-
-impl Active {
-    pub fn new(definitions: Definitions) -> Arc<Active> {
-        let classifier = definitions.classifier();
-        Arc::new(Active { definitions, classifier })
-    }
-}
 
 #[derive(Clone)]
 pub struct Pipeline {
@@ -76,16 +64,7 @@ impl Pipeline {
 
     async fn give_up(&self, job: &Job, reason: &str) {
         tracing::error!(reason, "giving up on document");
-        let result: sqlx::Result<()> = async {
-            let mut tx = self.store.write_tx().await?;
-            Store::save_unreadable(&mut tx, job.document_id, None, reason).await?;
-            if Store::complete(&mut tx, job).await? {
-                tx.commit().await?;
-            }
-            Ok(())
-        }
-        .await;
-        if let Err(e) = result {
+        if let Err(e) = self.store.give_up(job, reason).await {
             tracing::error!(error = %e, "cannot record the failure");
         }
     }
@@ -109,27 +88,24 @@ impl Pipeline {
         };
         let outcome = self.readers.read_file(&path, &name).await;
         heartbeat.abort();
-        let mut tx = self.store.write_tx().await?;
-        match outcome {
+        let finished = match outcome {
             ReadOutcome::Read(extracted) => {
-                Store::save_extraction(&mut tx, job.document_id, &extracted.media_type, &extracted.pages).await?;
-                Store::enqueue(&mut tx, job.document_id, Stage::Classify).await?;
+                let (media_type, pages) = (&extracted.media_type, &extracted.pages);
+                self.store.finish_extraction(job, Extraction::Read { media_type, pages }).await?
             }
             ReadOutcome::Unreadable(reason) => {
                 let head = head_of(&path).await;
                 let media_type = crate::read::sniff(&head, &name);
-                Store::save_unreadable(&mut tx, job.document_id, media_type, &reason).await?;
+                self.store.finish_extraction(job, Extraction::Unreadable { media_type, reason: &reason }).await?
             }
             ReadOutcome::Stopped => {
                 // Not read because the daemon is stopping: no attempt was made.
-                drop(tx);
                 self.store.release(job).await?;
                 return Ok(());
             }
             ReadOutcome::Failed(e) => anyhow::bail!(e),
-        }
-        if Store::complete(&mut tx, job).await? {
-            tx.commit().await?;
+        };
+        if finished {
             self.wake.notify_one();
         }
         Ok(())
@@ -158,16 +134,13 @@ impl Pipeline {
         })
         .await?;
         let (outcome, version): (Outcome, Option<String>) = outcome;
-        let mut tx = self.store.write_tx().await?;
-        Store::save_outcome(&mut tx, job.document_id, &outcome, version.as_deref(), "clerk").await?;
-        let mut runs = 0;
-        if let (None, Some(doctype)) = (&outcome.exception, &outcome.doctype) {
-            runs = crate::bots::runner::route(&mut tx, job.document_id, doctype, &self.active().definitions.bots())
-                .await?;
-        }
-        if Store::complete(&mut tx, job).await? {
-            tx.commit().await?;
-            if runs > 0 {
+        let bots = self.active().definitions.bots();
+        let runs = match (&outcome.exception, &outcome.doctype) {
+            (None, Some(doctype)) => routing::runs_for(job.document_id, doctype, &bots),
+            _ => vec![],
+        };
+        if let Some(queued) = self.store.finish_classification(job, &outcome, version.as_deref(), &runs).await? {
+            if queued > 0 {
                 self.runs_wake.notify_one();
             }
             match &outcome.exception {

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod kinds;
 pub mod redact;
 pub mod render;
+pub mod routing;
 pub mod runner;
 pub mod schema;
 pub mod secrets;

@@ -12,7 +12,7 @@ use super::render::{Context, Place, Renderer};
 use super::steps::{self, Done, Failure};
 use super::{Bot, RetryPolicy, Step, Trigger};
 use crate::classify::ExceptionKind;
-use crate::pipeline::Active;
+use crate::definitions::Active;
 use crate::store::{NewRun, Run, StepEnd, Store};
 use minijinja::value::Value;
 use serde_json::{json, Value as J};
@@ -69,31 +69,6 @@ impl From<sqlx::Error> for Stop {
     fn from(e: sqlx::Error) -> Self {
         Stop::Store(e)
     }
-}
-
-/// Queues a run of every bot triggered by `doctype`, in the transaction that recognised the
-/// document. The dedupe key makes routing the same document twice harmless.
-pub async fn route(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    document_id: i64,
-    doctype: &str,
-    bots: &[Arc<Bot>],
-) -> sqlx::Result<usize> {
-    let mut queued = 0;
-    for bot in bots {
-        if matches!(&bot.trigger, Trigger::Doctype { doctype: d, .. } if d == doctype) {
-            let run = NewRun {
-                bot: &bot.name,
-                version: &bot.version,
-                concurrency: bot.concurrency,
-                document_id: Some(document_id),
-                trigger: "document",
-                dedupe_key: Some(format!("document:{document_id}:{}", bot.name)),
-            };
-            queued += Store::enqueue_run(tx, &run).await?.is_some() as usize;
-        }
-    }
-    Ok(queued)
 }
 
 impl Runner {
@@ -222,13 +197,7 @@ impl Runner {
                     trigger: "schedule",
                     dedupe_key: Some(key),
                 };
-                let queued = async {
-                    let mut tx = self.store.write_tx().await?;
-                    let id = Store::enqueue_run(&mut tx, &run).await?;
-                    tx.commit().await?;
-                    Ok::<_, sqlx::Error>(id)
-                };
-                match queued.await {
+                match self.store.queue_run(&run).await {
                     Ok(Some(id)) => tracing::info!(bot = bot.name, run_id = id, "scheduled run queued"),
                     Ok(None) => {}
                     Err(e) => tracing::error!(bot = bot.name, error = %e, "cannot queue the scheduled run"),

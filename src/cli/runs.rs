@@ -5,7 +5,7 @@ use clap::Subcommand;
 use clerk::bots::runner::{Runner, LEASE_MS};
 use clerk::bots::Bot;
 use clerk::config::Settings;
-use clerk::pipeline::Active;
+use clerk::definitions::Active;
 use clerk::store::{Decision, NewRun, Store};
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
@@ -119,7 +119,6 @@ pub async fn run_now(
     }
     let source = std::fs::read(&bot.file)?;
     store.record_bot_version(&bot.name, &bot.version, &bot.file.display().to_string(), &source).await?;
-    let mut tx = store.write_tx().await?;
     let new = NewRun {
         bot: &bot.name,
         version: &bot.version,
@@ -128,8 +127,7 @@ pub async fn run_now(
         trigger: "manual",
         dedupe_key: None,
     };
-    let id = Store::enqueue_run(&mut tx, &new).await?.context("the run was not queued")?;
-    tx.commit().await?;
+    let id = store.queue_run(&new).await?.context("the run was not queued")?;
 
     match clerk::daemon::lock_data_dir(&s.data) {
         Ok(_lock) => {

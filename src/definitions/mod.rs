@@ -2,10 +2,13 @@
 //! *every* problem as `file:line:col: message`; a file with problems keeps its previous good
 //! version active (hot reload never makes things worse).
 
+pub mod active;
 pub mod bot;
 pub mod doctype;
 pub mod invoice2data;
 pub mod yaml;
+
+pub use active::Active;
 
 use crate::classify::doctype::DocType;
 use crate::classify::Classifier;

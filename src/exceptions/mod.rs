@@ -54,17 +54,14 @@ pub async fn resolve(
     if let Some((_, reason)) = &outcome.exception {
         return Err(ResolveError::Invalid(reason.clone()));
     }
-    let mut tx = store.write_tx().await?;
     let summary = format!(
         "as {doctype}: {}",
         outcome.fields.iter().map(|(k, v)| format!("{k}={}", crate::classify::field_text(v))).collect::<Vec<_>>().join(", ")
     );
-    if !Store::close_exception(&mut tx, id, agent, "resolved", &summary).await? {
+    let runs = crate::bots::routing::runs_for(document_id, doctype, bots);
+    if !store.resolve_document(id, agent, &summary, document_id, &outcome, &t.version, &runs).await? {
         return Err(ResolveError::State(store.describe_state(id).await?));
     }
-    Store::save_outcome(&mut tx, document_id, &outcome, Some(&t.version), agent).await?;
-    crate::bots::runner::route(&mut tx, document_id, doctype, bots).await?;
-    tx.commit().await?;
     Ok(outcome.fields)
 }
 
@@ -90,19 +87,9 @@ pub async fn reject(store: &Store, id: i64, agent: &str, reason: &str) -> Result
     }
     let item =
         store.exception(id).await?.ok_or_else(|| ResolveError::State(format!("exception {id} does not exist")))?;
-    let mut tx = store.write_tx().await?;
-    if !Store::close_exception(&mut tx, id, agent, "rejected", reason).await? {
+    // Rejecting a run's exception ends the run too.
+    if !store.reject_exception(id, agent, reason, item.document_id, item.run_id).await? {
         return Err(ResolveError::State(store.describe_state(id).await?));
     }
-    if let Some(run) = item.run_id {
-        // Rejecting a run's exception ends the run.
-        Store::end_stopped_run(&mut tx, run).await?;
-    }
-    sqlx::query("UPDATE documents SET status = 'rejected', updated_at = ? WHERE id = ?")
-        .bind(crate::store::now())
-        .bind(item.document_id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
     Ok(())
 }

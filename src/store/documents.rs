@@ -107,7 +107,7 @@ impl Store {
 
     /// Records a document in the caller's transaction (a mail message's documents commit
     /// together). `refused`: the reason it goes straight to the exception queue.
-    pub async fn record_in(
+    pub(super) async fn record_in(
         tx: &mut Transaction<'_, Sqlite>,
         doc: &NewDocument,
         refused: Option<&str>,
@@ -174,7 +174,7 @@ impl Store {
         Ok(result)
     }
 
-    pub async fn save_extraction(
+    pub(super) async fn save_extraction(
         tx: &mut Transaction<'_, Sqlite>,
         id: i64,
         media_type: &str,
@@ -210,7 +210,7 @@ impl Store {
     }
 
     /// Stores a classification outcome; an exception outcome opens an exception item.
-    pub async fn save_outcome(
+    pub(super) async fn save_outcome(
         tx: &mut Transaction<'_, Sqlite>,
         id: i64,
         outcome: &Outcome,
@@ -241,7 +241,7 @@ impl Store {
     }
 
     /// Marks a document unreadable (extraction refused it), opening its exception.
-    pub async fn save_unreadable(
+    pub(super) async fn save_unreadable(
         tx: &mut Transaction<'_, Sqlite>,
         id: i64,
         media_type: Option<&str>,

@@ -35,7 +35,7 @@ pub struct ExceptionFilter {
 }
 
 impl Store {
-    pub async fn open_exception(
+    pub(super) async fn open_exception(
         tx: &mut Transaction<'_, Sqlite>,
         document_id: i64,
         kind: ExceptionKind,
@@ -45,7 +45,7 @@ impl Store {
     }
 
     /// Queues an exception for a run (and its document, if it has one).
-    pub async fn open_run_exception(
+    pub(super) async fn open_run_exception(
         tx: &mut Transaction<'_, Sqlite>,
         document_id: Option<i64>,
         run_id: Option<i64>,
@@ -128,7 +128,7 @@ impl Store {
 
     /// Closes an item as resolved or rejected, in the caller's transaction (resolving also
     /// updates the document). Only an open item, or one claimed by `agent`, can be closed.
-    pub async fn close_exception(
+    pub(super) async fn close_exception(
         tx: &mut Transaction<'_, Sqlite>,
         id: i64,
         agent: &str,

@@ -38,7 +38,7 @@ pub struct Job {
 }
 
 impl Store {
-    pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, document_id: i64, stage: Stage) -> sqlx::Result<()> {
+    pub(super) async fn enqueue(tx: &mut Transaction<'_, Sqlite>, document_id: i64, stage: Stage) -> sqlx::Result<()> {
         let t = now();
         sqlx::query("INSERT INTO jobs (document_id, stage, run_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
             .bind(document_id)
@@ -82,7 +82,7 @@ impl Store {
 
     /// Marks the job done inside the stage's transaction. False when the lease was lost: then the
     /// caller must roll back, since another worker owns the job now.
-    pub async fn complete(tx: &mut Transaction<'_, Sqlite>, job: &Job) -> sqlx::Result<bool> {
+    pub(super) async fn complete(tx: &mut Transaction<'_, Sqlite>, job: &Job) -> sqlx::Result<bool> {
         let done = sqlx::query(
             "UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'",
         )

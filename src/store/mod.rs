@@ -12,11 +12,13 @@ mod exceptions;
 mod jobs;
 mod mail;
 mod runs;
+mod stages;
 
 pub use documents::{Document, DocumentSummary, IntakeResult, NewDocument};
 pub use exceptions::{ExceptionFilter, ExceptionItem};
 pub use jobs::{Job, Stage};
 pub use mail::{AccountStatus, MailDocument, NewMessage};
+pub use stages::Extraction;
 pub use runs::{Decision, Journal, NewRun, Run, RunSummary, StepEnd, StepRecord};
 
 use anyhow::Context;
@@ -86,7 +88,7 @@ impl Store {
     /// A write transaction. `BEGIN IMMEDIATE` takes the write lock up front: a deferred
     /// transaction that reads first and writes later cannot wait for the lock (SQLite would fail it
     /// at once with "database is locked" to avoid a deadlock).
-    pub async fn write_tx(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    async fn write_tx(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 

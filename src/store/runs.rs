@@ -11,6 +11,7 @@ use serde_json::Value as J;
 use sqlx::{Row, Sqlite, Transaction};
 use std::collections::BTreeSet;
 
+#[derive(Debug, Clone)]
 pub struct NewRun<'a> {
     pub bot: &'a str,
     pub version: &'a str,
@@ -129,7 +130,7 @@ impl Store {
 
     /// Queues a run. With a dedupe key already used (the same document routed again, the same
     /// scheduled minute) nothing is queued and `None` returned.
-    pub async fn enqueue_run(tx: &mut Transaction<'_, Sqlite>, run: &NewRun<'_>) -> sqlx::Result<Option<i64>> {
+    pub(super) async fn enqueue_run(tx: &mut Transaction<'_, Sqlite>, run: &NewRun<'_>) -> sqlx::Result<Option<i64>> {
         let t = now();
         let id = sqlx::query_scalar(
             "INSERT INTO runs (bot, bot_version, concurrency, document_id, trigger, dedupe_key, run_after, created_at, updated_at)
@@ -490,7 +491,7 @@ impl Store {
 
     /// Ends a failed or escalated run for good, in the caller's transaction (an agent rejected
     /// its exception).
-    pub async fn end_stopped_run(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, id: i64) -> sqlx::Result<()> {
+    pub(super) async fn end_stopped_run(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, id: i64) -> sqlx::Result<()> {
         sqlx::query("UPDATE runs SET state = 'ended', finished_at = ?1, updated_at = ?1 WHERE id = ?2 AND state IN ('failed', 'escalated')")
             .bind(now())
             .bind(id)

@@ -94,19 +94,16 @@ steps:
 
 /// Queues `n` manual runs of `bot` in one transaction.
 async fn enqueue(store: &Store, bot: &clerk::bots::Bot, n: usize) {
-    let mut tx = store.write_tx().await.unwrap();
-    for _ in 0..n {
-        let run = NewRun {
-            bot: &bot.name,
-            version: &bot.version,
-            concurrency: bot.concurrency,
-            document_id: None,
-            trigger: "manual",
-            dedupe_key: None,
-        };
-        Store::enqueue_run(&mut tx, &run).await.unwrap();
-    }
-    tx.commit().await.unwrap();
+    let run = NewRun {
+        bot: &bot.name,
+        version: &bot.version,
+        concurrency: bot.concurrency,
+        document_id: None,
+        trigger: "manual",
+        dedupe_key: None,
+    };
+    let runs: Vec<NewRun> = (0..n).map(|_| run.clone()).collect();
+    store.queue_runs(&runs).await.unwrap();
 }
 
 /// Queues `n` runs of the bot in `yaml` and times the runner through all of them.

@@ -1,0 +1,137 @@
+//! Every transaction that spans more than one table's concern, as one method: a stage's result
+//! with the completion of its job (and the runs a recognised document starts), an agent's
+//! resolution with the runs it starts, a rejection. Callers (the pipeline, the use cases in
+//! `exceptions`, the CLI) never open a transaction themselves.
+
+use super::{Job, NewRun, Stage, Store};
+use crate::classify::Outcome;
+use crate::read::Page;
+
+/// What reading a document gave.
+pub enum Extraction<'a> {
+    Read { media_type: &'a str, pages: &'a [Page] },
+    Unreadable { media_type: Option<&'a str>, reason: &'a str },
+}
+
+impl Store {
+    /// Records the extraction and, when the document was read, queues its classification; all
+    /// only while `job` is still this daemon's. False when the lease was lost (nothing changes).
+    pub async fn finish_extraction(&self, job: &Job, result: Extraction<'_>) -> sqlx::Result<bool> {
+        let mut tx = self.write_tx().await?;
+        match result {
+            Extraction::Read { media_type, pages } => {
+                Store::save_extraction(&mut tx, job.document_id, media_type, pages).await?;
+                Store::enqueue(&mut tx, job.document_id, Stage::Classify).await?;
+            }
+            Extraction::Unreadable { media_type, reason } => {
+                Store::save_unreadable(&mut tx, job.document_id, media_type, reason).await?;
+            }
+        }
+        if !Store::complete(&mut tx, job).await? {
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Records the classification and queues `runs` (the bots a recognised document triggers),
+    /// only while `job` is still this daemon's. The number of runs queued, or None when the
+    /// lease was lost.
+    pub async fn finish_classification(
+        &self,
+        job: &Job,
+        outcome: &Outcome,
+        version: Option<&str>,
+        runs: &[NewRun<'_>],
+    ) -> sqlx::Result<Option<usize>> {
+        let mut tx = self.write_tx().await?;
+        Store::save_outcome(&mut tx, job.document_id, outcome, version, "clerk").await?;
+        let mut queued = 0;
+        for run in runs {
+            queued += Store::enqueue_run(&mut tx, run).await?.is_some() as usize;
+        }
+        if !Store::complete(&mut tx, job).await? {
+            return Ok(None);
+        }
+        tx.commit().await?;
+        Ok(Some(queued))
+    }
+
+    /// Gives up on a job's document: an unreadable exception with `reason`.
+    pub async fn give_up(&self, job: &Job, reason: &str) -> sqlx::Result<()> {
+        let mut tx = self.write_tx().await?;
+        Store::save_unreadable(&mut tx, job.document_id, None, reason).await?;
+        if Store::complete(&mut tx, job).await? {
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// An agent's resolution of a document's exception: the item closes with `summary`, the
+    /// document takes `outcome`, and `runs` are queued. False when the item is not open (or
+    /// claimed by someone else).
+    pub async fn resolve_document(
+        &self,
+        exception_id: i64,
+        agent: &str,
+        summary: &str,
+        document_id: i64,
+        outcome: &Outcome,
+        version: &str,
+        runs: &[NewRun<'_>],
+    ) -> sqlx::Result<bool> {
+        let mut tx = self.write_tx().await?;
+        if !Store::close_exception(&mut tx, exception_id, agent, "resolved", summary).await? {
+            return Ok(false);
+        }
+        Store::save_outcome(&mut tx, document_id, outcome, Some(version), agent).await?;
+        for run in runs {
+            Store::enqueue_run(&mut tx, run).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Rejects an exception item with `reason`: its document is marked rejected, and the run it
+    /// is about (if any) ends. False when the item is not open (or claimed by someone else).
+    pub async fn reject_exception(
+        &self,
+        id: i64,
+        agent: &str,
+        reason: &str,
+        document_id: i64,
+        run: Option<i64>,
+    ) -> sqlx::Result<bool> {
+        let mut tx = self.write_tx().await?;
+        if !Store::close_exception(&mut tx, id, agent, "rejected", reason).await? {
+            return Ok(false);
+        }
+        if let Some(run) = run {
+            Store::end_stopped_run(&mut tx, run).await?;
+        }
+        sqlx::query("UPDATE documents SET status = 'rejected', updated_at = ? WHERE id = ?")
+            .bind(super::now())
+            .bind(document_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Queues one run (a manual or scheduled run). Its id, or None when its dedupe key was
+    /// queued already.
+    pub async fn queue_run(&self, run: &NewRun<'_>) -> sqlx::Result<Option<i64>> {
+        Ok(self.queue_runs(std::slice::from_ref(run)).await?[0])
+    }
+
+    /// Queues runs in one transaction; each one's id, or None where its dedupe key was queued.
+    pub async fn queue_runs(&self, runs: &[NewRun<'_>]) -> sqlx::Result<Vec<Option<i64>>> {
+        let mut tx = self.write_tx().await?;
+        let mut ids = Vec::with_capacity(runs.len());
+        for run in runs {
+            ids.push(Store::enqueue_run(&mut tx, run).await?);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+}
