@@ -39,9 +39,9 @@ enum Engine {
 /// one-pass DFA and a reverse NFA for its lazy DFA; for the Unicode classes Python's `\w`, `\d`
 /// and `\s` stand for, those cost more to build (two thirds of compiling a template) and to keep
 /// than they save on an invoice's text. A long text gets a second build with the lazy DFA.
-fn fast(pattern: &str, long_texts: bool) -> Result<meta::Regex, meta::BuildError> {
+fn fast(pattern: &str, long_texts: bool) -> Result<meta::Regex, Box<meta::BuildError>> {
     let config = meta::Config::new().onepass(false).hybrid(long_texts).nfa_size_limit(Some(32 << 20));
-    meta::Builder::new().configure(config).build(pattern)
+    meta::Builder::new().configure(config).build(pattern).map_err(Box::new)
 }
 
 /// Texts longer than this are searched with the lazy DFA (see [`fast`]).

@@ -2,7 +2,7 @@
 //! against the document type before the document moves on; rejecting records why.
 
 use crate::classify::{extract_fields, Classifier, Doc};
-use crate::store::{Decision, Store};
+use crate::store::{Decision, Resolution, Store};
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +59,9 @@ pub async fn resolve(
         outcome.fields.iter().map(|(k, v)| format!("{k}={}", crate::classify::field_text(v))).collect::<Vec<_>>().join(", ")
     );
     let runs = crate::bots::routing::runs_for(document_id, doctype, bots);
-    if !store.resolve_document(id, agent, &summary, document_id, &outcome, &t.version, &runs).await? {
+    let resolution =
+        Resolution { exception: id, agent, summary: &summary, document_id, outcome: &outcome, version: &t.version };
+    if !store.resolve_document(&resolution, &runs).await? {
         return Err(ResolveError::State(store.describe_state(id).await?));
     }
     Ok(outcome.fields)

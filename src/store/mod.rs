@@ -18,7 +18,7 @@ pub use documents::{Document, DocumentSummary, IntakeResult, NewDocument};
 pub use exceptions::{ExceptionFilter, ExceptionItem};
 pub use jobs::{Job, Stage};
 pub use mail::{AccountStatus, MailDocument, NewMessage};
-pub use stages::Extraction;
+pub use stages::{Extraction, Resolution};
 pub use runs::{Decision, Journal, NewRun, Run, RunSummary, StepEnd, StepRecord};
 
 use anyhow::Context;

@@ -7,6 +7,18 @@ use super::{Job, NewRun, Stage, Store};
 use crate::classify::Outcome;
 use crate::read::Page;
 
+/// An agent's resolution of a document's exception item.
+pub struct Resolution<'a> {
+    pub exception: i64,
+    pub agent: &'a str,
+    /// What the item's resolution says (the type and the fields).
+    pub summary: &'a str,
+    pub document_id: i64,
+    pub outcome: &'a Outcome,
+    /// The version of the document type the outcome was extracted with.
+    pub version: &'a str,
+}
+
 /// What reading a document gave.
 pub enum Extraction<'a> {
     Read { media_type: &'a str, pages: &'a [Page] },
@@ -67,24 +79,15 @@ impl Store {
         Ok(())
     }
 
-    /// An agent's resolution of a document's exception: the item closes with `summary`, the
-    /// document takes `outcome`, and `runs` are queued. False when the item is not open (or
-    /// claimed by someone else).
-    pub async fn resolve_document(
-        &self,
-        exception_id: i64,
-        agent: &str,
-        summary: &str,
-        document_id: i64,
-        outcome: &Outcome,
-        version: &str,
-        runs: &[NewRun<'_>],
-    ) -> sqlx::Result<bool> {
+    /// An agent's resolution of a document's exception: the item closes, the document takes the
+    /// outcome, and `runs` are queued. False when the item is not open (or claimed by someone
+    /// else).
+    pub async fn resolve_document(&self, r: &Resolution<'_>, runs: &[NewRun<'_>]) -> sqlx::Result<bool> {
         let mut tx = self.write_tx().await?;
-        if !Store::close_exception(&mut tx, exception_id, agent, "resolved", summary).await? {
+        if !Store::close_exception(&mut tx, r.exception, r.agent, "resolved", r.summary).await? {
             return Ok(false);
         }
-        Store::save_outcome(&mut tx, document_id, outcome, Some(version), agent).await?;
+        Store::save_outcome(&mut tx, r.document_id, r.outcome, Some(r.version), r.agent).await?;
         for run in runs {
             Store::enqueue_run(&mut tx, run).await?;
         }
@@ -92,14 +95,14 @@ impl Store {
         Ok(true)
     }
 
-    /// Rejects an exception item with `reason`: its document is marked rejected, and the run it
-    /// is about (if any) ends. False when the item is not open (or claimed by someone else).
+    /// Rejects an exception item with `reason`: its document (if any) is marked rejected, and
+    /// the run it is about (if any) ends. False when the item is not open (or claimed by someone else).
     pub async fn reject_exception(
         &self,
         id: i64,
         agent: &str,
         reason: &str,
-        document_id: i64,
+        document_id: Option<i64>,
         run: Option<i64>,
     ) -> sqlx::Result<bool> {
         let mut tx = self.write_tx().await?;
@@ -109,11 +112,13 @@ impl Store {
         if let Some(run) = run {
             Store::end_stopped_run(&mut tx, run).await?;
         }
-        sqlx::query("UPDATE documents SET status = 'rejected', updated_at = ? WHERE id = ?")
-            .bind(super::now())
-            .bind(document_id)
-            .execute(&mut *tx)
-            .await?;
+        if let Some(document_id) = document_id {
+            sqlx::query("UPDATE documents SET status = 'rejected', updated_at = ? WHERE id = ?")
+                .bind(super::now())
+                .bind(document_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

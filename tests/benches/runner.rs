@@ -14,7 +14,7 @@ mod proc_status;
 
 use clerk::bots::runner::Runner;
 use clerk::definitions;
-use clerk::pipeline::Active;
+use clerk::definitions::Active;
 use clerk::store::{NewRun, Store};
 use proc_status::rss_kb;
 use std::net::TcpStream;
