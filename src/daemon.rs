@@ -15,7 +15,8 @@ use anyhow::Context;
 use notify::Watcher;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::sync::{watch, Notify};
+use crate::shutdown::Shutdown;
+use tokio::sync::Notify;
 
 /// How long a stop waits for work in flight (bot steps, store writes) before it exits anyway;
 /// systemd and the README promise a stop within 10 s.
@@ -51,7 +52,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         wake: Arc::new(Notify::new()),
         runs_wake: Arc::new(Notify::new()),
     };
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let (stop, stop_rx) = Shutdown::new();
     let mut tasks = tokio::task::JoinSet::new();
 
     let mut runner = Runner::new(store.clone(), active.clone(), settings.secrets_file.clone(), settings.max_runs);
@@ -108,7 +109,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     shutdown_signal().await;
     tracing::info!("stopping: documents being read go back to the queue, bot steps in flight finish");
-    let _ = stop_tx.send(true);
+    stop.stop();
     // Reading can take minutes; a stop must not. Readers are killed and their documents given
     // back untouched, to be read again at the next start.
     readers.stop().await;
@@ -120,9 +121,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// One pipeline worker: claims a job, runs it, and sleeps on the wake signal when idle.
-async fn worker(pipeline: Pipeline, owner: String, mut stop: watch::Receiver<bool>) {
+async fn worker(pipeline: Pipeline, owner: String, mut stop: Shutdown) {
     loop {
-        if *stop.borrow() {
+        if stop.is_requested() {
             return;
         }
         match pipeline.store.claim(&owner, LEASE_MS).await {
@@ -141,7 +142,7 @@ async fn worker(pipeline: Pipeline, owner: String, mut stop: watch::Receiver<boo
         tokio::select! {
             _ = pipeline.wake.notified() => {}
             _ = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => return,
+            _ = stop.requested() => return,
         }
     }
 }

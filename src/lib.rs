@@ -17,4 +17,5 @@ pub mod exceptions;
 pub mod intake;
 pub mod pipeline;
 pub mod read;
+pub mod shutdown;
 pub mod store;

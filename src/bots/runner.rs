@@ -20,7 +20,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use tokio::sync::{watch, Notify, Semaphore};
+use crate::shutdown::Shutdown;
+use tokio::sync::{Notify, Semaphore};
 
 pub const LEASE_MS: i64 = 60_000;
 /// Retry waits longer than this give the run back to the queue instead of holding a slot.
@@ -117,7 +118,7 @@ impl Runner {
     }
 
     /// Claims and executes runs until `stop`; then lets the runs in flight reach a safe point.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    pub async fn run(self, mut stop: Shutdown) {
         let slots = Arc::new(Semaphore::new(self.max_runs));
         let mut tasks = tokio::task::JoinSet::new();
         let heartbeat = {
@@ -134,7 +135,7 @@ impl Runner {
             while tasks.try_join_next().is_some() {}
             let permit = tokio::select! {
                 p = slots.clone().acquire_owned() => p.expect("semaphore open"),
-                _ = stop.changed() => break,
+                _ = stop.requested() => break,
             };
             match self.store.claim_run(&self.owner, LEASE_MS).await {
                 Ok(Some(run)) => {
@@ -162,7 +163,7 @@ impl Runner {
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => break,
+                _ = stop.requested() => break,
             }
         }
         let drain = async { while tasks.join_next().await.is_some() {} };
@@ -173,13 +174,13 @@ impl Runner {
     }
 
     /// Queues scheduled runs, once per bot and matching minute (UTC).
-    async fn schedule(self, mut stop: watch::Receiver<bool>) {
+    async fn schedule(self, mut stop: Shutdown) {
         loop {
             let now = chrono::Utc::now();
             let next_minute = 60_000 - (now.timestamp_millis() % 60_000);
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(next_minute as u64 + 50)) => {}
-                _ = stop.changed() => return,
+                _ = stop.requested() => return,
             }
             let minute = chrono::Utc::now();
             let bots = self.active.read().unwrap().definitions.bots();
@@ -234,7 +235,7 @@ impl Runner {
 
     /// Executes one claimed run to its end, or to a point where it is given back to the queue.
     #[tracing::instrument(skip_all, fields(run_id = run.id, bot = run.bot))]
-    pub async fn execute(&self, run: Run, stop: watch::Receiver<bool>) {
+    pub async fn execute(&self, run: Run, stop: Shutdown) {
         let mut redactor = Redactor::new([]);
         let result = self.walk_run(&run, stop, &mut redactor).await;
         let finished = match result {
@@ -298,7 +299,7 @@ impl Runner {
     async fn walk_run(
         &self,
         run: &Run,
-        stop: watch::Receiver<bool>,
+        stop: Shutdown,
         redactor: &mut Redactor,
     ) -> Result<Option<String>, Stop> {
         let fail = |message: String| Stop::Failed {
@@ -396,7 +397,7 @@ struct Walk<'a> {
     journal: crate::store::Journal,
     redactor: &'a Redactor,
     original: Option<(String, Arc<Vec<u8>>)>,
-    stop: watch::Receiver<bool>,
+    stop: Shutdown,
 }
 
 impl Walk<'_> {
@@ -573,7 +574,7 @@ impl Walk<'_> {
                     }
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
-                        _ = self.stop.changed() => {
+                        _ = self.stop.requested() => {
                             store.defer_run(self.run, crate::store::now_ms() + delay.as_millis() as i64).await?;
                             return Err(Stop::Deferred);
                         }

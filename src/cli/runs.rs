@@ -138,7 +138,8 @@ pub async fn run_now(
                 .claim_run_by_id(id, &runner.owner, LEASE_MS)
                 .await?
                 .context("the run was taken by another process")?;
-            let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            // Never stopped: the run ends on its own (the handle lives until it has).
+            let (_handle, stop_rx) = clerk::shutdown::Shutdown::new();
             runner.execute(run, stop_rx).await;
         }
         Err(_) => {

@@ -13,7 +13,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch, Notify};
+use crate::shutdown::Shutdown;
+use tokio::sync::{mpsc, Notify};
 
 pub struct FolderSource {
     pub dir: PathBuf,
@@ -35,7 +36,7 @@ impl FolderSource {
         format!("folder:{}", self.dir.display())
     }
 
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    pub async fn run(self, mut shutdown: Shutdown) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let (tx, mut events) = mpsc::unbounded_channel::<PathBuf>();
         // Keep the watcher alive for as long as the loop runs.
@@ -55,7 +56,7 @@ impl FolderSource {
         let mut next = tokio::time::Instant::now();
         loop {
             tokio::select! {
-                _ = shutdown.changed() => return Ok(()),
+                _ = shutdown.requested() => return Ok(()),
                 Some(path) = events.recv() => {
                     match std::fs::symlink_metadata(&path) {
                         // A folder may still be filling: report it once it has settled.

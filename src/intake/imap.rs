@@ -20,7 +20,8 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::{watch, Notify};
+use crate::shutdown::Shutdown;
+use tokio::sync::Notify;
 
 type Session = async_imap::Session<Stream>;
 
@@ -38,7 +39,7 @@ pub struct ImapSource {
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 impl ImapSource {
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    pub async fn run(self, mut stop: Shutdown) {
         let mut backoff = Duration::from_secs(1);
         loop {
             match self.serve(&mut stop, &mut backoff).await {
@@ -56,14 +57,14 @@ impl ImapSource {
             }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
-                _ = stop.changed() => return,
+                _ = stop.requested() => return,
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 
     /// One connection's life: connect, read every folder, wait, repeat. `Ok` when stopped.
-    async fn serve(&self, stop: &mut watch::Receiver<bool>, backoff: &mut Duration) -> anyhow::Result<()> {
+    async fn serve(&self, stop: &mut Shutdown, backoff: &mut Duration) -> anyhow::Result<()> {
         let mut session = connect(&self.account, self.secrets_file.as_deref()).await?;
         *backoff = Duration::from_secs(1);
         let idle = self.account.idle && session.capabilities().await.context("CAPABILITY")?.has_str("IDLE");
@@ -76,7 +77,7 @@ impl ImapSource {
             let how = if idle { "IDLE" } else { "polling" };
             let detail = format!("connected ({how}); {taken} message(s) taken in the last pass");
             self.store.set_account_health(&self.account.name, "imap", true, &detail).await?;
-            if *stop.borrow() {
+            if stop.is_requested() {
                 let _ = session.logout().await;
                 return Ok(());
             }
@@ -93,7 +94,7 @@ impl ImapSource {
                     tokio::pin!(fut);
                     let stopped = tokio::select! {
                         r = &mut fut => { r.context("IDLE")?; false }
-                        _ = stop.changed() => true,
+                        _ = stop.requested() => true,
                     };
                     drop(interrupt);
                     stopped
@@ -106,7 +107,7 @@ impl ImapSource {
             } else {
                 tokio::select! {
                     _ = tokio::time::sleep(self.poll_interval) => {}
-                    _ = stop.changed() => { let _ = session.logout().await; return Ok(()); }
+                    _ = stop.requested() => { let _ = session.logout().await; return Ok(()); }
                 }
             }
         }

@@ -12,7 +12,8 @@ use notify::Watcher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{watch, Notify};
+use crate::shutdown::Shutdown;
+use tokio::sync::Notify;
 
 pub struct MaildirSource {
     pub account: MaildirAccount,
@@ -30,7 +31,7 @@ fn key(name: &str) -> &str {
 }
 
 impl MaildirSource {
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    pub async fn run(self, mut stop: Shutdown) {
         let new = self.account.path.join("new");
         let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
         let _watcher = notify::recommended_watcher(move |e: notify::Result<notify::Event>| {
@@ -51,7 +52,7 @@ impl MaildirSource {
             };
             let _ = self.store.set_account_health(&self.account.name, "maildir", healthy, &detail).await;
             tokio::select! {
-                _ = stop.changed() => return,
+                _ = stop.requested() => return,
                 _ = events.recv() => tokio::time::sleep(Duration::from_millis(50)).await,
                 _ = tokio::time::sleep(self.poll_interval) => {}
             }
