@@ -119,7 +119,7 @@ async fn time_runner(yaml: &str, n: usize) -> Duration {
     enqueue(&store, &bot, n).await;
     let active = Arc::new(RwLock::new(Active::new(loaded.definitions)));
     let runner = Runner::new(store.clone(), active, None, CONCURRENCY);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (stop, stop_rx) = clerk::shutdown::Shutdown::new();
     let start = Instant::now();
     let task = tokio::spawn(runner.run(stop_rx));
     loop {
@@ -133,7 +133,7 @@ async fn time_runner(yaml: &str, n: usize) -> Duration {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let took = start.elapsed();
-    stop_tx.send(true).unwrap();
+    stop.stop();
     task.await.unwrap();
     took
 }
