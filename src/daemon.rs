@@ -8,7 +8,7 @@ use crate::config::Settings;
 use crate::definitions;
 use crate::intake::folder::FolderSource;
 use crate::definitions::Active;
-use crate::pipeline::{Pipeline, LEASE_MS};
+use crate::pipeline::Pipeline;
 use crate::read::pool::{self, Readers};
 use crate::store::Store;
 use anyhow::Context;
@@ -101,9 +101,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         };
         tasks.spawn(source.run(stop_rx.clone()));
     }
-    for n in 0..settings.worker_count() {
-        let (pipeline, stop) = (pipeline.clone(), stop_rx.clone());
-        tasks.spawn(worker(pipeline, format!("{}-{n}", std::process::id()), stop));
+    {
+        let (pipeline, stop, workers) = (pipeline.clone(), stop_rx.clone(), settings.worker_count());
+        tasks.spawn(async move {
+            let wake = pipeline.wake.clone();
+            let mut jobs = crate::lease::serve(pipeline, workers, wake, stop).await;
+            while jobs.join_next().await.is_some() {}
+        });
     }
     tracing::info!(workers = settings.worker_count(), "clerk is running");
 
@@ -118,33 +122,6 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::warn!("work still running after {} s; it resumes at the next start", STOP_WITHIN.as_secs());
     }
     Ok(())
-}
-
-/// One pipeline worker: claims a job, runs it, and sleeps on the wake signal when idle.
-async fn worker(pipeline: Pipeline, owner: String, mut stop: Shutdown) {
-    loop {
-        if stop.is_requested() {
-            return;
-        }
-        match pipeline.store.claim(&owner, LEASE_MS).await {
-            Ok(Some(job)) => {
-                pipeline.run(job).await;
-                continue;
-            }
-            Ok(None) => {}
-            Err(e) => tracing::error!(error = %e, "cannot claim work"),
-        }
-        // Idle: wait for new work, a retry coming due, or a lease to expire.
-        let wait = match pipeline.store.next_due_ms().await {
-            Ok(Some(due)) => Duration::from_millis((due - crate::store::now_ms()).clamp(10, 5_000) as u64),
-            _ => Duration::from_secs(5),
-        };
-        tokio::select! {
-            _ = pipeline.wake.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
-            _ = stop.requested() => return,
-        }
-    }
 }
 
 /// One daemon per data folder: two would both think they own the SQLite store's running jobs.

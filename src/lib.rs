@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod definitions;
 pub mod exceptions;
 pub mod intake;
+pub mod lease;
 pub mod pipeline;
 pub mod read;
 pub mod shutdown;

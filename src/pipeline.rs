@@ -7,6 +7,8 @@ use crate::definitions::Active;
 use crate::read::pool::{Outcome as ReadOutcome, Readers};
 use crate::bots::routing;
 use crate::store::{Extraction, Job, Stage, Store};
+use crate::shutdown::Shutdown;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -26,6 +28,27 @@ pub struct Pipeline {
     pub wake: Arc<Notify>,
     /// Wakes the bot runner when a recognised document queued runs.
     pub runs_wake: Arc<Notify>,
+}
+
+/// Jobs are a leased queue, one slot per worker. Each claim has an owner of its own, so a job
+/// whose lease expired and was claimed again cannot be completed by its first, late attempt.
+impl crate::lease::Queue for Pipeline {
+    type Item = Job;
+    const NAME: &'static str = "jobs";
+    const MAX_IDLE: Duration = Duration::from_secs(5);
+
+    async fn claim(&self) -> anyhow::Result<Option<Job>> {
+        static CLAIMS: AtomicU64 = AtomicU64::new(0);
+        let owner = format!("{}-{}", std::process::id(), CLAIMS.fetch_add(1, Ordering::Relaxed));
+        Ok(self.store.claim(&owner, LEASE_MS).await?)
+    }
+    async fn next_due_ms(&self) -> Option<i64> {
+        self.store.next_due_ms().await.ok().flatten()
+    }
+    async fn process(&self, job: Job, _stop: Shutdown) {
+        // A stop reaches a job through its reader, which the daemon stops.
+        self.run(job).await
+    }
 }
 
 impl Pipeline {

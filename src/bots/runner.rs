@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use crate::shutdown::Shutdown;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
 pub const LEASE_MS: i64 = 60_000;
 /// Retry waits longer than this give the run back to the queue instead of holding a slot.
@@ -72,6 +72,25 @@ impl From<sqlx::Error> for Stop {
     }
 }
 
+/// Runs are a leased queue: claimed while a `max_runs` slot is free; idle, the runner wakes for
+/// new runs (this daemon's or another process's, e.g. `clerk bots run`), a retry coming due, or
+/// a slot freeing up for a bot at its concurrency.
+impl crate::lease::Queue for Runner {
+    type Item = Run;
+    const NAME: &'static str = "runs";
+    const MAX_IDLE: Duration = Duration::from_secs(1);
+
+    async fn claim(&self) -> anyhow::Result<Option<Run>> {
+        Ok(self.store.claim_run(&self.owner, LEASE_MS).await?)
+    }
+    async fn next_due_ms(&self) -> Option<i64> {
+        self.store.next_run_due_ms().await.ok().flatten()
+    }
+    async fn process(&self, run: Run, stop: Shutdown) {
+        self.execute(run, stop).await
+    }
+}
+
 impl Runner {
     pub fn new(
         store: Store,
@@ -118,9 +137,7 @@ impl Runner {
     }
 
     /// Claims and executes runs until `stop`; then lets the runs in flight reach a safe point.
-    pub async fn run(self, mut stop: Shutdown) {
-        let slots = Arc::new(Semaphore::new(self.max_runs));
-        let mut tasks = tokio::task::JoinSet::new();
+    pub async fn run(self, stop: Shutdown) {
         let heartbeat = {
             let (store, owner) = (self.store.clone(), self.owner.clone());
             tokio::spawn(async move {
@@ -130,43 +147,13 @@ impl Runner {
                 }
             })
         };
-        tasks.spawn(self.clone().schedule(stop.clone()));
-        loop {
-            while tasks.try_join_next().is_some() {}
-            let permit = tokio::select! {
-                p = slots.clone().acquire_owned() => p.expect("semaphore open"),
-                _ = stop.requested() => break,
-            };
-            match self.store.claim_run(&self.owner, LEASE_MS).await {
-                Ok(Some(run)) => {
-                    let (runner, stop) = (self.clone(), stop.clone());
-                    tasks.spawn(async move {
-                        runner.execute(run, stop).await;
-                        drop(permit);
-                        // A slot is free (and the bot may be below its concurrency again).
-                        runner.wake.notify_one();
-                    });
-                    continue;
-                }
-                Ok(None) => drop(permit),
-                Err(e) => {
-                    drop(permit);
-                    tracing::error!(error = %e, "cannot claim a run");
-                }
-            }
-            // Idle: new runs (this daemon's or another process's, e.g. `clerk bots run`), a retry
-            // coming due, or a slot freeing up for a bot at its concurrency.
-            let wait = match self.store.next_run_due_ms().await {
-                Ok(Some(due)) => Duration::from_millis((due - crate::store::now_ms()).clamp(10, 1_000) as u64),
-                _ => Duration::from_secs(1),
-            };
-            tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = stop.requested() => break,
-            }
-        }
-        let drain = async { while tasks.join_next().await.is_some() {} };
+        let schedule = tokio::spawn(self.clone().schedule(stop.clone()));
+        let (max_runs, wake) = (self.max_runs, self.wake.clone());
+        let mut tasks = crate::lease::serve(self, max_runs, wake, stop).await;
+        let drain = async {
+            while tasks.join_next().await.is_some() {}
+            let _ = schedule.await;
+        };
         if tokio::time::timeout(Duration::from_secs(20), drain).await.is_err() {
             tracing::warn!("runs still in flight; they resume at the next start");
         }

@@ -1,0 +1,66 @@
+//! The one loop that serves every leased queue (pipeline jobs, bot runs): claim an item while a
+//! slot is free, process it in a task of its own, and when nothing is due sleep until new work
+//! is announced, the next item comes due, or the stop is requested.
+
+use crate::shutdown::Shutdown;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+
+/// A queue of leased items.
+pub trait Queue: Clone + Send + Sync + 'static {
+    type Item: Send + 'static;
+    /// For the logs.
+    const NAME: &'static str;
+    /// The longest idle sleep: work another process queued is seen at least this often.
+    const MAX_IDLE: Duration;
+
+    /// Takes the next item that is due, under a lease.
+    fn claim(&self) -> impl Future<Output = anyhow::Result<Option<Self::Item>>> + Send;
+    /// When the next queued item comes due (ms since the epoch), if any is queued.
+    fn next_due_ms(&self) -> impl Future<Output = Option<i64>> + Send;
+    fn process(&self, item: Self::Item, stop: Shutdown) -> impl Future<Output = ()> + Send;
+}
+
+/// Serves `queue` with at most `slots` items in flight until the stop is requested; returns the
+/// tasks still in flight, for the caller to drain within its own deadline.
+pub async fn serve<Q: Queue>(queue: Q, slots: usize, wake: Arc<Notify>, mut stop: Shutdown) -> JoinSet<()> {
+    let slots = Arc::new(Semaphore::new(slots.max(1)));
+    let mut tasks = JoinSet::new();
+    loop {
+        while tasks.try_join_next().is_some() {}
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            _ = stop.requested() => break,
+        };
+        match queue.claim().await {
+            Ok(Some(item)) => {
+                let (queue, stop, wake) = (queue.clone(), stop.clone(), wake.clone());
+                tasks.spawn(async move {
+                    queue.process(item, stop).await;
+                    drop(permit);
+                    // A slot is free (and a bot may be below its concurrency again).
+                    wake.notify_one();
+                });
+                continue;
+            }
+            Ok(None) => drop(permit),
+            Err(e) => {
+                drop(permit);
+                tracing::error!(queue = Q::NAME, error = %format!("{e:#}"), "cannot claim work");
+            }
+        }
+        let wait = match queue.next_due_ms().await {
+            Some(due) => Duration::from_millis((due - crate::store::now_ms()).clamp(10, Q::MAX_IDLE.as_millis() as i64) as u64),
+            None => Q::MAX_IDLE,
+        };
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.requested() => break,
+        }
+    }
+    tasks
+}
