@@ -63,11 +63,11 @@ enum Stop {
     },
     /// Given back to the queue (a long retry wait, or the daemon is stopping).
     Deferred,
-    Store(sqlx::Error),
+    Store(crate::store::Error),
 }
 
-impl From<sqlx::Error> for Stop {
-    fn from(e: sqlx::Error) -> Self {
+impl From<crate::store::Error> for Stop {
+    fn from(e: crate::store::Error) -> Self {
         Stop::Store(e)
     }
 }

@@ -14,7 +14,7 @@ pub enum ResolveError {
     #[error("the answer does not validate: {0}")]
     Invalid(String),
     #[error(transparent)]
-    Db(#[from] sqlx::Error),
+    Db(#[from] crate::store::Error),
 }
 
 /// Resolves exception `id` as document type `doctype`, with `fields` replacing what was found in

@@ -1,6 +1,6 @@
 //! Documents and their pages.
 
-use super::{jobs::Stage, now, Store};
+use super::{jobs::Stage, now, Result, Store};
 use crate::classify::Outcome;
 use crate::read::Page;
 use serde::Serialize;
@@ -88,17 +88,17 @@ pub struct AuditLine {
 
 impl Store {
     /// Records a file taken from a source, in one transaction with its first job.
-    pub async fn record_intake(&self, doc: &NewDocument) -> sqlx::Result<IntakeResult> {
+    pub async fn record_intake(&self, doc: &NewDocument) -> Result<IntakeResult> {
         self.record(doc, None).await
     }
 
     /// Records something that arrived but is not a document (a symlink, a folder) as an
     /// unreadable exception at once, so an agent sees it.
-    pub async fn record_refused(&self, doc: &NewDocument, reason: &str) -> sqlx::Result<IntakeResult> {
+    pub async fn record_refused(&self, doc: &NewDocument, reason: &str) -> Result<IntakeResult> {
         self.record(doc, Some(reason)).await
     }
 
-    async fn record(&self, doc: &NewDocument, refused: Option<&str>) -> sqlx::Result<IntakeResult> {
+    async fn record(&self, doc: &NewDocument, refused: Option<&str>) -> Result<IntakeResult> {
         let mut tx = self.write_tx().await?;
         let result = Store::record_in(&mut tx, doc, refused).await?;
         tx.commit().await?;
@@ -111,7 +111,7 @@ impl Store {
         tx: &mut Transaction<'_, Sqlite>,
         doc: &NewDocument,
         refused: Option<&str>,
-    ) -> sqlx::Result<IntakeResult> {
+    ) -> Result<IntakeResult> {
         if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM documents WHERE intake_key = ?")
             .bind(&doc.intake_key)
             .fetch_optional(&mut **tx)
@@ -179,7 +179,7 @@ impl Store {
         id: i64,
         media_type: &str,
         pages: &[Page],
-    ) -> sqlx::Result<()> {
+    ) -> Result<()> {
         let text = pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\u{c}");
         sqlx::query("DELETE FROM pages WHERE document_id = ?").bind(id).execute(&mut **tx).await?;
         for p in pages {
@@ -216,7 +216,7 @@ impl Store {
         outcome: &Outcome,
         version: Option<&str>,
         actor: &str,
-    ) -> sqlx::Result<()> {
+    ) -> Result<()> {
         let status = if outcome.exception.is_some() { "exception" } else { "recognised" };
         sqlx::query("UPDATE documents SET status = ?, doctype = ?, doctype_version = ?, fields = ?, problems = ?, updated_at = ? WHERE id = ?")
             .bind(status)
@@ -246,7 +246,7 @@ impl Store {
         id: i64,
         media_type: Option<&str>,
         reason: &str,
-    ) -> sqlx::Result<()> {
+    ) -> Result<()> {
         sqlx::query("UPDATE documents SET status = 'exception', media_type = COALESCE(?, media_type), updated_at = ? WHERE id = ?")
             .bind(media_type)
             .bind(now())
@@ -257,7 +257,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn document_text(&self, id: i64) -> sqlx::Result<Option<(String, String, String)>> {
+    pub async fn document_text(&self, id: i64) -> Result<Option<(String, String, String)>> {
         let row = sqlx::query("SELECT COALESCE(text, ''), sha256, original_name FROM documents WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -267,7 +267,7 @@ impl Store {
 
     /// Every page's word boxes, for invoice2data `area:` fields; `None` when the document has
     /// none recorded (plain text), so such fields read the whole text.
-    pub async fn document_boxes(&self, id: i64) -> sqlx::Result<Option<Vec<crate::classify::PageBoxes>>> {
+    pub async fn document_boxes(&self, id: i64) -> Result<Option<Vec<crate::classify::PageBoxes>>> {
         let rows = sqlx::query("SELECT number, boxes FROM pages WHERE document_id = ? ORDER BY number")
             .bind(id)
             .fetch_all(&self.pool)
@@ -281,15 +281,16 @@ impl Store {
     }
 
     /// The document type a mail rule named for this document, if any.
-    pub async fn doctype_hint(&self, id: i64) -> sqlx::Result<Option<String>> {
+    pub async fn doctype_hint(&self, id: i64) -> Result<Option<String>> {
         sqlx::query_scalar("SELECT doctype_hint FROM documents WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
             .map(Option::flatten)
+            .map_err(Into::into)
     }
 
-    pub async fn list_documents(&self, status: Option<&str>) -> sqlx::Result<Vec<DocumentSummary>> {
+    pub async fn list_documents(&self, status: Option<&str>) -> Result<Vec<DocumentSummary>> {
         let rows = sqlx::query(
             "SELECT id, status, doctype, original_name, source, media_type, size, received_at FROM documents
              WHERE (?1 IS NULL OR status = ?1) ORDER BY id",
@@ -312,7 +313,7 @@ impl Store {
             .collect())
     }
 
-    pub async fn document(&self, id: i64) -> sqlx::Result<Option<Document>> {
+    pub async fn document(&self, id: i64) -> Result<Option<Document>> {
         let Some(r) = sqlx::query(
             "SELECT id, status, doctype, doctype_version, fields, problems, original_name, original_path, source, sha256, size,
                     media_type, pages, ocr, duplicate_of, text, received_at, updated_at
@@ -374,7 +375,7 @@ impl Store {
     }
 
     /// Counts of documents by status, for `serve` logs and benchmarks.
-    pub async fn count_by_status(&self) -> sqlx::Result<BTreeMap<String, i64>> {
+    pub async fn count_by_status(&self) -> Result<BTreeMap<String, i64>> {
         let rows = sqlx::query("SELECT status, COUNT(*) FROM documents GROUP BY status").fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }

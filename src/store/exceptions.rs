@@ -1,7 +1,7 @@
 //! The exception queue: items an agent claims and resolves or rejects. Every state change is
 //! guarded by the item's current state (no resolving what someone else rejected) and audited.
 
-use super::{now, Store};
+use super::{now, Result, Store};
 use crate::classify::ExceptionKind;
 use serde::Serialize;
 use sqlx::{Row, Sqlite, Transaction};
@@ -40,7 +40,7 @@ impl Store {
         document_id: i64,
         kind: ExceptionKind,
         reason: &str,
-    ) -> sqlx::Result<i64> {
+    ) -> Result<i64> {
         Store::open_run_exception(tx, Some(document_id), None, kind, reason, None).await
     }
 
@@ -52,7 +52,7 @@ impl Store {
         kind: ExceptionKind,
         reason: &str,
         detail: Option<&serde_json::Value>,
-    ) -> sqlx::Result<i64> {
+    ) -> Result<i64> {
         let t = now();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO exceptions (document_id, run_id, kind, reason, detail, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -72,7 +72,7 @@ impl Store {
         Ok(id)
     }
 
-    pub async fn exceptions(&self, f: &ExceptionFilter) -> sqlx::Result<Vec<ExceptionItem>> {
+    pub async fn exceptions(&self, f: &ExceptionFilter) -> Result<Vec<ExceptionItem>> {
         let rows = sqlx::query(
             "SELECT e.id, e.document_id, e.kind, e.reason, e.state, e.claimed_by, e.resolved_by, e.resolution, d.original_name, e.created_at, e.updated_at, e.run_id, e.detail
              FROM exceptions e LEFT JOIN documents d ON d.id = e.document_id
@@ -88,7 +88,7 @@ impl Store {
         Ok(rows.into_iter().map(|r| row_to_item(&r)).collect())
     }
 
-    pub async fn exception(&self, id: i64) -> sqlx::Result<Option<ExceptionItem>> {
+    pub async fn exception(&self, id: i64) -> Result<Option<ExceptionItem>> {
         let row = sqlx::query(
             "SELECT e.id, e.document_id, e.kind, e.reason, e.state, e.claimed_by, e.resolved_by, e.resolution, d.original_name, e.created_at, e.updated_at, e.run_id, e.detail
              FROM exceptions e LEFT JOIN documents d ON d.id = e.document_id WHERE e.id = ?",
@@ -101,7 +101,7 @@ impl Store {
 
     /// Claims an open item (or re-claims one the same agent holds). Returns the state it was in
     /// when the claim failed.
-    pub async fn claim_exception(&self, id: i64, agent: &str) -> sqlx::Result<Result<(), String>> {
+    pub async fn claim_exception(&self, id: i64, agent: &str) -> Result<Result<(), String>> {
         let mut tx = self.write_tx().await?;
         let r = sqlx::query(
             "UPDATE exceptions SET state = 'claimed', claimed_by = ?, updated_at = ?
@@ -134,7 +134,7 @@ impl Store {
         agent: &str,
         state: &str,
         resolution: &str,
-    ) -> sqlx::Result<bool> {
+    ) -> Result<bool> {
         let r = sqlx::query(
             "UPDATE exceptions SET state = ?, resolved_by = ?, resolution = ?, updated_at = ?
              WHERE id = ? AND (state = 'open' OR (state = 'claimed' AND claimed_by = ?))
@@ -160,7 +160,7 @@ impl Store {
     }
 
     /// "it does not exist" / "it is claimed by NAME" / "it is already resolved", for errors.
-    pub async fn describe_state(&self, id: i64) -> sqlx::Result<String> {
+    pub async fn describe_state(&self, id: i64) -> Result<String> {
         Ok(match self.exception(id).await? {
             None => format!("exception {id} does not exist"),
             Some(e) if e.state == "claimed" => {

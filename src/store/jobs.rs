@@ -3,7 +3,7 @@
 //! as the stage's results, guarded by its lease, so a job whose lease was lost (the worker was too
 //! slow, or died) is never completed twice. Orphans are re-queued when their lease runs out.
 
-use super::{now, now_ms, Store};
+use super::{now, now_ms, Result, Store};
 use sqlx::{Row, Sqlite, Transaction};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub struct Job {
 }
 
 impl Store {
-    pub(super) async fn enqueue(tx: &mut Transaction<'_, Sqlite>, document_id: i64, stage: Stage) -> sqlx::Result<()> {
+    pub(super) async fn enqueue(tx: &mut Transaction<'_, Sqlite>, document_id: i64, stage: Stage) -> Result<()> {
         let t = now();
         sqlx::query("INSERT INTO jobs (document_id, stage, run_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
             .bind(document_id)
@@ -52,7 +52,7 @@ impl Store {
     }
 
     /// Claims the oldest ready job (queued and due, or running with an expired lease).
-    pub async fn claim(&self, owner: &str, lease_ms: i64) -> sqlx::Result<Option<Job>> {
+    pub async fn claim(&self, owner: &str, lease_ms: i64) -> Result<Option<Job>> {
         let now = now_ms();
         let row = sqlx::query(
             "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until = ?2, attempts = attempts + 1, updated_at = ?3
@@ -82,7 +82,7 @@ impl Store {
 
     /// Marks the job done inside the stage's transaction. False when the lease was lost: then the
     /// caller must roll back, since another worker owns the job now.
-    pub(super) async fn complete(tx: &mut Transaction<'_, Sqlite>, job: &Job) -> sqlx::Result<bool> {
+    pub(super) async fn complete(tx: &mut Transaction<'_, Sqlite>, job: &Job) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'",
         )
@@ -95,17 +95,17 @@ impl Store {
     }
 
     /// Gives a job back after a failure, to run again at `retry_at_ms`.
-    pub async fn retry_later(&self, job: &Job, error: &str, retry_at_ms: i64) -> sqlx::Result<()> {
+    pub async fn retry_later(&self, job: &Job, error: &str, retry_at_ms: i64) -> Result<()> {
         self.requeue(job, retry_at_ms, Some(error), 0).await
     }
 
     /// Gives a job back untouched (the daemon is stopping): queued again at once, and the attempt
     /// its claim counted is taken back, so attempts count only real tries.
-    pub async fn release(&self, job: &Job) -> sqlx::Result<()> {
+    pub async fn release(&self, job: &Job) -> Result<()> {
         self.requeue(job, now_ms(), None, 1).await
     }
 
-    async fn requeue(&self, job: &Job, at_ms: i64, error: Option<&str>, undo_attempts: i64) -> sqlx::Result<()> {
+    async fn requeue(&self, job: &Job, at_ms: i64, error: Option<&str>, undo_attempts: i64) -> Result<()> {
         sqlx::query(
             "UPDATE jobs SET state = 'queued', run_after = ?, last_error = COALESCE(?, last_error),
                     attempts = MAX(attempts - ?, 0), lease_owner = NULL, updated_at = ?
@@ -123,7 +123,7 @@ impl Store {
     }
 
     /// Extends a lease while a long stage (OCR of many pages) is still working.
-    pub async fn extend_lease(&self, job: &Job, lease_ms: i64) -> sqlx::Result<()> {
+    pub async fn extend_lease(&self, job: &Job, lease_ms: i64) -> Result<()> {
         sqlx::query("UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'")
             .bind(now_ms() + lease_ms)
             .bind(job.id)
@@ -135,7 +135,7 @@ impl Store {
 
     /// With SQLite one daemon owns the store (a lock file guarantees it), so jobs still marked
     /// running at start-up were orphaned by a crash and can run again at once.
-    pub async fn requeue_orphans(&self) -> sqlx::Result<u64> {
+    pub async fn requeue_orphans(&self) -> Result<u64> {
         let r = sqlx::query("UPDATE jobs SET state = 'queued', lease_owner = NULL, run_after = ?, updated_at = ? WHERE state = 'running'")
             .bind(now_ms())
             .bind(now())
@@ -145,12 +145,12 @@ impl Store {
     }
 
     /// Jobs waiting or running, for status and benchmarks.
-    pub async fn pending_jobs(&self) -> sqlx::Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')").fetch_one(&self.pool).await
+    pub async fn pending_jobs(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')").fetch_one(&self.pool).await?)
     }
 
     /// When the next queued job becomes due, so idle workers sleep exactly until then.
-    pub async fn next_due_ms(&self) -> sqlx::Result<Option<i64>> {
-        sqlx::query_scalar("SELECT MIN(run_after) FROM jobs WHERE state = 'queued'").fetch_one(&self.pool).await
+    pub async fn next_due_ms(&self) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT MIN(run_after) FROM jobs WHERE state = 'queued'").fetch_one(&self.pool).await?)
     }
 }

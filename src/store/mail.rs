@@ -2,7 +2,7 @@
 //! commit in one transaction; the mailbox action (mark seen, move…) comes after, and the row's
 //! `taken` state tells a restart that only the action is left to do.
 
-use super::{now, IntakeResult, NewDocument, Store};
+use super::{now, IntakeResult, NewDocument, Result, Store};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -51,7 +51,7 @@ impl Store {
         account: &str,
         folder: &str,
         key: &str,
-    ) -> sqlx::Result<Option<(i64, String, Option<String>)>> {
+    ) -> Result<Option<(i64, String, Option<String>)>> {
         let row = sqlx::query("SELECT id, state, rule FROM mail_messages WHERE account = ? AND folder = ? AND key = ?")
             .bind(account)
             .bind(folder)
@@ -68,7 +68,7 @@ impl Store {
         account: &str,
         message_id: Option<&str>,
         sha256: &str,
-    ) -> sqlx::Result<Option<i64>> {
+    ) -> Result<Option<i64>> {
         sqlx::query_scalar(
             "SELECT id FROM mail_messages WHERE account = ? AND message_id IS ? AND sha256 = ? AND state IN ('taken', 'done') ORDER BY id LIMIT 1",
         )
@@ -77,6 +77,7 @@ impl Store {
         .bind(sha256)
         .fetch_optional(&self.pool)
         .await
+        .map_err(Into::into)
     }
 
     /// Records a message and its documents in one transaction. Returns the message's id and the
@@ -85,7 +86,7 @@ impl Store {
         &self,
         m: &NewMessage<'_>,
         documents: &[MailDocument],
-    ) -> sqlx::Result<(i64, Vec<IntakeResult>)> {
+    ) -> Result<(i64, Vec<IntakeResult>)> {
         let mut tx = self.write_tx().await?;
         let t = now();
         let id: i64 = sqlx::query_scalar(
@@ -128,7 +129,7 @@ impl Store {
         Ok((id, results))
     }
 
-    pub async fn set_message_state(&self, id: i64, state: &str) -> sqlx::Result<()> {
+    pub async fn set_message_state(&self, id: i64, state: &str) -> Result<()> {
         sqlx::query("UPDATE mail_messages SET state = ?, updated_at = ? WHERE id = ?")
             .bind(state)
             .bind(now())
@@ -138,7 +139,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_account_health(&self, name: &str, kind: &str, healthy: bool, detail: &str) -> sqlx::Result<()> {
+    pub async fn set_account_health(&self, name: &str, kind: &str, healthy: bool, detail: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO mail_accounts (name, kind, health, detail, checked_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (name) DO UPDATE SET kind = ?2, health = ?3, detail = ?4, checked_at = ?5",
@@ -153,7 +154,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn mail_status(&self) -> sqlx::Result<Vec<AccountStatus>> {
+    pub async fn mail_status(&self) -> Result<Vec<AccountStatus>> {
         let rows = sqlx::query(
             "SELECT a.name, a.kind, a.health, a.detail, a.checked_at,
                     (SELECT COUNT(*) FROM mail_messages m WHERE m.account = a.name AND m.state IN ('taken', 'done')),
@@ -184,7 +185,7 @@ impl Store {
 
 impl Store {
     /// (UIDVALIDITY, last UID taken) of an IMAP folder.
-    pub async fn imap_folder(&self, account: &str, folder: &str) -> sqlx::Result<Option<(i64, i64)>> {
+    pub async fn imap_folder(&self, account: &str, folder: &str) -> Result<Option<(i64, i64)>> {
         let row = sqlx::query("SELECT uidvalidity, last_uid FROM mail_folders WHERE account = ? AND folder = ?")
             .bind(account)
             .bind(folder)
@@ -199,7 +200,7 @@ impl Store {
         folder: &str,
         uidvalidity: i64,
         last_uid: i64,
-    ) -> sqlx::Result<()> {
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO mail_folders (account, folder, uidvalidity, last_uid) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (account, folder) DO UPDATE SET uidvalidity = ?3, last_uid = ?4",
@@ -219,7 +220,7 @@ impl Store {
         &self,
         account: &str,
         folder: &str,
-    ) -> sqlx::Result<Vec<(i64, String, Option<String>)>> {
+    ) -> Result<Vec<(i64, String, Option<String>)>> {
         let rows = sqlx::query(
             "SELECT id, key, rule FROM mail_messages WHERE account = ? AND folder = ? AND state = 'taken' ORDER BY id",
         )
@@ -228,5 +229,12 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    }
+
+    /// Messages taken from any mailbox so far (for the benchmark's progress).
+    pub async fn mail_messages_taken(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM mail_messages WHERE state IN ('taken', 'done')")
+            .fetch_one(&self.pool)
+            .await?)
     }
 }

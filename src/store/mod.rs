@@ -1,5 +1,6 @@
 //! The store: SQLite (WAL) by default. All SQL lives in this module, one file per table family,
-//! so a PostgreSQL backend can be added under the same API without touching the stages.
+//! so a PostgreSQL backend can be added under the same API without touching the stages. No
+//! database type crosses its boundary: callers see [`Store`]'s methods, [`Error`] and plain data.
 //!
 //! Statements with `RETURNING` are always read with `fetch_all`: sqlx stops stepping a statement
 //! after the row `fetch_one`/`fetch_optional` wanted, and SQLite keeps the statement's write lock
@@ -31,15 +32,23 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct Store {
     /// For reads (WAL: readers never wait for the writer).
-    pub pool: SqlitePool,
+    pool: SqlitePool,
     /// The one connection every write goes through. SQLite has one writer at a time anyway;
     /// queueing writers here, asynchronously, replaces SQLite's busy handler, which sleeps for
     /// milliseconds between attempts when connections compete for the lock.
-    pub writer: SqlitePool,
+    writer: SqlitePool,
     /// Group commit for the runner's many small journal writes (through `writer`).
     batch: batch::Batcher,
     pub blobs: blobs::Blobs,
 }
+
+/// A store failure: the database could not be reached or refused a statement. Callers see this
+/// type, never the database driver's.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct Error(#[from] sqlx::Error);
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -88,19 +97,19 @@ impl Store {
     /// A write transaction. `BEGIN IMMEDIATE` takes the write lock up front: a deferred
     /// transaction that reads first and writes later cannot wait for the lock (SQLite would fail it
     /// at once with "database is locked" to avoid a deadlock).
-    async fn write_tx(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Records one line of the audit trail.
-    pub async fn audit<'e, E: sqlx::SqliteExecutor<'e>>(
+    pub(super) async fn audit<'e, E: sqlx::SqliteExecutor<'e>>(
         exec: E,
         document_id: Option<i64>,
         exception_id: Option<i64>,
         actor: &str,
         action: &str,
         detail: &str,
-    ) -> sqlx::Result<()> {
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO audit (at, document_id, exception_id, actor, action, detail) VALUES (?, ?, ?, ?, ?, ?)",
         )

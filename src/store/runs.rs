@@ -4,7 +4,7 @@
 //! step's `done` row carries its output and the cookie jar, so the journal read back (`journal`)
 //! tells a resumed run which steps are done and what they produced.
 
-use super::{now, now_ms, Store};
+use super::{now, now_ms, Result, Store};
 use crate::classify::ExceptionKind;
 use serde::Serialize;
 use serde_json::Value as J;
@@ -105,7 +105,7 @@ const SUMMARY: &str = "SELECT id, bot, bot_version, document_id, trigger, state,
 
 impl Store {
     /// Records the source of every bot version loaded, so a run can finish on its version.
-    pub async fn record_bot_version(&self, bot: &str, version: &str, file: &str, source: &[u8]) -> sqlx::Result<()> {
+    pub async fn record_bot_version(&self, bot: &str, version: &str, file: &str, source: &[u8]) -> Result<()> {
         sqlx::query(
             "INSERT OR IGNORE INTO bot_versions (bot, version, file, source, first_seen) VALUES (?, ?, ?, ?, ?)",
         )
@@ -119,7 +119,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn bot_version_source(&self, bot: &str, version: &str) -> sqlx::Result<Option<(String, Vec<u8>)>> {
+    pub async fn bot_version_source(&self, bot: &str, version: &str) -> Result<Option<(String, Vec<u8>)>> {
         let row = sqlx::query("SELECT file, source FROM bot_versions WHERE bot = ? AND version = ?")
             .bind(bot)
             .bind(version)
@@ -130,7 +130,7 @@ impl Store {
 
     /// Queues a run. With a dedupe key already used (the same document routed again, the same
     /// scheduled minute) nothing is queued and `None` returned.
-    pub(super) async fn enqueue_run(tx: &mut Transaction<'_, Sqlite>, run: &NewRun<'_>) -> sqlx::Result<Option<i64>> {
+    pub(super) async fn enqueue_run(tx: &mut Transaction<'_, Sqlite>, run: &NewRun<'_>) -> Result<Option<i64>> {
         let t = now();
         let id = sqlx::query_scalar(
             "INSERT INTO runs (bot, bot_version, concurrency, document_id, trigger, dedupe_key, run_after, created_at, updated_at)
@@ -162,7 +162,7 @@ impl Store {
     }
 
     /// Claims the oldest due run whose bot is below its concurrency.
-    pub async fn claim_run(&self, owner: &str, lease_ms: i64) -> sqlx::Result<Option<Run>> {
+    pub async fn claim_run(&self, owner: &str, lease_ms: i64) -> Result<Option<Run>> {
         let (owner_s, now, stamp) = (owner.to_string(), now_ms(), now());
         let row = self
             .batch
@@ -191,7 +191,7 @@ impl Store {
     }
 
     /// Keeps the leases of every run this daemon is executing.
-    pub async fn extend_run_leases(&self, owner: &str, lease_ms: i64) -> sqlx::Result<()> {
+    pub async fn extend_run_leases(&self, owner: &str, lease_ms: i64) -> Result<()> {
         sqlx::query("UPDATE runs SET lease_until = ? WHERE lease_owner = ? AND state = 'running'")
             .bind(now_ms() + lease_ms)
             .bind(owner)
@@ -201,7 +201,7 @@ impl Store {
     }
 
     /// Runs left `running` by a daemon that died (SQLite: one daemon per store) resume at once.
-    pub async fn requeue_orphan_runs(&self) -> sqlx::Result<u64> {
+    pub async fn requeue_orphan_runs(&self) -> Result<u64> {
         let r = sqlx::query("UPDATE runs SET state = 'queued', lease_owner = NULL, run_after = ?, updated_at = ? WHERE state = 'running'")
             .bind(now_ms())
             .bind(now())
@@ -212,7 +212,7 @@ impl Store {
 
     /// The run's journal as the runner needs it: what is done, what it produced, and how many
     /// attempts each step has had since an agent last retried it.
-    pub async fn journal(&self, run_id: i64) -> sqlx::Result<Journal> {
+    pub async fn journal(&self, run_id: i64) -> Result<Journal> {
         let rows = sqlx::query(
             "SELECT s.id, s.path, s.step_id, s.kind, s.state, s.attempt, s.output, s.cookies, r.done_mark, r.attempts_mark
              FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE s.run_id = ? ORDER BY s.id",
@@ -256,12 +256,12 @@ impl Store {
         kind: &str,
         line: usize,
         attempt: i64,
-    ) -> sqlx::Result<i64> {
+    ) -> Result<i64> {
         self.insert_step(run, path, step_id, kind, line, attempt, "started").await
     }
 
     /// Finishes a journal row (with the cookie jar, for a done step that used it).
-    pub async fn step_finished(&self, row: i64, end: StepEnd<'_>, cookies: Option<&J>) -> sqlx::Result<()> {
+    pub async fn step_finished(&self, row: i64, end: StepEnd<'_>, cookies: Option<&J>) -> Result<()> {
         let values = [
             Some(end.state.to_string()),
             Some(end.request.to_string()),
@@ -286,6 +286,7 @@ impl Store {
                 })
             })
             .await
+            .map_err(Into::into)
     }
 
     /// Records a step skipped by its `if` (no attempt was made).
@@ -296,7 +297,7 @@ impl Store {
         step_id: Option<&str>,
         kind: &str,
         line: usize,
-    ) -> sqlx::Result<()> {
+    ) -> Result<()> {
         self.insert_step(run, path, step_id, kind, line, 0, "skipped").await.map(|_| ())
     }
 
@@ -311,7 +312,7 @@ impl Store {
         line: usize,
         attempt: i64,
         state: &'static str,
-    ) -> sqlx::Result<i64> {
+    ) -> Result<i64> {
         let (run_id, path, step_id, kind, stamp) =
             (run.id, path.to_string(), step_id.map(str::to_string), kind.to_string(), now());
         let finished = (state == "skipped").then(|| stamp.clone());
@@ -340,6 +341,7 @@ impl Store {
                 })
             })
             .await
+            .map_err(Into::into)
     }
 
     /// Ends a run (succeeded, skipped, failed or escalated), queueing its exception in the same
@@ -351,7 +353,7 @@ impl Store {
         error: Option<&str>,
         failed_step: Option<&str>,
         exception: Option<(ExceptionKind, &str, &J)>,
-    ) -> sqlx::Result<bool> {
+    ) -> Result<bool> {
         let finish = sqlx::query(
             "UPDATE runs SET state = ?, error = ?, failed_step = ?, finished_at = ?, updated_at = ?, lease_owner = NULL
              WHERE id = ? AND lease_owner = ? AND state = 'running'",
@@ -387,7 +389,8 @@ impl Store {
                         Ok(r.rows_affected() == 1)
                     })
                 })
-                .await;
+                .await
+                .map_err(Into::into);
         };
         let mut tx = self.write_tx().await?;
         if finish.execute(&mut *tx).await?.rows_affected() != 1 {
@@ -409,7 +412,7 @@ impl Store {
     }
 
     /// Gives a running run back to the queue until `at_ms` (a long retry wait, or shutdown).
-    pub async fn defer_run(&self, run: &Run, at_ms: i64) -> sqlx::Result<()> {
+    pub async fn defer_run(&self, run: &Run, at_ms: i64) -> Result<()> {
         sqlx::query("UPDATE runs SET state = 'queued', run_after = ?, lease_owner = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'")
             .bind(at_ms)
             .bind(now())
@@ -425,7 +428,7 @@ impl Store {
     /// e.g. a missing vendor, was fixed in the legacy system, so lookups must be made again;
     /// steps with side effects keep their idempotency keys). Retrying a failed run re-runs the
     /// failed step with a fresh set of attempts.
-    pub async fn decide_run(&self, id: i64, decision: Decision, actor: &str) -> sqlx::Result<Result<(), String>> {
+    pub async fn decide_run(&self, id: i64, decision: Decision, actor: &str) -> Result<Result<(), String>> {
         let mut tx = self.write_tx().await?;
         let Some(row) =
             sqlx::query("SELECT state, failed_step FROM runs WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?
@@ -491,7 +494,7 @@ impl Store {
 
     /// Ends a failed or escalated run for good, in the caller's transaction (an agent rejected
     /// its exception).
-    pub(super) async fn end_stopped_run(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, id: i64) -> sqlx::Result<()> {
+    pub(super) async fn end_stopped_run(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, id: i64) -> Result<()> {
         sqlx::query("UPDATE runs SET state = 'ended', finished_at = ?1, updated_at = ?1 WHERE id = ?2 AND state IN ('failed', 'escalated')")
             .bind(now())
             .bind(id)
@@ -500,7 +503,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn runs(&self, bot: Option<&str>, state: Option<&str>, limit: i64) -> sqlx::Result<Vec<RunSummary>> {
+    pub async fn runs(&self, bot: Option<&str>, state: Option<&str>, limit: i64) -> Result<Vec<RunSummary>> {
         let rows = sqlx::query(&format!(
             "{SUMMARY} WHERE (?1 IS NULL OR bot = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3"
         ))
@@ -512,7 +515,7 @@ impl Store {
         Ok(rows.iter().map(summary).collect())
     }
 
-    pub async fn run(&self, id: i64) -> sqlx::Result<Option<(RunSummary, Vec<StepRecord>)>> {
+    pub async fn run(&self, id: i64) -> Result<Option<(RunSummary, Vec<StepRecord>)>> {
         let Some(row) = sqlx::query(&format!("{SUMMARY} WHERE id = ?")).bind(id).fetch_optional(&self.pool).await?
         else {
             return Ok(None);
@@ -546,15 +549,15 @@ impl Store {
     }
 
     /// Counts of runs by state, for status and benchmarks.
-    pub async fn run_counts(&self) -> sqlx::Result<Vec<(String, i64)>> {
+    pub async fn run_counts(&self) -> Result<Vec<(String, i64)>> {
         let rows =
             sqlx::query("SELECT state, COUNT(*) FROM runs GROUP BY state ORDER BY state").fetch_all(&self.pool).await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     /// When the next queued run becomes due.
-    pub async fn next_run_due_ms(&self) -> sqlx::Result<Option<i64>> {
-        sqlx::query_scalar("SELECT MIN(run_after) FROM runs WHERE state = 'queued'").fetch_one(&self.pool).await
+    pub async fn next_run_due_ms(&self) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT MIN(run_after) FROM runs WHERE state = 'queued'").fetch_one(&self.pool).await?)
     }
 }
 
@@ -592,7 +595,7 @@ fn summary(r: &sqlx::sqlite::SqliteRow) -> RunSummary {
 
 impl Store {
     /// What a bot sees of a document (`doc.*` in templates), without pages and word boxes.
-    pub async fn document_for_bot(&self, id: i64) -> sqlx::Result<Option<J>> {
+    pub async fn document_for_bot(&self, id: i64) -> Result<Option<J>> {
         let row = sqlx::query(
             "SELECT d.id, d.sha256, d.doctype, d.fields, d.text, d.original_name, d.source, d.media_type, d.received_at, d.size,
                     m.message_id, m.from_addr, m.to_addr, m.subject, m.date, m.account
@@ -630,7 +633,7 @@ impl Store {
 
 impl Store {
     /// Claims one particular queued run (`clerk bots run` executing in the foreground).
-    pub async fn claim_run_by_id(&self, id: i64, owner: &str, lease_ms: i64) -> sqlx::Result<Option<Run>> {
+    pub async fn claim_run_by_id(&self, id: i64, owner: &str, lease_ms: i64) -> Result<Option<Run>> {
         let now = now_ms();
         let row = sqlx::query(
                 "UPDATE runs SET state = 'running', lease_owner = ?1, lease_until = ?2, started_at = COALESCE(started_at, ?3), updated_at = ?3

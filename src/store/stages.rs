@@ -3,7 +3,7 @@
 //! resolution with the runs it starts, a rejection. Callers (the pipeline, the use cases in
 //! `exceptions`, the CLI) never open a transaction themselves.
 
-use super::{Job, NewRun, Stage, Store};
+use super::{Job, NewRun, Result, Stage, Store};
 use crate::classify::Outcome;
 use crate::read::Page;
 
@@ -28,7 +28,7 @@ pub enum Extraction<'a> {
 impl Store {
     /// Records the extraction and, when the document was read, queues its classification; all
     /// only while `job` is still this daemon's. False when the lease was lost (nothing changes).
-    pub async fn finish_extraction(&self, job: &Job, result: Extraction<'_>) -> sqlx::Result<bool> {
+    pub async fn finish_extraction(&self, job: &Job, result: Extraction<'_>) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         match result {
             Extraction::Read { media_type, pages } => {
@@ -55,7 +55,7 @@ impl Store {
         outcome: &Outcome,
         version: Option<&str>,
         runs: &[NewRun<'_>],
-    ) -> sqlx::Result<Option<usize>> {
+    ) -> Result<Option<usize>> {
         let mut tx = self.write_tx().await?;
         Store::save_outcome(&mut tx, job.document_id, outcome, version, "clerk").await?;
         let mut queued = 0;
@@ -70,7 +70,7 @@ impl Store {
     }
 
     /// Gives up on a job's document: an unreadable exception with `reason`.
-    pub async fn give_up(&self, job: &Job, reason: &str) -> sqlx::Result<()> {
+    pub async fn give_up(&self, job: &Job, reason: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
         Store::save_unreadable(&mut tx, job.document_id, None, reason).await?;
         if Store::complete(&mut tx, job).await? {
@@ -82,7 +82,7 @@ impl Store {
     /// An agent's resolution of a document's exception: the item closes, the document takes the
     /// outcome, and `runs` are queued. False when the item is not open (or claimed by someone
     /// else).
-    pub async fn resolve_document(&self, r: &Resolution<'_>, runs: &[NewRun<'_>]) -> sqlx::Result<bool> {
+    pub async fn resolve_document(&self, r: &Resolution<'_>, runs: &[NewRun<'_>]) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         if !Store::close_exception(&mut tx, r.exception, r.agent, "resolved", r.summary).await? {
             return Ok(false);
@@ -104,7 +104,7 @@ impl Store {
         reason: &str,
         document_id: Option<i64>,
         run: Option<i64>,
-    ) -> sqlx::Result<bool> {
+    ) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         if !Store::close_exception(&mut tx, id, agent, "rejected", reason).await? {
             return Ok(false);
@@ -125,12 +125,12 @@ impl Store {
 
     /// Queues one run (a manual or scheduled run). Its id, or None when its dedupe key was
     /// queued already.
-    pub async fn queue_run(&self, run: &NewRun<'_>) -> sqlx::Result<Option<i64>> {
+    pub async fn queue_run(&self, run: &NewRun<'_>) -> Result<Option<i64>> {
         Ok(self.queue_runs(std::slice::from_ref(run)).await?[0])
     }
 
     /// Queues runs in one transaction; each one's id, or None where its dedupe key was queued.
-    pub async fn queue_runs(&self, runs: &[NewRun<'_>]) -> sqlx::Result<Vec<Option<i64>>> {
+    pub async fn queue_runs(&self, runs: &[NewRun<'_>]) -> Result<Vec<Option<i64>>> {
         let mut tx = self.write_tx().await?;
         let mut ids = Vec::with_capacity(runs.len());
         for run in runs {

@@ -68,10 +68,7 @@ fn start_clerk(dir: &Path, port: u16) -> Proc {
 }
 
 async fn taken(store: &Store) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM mail_messages WHERE state IN ('taken', 'done')")
-        .fetch_one(&store.pool)
-        .await
-        .unwrap_or(0)
+    store.mail_messages_taken().await.unwrap_or(0)
 }
 
 async fn open_store(dir: &Path) -> Store {
