@@ -30,6 +30,21 @@ pub struct Settings {
     pub ocr: OcrSettings,
     pub readers: ReadersSettings,
     pub limits: LimitSettings,
+    pub http: HttpSettings,
+}
+
+/// The daemon's HTTP listener: `/metrics`, `/healthz`, `/readyz`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// `HOST:PORT` (port 0: any free port, written to the log).
+    pub listen: String,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings { listen: "127.0.0.1:7420".into() }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -181,6 +196,7 @@ impl Default for Settings {
             ocr: OcrSettings::default(),
             readers: ReadersSettings::default(),
             limits: LimitSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -287,6 +303,9 @@ impl Settings {
     }
 
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = var("CLERK_LISTEN") {
+            self.http.listen = v;
+        }
         if let Some(v) = var("CLERK_SECRETS_FILE") {
             self.secrets_file = Some(v.into());
         }

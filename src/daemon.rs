@@ -15,6 +15,8 @@ use anyhow::Context;
 use notify::Watcher;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+use crate::http;
+use crate::service::{self, Liveness};
 use crate::shutdown::Shutdown;
 use tokio::sync::Notify;
 
@@ -54,13 +56,19 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     let (stop, stop_rx) = Shutdown::new();
     let mut tasks = tokio::task::JoinSet::new();
+    let liveness = Liveness::default();
+
+    let service = http::Service { store: store.clone(), active: active.clone(), readers: readers.clone() };
+    let addr = http::start(&settings.http.listen, service, stop_rx.clone()).await?;
+    tracing::info!(address = %addr, "serving /metrics, /healthz and /readyz on http://{addr}");
 
     let mut runner = Runner::new(store.clone(), active.clone(), settings.secrets_file.clone(), settings.max_runs);
     runner.wake = pipeline.runs_wake.clone();
+    runner.liveness = liveness.clone();
     runner.record_versions().await;
     tasks.spawn(runner.clone().run(stop_rx.clone()));
 
-    let _definitions_watcher = watch_definitions(settings.definitions.clone(), active.clone(), runner);
+    let _definitions_watcher = watch_definitions(settings.definitions.clone(), active.clone(), runner.clone());
 
     for dir in &settings.inbox {
         let source = FolderSource {
@@ -102,16 +110,20 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         tasks.spawn(source.run(stop_rx.clone()));
     }
     {
-        let (pipeline, stop, workers) = (pipeline.clone(), stop_rx.clone(), settings.worker_count());
+        let (pipeline, stop, workers, liveness) =
+            (pipeline.clone(), stop_rx.clone(), settings.worker_count(), liveness.clone());
         tasks.spawn(async move {
             let wake = pipeline.wake.clone();
-            let mut jobs = crate::lease::serve(pipeline, workers, wake, stop).await;
+            let mut jobs = crate::lease::serve(pipeline, workers, wake, liveness, stop).await;
             while jobs.join_next().await.is_some() {}
         });
     }
     tracing::info!(workers = settings.worker_count(), "clerk is running");
+    service::notify("READY=1");
+    service::spawn_watchdog(liveness);
 
-    shutdown_signal().await;
+    wait_for_stop(&settings.definitions, &active, &runner).await;
+    service::notify("STOPPING=1");
     tracing::info!("stopping: documents being read go back to the queue, bot steps in flight finish");
     stop.stop();
     // Reading can take minutes; a stop must not. Readers are killed and their documents given
@@ -160,27 +172,27 @@ fn watch_definitions(
             // Editors write in several steps: let them finish.
             tokio::time::sleep(Duration::from_millis(200)).await;
             while rx.try_recv().is_ok() {}
-            let previous = active.read().unwrap().definitions.clone();
-            let dir = dir.clone();
-            let Ok(loaded) = tokio::task::spawn_blocking(move || definitions::load_dir(&dir, Some(&previous))).await
-            else {
-                continue;
-            };
-            log_problems(&loaded.problems);
-            for f in &loaded.kept_previous {
-                tracing::warn!(file = %f.display(), "keeping the previous version of this file until its problems are fixed");
-            }
-            let next = Active::new(loaded.definitions);
-            tracing::info!(
-                doctypes = next.classifier.types().len(),
-                bots = next.definitions.bots().len(),
-                "definitions reloaded"
-            );
-            *active.write().unwrap() = next;
-            runner.record_versions().await;
+            reload(&dir, &active, &runner).await;
         }
     });
     Some(watcher)
+}
+
+/// Loads the definitions again; a file with problems keeps its previous good version.
+async fn reload(dir: &std::path::Path, active: &Arc<RwLock<Arc<Active>>>, runner: &Runner) {
+    let previous = active.read().unwrap().definitions.clone();
+    let dir = dir.to_path_buf();
+    let Ok(loaded) = tokio::task::spawn_blocking(move || definitions::load_dir(&dir, Some(&previous))).await else {
+        return;
+    };
+    log_problems(&loaded.problems);
+    for f in &loaded.kept_previous {
+        tracing::warn!(file = %f.display(), "keeping the previous version of this file until its problems are fixed");
+    }
+    let next = Active::new(loaded.definitions);
+    tracing::info!(doctypes = next.classifier.types().len(), bots = next.definitions.bots().len(), "definitions reloaded");
+    *active.write().unwrap() = next;
+    runner.record_versions().await;
 }
 
 fn log_problems(problems: &[definitions::Problem]) {
@@ -193,11 +205,21 @@ fn log_problems(problems: &[definitions::Problem]) {
     }
 }
 
-async fn shutdown_signal() {
+/// Waits for SIGINT or SIGTERM; SIGHUP meanwhile reloads the definitions (`systemctl reload`).
+async fn wait_for_stop(definitions: &std::path::Path, active: &Arc<RwLock<Arc<Active>>>, runner: &Runner) {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("installing SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    let mut hup = signal(SignalKind::hangup()).expect("installing SIGHUP handler");
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the definitions");
+                service::notify("RELOADING=1");
+                reload(definitions, active, runner).await;
+                service::notify("READY=1");
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! slot is free, process it in a task of its own, and when nothing is due sleep until new work
 //! is announced, the next item comes due, or the stop is requested.
 
+use crate::service::Liveness;
 use crate::shutdown::Shutdown;
 use std::future::Future;
 use std::sync::Arc;
@@ -24,17 +25,37 @@ pub trait Queue: Clone + Send + Sync + 'static {
     fn process(&self, item: Self::Item, stop: Shutdown) -> impl Future<Output = ()> + Send;
 }
 
+/// How often a loop waiting for a free slot still says it is alive.
+const BEAT_WHILE_FULL: Duration = Duration::from_secs(2);
+
 /// Serves `queue` with at most `slots` items in flight until the stop is requested; returns the
-/// tasks still in flight, for the caller to drain within its own deadline.
-pub async fn serve<Q: Queue>(queue: Q, slots: usize, wake: Arc<Notify>, mut stop: Shutdown) -> JoinSet<()> {
+/// tasks still in flight, for the caller to drain within its own deadline. Each turn of the loop
+/// beats `liveness` (the systemd watchdog's view of it).
+pub async fn serve<Q: Queue>(
+    queue: Q,
+    slots: usize,
+    wake: Arc<Notify>,
+    liveness: Liveness,
+    mut stop: Shutdown,
+) -> JoinSet<()> {
     let slots = Arc::new(Semaphore::new(slots.max(1)));
     let mut tasks = JoinSet::new();
     loop {
+        liveness.beat(Q::NAME);
+        if stuck_for_test(Q::NAME) {
+            // The watchdog test: this loop stops turning (it still honours the stop).
+            stop.requested().await;
+            break;
+        }
         while tasks.try_join_next().is_some() {}
-        let permit = tokio::select! {
-            p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-            _ = stop.requested() => break,
+        let permit = loop {
+            tokio::select! {
+                p = slots.clone().acquire_owned() => break Some(p.expect("the semaphore is never closed")),
+                _ = tokio::time::sleep(BEAT_WHILE_FULL) => liveness.beat(Q::NAME),
+                _ = stop.requested() => break None,
+            }
         };
+        let Some(permit) = permit else { break };
         match queue.claim().await {
             Ok(Some(item)) => {
                 let (queue, stop, wake) = (queue.clone(), stop.clone(), wake.clone());
@@ -63,4 +84,10 @@ pub async fn serve<Q: Queue>(queue: Q, slots: usize, wake: Arc<Notify>, mut stop
         }
     }
     tasks
+}
+
+/// `CLERK_TEST_STICK=jobs` makes that queue's loop stop turning once it has started, so a test
+/// can see the watchdog give up on it. Not a setting: nothing but a test sets it.
+fn stuck_for_test(queue: &str) -> bool {
+    std::env::var("CLERK_TEST_STICK").is_ok_and(|v| v == queue)
 }

@@ -58,6 +58,10 @@ enum Command {
         /// A folder to watch (repeatable; replaces the settings' inboxes).
         #[arg(long, env = "CLERK_INBOX", value_delimiter = ',')]
         inbox: Vec<PathBuf>,
+        /// Where `/metrics`, `/healthz` and `/readyz` are served, `HOST:PORT` (replaces
+        /// `[http] listen`; env CLERK_LISTEN).
+        #[arg(long)]
+        listen: Option<String>,
     },
     /// Validate every definition file; print each problem as file:line:col: message.
     Check,
@@ -275,9 +279,12 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut s = settings(&cli)?;
     match cli.command {
-        Command::Serve { inbox } => {
+        Command::Serve { inbox, listen } => {
             if !inbox.is_empty() {
                 s.inbox = inbox;
+            }
+            if let Some(listen) = listen {
+                s.http.listen = listen;
             }
             daemon::serve(s).await?;
             Ok(ExitCode::SUCCESS)

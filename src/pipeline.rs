@@ -67,10 +67,12 @@ impl Pipeline {
             .await;
             return;
         }
+        let started = std::time::Instant::now();
         let result = match job.stage {
             Stage::Extract => self.extract(&job).await,
             Stage::Classify => self.classify(&job).await,
         };
+        crate::metrics::observe("clerk_stage_duration_seconds", &[("stage", job.stage.as_str())], started.elapsed().as_secs_f64());
         if let Err(e) = result {
             let e = format!("{e:#}");
             if job.attempts >= MAX_ATTEMPTS {
@@ -87,6 +89,7 @@ impl Pipeline {
 
     async fn give_up(&self, job: &Job, reason: &str) {
         tracing::error!(reason, "giving up on document");
+        crate::metrics::count("clerk_documents_processed_total", &[("outcome", "unreadable")]);
         if let Err(e) = self.store.give_up(job, reason).await {
             tracing::error!(error = %e, "cannot record the failure");
         }
@@ -119,6 +122,7 @@ impl Pipeline {
             ReadOutcome::Unreadable(reason) => {
                 let head = head_of(&path).await;
                 let media_type = crate::read::sniff(&head, &name);
+                crate::metrics::count("clerk_documents_processed_total", &[("outcome", "unreadable")]);
                 self.store.finish_extraction(job, Extraction::Unreadable { media_type, reason: &reason }).await?
             }
             ReadOutcome::Stopped => {
@@ -163,6 +167,8 @@ impl Pipeline {
             _ => vec![],
         };
         if let Some(queued) = self.store.finish_classification(job, &outcome, version.as_deref(), &runs).await? {
+            let result = outcome.exception.as_ref().map_or("recognised", |(kind, _)| kind.as_str());
+            crate::metrics::count("clerk_documents_processed_total", &[("outcome", result)]);
             if queued > 0 {
                 self.runs_wake.notify_one();
             }

@@ -38,6 +38,8 @@ pub struct Runner {
     pub owner: String,
     /// Runs executing at once, across bots (each bot is further bounded by its `concurrency`).
     pub max_runs: usize,
+    /// Where the run loop says it is alive (the systemd watchdog).
+    pub liveness: crate::service::Liveness,
     http: reqwest::Client,
     sql: Arc<steps::sql::Pools>,
     /// Bot versions runs started with, kept after a reload changed the file.
@@ -111,6 +113,7 @@ impl Runner {
             wake: Arc::new(Notify::new()),
             owner: format!("{}-runner", std::process::id()),
             max_runs,
+            liveness: Default::default(),
             http,
             sql: Arc::default(),
             versions: Arc::default(),
@@ -149,7 +152,8 @@ impl Runner {
         };
         let schedule = tokio::spawn(self.clone().schedule(stop.clone()));
         let (max_runs, wake) = (self.max_runs, self.wake.clone());
-        let mut tasks = crate::lease::serve(self, max_runs, wake, stop).await;
+        let liveness = self.liveness.clone();
+        let mut tasks = crate::lease::serve(self, max_runs, wake, liveness, stop).await;
         let drain = async {
             while tasks.join_next().await.is_some() {}
             let _ = schedule.await;
@@ -225,6 +229,16 @@ impl Runner {
     pub async fn execute(&self, run: Run, stop: Shutdown) {
         let mut redactor = Redactor::new([]);
         let result = self.walk_run(&run, stop, &mut redactor).await;
+        let end = match &result {
+            Ok(None) => Some("succeeded"),
+            Ok(Some(_)) => Some("skipped"),
+            Err(Stop::Escalate { .. }) => Some("escalated"),
+            Err(Stop::Failed { .. }) => Some("failed"),
+            Err(Stop::Deferred | Stop::Store(_)) => None,
+        };
+        if let Some(state) = end {
+            crate::metrics::count("clerk_runs_finished_total", &[("bot", &run.bot), ("state", state)]);
+        }
         let finished = match result {
             Ok(None) => {
                 tracing::info!("run succeeded");
@@ -500,6 +514,11 @@ impl Walk<'_> {
             let started = Instant::now();
             let result = self.act(step, path).await;
             let ms = started.elapsed().as_millis() as i64;
+            crate::metrics::observe(
+                "clerk_step_duration_seconds",
+                &[("bot", &self.run.bot), ("kind", &step.kind)],
+                started.elapsed().as_secs_f64(),
+            );
             match result {
                 Ok(done) => {
                     let output = J::Object(done.output);

@@ -10,6 +10,7 @@ mod batch;
 pub mod blobs;
 mod documents;
 mod exceptions;
+mod gauges;
 mod jobs;
 mod mail;
 mod runs;
@@ -17,6 +18,7 @@ mod stages;
 
 pub use documents::{Document, DocumentSummary, IntakeResult, NewDocument};
 pub use exceptions::{ExceptionFilter, ExceptionItem};
+pub use gauges::Gauges;
 pub use jobs::{Job, Stage};
 pub use mail::{AccountStatus, MailDocument, NewMessage};
 pub use stages::{Extraction, Resolution};

@@ -132,6 +132,8 @@ impl Daemon {
             .arg("serve")
             .current_dir(self.dir.path())
             .env("CLERK_LOG", "info,clerk=debug,sqlx=warn,lopdf=error")
+            // Tests run daemons side by side: each on a free port (see `http`).
+            .env("CLERK_LISTEN", "127.0.0.1:0")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(log)
@@ -140,6 +142,14 @@ impl Daemon {
         self.child = Some(child);
         // Ready when the store exists and the inbox watch is set up.
         self.wait_until("the daemon to start", Duration::from_secs(30), |d| d.log().contains("clerk is running"));
+    }
+
+    /// The base URL of the running daemon's HTTP listener, as its log announced it.
+    pub fn http(&self) -> String {
+        let log = self.log();
+        let at = log.rfind("on http://").expect("the daemon announced its HTTP listener");
+        let addr: String = log[at + 3..].chars().take_while(|c| !c.is_whitespace() && *c != '"').collect();
+        addr
     }
 
     pub fn log_path(&self) -> PathBuf {

@@ -1,0 +1,62 @@
+//! What `/metrics` reads from the store at each scrape: counts and ages that are the store's
+//! state, so they are right across restarts and across daemons sharing one store.
+
+use super::{now_ms, Result, Store};
+use sqlx::Row;
+
+/// A label set's value: how many, and for queues the age of the oldest in seconds.
+#[derive(Debug, Clone, Default)]
+pub struct Gauges {
+    pub documents_by_status: Vec<(String, i64)>,
+    /// Stage → (queued or running jobs, age of the oldest queued one in seconds).
+    pub jobs_by_stage: Vec<(String, i64, f64)>,
+    pub runs_by_state: Vec<(String, i64)>,
+    /// Kind → (open or claimed items, age of the oldest in seconds).
+    pub exceptions_open: Vec<(String, i64, f64)>,
+    /// Account name, kind, healthy.
+    pub mail_accounts: Vec<(String, String, bool)>,
+}
+
+/// Seconds since an RFC 3339 time, 0 when it cannot be read.
+fn age(stamp: Option<String>) -> f64 {
+    stamp
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| ((now_ms() - t.timestamp_millis()) as f64 / 1000.0).max(0.0))
+        .unwrap_or(0.0)
+}
+
+impl Store {
+    pub async fn gauges(&self) -> Result<Gauges> {
+        let pairs = |rows: Vec<sqlx::sqlite::SqliteRow>| rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let documents_by_status = pairs(
+            sqlx::query("SELECT status, COUNT(*) FROM documents GROUP BY status ORDER BY status").fetch_all(&self.pool).await?,
+        );
+        let runs_by_state =
+            pairs(sqlx::query("SELECT state, COUNT(*) FROM runs GROUP BY state ORDER BY state").fetch_all(&self.pool).await?);
+        let jobs_by_stage = sqlx::query(
+            "SELECT stage, COUNT(*), MIN(CASE WHEN state = 'queued' THEN created_at END) FROM jobs
+             WHERE state IN ('queued', 'running') GROUP BY stage ORDER BY stage",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1), age(r.get(2))))
+        .collect();
+        let exceptions_open = sqlx::query(
+            "SELECT kind, COUNT(*), MIN(created_at) FROM exceptions WHERE state IN ('open', 'claimed')
+             GROUP BY kind ORDER BY kind",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1), age(r.get(2))))
+        .collect();
+        let mail_accounts = sqlx::query("SELECT name, kind, health FROM mail_accounts ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1), r.get::<String, _>(2) == "ok"))
+            .collect();
+        Ok(Gauges { documents_by_status, jobs_by_stage, runs_by_state, exceptions_open, mail_accounts })
+    }
+}
