@@ -13,6 +13,11 @@ if ! command -v dovecot >/dev/null || ! command -v openssl >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq dovecot-imapd openssl >/dev/null
 fi
+# The unit file's test asks systemd-analyze (Debian's systemd package) how exposed it is.
+if ! command -v systemd-analyze >/dev/null; then
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq systemd >/dev/null
+fi
 if [ -z "${CLERK_TEST_POSTGRES:-}" ]; then
   if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
     export CLERK_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test

@@ -133,3 +133,26 @@ fn a_stuck_pipeline_loop_stops_the_watchdog_pings() {
     assert!(d.log().contains("no more watchdog pings"), "{}", d.log());
     d.stop();
 }
+
+#[test]
+fn the_unit_file_is_a_hardened_notify_service() {
+    let unit = repo().join("systemd/clerk.service");
+    let text = std::fs::read_to_string(&unit).unwrap();
+    for line in ["Type=notify", "WatchdogSec=", "ExecReload=/bin/kill -HUP $MAINPID", "ProtectSystem=strict", "NoNewPrivileges=yes"] {
+        assert!(text.contains(line), "the unit lacks {line}");
+    }
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--no-pager"])
+        .arg(&unit)
+        .output()
+        .expect("systemd-analyze (Debian's systemd package; tests/run.sh installs it)");
+    let report = String::from_utf8_lossy(&out.stdout);
+    let level: f64 = report
+        .lines()
+        .find_map(|l| l.split("Overall exposure level for clerk.service: ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in: {report}{}", String::from_utf8_lossy(&out.stderr)));
+    // systemd calls 0–2 "OK"; a minimal unit is 9.2 ("UNSAFE").
+    assert!(level <= 2.0, "exposure {level}: {report}");
+}
