@@ -20,6 +20,7 @@ impl Daemon {
             .arg(definitions)
             .current_dir(dir.path())
             .env("CLERK_LOG", "warn")
+            .env("CLERK_LISTEN", "127.0.0.1:0")
             .stderr(log)
             .spawn()
             .unwrap();

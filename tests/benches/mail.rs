@@ -61,6 +61,7 @@ fn start_clerk(dir: &Path, port: u16) -> Proc {
         .current_dir(dir)
         .env("CLERK_SECRET_MAIL", dovecot::PASSWORD)
         .env("CLERK_LOG", "warn")
+        .env("CLERK_LISTEN", "127.0.0.1:0")
         .stderr(Stdio::null())
         .spawn()
         .unwrap();

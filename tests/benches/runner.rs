@@ -267,6 +267,7 @@ fn memory() {
         .env("ERP_URL", &url)
         .env("CLERK_MAX_RUNS", "1000")
         .env("CLERK_LOG", "warn")
+        .env("CLERK_LISTEN", "127.0.0.1:0")
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
