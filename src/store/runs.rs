@@ -161,7 +161,9 @@ impl Store {
         Ok(id)
     }
 
-    /// Claims the oldest due run whose bot is below its concurrency.
+    /// Claims the oldest due run whose bot is below its concurrency: a queued one, or one whose
+    /// lease expired (its process died without giving it back; the journal resumes it). Only
+    /// runs under a live lease count against the concurrency.
     pub async fn claim_run(&self, owner: &str, lease_ms: i64) -> Result<Option<Run>> {
         let (owner_s, now, stamp) = (owner.to_string(), now_ms(), now());
         let row = self
@@ -172,8 +174,9 @@ impl Store {
                     let rows = sqlx::query(
                         "UPDATE runs SET state = 'running', lease_owner = ?1, lease_until = ?2, started_at = COALESCE(started_at, ?3), updated_at = ?3
                          WHERE id = (SELECT r.id FROM runs r
-                                     WHERE r.state = 'queued' AND r.run_after <= ?4
-                                       AND (SELECT COUNT(*) FROM runs x WHERE x.bot = r.bot AND x.state = 'running') < r.concurrency
+                                     WHERE ((r.state = 'queued' AND r.run_after <= ?4) OR (r.state = 'running' AND r.lease_until < ?4))
+                                       AND (SELECT COUNT(*) FROM runs x
+                                            WHERE x.bot = r.bot AND x.state = 'running' AND x.lease_until >= ?4) < r.concurrency
                                      ORDER BY r.run_after, r.id LIMIT 1)
                          RETURNING id, bot, bot_version, document_id, trigger, started_at != ?3, created_at",
                     )
@@ -649,5 +652,27 @@ impl Store {
             .into_iter()
             .next();
         Ok(row.map(|r| claimed(&r, owner)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_run_whose_lease_expired_is_taken_back_and_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let run = NewRun { bot: "b", version: "v1", concurrency: 1, document_id: None, trigger: "manual", dedupe_key: None };
+        let id = store.queue_run(&run).await.unwrap().unwrap();
+        let first = store.claim_run("dead-process", 1).await.unwrap().expect("the queued run");
+        assert_eq!((first.id, first.started), (id, false));
+        // Under a live lease the run is nobody else's, and the bot is at its concurrency.
+        store.queue_run(&run).await.unwrap().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let again = store.claim_run("daemon", 60_000).await.unwrap().expect("the expired run");
+        assert_eq!(again.id, id, "the expired run comes first, before the queued one");
+        assert!(again.started, "it resumes from its journal");
+        assert!(store.claim_run("daemon", 60_000).await.unwrap().is_none(), "concurrency 1: the other waits");
     }
 }
