@@ -96,15 +96,22 @@ fn receive(socket: &UnixDatagram, timeout: Duration, mut until: impl FnMut(&[Str
     got
 }
 
-#[test]
-fn systemd_hears_ready_watchdog_pings_and_stopping() {
+/// A daemon run as systemd would, with a 1 s watchdog: the socket stands in for systemd.
+fn under_systemd(extra: &[(&str, &str)]) -> (tempfile::TempDir, UnixDatagram, Daemon) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notify");
     let socket = UnixDatagram::bind(&path).unwrap();
-    let mut d = Daemon::new("")
-        .with_env("NOTIFY_SOCKET", path.to_str().unwrap())
-        .with_env("WATCHDOG_USEC", "1000000");
+    let mut d = Daemon::new("").with_env("NOTIFY_SOCKET", path.to_str().unwrap()).with_env("WATCHDOG_USEC", "1000000");
+    for (k, v) in extra {
+        d = d.with_env(k, v);
+    }
     d.spawn();
+    (dir, socket, d)
+}
+
+#[test]
+fn systemd_hears_ready_watchdog_pings_and_stopping() {
+    let (_dir, socket, mut d) = under_systemd(&[]);
     let got = receive(&socket, Duration::from_secs(10), |m| m.iter().filter(|x| *x == "WATCHDOG=1").count() >= 3);
     assert_eq!(got.first().map(String::as_str), Some("READY=1"), "{got:?}");
     assert!(got.iter().filter(|x| *x == "WATCHDOG=1").count() >= 3, "{got:?}");
@@ -115,14 +122,7 @@ fn systemd_hears_ready_watchdog_pings_and_stopping() {
 
 #[test]
 fn a_stuck_pipeline_loop_stops_the_watchdog_pings() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("notify");
-    let socket = UnixDatagram::bind(&path).unwrap();
-    let mut d = Daemon::new("")
-        .with_env("NOTIFY_SOCKET", path.to_str().unwrap())
-        .with_env("WATCHDOG_USEC", "1000000")
-        .with_env("CLERK_TEST_STICK", "jobs");
-    d.spawn();
+    let (_dir, socket, mut d) = under_systemd(&[("CLERK_TEST_STICK", "jobs")]);
     // The loop beat once when it started; the watchdog keeps pinging until that beat is older
     // than clerk's stuck limit (15 s), then systemd would restart the daemon.
     let got = receive(&socket, Duration::from_secs(5), |_| false);
