@@ -5,6 +5,10 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="${CLERK_ORACLE_VENV:-$here/../../target/oracle-venv}"
+# Tests run side by side and each calls this: one builds the venv, the others wait for it.
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.lock"
+flock 9
 if ! "$venv/bin/python" -c 'import invoice2data, dateparser' 2>/dev/null \
    || ! cmp -s "$here/requirements.txt" "$venv/requirements.txt"; then
   python3 -m venv "$venv" >&2
