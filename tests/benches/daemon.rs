@@ -35,6 +35,9 @@ impl Daemon {
     pub fn rss_kb(&self) -> u64 {
         proc_status::rss_kb(self.child.id())
     }
+    pub fn cpu_seconds(&self) -> f64 {
+        proc_status::cpu_seconds(self.child.id())
+    }
     pub fn query(&self, sql: &str) -> String {
         // sqlite3 may not be installed; read through clerk's own store instead.
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

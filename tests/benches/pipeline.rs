@@ -5,7 +5,7 @@
 //!   2. OCR time per page against the `tesseract` command on the same image, and the speed-up
 //!      when several scans wait (both cores busy);
 //!   3. drop → classified latency through a running daemon, p50/p95;
-//!   4. resident memory of the daemon, idle and with 10,000 documents waiting.
+//!   4. resident memory of the daemon, idle and with 10,000 documents waiting; its idle CPU.
 //!
 //! Pass section numbers to run only some: `cargo bench --bench pipeline -- 1 3`.
 
@@ -247,6 +247,11 @@ fn memory() {
     let d = Daemon::start(tempfile::tempdir().unwrap(), &repo().join("bots"));
     std::thread::sleep(Duration::from_secs(2));
     let idle = d.rss_kb();
+    // Idle CPU: what its loops cost while nothing arrives (they sleep until woken, a retry is
+    // due, or their longest idle sleep — 5 s for jobs, 1 s for runs — passes).
+    let (cpu0, t0) = (d.cpu_seconds(), Instant::now());
+    std::thread::sleep(Duration::from_secs(30));
+    let idle_cpu = (d.cpu_seconds() - cpu0) / t0.elapsed().as_secs_f64() * 100.0;
     drop(d);
 
     let dir = tempfile::tempdir().unwrap();
@@ -276,5 +281,6 @@ fn memory() {
     }
     println!("| state | RSS MB |\n|---|---|");
     println!("| idle | {:.1} |", idle as f64 / 1024.0);
+    println!("| idle CPU over 30 s | {idle_cpu:.2}% of one core |");
     println!("| {n} documents waiting (peak over 20 s; {waiting_at_peak}) | {:.1} |", peak as f64 / 1024.0);
 }

@@ -1,4 +1,4 @@
-//! Shared by the benchmarks: a process's resident memory, from /proc.
+//! Shared by the benchmarks: a process's resident memory and CPU time, from /proc.
 #![allow(dead_code)]
 
 /// VmRSS of process `pid`, in KB (0 when it cannot be read).
@@ -25,4 +25,15 @@ pub fn children(pid: u32) -> Vec<u32> {
         }
     }
     out
+}
+
+/// CPU time process `pid` has used (user + system), in seconds (0 when it cannot be read).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // utime and stime are fields 14 and 15; the ones after the command name start at its ')'.
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    (ticks(11) + ticks(12)) as f64 / hz
 }
