@@ -122,8 +122,11 @@ impl Pipeline {
             ReadOutcome::Unreadable(reason) => {
                 let head = head_of(&path).await;
                 let media_type = crate::read::sniff(&head, &name);
-                crate::metrics::count("clerk_documents_processed_total", &[("outcome", "unreadable")]);
-                self.store.finish_extraction(job, Extraction::Unreadable { media_type, reason: &reason }).await?
+                let finished = self.store.finish_extraction(job, Extraction::Unreadable { media_type, reason: &reason }).await?;
+                if finished {
+                    crate::metrics::count("clerk_documents_processed_total", &[("outcome", "unreadable")]);
+                }
+                finished
             }
             ReadOutcome::Stopped => {
                 // Not read because the daemon is stopping: no attempt was made.

@@ -105,6 +105,8 @@ pub struct Classifier {
     /// `all`: keyword ids, `none`: exclude keyword ids (`any` is empty).
     templates: Vec<Members>,
     keyword_count: usize,
+    /// Some type reads an `area:` (known once: every classification asks).
+    uses_area: bool,
 }
 
 /// A type's patterns in a shared matcher: the indices of those that must all match, of which one
@@ -171,7 +173,8 @@ impl Classifier {
                 RegexSet::empty()
             });
         let keywords = (!words.is_empty()).then(|| AhoCorasick::new(&words).ok()).flatten();
-        Classifier { types, set, native, keywords, templates, keyword_count: words.len() }
+        let uses_area = types.iter().any(|t| t.uses_area());
+        Classifier { types, set, native, keywords, templates, keyword_count: words.len(), uses_area }
     }
 
     pub fn types(&self) -> &[Arc<DocType>] {
@@ -207,7 +210,7 @@ impl Classifier {
     /// Whether a type reads fields from an area of the page, so classifying needs the pages' word
     /// boxes (which the daemon loads only then).
     pub fn uses_area(&self) -> bool {
-        self.types.iter().any(|t| t.uses_area())
+        self.uses_area
     }
 
     pub fn classify_doc(&self, doc: Doc) -> Outcome {
