@@ -12,8 +12,14 @@ use std::time::Duration;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
-    /// Database and blob store.
+    /// The daemon's own folder: the SQLite database and the blob store by default.
     pub data: PathBuf,
+    /// The store's URL: `postgres://…` for several daemons sharing the work, or `sqlite://FILE`
+    /// (default: SQLite in `data`).
+    pub store: Option<String>,
+    /// Blobs in this folder (shared storage) instead of in the store's database (PostgreSQL) or
+    /// `data` (SQLite).
+    pub blobs: Option<PathBuf>,
     /// Definition files (document types).
     pub definitions: PathBuf,
     /// Folders watched for new documents.
@@ -186,6 +192,8 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             data: "var".into(),
+            store: None,
+            blobs: None,
             definitions: "bots".into(),
             inbox: vec!["inbox".into()],
             workers: 0,
@@ -300,6 +308,11 @@ impl Settings {
             anyhow::bail!("limits.max_memory must be at least 64MB: a reader needs that much to read anything");
         }
         Ok(())
+    }
+
+    /// Where the store lives.
+    pub fn store_location(&self) -> crate::store::Location {
+        crate::store::Location { url: self.store.clone(), data: self.data.clone(), blobs: self.blobs.clone() }
     }
 
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {

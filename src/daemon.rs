@@ -10,7 +10,8 @@ use crate::intake::folder::FolderSource;
 use crate::definitions::Active;
 use crate::pipeline::Pipeline;
 use crate::read::pool::{self, Readers};
-use crate::store::Store;
+use crate::heartbeat;
+use crate::store::{Backend, Store, Wakers};
 use anyhow::Context;
 use notify::Watcher;
 use std::sync::{Arc, RwLock};
@@ -27,11 +28,16 @@ const STOP_WITHIN: Duration = Duration::from_secs(7);
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data).with_context(|| format!("cannot create {}", settings.data.display()))?;
     let _lock = lock_data_dir(&settings.data)?;
-    let store = Store::open(&settings.data).await?;
-    let orphans = store.requeue_orphans().await?;
-    let orphan_runs = store.requeue_orphan_runs().await?;
-    if orphans + orphan_runs > 0 {
-        tracing::info!(jobs = orphans, runs = orphan_runs, "resuming work interrupted by the last stop");
+    let store = Store::open_at(&settings.store_location()).await?;
+    // Alone on its SQLite store, a starting daemon knows everything `running` was its own and
+    // resumes it at once. Sharing PostgreSQL, it cannot tell: others' leases run out or are taken
+    // back when their daemon stops beating (see `heartbeat`).
+    if store.backend() == Backend::Sqlite {
+        let orphans = store.requeue_orphans().await?;
+        let orphan_runs = store.requeue_orphan_runs().await?;
+        if orphans + orphan_runs > 0 {
+            tracing::info!(jobs = orphans, runs = orphan_runs, "resuming work interrupted by the last stop");
+        }
     }
 
     let loaded = definitions::load_dir(&settings.definitions, None);
@@ -61,6 +67,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let service = http::Service { store: store.clone(), active: active.clone(), readers: readers.clone() };
     let addr = http::start(&settings.http.listen, service, stop_rx.clone()).await?;
     tracing::info!(address = %addr, "serving /metrics, /healthz and /readyz on http://{addr}");
+
+    // Work other daemons queue, and work taken back from daemons that died, wakes these loops.
+    let wakers = Wakers { jobs: pipeline.wake.clone(), runs: pipeline.runs_wake.clone() };
+    store.listen(wakers.clone(), stop_rx.clone());
+    tasks.spawn(heartbeat::run(store.clone(), wakers, stop_rx.clone()));
 
     let mut runner = Runner::new(store.clone(), active.clone(), settings.secrets_file.clone(), settings.max_runs);
     runner.wake = pipeline.runs_wake.clone();

@@ -14,6 +14,7 @@ pub mod config;
 pub mod daemon;
 pub mod definitions;
 pub mod exceptions;
+pub mod heartbeat;
 pub mod http;
 pub mod intake;
 pub mod lease;

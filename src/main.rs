@@ -41,6 +41,10 @@ struct Cli {
     /// Data folder: database and blob store (default ./var).
     #[arg(long, global = true, env = "CLERK_DATA")]
     data: Option<PathBuf>,
+    /// The store: `postgres://…` to share the work between daemons, or `sqlite://FILE` (default:
+    /// SQLite in the data folder).
+    #[arg(long, global = true, env = "CLERK_STORE")]
+    store: Option<String>,
     /// Definitions folder: document types and bots (default ./bots).
     #[arg(long, global = true, env = "CLERK_DEFINITIONS")]
     definitions: Option<PathBuf>,
@@ -272,6 +276,9 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     }
     if let Some(d) = &cli.definitions {
         s.definitions = d.clone();
+    }
+    if let Some(u) = &cli.store {
+        s.store = Some(u.clone());
     }
     Ok(s)
 }
@@ -513,8 +520,7 @@ async fn bot_dry_run(
         if file.is_some() {
             anyhow::bail!("--file is for dry runs; a real run works on a stored document (--doc ID)");
         }
-        std::fs::create_dir_all(&s.data)?;
-        let store = Store::open(&s.data).await?;
+        let store = Store::open_at(&s.store_location()).await?;
         return cli::runs::run_now(s, store, bot.clone(), doc, json).await;
     }
     let doc_json = match (doc, file) {
@@ -595,10 +601,7 @@ fn fields_line(fields: &clerk::classify::Fields) -> String {
 }
 
 async fn open_store(s: &Settings) -> anyhow::Result<Store> {
-    if !s.data.join("clerk.db").exists() {
-        anyhow::bail!("no clerk store in {} (run `clerk serve` first, or pass --data)", s.data.display());
-    }
-    Store::open(&s.data).await
+    cli::open_store(s).await
 }
 
 async fn documents(s: &Settings, cmd: DocumentsCmd) -> anyhow::Result<ExitCode> {
@@ -619,6 +622,7 @@ async fn documents(s: &Settings, cmd: DocumentsCmd) -> anyhow::Result<ExitCode> 
             let bytes = store
                 .blobs
                 .read(&d.sha256)
+                .await
                 .with_context(|| format!("the original of document {id} is missing from the blob store"))?;
             match out {
                 Some(path) => {

@@ -39,7 +39,7 @@ impl crate::lease::Queue for Pipeline {
 
     async fn claim(&self) -> anyhow::Result<Option<Job>> {
         static CLAIMS: AtomicU64 = AtomicU64::new(0);
-        let owner = format!("{}-{}", std::process::id(), CLAIMS.fetch_add(1, Ordering::Relaxed));
+        let owner = crate::heartbeat::owner(&CLAIMS.fetch_add(1, Ordering::Relaxed).to_string());
         Ok(self.store.claim(&owner, LEASE_MS).await?)
     }
     async fn next_due_ms(&self) -> Option<i64> {
@@ -101,7 +101,7 @@ impl Pipeline {
             .document_text(job.document_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("document {} vanished", job.document_id))?;
-        let path = self.store.blobs.path(&sha256);
+        let path = self.store.blobs.path(&sha256).await?;
         // Keep the lease alive while a long OCR runs.
         let heartbeat = {
             let (store, job) = (self.store.clone(), job.clone());

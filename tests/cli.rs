@@ -125,8 +125,9 @@ fn an_agent_claims_and_resolves_an_incomplete_invoice() {
     assert_eq!(doc["fields"]["invoice_number"], "U-17");
     assert_eq!(doc["fields"]["date"], "2024-07-01", "fields found in the text are kept");
     let actions: Vec<&str> = doc["audit"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
-    // Recognised now, the invoice is routed to the bot that books invoices.
-    assert_eq!(actions, ["received", "exception:incomplete", "claimed", "resolved", "recognised", "run queued"]);
+    // Recognised now, the invoice is routed to the bot that books invoices (which may have run
+    // already: no ERP answers here, so what follows is the run failing).
+    assert_eq!(actions[..6], ["received", "exception:incomplete", "claimed", "resolved", "recognised", "run queued"]);
 
     // Rejecting the other one.
     let other =

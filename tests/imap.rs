@@ -53,7 +53,7 @@ subject = "^Batch"
 }
 
 fn status(d: &Daemon) -> Value {
-    if !d.data.join("clerk.db").exists() {
+    if !d.has_store() {
         return Value::Null;
     }
     let out = d.clerk(&["mail", "status", "--json"]);

@@ -127,7 +127,7 @@ fn mail_no_rule_matches_is_left_in_place_and_counted() {
     let (d, root) = start();
     deliver(&root, "1700000001.M2.host", &message("someone@elsewhere.example", "Lunch?", "Are you free?", &[]));
     d.wait_until("the message to be counted", Duration::from_secs(10), |d| {
-        d.data.join("clerk.db").exists() && status(d)["unmatched"] == 1
+        d.has_store() && status(d)["unmatched"] == 1
     });
     assert_eq!(files(root.join("new")), vec!["1700000001.M2.host"], "left as it was");
     assert!(d.documents().is_empty());

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up a Debian machine and runs the whole test suite: `bash tests/run.sh`.
 # The IMAP tests need Debian's dovecot-imapd, installed here when missing.
-# The SQL step tests need a PostgreSQL server: the one on 127.0.0.1:5432 (database `test`) when
-# it answers, else one installed from Debian's packages here.
+# The SQL step tests and the PostgreSQL store need a PostgreSQL server: the one on
+# 127.0.0.1:5432 (database `test`) when it answers, else one installed from Debian's packages
+# here. The tests create and drop databases of their own on it (psql and pg_dump are used).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup-debian.sh
@@ -18,6 +19,10 @@ if ! command -v systemd-analyze >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq systemd >/dev/null
 fi
+if ! command -v psql >/dev/null || ! command -v pg_dump >/dev/null; then
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql-client >/dev/null
+fi
 if [ -z "${CLERK_TEST_POSTGRES:-}" ]; then
   if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
     export CLERK_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test
@@ -32,3 +37,6 @@ if [ -z "${CLERK_TEST_POSTGRES:-}" ]; then
   fi
 fi
 cargo test --locked "$@"
+# The same integration suite again with every daemon storing in PostgreSQL (a database of its
+# own on that server) instead of SQLite.
+CLERK_TEST_STORE=postgres cargo test --locked --tests "$@"

@@ -26,7 +26,7 @@ fn invoice(n: usize, iban: &str) -> String {
 const KNOWN_IBAN: &str = "DE89 3704 0044 0532 0130 00";
 
 fn runs(d: &Daemon) -> Vec<Value> {
-    if !d.data.join("clerk.db").exists() {
+    if !d.has_store() {
         return vec![];
     }
     d.json(&["runs", "list", "--json", "--limit", "100000"]).as_array().unwrap().clone()
@@ -300,10 +300,8 @@ fn secrets_never_reach_logs_run_records_or_errors() {
         seen += &run_detail(&d, r["id"].as_i64().unwrap()).to_string();
     }
     seen += &serde_json::to_string(&d.exceptions()).unwrap();
-    // The store itself, byte for byte (database and write-ahead log).
-    for f in ["clerk.db", "clerk.db-wal"] {
-        seen += &String::from_utf8_lossy(&std::fs::read(d.data.join(f)).unwrap_or_default());
-    }
+    // The store itself, byte for byte.
+    seen += &String::from_utf8_lossy(&d.store_bytes());
     assert!(seen.contains("***"), "the password field is shown masked");
     let forms = [
         PASSWORD,

@@ -111,7 +111,7 @@ impl Runner {
             active,
             secrets_file,
             wake: Arc::new(Notify::new()),
-            owner: format!("{}-runner", std::process::id()),
+            owner: crate::heartbeat::owner("runner"),
             max_runs,
             liveness: Default::default(),
             http,
@@ -325,7 +325,7 @@ impl Runner {
             (J::Object(d), true) => {
                 let sha = d["sha256"].as_str().unwrap_or("").to_string();
                 let bytes =
-                    self.store.blobs.read(&sha).map_err(|e| fail(format!("cannot read the document's file: {e}")))?;
+                    self.store.blobs.read(&sha).await.map_err(|e| fail(format!("cannot read the document's file: {e}")))?;
                 Some((d["file"].as_str().unwrap_or("document").to_string(), Arc::new(bytes)))
             }
             _ => None,

@@ -4,7 +4,6 @@ use anyhow::Context;
 use clap::Subcommand;
 use clerk::config::Settings;
 use clerk::intake::mail;
-use clerk::store::Store;
 use futures_util::StreamExt;
 use std::process::ExitCode;
 
@@ -24,10 +23,7 @@ pub async fn run(s: &Settings, cmd: MailCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         MailCmd::Test { account } => test(s, &account).await,
         MailCmd::Status { json } => {
-            if !s.data.join("clerk.db").exists() {
-                anyhow::bail!("no clerk store in {} (run `clerk serve` first, or pass --data)", s.data.display());
-            }
-            let store = Store::open(&s.data).await?;
+            let store = super::open_store(s).await?;
             let accounts = store.mail_status().await?;
             if json {
                 out!("{}", serde_json::to_string_pretty(&accounts)?);

@@ -2,3 +2,15 @@
 
 pub mod mail;
 pub mod runs;
+
+use clerk::config::Settings;
+use clerk::store::Store;
+
+/// The store a command reads: it must exist already (a SQLite file is not created by a typo'd
+/// `--data`; a PostgreSQL store is made by `clerk serve` too, and is migrated on open).
+pub async fn open_store(s: &Settings) -> anyhow::Result<Store> {
+    if s.store.is_none() && !s.data.join("clerk.db").exists() {
+        anyhow::bail!("no clerk store in {} (run `clerk serve` first, or pass --data or --store)", s.data.display());
+    }
+    Store::open_at(&s.store_location()).await
+}

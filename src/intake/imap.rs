@@ -20,6 +20,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use crate::heartbeat;
 use crate::shutdown::Shutdown;
 use tokio::sync::Notify;
 
@@ -39,12 +40,25 @@ pub struct ImapSource {
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 impl ImapSource {
+    /// Serves the account until `stop`. Of several daemons configured with the same account,
+    /// one reads it at a time (a named lease); another takes over when that one dies.
     pub async fn run(self, mut stop: Shutdown) {
+        let lease = format!("imap:{}", self.account.name);
         let mut backoff = Duration::from_secs(1);
         loop {
-            match self.serve(&mut stop, &mut backoff).await {
-                Ok(()) => return,
-                Err(e) => {
+            if !heartbeat::take_lease(&self.store, &lease, &mut stop).await {
+                return;
+            }
+            match heartbeat::holding(&self.store, &lease, self.serve(&mut stop, &mut backoff)).await {
+                Some(Ok(())) => {
+                    heartbeat::release_lease(&self.store, &lease).await;
+                    return;
+                }
+                None => {
+                    tracing::info!(account = self.account.name, "another daemon took over this account");
+                    continue;
+                }
+                Some(Err(e)) => {
                     let detail = format!("{e:#}");
                     tracing::warn!(
                         account = self.account.name,

@@ -12,6 +12,7 @@ use notify::Watcher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use crate::heartbeat;
 use crate::shutdown::Shutdown;
 use tokio::sync::Notify;
 
@@ -42,6 +43,23 @@ impl MaildirSource {
         .and_then(|mut w| w.watch(&new, notify::RecursiveMode::NonRecursive).map(|_| w))
         .ok();
         tracing::info!(account = self.account.name, path = %self.account.path.display(), "watching Maildir");
+        // Of several daemons watching the same Maildir (a shared mount), one reads it at a time.
+        let lease = format!("maildir:{}", self.account.name);
+        loop {
+            if !heartbeat::take_lease(&self.store, &lease, &mut stop).await {
+                return;
+            }
+            let stopped = heartbeat::holding(&self.store, &lease, self.serve(&mut stop, &mut events)).await;
+            if stopped.is_some() {
+                heartbeat::release_lease(&self.store, &lease).await;
+                return;
+            }
+            tracing::info!(account = self.account.name, "another daemon took over this Maildir");
+        }
+    }
+
+    /// Scans at every change and poll interval until `stop`.
+    async fn serve(&self, stop: &mut Shutdown, events: &mut tokio::sync::mpsc::UnboundedReceiver<()>) {
         loop {
             let (healthy, detail) = match self.scan().await {
                 Ok(n) => (true, format!("{n} message(s) taken in the last scan")),

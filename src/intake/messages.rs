@@ -5,6 +5,7 @@
 
 use super::mail::{self, Action, Rule};
 use crate::read::Limits;
+use crate::store::blobs::Stored;
 use crate::store::{MailDocument, NewDocument, NewMessage, Store};
 
 #[derive(Debug, PartialEq, Eq)]
@@ -35,15 +36,12 @@ pub async fn ingest(
             _ => Ingested::Done,
         });
     }
-    let stored = store.blobs.put_bytes(raw)?;
+    let stored = store.blobs.put_bytes(raw).await?;
     let shown = format!("{account}/{folder}/{key}");
     // A document of the message's own bytes reuses their blob; a part's bytes get one of their own.
     let document =
-        |n: usize, name: &str, bytes: Option<&[u8]>, refused: Option<String>| -> anyhow::Result<MailDocument> {
-            let blob = match bytes {
-                None => stored.clone(),
-                Some(b) => store.blobs.put_bytes(b)?,
-            };
+        |n: usize, name: &str, blob: Option<Stored>, refused: Option<String>| -> anyhow::Result<MailDocument> {
+            let blob = blob.unwrap_or_else(|| stored.clone());
             Ok(MailDocument {
                 doc: NewDocument {
                     source: format!("mail:{account}"),
@@ -118,11 +116,11 @@ pub async fn ingest(
                     limits.max_file_size
                 )
             });
-            docs.push(document(docs.len() + 1, &part.name, Some(&part.bytes), refused)?);
+            docs.push(document(docs.len() + 1, &part.name, Some(store.blobs.put_bytes(&part.bytes).await?), refused)?);
         }
         if decision.body && !parsed.text.trim().is_empty() {
             let name = format!("{}.txt", file_name(&parsed.subject, key));
-            docs.push(document(docs.len() + 1, &name, Some(parsed.text.as_bytes()), None)?);
+            docs.push(document(docs.len() + 1, &name, Some(store.blobs.put_bytes(parsed.text.as_bytes()).await?), None)?);
         }
         if decision.eml {
             docs.push(document(0, &eml_name, None, None)?);

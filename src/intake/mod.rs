@@ -76,12 +76,12 @@ pub async fn take(store: &Store, source: &str, path: &Path) -> anyhow::Result<Ta
     let ft = meta.file_type();
     if ft.is_symlink() {
         let target = std::fs::read_link(path).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
-        let stored = store.blobs.put_bytes(target.as_bytes())?;
+        let stored = store.blobs.put_bytes(target.as_bytes()).await?;
         let doc = NewDocument {
             source: source.to_string(),
+            intake_key: format!("link|{name}|{}|{}", meta.ino(), meta.mtime_nsec()),
             original_name: name,
             original_path: shown.clone(),
-            intake_key: format!("link|{}|{}|{}", path.to_string_lossy(), meta.ino(), meta.mtime_nsec()),
             sha256: stored.sha256,
             size: stored.size,
             media_type: Some("inode/symlink".into()),
@@ -93,13 +93,13 @@ pub async fn take(store: &Store, source: &str, path: &Path) -> anyhow::Result<Ta
         return Ok(Taken::Stored(r));
     }
     if ft.is_dir() {
-        let stored = store.blobs.put_bytes(b"")?;
+        let stored = store.blobs.put_bytes(b"").await?;
         let doc = NewDocument {
             source: source.to_string(),
+            // Reported once per folder, however long it stays.
+            intake_key: format!("dir|{name}|{}", meta.ino()),
             original_name: name,
             original_path: shown.clone(),
-            // Reported once per folder, however long it stays.
-            intake_key: format!("dir|{}|{}", path.to_string_lossy(), meta.ino()),
             sha256: stored.sha256,
             size: 0,
             media_type: Some("inode/directory".into()),
@@ -110,10 +110,11 @@ pub async fn take(store: &Store, source: &str, path: &Path) -> anyhow::Result<Ta
     if !ft.is_file() {
         return Ok(Taken::Skipped("not a regular file"));
     }
+    // The same on every daemon watching a shared folder (an NFS or SMB mount's device number and
+    // mount point differ between machines; the name, the server's inode, mtime and size do not),
+    // so a file two daemons see is taken by one: the store refuses a second record of a key.
     let intake_key = format!(
-        "file|{}|{}|{}|{}|{}",
-        path.to_string_lossy(),
-        meta.dev(),
+        "file|{name}|{}|{}|{}",
         meta.ino(),
         meta.mtime_nsec() + meta.mtime() * 1_000_000_000,
         meta.len()
@@ -123,8 +124,7 @@ pub async fn take(store: &Store, source: &str, path: &Path) -> anyhow::Result<Ta
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Taken::Skipped("vanished")),
         Err(e) => return Err(anyhow::anyhow!("cannot open {shown}: {e}")),
     };
-    let blobs = store.blobs.clone();
-    let stored = tokio::task::spawn_blocking(move || blobs.put(&file)).await??;
+    let stored = store.blobs.put(file).await?;
     // A writer that was still appending shows as a size or mtime change: take it later, whole.
     match std::fs::symlink_metadata(path) {
         Ok(after)
@@ -144,7 +144,12 @@ pub async fn take(store: &Store, source: &str, path: &Path) -> anyhow::Result<Ta
         media_type: crate::read::sniff(&stored.head, &path.to_string_lossy()).map(str::to_string),
     };
     let result = store.record_intake(&doc).await?;
-    if let Err(e) = std::fs::remove_file(path) {
+    let removed = match std::fs::remove_file(path) {
+        // Another daemon watching the same folder removed it first.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    };
+    if let Err(e) = removed {
         // Recorded but not removed (a read-only share): the intake key stops a second take.
         tracing::warn!(path = %shown, error = %e, "stored the document but cannot remove it from the inbox");
     }

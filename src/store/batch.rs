@@ -1,5 +1,5 @@
-//! Group commit for small writes. Committing is what a SQLite write costs (about 100 µs here, a
-//! statement inside a transaction about 3 µs), and the runner's journal makes several small
+//! Group commit for small writes. Committing is what a write costs (SQLite: about 100 µs here, a
+//! statement inside a transaction about 3 µs; PostgreSQL: a WAL flush), and the runner's journal makes several small
 //! writes per run from many runs at once. Each write is queued to one task that runs whatever has
 //! queued up as one transaction and answers every caller only after the commit, so each write is
 //! exactly as durable as if it had committed alone.
@@ -8,7 +8,7 @@
 //! fails alone.
 
 use futures_util::future::BoxFuture;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{AnyConnection, AnyPool};
 use std::any::Any;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 type Answer = sqlx::Result<Box<dyn Any + Send>>;
 /// One write: called with the batch's connection (inside its transaction); called again alone if
 /// the batch fails, so it must not consume what it captured.
-pub type Write = Arc<dyn for<'c> Fn(&'c mut SqliteConnection) -> BoxFuture<'c, Answer> + Send + Sync>;
+pub type Write = Arc<dyn for<'c> Fn(&'c mut AnyConnection) -> BoxFuture<'c, Answer> + Send + Sync>;
 
 /// Most writes one transaction takes.
 const MAX_BATCH: usize = 128;
@@ -27,7 +27,8 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    pub fn start(writer: SqlitePool) -> Batcher {
+    /// `begin`: how the backend starts a write transaction.
+    pub fn start(writer: AnyPool, begin: &'static str) -> Batcher {
         let (queue, mut rx) = mpsc::unbounded_channel::<(Write, oneshot::Sender<Answer>)>();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
@@ -38,7 +39,7 @@ impl Batcher {
                         Err(_) => break,
                     }
                 }
-                run_batch(&writer, batch).await;
+                run_batch(&writer, begin, batch).await;
             }
         });
         Batcher { queue }
@@ -47,7 +48,7 @@ impl Batcher {
     /// Runs `write` in the next batch; returns its result once the batch has committed.
     pub async fn write<T: Send + 'static>(
         &self,
-        write: impl for<'c> Fn(&'c mut SqliteConnection) -> BoxFuture<'c, sqlx::Result<T>> + Send + Sync + 'static,
+        write: impl for<'c> Fn(&'c mut AnyConnection) -> BoxFuture<'c, sqlx::Result<T>> + Send + Sync + 'static,
     ) -> sqlx::Result<T> {
         let write: Write = Arc::new(move |c| {
             let f = write(c);
@@ -60,9 +61,9 @@ impl Batcher {
     }
 }
 
-async fn run_batch(writer: &SqlitePool, batch: Vec<(Write, oneshot::Sender<Answer>)>) {
+async fn run_batch(writer: &AnyPool, begin: &'static str, batch: Vec<(Write, oneshot::Sender<Answer>)>) {
     let together = async {
-        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = writer.begin_with(begin).await?;
         let mut answers = Vec::with_capacity(batch.len());
         for (write, _) in &batch {
             answers.push(write(&mut tx).await?);
@@ -79,7 +80,7 @@ async fn run_batch(writer: &SqlitePool, batch: Vec<(Write, oneshot::Sender<Answe
         Err(_) if batch.len() > 1 => {
             for (write, reply) in batch {
                 let alone = async {
-                    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                    let mut tx = writer.begin_with(begin).await?;
                     let answer = write(&mut tx).await?;
                     tx.commit().await?;
                     Ok(answer)

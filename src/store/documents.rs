@@ -4,7 +4,7 @@ use super::{jobs::Stage, now, Result, Store};
 use crate::classify::Outcome;
 use crate::read::Page;
 use serde::Serialize;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Any, Row, Transaction};
 use std::collections::BTreeMap;
 
 /// A file about to be recorded; its bytes are already in the blob store.
@@ -108,11 +108,11 @@ impl Store {
     /// Records a document in the caller's transaction (a mail message's documents commit
     /// together). `refused`: the reason it goes straight to the exception queue.
     pub(super) async fn record_in(
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut Transaction<'_, Any>,
         doc: &NewDocument,
         refused: Option<&str>,
     ) -> Result<IntakeResult> {
-        if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM documents WHERE intake_key = ?")
+        if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM documents WHERE intake_key = $1")
             .bind(&doc.intake_key)
             .fetch_optional(&mut **tx)
             .await?
@@ -123,7 +123,7 @@ impl Store {
             Some(_) => None,
             None => {
                 sqlx::query_scalar(
-                    "SELECT id FROM documents WHERE sha256 = ? AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+                    "SELECT id FROM documents WHERE sha256 = $1 AND duplicate_of IS NULL ORDER BY id LIMIT 1",
                 )
                 .bind(&doc.sha256)
                 .fetch_optional(&mut **tx)
@@ -136,9 +136,10 @@ impl Store {
             (None, None) => "received",
         };
         let t = now();
-        let id: i64 = sqlx::query_scalar(
+        // A key recorded meanwhile (another daemon took the same file of a shared folder) wins.
+        let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO documents (source, original_name, original_path, intake_key, sha256, size, media_type, status, duplicate_of, received_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (intake_key) DO NOTHING RETURNING id",
         )
         .bind(&doc.source)
         .bind(&doc.original_name)
@@ -152,8 +153,16 @@ impl Store {
         .bind(&t)
         .bind(&t)
         .fetch_all(&mut **tx)
-            .await
-            .and_then(super::returned)?;
+            .await?
+            .into_iter()
+            .next();
+        let Some(id) = id else {
+            let id = sqlx::query_scalar("SELECT id FROM documents WHERE intake_key = $1")
+                .bind(&doc.intake_key)
+                .fetch_one(&mut **tx)
+                .await?;
+            return Ok(IntakeResult::AlreadyTaken(id));
+        };
         let (action, detail) = match first {
             Some(of) => ("duplicate", format!("same content as document {of}")),
             None => ("received", format!("from {}", doc.source)),
@@ -175,21 +184,21 @@ impl Store {
     }
 
     pub(super) async fn save_extraction(
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut Transaction<'_, Any>,
         id: i64,
         media_type: &str,
         pages: &[Page],
     ) -> Result<()> {
         let text = pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\u{c}");
-        sqlx::query("DELETE FROM pages WHERE document_id = ?").bind(id).execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM pages WHERE document_id = $1").bind(id).execute(&mut **tx).await?;
         for p in pages {
             sqlx::query(
-                "INSERT INTO pages (document_id, number, text, ocr, width, height, words, boxes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO pages (document_id, number, text, ocr, width, height, words, boxes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(id)
             .bind(p.number as i64)
             .bind(&p.text)
-            .bind(p.ocr)
+            .bind(p.ocr as i64)
             .bind(p.width as i64)
             .bind(p.height as i64)
             .bind(serde_json::to_string(&p.words).unwrap_or_else(|_| "[]".into()))
@@ -197,11 +206,11 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         }
-        sqlx::query("UPDATE documents SET status = 'extracted', media_type = ?, text = ?, pages = ?, ocr = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE documents SET status = 'extracted', media_type = $1, text = $2, pages = $3, ocr = $4, updated_at = $5 WHERE id = $6")
             .bind(media_type)
             .bind(text)
             .bind(pages.len() as i64)
-            .bind(pages.iter().any(|p| p.ocr))
+            .bind(pages.iter().any(|p| p.ocr) as i64)
             .bind(now())
             .bind(id)
             .execute(&mut **tx)
@@ -211,14 +220,14 @@ impl Store {
 
     /// Stores a classification outcome; an exception outcome opens an exception item.
     pub(super) async fn save_outcome(
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut Transaction<'_, Any>,
         id: i64,
         outcome: &Outcome,
         version: Option<&str>,
         actor: &str,
     ) -> Result<()> {
         let status = if outcome.exception.is_some() { "exception" } else { "recognised" };
-        sqlx::query("UPDATE documents SET status = ?, doctype = ?, doctype_version = ?, fields = ?, problems = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE documents SET status = $1, doctype = $2, doctype_version = $3, fields = $4, problems = $5, updated_at = $6 WHERE id = $7")
             .bind(status)
             .bind(&outcome.doctype)
             .bind(version)
@@ -242,12 +251,12 @@ impl Store {
 
     /// Marks a document unreadable (extraction refused it), opening its exception.
     pub(super) async fn save_unreadable(
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut Transaction<'_, Any>,
         id: i64,
         media_type: Option<&str>,
         reason: &str,
     ) -> Result<()> {
-        sqlx::query("UPDATE documents SET status = 'exception', media_type = COALESCE(?, media_type), updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE documents SET status = 'exception', media_type = COALESCE($1, media_type), updated_at = $2 WHERE id = $3")
             .bind(media_type)
             .bind(now())
             .bind(id)
@@ -258,7 +267,7 @@ impl Store {
     }
 
     pub async fn document_text(&self, id: i64) -> Result<Option<(String, String, String)>> {
-        let row = sqlx::query("SELECT COALESCE(text, ''), sha256, original_name FROM documents WHERE id = ?")
+        let row = sqlx::query("SELECT COALESCE(text, ''), sha256, original_name FROM documents WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -268,7 +277,7 @@ impl Store {
     /// Every page's word boxes, for invoice2data `area:` fields; `None` when the document has
     /// none recorded (plain text), so such fields read the whole text.
     pub async fn document_boxes(&self, id: i64) -> Result<Option<Vec<crate::classify::PageBoxes>>> {
-        let rows = sqlx::query("SELECT number, boxes FROM pages WHERE document_id = ? ORDER BY number")
+        let rows = sqlx::query("SELECT number, boxes FROM pages WHERE document_id = $1 ORDER BY number")
             .bind(id)
             .fetch_all(&self.pool)
             .await?;
@@ -282,7 +291,7 @@ impl Store {
 
     /// The document type a mail rule named for this document, if any.
     pub async fn doctype_hint(&self, id: i64) -> Result<Option<String>> {
-        sqlx::query_scalar("SELECT doctype_hint FROM documents WHERE id = ?")
+        sqlx::query_scalar("SELECT doctype_hint FROM documents WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -293,7 +302,7 @@ impl Store {
     pub async fn list_documents(&self, status: Option<&str>) -> Result<Vec<DocumentSummary>> {
         let rows = sqlx::query(
             "SELECT id, status, doctype, original_name, source, media_type, size, received_at FROM documents
-             WHERE (?1 IS NULL OR status = ?1) ORDER BY id",
+             WHERE ($1 IS NULL OR status = $1) ORDER BY id",
         )
         .bind(status)
         .fetch_all(&self.pool)
@@ -317,7 +326,7 @@ impl Store {
         let Some(r) = sqlx::query(
             "SELECT id, status, doctype, doctype_version, fields, problems, original_name, original_path, source, sha256, size,
                     media_type, pages, ocr, duplicate_of, text, received_at, updated_at
-             FROM documents WHERE id = ?",
+             FROM documents WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -327,7 +336,7 @@ impl Store {
         };
         let exceptions =
             self.exceptions(&super::ExceptionFilter { document_id: Some(id), ..Default::default() }).await?;
-        let audit = sqlx::query("SELECT at, actor, action, detail FROM audit WHERE document_id = ? ORDER BY id")
+        let audit = sqlx::query("SELECT at, actor, action, detail FROM audit WHERE document_id = $1 ORDER BY id")
             .bind(id)
             .fetch_all(&self.pool)
             .await?
@@ -335,14 +344,14 @@ impl Store {
             .map(|r| AuditLine { at: r.get(0), actor: r.get(1), action: r.get(2), detail: r.get(3) })
             .collect();
         let page_details =
-            sqlx::query("SELECT number, ocr, width, height, words FROM pages WHERE document_id = ? ORDER BY number")
+            sqlx::query("SELECT number, ocr, width, height, words FROM pages WHERE document_id = $1 ORDER BY number")
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?
                 .into_iter()
                 .map(|r| PageDetail {
                     number: r.get(0),
-                    ocr: r.get(1),
+                    ocr: r.get::<i64, _>(1) != 0,
                     width: r.get(2),
                     height: r.get(3),
                     words: serde_json::from_str(r.get::<&str, _>(4)).unwrap_or_default(),
@@ -362,7 +371,7 @@ impl Store {
             size: r.get(10),
             media_type: r.get(11),
             pages: r.get(12),
-            ocr: r.get(13),
+            ocr: r.get::<i64, _>(13) != 0,
             duplicate_of: r.get(14),
             text: r.get(15),
             received_at: r.get(16),

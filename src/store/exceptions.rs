@@ -4,7 +4,7 @@
 use super::{now, Result, Store};
 use crate::classify::ExceptionKind;
 use serde::Serialize;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Any, Row, Transaction};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ExceptionItem {
@@ -36,7 +36,7 @@ pub struct ExceptionFilter {
 
 impl Store {
     pub(super) async fn open_exception(
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut Transaction<'_, Any>,
         document_id: i64,
         kind: ExceptionKind,
         reason: &str,
@@ -46,7 +46,7 @@ impl Store {
 
     /// Queues an exception for a run (and its document, if it has one).
     pub(super) async fn open_run_exception(
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut Transaction<'_, Any>,
         document_id: Option<i64>,
         run_id: Option<i64>,
         kind: ExceptionKind,
@@ -55,7 +55,7 @@ impl Store {
     ) -> Result<i64> {
         let t = now();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO exceptions (document_id, run_id, kind, reason, detail, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO exceptions (document_id, run_id, kind, reason, detail, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(document_id)
         .bind(run_id)
@@ -76,7 +76,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT e.id, e.document_id, e.kind, e.reason, e.state, e.claimed_by, e.resolved_by, e.resolution, d.original_name, e.created_at, e.updated_at, e.run_id, e.detail
              FROM exceptions e LEFT JOIN documents d ON d.id = e.document_id
-             WHERE (?1 IS NULL OR e.kind = ?1) AND (?2 IS NULL OR e.state = ?2) AND (?3 IS NULL OR e.document_id = ?3) AND (?4 IS NULL OR e.run_id = ?4)
+             WHERE ($1 IS NULL OR e.kind = $1) AND ($2 IS NULL OR e.state = $2) AND ($3 IS NULL OR e.document_id = $3) AND ($4 IS NULL OR e.run_id = $4)
              ORDER BY e.id",
         )
         .bind(&f.kind)
@@ -91,7 +91,7 @@ impl Store {
     pub async fn exception(&self, id: i64) -> Result<Option<ExceptionItem>> {
         let row = sqlx::query(
             "SELECT e.id, e.document_id, e.kind, e.reason, e.state, e.claimed_by, e.resolved_by, e.resolution, d.original_name, e.created_at, e.updated_at, e.run_id, e.detail
-             FROM exceptions e LEFT JOIN documents d ON d.id = e.document_id WHERE e.id = ?",
+             FROM exceptions e LEFT JOIN documents d ON d.id = e.document_id WHERE e.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -104,8 +104,8 @@ impl Store {
     pub async fn claim_exception(&self, id: i64, agent: &str) -> Result<Result<(), String>> {
         let mut tx = self.write_tx().await?;
         let r = sqlx::query(
-            "UPDATE exceptions SET state = 'claimed', claimed_by = ?, updated_at = ?
-             WHERE id = ? AND (state = 'open' OR (state = 'claimed' AND claimed_by = ?))
+            "UPDATE exceptions SET state = 'claimed', claimed_by = $1, updated_at = $2
+             WHERE id = $3 AND (state = 'open' OR (state = 'claimed' AND claimed_by = $4))
              RETURNING document_id",
         )
         .bind(agent)
@@ -129,15 +129,15 @@ impl Store {
     /// Closes an item as resolved or rejected, in the caller's transaction (resolving also
     /// updates the document). Only an open item, or one claimed by `agent`, can be closed.
     pub(super) async fn close_exception(
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut Transaction<'_, Any>,
         id: i64,
         agent: &str,
         state: &str,
         resolution: &str,
     ) -> Result<bool> {
         let r = sqlx::query(
-            "UPDATE exceptions SET state = ?, resolved_by = ?, resolution = ?, updated_at = ?
-             WHERE id = ? AND (state = 'open' OR (state = 'claimed' AND claimed_by = ?))
+            "UPDATE exceptions SET state = $1, resolved_by = $2, resolution = $3, updated_at = $4
+             WHERE id = $5 AND (state = 'open' OR (state = 'claimed' AND claimed_by = $6))
              RETURNING document_id",
         )
         .bind(state)
@@ -171,7 +171,7 @@ impl Store {
     }
 }
 
-fn row_to_item(r: &sqlx::sqlite::SqliteRow) -> ExceptionItem {
+fn row_to_item(r: &sqlx::any::AnyRow) -> ExceptionItem {
     ExceptionItem {
         id: r.get(0),
         document_id: r.get(1),

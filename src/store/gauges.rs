@@ -27,7 +27,7 @@ fn age(stamp: Option<String>) -> f64 {
 
 impl Store {
     pub async fn gauges(&self) -> Result<Gauges> {
-        let pairs = |rows: Vec<sqlx::sqlite::SqliteRow>| rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let pairs = |rows: Vec<sqlx::any::AnyRow>| rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         let documents_by_status = pairs(
             sqlx::query("SELECT status, COUNT(*) FROM documents GROUP BY status ORDER BY status").fetch_all(&self.pool).await?,
         );

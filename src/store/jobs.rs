@@ -1,10 +1,10 @@
 //! Jobs with leases. A worker claims the oldest ready job in one `UPDATE … RETURNING` (on
-//! PostgreSQL this becomes `FOR UPDATE SKIP LOCKED`); it completes the job in the same transaction
+//! PostgreSQL with `FOR UPDATE SKIP LOCKED`, so daemons claiming at once take different jobs); it completes the job in the same transaction
 //! as the stage's results, guarded by its lease, so a job whose lease was lost (the worker was too
 //! slow, or died) is never completed twice. Orphans are re-queued when their lease runs out.
 
 use super::{now, now_ms, Result, Store};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Any, Row, Transaction};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -38,9 +38,9 @@ pub struct Job {
 }
 
 impl Store {
-    pub(super) async fn enqueue(tx: &mut Transaction<'_, Sqlite>, document_id: i64, stage: Stage) -> Result<()> {
+    pub(super) async fn enqueue(tx: &mut Transaction<'_, Any>, document_id: i64, stage: Stage) -> Result<()> {
         let t = now();
-        sqlx::query("INSERT INTO jobs (document_id, stage, run_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO jobs (document_id, stage, run_after, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(document_id)
             .bind(stage.as_str())
             .bind(now_ms())
@@ -48,19 +48,21 @@ impl Store {
             .bind(&t)
             .execute(&mut **tx)
             .await?;
-        Ok(())
+        Store::notify(tx, super::wake::Work::Jobs).await
     }
 
     /// Claims the oldest ready job (queued and due, or running with an expired lease).
     pub async fn claim(&self, owner: &str, lease_ms: i64) -> Result<Option<Job>> {
         let now = now_ms();
-        let row = sqlx::query(
-            "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until = ?2, attempts = attempts + 1, updated_at = ?3
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
              WHERE id = (SELECT id FROM jobs
-                         WHERE (state = 'queued' AND run_after <= ?4) OR (state = 'running' AND lease_until < ?4)
-                         ORDER BY id LIMIT 1)
+                         WHERE (state = 'queued' AND run_after <= $4) OR (state = 'running' AND lease_until < $4)
+                         ORDER BY id LIMIT 1{})
              RETURNING id, document_id, stage, attempts",
-        )
+            self.backend.skip_locked()
+        );
+        let row = sqlx::query(&sql)
         .bind(owner)
         .bind(now + lease_ms)
         .bind(super::now())
@@ -82,9 +84,9 @@ impl Store {
 
     /// Marks the job done inside the stage's transaction. False when the lease was lost: then the
     /// caller must roll back, since another worker owns the job now.
-    pub(super) async fn complete(tx: &mut Transaction<'_, Sqlite>, job: &Job) -> Result<bool> {
+    pub(super) async fn complete(tx: &mut Transaction<'_, Any>, job: &Job) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'",
+            "UPDATE jobs SET state = 'done', updated_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
         )
         .bind(now())
         .bind(job.id)
@@ -107,9 +109,9 @@ impl Store {
 
     async fn requeue(&self, job: &Job, at_ms: i64, error: Option<&str>, undo_attempts: i64) -> Result<()> {
         sqlx::query(
-            "UPDATE jobs SET state = 'queued', run_after = ?, last_error = COALESCE(?, last_error),
-                    attempts = MAX(attempts - ?, 0), lease_owner = NULL, updated_at = ?
-             WHERE id = ? AND lease_owner = ?",
+            "UPDATE jobs SET state = 'queued', run_after = $1, last_error = COALESCE($2, last_error),
+                    attempts = CASE WHEN attempts > $3 THEN attempts - $3 ELSE 0 END, lease_owner = NULL, updated_at = $4
+             WHERE id = $5 AND lease_owner = $6",
         )
         .bind(at_ms)
         .bind(error)
@@ -124,7 +126,7 @@ impl Store {
 
     /// Extends a lease while a long stage (OCR of many pages) is still working.
     pub async fn extend_lease(&self, job: &Job, lease_ms: i64) -> Result<()> {
-        sqlx::query("UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'")
+        sqlx::query("UPDATE jobs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'")
             .bind(now_ms() + lease_ms)
             .bind(job.id)
             .bind(&job.owner)
@@ -136,7 +138,7 @@ impl Store {
     /// With SQLite one daemon owns the store (a lock file guarantees it), so jobs still marked
     /// running at start-up were orphaned by a crash and can run again at once.
     pub async fn requeue_orphans(&self) -> Result<u64> {
-        let r = sqlx::query("UPDATE jobs SET state = 'queued', lease_owner = NULL, run_after = ?, updated_at = ? WHERE state = 'running'")
+        let r = sqlx::query("UPDATE jobs SET state = 'queued', lease_owner = NULL, run_after = $1, updated_at = $2 WHERE state = 'running'")
             .bind(now_ms())
             .bind(now())
             .execute(&self.writer)

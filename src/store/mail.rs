@@ -52,7 +52,7 @@ impl Store {
         folder: &str,
         key: &str,
     ) -> Result<Option<(i64, String, Option<String>)>> {
-        let row = sqlx::query("SELECT id, state, rule FROM mail_messages WHERE account = ? AND folder = ? AND key = ?")
+        let row = sqlx::query("SELECT id, state, rule FROM mail_messages WHERE account = $1 AND folder = $2 AND key = $3")
             .bind(account)
             .bind(folder)
             .bind(key)
@@ -70,7 +70,7 @@ impl Store {
         sha256: &str,
     ) -> Result<Option<i64>> {
         sqlx::query_scalar(
-            "SELECT id FROM mail_messages WHERE account = ? AND message_id IS ? AND sha256 = ? AND state IN ('taken', 'done') ORDER BY id LIMIT 1",
+            "SELECT id FROM mail_messages WHERE account = $1 AND message_id IS NOT DISTINCT FROM $2 AND sha256 = $3 AND state IN ('taken', 'done') ORDER BY id LIMIT 1",
         )
         .bind(account)
         .bind(message_id)
@@ -91,7 +91,7 @@ impl Store {
         let t = now();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO mail_messages (account, folder, key, message_id, sha256, from_addr, to_addr, subject, date, rule, state, documents, received_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         )
         .bind(m.account)
         .bind(m.folder)
@@ -117,7 +117,7 @@ impl Store {
                 IntakeResult::Received(i) | IntakeResult::AlreadyTaken(i) => i,
                 IntakeResult::Duplicate { id, .. } => id,
             };
-            sqlx::query("UPDATE documents SET mail_id = ?, doctype_hint = ? WHERE id = ?")
+            sqlx::query("UPDATE documents SET mail_id = $1, doctype_hint = $2 WHERE id = $3")
                 .bind(id)
                 .bind(m.doctype_hint)
                 .bind(doc_id)
@@ -130,7 +130,7 @@ impl Store {
     }
 
     pub async fn set_message_state(&self, id: i64, state: &str) -> Result<()> {
-        sqlx::query("UPDATE mail_messages SET state = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE mail_messages SET state = $1, updated_at = $2 WHERE id = $3")
             .bind(state)
             .bind(now())
             .bind(id)
@@ -141,8 +141,8 @@ impl Store {
 
     pub async fn set_account_health(&self, name: &str, kind: &str, healthy: bool, detail: &str) -> Result<()> {
         sqlx::query(
-            "INSERT INTO mail_accounts (name, kind, health, detail, checked_at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (name) DO UPDATE SET kind = ?2, health = ?3, detail = ?4, checked_at = ?5",
+            "INSERT INTO mail_accounts (name, kind, health, detail, checked_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (name) DO UPDATE SET kind = $2, health = $3, detail = $4, checked_at = $5",
         )
         .bind(name)
         .bind(kind)
@@ -161,7 +161,7 @@ impl Store {
                     (SELECT COUNT(*) FROM mail_messages m WHERE m.account = a.name AND m.state = 'unmatched'),
                     (SELECT COUNT(DISTINCT d.mail_id) FROM documents d JOIN mail_messages m ON m.id = d.mail_id
                      WHERE m.account = a.name AND d.status = 'exception'),
-                    (SELECT COALESCE(SUM(documents), 0) FROM mail_messages m WHERE m.account = a.name)
+                    (SELECT CAST(COALESCE(SUM(documents), 0) AS BIGINT) FROM mail_messages m WHERE m.account = a.name)
              FROM mail_accounts a ORDER BY a.name",
         )
         .fetch_all(&self.pool)
@@ -186,7 +186,7 @@ impl Store {
 impl Store {
     /// (UIDVALIDITY, last UID taken) of an IMAP folder.
     pub async fn imap_folder(&self, account: &str, folder: &str) -> Result<Option<(i64, i64)>> {
-        let row = sqlx::query("SELECT uidvalidity, last_uid FROM mail_folders WHERE account = ? AND folder = ?")
+        let row = sqlx::query("SELECT uidvalidity, last_uid FROM mail_folders WHERE account = $1 AND folder = $2")
             .bind(account)
             .bind(folder)
             .fetch_optional(&self.pool)
@@ -202,8 +202,8 @@ impl Store {
         last_uid: i64,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO mail_folders (account, folder, uidvalidity, last_uid) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (account, folder) DO UPDATE SET uidvalidity = ?3, last_uid = ?4",
+            "INSERT INTO mail_folders (account, folder, uidvalidity, last_uid) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (account, folder) DO UPDATE SET uidvalidity = $3, last_uid = $4",
         )
         .bind(account)
         .bind(folder)
@@ -222,7 +222,7 @@ impl Store {
         folder: &str,
     ) -> Result<Vec<(i64, String, Option<String>)>> {
         let rows = sqlx::query(
-            "SELECT id, key, rule FROM mail_messages WHERE account = ? AND folder = ? AND state = 'taken' ORDER BY id",
+            "SELECT id, key, rule FROM mail_messages WHERE account = $1 AND folder = $2 AND state = 'taken' ORDER BY id",
         )
         .bind(account)
         .bind(folder)

@@ -8,37 +8,94 @@
 
 mod batch;
 pub mod blobs;
+mod daemons;
 mod documents;
 mod exceptions;
 mod gauges;
 mod jobs;
 mod mail;
+mod migrations;
 mod runs;
 mod stages;
+mod wake;
 
 pub use documents::{Document, DocumentSummary, IntakeResult, NewDocument};
 pub use exceptions::{ExceptionFilter, ExceptionItem};
 pub use gauges::Gauges;
 pub use jobs::{Job, Stage};
 pub use mail::{AccountStatus, MailDocument, NewMessage};
+pub use daemons::{BEAT_EVERY_MS, STALE_AFTER_MS};
 pub use stages::{Extraction, Resolution};
+pub use wake::Wakers;
 pub use runs::{Decision, Journal, NewRun, Run, RunSummary, StepEnd, StepRecord};
 
 use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
-use std::path::Path;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+/// Where the store lives (settings `store`, `blobs` and `data`).
+#[derive(Debug, Clone)]
+pub struct Location {
+    /// `postgres://…` (several daemons share it) or `sqlite://FILE`; `None`: SQLite in `data`.
+    pub url: Option<String>,
+    /// The daemon's own folder: the SQLite database by default, and the blob store (with
+    /// PostgreSQL, its local cache of the blobs kept in the database).
+    pub data: PathBuf,
+    /// Blobs in this folder (shared storage) instead of in the database.
+    pub blobs: Option<PathBuf>,
+}
+
+impl Location {
+    /// The default: SQLite and blobs in `data`.
+    pub fn local(data: &Path) -> Location {
+        Location { url: None, data: data.to_path_buf(), blobs: None }
+    }
+}
+
+/// The database behind the store. The SQL is shared (`$N` parameters, `ON CONFLICT`,
+/// `RETURNING`); what differs is asked of this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// How a write transaction starts. SQLite: `BEGIN IMMEDIATE` takes the write lock up front
+    /// (a deferred transaction that reads first and writes later cannot wait for the lock; SQLite
+    /// fails it at once with "database is locked" to avoid a deadlock). PostgreSQL locks rows.
+    fn begin(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
+    }
+
+    /// Appended to the sub-select that picks a row to claim: on PostgreSQL concurrent claimers
+    /// skip each other's rows instead of queueing on them; SQLite has one writer anyway.
+    fn skip_locked(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
-    /// For reads (WAL: readers never wait for the writer).
-    pool: SqlitePool,
-    /// The one connection every write goes through. SQLite has one writer at a time anyway;
-    /// queueing writers here, asynchronously, replaces SQLite's busy handler, which sleeps for
-    /// milliseconds between attempts when connections compete for the lock.
-    writer: SqlitePool,
+    backend: Backend,
+    /// PostgreSQL's URL, for the connection that LISTENs.
+    url: Option<String>,
+    /// For reads (SQLite in WAL mode: readers never wait for the writer).
+    pool: AnyPool,
+    /// Where every write goes. SQLite: one connection, since SQLite has one writer at a time
+    /// anyway; queueing writers here, asynchronously, replaces SQLite's busy handler, which sleeps
+    /// for milliseconds between attempts when connections compete for the lock. PostgreSQL: the
+    /// same pool as reads.
+    writer: AnyPool,
     /// Group commit for the runner's many small journal writes (through `writer`).
     batch: batch::Batcher,
     pub blobs: blobs::Blobs,
@@ -51,6 +108,8 @@ pub struct Store {
 pub struct Error(#[from] sqlx::Error);
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub type Tx = sqlx::Transaction<'static, Any>;
 
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -66,45 +125,69 @@ pub fn now_ms() -> i64 {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `data_dir`: `clerk.db` and `blobs/`.
+    /// Opens (creating if needed) the default store in `data_dir`: `clerk.db` and `blobs/`.
     pub async fn open(data_dir: &Path) -> anyhow::Result<Store> {
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
-        let db = data_dir.join("clerk.db");
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", db.display()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL in WAL mode survives a process crash (kill -9) losing nothing committed;
-            // only a power cut may lose the last transactions.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(30))
-            .foreign_keys(true);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(120))
-            .connect_with(options.clone())
-            .await
-            .with_context(|| format!("cannot open the database {}", db.display()))?;
-        sqlx::migrate!("src/store/migrations").run(&writer).await.context("cannot migrate the database")?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .with_context(|| format!("cannot open the database {}", db.display()))?;
-        let blobs = blobs::Blobs::open(data_dir.join("blobs")).context("cannot open the blob store")?;
-        let batch = batch::Batcher::start(writer.clone());
-        Ok(Store { pool, writer, batch, blobs })
+        Store::open_at(&Location::local(data_dir)).await
     }
 
-    /// A write transaction. `BEGIN IMMEDIATE` takes the write lock up front: a deferred
-    /// transaction that reads first and writes later cannot wait for the lock (SQLite would fail it
-    /// at once with "database is locked" to avoid a deadlock).
-    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    /// Opens the store at `at`, creating and migrating it as needed.
+    pub async fn open_at(at: &Location) -> anyhow::Result<Store> {
+        sqlx::any::install_default_drivers();
+        std::fs::create_dir_all(&at.data)
+            .with_context(|| format!("cannot create the data folder {}", at.data.display()))?;
+        let url = match &at.url {
+            Some(u) => u.clone(),
+            None => sqlite_url(&at.data.join("clerk.db")),
+        };
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            anyhow::bail!("store `{}`: clerk stores in SQLite (sqlite://FILE) or PostgreSQL (postgres://…)", redact(&url));
+        };
+        let options = AnyConnectOptions::from_str(&url).with_context(|| format!("store `{}`", redact(&url)))?;
+        let (pool, writer) = match backend {
+            Backend::Sqlite => {
+                let writer = sqlite_pool(1).acquire_timeout(Duration::from_secs(120)).connect_with(options.clone()).await;
+                let writer = writer.with_context(|| format!("cannot open the database {}", redact(&url)))?;
+                migrations::run(backend, &writer).await?;
+                let pool = sqlite_pool(8).connect_with(options).await;
+                (pool.with_context(|| format!("cannot open the database {}", redact(&url)))?, writer)
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await
+                    .with_context(|| format!("cannot connect to the store {}", redact(&url)))?;
+                migrations::run(backend, &pool).await?;
+                (pool.clone(), pool)
+            }
+        };
+        let blobs = match (backend, &at.blobs) {
+            (_, Some(dir)) => blobs::Blobs::open(dir.clone(), None),
+            (Backend::Sqlite, None) => blobs::Blobs::open(at.data.join("blobs"), None),
+            (Backend::Postgres, None) => blobs::Blobs::open(at.data.join("blobs"), Some(pool.clone())),
+        }
+        .context("cannot open the blob store")?;
+        let batch = batch::Batcher::start(writer.clone(), backend.begin());
+        let url = (backend == Backend::Postgres).then_some(url);
+        Ok(Store { backend, url, pool, writer, batch, blobs })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A write transaction (see [`Backend::begin`]).
+    async fn write_tx(&self) -> Result<Tx> {
+        Ok(self.writer.begin_with(self.backend.begin()).await?)
     }
 
     /// Records one line of the audit trail.
-    pub(super) async fn audit<'e, E: sqlx::SqliteExecutor<'e>>(
+    pub(super) async fn audit<'e, E: Executor<'e, Database = Any>>(
         exec: E,
         document_id: Option<i64>,
         exception_id: Option<i64>,
@@ -113,7 +196,7 @@ impl Store {
         detail: &str,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO audit (at, document_id, exception_id, actor, action, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit (at, document_id, exception_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(now())
         .bind(document_id)
@@ -124,5 +207,38 @@ impl Store {
         .execute(exec)
         .await?;
         Ok(())
+    }
+}
+
+/// SQLite pools: the pragmas every connection needs.
+fn sqlite_pool(connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new().max_connections(connections).after_connect(|c, _| {
+        Box::pin(async move {
+            // WAL: readers never wait for the writer. NORMAL in WAL mode survives a process crash
+            // (kill -9) losing nothing committed; only a power cut may lose the last transactions.
+            c.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON")
+                .await?;
+            Ok(())
+        })
+    })
+}
+
+/// `sqlite://` URL of a file, created when missing (`%`, `?` and `#` escaped: the driver decodes).
+fn sqlite_url(file: &Path) -> String {
+    let path = file.display().to_string().replace('%', "%25").replace('?', "%3F").replace('#', "%23");
+    format!("sqlite://{path}?mode=rwc")
+}
+
+/// A store URL fit for messages: without its password.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &userinfo[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
     }
 }

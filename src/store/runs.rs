@@ -8,7 +8,7 @@ use super::{now, now_ms, Result, Store};
 use crate::classify::ExceptionKind;
 use serde::Serialize;
 use serde_json::Value as J;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Any, Row, Transaction};
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone)]
@@ -101,13 +101,16 @@ pub enum Decision {
     End,
 }
 
+/// The PostgreSQL advisory lock run claims take turns on ("clerk-runs" in ASCII).
+const RUN_CLAIM_LOCK: i64 = 0x636c_6572_6b2d_7275;
+
 const SUMMARY: &str = "SELECT id, bot, bot_version, document_id, trigger, state, error, failed_step, created_at, started_at, finished_at FROM runs";
 
 impl Store {
     /// Records the source of every bot version loaded, so a run can finish on its version.
     pub async fn record_bot_version(&self, bot: &str, version: &str, file: &str, source: &[u8]) -> Result<()> {
         sqlx::query(
-            "INSERT OR IGNORE INTO bot_versions (bot, version, file, source, first_seen) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO bot_versions (bot, version, file, source, first_seen) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         )
         .bind(bot)
         .bind(version)
@@ -120,7 +123,7 @@ impl Store {
     }
 
     pub async fn bot_version_source(&self, bot: &str, version: &str) -> Result<Option<(String, Vec<u8>)>> {
-        let row = sqlx::query("SELECT file, source FROM bot_versions WHERE bot = ? AND version = ?")
+        let row = sqlx::query("SELECT file, source FROM bot_versions WHERE bot = $1 AND version = $2")
             .bind(bot)
             .bind(version)
             .fetch_optional(&self.pool)
@@ -130,11 +133,11 @@ impl Store {
 
     /// Queues a run. With a dedupe key already used (the same document routed again, the same
     /// scheduled minute) nothing is queued and `None` returned.
-    pub(super) async fn enqueue_run(tx: &mut Transaction<'_, Sqlite>, run: &NewRun<'_>) -> Result<Option<i64>> {
+    pub(super) async fn enqueue_run(tx: &mut Transaction<'_, Any>, run: &NewRun<'_>) -> Result<Option<i64>> {
         let t = now();
         let id = sqlx::query_scalar(
             "INSERT INTO runs (bot, bot_version, concurrency, document_id, trigger, dedupe_key, run_after, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
         )
         .bind(run.bot)
         .bind(run.version)
@@ -150,13 +153,14 @@ impl Store {
         .into_iter()
         .next();
         if let Some(id) = id {
-            sqlx::query("INSERT INTO audit (at, document_id, run_id, actor, action, detail) VALUES (?, ?, ?, 'clerk', 'run queued', ?)")
+            sqlx::query("INSERT INTO audit (at, document_id, run_id, actor, action, detail) VALUES ($1, $2, $3, 'clerk', 'run queued', $4)")
                 .bind(&t)
                 .bind(run.document_id)
                 .bind(id)
                 .bind(format!("{} ({})", run.bot, run.trigger))
                 .execute(&mut **tx)
                 .await?;
+            Store::notify(tx, super::wake::Work::Runs).await?;
         }
         Ok(id)
     }
@@ -166,19 +170,25 @@ impl Store {
     /// runs under a live lease count against the concurrency.
     pub async fn claim_run(&self, owner: &str, lease_ms: i64) -> Result<Option<Run>> {
         let (owner_s, now, stamp) = (owner.to_string(), now_ms(), now());
+        let backend = self.backend;
         let row = self
             .batch
             .write(move |c| {
                 let (owner, stamp) = (owner_s.clone(), stamp.clone());
                 Box::pin(async move {
+                    if backend == super::Backend::Postgres {
+                        // Concurrency counts the runs other daemons hold too: claims take turns
+                        // (held to the commit), so no two daemons count the same free slot.
+                        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(RUN_CLAIM_LOCK).execute(&mut *c).await?;
+                    }
                     let rows = sqlx::query(
-                        "UPDATE runs SET state = 'running', lease_owner = ?1, lease_until = ?2, started_at = COALESCE(started_at, ?3), updated_at = ?3
+                        "UPDATE runs SET state = 'running', lease_owner = $1, lease_until = $2, started_at = COALESCE(started_at, $3), updated_at = $3
                          WHERE id = (SELECT r.id FROM runs r
-                                     WHERE ((r.state = 'queued' AND r.run_after <= ?4) OR (r.state = 'running' AND r.lease_until < ?4))
+                                     WHERE ((r.state = 'queued' AND r.run_after <= $4) OR (r.state = 'running' AND r.lease_until < $4))
                                        AND (SELECT COUNT(*) FROM runs x
-                                            WHERE x.bot = r.bot AND x.state = 'running' AND x.lease_until >= ?4) < r.concurrency
+                                            WHERE x.bot = r.bot AND x.state = 'running' AND x.lease_until >= $4) < r.concurrency
                                      ORDER BY r.run_after, r.id LIMIT 1)
-                         RETURNING id, bot, bot_version, document_id, trigger, started_at != ?3, created_at",
+                         RETURNING id, bot, bot_version, document_id, trigger, CASE WHEN started_at = $3 THEN 0 ELSE 1 END, created_at",
                     )
                     .bind(&owner)
                     .bind(now + lease_ms)
@@ -195,7 +205,7 @@ impl Store {
 
     /// Keeps the leases of every run this daemon is executing.
     pub async fn extend_run_leases(&self, owner: &str, lease_ms: i64) -> Result<()> {
-        sqlx::query("UPDATE runs SET lease_until = ? WHERE lease_owner = ? AND state = 'running'")
+        sqlx::query("UPDATE runs SET lease_until = $1 WHERE lease_owner = $2 AND state = 'running'")
             .bind(now_ms() + lease_ms)
             .bind(owner)
             .execute(&self.writer)
@@ -205,7 +215,7 @@ impl Store {
 
     /// Runs left `running` by a daemon that died (SQLite: one daemon per store) resume at once.
     pub async fn requeue_orphan_runs(&self) -> Result<u64> {
-        let r = sqlx::query("UPDATE runs SET state = 'queued', lease_owner = NULL, run_after = ?, updated_at = ? WHERE state = 'running'")
+        let r = sqlx::query("UPDATE runs SET state = 'queued', lease_owner = NULL, run_after = $1, updated_at = $2 WHERE state = 'running'")
             .bind(now_ms())
             .bind(now())
             .execute(&self.writer)
@@ -218,7 +228,7 @@ impl Store {
     pub async fn journal(&self, run_id: i64) -> Result<Journal> {
         let rows = sqlx::query(
             "SELECT s.id, s.path, s.step_id, s.kind, s.state, s.attempt, s.output, s.cookies, r.done_mark, r.attempts_mark
-             FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE s.run_id = ? ORDER BY s.id",
+             FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE s.run_id = $1 ORDER BY s.id",
         )
         .bind(run_id)
         .fetch_all(&self.pool)
@@ -280,7 +290,7 @@ impl Store {
                 let values = values.clone();
                 Box::pin(async move {
                     let mut q = sqlx::query(
-                        "UPDATE run_steps SET state = ?, request = ?, response = ?, output = ?, cookies = ?, error = ?, finished_at = ?, duration_ms = ? WHERE id = ?",
+                        "UPDATE run_steps SET state = $1, request = $2, response = $3, output = $4, cookies = $5, error = $6, finished_at = $7, duration_ms = $8 WHERE id = $9",
                     );
                     for v in values {
                         q = q.bind(v);
@@ -326,7 +336,7 @@ impl Store {
                 Box::pin(async move {
                     sqlx::query_scalar(
                         "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, started_at, finished_at, duration_ms)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
                     )
                     .bind(run_id)
                     .bind(path)
@@ -358,8 +368,8 @@ impl Store {
         exception: Option<(ExceptionKind, &str, &J)>,
     ) -> Result<bool> {
         let finish = sqlx::query(
-            "UPDATE runs SET state = ?, error = ?, failed_step = ?, finished_at = ?, updated_at = ?, lease_owner = NULL
-             WHERE id = ? AND lease_owner = ? AND state = 'running'",
+            "UPDATE runs SET state = $1, error = $2, failed_step = $3, finished_at = $4, updated_at = $5, lease_owner = NULL
+             WHERE id = $6 AND lease_owner = $7 AND state = 'running'",
         )
         .bind(state)
         .bind(error)
@@ -378,8 +388,8 @@ impl Store {
                     let (state, error, owner, stamp) = (state.clone(), error.clone(), owner.clone(), stamp.clone());
                     Box::pin(async move {
                         let r = sqlx::query(
-                            "UPDATE runs SET state = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL
-                             WHERE id = ? AND lease_owner = ? AND state = 'running'",
+                            "UPDATE runs SET state = $1, error = $2, finished_at = $3, updated_at = $4, lease_owner = NULL
+                             WHERE id = $5 AND lease_owner = $6 AND state = 'running'",
                         )
                         .bind(state)
                         .bind(error)
@@ -401,7 +411,7 @@ impl Store {
         }
         Store::open_run_exception(&mut tx, run.document_id, Some(run.id), kind, reason, Some(detail)).await?;
         sqlx::query(
-            "INSERT INTO audit (at, document_id, run_id, actor, action, detail) VALUES (?, ?, ?, 'clerk', ?, ?)",
+            "INSERT INTO audit (at, document_id, run_id, actor, action, detail) VALUES ($1, $2, $3, 'clerk', $4, $5)",
         )
         .bind(now())
         .bind(run.document_id)
@@ -416,7 +426,7 @@ impl Store {
 
     /// Gives a running run back to the queue until `at_ms` (a long retry wait, or shutdown).
     pub async fn defer_run(&self, run: &Run, at_ms: i64) -> Result<()> {
-        sqlx::query("UPDATE runs SET state = 'queued', run_after = ?, lease_owner = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'")
+        sqlx::query("UPDATE runs SET state = 'queued', run_after = $1, lease_owner = NULL, updated_at = $2 WHERE id = $3 AND lease_owner = $4 AND state = 'running'")
             .bind(at_ms)
             .bind(now())
             .bind(run.id)
@@ -434,7 +444,7 @@ impl Store {
     pub async fn decide_run(&self, id: i64, decision: Decision, actor: &str) -> Result<Result<(), String>> {
         let mut tx = self.write_tx().await?;
         let Some(row) =
-            sqlx::query("SELECT state, failed_step FROM runs WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?
+            sqlx::query("SELECT state, failed_step FROM runs WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?
         else {
             return Ok(Err(format!("run {id} does not exist")));
         };
@@ -444,27 +454,34 @@ impl Store {
         }
         let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM run_steps").fetch_one(&mut *tx).await?;
         let t = now();
-        let (sql, what) = match (decision, state.as_str()) {
-            (Decision::End, _) => ("UPDATE runs SET state = 'ended', finished_at = ?2, updated_at = ?2 WHERE id = ?1", "ended the run"),
+        let (due, q) = (now_ms(), sqlx::query::<Any>);
+        let (update, what) = match (decision, state.as_str()) {
+            (Decision::End, _) => (
+                q("UPDATE runs SET state = 'ended', finished_at = $2, updated_at = $2 WHERE id = $1").bind(id).bind(&t),
+                "ended the run",
+            ),
             (Decision::Retry, "escalated") => (
-                "UPDATE runs SET state = 'queued', done_mark = ?3, attempts_mark = ?3, error = NULL, failed_step = NULL, finished_at = NULL, run_after = ?4, updated_at = ?2 WHERE id = ?1",
+                q("UPDATE runs SET state = 'queued', done_mark = $3, attempts_mark = $3, error = NULL, failed_step = NULL, finished_at = NULL, run_after = $4, updated_at = $2 WHERE id = $1")
+                    .bind(id).bind(&t).bind(max).bind(due),
                 "restarted the run",
             ),
             (Decision::Retry, _) => (
-                "UPDATE runs SET state = 'queued', attempts_mark = ?3, error = NULL, failed_step = NULL, finished_at = NULL, run_after = ?4, updated_at = ?2 WHERE id = ?1",
+                q("UPDATE runs SET state = 'queued', attempts_mark = $3, error = NULL, failed_step = NULL, finished_at = NULL, run_after = $4, updated_at = $2 WHERE id = $1")
+                    .bind(id).bind(&t).bind(max).bind(due),
                 "retried the failed step",
             ),
             (Decision::Continue, _) => (
-                "UPDATE runs SET state = 'queued', error = NULL, failed_step = NULL, finished_at = NULL, run_after = ?4, updated_at = ?2 WHERE id = ?1",
+                q("UPDATE runs SET state = 'queued', error = NULL, failed_step = NULL, finished_at = NULL, run_after = $3, updated_at = $2 WHERE id = $1")
+                    .bind(id).bind(&t).bind(due),
                 "continued after the failed step",
             ),
         };
-        sqlx::query(sql).bind(id).bind(&t).bind(max).bind(now_ms()).execute(&mut *tx).await?;
+        update.execute(&mut *tx).await?;
         if decision == Decision::Continue {
             if let Some(path) = &failed_step {
                 sqlx::query(
                     "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, error, started_at, finished_at, duration_ms)
-                     SELECT run_id, path, step_id, kind, line, attempt, 'skipped', ?, ?, ?, 0 FROM run_steps WHERE run_id = ? AND path = ? ORDER BY id DESC LIMIT 1",
+                     SELECT run_id, path, step_id, kind, line, attempt, 'skipped', $1, $2, $3, 0 FROM run_steps WHERE run_id = $4 AND path = $5 ORDER BY id DESC LIMIT 1",
                 )
                 .bind(format!("skipped by {actor}"))
                 .bind(&t)
@@ -476,7 +493,7 @@ impl Store {
             }
         }
         sqlx::query(
-            "UPDATE exceptions SET state = 'resolved', resolved_by = ?, resolution = ?, updated_at = ? WHERE run_id = ? AND state IN ('open', 'claimed')",
+            "UPDATE exceptions SET state = 'resolved', resolved_by = $1, resolution = $2, updated_at = $3 WHERE run_id = $4 AND state IN ('open', 'claimed')",
         )
         .bind(actor)
         .bind(what)
@@ -484,7 +501,7 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO audit (at, run_id, actor, action, detail) VALUES (?, ?, ?, 'run decision', ?)")
+        sqlx::query("INSERT INTO audit (at, run_id, actor, action, detail) VALUES ($1, $2, $3, 'run decision', $4)")
             .bind(&t)
             .bind(id)
             .bind(actor)
@@ -497,8 +514,8 @@ impl Store {
 
     /// Ends a failed or escalated run for good, in the caller's transaction (an agent rejected
     /// its exception).
-    pub(super) async fn end_stopped_run(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, id: i64) -> Result<()> {
-        sqlx::query("UPDATE runs SET state = 'ended', finished_at = ?1, updated_at = ?1 WHERE id = ?2 AND state IN ('failed', 'escalated')")
+    pub(super) async fn end_stopped_run(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: i64) -> Result<()> {
+        sqlx::query("UPDATE runs SET state = 'ended', finished_at = $1, updated_at = $1 WHERE id = $2 AND state IN ('failed', 'escalated')")
             .bind(now())
             .bind(id)
             .execute(&mut **tx)
@@ -508,7 +525,7 @@ impl Store {
 
     pub async fn runs(&self, bot: Option<&str>, state: Option<&str>, limit: i64) -> Result<Vec<RunSummary>> {
         let rows = sqlx::query(&format!(
-            "{SUMMARY} WHERE (?1 IS NULL OR bot = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3"
+            "{SUMMARY} WHERE ($1 IS NULL OR bot = $1) AND ($2 IS NULL OR state = $2) ORDER BY id DESC LIMIT $3"
         ))
         .bind(bot)
         .bind(state)
@@ -519,13 +536,13 @@ impl Store {
     }
 
     pub async fn run(&self, id: i64) -> Result<Option<(RunSummary, Vec<StepRecord>)>> {
-        let Some(row) = sqlx::query(&format!("{SUMMARY} WHERE id = ?")).bind(id).fetch_optional(&self.pool).await?
+        let Some(row) = sqlx::query(&format!("{SUMMARY} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?
         else {
             return Ok(None);
         };
         let steps = sqlx::query(
             "SELECT path, step_id, kind, line, attempt, state, request, response, output, error, started_at, duration_ms
-             FROM run_steps WHERE run_id = ? ORDER BY id",
+             FROM run_steps WHERE run_id = $1 ORDER BY id",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -565,7 +582,7 @@ impl Store {
 }
 
 /// A claimed run from `… RETURNING id, bot, bot_version, document_id, trigger, started, created_at`.
-fn claimed(r: &sqlx::sqlite::SqliteRow, owner: &str) -> Run {
+fn claimed(r: &sqlx::any::AnyRow, owner: &str) -> Run {
     Run {
         id: r.get(0),
         bot: r.get(1),
@@ -573,14 +590,14 @@ fn claimed(r: &sqlx::sqlite::SqliteRow, owner: &str) -> Run {
         document_id: r.get(3),
         trigger: r.get(4),
         owner: owner.to_string(),
-        started: r.get(5),
+        started: r.get::<i64, _>(5) != 0,
         created_ms: chrono::DateTime::parse_from_rfc3339(r.get::<&str, _>(6))
             .map(|t| t.timestamp_millis())
             .unwrap_or(0),
     }
 }
 
-fn summary(r: &sqlx::sqlite::SqliteRow) -> RunSummary {
+fn summary(r: &sqlx::any::AnyRow) -> RunSummary {
     RunSummary {
         id: r.get(0),
         bot: r.get(1),
@@ -602,7 +619,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT d.id, d.sha256, d.doctype, d.fields, d.text, d.original_name, d.source, d.media_type, d.received_at, d.size,
                     m.message_id, m.from_addr, m.to_addr, m.subject, m.date, m.account
-             FROM documents d LEFT JOIN mail_messages m ON m.id = d.mail_id WHERE d.id = ?",
+             FROM documents d LEFT JOIN mail_messages m ON m.id = d.mail_id WHERE d.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -639,9 +656,9 @@ impl Store {
     pub async fn claim_run_by_id(&self, id: i64, owner: &str, lease_ms: i64) -> Result<Option<Run>> {
         let now = now_ms();
         let row = sqlx::query(
-                "UPDATE runs SET state = 'running', lease_owner = ?1, lease_until = ?2, started_at = COALESCE(started_at, ?3), updated_at = ?3
-                 WHERE id = ?4 AND state = 'queued'
-                 RETURNING id, bot, bot_version, document_id, trigger, started_at != ?3, created_at",
+                "UPDATE runs SET state = 'running', lease_owner = $1, lease_until = $2, started_at = COALESCE(started_at, $3), updated_at = $3
+                 WHERE id = $4 AND state = 'queued'
+                 RETURNING id, bot, bot_version, document_id, trigger, CASE WHEN started_at = $3 THEN 0 ELSE 1 END, created_at",
             )
             .bind(owner)
             .bind(now + lease_ms)

@@ -113,7 +113,7 @@ impl Store {
             Store::end_stopped_run(&mut tx, run).await?;
         }
         if let Some(document_id) = document_id {
-            sqlx::query("UPDATE documents SET status = 'rejected', updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE documents SET status = 'rejected', updated_at = $1 WHERE id = $2")
                 .bind(super::now())
                 .bind(document_id)
                 .execute(&mut *tx)

@@ -68,6 +68,60 @@ pub fn files_under(dir: &Path, ext: &str) -> Vec<PathBuf> {
     out
 }
 
+/// The PostgreSQL server the tests use (`tests/run.sh` sets it; the machine's by default).
+pub fn postgres_url() -> String {
+    std::env::var("CLERK_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// With `CLERK_TEST_STORE=postgres` (the second pass of `tests/run.sh`) every daemon stores in
+/// a PostgreSQL database of its own instead of SQLite in its data folder.
+pub fn on_postgres() -> bool {
+    std::env::var("CLERK_TEST_STORE").is_ok_and(|v| v == "postgres")
+}
+
+/// A fresh, empty PostgreSQL database on the test server, dropped with the value.
+pub struct TestDatabase {
+    pub url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    pub fn create() -> TestDatabase {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let name = format!("clerk_t{}_{}_{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        psql(&format!("CREATE DATABASE {name}"));
+        let base = postgres_url();
+        let url = format!("{}/{name}", &base[..base.rfind('/').expect("a database in CLERK_TEST_POSTGRES")]);
+        TestDatabase { url, name }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+impl TestDatabase {
+    /// Runs one statement in this database: its rows, one per line, columns split by `|`.
+    pub fn query(&self, sql: &str) -> String {
+        psql_at(&self.url, sql)
+    }
+}
+
+/// Runs one statement on the test server's own database.
+pub fn psql(sql: &str) -> String {
+    psql_at(&postgres_url(), sql)
+}
+
+fn psql_at(url: &str, sql: &str) -> String {
+    let out = Command::new("psql").args([url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", sql]).output().expect("psql");
+    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub inbox: PathBuf,
@@ -76,6 +130,10 @@ pub struct Daemon {
     /// Environment for the daemon and for `clerk` commands (ERP_URL, CLERK_SECRET_…).
     pub env: Vec<(String, String)>,
     child: Option<Child>,
+    /// The PostgreSQL store's URL (`None`: SQLite in `data`).
+    pub store: Option<String>,
+    /// The daemon's own PostgreSQL database, when the suite runs on PostgreSQL (dropped last).
+    pub database: Option<TestDatabase>,
 }
 
 impl Daemon {
@@ -89,6 +147,21 @@ impl Daemon {
 
     /// Like `start_with`, without starting: set `env` or change definitions first, then `spawn`.
     pub fn new(extra_settings: &str) -> Daemon {
+        let database = on_postgres().then(TestDatabase::create);
+        let store = database.as_ref().map(|db| db.url.clone());
+        let mut d = Daemon::over(store.as_deref(), None, extra_settings);
+        d.database = database;
+        d
+    }
+
+    /// A daemon of several sharing one PostgreSQL store (`url`) and one inbox folder.
+    pub fn sharing(url: &str, inbox: &Path, extra_settings: &str) -> Daemon {
+        Daemon::over(Some(url), Some(inbox), extra_settings)
+    }
+
+    /// Fresh folders; the store at `url` (default SQLite in the data folder); the inbox `inbox`
+    /// (default a fresh one).
+    fn over(url: Option<&str>, inbox: Option<&Path>, extra_settings: &str) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let definitions = dir.path().join("definitions");
         std::fs::create_dir_all(&definitions).unwrap();
@@ -104,9 +177,17 @@ impl Daemon {
         } else {
             settings
         };
+        let inbox = inbox.map(Path::to_path_buf).unwrap_or_else(|| dir.path().join("inbox"));
+        let settings = settings.replace("inbox = ['inbox']", &format!("inbox = ['{}']", inbox.display()));
+        let settings = match url {
+            Some(url) => format!("store = '{url}'\n{settings}"),
+            None => settings,
+        };
         std::fs::write(dir.path().join("clerk.toml"), settings).unwrap();
         let d = Daemon {
-            inbox: dir.path().join("inbox"),
+            store: url.map(str::to_string),
+            database: None,
+            inbox,
             data: dir.path().join("var"),
             definitions,
             dir,
@@ -202,8 +283,27 @@ impl Daemon {
             .unwrap_or_else(|e| panic!("clerk {args:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
     }
 
+    /// Whether the daemon has made its store yet (commands refuse to make one).
+    pub fn has_store(&self) -> bool {
+        match &self.store {
+            Some(_) => self.log().contains("clerk is running"),
+            None => self.data.join("clerk.db").exists(),
+        }
+    }
+
+    /// Everything the store holds, as bytes: the SQLite files, or a dump of the database.
+    pub fn store_bytes(&self) -> Vec<u8> {
+        match &self.store {
+            Some(url) => Command::new("pg_dump").args(["--data-only", url]).output().expect("pg_dump").stdout,
+            None => ["clerk.db", "clerk.db-wal"]
+                .iter()
+                .flat_map(|f| std::fs::read(self.data.join(f)).unwrap_or_default())
+                .collect(),
+        }
+    }
+
     pub fn documents(&self) -> Vec<Value> {
-        if !self.data.join("clerk.db").exists() {
+        if !self.has_store() {
             return vec![];
         }
         self.json(&["documents", "list", "--json"]).as_array().unwrap().clone()
