@@ -17,7 +17,11 @@ fn daemon_for(dv: &Dovecot) -> Daemon {
 
 /// `extra` goes before the mail settings (e.g. a `[limits]` table).
 fn daemon_with(dv: &Dovecot, extra: &str) -> Daemon {
-    let settings = format!(
+    Daemon::new(&mail_settings(dv, extra)).with_env("CLERK_SECRET_MAIL_AP", dovecot::PASSWORD)
+}
+
+fn mail_settings(dv: &Dovecot, extra: &str) -> String {
+    format!(
         r#"{extra}
 [mail]
 poll_interval = "300ms"
@@ -48,8 +52,7 @@ subject = "^Batch"
 "#,
         port = dv.port,
         user = dovecot::USER
-    );
-    Daemon::new(&settings).with_env("CLERK_SECRET_MAIL_AP", dovecot::PASSWORD)
+    )
 }
 
 fn status(d: &Daemon) -> Value {
@@ -268,4 +271,35 @@ fn bad_mail_over_imap_ends_on_the_exception_queue_and_the_daemon_goes_on() {
         assert!(reasons.iter().any(|r| r.contains(needle)), "{needle}: {reasons:#?}");
     }
     assert_eq!(status(&d)["exceptions"], 4);
+}
+
+#[test]
+fn daemons_sharing_a_store_read_a_mailbox_one_at_a_time_and_take_over() {
+    let db = TestDatabase::create();
+    let dv = dovecot::start();
+    for n in 0..40 {
+        dv.append("INBOX", &text_attachment(n));
+    }
+    let inboxes = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let sharing = |inbox: &tempfile::TempDir| {
+        Daemon::sharing(&db.url, inbox.path(), &mail_settings(&dv, "")).with_env("CLERK_SECRET_MAIL_AP", dovecot::PASSWORD)
+    };
+    let (mut a, mut b) = (sharing(&inboxes[0]), sharing(&inboxes[1]));
+    a.spawn();
+    a.wait_until("A to read the mailbox", Duration::from_secs(30), |d| d.log().contains("IMAP account connected"));
+    b.spawn();
+    b.wait_until("B to stand by", Duration::from_secs(30), |d| d.log().contains("standing by to take over"));
+    b.wait_until("part of the batch", Duration::from_secs(60), |d| d.documents().len() >= 5);
+    a.kill9();
+    let docs = b.wait_settled(40);
+    assert!(b.log().contains("IMAP account connected"), "B took the mailbox over");
+    let mut names: HashMap<String, usize> = HashMap::new();
+    for doc in &docs {
+        *names.entry(doc["original_name"].as_str().unwrap().to_string()).or_default() += 1;
+    }
+    assert_eq!(docs.len(), 40, "no message taken twice");
+    assert!(names.values().all(|&n| n == 1), "{names:?}");
+    b.wait_until("every message marked", Duration::from_secs(30), |_| {
+        dv.messages("INBOX").iter().all(|(_, f)| f.contains("\\Seen"))
+    });
 }

@@ -64,6 +64,18 @@ impl Erp {
     fn token(&mut self) -> String {
         format!("{:016x}", self.random().to_bits() ^ self.rng)
     }
+    /// What an earlier run accepted (its journal), so a restarted ERP still knows every record
+    /// and answers a key it applied before with that first answer, as a real system would.
+    fn reload(&mut self) {
+        let journal = std::fs::read_to_string(self.data.join("received.jsonl")).unwrap_or_default();
+        for entry in journal.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()) {
+            self.next_id += 1;
+            if let (Some(key), Some(id)) = (entry["idempotency_key"].as_str(), entry["id"].as_str()) {
+                self.idempotent.insert(key.to_string(), json!({ "id": id, "status": "booked" }));
+            }
+            self.received.push(entry);
+        }
+    }
     fn record(&mut self, channel: &str, key: Option<&str>, payload: Value) -> String {
         self.next_id += 1;
         let id = format!("ERP-{}", self.next_id);
@@ -392,6 +404,8 @@ async fn main() {
         data: data.clone(),
         ..Erp::default()
     };
+    let mut erp = erp;
+    erp.reload();
     let shared: Shared = Arc::new(Mutex::new(erp));
     tokio::spawn(csv_importer(shared.clone(), data));
     let app = Router::new()

@@ -9,6 +9,7 @@ pub struct Erp {
     child: Child,
     pub port: u16,
     pub data: tempfile::TempDir,
+    args: Vec<String>,
 }
 
 impl Drop for Erp {
@@ -21,9 +22,15 @@ impl Drop for Erp {
 pub fn start(extra: &[&str]) -> Erp {
     let data = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let args: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+    let child = spawn(port, data.path(), &args);
+    Erp { child, port, data, args }
+}
+
+fn spawn(port: u16, data: &std::path::Path, extra: &[String]) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_legacy-erp"))
         .args(["--port", &port.to_string(), "--data"])
-        .arg(data.path())
+        .arg(data)
         .args(extra)
         .stdout(Stdio::null())
         .spawn()
@@ -33,7 +40,7 @@ pub fn start(extra: &[&str]) -> Erp {
         assert!(start.elapsed() < Duration::from_secs(10), "simulator did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
-    Erp { child, port, data }
+    child
 }
 
 pub struct Reply {
@@ -43,6 +50,18 @@ pub struct Reply {
 }
 
 impl Erp {
+    /// Takes the ERP down: connections are refused until `restart`.
+    pub fn down(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port and data (it reloads what it accepted before).
+    pub fn restart(&mut self) {
+        self.down();
+        self.child = spawn(self.port, self.data.path(), &self.args);
+    }
+
     /// One HTTP/1.1 request over a fresh connection; `Err` when the connection breaks mid-reply.
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Result<Reply, String> {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();

@@ -208,6 +208,14 @@ impl Daemon {
     }
 
     pub fn spawn(&mut self) {
+        self.spawn_again();
+        // Ready when the store exists and the inbox watch is set up.
+        self.wait_until("the daemon to start", Duration::from_secs(30), |d| d.log().contains("clerk is running"));
+    }
+
+    /// Starts the daemon (again, after a kill) without waiting for it: it may not start at all
+    /// while its store is down.
+    pub fn spawn_again(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
         let child = Command::new(CLERK)
             .arg("serve")
@@ -221,8 +229,6 @@ impl Daemon {
             .spawn()
             .expect("starting clerk serve");
         self.child = Some(child);
-        // Ready when the store exists and the inbox watch is set up.
-        self.wait_until("the daemon to start", Duration::from_secs(30), |d| d.log().contains("clerk is running"));
     }
 
     /// The base URL of the running daemon's HTTP listener, as its log announced it.

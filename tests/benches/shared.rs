@@ -1,0 +1,301 @@
+//! `cargo bench --bench shared` — clerk on a shared PostgreSQL store, each figure against a
+//! baseline in the same run (real `clerk serve` processes, the machine's PostgreSQL, the
+//! legacy-erp simulator on loopback):
+//!   1. one daemon on SQLite vs one on PostgreSQL: documents/s (400 distinct text documents
+//!      dropped at once, until every one is classified), runs/s (1,000 one-step runs against the
+//!      ERP answering at once), and claim latency (in process: claiming one ready job);
+//!   2. 1, 2 and 3 daemons on PostgreSQL against an ERP answering in 50 ms, each daemon running
+//!      at most 8 runs at once: runs/s, against N × one daemon's (target ≥ 0.8·N);
+//!   3. idle CPU over 30 s of a daemon on PostgreSQL (waiting on LISTEN) beside one on SQLite.
+//!
+//! Pass section numbers to run only some: `cargo bench --bench shared -- 1`. The PostgreSQL
+//! server is `CLERK_TEST_POSTGRES` (default postgres://postgres@127.0.0.1:5432/test); each
+//! measurement gets a database of its own, dropped after.
+
+#[path = "proc_status.rs"]
+mod proc_status;
+
+use clerk::store::{Location, NewDocument, NewRun, Store};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ONE_STEP: &str = r#"bot: one-step
+on: manual
+concurrency: 64
+steps:
+  - id: post
+    http: { post: "{{ env.ERP_URL }}/api/invoices", json: { number: "{{ run.id }}", total: "1.00" }, expect: [200, 201] }
+"#;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let run = |n: &str| args.is_empty() || args.iter().any(|a| a == n);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    if run("1") {
+        rt.block_on(backends());
+    }
+    if run("2") {
+        rt.block_on(scaling());
+    }
+    if run("3") {
+        idle();
+    }
+}
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn server() -> String {
+    std::env::var("CLERK_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn psql(sql: &str) {
+    let ok = Command::new("psql").args([&server(), "-qAtX", "-c", sql]).stdout(Stdio::null()).status().unwrap();
+    assert!(ok.success(), "psql {sql}");
+}
+
+/// A fresh PostgreSQL database, dropped with the value.
+struct Database {
+    name: String,
+    url: String,
+}
+impl Database {
+    fn create(tag: &str) -> Database {
+        let name = format!("clerk_bench_{tag}_{}", std::process::id());
+        psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        psql(&format!("CREATE DATABASE {name}"));
+        let base = server();
+        let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+        Database { name, url }
+    }
+}
+impl Drop for Database {
+    fn drop(&mut self) {
+        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+fn start_erp(dir: &Path, slow_ms: u64) -> (Proc, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(env!("CARGO_BIN_EXE_legacy-erp"))
+        .args(["--port", &port.to_string(), "--slow-ms", &slow_ms.to_string(), "--data"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (Proc(child), format!("http://127.0.0.1:{port}"))
+}
+
+/// One `clerk serve` on folders of its own, storing at `store` (None: SQLite in its folder).
+struct Node {
+    dir: tempfile::TempDir,
+    proc: Proc,
+}
+
+impl Node {
+    fn start(store: Option<&str>, definitions: &Path, erp: &str) -> Node {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
+        let log = std::fs::File::create(dir.path().join("clerk.log")).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_clerk"));
+        cmd.args(["serve", "--definitions"])
+            .arg(definitions)
+            .current_dir(dir.path())
+            .env("CLERK_LOG", "warn,clerk::daemon=info")
+            .env("CLERK_LISTEN", "127.0.0.1:0")
+            .env("CLERK_MAX_RUNS", "8")
+            .env("ERP_URL", erp)
+            .stderr(log);
+        if let Some(url) = store {
+            cmd.env("CLERK_STORE", url);
+        }
+        let node = Node { proc: Proc(cmd.spawn().unwrap()), dir };
+        let start = Instant::now();
+        while !std::fs::read_to_string(node.dir.path().join("clerk.log")).unwrap_or_default().contains("clerk is running") {
+            assert!(start.elapsed() < Duration::from_secs(30), "clerk serve did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        node
+    }
+    fn inbox(&self) -> PathBuf {
+        self.dir.path().join("inbox")
+    }
+    fn location(&self, store: Option<&str>) -> Location {
+        Location { url: store.map(str::to_string), data: self.dir.path().join("var"), blobs: None }
+    }
+    fn cpu_seconds(&self) -> f64 {
+        proc_status::cpu_seconds(self.proc.0.id())
+    }
+}
+
+fn definitions() -> (tempfile::TempDir, clerk::bots::Bot) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("one-step.yml"), ONE_STEP).unwrap();
+    let loaded = clerk::definitions::load_dir(dir.path(), None);
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    let bot = loaded.definitions.bots()[0].clone();
+    (dir, bot)
+}
+
+async fn queue_runs(store: &Store, bot: &clerk::bots::Bot, n: usize) {
+    let run = NewRun {
+        bot: &bot.name,
+        version: &bot.version,
+        concurrency: bot.concurrency,
+        document_id: None,
+        trigger: "manual",
+        dedupe_key: None,
+    };
+    let runs: Vec<NewRun> = (0..n).map(|_| run.clone()).collect();
+    store.queue_runs(&runs).await.unwrap();
+}
+
+/// Waits until `n` runs have ended; all must have succeeded.
+async fn runs_done(store: &Store, n: usize) {
+    loop {
+        let counts = store.run_counts().await.unwrap();
+        let ended: i64 = counts.iter().filter(|(s, _)| s != "queued" && s != "running").map(|(_, c)| c).sum();
+        if ended as usize >= n {
+            assert!(counts.iter().all(|(s, _)| s == "succeeded"), "runs did not all succeed: {counts:?}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Documents/s, runs/s and claim latency of one daemon on `store`.
+async fn one_daemon(store: Option<&str>, erp: &str) -> (f64, f64) {
+    let (defs, bot) = definitions();
+    let node = Node::start(store, defs.path(), erp);
+    let db = Store::open_at(&node.location(store)).await.unwrap();
+    // Documents: distinct small texts, written whole and renamed in, all at once.
+    let n_docs = 400;
+    let staging = node.dir.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    for i in 0..n_docs {
+        std::fs::write(staging.join(format!("note-{i}.txt")), format!("Delivery note {i}\nOrder {}\n", 50_000 + i)).unwrap();
+    }
+    let start = Instant::now();
+    for i in 0..n_docs {
+        let name = format!("note-{i}.txt");
+        std::fs::rename(staging.join(&name), node.inbox().join(&name)).unwrap();
+    }
+    loop {
+        let counts = db.count_by_status().await.unwrap();
+        let total: i64 = counts.values().sum();
+        let busy = counts.get("received").copied().unwrap_or(0) + counts.get("extracted").copied().unwrap_or(0);
+        if total >= n_docs as i64 && busy == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let docs_per_s = n_docs as f64 / start.elapsed().as_secs_f64();
+    let n_runs = 1000;
+    let start = Instant::now();
+    queue_runs(&db, &bot, n_runs).await;
+    runs_done(&db, n_runs).await;
+    let runs_per_s = n_runs as f64 / start.elapsed().as_secs_f64();
+    (docs_per_s, runs_per_s)
+}
+
+/// p50 and p95 of claiming one ready job (the daemon's own claim, in process), in ms.
+async fn claim_latency(store: Option<&str>) -> (f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let at = Location { url: store.map(str::to_string), data: dir.path().to_path_buf(), blobs: None };
+    let db = Store::open_at(&at).await.unwrap();
+    let n = 500;
+    for i in 0..n {
+        let doc = NewDocument {
+            source: "bench".into(),
+            original_name: format!("{i}.txt"),
+            original_path: format!("/bench/{i}.txt"),
+            intake_key: format!("bench|{i}"),
+            sha256: format!("{i:064x}"),
+            size: 1,
+            media_type: Some("text/plain".into()),
+        };
+        db.record_intake(&doc).await.unwrap();
+    }
+    let mut took = vec![];
+    for i in 0..n {
+        let start = Instant::now();
+        let job = db.claim(&format!("bench/{i}"), 60_000).await.unwrap();
+        took.push(start.elapsed().as_secs_f64() * 1000.0);
+        assert!(job.is_some());
+    }
+    took.sort_by(f64::total_cmp);
+    (took[n / 2], took[n * 95 / 100])
+}
+
+async fn backends() {
+    let erp_dir = tempfile::tempdir().unwrap();
+    let (_erp, erp) = start_erp(erp_dir.path(), 0);
+    println!("## 1. one daemon: SQLite vs PostgreSQL\n");
+    println!("| measure | SQLite | PostgreSQL | PostgreSQL / SQLite |\n|---|---|---|---|");
+    let (sqlite_docs, sqlite_runs) = one_daemon(None, &erp).await;
+    let pg = Database::create("one");
+    let (pg_docs, pg_runs) = one_daemon(Some(&pg.url), &erp).await;
+    drop(pg);
+    println!("| documents/s (400 texts dropped at once, until classified) | {sqlite_docs:.0} | {pg_docs:.0} | {:.2}× |", pg_docs / sqlite_docs);
+    println!("| runs/s (1,000 one-step runs, ERP answering at once) | {sqlite_runs:.0} | {pg_runs:.0} | {:.2}× |", pg_runs / sqlite_runs);
+    let (s50, s95) = claim_latency(None).await;
+    let pg = Database::create("claim");
+    let (p50, p95) = claim_latency(Some(&pg.url)).await;
+    println!("| claim latency, one ready job, p50 / p95 | {s50:.2} / {s95:.2} ms | {p50:.2} / {p95:.2} ms | {:.2}× |", p50 / s50);
+    println!();
+}
+
+async fn scaling() {
+    let erp_dir = tempfile::tempdir().unwrap();
+    let (_erp, erp) = start_erp(erp_dir.path(), 50);
+    let (defs, bot) = definitions();
+    println!("## 2. daemons on one PostgreSQL, ERP answering in 50 ms, 8 runs at once per daemon\n");
+    println!("| daemons | runs/s | against N × one daemon | target |\n|---|---|---|---|");
+    let mut one = 0.0;
+    for n in 1..=3 {
+        let pg = Database::create(&format!("scale{n}"));
+        let nodes: Vec<Node> = (0..n).map(|_| Node::start(Some(&pg.url), defs.path(), &erp)).collect();
+        let db = Store::open_at(&nodes[0].location(Some(&pg.url))).await.unwrap();
+        let runs = 600 * n;
+        let start = Instant::now();
+        queue_runs(&db, &bot, runs).await;
+        runs_done(&db, runs).await;
+        let per_s = runs as f64 / start.elapsed().as_secs_f64();
+        if n == 1 {
+            one = per_s;
+        }
+        let ratio = per_s / (one * n as f64);
+        println!("| {n} | {per_s:.0} | {ratio:.2}× | ≥ 0.80× |");
+        drop(nodes);
+    }
+    println!();
+}
+
+fn idle() {
+    let erp_dir = tempfile::tempdir().unwrap();
+    let (_erp, erp) = start_erp(erp_dir.path(), 0);
+    let (defs, _) = definitions();
+    let pg = Database::create("idle");
+    let on_pg = Node::start(Some(&pg.url), defs.path(), &erp);
+    let on_sqlite = Node::start(None, defs.path(), &erp);
+    std::thread::sleep(Duration::from_secs(2));
+    let (pg0, sqlite0, t0) = (on_pg.cpu_seconds(), on_sqlite.cpu_seconds(), Instant::now());
+    std::thread::sleep(Duration::from_secs(30));
+    let secs = t0.elapsed().as_secs_f64();
+    let pct = |cpu: f64| cpu / secs * 100.0;
+    println!("## 3. idle daemons, 30 s\n");
+    println!("| store | CPU |\n|---|---|");
+    println!("| PostgreSQL (waiting on LISTEN) | {:.2}% of one core |", pct(on_pg.cpu_seconds() - pg0));
+    println!("| SQLite | {:.2}% of one core |", pct(on_sqlite.cpu_seconds() - sqlite0));
+    println!();
+}
