@@ -138,7 +138,7 @@ impl Node {
     }
 }
 
-fn definitions() -> (tempfile::TempDir, clerk::bots::Bot) {
+fn definitions() -> (tempfile::TempDir, std::sync::Arc<clerk::bots::Bot>) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("one-step.yml"), ONE_STEP).unwrap();
     let loaded = clerk::definitions::load_dir(dir.path(), None);
