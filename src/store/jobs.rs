@@ -56,9 +56,11 @@ impl Store {
         let now = now_ms();
         let sql = format!(
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
-             WHERE id = (SELECT id FROM jobs
-                         WHERE (state = 'queued' AND run_after <= $4) OR (state = 'running' AND lease_until < $4)
-                         ORDER BY id LIMIT 1{})
+             WHERE id = (SELECT id FROM (
+                           SELECT * FROM (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $4 ORDER BY id LIMIT 1{0}) queued
+                           UNION ALL
+                           SELECT * FROM (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $4 ORDER BY id LIMIT 1{0}) expired
+                         ) candidates ORDER BY id LIMIT 1)
              RETURNING id, document_id, stage, attempts",
             self.backend.skip_locked()
         );

@@ -113,7 +113,7 @@ impl Node {
             .current_dir(dir.path())
             .env("CLERK_LOG", "warn,clerk::daemon=info")
             .env("CLERK_LISTEN", "127.0.0.1:0")
-            .env("CLERK_MAX_RUNS", "8")
+            .env("CLERK_MAX_RUNS", std::env::var("BENCH_MAX_RUNS").unwrap_or("8".into()))
             .env("ERP_URL", erp)
             .stderr(log);
         if let Some(url) = store {
