@@ -157,7 +157,7 @@ impl Store {
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
-                    .max_connections(16)
+                    .max_connections(10)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(options)
                     .await
