@@ -25,7 +25,10 @@ use tokio::sync::Notify;
 /// systemd and the README promise a stop within 10 s.
 const STOP_WITHIN: Duration = Duration::from_secs(7);
 
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+/// How the settings are read again on SIGHUP (the file, then the environment and flags on top).
+pub type LoadSettings = Box<dyn Fn() -> anyhow::Result<Settings> + Send>;
+
+pub async fn serve(settings: Settings, load: LoadSettings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data).with_context(|| format!("cannot create {}", settings.data.display()))?;
     let _lock = lock_data_dir(&settings.data)?;
     let store = Store::open_at(&settings.store_location()).await?;
@@ -96,13 +99,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             }
         });
     }
-    let rules = Arc::new(settings.mail.rules.clone());
+    let mail_policy = crate::intake::mail::Policy::new(settings.mail.rules.clone(), settings.limits.limits());
     for account in &settings.mail.maildir {
         let source = crate::intake::maildir::MaildirSource {
             account: account.clone(),
-            rules: rules.clone(),
+            policy: mail_policy.clone(),
             store: store.clone(),
-            limits: settings.limits.limits(),
             poll_interval: settings.mail.poll_interval,
             wake: pipeline.wake.clone(),
         };
@@ -111,9 +113,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     for account in &settings.mail.imap {
         let source = crate::intake::imap::ImapSource {
             account: account.clone(),
-            rules: rules.clone(),
+            policy: mail_policy.clone(),
             store: store.clone(),
-            limits: settings.limits.limits(),
             poll_interval: settings.mail.poll_interval,
             secrets_file: settings.secrets_file.clone(),
             wake: pipeline.wake.clone(),
@@ -133,7 +134,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     service::notify("READY=1");
     service::spawn_watchdog(liveness);
 
-    wait_for_stop(&settings.definitions, &active, &runner).await;
+    let mut reloader = Reloader { started: settings.clone(), load, active: active.clone(), runner, readers: readers.clone(), mail_policy };
+    wait_for_stop(&mut reloader).await;
     service::notify("STOPPING=1");
     tracing::info!("stopping: documents being read go back to the queue, bot steps in flight finish");
     stop.stop();
@@ -216,8 +218,56 @@ fn log_problems(problems: &[definitions::Problem]) {
     }
 }
 
-/// Waits for SIGINT or SIGTERM; SIGHUP meanwhile reloads the definitions (`systemctl reload`).
-async fn wait_for_stop(definitions: &std::path::Path, active: &Arc<RwLock<Arc<Active>>>, runner: &Runner) {
+/// What SIGHUP reloads: the definitions, and the settings that can change while clerk runs.
+struct Reloader {
+    /// The settings clerk started with: what a restart-only setting is compared against.
+    started: Settings,
+    load: LoadSettings,
+    active: Arc<RwLock<Arc<Active>>>,
+    runner: Runner,
+    readers: Readers,
+    mail_policy: crate::intake::mail::Policy,
+}
+
+impl Reloader {
+    async fn reload(&mut self) {
+        reload(&self.started.definitions, &self.active, &self.runner).await;
+        let new = match (self.load)() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "the settings were not reloaded; the running ones stay in force");
+                return;
+            }
+        };
+        let old = &self.started;
+        let differ = |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") != format!("{b:?}");
+        let restart_only = [
+            ("data", differ(&old.data, &new.data)),
+            ("store", differ(&old.store, &new.store)),
+            ("blobs", differ(&old.blobs, &new.blobs)),
+            ("definitions", differ(&old.definitions, &new.definitions)),
+            ("inbox", differ(&old.inbox, &new.inbox)),
+            ("workers", old.workers != new.workers),
+            ("max_runs", old.max_runs != new.max_runs),
+            ("intake", differ(&old.intake, &new.intake)),
+            ("mail accounts", differ(&(&old.mail.maildir, &old.mail.imap, old.mail.poll_interval), &(&new.mail.maildir, &new.mail.imap, new.mail.poll_interval))),
+            ("readers.count", old.readers.count != new.readers.count),
+            ("http.listen", old.http.listen != new.http.listen),
+        ];
+        let pending: Vec<&str> = restart_only.iter().filter(|(_, changed)| *changed).map(|(name, _)| *name).collect();
+        if !pending.is_empty() {
+            tracing::warn!(settings = %pending.join(", "), "changed in the settings; these take effect when clerk restarts");
+        }
+        self.readers.reconfigure(new.reader_settings()).await;
+        self.mail_policy.replace(new.mail.rules.clone(), new.limits.limits());
+        self.runner.set_secrets_file(new.secrets_file.clone());
+        tracing::info!("settings reloaded: limits, OCR languages and reader settings, mail rules and the secrets file are in force");
+    }
+}
+
+/// Waits for SIGINT or SIGTERM; SIGHUP meanwhile reloads the definitions and settings
+/// (`systemctl reload`).
+async fn wait_for_stop(reloader: &mut Reloader) {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("installing SIGTERM handler");
     let mut hup = signal(SignalKind::hangup()).expect("installing SIGHUP handler");
@@ -226,9 +276,9 @@ async fn wait_for_stop(definitions: &std::path::Path, active: &Arc<RwLock<Arc<Ac
             _ = tokio::signal::ctrl_c() => return,
             _ = term.recv() => return,
             _ = hup.recv() => {
-                tracing::info!("SIGHUP: reloading the definitions");
+                tracing::info!("SIGHUP: reloading the definitions and settings");
                 service::notify("RELOADING=1");
-                reload(definitions, active, runner).await;
+                reloader.reload().await;
                 service::notify("READY=1");
             }
         }

@@ -269,31 +269,51 @@ fn init_logging(format: &str) {
     }
 }
 
-fn settings(cli: &Cli) -> anyhow::Result<Settings> {
-    let mut s = Settings::load(cli.config.as_deref())?;
-    if let Some(d) = &cli.data {
+/// The global flags that override the settings file (kept to read the settings again).
+#[derive(Clone)]
+struct Overrides {
+    config: Option<PathBuf>,
+    data: Option<PathBuf>,
+    definitions: Option<PathBuf>,
+    store: Option<String>,
+}
+
+fn settings(o: &Overrides) -> anyhow::Result<Settings> {
+    let mut s = Settings::load(o.config.as_deref())?;
+    if let Some(d) = &o.data {
         s.data = d.clone();
     }
-    if let Some(d) = &cli.definitions {
+    if let Some(d) = &o.definitions {
         s.definitions = d.clone();
     }
-    if let Some(u) = &cli.store {
+    if let Some(u) = &o.store {
         s.store = Some(u.clone());
     }
     Ok(s)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let mut s = settings(&cli)?;
+    let overrides = Overrides {
+        config: cli.config.clone(),
+        data: cli.data.clone(),
+        definitions: cli.definitions.clone(),
+        store: cli.store.clone(),
+    };
+    let s = settings(&overrides)?;
     match cli.command {
         Command::Serve { inbox, listen } => {
-            if !inbox.is_empty() {
-                s.inbox = inbox;
-            }
-            if let Some(listen) = listen {
-                s.http.listen = listen;
-            }
-            daemon::serve(s).await?;
+            let flags = move |mut s: Settings| {
+                if !inbox.is_empty() {
+                    s.inbox = inbox.clone();
+                }
+                if let Some(listen) = &listen {
+                    s.http.listen = listen.clone();
+                }
+                s
+            };
+            let s = flags(s);
+            // SIGHUP reads the file again, with the same flags on top.
+            daemon::serve(s, Box::new(move || settings(&overrides).map(&flags))).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {

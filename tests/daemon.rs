@@ -92,3 +92,35 @@ fn a_broken_reader_installation_retries_each_document_exactly_as_configured_and_
     assert!(reason.contains("failed 5 times") && reason.contains("cannot start the reader"), "{reason}");
     assert_eq!(d.log().matches("stage failed, will retry").count(), 4, "{}", d.log());
 }
+
+#[test]
+fn sighup_reloads_the_settings_and_keeps_them_when_the_new_file_is_broken() {
+    let d = Daemon::start_with("[limits]\nmax_file_size = '100MB'\n");
+    let note = |n: usize| format!("Memo {n}\n{}\n", "The meeting notes follow. ".repeat(120));
+    d.drop_file("before.txt", note(1).as_bytes());
+    assert!(d.wait_settled(1)[0]["exceptions"].as_array().is_none_or(|e| e.iter().all(|x| x["kind"] != "unreadable")));
+    let toml = d.dir.path().join("clerk.toml");
+    let settings = std::fs::read_to_string(&toml).unwrap();
+    // A lower size limit (applies at once) and another worker count (takes a restart).
+    std::fs::write(&toml, format!("workers = 3\n{}", settings.replace("'100MB'", "'1KB'"))).unwrap();
+    let hup = || assert!(Command::new("kill").args(["-HUP", &d.pid().to_string()]).status().unwrap().success());
+    hup();
+    d.wait_until("the settings reloaded", std::time::Duration::from_secs(20), |d| d.log().contains("settings reloaded"));
+    assert!(d.log().contains("workers"), "the worker count is named as taking a restart");
+    d.drop_file("after.txt", note(2).as_bytes());
+    d.wait_settled(2);
+    let after = d.by_name("after.txt");
+    assert_eq!(after["exceptions"][0]["kind"], "unreadable", "{after}");
+    assert!(after["exceptions"][0]["reason"].as_str().unwrap().contains("limits.max_file_size"), "{after}");
+
+    // A broken file is refused with its reason; the settings in force stay.
+    std::fs::write(&toml, settings.replace("'100MB'", "'lots'")).unwrap();
+    hup();
+    d.wait_until("the refusal", std::time::Duration::from_secs(20), |d| d.log().contains("settings were not reloaded"));
+    assert!(d.log().contains("`lots` is not a size like 100MB"), "the log says why");
+    // (The commands below read the file too; the daemon does not until the next SIGHUP.)
+    std::fs::write(&toml, &settings).unwrap();
+    d.drop_file("later.txt", note(3).as_bytes());
+    d.wait_settled(3);
+    assert_eq!(d.by_name("later.txt")["exceptions"][0]["kind"], "unreadable", "the 1KB limit is still in force");
+}

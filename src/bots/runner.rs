@@ -33,7 +33,8 @@ const DEFAULT_WAIT_UNTIL: Duration = Duration::from_secs(600);
 pub struct Runner {
     pub store: Store,
     pub active: Arc<RwLock<Arc<Active>>>,
-    pub secrets_file: Option<PathBuf>,
+    /// Replaced when the settings are reloaded; each run reads the file it names.
+    secrets_file: Arc<std::sync::RwLock<Option<PathBuf>>>,
     pub wake: Arc<Notify>,
     pub owner: String,
     /// Runs executing at once, across bots (each bot is further bounded by its `concurrency`).
@@ -109,7 +110,7 @@ impl Runner {
         Runner {
             store,
             active,
-            secrets_file,
+            secrets_file: Arc::new(std::sync::RwLock::new(secrets_file)),
             wake: Arc::new(Notify::new()),
             owner: crate::heartbeat::owner("runner"),
             max_runs,
@@ -120,6 +121,11 @@ impl Runner {
             renderer: Arc::default(),
             env: Arc::new(std::env::vars().collect()),
         }
+    }
+
+    /// The secrets file runs read from now on (settings reloaded).
+    pub fn set_secrets_file(&self, file: Option<PathBuf>) {
+        *self.secrets_file.write().expect("secrets file lock") = file;
     }
 
     /// Records the source of every active bot's version (at start and after each reload).
@@ -309,7 +315,8 @@ impl Runner {
             failure: Box::new(Failure::fatal(message)),
         };
         let bot = self.bot(run).await.map_err(fail)?;
-        let (secrets, missing) = super::secrets::resolve(&bot.secrets, self.secrets_file.as_deref()).map_err(fail)?;
+        let secrets_file = self.secrets_file.read().expect("secrets file lock").clone();
+        let (secrets, missing) = super::secrets::resolve(&bot.secrets, secrets_file.as_deref()).map_err(fail)?;
         if !missing.is_empty() {
             return Err(fail(format!(
                 "secret(s) {} not set: set CLERK_SECRET_<NAME> or add them to the secrets file",

@@ -6,10 +6,9 @@
 //! the connection waits in IDLE when the server offers it. When the server goes away the account
 //! is unhealthy (`clerk mail status`, the logs) and clerk reconnects with backoff.
 
-use super::mail::{Action, Rule};
+use super::mail::{Action, Policy};
 use super::messages::{ingest, Ingested};
 use crate::config::{ImapAccount, ImapTls};
-use crate::read::Limits;
 use crate::store::Store;
 use anyhow::Context;
 use futures_util::StreamExt;
@@ -28,9 +27,8 @@ type Session = async_imap::Session<Stream>;
 
 pub struct ImapSource {
     pub account: ImapAccount,
-    pub rules: Arc<Vec<Rule>>,
+    pub policy: Policy,
     pub store: Store,
-    pub limits: Limits,
     /// Folders are re-read this often when IDLE is not used (several folders, or no server support).
     pub poll_interval: Duration,
     pub secrets_file: Option<PathBuf>,
@@ -144,7 +142,7 @@ impl ImapSource {
         // Actions a stop interrupted: the documents are stored, the mark or move is not.
         for (id, key, rule) in self.store.messages_taken(account, folder).await? {
             if let Some(uid) = key.strip_prefix(&format!("{uidvalidity}/")) {
-                let action = self.rules.iter().find(|r| Some(&r.name) == rule.as_ref()).map(|r| r.action.clone());
+                let action = self.policy.current().rules.iter().find(|r| Some(&r.name) == rule.as_ref()).map(|r| r.action.clone());
                 apply(session, uid, &action.unwrap_or(Action::Seen)).await?;
             }
             self.store.set_message_state(id, "done").await?;
@@ -173,7 +171,8 @@ impl ImapSource {
             messages.sort_by_key(|(uid, _)| *uid);
             for (uid, raw) in messages {
                 let key = format!("{uidvalidity}/{uid}");
-                match ingest(&self.store, &self.limits, &self.rules, account, folder, &key, &raw).await? {
+                let policy = self.policy.current();
+                match ingest(&self.store, &policy.limits, &policy.rules, account, folder, &key, &raw).await? {
                     Ingested::Taken { message, action } => {
                         apply(session, &uid.to_string(), &action).await?;
                         self.store.set_message_state(message, "done").await?;

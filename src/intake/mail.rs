@@ -5,7 +5,31 @@
 use mail_parser::{MessageParser, MimeHeaders};
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+/// What every mailbox source applies to each message: the rules and the limits in force. The
+/// daemon replaces them when its settings are reloaded; a message is taken under one version.
+#[derive(Clone)]
+pub struct Policy(Arc<RwLock<Arc<InForce>>>);
+
+pub struct InForce {
+    pub rules: Vec<Rule>,
+    pub limits: crate::read::Limits,
+}
+
+impl Policy {
+    pub fn new(rules: Vec<Rule>, limits: crate::read::Limits) -> Policy {
+        Policy(Arc::new(RwLock::new(Arc::new(InForce { rules, limits }))))
+    }
+    /// The rules and limits in force now.
+    pub fn current(&self) -> Arc<InForce> {
+        self.0.read().expect("mail policy lock").clone()
+    }
+    pub fn replace(&self, rules: Vec<Rule>, limits: crate::read::Limits) {
+        *self.0.write().expect("mail policy lock") = Arc::new(InForce { rules, limits });
+    }
+}
 
 /// What a mail rule takes from a matching message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

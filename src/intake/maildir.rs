@@ -3,10 +3,9 @@
 //! (`S` for seen), into a Maildir++ subfolder (`.Folder/cur/`) for `move:Folder`, or is deleted.
 //! A message no rule matches stays in `new/`, recorded once and counted.
 
-use super::mail::{Action, Rule};
+use super::mail::{Action, Policy};
 use super::messages::{ingest, Ingested};
 use crate::config::MaildirAccount;
-use crate::read::Limits;
 use crate::store::Store;
 use notify::Watcher;
 use std::path::{Path, PathBuf};
@@ -18,9 +17,8 @@ use tokio::sync::Notify;
 
 pub struct MaildirSource {
     pub account: MaildirAccount,
-    pub rules: Arc<Vec<Rule>>,
+    pub policy: Policy,
     pub store: Store,
-    pub limits: Limits,
     pub poll_interval: Duration,
     /// Wakes pipeline workers after documents are queued.
     pub wake: Arc<Notify>,
@@ -103,8 +101,8 @@ impl MaildirSource {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e.into()),
             };
-            let result =
-                ingest(&self.store, &self.limits, &self.rules, &self.account.name, "INBOX", key(&name), &raw).await?;
+            let policy = self.policy.current();
+            let result = ingest(&self.store, &policy.limits, &policy.rules, &self.account.name, "INBOX", key(&name), &raw).await?;
             if let Ingested::Taken { message, action } = result {
                 apply(root, &path, &name, &action)?;
                 self.store.set_message_state(message, "done").await?;

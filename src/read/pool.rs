@@ -76,7 +76,8 @@ pub struct Readers {
 }
 
 struct Inner {
-    settings: ReaderSettings,
+    /// Replaced by `reconfigure` (settings reloaded); each read takes a snapshot.
+    settings: std::sync::RwLock<ReaderSettings>,
     slots: Semaphore,
     idle: Mutex<Vec<Reader>>,
     stop: watch::Sender<bool>,
@@ -99,7 +100,7 @@ impl Readers {
     pub fn new(settings: ReaderSettings) -> Readers {
         let count = settings.count.max(1);
         let inner = Arc::new(Inner {
-            settings,
+            settings: std::sync::RwLock::new(settings),
             slots: Semaphore::new(count),
             idle: Mutex::new(Vec::new()),
             stop: watch::channel(false).0,
@@ -109,13 +110,31 @@ impl Readers {
         Readers { inner }
     }
 
-    pub fn limits(&self) -> &Limits {
-        &self.inner.settings.limits
+    fn settings(&self) -> ReaderSettings {
+        self.inner.settings.read().expect("reader settings lock").clone()
     }
 
-    /// Readers at most at once.
+    pub fn limits(&self) -> Limits {
+        self.settings().limits
+    }
+
+    /// Readers at most at once (fixed until a restart).
     pub fn count(&self) -> usize {
-        self.inner.settings.count.max(1)
+        self.settings().count.max(1)
+    }
+
+    /// New settings (reloaded): documents read from now on get the new limits, languages and
+    /// program; idle readers, started under the old ones, are stopped. The reader count is kept
+    /// (true when it differs: it takes a restart).
+    pub async fn reconfigure(&self, new: ReaderSettings) -> bool {
+        let count_changed = new.count.max(1) != self.settings().count.max(1);
+        let count = self.settings().count;
+        *self.inner.settings.write().expect("reader settings lock") = ReaderSettings { count, ..new };
+        let idle: Vec<Reader> = self.inner.idle.lock().expect("reader pool lock").drain(..).collect();
+        for r in idle {
+            r.kill().await;
+        }
+        count_changed
     }
 
     pub fn restarts(&self) -> u64 {
@@ -124,7 +143,7 @@ impl Readers {
 
     /// Reads one document held in memory.
     pub async fn read(&self, bytes: &[u8], name: &str) -> Outcome {
-        let limits = self.inner.settings.limits;
+        let limits = self.limits();
         match super::precheck(bytes, bytes.len() as u64, name, &limits) {
             Err(e) => Outcome::Unreadable(e.0),
             Ok("text/plain") => plain_text(bytes),
@@ -135,7 +154,7 @@ impl Readers {
     /// Reads one document from a file, which is streamed to the reader: the daemon never holds a
     /// large document in its own memory.
     pub async fn read_file(&self, path: &Path, name: &str) -> Outcome {
-        let limits = self.inner.settings.limits;
+        let limits = self.limits();
         let failed = |e: std::io::Error| Outcome::Failed(format!("cannot read {}: {e}", path.display()));
         let mut file = match tokio::fs::File::open(path).await {
             Ok(f) => f,
@@ -162,7 +181,7 @@ impl Readers {
     }
 
     async fn read_in_reader(&self, body: Body<'_>, name: &str) -> Outcome {
-        let settings = &self.inner.settings;
+        let settings = &self.settings();
         let limits = settings.limits;
         let mut stop = self.inner.stop.subscribe();
         if *stop.borrow() {
@@ -248,7 +267,7 @@ impl Readers {
     }
 
     fn put_back(&self, reader: Reader) {
-        let s = &self.inner.settings;
+        let s = &self.settings();
         // A reader that grew large keeps that memory after the document; start a fresh one.
         let grown = reader.resident_bytes().is_some_and(|rss| rss > s.limits.max_memory / 2);
         if reader.documents >= s.max_documents || grown || *self.inner.stop.borrow() {
@@ -462,12 +481,12 @@ pub fn human_bytes(n: u64) -> String {
 async fn reap_idle(inner: Weak<Inner>) {
     loop {
         let pause = match inner.upgrade() {
-            Some(i) => (i.settings.idle_timeout / 2).clamp(Duration::from_millis(100), Duration::from_secs(5)),
+            Some(i) => (i.settings.read().expect("reader settings lock").idle_timeout / 2).clamp(Duration::from_millis(100), Duration::from_secs(5)),
             None => return,
         };
         tokio::time::sleep(pause).await;
         let Some(inner) = inner.upgrade() else { return };
-        let timeout = inner.settings.idle_timeout;
+        let timeout = inner.settings.read().expect("reader settings lock").idle_timeout;
         let expired: Vec<Reader> = {
             let mut idle = inner.idle.lock().expect("reader pool lock");
             let (old, keep) = idle.drain(..).partition(|r: &Reader| r.idle_since.elapsed() >= timeout);
@@ -483,7 +502,7 @@ async fn reap_idle(inner: Weak<Inner>) {
 
 impl std::fmt::Debug for Readers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Readers").field("settings", &self.inner.settings).finish()
+        f.debug_struct("Readers").field("settings", &self.settings()).finish()
     }
 }
 
