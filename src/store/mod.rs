@@ -1,6 +1,7 @@
-//! The store: SQLite (WAL) by default. All SQL lives in this module, one file per table family,
-//! so a PostgreSQL backend can be added under the same API without touching the stages. No
-//! database type crosses its boundary: callers see [`Store`]'s methods, [`Error`] and plain data.
+//! The store: SQLite (WAL) by default, PostgreSQL when several daemons share the work. All SQL
+//! lives in this module, one file per table family, written once for both backends (sqlx's Any
+//! driver, `$N` parameters); what differs is asked of [`Backend`]. No database type crosses its
+//! boundary: callers see [`Store`]'s methods, [`Error`] and plain data.
 //!
 //! Statements with `RETURNING` are always read with `fetch_all`: sqlx stops stepping a statement
 //! after the row `fetch_one`/`fetch_optional` wanted, and SQLite keeps the statement's write lock
