@@ -24,3 +24,4 @@ pub mod read;
 pub mod service;
 pub mod shutdown;
 pub mod store;
+pub mod users;

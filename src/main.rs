@@ -109,6 +109,12 @@ enum Command {
     /// Mailboxes clerk takes documents from.
     #[command(subcommand)]
     Mail(cli::mail::MailCmd),
+    /// People who use the HTTP API and web pages, and their roles.
+    #[command(subcommand)]
+    Users(cli::users::UsersCmd),
+    /// API tokens for scripts.
+    #[command(subcommand)]
+    Tokens(cli::users::TokensCmd),
 }
 
 #[derive(Subcommand)]
@@ -373,6 +379,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Exceptions(cmd) => exceptions_cmd(&s, cmd).await,
         Command::Runs(cmd) => cli::runs::run(&s, open_store(&s).await?, cmd).await,
         Command::Mail(cmd) => cli::mail::run(&s, cmd).await,
+        Command::Users(cmd) => cli::users::users(&s, cmd).await,
+        Command::Tokens(cmd) => cli::users::tokens(&s, cmd).await,
     }
 }
 

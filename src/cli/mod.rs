@@ -2,6 +2,7 @@
 
 pub mod mail;
 pub mod runs;
+pub mod users;
 
 use clerk::config::Settings;
 use clerk::store::Store;
@@ -12,5 +13,10 @@ pub async fn open_store(s: &Settings) -> anyhow::Result<Store> {
     if s.store.is_none() && !s.data.join("clerk.db").exists() {
         anyhow::bail!("no clerk store in {} (run `clerk serve` first, or pass --data or --store)", s.data.display());
     }
+    Store::open_at(&s.store_location()).await
+}
+
+/// The store, made when it does not exist yet (users are added before the first start).
+pub async fn open_or_create_store(s: &Settings) -> anyhow::Result<Store> {
     Store::open_at(&s.store_location()).await
 }

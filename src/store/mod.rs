@@ -18,6 +18,7 @@ mod mail;
 mod migrations;
 mod runs;
 mod stages;
+mod users;
 mod wake;
 
 pub use documents::{Document, DocumentSummary, IntakeResult, NewDocument};
@@ -27,6 +28,7 @@ pub use jobs::{Job, Stage};
 pub use mail::{AccountStatus, MailDocument, NewMessage};
 pub use daemons::{BEAT_EVERY_MS, STALE_AFTER_MS};
 pub use stages::{Extraction, Resolution};
+pub use users::UserSummary;
 pub use wake::Wakers;
 pub use runs::{Decision, Journal, NewRun, Run, RunSummary, StepEnd, StepRecord};
 

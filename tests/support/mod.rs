@@ -282,6 +282,23 @@ impl Daemon {
             .unwrap()
     }
 
+    /// Runs a `clerk` command with `input` on its stdin.
+    pub fn clerk_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(CLERK)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("CLERK_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
     pub fn json(&self, args: &[&str]) -> Value {
         let out = self.clerk(args);
         assert!(out.status.success(), "clerk {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
