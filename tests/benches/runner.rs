@@ -9,6 +9,8 @@
 //!
 //! Pass section numbers to run only some: `cargo bench --bench runner -- 1`.
 
+#[path = "erp.rs"]
+mod erp;
 #[path = "proc_status.rs"]
 mod proc_status;
 
@@ -16,10 +18,10 @@ use clerk::bots::runner::Runner;
 use clerk::definitions;
 use clerk::definitions::Active;
 use clerk::store::{NewRun, Store};
+use erp::{start_erp, Proc};
 use proc_status::rss_kb;
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -27,33 +29,6 @@ const CONCURRENCY: usize = 8;
 /// Every bare request gets a key of its own, as every run's step does (a repeated key would be
 /// answered from the ERP's idempotency cache without doing the work).
 static KEYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn start_erp(dir: &Path, extra: &[&str]) -> (Proc, String) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_legacy-erp"))
-        .args(["--port", &port.to_string(), "--data"])
-        .arg(dir)
-        .args(extra)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (Proc(child), format!("http://127.0.0.1:{port}"))
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();

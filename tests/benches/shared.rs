@@ -12,13 +12,15 @@
 //! server is `CLERK_TEST_POSTGRES` (default postgres://postgres@127.0.0.1:5432/test); each
 //! measurement gets a database of its own, dropped after.
 
+#[path = "erp.rs"]
+mod erp;
 #[path = "proc_status.rs"]
 mod proc_status;
 
 use clerk::store::{Location, NewDocument, NewRun, Store};
-use std::net::TcpStream;
+use erp::{start_erp, Proc};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ONE_STEP: &str = r#"bot: one-step
@@ -41,14 +43,6 @@ fn main() {
     }
     if run("3") {
         idle();
-    }
-}
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -82,18 +76,8 @@ impl Drop for Database {
     }
 }
 
-fn start_erp(dir: &Path, slow_ms: u64) -> (Proc, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(env!("CARGO_BIN_EXE_legacy-erp"))
-        .args(["--port", &port.to_string(), "--slow-ms", &slow_ms.to_string(), "--data"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (Proc(child), format!("http://127.0.0.1:{port}"))
+fn erp_answering_in(dir: &Path, slow_ms: u64) -> (Proc, String) {
+    start_erp(dir, &["--slow-ms", &slow_ms.to_string()])
 }
 
 /// One `clerk serve` on folders of its own, storing at `store` (None: SQLite in its folder).
@@ -239,7 +223,7 @@ async fn claim_latency(store: Option<&str>) -> (f64, f64) {
 
 async fn backends() {
     let erp_dir = tempfile::tempdir().unwrap();
-    let (_erp, erp) = start_erp(erp_dir.path(), 0);
+    let (_erp, erp) = erp_answering_in(erp_dir.path(), 0);
     println!("## 1. one daemon: SQLite vs PostgreSQL\n");
     println!("| measure | SQLite | PostgreSQL | PostgreSQL / SQLite |\n|---|---|---|---|");
     let (sqlite_docs, sqlite_runs) = one_daemon(None, &erp).await;
@@ -257,7 +241,7 @@ async fn backends() {
 
 async fn scaling() {
     let erp_dir = tempfile::tempdir().unwrap();
-    let (_erp, erp) = start_erp(erp_dir.path(), 50);
+    let (_erp, erp) = erp_answering_in(erp_dir.path(), 50);
     let (defs, bot) = definitions();
     println!("## 2. daemons on one PostgreSQL, ERP answering in 50 ms, 8 runs at once per daemon\n");
     println!("| daemons | runs/s | against N × one daemon | target |\n|---|---|---|---|");
@@ -283,7 +267,7 @@ async fn scaling() {
 
 fn idle() {
     let erp_dir = tempfile::tempdir().unwrap();
-    let (_erp, erp) = start_erp(erp_dir.path(), 0);
+    let (_erp, erp) = erp_answering_in(erp_dir.path(), 0);
     let (defs, _) = definitions();
     let pg = Database::create("idle");
     let on_pg = Node::start(Some(&pg.url), defs.path(), &erp);
