@@ -44,16 +44,26 @@ impl Blobs {
         if path.exists() {
             return Ok(path);
         }
-        let bytes: Option<Vec<u8>> = sqlx::query_scalar("SELECT bytes FROM blobs WHERE sha256 = $1")
-            .bind(sha256)
-            .fetch_optional(db)
-            .await
-            .map_err(std::io::Error::other)?;
-        let bytes = bytes.ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::NotFound, format!("blob {sha256} is not in the store"))
-        })?;
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.write_local(std::io::Cursor::new(bytes))).await??;
+        let db = db.clone();
+        let sha = sha256.to_string();
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(2);
+        // Chunks stream from the database into the local writer: one chunk in memory at a time.
+        let writer = tokio::task::spawn_blocking(move || this.write_local(ChannelReader::new(rx)));
+        let sent = fetch_chunks(&db, &sha, &tx).await;
+        if let Err(e) = &sent {
+            let _ = tx.send(Err(std::io::Error::new(e.kind(), e.to_string()))).await;
+        }
+        drop(tx);
+        let stored = writer.await??;
+        sent?;
+        if stored.sha256 != sha256 {
+            let _ = std::fs::remove_file(self.local(&stored.sha256));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("blob {sha256} read back from the store does not match its hash"),
+            ));
+        }
         Ok(path)
     }
 
@@ -86,14 +96,36 @@ impl Blobs {
         if known.is_some() {
             return Ok(());
         }
-        let bytes = tokio::fs::read(self.local(&stored.sha256)).await?;
+        // Every chunk and then the row, in one transaction: a row means the whole blob is there.
+        let mut file = tokio::fs::File::open(self.local(&stored.sha256)).await?;
+        let mut tx = db.begin().await.map_err(std::io::Error::other)?;
+        let mut n = 0i64;
+        loop {
+            let chunk = read_chunk(&mut file).await?;
+            if chunk.is_empty() && n > 0 {
+                break;
+            }
+            let last = chunk.len() < CHUNK;
+            sqlx::query("INSERT INTO blob_chunks (sha256, n, bytes) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(&stored.sha256)
+                .bind(n)
+                .bind(chunk)
+                .execute(&mut *tx)
+                .await
+                .map_err(std::io::Error::other)?;
+            n += 1;
+            if last {
+                break;
+            }
+        }
         sqlx::query("INSERT INTO blobs (sha256, size, bytes) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING")
             .bind(&stored.sha256)
             .bind(stored.size as i64)
-            .bind(bytes)
-            .execute(db)
+            .bind(Vec::<u8>::new())
+            .execute(&mut *tx)
             .await
             .map_err(std::io::Error::other)?;
+        tx.commit().await.map_err(std::io::Error::other)?;
         Ok(())
     }
 
@@ -135,6 +167,85 @@ impl Blobs {
         Ok(Stored { sha256, size, head })
     }
 
+}
+
+/// Bytes per row of `blob_chunks`: small enough that a daemon holds little, large enough that a
+/// big file is few rows.
+const CHUNK: usize = 8 << 20;
+
+async fn read_chunk(file: &mut tokio::fs::File) -> std::io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut chunk = Vec::with_capacity(CHUNK);
+    while chunk.len() < CHUNK {
+        if file.read_buf(&mut chunk).await? == 0 {
+            break;
+        }
+    }
+    Ok(chunk)
+}
+
+/// Sends a blob's bytes in order: its chunks, or the one value of a row written before chunks.
+async fn fetch_chunks(
+    db: &AnyPool,
+    sha256: &str,
+    out: &tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>,
+) -> std::io::Result<()> {
+    let missing = || std::io::Error::new(std::io::ErrorKind::NotFound, format!("blob {sha256} is not in the store"));
+    let legacy: Option<Vec<u8>> = sqlx::query_scalar("SELECT bytes FROM blobs WHERE sha256 = $1")
+        .bind(sha256)
+        .fetch_optional(db)
+        .await
+        .map_err(std::io::Error::other)?;
+    let legacy = legacy.ok_or_else(missing)?;
+    if !legacy.is_empty() {
+        return out.send(Ok(legacy)).await.map_err(|_| missing());
+    }
+    // One chunk per query, so the database connection never buffers the whole file either.
+    for n in 0i64.. {
+        let chunk: Option<Vec<u8>> = sqlx::query_scalar("SELECT bytes FROM blob_chunks WHERE sha256 = $1 AND n = $2")
+            .bind(sha256)
+            .bind(n)
+            .fetch_optional(db)
+            .await
+            .map_err(std::io::Error::other)?;
+        match chunk {
+            Some(bytes) => {
+                if out.send(Ok(bytes)).await.is_err() {
+                    return Err(std::io::Error::other("the local writer stopped"));
+                }
+            }
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// A `Read` over chunks arriving from an async task.
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    current: std::io::Cursor<Vec<u8>>,
+}
+
+impl ChannelReader {
+    fn new(rx: tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>) -> ChannelReader {
+        ChannelReader { rx, current: std::io::Cursor::new(Vec::new()) }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.current.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            match self.rx.blocking_recv() {
+                Some(Ok(next)) => self.current = std::io::Cursor::new(next),
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+    }
 }
 
 fn tempfile_in(dir: &Path) -> std::io::Result<PathBuf> {
