@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use clerk::config::Settings;
 use clerk::read::pool::Readers;
-use clerk::store::{ExceptionFilter, Store};
+use clerk::store::{ExceptionFilter, Guard, Store};
 use clerk::{daemon, definitions, exceptions, pipeline};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -755,11 +755,11 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
             }
         }
         ExceptionsCmd::Claim { id, agent } => {
-            store.claim_exception(id, &agent.name()).await?.map_err(anyhow::Error::msg)?;
+            exceptions::claim(&store, id, Guard { agent: &agent.name(), version: None }).await?;
             out!("exception {id} claimed by {}", agent.name());
         }
         ExceptionsCmd::Resolve { id, run_decision, agent, .. } if run_decision.get().is_some() => {
-            let run = exceptions::decide(&store, id, &agent.name(), run_decision.get().unwrap()).await?;
+            let run = exceptions::decide(&store, id, Guard { agent: &agent.name(), version: None }, run_decision.get().unwrap()).await?;
             out!("exception {id} resolved: run {run} is queued again (or ended); see `clerk runs show {run}`");
         }
         ExceptionsCmd::Resolve { id, doctype, fields, agent, .. } => {
@@ -773,11 +773,12 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
             let classifier = loaded.definitions.classifier();
             let bots = loaded.definitions.bots();
             let fields =
-                exceptions::resolve(&store, &classifier, id, &agent.name(), &doctype, &overrides, &bots).await?;
+                exceptions::resolve(&store, &classifier, id, Guard { agent: &agent.name(), version: None }, &doctype, &overrides, &bots)
+                    .await?;
             out!("exception {id} resolved: document is {doctype} {}", fields_line(&fields));
         }
         ExceptionsCmd::Reject { id, reason, agent } => {
-            exceptions::reject(&store, id, &agent.name(), &reason).await?;
+            exceptions::reject(&store, id, Guard { agent: &agent.name(), version: None }, &reason).await?;
             out!("exception {id} rejected");
         }
     }

@@ -1,12 +1,18 @@
-//! The human side of the exception queue: resolving an item re-validates the agent's answer
-//! against the document type before the document moves on; rejecting records why.
+//! The human side of the exception queue, one set of use cases for the command line and the
+//! HTTP API: claiming, releasing and assigning an item; resolving it (the agent's answer is
+//! re-validated against the document type before the document moves on); deciding a stopped
+//! run; rejecting with a reason. Every change is made against the version the agent saw, when
+//! they say which, so a stale answer is refused rather than applied.
 
 use crate::classify::{extract_fields, Classifier, Doc};
-use crate::store::{Decision, Resolution, Store};
+use crate::store::{Decision, ExceptionItem, Guard, Resolution, Store};
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
+    #[error("exception {0} does not exist")]
+    NotFound(i64),
+    /// The item is not in a state for this (someone else holds it, it is closed, it changed).
     #[error("{0}")]
     State(String),
     #[error("unknown document type `{0}`; known types: {1}")]
@@ -17,25 +23,60 @@ pub enum ResolveError {
     Db(#[from] crate::store::Error),
 }
 
+async fn item(store: &Store, id: i64) -> Result<ExceptionItem, ResolveError> {
+    store.exception(id).await?.ok_or(ResolveError::NotFound(id))
+}
+
+/// Refuses a change when the item is not the agent's to change, or moved on since they saw it.
+async fn changeable(store: &Store, id: i64, guard: Guard<'_>) -> Result<ExceptionItem, ResolveError> {
+    let item = item(store, id).await?;
+    let mine = item.state == "open" || (item.state == "claimed" && item.claimed_by.as_deref() == Some(guard.agent));
+    if !mine || guard.version.is_some_and(|v| v != item.version) {
+        return Err(ResolveError::State(store.describe_change(id, guard).await?));
+    }
+    Ok(item)
+}
+
+fn refused(r: Result<(), String>) -> Result<(), ResolveError> {
+    r.map_err(ResolveError::State)
+}
+
+pub async fn claim(store: &Store, id: i64, guard: Guard<'_>) -> Result<(), ResolveError> {
+    item(store, id).await?;
+    refused(store.claim_exception(id, guard).await?)
+}
+
+pub async fn release(store: &Store, id: i64, guard: Guard<'_>) -> Result<(), ResolveError> {
+    item(store, id).await?;
+    refused(store.release_exception(id, guard).await?)
+}
+
+/// Assigns an item to a user or `@group`; the user must exist.
+pub async fn assign(store: &Store, id: i64, guard: Guard<'_>, to: Option<&str>) -> Result<(), ResolveError> {
+    item(store, id).await?;
+    if let Some(name) = to.filter(|t| !t.starts_with('@')) {
+        if !store.users().await?.iter().any(|u| u.name == name) {
+            return Err(ResolveError::Invalid(format!("there is no user named `{name}` (a group is written @name)")));
+        }
+    }
+    refused(store.assign_exception(id, guard, to).await?)
+}
+
 /// Resolves exception `id` as document type `doctype`, with `fields` replacing what was found in
 /// the text. On success the document is recognised with the validated fields.
 pub async fn resolve(
     store: &Store,
     classifier: &Classifier,
     id: i64,
-    agent: &str,
+    guard: Guard<'_>,
     doctype: &str,
     fields: &BTreeMap<String, String>,
     bots: &[std::sync::Arc<crate::bots::Bot>],
 ) -> Result<crate::classify::Fields, ResolveError> {
-    let item =
-        store.exception(id).await?.ok_or_else(|| ResolveError::State(format!("exception {id} does not exist")))?;
-    if !(item.state == "open" || (item.state == "claimed" && item.claimed_by.as_deref() == Some(agent))) {
-        return Err(ResolveError::State(store.describe_state(id).await?));
-    }
+    let item = changeable(store, id, guard).await?;
     let Some(document_id) = item.document_id else {
         return Err(ResolveError::State(format!(
-            "exception {id} is about run {}, not a document: decide it with --retry, --continue or --end",
+            "exception {id} is about run {}, not a document: decide it with retry, continue or end",
             item.run_id.unwrap_or_default()
         )));
     };
@@ -59,39 +100,33 @@ pub async fn resolve(
         outcome.fields.iter().map(|(k, v)| format!("{k}={}", crate::classify::field_text(v))).collect::<Vec<_>>().join(", ")
     );
     let runs = crate::bots::routing::runs_for(document_id, doctype, bots);
-    let resolution =
-        Resolution { exception: id, agent, summary: &summary, document_id, outcome: &outcome, version: &t.version };
+    let resolution = Resolution { exception: id, guard, summary: &summary, document_id, outcome: &outcome, version: &t.version };
     if !store.resolve_document(&resolution, &runs).await? {
-        return Err(ResolveError::State(store.describe_state(id).await?));
+        return Err(ResolveError::State(store.describe_change(id, guard).await?));
     }
     Ok(outcome.fields)
 }
 
 /// Decides a run's exception (business or system): retry, continue after the step, or end the
 /// run. The run's other open exceptions close with it.
-pub async fn decide(store: &Store, id: i64, agent: &str, decision: Decision) -> Result<i64, ResolveError> {
-    let item =
-        store.exception(id).await?.ok_or_else(|| ResolveError::State(format!("exception {id} does not exist")))?;
-    if !(item.state == "open" || (item.state == "claimed" && item.claimed_by.as_deref() == Some(agent))) {
-        return Err(ResolveError::State(store.describe_state(id).await?));
-    }
+pub async fn decide(store: &Store, id: i64, guard: Guard<'_>, decision: Decision) -> Result<i64, ResolveError> {
+    let item = changeable(store, id, guard).await?;
     let run = item.run_id.ok_or_else(|| {
-        ResolveError::State(format!("exception {id} is about a document, not a run: resolve it with --doctype"))
+        ResolveError::State(format!("exception {id} is about a document, not a run: resolve it with a document type"))
     })?;
-    store.decide_run(run, decision, agent).await?.map_err(ResolveError::State)?;
+    store.decide_run(run, decision, guard.agent).await?.map_err(ResolveError::State)?;
     Ok(run)
 }
 
 /// Rejects exception `id` with a reason; the document is marked rejected and goes no further.
-pub async fn reject(store: &Store, id: i64, agent: &str, reason: &str) -> Result<(), ResolveError> {
+pub async fn reject(store: &Store, id: i64, guard: Guard<'_>, reason: &str) -> Result<(), ResolveError> {
     if reason.trim().is_empty() {
         return Err(ResolveError::Invalid("a rejection needs a reason".into()));
     }
-    let item =
-        store.exception(id).await?.ok_or_else(|| ResolveError::State(format!("exception {id} does not exist")))?;
+    let item = item(store, id).await?;
     // Rejecting a run's exception ends the run too.
-    if !store.reject_exception(id, agent, reason, item.document_id, item.run_id).await? {
-        return Err(ResolveError::State(store.describe_state(id).await?));
+    if !store.reject_exception(id, guard, reason, item.document_id, item.run_id).await? {
+        return Err(ResolveError::State(store.describe_change(id, guard).await?));
     }
     Ok(())
 }

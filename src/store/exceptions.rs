@@ -1,7 +1,7 @@
 //! The exception queue: items an agent claims and resolves or rejects. Every state change is
 //! guarded by the item's current state (no resolving what someone else rejected) and audited.
 
-use super::{now, Result, Store};
+use super::{now, now_ms, Result, Store};
 use crate::classify::ExceptionKind;
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
@@ -24,6 +24,12 @@ pub struct ExceptionItem {
     pub detail: Option<serde_json::Value>,
     pub created_at: String,
     pub updated_at: String,
+    /// Goes up by one on every change: a change made against an older version is refused.
+    pub version: i64,
+    /// When the claim runs out (unix ms); the item is open again after it.
+    pub claim_until: Option<i64>,
+    /// A user name or `@group` the item is meant for.
+    pub assignee: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -32,7 +38,32 @@ pub struct ExceptionFilter {
     pub state: Option<String>,
     pub document_id: Option<i64>,
     pub run_id: Option<i64>,
+    /// Items assigned to this user name or `@group`.
+    pub assignee: Option<String>,
+    /// Items for this user: assigned to them, to one of `groups`, or to nobody.
+    pub for_user: Option<(String, Vec<String>)>,
+    /// Created before this time (RFC 3339), for "older than".
+    pub created_before: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
 }
+
+/// What a change to an item is made as: by whom, and against which version (None: any).
+#[derive(Debug, Clone, Copy)]
+pub struct Guard<'a> {
+    pub agent: &'a str,
+    pub version: Option<i64>,
+}
+
+/// A claim lasts this long unless renewed (an agent who walks away does not hold an item).
+pub const CLAIM_MS: i64 = 30 * 60 * 1000;
+
+/// The item's state as people see it: a claim past its time is open again.
+const STATE: &str = "CASE WHEN e.state = 'claimed' AND e.claim_until < $1 THEN 'open' ELSE e.state END";
+
+/// The rows an agent may change: open ones, ones they hold, ones whose claim ran out; at the
+/// version they saw, when they say.
+const CHANGEABLE: &str = "(state = 'open' OR (state = 'claimed' AND (claimed_by = $A OR claim_until < $NOW))) AND ($V IS NULL OR version = $V)";
 
 impl Store {
     pub(super) async fn open_exception(
@@ -73,89 +104,143 @@ impl Store {
     }
 
     pub async fn exceptions(&self, f: &ExceptionFilter) -> Result<Vec<ExceptionItem>> {
-        let rows = sqlx::query(
-            "SELECT e.id, e.document_id, e.kind, e.reason, e.state, e.claimed_by, e.resolved_by, e.resolution, d.original_name, e.created_at, e.updated_at, e.run_id, e.detail
-             FROM exceptions e LEFT JOIN documents d ON d.id = e.document_id
-             WHERE ($1 IS NULL OR e.kind = $1) AND ($2 IS NULL OR e.state = $2) AND ($3 IS NULL OR e.document_id = $3) AND ($4 IS NULL OR e.run_id = $4)
-             ORDER BY e.id",
-        )
+        let (user, groups) = f.for_user.clone().unwrap_or_default();
+        let rows = sqlx::query(&format!(
+            "{SELECT} WHERE ($2 IS NULL OR e.kind = $2) AND ($3 IS NULL OR {STATE} = $3) AND ($4 IS NULL OR e.document_id = $4)
+               AND ($5 IS NULL OR e.run_id = $5) AND ($6 IS NULL OR e.assignee = $6) AND ($7 IS NULL OR e.created_at < $7)
+               AND ($8 = 0 OR e.assignee IS NULL OR e.assignee = $9 OR $10 LIKE '%,' || e.assignee || ',%')
+             ORDER BY e.id LIMIT $11 OFFSET $12"
+        ))
+        .bind(now_ms())
         .bind(&f.kind)
         .bind(&f.state)
         .bind(f.document_id)
         .bind(f.run_id)
+        .bind(&f.assignee)
+        .bind(&f.created_before)
+        .bind(f.for_user.is_some() as i64)
+        .bind(&user)
+        .bind(format!(",{},", groups.iter().map(|g| format!("@{g}")).collect::<Vec<_>>().join(",")))
+        .bind(f.limit.unwrap_or(i64::MAX))
+        .bind(f.offset.unwrap_or(0))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|r| row_to_item(&r)).collect())
     }
 
     pub async fn exception(&self, id: i64) -> Result<Option<ExceptionItem>> {
-        let row = sqlx::query(
-            "SELECT e.id, e.document_id, e.kind, e.reason, e.state, e.claimed_by, e.resolved_by, e.resolution, d.original_name, e.created_at, e.updated_at, e.run_id, e.detail
-             FROM exceptions e LEFT JOIN documents d ON d.id = e.document_id WHERE e.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&format!("{SELECT} WHERE e.id = $2"))
+            .bind(now_ms())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().map(row_to_item))
     }
 
-    /// Claims an open item (or re-claims one the same agent holds). Returns the state it was in
-    /// when the claim failed.
-    pub async fn claim_exception(&self, id: i64, agent: &str) -> Result<Result<(), String>> {
+    /// Claims an open item (or renews the claim the same agent holds) for [`CLAIM_MS`]. Returns
+    /// why not when the claim fails.
+    pub async fn claim_exception(&self, id: i64, guard: Guard<'_>) -> Result<Result<(), String>> {
+        let until = now_ms() + CLAIM_MS;
+        self.change_exception(id, guard, "claimed", "state = 'claimed', claimed_by = $A, claim_until = $U", Some(until))
+            .await
+    }
+
+    /// Gives a claimed item back to the queue.
+    pub async fn release_exception(&self, id: i64, guard: Guard<'_>) -> Result<Result<(), String>> {
+        self.change_exception(id, guard, "released", "state = 'open', claimed_by = NULL, claim_until = $U", None).await
+    }
+
+    /// Assigns an open or claimed item to a user or `@group` (None: to nobody).
+    pub async fn assign_exception(&self, id: i64, guard: Guard<'_>, to: Option<&str>) -> Result<Result<(), String>> {
         let mut tx = self.write_tx().await?;
         let r = sqlx::query(
-            "UPDATE exceptions SET state = 'claimed', claimed_by = $1, updated_at = $2
-             WHERE id = $3 AND (state = 'open' OR (state = 'claimed' AND claimed_by = $4))
-             RETURNING document_id",
+            "UPDATE exceptions SET assignee = $1, version = version + 1, updated_at = $2
+             WHERE id = $3 AND state IN ('open', 'claimed') AND ($4 IS NULL OR version = $4) RETURNING document_id",
         )
-        .bind(agent)
+        .bind(to)
         .bind(now())
         .bind(id)
-        .bind(agent)
+        .bind(guard.version)
         .fetch_all(&mut *tx)
         .await?
         .into_iter()
         .next();
         match r {
             Some(row) => {
-                Store::audit(&mut *tx, row.get(0), Some(id), agent, "claimed", "").await?;
+                let detail = to.map_or("to nobody".to_string(), |t| format!("to {t}"));
+                Store::audit(&mut *tx, row.get(0), Some(id), guard.agent, "assigned", &detail).await?;
                 tx.commit().await?;
                 Ok(Ok(()))
             }
-            None => Ok(Err(self.describe_state(id).await?)),
+            None => Ok(Err(self.describe_change(id, guard).await?)),
+        }
+    }
+
+    /// One guarded change of an item by an agent, audited as `action`. `set` may use `$A` (the
+    /// agent) and `$U` (`until`).
+    async fn change_exception(
+        &self,
+        id: i64,
+        guard: Guard<'_>,
+        action: &str,
+        set: &str,
+        until: Option<i64>,
+    ) -> Result<Result<(), String>> {
+        let mut tx = self.write_tx().await?;
+        let sql = numbered(&format!(
+            "UPDATE exceptions SET {set}, version = version + 1, updated_at = $T WHERE id = $ID AND {CHANGEABLE} RETURNING document_id"
+        ));
+        let r = bind_guarded(&sql, id, guard, until).fetch_all(&mut *tx).await?.into_iter().next();
+        match r {
+            Some(row) => {
+                Store::audit(&mut *tx, row.get(0), Some(id), guard.agent, action, "").await?;
+                tx.commit().await?;
+                Ok(Ok(()))
+            }
+            None => Ok(Err(self.describe_change(id, guard).await?)),
         }
     }
 
     /// Closes an item as resolved or rejected, in the caller's transaction (resolving also
-    /// updates the document). Only an open item, or one claimed by `agent`, can be closed.
+    /// updates the document). Only an open item, or one claimed by the agent (or whose claim ran
+    /// out), at the version they saw, can be closed.
     pub(super) async fn close_exception(
         tx: &mut Transaction<'_, Any>,
         id: i64,
-        agent: &str,
+        guard: Guard<'_>,
         state: &str,
         resolution: &str,
     ) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE exceptions SET state = $1, resolved_by = $2, resolution = $3, updated_at = $4
-             WHERE id = $5 AND (state = 'open' OR (state = 'claimed' AND claimed_by = $6))
-             RETURNING document_id",
-        )
-        .bind(state)
-        .bind(agent)
-        .bind(resolution)
-        .bind(now())
-        .bind(id)
-        .bind(agent)
-        .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .next();
+        let sql = numbered(&format!(
+            "UPDATE exceptions SET state = $S, resolved_by = $A, resolution = $R, claim_until = $U, version = version + 1, updated_at = $T
+             WHERE id = $ID AND {CHANGEABLE} RETURNING document_id"
+        ));
+        let r = bind_guarded(&sql, id, guard, None)
+            .bind(state)
+            .bind(resolution)
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .next();
         match r {
             Some(row) => {
-                Store::audit(&mut **tx, row.get(0), Some(id), agent, state, resolution).await?;
+                Store::audit(&mut **tx, row.get(0), Some(id), guard.agent, state, resolution).await?;
                 Ok(true)
             }
             None => Ok(false),
+        }
+    }
+
+    /// Why a guarded change was refused: the item moved on since the agent saw it, or its state.
+    pub async fn describe_change(&self, id: i64, guard: Guard<'_>) -> Result<String> {
+        let state = self.describe_state(id).await?;
+        match (self.exception(id).await?, guard.version) {
+            (Some(e), Some(v)) if e.version != v => Ok(format!(
+                "exception {id} changed since you loaded it (you had version {v}, it is at {}): {}",
+                e.version,
+                state.strip_prefix(&format!("exception {id} ")).unwrap_or(&state)
+            )),
+            _ => Ok(state),
         }
     }
 
@@ -166,9 +251,35 @@ impl Store {
             Some(e) if e.state == "claimed" => {
                 format!("exception {id} is claimed by {}", e.claimed_by.unwrap_or_default())
             }
+            Some(e) if e.state == "open" => format!("exception {id} is open"),
             Some(e) => format!("exception {id} is already {}", e.state),
         })
     }
+}
+
+const SELECT: &str = "SELECT e.id, e.document_id, e.kind, e.reason,
+        CASE WHEN e.state = 'claimed' AND e.claim_until < $1 THEN 'open' ELSE e.state END,
+        CASE WHEN e.state = 'claimed' AND e.claim_until < $1 THEN NULL ELSE e.claimed_by END,
+        e.resolved_by, e.resolution, d.original_name, e.created_at, e.updated_at, e.run_id, e.detail,
+        e.version, e.claim_until, e.assignee
+    FROM exceptions e LEFT JOIN documents d ON d.id = e.document_id";
+
+/// A guarded update's named parameters as numbers: `$T` now, `$ID`, `$A` agent, `$NOW` (ms), `$V`
+/// version, `$U` until (each statement uses all six); then `$S` and `$R`, if used.
+fn numbered(sql: &str) -> String {
+    ["$T", "$ID", "$A", "$NOW", "$V", "$U", "$S", "$R"]
+        .iter()
+        .enumerate()
+        .fold(sql.to_string(), |sql, (i, name)| sql.replace(name, &format!("${}", i + 1)))
+}
+
+fn bind_guarded<'q>(
+    sql: &'q str,
+    id: i64,
+    guard: Guard<'q>,
+    until: Option<i64>,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(sql).bind(now()).bind(id).bind(guard.agent).bind(now_ms()).bind(guard.version).bind(until)
 }
 
 fn row_to_item(r: &sqlx::any::AnyRow) -> ExceptionItem {
@@ -186,5 +297,8 @@ fn row_to_item(r: &sqlx::any::AnyRow) -> ExceptionItem {
         updated_at: r.get(10),
         run_id: r.get(11),
         detail: r.get::<Option<String>, _>(12).and_then(|d| serde_json::from_str(&d).ok()),
+        version: r.get(13),
+        claim_until: r.get(14),
+        assignee: r.get(15),
     }
 }

@@ -22,7 +22,7 @@ mod users;
 mod wake;
 
 pub use documents::{Document, DocumentSummary, IntakeResult, NewDocument};
-pub use exceptions::{ExceptionFilter, ExceptionItem};
+pub use exceptions::{ExceptionFilter, ExceptionItem, Guard, CLAIM_MS};
 pub use gauges::Gauges;
 pub use jobs::{Job, Stage};
 pub use mail::{AccountStatus, MailDocument, NewMessage};

@@ -485,7 +485,7 @@ impl Store {
             }
         }
         sqlx::query(
-            "UPDATE exceptions SET state = 'resolved', resolved_by = $1, resolution = $2, updated_at = $3 WHERE run_id = $4 AND state IN ('open', 'claimed')",
+            "UPDATE exceptions SET state = 'resolved', resolved_by = $1, resolution = $2, updated_at = $3, claim_until = NULL, version = version + 1 WHERE run_id = $4 AND state IN ('open', 'claimed')",
         )
         .bind(actor)
         .bind(what)

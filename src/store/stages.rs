@@ -10,7 +10,7 @@ use crate::read::Page;
 /// An agent's resolution of a document's exception item.
 pub struct Resolution<'a> {
     pub exception: i64,
-    pub agent: &'a str,
+    pub guard: super::exceptions::Guard<'a>,
     /// What the item's resolution says (the type and the fields).
     pub summary: &'a str,
     pub document_id: i64,
@@ -84,10 +84,10 @@ impl Store {
     /// else).
     pub async fn resolve_document(&self, r: &Resolution<'_>, runs: &[NewRun<'_>]) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        if !Store::close_exception(&mut tx, r.exception, r.agent, "resolved", r.summary).await? {
+        if !Store::close_exception(&mut tx, r.exception, r.guard, "resolved", r.summary).await? {
             return Ok(false);
         }
-        Store::save_outcome(&mut tx, r.document_id, r.outcome, Some(r.version), r.agent).await?;
+        Store::save_outcome(&mut tx, r.document_id, r.outcome, Some(r.version), r.guard.agent).await?;
         for run in runs {
             Store::enqueue_run(&mut tx, run).await?;
         }
@@ -100,13 +100,13 @@ impl Store {
     pub async fn reject_exception(
         &self,
         id: i64,
-        agent: &str,
+        guard: super::exceptions::Guard<'_>,
         reason: &str,
         document_id: Option<i64>,
         run: Option<i64>,
     ) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        if !Store::close_exception(&mut tx, id, agent, "rejected", reason).await? {
+        if !Store::close_exception(&mut tx, id, guard, "rejected", reason).await? {
             return Ok(false);
         }
         if let Some(run) = run {
