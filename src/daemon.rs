@@ -67,7 +67,13 @@ pub async fn serve(settings: Settings, load: LoadSettings) -> anyhow::Result<()>
     let mut tasks = tokio::task::JoinSet::new();
     let liveness = Liveness::default();
 
-    let service = http::Service { store: store.clone(), active: active.clone(), readers: readers.clone() };
+    let service = http::Service {
+        store: store.clone(),
+        active: active.clone(),
+        readers: readers.clone(),
+        definitions: settings.definitions.clone(),
+        logins: Default::default(),
+    };
     let addr = http::start(&settings.http.listen, service, stop_rx.clone()).await?;
     tracing::info!(address = %addr, "serving /metrics, /healthz and /readyz on http://{addr}");
 

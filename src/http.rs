@@ -1,24 +1,13 @@
-//! The daemon's HTTP listener, for the system around it: `/healthz` (the process answers),
-//! `/readyz` (the store answers and definitions are loaded) and `/metrics` (Prometheus text).
-//! The people surface will be served here too.
+//! The daemon's HTTP listener: for the system around it `/healthz` (the process answers),
+//! `/readyz` (the store answers and definitions are loaded) and `/metrics` (Prometheus text);
+//! for people the API and pages of `crate::web`.
 
-use crate::definitions::Active;
-use crate::read::pool::Readers;
 use crate::shutdown::Shutdown;
-use crate::store::Store;
+pub use crate::web::Service;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::Router;
-use std::sync::{Arc, RwLock};
-
-#[derive(Clone)]
-pub struct Service {
-    pub store: Store,
-    pub active: Arc<RwLock<Arc<Active>>>,
-    pub readers: Readers,
-}
 
 /// Binds `listen` now (so a port in use fails the start, with its address), then serves until
 /// the stop. Returns the bound address (port 0 picks a free one).
@@ -27,12 +16,14 @@ pub async fn start(listen: &str, service: Service, mut stop: Shutdown) -> anyhow
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen} ([http] listen, --listen, CLERK_LISTEN): {e}"))?;
     let addr = listener.local_addr()?;
-    let app = Router::new()
+    let (api, _) = crate::web::api::router();
+    let app = api
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .with_state(service);
     tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.requested().await });
         if let Err(e) = served.await {
             tracing::error!(error = %e, "the HTTP listener stopped");
@@ -46,7 +37,7 @@ async fn ready(State(s): State<Service>) -> impl IntoResponse {
         return (StatusCode::SERVICE_UNAVAILABLE, format!("the store does not answer: {e}\n"));
     }
     // The listener starts after the definitions are loaded; say what is in force.
-    let active = s.active.read().expect("definitions lock").clone();
+    let active = s.active();
     let (types, bots) = (active.classifier.types().len(), active.definitions.bots().len());
     (StatusCode::OK, format!("ready: {types} document types, {bots} bots\n"))
 }

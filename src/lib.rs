@@ -25,3 +25,4 @@ pub mod service;
 pub mod shutdown;
 pub mod store;
 pub mod users;
+pub mod web;

@@ -636,7 +636,7 @@ async fn documents(s: &Settings, cmd: DocumentsCmd) -> anyhow::Result<ExitCode> 
     let store = open_store(s).await?;
     match cmd {
         DocumentsCmd::List { status, json } => {
-            let docs = store.list_documents(status.as_deref()).await?;
+            let docs = store.list_documents(&clerk::store::DocumentFilter { status, ..Default::default() }).await?;
             if json {
                 out!("{}", serde_json::to_string_pretty(&docs)?);
             } else {

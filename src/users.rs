@@ -57,16 +57,28 @@ fn token_hash(token: &str) -> String {
 }
 
 /// Adds a user. Without a password one is generated and returned, to be shown once.
-pub async fn add(store: &Store, name: &str, role: Role, password: Option<&str>) -> anyhow::Result<Option<String>> {
-    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c)) {
-        anyhow::bail!("`{name}` is not a user name: use 1 to 64 letters, digits and . _ - @");
+pub async fn add(
+    store: &Store,
+    name: &str,
+    role: Role,
+    password: Option<&str>,
+    groups: &[String],
+) -> anyhow::Result<Option<String>> {
+    let plain = |s: &str| !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c));
+    // `@name` means a group wherever an item is assigned.
+    if !plain(name) || name.starts_with('@') {
+        anyhow::bail!("`{name}` is not a user name: use 1 to 64 letters, digits and . _ - @, not starting with @");
     }
+    if let Some(g) = groups.iter().find(|g| !plain(g.trim_start_matches('@'))) {
+        anyhow::bail!("`{g}` is not a group name: use 1 to 64 letters, digits and . _ -");
+    }
+    let groups: Vec<String> = groups.iter().map(|g| g.trim_start_matches('@').to_string()).collect();
     let generated = password.is_none().then(random_secret);
     let password = password.or(generated.as_deref()).unwrap_or_default();
     if password.chars().count() < 12 {
         anyhow::bail!("the password is too short: use at least 12 characters (or none, and clerk makes one)");
     }
-    if !store.add_user(name, role.as_str(), &hash_password(password)).await? {
+    if !store.add_user(name, role.as_str(), &hash_password(password), &groups).await? {
         anyhow::bail!("a user named `{name}` exists already");
     }
     Ok(generated)
@@ -81,10 +93,49 @@ pub async fn create_token(store: &Store, user: &str) -> anyhow::Result<String> {
     Ok(token)
 }
 
-/// The user and role a bearer token stands for.
-pub async fn authenticate_token(store: &Store, token: &str) -> anyhow::Result<Option<(String, Role)>> {
-    let found = store.token_user(&token_hash(token)).await?;
-    Ok(found.and_then(|(name, role)| Role::parse(&role).ok().map(|r| (name, r))))
+/// Someone signed in: by a bearer token, or by a browser session (which has a CSRF token).
+#[derive(Debug, Clone)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+    pub groups: Vec<String>,
+    /// For a browser session: the token every changing request must carry.
+    pub csrf: Option<String>,
+}
+
+fn user(account: Option<crate::store::users::Account>) -> Option<User> {
+    let a = account?;
+    let role = Role::parse(&a.role).ok()?;
+    Some(User { name: a.name, role, groups: a.groups, csrf: (!a.csrf.is_empty()).then_some(a.csrf) })
+}
+
+/// The user a bearer token stands for.
+pub async fn authenticate_token(store: &Store, token: &str) -> anyhow::Result<Option<User>> {
+    Ok(user(store.token_user(&token_hash(token)).await?))
+}
+
+/// A browser session: its cookie value (random, shown to the browser only) and CSRF token.
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// How long a browser session lasts.
+pub const SESSION_MS: i64 = 12 * 3600 * 1000;
+
+pub async fn start_session(store: &Store, name: &str) -> anyhow::Result<Session> {
+    let session = Session { cookie: random_secret(), csrf: random_secret() };
+    store.add_session(&token_hash(&session.cookie), name, &session.csrf, crate::store::now_ms() + SESSION_MS).await?;
+    Ok(session)
+}
+
+/// The user of a session cookie, while the session lasts.
+pub async fn authenticate_session(store: &Store, cookie: &str) -> anyhow::Result<Option<User>> {
+    Ok(user(store.session_user(&token_hash(cookie)).await?))
+}
+
+pub async fn end_session(store: &Store, cookie: &str) -> anyhow::Result<()> {
+    Ok(store.end_session(&token_hash(cookie)).await?)
 }
 
 /// The user's role when `password` is theirs.

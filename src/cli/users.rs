@@ -18,6 +18,9 @@ pub enum UsersCmd {
         role: String,
         #[arg(long)]
         password_stdin: bool,
+        /// A group the user belongs to (items can be assigned to @group); repeatable.
+        #[arg(long = "group")]
+        groups: Vec<String>,
     },
     /// Users with their roles (never their passwords).
     List {
@@ -35,7 +38,7 @@ pub enum TokensCmd {
 pub async fn users(s: &Settings, cmd: UsersCmd) -> anyhow::Result<ExitCode> {
     let store = super::open_or_create_store(s).await?;
     match cmd {
-        UsersCmd::Add { name, role, password_stdin } => {
+        UsersCmd::Add { name, role, password_stdin, groups } => {
             let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
             let password = if password_stdin {
                 let mut p = String::new();
@@ -44,7 +47,7 @@ pub async fn users(s: &Settings, cmd: UsersCmd) -> anyhow::Result<ExitCode> {
             } else {
                 None
             };
-            match users::add(&store, &name, role, password.as_deref()).await? {
+            match users::add(&store, &name, role, password.as_deref(), &groups).await? {
                 Some(generated) => out!("added {name} ({}); password (shown once): {generated}", role.as_str()),
                 None => out!("added {name} ({})", role.as_str()),
             }

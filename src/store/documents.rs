@@ -29,7 +29,17 @@ pub enum IntakeResult {
     AlreadyTaken(i64),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default)]
+pub struct DocumentFilter {
+    pub status: Option<String>,
+    pub doctype: Option<String>,
+    /// Received at or after this time (RFC 3339).
+    pub since: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DocumentSummary {
     pub id: i64,
     pub status: String,
@@ -41,12 +51,13 @@ pub struct DocumentSummary {
     pub received_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Document {
     pub id: i64,
     pub status: String,
     pub doctype: Option<String>,
     pub doctype_version: Option<String>,
+    #[schema(value_type = Object)]
     pub fields: crate::classify::Fields,
     pub problems: BTreeMap<String, String>,
     pub original_name: String,
@@ -63,22 +74,24 @@ pub struct Document {
     pub updated_at: String,
     pub exceptions: Vec<super::ExceptionItem>,
     /// The e-mail it came in (`doc.mail` for bots), for documents from mailboxes.
+    #[schema(value_type = Option<Object>)]
     pub mail: Option<serde_json::Value>,
     /// Pages as read: OCR pages carry their image size and word boxes (to highlight fields).
     pub page_details: Vec<PageDetail>,
     pub audit: Vec<AuditLine>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PageDetail {
     pub number: i64,
     pub ocr: bool,
     pub width: i64,
     pub height: i64,
+    #[schema(value_type = Vec<Object>)]
     pub words: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditLine {
     pub at: String,
     pub actor: String,
@@ -299,12 +312,17 @@ impl Store {
             .map_err(Into::into)
     }
 
-    pub async fn list_documents(&self, status: Option<&str>) -> Result<Vec<DocumentSummary>> {
+    pub async fn list_documents(&self, f: &DocumentFilter) -> Result<Vec<DocumentSummary>> {
         let rows = sqlx::query(
             "SELECT id, status, doctype, original_name, source, media_type, size, received_at FROM documents
-             WHERE ($1 IS NULL OR status = $1) ORDER BY id",
+             WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR doctype = $2) AND ($3 IS NULL OR received_at >= $3)
+             ORDER BY id LIMIT $4 OFFSET $5",
         )
-        .bind(status)
+        .bind(&f.status)
+        .bind(&f.doctype)
+        .bind(&f.since)
+        .bind(f.limit.unwrap_or(i64::MAX))
+        .bind(f.offset.unwrap_or(0))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows

@@ -6,7 +6,7 @@ use crate::classify::ExceptionKind;
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExceptionItem {
     pub id: i64,
     /// The document, for intake exceptions and runs on a document.
@@ -21,6 +21,7 @@ pub struct ExceptionItem {
     pub resolution: Option<String>,
     pub original_name: Option<String>,
     /// For run exceptions: the step, its last request and response (secrets masked).
+    #[schema(value_type = Option<Object>)]
     pub detail: Option<serde_json::Value>,
     pub created_at: String,
     pub updated_at: String,

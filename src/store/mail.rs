@@ -28,7 +28,7 @@ pub struct MailDocument {
     pub refused: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AccountStatus {
     pub name: String,
     pub kind: String,

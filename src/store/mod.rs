@@ -14,14 +14,14 @@ mod documents;
 mod exceptions;
 mod gauges;
 mod jobs;
-mod mail;
+pub mod mail;
 mod migrations;
 mod runs;
 mod stages;
-mod users;
+pub mod users;
 mod wake;
 
-pub use documents::{Document, DocumentSummary, IntakeResult, NewDocument};
+pub use documents::{Document, DocumentFilter, DocumentSummary, IntakeResult, NewDocument};
 pub use exceptions::{ExceptionFilter, ExceptionItem, Guard, CLAIM_MS};
 pub use gauges::Gauges;
 pub use jobs::{Job, Stage};

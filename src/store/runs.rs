@@ -35,7 +35,7 @@ pub struct Run {
     pub created_ms: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RunSummary {
     pub id: i64,
     pub bot: String,
@@ -50,7 +50,7 @@ pub struct RunSummary {
     pub finished_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StepRecord {
     pub path: String,
     pub step_id: Option<String>,
@@ -58,8 +58,11 @@ pub struct StepRecord {
     pub line: i64,
     pub attempt: i64,
     pub state: String,
+    #[schema(value_type = Option<Object>)]
     pub request: Option<J>,
+    #[schema(value_type = Option<Object>)]
     pub response: Option<J>,
+    #[schema(value_type = Option<Object>)]
     pub output: Option<J>,
     pub error: Option<String>,
     pub started_at: String,

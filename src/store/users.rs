@@ -1,29 +1,51 @@
 //! Users and API tokens (see `crate::users` for what they mean).
 
-use super::{now, Result, Store};
+use super::{now, now_ms, Result, Store};
 use serde::Serialize;
 use sqlx::Row;
 
-#[derive(Debug, Clone, Serialize)]
+/// Who a token or session stands for.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub name: String,
+    pub role: String,
+    pub groups: Vec<String>,
+    /// The session's CSRF token (empty for a token).
+    pub csrf: String,
+}
+
+fn account(r: &sqlx::any::AnyRow) -> Account {
+    let groups: String = r.get(2);
+    Account {
+        name: r.get(0),
+        role: r.get(1),
+        groups: groups.split(',').map(str::trim).filter(|g| !g.is_empty()).map(str::to_string).collect(),
+        csrf: r.get(3),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserSummary {
     pub name: String,
     pub role: String,
     pub disabled: bool,
     pub created_at: String,
     pub tokens: i64,
+    pub groups: Vec<String>,
 }
 
 impl Store {
     /// Adds a user; false when the name is taken.
-    pub async fn add_user(&self, name: &str, role: &str, password_hash: &str) -> Result<bool> {
+    pub async fn add_user(&self, name: &str, role: &str, password_hash: &str, groups: &[String]) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let added = sqlx::query(
-            "INSERT INTO users (name, role, password, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO users (name, role, password, created_at, groups) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
         .bind(role)
         .bind(password_hash)
         .bind(now())
+        .bind(groups.join(","))
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -37,7 +59,7 @@ impl Store {
 
     pub async fn users(&self) -> Result<Vec<UserSummary>> {
         let rows = sqlx::query(
-            "SELECT u.name, u.role, u.disabled, u.created_at, (SELECT COUNT(*) FROM tokens t WHERE t.user_name = u.name)
+            "SELECT u.name, u.role, u.disabled, u.created_at, (SELECT COUNT(*) FROM tokens t WHERE t.user_name = u.name), u.groups
              FROM users u ORDER BY u.name",
         )
         .fetch_all(&self.pool)
@@ -50,6 +72,7 @@ impl Store {
                 disabled: r.get::<i64, _>(2) != 0,
                 created_at: r.get(3),
                 tokens: r.get(4),
+                groups: r.get::<String, _>(5).split(',').filter(|g| !g.is_empty()).map(str::to_string).collect(),
             })
             .collect())
     }
@@ -83,14 +106,64 @@ impl Store {
         Ok(added)
     }
 
-    /// The user (name, role) a token belongs to, if it is known and the user not disabled.
-    pub async fn token_user(&self, hash: &str) -> Result<Option<(String, String)>> {
+    /// The user a token belongs to, if it is known and the user not disabled.
+    pub async fn token_user(&self, hash: &str) -> Result<Option<Account>> {
         let row = sqlx::query(
-            "SELECT u.name, u.role FROM tokens t JOIN users u ON u.name = t.user_name WHERE t.hash = $1 AND u.disabled = 0",
+            "SELECT u.name, u.role, u.groups, '' FROM tokens t JOIN users u ON u.name = t.user_name WHERE t.hash = $1 AND u.disabled = 0",
         )
         .bind(hash)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
+        Ok(row.as_ref().map(account))
+    }
+
+    /// Records a browser session (its hash) for `user` until `expires` (unix ms).
+    pub async fn add_session(&self, hash: &str, user: &str, csrf: &str, expires: i64) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM sessions WHERE expires < $1").bind(now_ms()).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO sessions (hash, user_name, csrf, created_at, expires) VALUES ($1, $2, $3, $4, $5)")
+            .bind(hash)
+            .bind(user)
+            .bind(csrf)
+            .bind(now())
+            .bind(expires)
+            .execute(&mut *tx)
+            .await?;
+        Store::audit(&mut *tx, None, None, user, "signed in", "").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user of a live session, with the session's CSRF token in `csrf`.
+    pub async fn session_user(&self, hash: &str) -> Result<Option<Account>> {
+        let row = sqlx::query(
+            "SELECT u.name, u.role, u.groups, s.csrf FROM sessions s JOIN users u ON u.name = s.user_name
+             WHERE s.hash = $1 AND s.expires > $2 AND u.disabled = 0",
+        )
+        .bind(hash)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(account))
+    }
+
+    pub async fn end_session(&self, hash: &str) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let user: Option<String> = sqlx::query_scalar("DELETE FROM sessions WHERE hash = $1 RETURNING user_name")
+            .bind(hash)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next();
+        if let Some(user) = user {
+            Store::audit(&mut *tx, None, None, &user, "signed out", "").await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a refused sign-in, for the audit trail.
+    pub async fn audit_refused_login(&self, name: &str, why: &str) -> Result<()> {
+        Store::audit(&self.pool, None, None, name, "sign-in refused", why).await
     }
 }

@@ -1,6 +1,7 @@
 //! Shared test harness: a real `clerk serve` on temporary folders, driven through its CLI.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod dovecot;
 pub mod erp;
 pub mod hostile;

@@ -1,0 +1,97 @@
+//! Documents: ops read any; an agent reads those that have an item in the queue (the page and
+//! text they must see to resolve it).
+
+use super::Page;
+use crate::store::{Document, DocumentFilter, DocumentSummary, ExceptionFilter};
+use crate::users::Role;
+use crate::web::auth::Caller;
+use crate::web::problem::{ApiResult, Problem, ProblemBody};
+use crate::web::Service;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+#[derive(Deserialize, utoipa::IntoParams, Debug)]
+#[into_params(parameter_in = Query)]
+pub struct DocumentQuery {
+    /// received, extracted, recognised, exception, duplicate or rejected.
+    pub status: Option<String>,
+    /// Documents of this type.
+    pub doctype: Option<String>,
+    /// Received at or after this time (RFC 3339).
+    pub since: Option<String>,
+}
+
+/// Documents, oldest first. Needs the ops role.
+#[utoipa::path(get, path = "/documents", tag = "documents", params(DocumentQuery, Page),
+    responses((status = 200, body = [DocumentSummary]), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody)))]
+pub async fn list(
+    caller: Caller,
+    State(s): State<Service>,
+    Query(q): Query<DocumentQuery>,
+    Query(page): Query<Page>,
+) -> ApiResult<Json<Vec<DocumentSummary>>> {
+    caller.require(Role::Ops)?;
+    let filter = DocumentFilter {
+        status: q.status,
+        doctype: q.doctype,
+        since: q.since,
+        limit: Some(page.limit()),
+        offset: Some(page.offset()),
+    };
+    Ok(Json(s.store.list_documents(&filter).await?))
+}
+
+/// The document, if the caller may read it (404 either way otherwise: an agent does not learn
+/// which documents exist outside the queue).
+async fn readable(s: &Service, caller: &Caller, id: i64) -> ApiResult<Document> {
+    caller.require(Role::Agent)?;
+    let missing = || Problem::not_found(format!("document {id} does not exist"));
+    let doc = s.store.document(id).await?.ok_or_else(missing)?;
+    if caller.0.role < Role::Ops {
+        let items = s.store.exceptions(&ExceptionFilter { document_id: Some(id), ..Default::default() }).await?;
+        if items.is_empty() {
+            return Err(missing());
+        }
+    }
+    Ok(doc)
+}
+
+/// The document: status, type, fields and their problems, pages with OCR word boxes, its items
+/// and its audit trail. Needs the agent role (a document with an item; ops: any).
+#[utoipa::path(get, path = "/documents/{id}", tag = "documents", params(("id" = i64, Path)),
+    responses((status = 200, body = Document), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody)))]
+pub async fn show(caller: Caller, State(s): State<Service>, Path(id): Path<i64>) -> ApiResult<Json<Document>> {
+    Ok(Json(readable(&s, &caller, id).await?))
+}
+
+/// The original bytes as received. Needs the agent role (a document with an item; ops: any).
+#[utoipa::path(get, path = "/documents/{id}/original", tag = "documents", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody)))]
+pub async fn original(caller: Caller, State(s): State<Service>, Path(id): Path<i64>) -> ApiResult<Response> {
+    let doc = readable(&s, &caller, id).await?;
+    let bytes = s.store.blobs.read(&doc.sha256).await.map_err(Problem::internal)?;
+    let media = doc.media_type.unwrap_or_else(|| "application/octet-stream".into());
+    // Shown as a download, never rendered by the browser as a page of clerk's origin.
+    let name: String = doc.original_name.chars().filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\').collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, media),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The document's text as read (text layer or OCR). Needs the agent role (a document with an
+/// item; ops: any).
+#[utoipa::path(get, path = "/documents/{id}/text", tag = "documents", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "text/plain", body = String), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody)))]
+pub async fn text(caller: Caller, State(s): State<Service>, Path(id): Path<i64>) -> ApiResult<Response> {
+    let doc = readable(&s, &caller, id).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], doc.text.unwrap_or_default()).into_response())
+}

@@ -1,0 +1,90 @@
+//! Signing in and out of a browser session, and who the caller is.
+
+use crate::web::auth::{Caller, COOKIE};
+use crate::web::problem::{ApiResult, Problem, ProblemBody};
+use crate::web::Service;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SignIn {
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub name: String,
+    /// agent, ops or admin.
+    pub role: String,
+    pub groups: Vec<String>,
+    /// For a browser session: send it as X-CSRF-Token with every request that changes something.
+    pub csrf_token: Option<String>,
+}
+
+/// Signs in with a user name and password: sets an HttpOnly, SameSite=Strict session cookie
+/// (12 hours) and returns the session's CSRF token. Five failures in 15 minutes for one name or
+/// one address lock it out for the rest of that time (429). Needs no role.
+#[utoipa::path(post, path = "/session", tag = "session", request_body = SignIn, security(()),
+    responses((status = 200, body = Me), (status = 401, body = ProblemBody), (status = 429, body = ProblemBody)))]
+pub async fn sign_in(
+    State(s): State<Service>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Json(body): Json<SignIn>,
+) -> ApiResult<Response> {
+    let keys = [format!("name:{}", body.name), format!("addr:{}", addr.ip())];
+    if let Some(wait) = keys.iter().filter_map(|k| s.logins.locked(k)).max() {
+        let mut r = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many failed sign-ins; try again in {} minutes", wait.as_secs().div_ceil(60)),
+        )
+        .into_response();
+        r.headers_mut().insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
+        return Ok(r);
+    }
+    let Some(role) = crate::users::authenticate_password(&s.store, &body.name, &body.password).await? else {
+        keys.iter().for_each(|k| s.logins.failed(k));
+        s.store.audit_refused_login(&body.name, &format!("from {}", addr.ip())).await?;
+        return Err(Problem::new(StatusCode::UNAUTHORIZED, "wrong user name or password"));
+    };
+    keys.iter().for_each(|k| s.logins.succeeded(k));
+    let session = crate::users::start_session(&s.store, &body.name).await?;
+    let cookie = format!(
+        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        session.cookie,
+        crate::users::SESSION_MS / 1000
+    );
+    let me = Me { name: body.name, role: role.as_str().into(), groups: vec![], csrf_token: Some(session.csrf) };
+    Ok(([(header::SET_COOKIE, cookie)], Json(me)).into_response())
+}
+
+/// Signs out: the session ends on the server and the cookie is cleared. Needs the agent role.
+#[utoipa::path(delete, path = "/session", tag = "session",
+    responses((status = 204), (status = 401, body = ProblemBody)))]
+pub async fn sign_out(caller: Caller, State(s): State<Service>, headers: HeaderMap) -> ApiResult<Response> {
+    let _ = caller;
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string());
+    if let Some(cookie) = cookie {
+        crate::users::end_session(&s.store, &cookie).await?;
+    }
+    let clear = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+}
+
+/// Who the caller is. Needs the agent role.
+#[utoipa::path(get, path = "/me", tag = "session", responses((status = 200, body = Me), (status = 401, body = ProblemBody)))]
+pub async fn me(caller: Caller) -> Json<Me> {
+    let u = caller.0;
+    Json(Me { name: u.name, role: u.role.as_str().into(), groups: u.groups, csrf_token: u.csrf })
+}

@@ -1,0 +1,141 @@
+//! Who is asking: every route takes a [`Caller`], so a request without a valid bearer token or
+//! session cookie is refused with 401 before any handler runs (deny by default), and each
+//! handler names the least role it needs. A browser session must also send its CSRF token with
+//! every request that changes something; a bearer token is never sent by a browser on its own,
+//! so it needs none. Sign-in is rate-limited per user name and per client address.
+
+use super::problem::{ApiResult, Problem};
+use super::Service;
+use crate::store::Guard;
+use crate::users::{Role, User};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const COOKIE: &str = "clerk_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The signed-in user making this request.
+#[derive(Debug, Clone)]
+pub struct Caller(pub User);
+
+impl Caller {
+    /// Refuses (403) a caller whose role is below `role`.
+    pub fn require(&self, role: Role) -> ApiResult<()> {
+        if self.0.role >= role {
+            return Ok(());
+        }
+        Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            format!("this needs the {} role; {} is {}", role.as_str(), self.0.name, article(self.0.role)),
+        ))
+    }
+
+    pub fn guard(&self, version: Option<i64>) -> Guard<'_> {
+        Guard { agent: &self.0.name, version }
+    }
+}
+
+fn article(role: Role) -> String {
+    match role {
+        Role::Agent | Role::Admin => format!("an {}", role.as_str()),
+        Role::Ops => "in ops".to_string(),
+    }
+}
+
+pub fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+impl FromRequestParts<Service> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Caller, Problem> {
+        let unauthorized = |why: &str| Problem::new(StatusCode::UNAUTHORIZED, why.to_string());
+        if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
+            let token = auth.to_str().ok().and_then(|a| a.strip_prefix("Bearer ")).map(str::trim);
+            let Some(token) = token else {
+                return Err(unauthorized("the Authorization header must be `Bearer TOKEN`"));
+            };
+            return match crate::users::authenticate_token(&service.store, token).await? {
+                Some(user) => Ok(Caller(user)),
+                None => Err(unauthorized("the token is not known (create one with `clerk tokens create USER`)")),
+            };
+        }
+        let Some(cookie) = cookie_value(parts, COOKIE) else {
+            return Err(unauthorized("sign in first: send `Authorization: Bearer TOKEN` or sign in at /login"));
+        };
+        let Some(user) = crate::users::authenticate_session(&service.store, cookie).await? else {
+            return Err(unauthorized("your session has ended; sign in again"));
+        };
+        if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            if sent.is_none() || sent != user.csrf.as_deref() {
+                return Err(Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "the request lacks this session's CSRF token (header X-CSRF-Token); reload the page and try again",
+                ));
+            }
+        }
+        Ok(Caller(user))
+    }
+}
+
+/// Failed sign-ins per key (a user name, a client address) in a sliding window.
+#[derive(Default)]
+pub struct Limiter {
+    failures: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+/// Five failures in 15 minutes lock the key until the oldest of them is 15 minutes old.
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+const MAX_FAILURES: usize = 5;
+
+impl Limiter {
+    /// How long until `key` may try again, if it is locked now.
+    pub fn locked(&self, key: &str) -> Option<Duration> {
+        let mut map = self.failures.lock().expect("limiter lock");
+        let list = map.get_mut(key)?;
+        list.retain(|t| t.elapsed() < WINDOW);
+        (list.len() >= MAX_FAILURES).then(|| WINDOW.saturating_sub(list[0].elapsed()))
+    }
+
+    pub fn failed(&self, key: &str) {
+        let mut map = self.failures.lock().expect("limiter lock");
+        // Bounded memory under a spray of names: forget the quiet keys first.
+        if map.len() > 10_000 {
+            map.retain(|_, l| l.last().is_some_and(|t| t.elapsed() < WINDOW));
+        }
+        map.entry(key.to_string()).or_default().push(Instant::now());
+    }
+
+    pub fn succeeded(&self, key: &str) {
+        self.failures.lock().expect("limiter lock").remove(key);
+    }
+}
+
+/// A caller with at least the admin role, checked before the request's body is read (so a
+/// lower role gets 403 whatever it sent).
+#[derive(Debug, Clone)]
+pub struct Admin(pub Caller);
+
+impl FromRequestParts<Service> for Admin {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Admin, Problem> {
+        let caller = Caller::from_request_parts(parts, service).await?;
+        caller.require(Role::Admin)?;
+        Ok(Admin(caller))
+    }
+}

@@ -1,0 +1,85 @@
+//! Errors as the API answers them: a status and a sentence a person understands, as
+//! `application/problem+json` (RFC 9457). 404 for what does not exist, 409 for a change the item's
+//! state or version refuses, 422 for an answer that does not validate.
+
+use crate::exceptions::ResolveError;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug)]
+pub struct Problem {
+    pub status: StatusCode,
+    pub detail: String,
+}
+
+/// The body of every error.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProblemBody {
+    /// The HTTP status's name, e.g. "Conflict".
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, in plain words.
+    pub detail: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Problem {
+        Problem { status, detail: detail.into() }
+    }
+    pub fn not_found(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, detail)
+    }
+    pub fn invalid(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
+    }
+    pub fn conflict(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::CONFLICT, detail)
+    }
+    /// An internal failure: logged whole, answered without internals.
+    pub fn internal(e: impl std::fmt::Display) -> Problem {
+        tracing::error!(error = %e, "an API request failed");
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "clerk could not answer: its store failed (see the daemon's log)")
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = ProblemBody {
+            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, "application/problem+json".parse().expect("a media type"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, "Bearer realm=\"clerk\"".parse().expect("a header"));
+        }
+        response
+    }
+}
+
+impl From<ResolveError> for Problem {
+    fn from(e: ResolveError) -> Problem {
+        match e {
+            ResolveError::NotFound(_) => Problem::not_found(e.to_string()),
+            ResolveError::State(_) => Problem::conflict(e.to_string()),
+            ResolveError::UnknownType(..) | ResolveError::Invalid(_) => Problem::invalid(e.to_string()),
+            ResolveError::Db(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<crate::store::Error> for Problem {
+    fn from(e: crate::store::Error) -> Problem {
+        Problem::internal(e)
+    }
+}
+
+impl From<anyhow::Error> for Problem {
+    fn from(e: anyhow::Error) -> Problem {
+        Problem::internal(e)
+    }
+}
+
+pub type ApiResult<T> = Result<T, Problem>;

@@ -1,0 +1,214 @@
+//! The HTTP API under /api/v1, against a real daemon: every route in its OpenAPI document is
+//! refused without credentials and to the roles below the one it names; two agents resolving one
+//! item at once — one wins, the other is told the item changed; a browser session's changes need
+//! its CSRF token; sign-in is rate-limited.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::api::{bearer, call, Reply};
+use support::Daemon;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A daemon with one user per role (and a token each), and an incomplete invoice in the queue.
+struct Setup {
+    d: Daemon,
+    addr: String,
+    tokens: std::collections::BTreeMap<String, String>,
+}
+
+fn setup(users: &[(&str, &str)]) -> Setup {
+    let d = Daemon::start();
+    let mut tokens = std::collections::BTreeMap::new();
+    for (name, role) in users {
+        let out = d.clerk_with_stdin(&["users", "add", name, "--role", role, "--password-stdin"], PASSWORD);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = d.clerk(&["tokens", "create", name]);
+        let token = String::from_utf8_lossy(&out.stdout).split_whitespace().find(|w| w.starts_with("clerk_")).unwrap().to_string();
+        tokens.insert(name.to_string(), token);
+    }
+    let addr = d.http().trim_start_matches("http://").to_string();
+    Setup { d, addr, tokens }
+}
+
+impl Setup {
+    fn as_user(&self, user: &str, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        let auth = bearer(&self.tokens[user]);
+        call(&self.addr, method, path, &[("Authorization", &auth)], body)
+    }
+    fn incomplete_invoice(&self) -> i64 {
+        self.d.drop_sample("invoice-incomplete.pdf");
+        self.d.wait_settled(1);
+        let items = self.as_user("ann", "GET", "/api/v1/exceptions?kind=incomplete", None).json();
+        items[0]["id"].as_i64().expect("an incomplete item")
+    }
+}
+
+fn role_rank(role: &str) -> usize {
+    ["agent", "ops", "admin"].iter().position(|r| *r == role).unwrap_or_else(|| panic!("no role {role}"))
+}
+
+#[test]
+fn every_route_refuses_strangers_and_lower_roles() {
+    let s = setup(&[("ann", "agent"), ("olga", "ops"), ("ada", "admin")]);
+    let id = s.incomplete_invoice();
+    let api = call(&s.addr, "GET", "/api/v1/openapi.json", &[], None).json();
+    let needs = regex::Regex::new(r"Needs (the (\w+) role|no role)").unwrap();
+    let mut walked = 0;
+    for (path, item) in api["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let text = format!("{} {}", op["summary"].as_str().unwrap_or(""), op["description"].as_str().unwrap_or(""));
+            let caps = needs.captures(&text).unwrap_or_else(|| panic!("{method} {path} names no role: {text}"));
+            let Some(role) = caps.get(2).map(|m| m.as_str()) else { continue };
+            let url = path.replace("{id}", &id.to_string());
+            let method = method.to_uppercase();
+            let body = (method == "POST").then(|| json!({}));
+            let r = call(&s.addr, &method, &url, &[], body.as_ref());
+            assert_eq!(r.status, 401, "{method} {path} without credentials: {r:?}");
+            assert!(r.header("www-authenticate").is_some_and(|v| v.starts_with("Bearer")), "{method} {path}");
+            let r = call(&s.addr, &method, &url, &[("Authorization", "Bearer clerk_not_a_token")], body.as_ref());
+            assert_eq!(r.status, 401, "{method} {path} with an unknown token: {r:?}");
+            for (user, user_role) in [("ann", "agent"), ("olga", "ops"), ("ada", "admin")] {
+                let r = s.as_user(user, &method, &url, body.as_ref());
+                if role_rank(user_role) < role_rank(role) {
+                    assert_eq!(r.status, 403, "{method} {path} as {user_role}: {r:?}");
+                    assert!(r.json()["detail"].as_str().unwrap().contains(&format!("needs the {role} role")), "{r:?}");
+                } else {
+                    assert!(![401, 403].contains(&r.status) && r.status < 500, "{method} {path} as {user_role}: {r:?}");
+                }
+            }
+            walked += 1;
+        }
+    }
+    assert!(walked >= 20, "only {walked} routes walked");
+}
+
+#[test]
+fn two_agents_resolving_one_item_at_once_one_wins_and_the_other_is_told_it_changed() {
+    let s = std::sync::Arc::new(setup(&[("ann", "agent"), ("bert", "agent")]));
+    let id = s.incomplete_invoice();
+    let shown = s.as_user("ann", "GET", &format!("/api/v1/exceptions/{id}"), None);
+    assert_eq!(shown.status, 200);
+    let version = shown.json()["version"].as_i64().unwrap();
+    assert_eq!(shown.header("etag"), Some(format!("\"{version}\"").as_str()));
+
+    let answer = json!({"doctype": "invoice", "fields": {"invoice_number": "U-17", "total": "1.250,00"}, "version": version});
+    let both: Vec<Reply> = ["ann", "bert"]
+        .map(|agent| {
+            let (s, answer) = (s.clone(), answer.clone());
+            std::thread::spawn(move || s.as_user(agent, "POST", &format!("/api/v1/exceptions/{id}/resolve"), Some(&answer)))
+        })
+        .map(|t| t.join().unwrap())
+        .into_iter()
+        .collect();
+    let statuses: Vec<u16> = both.iter().map(|r| r.status).collect();
+    assert!(statuses.contains(&200) && statuses.contains(&409), "{both:?}");
+    let lost = both.iter().find(|r| r.status == 409).unwrap().json();
+    let detail = lost["detail"].as_str().unwrap();
+    assert!(detail.contains("changed since you loaded it") && detail.contains("resolved"), "{detail}");
+
+    // Applied once: the document is recognised with the winner's answer, and the audit says who.
+    let item = s.as_user("ann", "GET", &format!("/api/v1/exceptions/{id}"), None).json();
+    assert_eq!(item["state"], "resolved");
+    let winner = ["ann", "bert"][statuses.iter().position(|s| *s == 200).unwrap()];
+    assert_eq!(item["resolved_by"], winner);
+    let doc = s.as_user("ann", "GET", &format!("/api/v1/documents/{}", item["document_id"]), None).json();
+    assert_eq!(doc["status"], "recognised");
+    assert_eq!(doc["fields"]["invoice_number"], "U-17");
+    let resolved: Vec<&Value> = doc["audit"].as_array().unwrap().iter().filter(|a| a["action"] == "resolved").collect();
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0]["actor"], winner);
+}
+
+#[test]
+fn a_stale_answer_is_refused_and_a_bad_one_explained() {
+    let s = setup(&[("ann", "agent"), ("bert", "agent")]);
+    let id = s.incomplete_invoice();
+    let url = |what: &str| format!("/api/v1/exceptions/{id}/{what}");
+    let v1 = s.as_user("ann", "GET", &format!("/api/v1/exceptions/{id}"), None).json()["version"].as_i64().unwrap();
+    let claimed = s.as_user("bert", "POST", &url("claim"), Some(&json!({"version": v1})));
+    assert_eq!(claimed.status, 200, "{claimed:?}");
+    assert_eq!(claimed.json()["claimed_by"], "bert");
+    // Ann still has version v1 open: her answer is refused, nothing applied.
+    let stale = s.as_user("ann", "POST", &url("resolve"), Some(&json!({"doctype": "invoice", "version": v1})));
+    assert_eq!(stale.status, 409, "{stale:?}");
+    assert!(stale.json()["detail"].as_str().unwrap().contains("claimed by bert"), "{stale:?}");
+    let v2 = claimed.json()["version"].as_i64().unwrap();
+    // An answer that does not validate: 422 with the type's reason; an unknown type: 422; no such item: 404.
+    let bad = s.as_user("bert", "POST", &url("resolve"), Some(&json!({"doctype": "invoice", "version": v2})));
+    assert_eq!(bad.status, 422, "{bad:?}");
+    assert!(bad.json()["detail"].as_str().unwrap().contains("invoice_number"), "{bad:?}");
+    let unknown = s.as_user("bert", "POST", &url("resolve"), Some(&json!({"doctype": "receipt"})));
+    assert_eq!(unknown.status, 422, "{unknown:?}");
+    assert!(unknown.json()["detail"].as_str().unwrap().contains("known types"), "{unknown:?}");
+    let missing = s.as_user("bert", "POST", "/api/v1/exceptions/999999/claim", None);
+    assert_eq!(missing.status, 404, "{missing:?}");
+    // If-Match works as the body's version does.
+    let auth = bearer(&s.tokens["bert"]);
+    let released = call(&s.addr, "POST", &url("release"), &[("Authorization", &auth), ("If-Match", &format!("\"{}\"", v2 - 1))], None);
+    assert_eq!(released.status, 409, "{released:?}");
+    let released = call(&s.addr, "POST", &url("release"), &[("Authorization", &auth), ("If-Match", &format!("\"{v2}\""))], None);
+    assert_eq!(released.status, 200, "{released:?}");
+    assert_eq!(released.json()["state"], "open");
+    let rejected = s.as_user("ann", "POST", &url("reject"), Some(&json!({"reason": " "})));
+    assert_eq!(rejected.status, 422, "{rejected:?}");
+    let rejected = s.as_user("ann", "POST", &url("reject"), Some(&json!({"reason": "a duplicate sent by post"})));
+    assert_eq!(rejected.status, 200, "{rejected:?}");
+    let doc = rejected.json()["document_id"].clone();
+    let history = s.as_user("ann", "GET", &format!("/api/v1/documents/{doc}"), None).json()["audit"].clone();
+    let who: Vec<(String, String)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["actor"] != "clerk")
+        .map(|a| (a["actor"].as_str().unwrap().into(), a["action"].as_str().unwrap().into()))
+        .collect();
+    let expect = [("bert", "claimed"), ("bert", "released"), ("ann", "rejected")];
+    assert_eq!(who, expect.map(|(a, b)| (a.to_string(), b.to_string())));
+}
+
+#[test]
+fn a_browser_session_needs_its_csrf_token_and_sign_in_is_rate_limited() {
+    let s = setup(&[("ann", "agent")]);
+    let id = s.incomplete_invoice();
+    let signed = call(&s.addr, "POST", "/api/v1/session", &[], Some(&json!({"name": "ann", "password": PASSWORD})));
+    assert_eq!(signed.status, 200, "{signed:?}");
+    let cookie_line = signed.header("set-cookie").unwrap().to_string();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie_line.contains(attribute), "{cookie_line}");
+    }
+    let cookie = cookie_line.split(';').next().unwrap().to_string();
+    let csrf = signed.json()["csrf_token"].as_str().unwrap().to_string();
+
+    // Reading needs only the cookie; a change without the token (a forged form) is refused.
+    let me = call(&s.addr, "GET", "/api/v1/me", &[("Cookie", &cookie)], None);
+    assert_eq!(me.json()["name"], "ann");
+    let claim = format!("/api/v1/exceptions/{id}/claim");
+    let forged = call(&s.addr, "POST", &claim, &[("Cookie", &cookie)], None);
+    assert_eq!(forged.status, 403, "{forged:?}");
+    assert!(forged.json()["detail"].as_str().unwrap().contains("CSRF"), "{forged:?}");
+    let wrong = call(&s.addr, "POST", &claim, &[("Cookie", &cookie), ("X-CSRF-Token", "0000")], None);
+    assert_eq!(wrong.status, 403, "{wrong:?}");
+    let item = s.as_user("ann", "GET", &format!("/api/v1/exceptions/{id}"), None).json();
+    assert_eq!(item["state"], "open", "nothing applied by the refused requests");
+    let ok = call(&s.addr, "POST", &claim, &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)], None);
+    assert_eq!(ok.status, 200, "{ok:?}");
+
+    // Signing out ends the session on the server: the cookie is worth nothing after.
+    let out = call(&s.addr, "DELETE", "/api/v1/session", &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)], None);
+    assert_eq!(out.status, 204, "{out:?}");
+    assert_eq!(call(&s.addr, "GET", "/api/v1/me", &[("Cookie", &cookie)], None).status, 401);
+
+    // Five wrong passwords lock the name; the right one is then refused too, with a wait.
+    for _ in 0..5 {
+        let r = call(&s.addr, "POST", "/api/v1/session", &[], Some(&json!({"name": "ann", "password": "guess guess guess"})));
+        assert_eq!(r.status, 401, "{r:?}");
+        assert_eq!(r.json()["detail"], "wrong user name or password");
+    }
+    let locked = call(&s.addr, "POST", "/api/v1/session", &[], Some(&json!({"name": "ann", "password": PASSWORD})));
+    assert_eq!(locked.status, 429, "{locked:?}");
+    assert!(locked.header("retry-after").is_some_and(|s| s.parse::<u64>().unwrap() > 0), "{:?}", locked.headers);
+    let unknown = call(&s.addr, "POST", "/api/v1/session", &[], Some(&json!({"name": "nobody", "password": PASSWORD})));
+    assert!(unknown.status == 401 || unknown.status == 429, "{unknown:?}");
+}
