@@ -73,6 +73,7 @@ pub async fn serve(settings: Settings, load: LoadSettings) -> anyhow::Result<()>
         readers: readers.clone(),
         definitions: settings.definitions.clone(),
         logins: Default::default(),
+        previews: Default::default(),
     };
     let addr = http::start(&settings.http.listen, service, stop_rx.clone()).await?;
     tracing::info!(address = %addr, "serving /metrics, /healthz and /readyz on http://{addr}");

@@ -18,6 +18,7 @@ pub async fn start(listen: &str, service: Service, mut stop: Shutdown) -> anyhow
     let addr = listener.local_addr()?;
     let (api, _) = crate::web::api::router();
     let app = api
+        .merge(crate::web::pages::router())
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))

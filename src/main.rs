@@ -420,7 +420,7 @@ async fn text(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<Exi
                     failed = true;
                     serde_json::json!({"file": file.to_string_lossy(), "error": e})
                 }
-                Ok(Outcome::Stopped) => continue,
+                Ok(Outcome::Stopped | Outcome::Image(_)) => continue,
                 Err(e) => {
                     failed = true;
                     serde_json::json!({"file": file.to_string_lossy(), "error": format!("cannot read the file: {e}")})
@@ -442,7 +442,7 @@ async fn text(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<Exi
                 eprintln!("{}: {e}", file.display());
                 failed = true;
             }
-            Ok(Outcome::Stopped) => failed = true,
+            Ok(Outcome::Stopped | Outcome::Image(_)) => failed = true,
             Err(e) => {
                 eprintln!("{}: cannot read the file: {e}", file.display());
                 failed = true;

@@ -134,6 +134,7 @@ impl Pipeline {
                 return Ok(());
             }
             ReadOutcome::Failed(e) => anyhow::bail!(e),
+            ReadOutcome::Image(_) => anyhow::bail!("the reader drew a page instead of reading the document"),
         };
         if finished {
             self.wake.notify_one();
@@ -218,5 +219,6 @@ pub fn classify_read(read: ReadOutcome, classifier: &Classifier) -> (Outcome, us
         }
         ReadOutcome::Unreadable(reason) | ReadOutcome::Failed(reason) => unreadable(reason),
         ReadOutcome::Stopped => unreadable("clerk stopped before reading it".into()),
+        ReadOutcome::Image(_) => unreadable("the reader drew a page instead of reading the document".into()),
     }
 }

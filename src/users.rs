@@ -46,7 +46,7 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 }
 
 /// 32 random bytes as hex.
-fn random_secret() -> String {
+pub fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     hex::encode(bytes)

@@ -19,6 +19,11 @@ if ! command -v systemd-analyze >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq systemd >/dev/null
 fi
+# The browser tests drive Debian's Chromium through its WebDriver (chromium-driver).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
 if ! command -v psql >/dev/null || ! command -v pg_dump >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql-client >/dev/null

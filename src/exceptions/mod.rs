@@ -74,6 +74,45 @@ pub async fn resolve(
     bots: &[std::sync::Arc<crate::bots::Bot>],
 ) -> Result<crate::classify::Fields, ResolveError> {
     let item = changeable(store, id, guard).await?;
+    let (document_id, t, outcome) = answer(store, classifier, &item, doctype, fields).await?;
+    if let Some((_, reason)) = &outcome.exception {
+        return Err(ResolveError::Invalid(reason.clone()));
+    }
+    let summary = format!(
+        "as {doctype}: {}",
+        outcome.fields.iter().map(|(k, v)| format!("{k}={}", crate::classify::field_text(v))).collect::<Vec<_>>().join(", ")
+    );
+    let runs = crate::bots::routing::runs_for(document_id, doctype, bots);
+    let resolution = Resolution { exception: id, guard, summary: &summary, document_id, outcome: &outcome, version: &t.version };
+    if !store.resolve_document(&resolution, &runs).await? {
+        return Err(ResolveError::State(store.describe_change(id, guard).await?));
+    }
+    Ok(outcome.fields)
+}
+
+/// What resolving would give, without resolving: the fields as the type would keep them and
+/// each field's problem (for validating an answer as it is typed).
+pub async fn check(
+    store: &Store,
+    classifier: &Classifier,
+    id: i64,
+    doctype: &str,
+    fields: &BTreeMap<String, String>,
+) -> Result<crate::classify::Outcome, ResolveError> {
+    let item = item(store, id).await?;
+    Ok(answer(store, classifier, &item, doctype, fields).await?.2)
+}
+
+/// The document's fields extracted again as `doctype`, with the agent's `fields` in place of
+/// what the text gave.
+async fn answer<'c>(
+    store: &Store,
+    classifier: &'c Classifier,
+    item: &ExceptionItem,
+    doctype: &str,
+    fields: &BTreeMap<String, String>,
+) -> Result<(i64, &'c std::sync::Arc<crate::classify::doctype::DocType>, crate::classify::Outcome), ResolveError> {
+    let id = item.id;
     let Some(document_id) = item.document_id else {
         return Err(ResolveError::State(format!(
             "exception {id} is about run {}, not a document: decide it with retry, continue or end",
@@ -92,19 +131,7 @@ pub async fn resolve(
     let (text, _, _) = store.document_text(document_id).await?.unwrap_or_default();
     let boxes = if t.uses_area() { store.document_boxes(document_id).await? } else { None };
     let outcome = extract_fields(t, Doc { text: &text, boxes: boxes.as_deref() }, fields);
-    if let Some((_, reason)) = &outcome.exception {
-        return Err(ResolveError::Invalid(reason.clone()));
-    }
-    let summary = format!(
-        "as {doctype}: {}",
-        outcome.fields.iter().map(|(k, v)| format!("{k}={}", crate::classify::field_text(v))).collect::<Vec<_>>().join(", ")
-    );
-    let runs = crate::bots::routing::runs_for(document_id, doctype, bots);
-    let resolution = Resolution { exception: id, guard, summary: &summary, document_id, outcome: &outcome, version: &t.version };
-    if !store.resolve_document(&resolution, &runs).await? {
-        return Err(ResolveError::State(store.describe_change(id, guard).await?));
-    }
-    Ok(outcome.fields)
+    Ok((document_id, t, outcome))
 }
 
 /// Decides a run's exception (business or system): retry, continue after the step, or end the

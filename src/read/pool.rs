@@ -67,6 +67,8 @@ pub enum Outcome {
     Stopped,
     /// No reader could be started (a broken installation, not the document's fault).
     Failed(String),
+    /// A page drawn for people (`Readers::render_file`).
+    Image(super::protocol::PageImage),
 }
 
 /// A handle to the pool; cheap to clone.
@@ -147,7 +149,18 @@ impl Readers {
         match super::precheck(bytes, bytes.len() as u64, name, &limits) {
             Err(e) => Outcome::Unreadable(e.0),
             Ok("text/plain") => plain_text(bytes),
-            Ok(_) => self.read_in_reader(Body::Bytes(bytes), name).await,
+            Ok(_) => self.read_in_reader(Body::Bytes(bytes), name, None).await,
+        }
+    }
+
+    /// Draws page `page` of a stored document as a PNG, in a reader like every other parse of
+    /// its bytes. `Err` is a sentence for the person looking.
+    pub async fn render_file(&self, path: &Path, name: &str, page: u32) -> Result<super::protocol::PageImage, String> {
+        match self.read_in_reader(Body::File(path), name, Some(page)).await {
+            Outcome::Image(image) => Ok(image),
+            Outcome::Unreadable(reason) | Outcome::Failed(reason) => Err(reason),
+            Outcome::Stopped => Err("clerk is stopping".into()),
+            Outcome::Read(_) => Err("the reader answered with text, not a page image".into()),
         }
     }
 
@@ -176,11 +189,11 @@ impl Readers {
                 Err(e) => failed(e),
             },
             Ok("text/plain") => self.read(&head, name).await,
-            Ok(_) => self.read_in_reader(Body::File(path), name).await,
+            Ok(_) => self.read_in_reader(Body::File(path), name, None).await,
         }
     }
 
-    async fn read_in_reader(&self, body: Body<'_>, name: &str) -> Outcome {
+    async fn read_in_reader(&self, body: Body<'_>, name: &str, render: Option<u32>) -> Outcome {
         let settings = &self.settings();
         let limits = settings.limits;
         let mut stop = self.inner.stop.subscribe();
@@ -214,7 +227,7 @@ impl Readers {
             Body::File(path) => Some(path.to_path_buf()),
             Body::Bytes(_) => None,
         };
-        let request = Request { name: name.to_string(), languages: settings.languages.clone(), limits, path };
+        let request = Request { name: name.to_string(), languages: settings.languages.clone(), limits, path, render };
         let deadline = Duration::from_secs(limits.max_seconds) + GRACE;
         enum End {
             Reply(std::io::Result<Reply>),
@@ -235,6 +248,7 @@ impl Readers {
                 match reply {
                     Reply::Read(x) => Outcome::Read(x),
                     Reply::Unreadable(reason) => Outcome::Unreadable(reason),
+                    Reply::Image(image) => Outcome::Image(image),
                 }
             }
             End::Reply(Err(_)) => {

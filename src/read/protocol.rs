@@ -29,6 +29,18 @@ pub struct Request {
     /// them): no copy through the pipe, whose body is then empty.
     #[serde(default)]
     pub path: Option<std::path::PathBuf>,
+    /// Instead of reading the document, draw this page (from 1) as a PNG for people to look at.
+    #[serde(default)]
+    pub render: Option<u32>,
+}
+
+/// A page drawn for the web page beside an item: a PNG, and the page's size in the points its
+/// word boxes are measured in (an image's pixels count as 1/300 inch, as OCR took them).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PageImage {
+    pub png: Vec<u8>,
+    pub width_pt: f64,
+    pub height_pt: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -36,6 +48,7 @@ pub enum Reply {
     Read(Extracted),
     /// A sentence for the agent.
     Unreadable(String),
+    Image(PageImage),
 }
 
 /// A request's frame up to its body, which follows: `body_len` bytes of the document.
@@ -108,7 +121,7 @@ mod tests {
 
     #[test]
     fn a_request_round_trips() {
-        let req = Request { name: "a.pdf".into(), languages: "eng".into(), limits: Limits::default(), path: None };
+        let req = Request { name: "a.pdf".into(), languages: "eng".into(), limits: Limits::default(), path: None, render: None };
         let frame = encode_request(&req, b"%PDF-1.4 body");
         let (back, bytes) = read_request(&mut &frame[..], 1 << 20).unwrap().unwrap();
         assert_eq!(back.name, "a.pdf");
@@ -119,7 +132,7 @@ mod tests {
     #[test]
     fn an_oversized_body_is_refused_before_it_is_allocated() {
         let limits = Limits { max_file_size: 4, ..Limits::default() };
-        let req = Request { name: "a".into(), languages: "eng".into(), limits, path: None };
+        let req = Request { name: "a".into(), languages: "eng".into(), limits, path: None, render: None };
         let frame = encode_request(&req, b"12345");
         assert!(read_request(&mut &frame[..], 4).is_err());
     }

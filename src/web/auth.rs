@@ -139,3 +139,41 @@ impl FromRequestParts<Service> for Admin {
         Ok(Admin(caller))
     }
 }
+
+/// Checks a user name and password under the rate limit and starts a session: the role, the
+/// session and its Set-Cookie value. Refused sign-ins are audited.
+pub async fn sign_in(
+    s: &Service,
+    name: &str,
+    password: &str,
+    addr: std::net::IpAddr,
+) -> Result<(Role, crate::users::Session, String), axum::response::Response> {
+    use axum::response::IntoResponse;
+    let keys = [format!("name:{name}"), format!("addr:{addr}")];
+    if let Some(wait) = keys.iter().filter_map(|k| s.logins.locked(k)).max() {
+        let mut r = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many failed sign-ins; try again in {} minutes", wait.as_secs().div_ceil(60)),
+        )
+        .into_response();
+        r.headers_mut().insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
+        return Err(r);
+    }
+    let checked = crate::users::authenticate_password(&s.store, name, password).await;
+    let role = match checked {
+        Ok(Some(role)) => role,
+        Ok(None) => {
+            keys.iter().for_each(|k| s.logins.failed(k));
+            if let Err(e) = s.store.audit_refused_login(name, &format!("from {addr}")).await {
+                return Err(Problem::from(e).into_response());
+            }
+            return Err(Problem::new(StatusCode::UNAUTHORIZED, "wrong user name or password").into_response());
+        }
+        Err(e) => return Err(Problem::from(e).into_response()),
+    };
+    keys.iter().for_each(|k| s.logins.succeeded(k));
+    let session = crate::users::start_session(&s.store, name).await.map_err(|e| Problem::from(e).into_response())?;
+    let cookie =
+        format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", session.cookie, crate::users::SESSION_MS / 1000);
+    Ok((role, session, cookie))
+}

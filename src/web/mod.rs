@@ -4,6 +4,9 @@
 
 pub mod api;
 pub mod auth;
+pub mod highlight;
+pub mod pages;
+pub mod preview;
 pub mod problem;
 
 use crate::definitions::Active;
@@ -21,6 +24,8 @@ pub struct Service {
     pub definitions: PathBuf,
     /// Failed sign-ins, per user name and per client address.
     pub logins: Arc<auth::Limiter>,
+    /// Pages drawn lately.
+    pub previews: Arc<preview::Previews>,
 }
 
 impl Service {

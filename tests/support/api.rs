@@ -43,8 +43,25 @@ pub fn call(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
     req.push_str("\r\n");
     req.push_str(&body);
     s.write_all(req.as_bytes()).unwrap();
+    // Read the head, then exactly the body it announces: some servers (chromedriver) keep the
+    // connection open despite `Connection: close`.
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
+    let mut buf = [0u8; 64 << 10];
+    let complete = |raw: &[u8]| -> bool {
+        let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else { return false };
+        let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+        let body = &raw[end + 4..];
+        if let Some(len) = head.lines().find_map(|l| l.strip_prefix("content-length:")) {
+            return body.len() >= len.trim().parse::<usize>().unwrap_or(0);
+        }
+        head.contains("transfer-encoding: chunked") && body.ends_with(b"0\r\n\r\n")
+    };
+    while !complete(&raw) {
+        match s.read(&mut buf).unwrap() {
+            0 => break,
+            n => raw.extend_from_slice(&buf[..n]),
+        }
+    }
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
     let mut lines = head.lines();

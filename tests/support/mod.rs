@@ -4,6 +4,7 @@
 pub mod api;
 pub mod dovecot;
 pub mod erp;
+pub mod webdriver;
 pub mod hostile;
 
 use serde_json::Value;

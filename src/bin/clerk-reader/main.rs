@@ -20,6 +20,7 @@ mod sandbox;
 
 use clerk::read::protocol::{self, Reply, Request};
 use clerk::read::{Extracted, Page, Unreadable};
+use ::image::ImageEncoder;
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -64,9 +65,12 @@ fn serve(input: &mut impl Read, output: &mut impl Write, engine: &mut ocr::Engin
         }
         // A bug in clerk's own code must cost this document only, with a sentence; the engine
         // may be in any state afterwards, so it is dropped.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(&bytes, &request, engine)));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match request.render {
+            Some(page) => render(&bytes, &request, page).map(Reply::Image),
+            None => read(&bytes, &request, engine).map(Reply::Read),
+        }));
         let reply = match result {
-            Ok(Ok(x)) => Reply::Read(x),
+            Ok(Ok(x)) => x,
             Ok(Err(u)) => Reply::Unreadable(u.0),
             Err(_) => {
                 *engine = ocr::Engine::default();
@@ -100,6 +104,38 @@ fn read_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::with_capacity(size as usize);
     file.take(max).read_to_end(&mut bytes).map_err(unreadable)?;
     Ok(bytes)
+}
+
+/// Draws one page for people: at most 1600 pixels wide, as a PNG.
+fn render(bytes: &[u8], request: &Request, page: u32) -> Result<protocol::PageImage, Unreadable> {
+    let limits = &request.limits;
+    let deadline = Instant::now() + Duration::from_secs(limits.max_seconds);
+    let media_type = clerk::read::precheck(bytes, bytes.len() as u64, &request.name, limits)?;
+    let (mut gray, width_pt, height_pt) = match media_type {
+        "application/pdf" => pdf::preview(bytes, page, limits, deadline)?,
+        "text/plain" => return Err(Unreadable("a text file has no page image; see its text".into())),
+        _ => {
+            let images = image::decode_all(bytes, media_type, limits)?;
+            let count = images.len();
+            let img = images
+                .into_iter()
+                .nth(page.max(1) as usize - 1)
+                .filter(|_| page > 0)
+                .ok_or_else(|| Unreadable(format!("the image has {count} page(s); there is no page {page}")))?;
+            let (w, h) = img.dimensions();
+            let pt = |px: u32| px as f64 * 72.0 / ocr::IMAGE_DPI;
+            (img, pt(w), pt(h))
+        }
+    };
+    if gray.width() > 1600 {
+        let h = (gray.height() as u64 * 1600 / gray.width() as u64).max(1) as u32;
+        gray = ::image::imageops::resize(&gray, 1600, h, ::image::imageops::FilterType::Triangle);
+    }
+    let mut png = Vec::new();
+    ::image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(gray.as_raw(), gray.width(), gray.height(), ::image::ExtendedColorType::L8)
+        .map_err(|e| Unreadable(format!("page {page} could not be drawn: {e}")))?;
+    Ok(protocol::PageImage { png, width_pt, height_pt })
 }
 
 fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Extracted, Unreadable> {

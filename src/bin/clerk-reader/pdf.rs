@@ -9,6 +9,7 @@
 use super::ocr::Engine;
 use clerk::read::{Limits, Page, TextBox, Unreadable};
 use std::ffi::{c_char, c_int, c_uchar, c_void, CStr};
+use image::GrayImage;
 use std::time::Instant;
 
 /// A page with fewer visible characters than this has no usable text layer and is OCRed.
@@ -170,13 +171,24 @@ impl<'a> Document<'a> {
     /// The page as 8-bit gray, at 300 dpi or less when the page is so large that 300 dpi would
     /// exceed `limits.max_pixels`.
     fn render(&self, page: usize, limits: &Limits, deadline: Instant) -> Result<Gray, Unreadable> {
+        self.render_at_most(page, f64::MAX, limits, deadline).map(|(gray, _, _)| gray)
+    }
+
+    /// The page drawn at most `max_dpi`, with its size in points.
+    fn render_at_most(
+        &self,
+        page: usize,
+        max_dpi: f64,
+        limits: &Limits,
+        deadline: Instant,
+    ) -> Result<(Gray, f64, f64), Unreadable> {
         let (mut w_pt, mut h_pt) = (0.0, 0.0);
         // SAFETY: valid document and page number.
         let status = unsafe { clerk_pdf_page_size(self.ptr, page as c_int, &mut w_pt, &mut h_pt) };
         if status != OK || !(w_pt > 0.0 && h_pt > 0.0 && w_pt.is_finite() && h_pt.is_finite()) {
             return Err(Unreadable(format!("page {page} of the PDF has no valid size; it is damaged")));
         }
-        let dpi = dpi_for(w_pt, h_pt, limits.max_pixels);
+        let dpi = dpi_for(w_pt, h_pt, limits.max_pixels).min(max_dpi);
         let mut b = budget(limits, deadline);
         let (mut out, mut w, mut h, mut stride) = (std::ptr::null_mut(), 0, 0, 0);
         // SAFETY: valid document and page; out is freed below with clerk_free.
@@ -194,7 +206,7 @@ impl<'a> Document<'a> {
             }
             clerk_free(out.cast());
         }
-        Ok(Gray { width: w as u32, height: h as u32, pixels, dpi })
+        Ok((Gray { width: w as u32, height: h as u32, pixels, dpi }, w_pt, h_pt))
     }
 }
 
@@ -290,6 +302,23 @@ fn log_errors() {
         eprintln!("poppler: {errors}");
     }
 }
+
+/// Page `page` (from 1) drawn for people at a screen's resolution: gray pixels and the page's
+/// size in points.
+pub fn preview(bytes: &[u8], page: u32, limits: &Limits, deadline: Instant) -> Result<(GrayImage, f64, f64), Unreadable> {
+    let doc = Document::open(bytes)?;
+    let count = doc.pages();
+    if page == 0 || page as usize > count {
+        return Err(Unreadable(format!("the PDF has {count} page(s); there is no page {page}")));
+    }
+    let (gray, w_pt, h_pt) = doc.render_at_most(page as usize, PREVIEW_DPI, limits, deadline)?;
+    let image = GrayImage::from_raw(gray.width, gray.height, gray.pixels)
+        .ok_or_else(|| Unreadable(format!("page {page} could not be drawn")))?;
+    Ok((image, w_pt, h_pt))
+}
+
+/// Sharp enough on a screen beside a form, small enough to send quickly.
+const PREVIEW_DPI: f64 = 120.0;
 
 /// Every page's text; pages without usable text are rendered and OCRed.
 pub fn read(bytes: &[u8], limits: &Limits, deadline: Instant, ocr: &mut Engine) -> Result<Vec<Page>, Unreadable> {

@@ -87,6 +87,26 @@ pub async fn original(caller: Caller, State(s): State<Service>, Path(id): Path<i
         .into_response())
 }
 
+/// Page `n` (from 1) drawn as a PNG, as an agent sees it beside the form; word boxes are in
+/// points of a page `X-Page-Width-Pt` × `X-Page-Height-Pt` (see /documents/{id}). Needs the agent
+/// role (a document with an item; ops: any).
+#[utoipa::path(get, path = "/documents/{id}/pages/{n}/image", tag = "documents", params(("id" = i64, Path), ("n" = u32, Path)),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn page_image(caller: Caller, State(s): State<Service>, Path((id, n)): Path<(i64, u32)>) -> ApiResult<Response> {
+    let doc = readable(&s, &caller, id).await?;
+    let image = crate::web::preview::page_image(&s, &doc.sha256, &doc.original_name, n).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png".to_string()),
+            (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
+            (header::HeaderName::from_static("x-page-width-pt"), format!("{:.2}", image.width_pt)),
+            (header::HeaderName::from_static("x-page-height-pt"), format!("{:.2}", image.height_pt)),
+        ],
+        image.png.clone(),
+    )
+        .into_response())
+}
+
 /// The document's text as read (text layer or OCR). Needs the agent role (a document with an
 /// item; ops: any).
 #[utoipa::path(get, path = "/documents/{id}/text", tag = "documents", params(("id" = i64, Path)),

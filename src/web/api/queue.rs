@@ -177,6 +177,47 @@ pub async fn resolve(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+pub struct Answer {
+    pub doctype: String,
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Checked {
+    /// Whether resolving with this answer would be accepted.
+    pub valid: bool,
+    /// The fields as the type would keep them.
+    #[schema(value_type = Object)]
+    pub fields: crate::classify::Fields,
+    /// Each field's problem, in plain words.
+    pub problems: BTreeMap<String, String>,
+    /// Why the answer as a whole is refused.
+    pub reason: Option<String>,
+}
+
+/// Validates an answer by the type's rules without resolving (the item page checks fields as
+/// they are typed). Needs the agent role.
+#[utoipa::path(post, path = "/exceptions/{id}/check", tag = "queue", params(("id" = i64, Path)), request_body = Answer,
+    responses((status = 200, body = Checked), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn check(
+    caller: Caller,
+    State(s): State<Service>,
+    Path(id): Path<i64>,
+    Json(body): Json<Answer>,
+) -> ApiResult<Json<Checked>> {
+    caller.require(Role::Agent)?;
+    let active = s.active();
+    let outcome = crate::exceptions::check(&s.store, &active.classifier, id, &body.doctype, &body.fields).await?;
+    Ok(Json(Checked {
+        valid: outcome.exception.is_none(),
+        reason: outcome.exception.map(|(_, r)| r),
+        fields: outcome.fields,
+        problems: outcome.problems,
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RunDecision {
     Retry,

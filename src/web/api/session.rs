@@ -1,7 +1,7 @@
 //! Signing in and out of a browser session, and who the caller is.
 
 use crate::web::auth::{Caller, COOKIE};
-use crate::web::problem::{ApiResult, Problem, ProblemBody};
+use crate::web::problem::{ApiResult, ProblemBody};
 use crate::web::Service;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -36,28 +36,10 @@ pub async fn sign_in(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Json(body): Json<SignIn>,
 ) -> ApiResult<Response> {
-    let keys = [format!("name:{}", body.name), format!("addr:{}", addr.ip())];
-    if let Some(wait) = keys.iter().filter_map(|k| s.logins.locked(k)).max() {
-        let mut r = Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("too many failed sign-ins; try again in {} minutes", wait.as_secs().div_ceil(60)),
-        )
-        .into_response();
-        r.headers_mut().insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
-        return Ok(r);
-    }
-    let Some(role) = crate::users::authenticate_password(&s.store, &body.name, &body.password).await? else {
-        keys.iter().for_each(|k| s.logins.failed(k));
-        s.store.audit_refused_login(&body.name, &format!("from {}", addr.ip())).await?;
-        return Err(Problem::new(StatusCode::UNAUTHORIZED, "wrong user name or password"));
+    let (role, session, cookie) = match crate::web::auth::sign_in(&s, &body.name, &body.password, addr.ip()).await {
+        Ok(signed) => signed,
+        Err(refused) => return Ok(refused.into_response()),
     };
-    keys.iter().for_each(|k| s.logins.succeeded(k));
-    let session = crate::users::start_session(&s.store, &body.name).await?;
-    let cookie = format!(
-        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-        session.cookie,
-        crate::users::SESSION_MS / 1000
-    );
     let me = Me { name: body.name, role: role.as_str().into(), groups: vec![], csrf_token: Some(session.csrf) };
     Ok(([(header::SET_COOKIE, cookie)], Json(me)).into_response())
 }

@@ -1,0 +1,421 @@
+//! The web app: server-rendered pages (minijinja) with one small script, served by the daemon
+//! itself — no build step, nothing to deploy beside it. Pages read through the store like the
+//! API does; every change a page makes goes through the API (`static/clerk.js`), so the rules
+//! (roles, CSRF, versions) are enforced in one place.
+
+use super::auth::Caller;
+use super::problem::Problem;
+use super::Service;
+use crate::store::{ExceptionFilter, ExceptionItem};
+use crate::users::Role;
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use minijinja::{context, Environment};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::LazyLock;
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("base.html", include_str!("templates/base.html")),
+        ("login.html", include_str!("templates/login.html")),
+        ("queue.html", include_str!("templates/queue.html")),
+        ("item.html", include_str!("templates/item.html")),
+        ("runs.html", include_str!("templates/runs.html")),
+        ("run.html", include_str!("templates/run.html")),
+    ] {
+        env.add_template(name, source).expect("the bundled templates parse");
+    }
+    env
+});
+
+/// The pages' routes.
+pub fn router() -> Router<Service> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/queue") }))
+        .route("/static/clerk.css", get(|| async { static_file("text/css", include_str!("static/clerk.css")) }))
+        .route("/static/clerk.js", get(|| async { static_file("text/javascript", include_str!("static/clerk.js")) }))
+        .route("/login", get(login_page).post(login))
+        .route("/queue", get(queue))
+        .route("/items/{id}", get(item))
+        .route("/runs", get(runs))
+        .route("/runs/{id}", get(run))
+}
+
+fn static_file(media: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, media), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+}
+
+/// A page, with the headers every page carries: no framing by other sites, no inline script.
+fn page(name: &str, ctx: minijinja::Value) -> Response {
+    match TEMPLATES.get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(html) => (
+            [
+                (header::X_FRAME_OPTIONS, "DENY"),
+                (header::CONTENT_SECURITY_POLICY, "default-src 'self'; img-src 'self' data:; style-src 'self'; style-src-attr 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            Html(html),
+        )
+            .into_response(),
+        Err(e) => Problem::internal(format!("page {name}: {e:#}")).into_response(),
+    }
+}
+
+#[derive(Serialize)]
+struct Who {
+    name: String,
+    role: &'static str,
+    /// 0 agent, 1 ops, 2 admin: what the page may offer.
+    rank: u8,
+}
+
+fn who(c: &Caller) -> Who {
+    Who { name: c.0.name.clone(), role: c.0.role.as_str(), rank: c.0.role as u8 }
+}
+
+/// The signed-in caller, or the way to the sign-in page (and back here after it). A page's early
+/// answer is a whole response; boxing it would only move the allocation.
+#[allow(clippy::result_large_err)]
+fn signed_in(caller: Result<Caller, Problem>, uri: &Uri) -> Result<Caller, Response> {
+    match caller {
+        Ok(c) => Ok(c),
+        Err(p) if p.status == StatusCode::UNAUTHORIZED => {
+            let next = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/queue");
+            Err(Redirect::to(&format!("/login?next={}", urlencode(next))).into_response())
+        }
+        Err(p) => Err(p.into_response()),
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Only a path on this site is a place to go back to after signing in.
+fn local(next: Option<&str>) -> String {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\')).unwrap_or("/queue").to_string()
+}
+
+const LOGIN_COOKIE: &str = "clerk_login";
+
+#[derive(Deserialize)]
+struct Next {
+    next: Option<String>,
+}
+
+/// The sign-in form carries a token also set as a cookie (double submit), so another site cannot
+/// sign a browser in as someone else.
+async fn login_page(Query(q): Query<Next>) -> Response {
+    login_form(&local(q.next.as_deref()), "", "", StatusCode::OK)
+}
+
+fn login_form(next: &str, name: &str, error: &str, status: StatusCode) -> Response {
+    let token = crate::users::random_secret();
+    let mut r = page(
+        "login.html",
+        context! { title => "Sign in", user => (), csrf => "", login_csrf => &token, next, name, error },
+    );
+    *r.status_mut() = status;
+    let cookie = format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600");
+    r.headers_mut().append(header::SET_COOKIE, cookie.parse().expect("a cookie"));
+    r
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    name: String,
+    password: String,
+    csrf: String,
+    next: Option<String>,
+}
+
+async fn login(
+    State(s): State<Service>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let next = local(f.next.as_deref());
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == LOGIN_COOKIE)
+        .map(|(_, v)| v.to_string());
+    if f.csrf.is_empty() || cookie.as_deref() != Some(f.csrf.as_str()) {
+        let why = "the sign-in form had expired or did not come from this site; please sign in again";
+        return login_form(&next, &f.name, why, StatusCode::FORBIDDEN);
+    }
+    match super::auth::sign_in(&s, &f.name, &f.password, addr.ip()).await {
+        Ok((_, _, cookie)) => {
+            let mut r = Redirect::to(&next).into_response();
+            r.headers_mut().append(header::SET_COOKIE, cookie.parse().expect("a cookie"));
+            r
+        }
+        Err(refused) => {
+            let status = refused.status();
+            let body = axum::body::to_bytes(refused.into_body(), 64 << 10).await.unwrap_or_default();
+            let detail = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["detail"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "cannot sign in".into());
+            login_form(&next, &f.name, &detail, status)
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct QueueQuery {
+    kind: Option<String>,
+    state: Option<String>,
+    mine: Option<bool>,
+}
+
+/// "3 min", "5 h", "2 d" since an RFC 3339 time.
+fn age(since: &str) -> String {
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(since) else { return String::new() };
+    let minutes = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_minutes().max(0);
+    match minutes {
+        m if m < 60 => format!("{m} min"),
+        m if m < 48 * 60 => format!("{} h", m / 60),
+        m => format!("{} d", m / (24 * 60)),
+    }
+}
+
+#[derive(Serialize)]
+struct Row {
+    #[serde(flatten)]
+    item: ExceptionItem,
+    age: String,
+    overdue: bool,
+}
+
+fn open_filter(caller: &Caller, mine: bool) -> ExceptionFilter {
+    ExceptionFilter {
+        state: Some("open".into()),
+        for_user: mine.then(|| (caller.0.name.clone(), caller.0.groups.clone())),
+        ..Default::default()
+    }
+}
+
+async fn queue(
+    caller: Result<Caller, Problem>,
+    uri: Uri,
+    State(s): State<Service>,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, Response> {
+    let caller = signed_in(caller, &uri)?;
+    let state = q.state.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "open".into());
+    let filter = ExceptionFilter {
+        kind: q.kind.clone().filter(|k| !k.is_empty()),
+        state: (state != "all").then(|| state.clone()),
+        for_user: q.mine.unwrap_or(false).then(|| (caller.0.name.clone(), caller.0.groups.clone())),
+        limit: Some(500),
+        ..Default::default()
+    };
+    let items = s.store.exceptions(&filter).await.map_err(|e| Problem::from(e).into_response())?;
+    let open = s.store.exceptions(&open_filter(&caller, false)).await.map_err(|e| Problem::from(e).into_response())?;
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for i in &open {
+        *counts.entry(i.kind.clone()).or_default() += 1;
+    }
+    let counts: Vec<_> = counts.into_iter().map(|(kind, n)| context! { kind, n }).collect();
+    let rows: Vec<Row> =
+        items.into_iter().map(|item| Row { age: age(&item.created_at), overdue: false, item }).collect();
+    let kinds = ["unreadable", "unrecognised", "ambiguous", "incomplete", "business", "system"];
+    Ok(page(
+        "queue.html",
+        context! {
+            title => "Queue", nav => "queue", user => who(&caller), csrf => caller.0.csrf.clone().unwrap_or_default(),
+            items => rows, counts, kinds,
+            filter => context! { kind => q.kind.unwrap_or_default(), state, mine => q.mine.unwrap_or(false) },
+        },
+    ))
+}
+
+#[derive(Serialize)]
+struct FieldView {
+    name: String,
+    value: String,
+    problem: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TypeView {
+    name: String,
+    fields: Vec<FieldView>,
+}
+
+#[derive(Serialize)]
+struct MarkView {
+    field: String,
+    left: String,
+    top: String,
+    width: String,
+    height: String,
+}
+
+#[derive(Serialize)]
+struct PageView {
+    number: u32,
+    image: Option<String>,
+    why: Option<String>,
+    marks: Vec<MarkView>,
+}
+
+/// Pages drawn with their boxes; past this many, the rest are left out of the item page.
+const MAX_PAGES_SHOWN: u32 = 6;
+
+async fn item(
+    caller: Result<Caller, Problem>,
+    uri: Uri,
+    State(s): State<Service>,
+    Path(id): Path<i64>,
+) -> Result<Response, Response> {
+    let caller = signed_in(caller, &uri)?;
+    let fail = |e: crate::store::Error| Problem::from(e).into_response();
+    let item = s.store.exception(id).await.map_err(fail)?.ok_or_else(|| {
+        Problem::not_found(format!("exception {id} does not exist")).into_response()
+    })?;
+    let doc = match item.document_id {
+        Some(d) => s.store.document(d).await.map_err(fail)?,
+        None => None,
+    };
+    let run = match item.run_id {
+        Some(r) => s.store.run(r).await.map_err(fail)?.map(|(run, _)| run),
+        None => None,
+    };
+    // Next and previous in the open queue as the agent sees it.
+    let queue = s.store.exceptions(&open_filter(&caller, false)).await.map_err(fail)?;
+    let next = queue.iter().map(|i| i.id).find(|i| *i > id).or_else(|| queue.iter().map(|i| i.id).find(|i| *i != id));
+    let prev = queue.iter().map(|i| i.id).rev().find(|i| *i < id);
+
+    let active = s.active();
+    let mut pages = Vec::new();
+    let mut types = Vec::new();
+    let mut doctype = String::new();
+    if let Some(doc) = &doc {
+        let hint = s.store.doctype_hint(doc.id).await.map_err(fail)?;
+        doctype = doc.doctype.clone().or(hint).unwrap_or_default();
+        if active.classifier.get(&doctype).is_none() {
+            doctype = active.classifier.types().first().map(|t| t.name.clone()).unwrap_or_default();
+        }
+        let boxes = s.store.document_boxes(doc.id).await.map_err(fail)?.unwrap_or_default();
+        let marks = super::highlight::marks(&doc.fields, &boxes);
+        for n in 1..=(doc.pages.unwrap_or(0).max(1) as u32).min(MAX_PAGES_SHOWN) {
+            match super::preview::page_image(&s, &doc.sha256, &doc.original_name, n).await {
+                Ok(img) => {
+                    let pct = |v: f64, of: f64| format!("{:.3}", (v / of * 100.0).clamp(0.0, 100.0));
+                    let marks = marks
+                        .iter()
+                        .filter(|m| m.page == n)
+                        .map(|m| MarkView {
+                            field: m.field.clone(),
+                            left: pct(m.x0, img.width_pt),
+                            top: pct(m.y0, img.height_pt),
+                            width: pct(m.x1 - m.x0, img.width_pt),
+                            height: pct(m.y1 - m.y0, img.height_pt),
+                        })
+                        .collect();
+                    pages.push(PageView {
+                        number: n,
+                        image: Some(format!("/api/v1/documents/{}/pages/{n}/image", doc.id)),
+                        why: None,
+                        marks,
+                    });
+                }
+                Err(p) => pages.push(PageView { number: n, image: None, why: Some(p.detail), marks: vec![] }),
+            }
+        }
+        for t in active.classifier.types() {
+            let same = doc.doctype.as_deref() == Some(t.name.as_str()) || t.name == doctype;
+            let fields = t
+                .field_names()
+                .into_iter()
+                .map(|name| FieldView {
+                    value: doc.fields.get(&name).filter(|_| same).map(crate::classify::field_text).unwrap_or_default(),
+                    problem: doc.problems.get(&name).filter(|_| same).cloned(),
+                    name,
+                })
+                .collect();
+            types.push(TypeView { name: t.name.clone(), fields });
+        }
+    }
+    let audit = doc.as_ref().map(|d| d.audit.clone()).unwrap_or_default();
+    Ok(page(
+        "item.html",
+        context! {
+            title => format!("#{id} {}", item.kind), nav => "queue", user => who(&caller),
+            csrf => caller.0.csrf.clone().unwrap_or_default(),
+            item, doc, run, pages, types, doctype, next, prev, audit,
+        },
+    ))
+}
+
+async fn runs(caller: Result<Caller, Problem>, uri: Uri, State(s): State<Service>) -> Result<Response, Response> {
+    let caller = signed_in(caller, &uri)?;
+    caller.require(Role::Ops).map_err(IntoResponse::into_response)?;
+    let runs = s.store.runs(None, None, 200).await.map_err(|e| Problem::from(e).into_response())?;
+    Ok(page(
+        "runs.html",
+        context! { title => "Runs", nav => "runs", user => who(&caller), csrf => caller.0.csrf.clone().unwrap_or_default(), runs },
+    ))
+}
+
+/// A request's or response's first lines, for the journal table (secrets were masked when the
+/// journal was written).
+fn excerpt(v: &Option<serde_json::Value>) -> String {
+    let Some(v) = v else { return String::new() };
+    let text = serde_json::to_string_pretty(v).unwrap_or_default();
+    let mut cut: String = text.chars().take(600).collect();
+    if cut.len() < text.len() {
+        cut.push_str(" …");
+    }
+    cut
+}
+
+async fn run(
+    caller: Result<Caller, Problem>,
+    uri: Uri,
+    State(s): State<Service>,
+    Path(id): Path<i64>,
+) -> Result<Response, Response> {
+    let caller = signed_in(caller, &uri)?;
+    caller.require(Role::Ops).map_err(IntoResponse::into_response)?;
+    let (run, steps) = s
+        .store
+        .run(id)
+        .await
+        .map_err(|e| Problem::from(e).into_response())?
+        .ok_or_else(|| Problem::not_found(format!("run {id} does not exist")).into_response())?;
+    let steps: Vec<_> = steps
+        .iter()
+        .map(|st| {
+            let mut v = serde_json::to_value(st).unwrap_or_default();
+            v["request_excerpt"] = excerpt(&st.request).into();
+            v["response_excerpt"] = excerpt(&st.response).into();
+            v
+        })
+        .collect();
+    Ok(page(
+        "run.html",
+        context! {
+            title => format!("Run #{id}"), nav => "runs", user => who(&caller),
+            csrf => caller.0.csrf.clone().unwrap_or_default(), admin => caller.0.role >= Role::Admin, run, steps,
+        },
+    ))
+}
+

@@ -1,0 +1,177 @@
+//! The web app in a real headless Chromium: an agent signs in, opens an incomplete invoice from
+//! the queue, sees the page with the found fields boxed, corrects the fields with the keyboard and
+//! resolves, and the bot books the invoice in the legacy-ERP simulator; an admin retries a failed
+//! run; an agent can neither retry runs nor manage users.
+
+mod support;
+
+use std::time::Duration;
+use support::erp::{self, Erp};
+use support::webdriver::{self, Browser};
+use support::Daemon;
+
+const ERP_PASSWORD: &str = "s3cr3t P@ss/word";
+const PASSWORD: &str = "correct horse battery staple";
+/// A vendor the ERP simulator knows.
+const KNOWN_IBAN: &str = "DE89 3704 0044 0532 0130 00";
+const ENTER: &str = "\u{E007}";
+
+fn daemon_for(erp: &Erp) -> Daemon {
+    let mut d = Daemon::new("")
+        .with_env("ERP_URL", &erp.url())
+        .with_env("ERP_DATA", erp.data.path().to_str().unwrap())
+        .with_env("CLERK_SECRET_ERP_PASSWORD", ERP_PASSWORD);
+    // A run against a dead ERP fails in a second, not in a minute.
+    let bot = d.definitions.join("post-invoice-to-erp.yml");
+    let text = std::fs::read_to_string(&bot).unwrap().replace(
+        "retry: { attempts: 5, backoff: 1s, max_backoff: 1m }",
+        "retry: { attempts: 3, backoff: 50ms, max_backoff: 200ms }",
+    );
+    std::fs::write(bot, text).unwrap();
+    d.spawn();
+    for (name, role) in [("ann", "agent"), ("ada", "admin")] {
+        let out = d.clerk_with_stdin(&["users", "add", name, "--role", role, "--password-stdin"], PASSWORD);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    d
+}
+
+fn sign_in(b: &Browser, base: &str, name: &str, then: &str) {
+    b.go(&format!("{base}{then}"));
+    assert!(b.url().contains("/login?next="), "a stranger is sent to sign in: {}", b.url());
+    b.type_into(&b.find("input[name=name]"), name);
+    b.type_into(&b.find("input[name=password]"), PASSWORD);
+    b.click(&b.find("form.login button[type=submit]"));
+    b.wait_for("the page after signing in", |b| b.url().ends_with(then));
+}
+
+fn visible_input(b: &Browser, field: &str) -> webdriver::Element {
+    b.find(&format!("fieldset.fields:not([hidden]) input[name={field}]"))
+}
+
+#[test]
+fn an_agent_clears_an_incomplete_invoice_with_the_keyboard_and_the_bot_books_it() {
+    if !webdriver::available() {
+        eprintln!("skipped: chromium and chromium-driver are not installed");
+        return;
+    }
+    let erp = erp::start(&["--password", ERP_PASSWORD]);
+    let d = daemon_for(&erp);
+    d.drop_sample("invoice-incomplete.pdf");
+    d.drop_sample("letter-unknown.pdf");
+    d.wait_settled(2);
+    let base = d.http();
+    let b = Browser::start();
+    sign_in(&b, &base, "ann", "/queue");
+
+    // The queue lists both items; j moves to the invoice, Enter opens it.
+    let rows = b.text("table.queue tbody");
+    assert!(rows.contains("invoice-incomplete.pdf") && rows.contains("letter-unknown.pdf"), "{rows}");
+    let invoice_row = if b.text("table.queue tbody tr:first-child").contains("invoice-incomplete") { "" } else { "j" };
+    b.press(invoice_row);
+    b.press(ENTER);
+    b.wait_for("the item page", |b| b.url().contains("/items/"));
+    assert!(b.text("h1").contains("incomplete"), "{}", b.text("h1"));
+
+    // The page image, drawn by a reader, with the date the text gave boxed on it.
+    b.wait_for("the page image", |b| {
+        b.script("return [...document.querySelectorAll('.sheet img')].every(i => i.complete && i.naturalWidth > 500)") == true
+    });
+    assert!(!b.all(".sheet img").is_empty());
+    let date_box = b.find(".mark[data-field=date]");
+    // Drawn where the date is: in the page's upper part, left half, and a visible size.
+    let placed = b.script(
+        "const m = document.querySelector('.mark[data-field=date]').getBoundingClientRect();
+         const p = document.querySelector('.sheet img').getBoundingClientRect();
+         return [(m.left - p.left) / p.width, (m.top - p.top) / p.height, m.width, m.height]",
+    );
+    let [x, y, w, h] = [0, 1, 2, 3].map(|i| placed[i].as_f64().unwrap());
+    assert!(x > 0.05 && x < 0.5 && y > 0.05 && y < 0.4 && w > 20.0 && h > 5.0, "the date's box is at {placed}");
+    let _ = date_box;
+    // The reasons are in plain words beside the fields.
+    assert!(b.text("fieldset.fields:not([hidden])").contains("not found in the text"), "{}", b.text("main"));
+
+    // c claims; the fields are typed, validated as typed, and Enter resolves and moves on.
+    b.press("c");
+    b.wait_for("the claim", |b| b.text("#banner").contains("Claimed"));
+    assert_eq!(b.text("#state"), "claimed by ann");
+    b.type_into(&visible_input(&b, "invoice_number"), "U-17");
+    let total = visible_input(&b, "total");
+    b.clear(&total);
+    b.type_into(&total, "1.250,00");
+    let iban = visible_input(&b, "iban");
+    b.type_into(&iban, KNOWN_IBAN);
+    b.wait_for("the answer to validate", |b| b.text("#check").contains("valid"));
+    if let Ok(dir) = std::env::var("CLERK_SCREENSHOTS") {
+        b.script("window.scrollTo(0, 0); document.activeElement.blur(); return true");
+        b.screenshot(&std::path::Path::new(&dir).join("item.png"));
+        b.click(&iban);
+    }
+    let here = b.url();
+    b.type_into(&iban, ENTER);
+    b.wait_for("the next item after resolving", |b| b.url() != here);
+    assert!(b.text("h1").contains("unrecognised"), "Enter moved on to the next item: {}", b.text("h1"));
+
+    // Resolved by ann, once; the bot books the invoice in the ERP with her corrections.
+    let items = d.exceptions();
+    let item = items.iter().find(|e| e["kind"] == "incomplete").unwrap();
+    assert_eq!(item["state"], "resolved", "{item}");
+    assert_eq!(item["resolved_by"], "ann");
+    d.wait_until("the invoice booked", Duration::from_secs(60), |_| !erp.received_on("api").is_empty());
+    let booked = erp.received_on("api");
+    assert_eq!(booked.len(), 1, "{booked:#?}");
+    assert_eq!(booked[0]["payload"]["number"], "U-17");
+    assert_eq!(booked[0]["payload"]["total"], "1250.00");
+}
+
+#[test]
+fn an_admin_retries_a_failed_run_and_an_agent_cannot() {
+    if !webdriver::available() {
+        eprintln!("skipped: chromium and chromium-driver are not installed");
+        return;
+    }
+    let mut erp = erp::start(&["--password", ERP_PASSWORD]);
+    erp.down();
+    let d = daemon_for(&erp);
+    d.drop_sample("invoice-acme.pdf");
+    let mut run = serde_json::Value::Null;
+    d.wait_until("the run to fail", Duration::from_secs(60), |d| {
+        let runs = d.json(&["runs", "list", "--json"]);
+        run = runs.as_array().and_then(|r| r.first().cloned()).unwrap_or_default();
+        run["state"] == "failed"
+    });
+    let id = run["id"].as_i64().unwrap();
+    erp.restart();
+    let base = d.http();
+    let b = Browser::start();
+
+    // An agent: no runs page, and the API refuses the retry and user management.
+    sign_in(&b, &base, "ann", "/queue");
+    b.go(&format!("{base}/runs/{id}"));
+    assert!(b.text("body").contains("needs the ops role"), "{}", b.text("body"));
+    let csrf = "document.querySelector('meta[name=csrf-token]')?.content || ''";
+    b.go(&format!("{base}/queue"));
+    let tried = b.script(&format!(
+        "const t = {csrf}; return Promise.all([
+            fetch('/api/v1/runs/{id}/retry', {{method: 'POST', headers: {{'X-CSRF-Token': t}}}}).then(r => r.status),
+            fetch('/api/v1/users', {{method: 'POST', headers: {{'X-CSRF-Token': t, 'Content-Type': 'application/json'}},
+                body: JSON.stringify({{name: 'mallory', role: 'admin'}})}}).then(r => r.status),
+        ])"
+    ));
+    assert_eq!(tried, serde_json::json!([403, 403]));
+    assert_eq!(d.json(&["runs", "show", &id.to_string(), "--json"])["state"], "failed");
+    b.click(&b.find("#sign-out"));
+    b.wait_for("signing out", |b| b.url().contains("/login"));
+
+    // An admin: the journal step by step, and Retry.
+    sign_in(&b, &base, "ada", &format!("/runs/{id}"));
+    let journal = b.text("table.steps");
+    assert!(journal.contains("vendor") && journal.contains("failed"), "{journal}");
+    b.click(&b.find("[data-run=retry]"));
+    d.wait_until("the retried run to succeed", Duration::from_secs(60), |d| {
+        d.json(&["runs", "show", &id.to_string(), "--json"])["state"] == "succeeded"
+    });
+    let booked = erp.received_on("api");
+    assert_eq!(booked.len(), 1, "{booked:#?}");
+    assert_eq!(booked[0]["payload"]["number"], "INV-2024-0042");
+}
