@@ -21,6 +21,11 @@ erp=$!
 export ERP_URL=http://127.0.0.1:8089 ERP_DATA=var/legacy-erp CLERK_SECRET_ERP_PASSWORD=secret
 
 $clerk check
+# Someone to sign in to the web app as: an admin with a generated password, printed at the end.
+admin_password=""
+if ! $clerk users list --json 2>/dev/null | grep -q '"name": "admin"'; then
+  admin_password=$($clerk users add admin --role admin | sed -n 's/.*(shown once): //p')
+fi
 $clerk serve >var-serve.log 2>&1 &
 pid=$!
 trap 'kill $pid $erp 2>/dev/null || true' EXIT
@@ -50,3 +55,10 @@ echo "var/maildir/new (left: no rule matched): $(ls var/maildir/new | wc -l) mes
 echo; echo "== the scheduled bot, run by hand now =="; $clerk bots run nightly-erp-report || true
 echo; echo "== what the ERP received =="; curl -s "$ERP_URL/_received" | sed 's/},{"channel"/},\n{"channel"/g'; echo
 echo; echo "(logs: var-serve.log, var-erp.log; the store in ./var; run details: $clerk runs show ID)"
+url=$(grep -o 'on http://[0-9.:]*' var-serve.log | tail -1 | cut -c4- || true)
+echo; echo "== the web app =="
+echo "$url/  — sign in as admin, password: ${admin_password:-(set on an earlier run; add another with $clerk users add NAME --role admin)}"
+echo "the API: $url/api/v1 (OpenAPI: $url/api/v1/openapi.json)"
+if [ -t 0 ]; then
+  read -r -p "clerk keeps running for the web app; press Enter to stop it. " _
+fi
