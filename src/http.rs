@@ -44,16 +44,32 @@ async fn ready(State(s): State<Service>) -> impl IntoResponse {
 }
 
 async fn metrics(State(s): State<Service>) -> impl IntoResponse {
-    match s.store.gauges().await {
-        Ok(g) => (
+    let overdue = overdue_by_kind(&s).await;
+    match (s.store.gauges().await, overdue) {
+        (Ok(g), Ok(overdue)) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-            crate::metrics::render(&g, s.readers.restarts()),
+            crate::metrics::render(&g, s.readers.restarts()) + &crate::metrics::render_overdue(&overdue),
         ),
-        Err(e) => (
+        (Err(e), _) | (_, Err(e)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             format!("the store does not answer: {e}\n"),
         ),
     }
+}
+
+/// Open and claimed items past their SLA, by kind.
+async fn overdue_by_kind(s: &Service) -> Result<std::collections::BTreeMap<String, i64>, crate::store::Error> {
+    let mut waiting = Vec::new();
+    for state in ["open", "claimed"] {
+        let filter = crate::store::ExceptionFilter { state: Some(state.into()), ..Default::default() };
+        waiting.extend(s.store.exceptions(&filter).await?);
+    }
+    crate::exceptions::deadlines(&mut waiting, &s.active());
+    let mut by_kind = std::collections::BTreeMap::new();
+    for item in waiting.iter().filter(|i| i.overdue) {
+        *by_kind.entry(item.kind.clone()).or_default() += 1;
+    }
+    Ok(by_kind)
 }

@@ -212,3 +212,50 @@ fn a_browser_session_needs_its_csrf_token_and_sign_in_is_rate_limited() {
     let unknown = call(&s.addr, "POST", "/api/v1/session", &[], Some(&json!({"name": "nobody", "password": PASSWORD})));
     assert!(unknown.status == 401 || unknown.status == 429, "{unknown:?}");
 }
+
+#[test]
+fn items_past_their_types_sla_are_overdue_in_the_api_the_queue_and_the_metrics() {
+    let mut d = Daemon::new("");
+    let invoice = d.definitions.join("invoice.yml");
+    let text = std::fs::read_to_string(&invoice).unwrap();
+    std::fs::write(&invoice, format!("{text}\nsla: 50ms\n")).unwrap();
+    d.spawn();
+    assert!(d.clerk_with_stdin(&["users", "add", "ann", "--role", "agent", "--password-stdin"], PASSWORD).status.success());
+    let token = String::from_utf8_lossy(&d.clerk(&["tokens", "create", "ann"]).stdout)
+        .split_whitespace()
+        .find(|w| w.starts_with("clerk_"))
+        .unwrap()
+        .to_string();
+    let addr = d.http().trim_start_matches("http://").to_string();
+    // The letter (no type, so no SLA) comes first; the invoice after it.
+    d.drop_sample("letter-unknown.pdf");
+    d.wait_settled(1);
+    d.drop_sample("invoice-incomplete.pdf");
+    d.wait_settled(2);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+
+    let items = call(&addr, "GET", "/api/v1/exceptions", &[("Authorization", &bearer(&token))], None).json();
+    let by_kind = |k: &str| items.as_array().unwrap().iter().find(|i| i["kind"] == k).unwrap().clone();
+    assert_eq!(by_kind("incomplete")["overdue"], true, "{items:#}");
+    assert!(by_kind("incomplete")["due_at"].is_string());
+    assert_eq!(by_kind("unrecognised")["overdue"], false);
+    assert!(by_kind("unrecognised")["due_at"].is_null());
+
+    let metrics = call(&addr, "GET", "/metrics", &[], None).body;
+    assert!(metrics.contains("clerk_exceptions_overdue{kind=\"incomplete\"} 1"), "{metrics}");
+    assert!(metrics.contains("clerk_exceptions_overdue{kind=\"unrecognised\"} 0"), "{metrics}");
+
+    // The queue page puts the overdue item first and marks it.
+    let signed = call(&addr, "POST", "/api/v1/session", &[], Some(&json!({"name": "ann", "password": PASSWORD})));
+    let cookie = signed.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    let page = call(&addr, "GET", "/queue", &[("Cookie", &cookie)], None).body;
+    let (invoice_at, letter_at) = (page.find("invoice-incomplete.pdf").unwrap(), page.find("letter-unknown.pdf").unwrap());
+    assert!(invoice_at < letter_at, "overdue first");
+    assert_eq!(page.matches("class=\"late\">overdue").count(), 1, "{page}");
+
+    // A bad sla is a definition problem with its place.
+    std::fs::write(d.definitions.join("memo.yml"), "doctype: memo\nmatch: { any: ['MEMO'] }\nsla: soon\n").unwrap();
+    let out = d.clerk(&["check"]);
+    let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && said.contains("memo.yml:3:6: `sla`"), "{said}");
+}

@@ -82,6 +82,9 @@ pub struct Bot {
     pub trigger: Trigger,
     pub concurrency: u32,
     pub retry: RetryPolicy,
+    /// How long a stopped run of this bot may wait for an agent (`sla: 4h`).
+    #[serde(skip)]
+    pub sla: Option<std::time::Duration>,
     pub secrets: Vec<String>,
     pub vars: serde_json::Map<String, serde_json::Value>,
     pub steps: Vec<Step>,

@@ -16,6 +16,8 @@ pub struct DocType {
     /// Hash of the file's content: the version of this definition.
     pub version: String,
     pub rules: Rules,
+    /// How long a document of this type may wait in the exception queue (`sla: 4h`).
+    pub sla: Option<std::time::Duration>,
 }
 
 /// How a type recognises a document and extracts its fields.

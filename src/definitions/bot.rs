@@ -11,7 +11,7 @@ use crate::config::parse_duration;
 use minijinja::Environment;
 use std::time::Duration;
 
-const KEYS: &[&str] = &["bot", "description", "on", "concurrency", "retry", "timeout", "secrets", "vars", "steps"];
+const KEYS: &[&str] = &["bot", "description", "on", "concurrency", "retry", "timeout", "secrets", "vars", "steps", "sla"];
 
 pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<Bot> {
     let before = diag.errors();
@@ -54,6 +54,7 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<Bot> 
     let trigger = decode_trigger(doc, &env, &scope, diag);
     let concurrency = doc.get("concurrency").map(|c| integer(c, "concurrency", 1, 1000, diag)).unwrap_or(1) as u32;
     let retry = doc.get("retry").map(|r| decode_retry(r, diag)).unwrap_or_default();
+    let sla = doc.get("sla").map(|n| super::sla(n, diag));
     let steps = match doc.get("steps") {
         Some(s) if s.as_seq().is_some() => decode_steps(s, &env, &mut scope, diag),
         Some(s) => {
@@ -77,6 +78,7 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<Bot> 
         vars,
         steps,
         defined_at: (name_node.pos.line, name_node.pos.col),
+        sla,
     })
 }
 

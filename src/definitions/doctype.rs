@@ -6,7 +6,7 @@ use crate::classify::doctype::{DocType, FieldDef, Native, Rules};
 use crate::classify::fields::FieldType;
 use regex::{Regex, RegexBuilder};
 
-const KEYS: &[&str] = &["doctype", "description", "priority", "match", "fields"];
+const KEYS: &[&str] = &["doctype", "description", "priority", "match", "fields", "sla"];
 const MATCH_KEYS: &[&str] = &["all", "any", "none"];
 const FIELD_KEYS: &[&str] = &["regex", "type", "required", "date_formats", "decimal_separator"];
 
@@ -31,6 +31,7 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
             }
         },
     };
+    let sla = doc.get("sla").map(|n| super::sla(n, diag));
     let (mut all, mut any, mut none) = (vec![], vec![], vec![]);
     match doc.get("match") {
         None => diag
@@ -70,6 +71,7 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
         defined_at: (name_node.pos.line, name_node.pos.col),
         version: version.to_string(),
         rules: Rules::Native(Native { match_all: all, match_any: any, match_none: none, fields }),
+        sla,
     })
 }
 

@@ -126,6 +126,7 @@ pub fn decode(doc: &Node, name: &str, file_name: &str, version: &str, diag: &mut
         required,
     };
     (diag.errors() == before).then(|| DocType {
+        sla: None,
         name,
         priority,
         file: diag.file.to_path_buf(),

@@ -72,6 +72,21 @@ impl<'a> Diagnostics<'a> {
     }
 }
 
+/// `sla: 4h`: how long an item may wait in the queue before it is overdue.
+pub fn sla(node: &Node, diag: &mut Diagnostics) -> std::time::Duration {
+    match node.as_str().map(crate::config::parse_duration) {
+        Some(Ok(d)) if !d.is_zero() => d,
+        Some(Err(e)) => {
+            diag.error(node.pos, format!("`sla`: {e}"));
+            std::time::Duration::ZERO
+        }
+        _ => {
+            diag.error(node.pos, "`sla` must be a duration like 30m, 4h or 2d: how long an item may wait in the queue");
+            std::time::Duration::ZERO
+        }
+    }
+}
+
 fn closest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
     allowed
         .iter()

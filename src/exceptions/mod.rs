@@ -23,6 +23,25 @@ pub enum ResolveError {
     Db(#[from] crate::store::Error),
 }
 
+/// Sets each item's due time from its document type's or bot's `sla`, and whether it is overdue
+/// (still open or claimed past it). Items whose type or bot has no SLA have none.
+pub fn deadlines(items: &mut [ExceptionItem], active: &crate::definitions::Active) {
+    let now = chrono::Utc::now();
+    let bots = active.definitions.bots();
+    for item in items {
+        let sla = match (&item.bot, &item.doctype) {
+            (Some(bot), _) => bots.iter().find(|b| &b.name == bot).and_then(|b| b.sla),
+            (None, Some(t)) => active.classifier.get(t).and_then(|t| t.sla),
+            (None, None) => None,
+        };
+        let created = chrono::DateTime::parse_from_rfc3339(&item.created_at).ok();
+        let (Some(sla), Some(created)) = (sla, created) else { continue };
+        let due = created.with_timezone(&chrono::Utc) + chrono::Duration::from_std(sla).unwrap_or(chrono::Duration::MAX);
+        item.due_at = Some(due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        item.overdue = matches!(item.state.as_str(), "open" | "claimed") && due < now;
+    }
+}
+
 async fn item(store: &Store, id: i64) -> Result<ExceptionItem, ResolveError> {
     store.exception(id).await?.ok_or(ResolveError::NotFound(id))
 }

@@ -31,6 +31,14 @@ pub struct ExceptionItem {
     pub claim_until: Option<i64>,
     /// A user name or `@group` the item is meant for.
     pub assignee: Option<String>,
+    /// The document's type, when it has one.
+    pub doctype: Option<String>,
+    /// The bot, for run exceptions.
+    pub bot: Option<String>,
+    /// When the item is due by its type's or bot's `sla` (see `crate::exceptions::deadlines`).
+    pub due_at: Option<String>,
+    /// Open (or claimed) past its due time.
+    pub overdue: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -262,8 +270,8 @@ const SELECT: &str = "SELECT e.id, e.document_id, e.kind, e.reason,
         CASE WHEN e.state = 'claimed' AND e.claim_until < $1 THEN 'open' ELSE e.state END,
         CASE WHEN e.state = 'claimed' AND e.claim_until < $1 THEN NULL ELSE e.claimed_by END,
         e.resolved_by, e.resolution, d.original_name, e.created_at, e.updated_at, e.run_id, e.detail,
-        e.version, e.claim_until, e.assignee
-    FROM exceptions e LEFT JOIN documents d ON d.id = e.document_id";
+        e.version, e.claim_until, e.assignee, d.doctype, r.bot
+    FROM exceptions e LEFT JOIN documents d ON d.id = e.document_id LEFT JOIN runs r ON r.id = e.run_id";
 
 /// A guarded update's named parameters as numbers: `$T` now, `$ID`, `$A` agent, `$NOW` (ms), `$V`
 /// version, `$U` until (each statement uses all six); then `$S` and `$R`, if used.
@@ -301,5 +309,9 @@ fn row_to_item(r: &sqlx::any::AnyRow) -> ExceptionItem {
         version: r.get(13),
         claim_until: r.get(14),
         assignee: r.get(15),
+        doctype: r.get(16),
+        bot: r.get(17),
+        due_at: None,
+        overdue: false,
     }
 }

@@ -200,7 +200,6 @@ struct Row {
     #[serde(flatten)]
     item: ExceptionItem,
     age: String,
-    overdue: bool,
 }
 
 fn open_filter(caller: &Caller, mine: bool) -> ExceptionFilter {
@@ -226,7 +225,10 @@ async fn queue(
         limit: Some(500),
         ..Default::default()
     };
-    let items = s.store.exceptions(&filter).await.map_err(|e| Problem::from(e).into_response())?;
+    let mut items = s.store.exceptions(&filter).await.map_err(|e| Problem::from(e).into_response())?;
+    crate::exceptions::deadlines(&mut items, &s.active());
+    // Overdue first, then oldest first.
+    items.sort_by_key(|i| (!i.overdue, i.id));
     let open = s.store.exceptions(&open_filter(&caller, false)).await.map_err(|e| Problem::from(e).into_response())?;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for i in &open {
@@ -234,7 +236,7 @@ async fn queue(
     }
     let counts: Vec<_> = counts.into_iter().map(|(kind, n)| context! { kind, n }).collect();
     let rows: Vec<Row> =
-        items.into_iter().map(|item| Row { age: age(&item.created_at), overdue: false, item }).collect();
+        items.into_iter().map(|item| Row { age: age(&item.created_at), item }).collect();
     let kinds = ["unreadable", "unrecognised", "ambiguous", "incomplete", "business", "system"];
     Ok(page(
         "queue.html",
@@ -290,6 +292,9 @@ async fn item(
     let item = s.store.exception(id).await.map_err(fail)?.ok_or_else(|| {
         Problem::not_found(format!("exception {id} does not exist")).into_response()
     })?;
+    let mut one = [item];
+    crate::exceptions::deadlines(&mut one, &s.active());
+    let [item] = one;
     let doc = match item.document_id {
         Some(d) => s.store.document(d).await.map_err(fail)?,
         None => None,

@@ -59,11 +59,17 @@ pub async fn list(
         offset: Some(page.offset()),
         ..Default::default()
     };
-    Ok(Json(s.store.exceptions(&filter).await?))
+    let mut items = s.store.exceptions(&filter).await?;
+    crate::exceptions::deadlines(&mut items, &s.active());
+    Ok(Json(items))
 }
 
 async fn found(s: &Service, id: i64) -> ApiResult<ExceptionItem> {
-    s.store.exception(id).await?.ok_or_else(|| Problem::not_found(format!("exception {id} does not exist")))
+    let item = s.store.exception(id).await?.ok_or_else(|| Problem::not_found(format!("exception {id} does not exist")))?;
+    let mut one = [item];
+    crate::exceptions::deadlines(&mut one, &s.active());
+    let [item] = one;
+    Ok(item)
 }
 
 /// The item with its version as ETag (send it back as If-Match). Needs the agent role.
