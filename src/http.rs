@@ -44,7 +44,7 @@ async fn ready(State(s): State<Service>) -> impl IntoResponse {
 }
 
 async fn metrics(State(s): State<Service>) -> impl IntoResponse {
-    let overdue = overdue_by_kind(&s).await;
+    let overdue = crate::exceptions::overdue_by_kind(&s.store, &s.active()).await;
     match (s.store.gauges().await, overdue) {
         (Ok(g), Ok(overdue)) => (
             StatusCode::OK,
@@ -57,19 +57,4 @@ async fn metrics(State(s): State<Service>) -> impl IntoResponse {
             format!("the store does not answer: {e}\n"),
         ),
     }
-}
-
-/// Open and claimed items past their SLA, by kind.
-async fn overdue_by_kind(s: &Service) -> Result<std::collections::BTreeMap<String, i64>, crate::store::Error> {
-    let mut waiting = Vec::new();
-    for state in ["open", "claimed"] {
-        let filter = crate::store::ExceptionFilter { state: Some(state.into()), ..Default::default() };
-        waiting.extend(s.store.exceptions(&filter).await?);
-    }
-    crate::exceptions::deadlines(&mut waiting, &s.active());
-    let mut by_kind = std::collections::BTreeMap::new();
-    for item in waiting.iter().filter(|i| i.overdue) {
-        *by_kind.entry(item.kind.clone()).or_default() += 1;
-    }
-    Ok(by_kind)
 }

@@ -253,9 +253,23 @@ fn items_past_their_types_sla_are_overdue_in_the_api_the_queue_and_the_metrics()
     assert!(invoice_at < letter_at, "overdue first");
     assert_eq!(page.matches("class=\"late\">overdue").count(), 1, "{page}");
 
-    // A bad sla is a definition problem with its place.
+    // The dashboard counts it, with the day's exception rate.
+    let dashboard = call(&addr, "GET", "/dashboard", &[("Cookie", &cookie)], None).body;
+    assert!(dashboard.contains(r#"<b id="overdue">1</b>"#), "{dashboard}");
+    assert!(dashboard.contains(r#"<b id="rate">100.0%</b> (2 of 2 documents)"#), "{dashboard}");
+
+    // A bad sla is a definition problem with its place, on the command line and on the
+    // definitions page (ops; an agent is refused).
     std::fs::write(d.definitions.join("memo.yml"), "doctype: memo\nmatch: { any: ['MEMO'] }\nsla: soon\n").unwrap();
     let out = d.clerk(&["check"]);
     let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && said.contains("memo.yml:3:6: `sla`"), "{said}");
+    let refused = call(&addr, "GET", "/definitions", &[("Cookie", &cookie)], None);
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert!(d.clerk_with_stdin(&["users", "add", "olga", "--role", "ops", "--password-stdin"], PASSWORD).status.success());
+    let signed = call(&addr, "POST", "/api/v1/session", &[], Some(&json!({"name": "olga", "password": PASSWORD})));
+    let ops = signed.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    let page = call(&addr, "GET", "/definitions", &[("Cookie", &ops)], None).body;
+    assert!(page.contains("memo.yml:3:6: `sla`"), "{page}");
+    assert!(page.contains("<td>invoice</td>"), "the loaded types are listed: {page}");
 }

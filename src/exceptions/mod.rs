@@ -42,6 +42,24 @@ pub fn deadlines(items: &mut [ExceptionItem], active: &crate::definitions::Activ
     }
 }
 
+/// Open and claimed items past their SLA, by kind.
+pub async fn overdue_by_kind(
+    store: &Store,
+    active: &crate::definitions::Active,
+) -> Result<BTreeMap<String, i64>, crate::store::Error> {
+    let mut waiting = Vec::new();
+    for state in ["open", "claimed"] {
+        let filter = crate::store::ExceptionFilter { state: Some(state.into()), ..Default::default() };
+        waiting.extend(store.exceptions(&filter).await?);
+    }
+    deadlines(&mut waiting, active);
+    let mut by_kind = BTreeMap::new();
+    for item in waiting.iter().filter(|i| i.overdue) {
+        *by_kind.entry(item.kind.clone()).or_default() += 1;
+    }
+    Ok(by_kind)
+}
+
 async fn item(store: &Store, id: i64) -> Result<ExceptionItem, ResolveError> {
     store.exception(id).await?.ok_or(ResolveError::NotFound(id))
 }

@@ -59,4 +59,31 @@ impl Store {
             .collect();
         Ok(Gauges { documents_by_status, jobs_by_stage, runs_by_state, exceptions_open, mail_accounts })
     }
+
+    /// Documents received since `since` (RFC 3339), by hour (`YYYY-MM-DDTHH`) and status.
+    pub async fn documents_by_hour(&self, since: &str) -> Result<Vec<(String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT substr(received_at, 1, 13), status, COUNT(*) FROM documents WHERE received_at >= $1
+             GROUP BY substr(received_at, 1, 13), status ORDER BY 1, 2",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    }
+
+    /// Exception items queued since `since` (RFC 3339) for documents, and documents received.
+    pub async fn exception_rate_since(&self, since: &str) -> Result<(i64, i64)> {
+        let items: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT document_id) FROM exceptions WHERE created_at >= $1 AND run_id IS NULL",
+        )
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        let docs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE received_at >= $1")
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((items, docs))
+    }
 }

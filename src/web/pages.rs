@@ -28,6 +28,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("item.html", include_str!("templates/item.html")),
         ("runs.html", include_str!("templates/runs.html")),
         ("run.html", include_str!("templates/run.html")),
+        ("dashboard.html", include_str!("templates/dashboard.html")),
+        ("definitions.html", include_str!("templates/definitions.html")),
     ] {
         env.add_template(name, source).expect("the bundled templates parse");
     }
@@ -45,6 +47,8 @@ pub fn router() -> Router<Service> {
         .route("/items/{id}", get(item))
         .route("/runs", get(runs))
         .route("/runs/{id}", get(run))
+        .route("/dashboard", get(dashboard))
+        .route("/definitions", get(definitions))
 }
 
 fn static_file(media: &'static str, body: &'static str) -> Response {
@@ -424,3 +428,70 @@ async fn run(
     ))
 }
 
+
+#[derive(Serialize)]
+struct Hour {
+    hour: String,
+    total: i64,
+    /// Status → count.
+    by_status: BTreeMap<String, i64>,
+    /// Bar width in percent of the busiest hour.
+    width: i64,
+}
+
+/// The last 24 hours: documents per hour by outcome, the exception rate, queue age, overdue items.
+async fn dashboard(caller: Result<Caller, Problem>, uri: Uri, State(s): State<Service>) -> Result<Response, Response> {
+    let caller = signed_in(caller, &uri)?;
+    let fail = |e: crate::store::Error| Problem::from(e).into_response();
+    let since = (chrono::Utc::now() - chrono::Duration::hours(24)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut hours: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for (hour, status, n) in s.store.documents_by_hour(&since).await.map_err(fail)? {
+        hours.entry(hour).or_default().insert(status, n);
+    }
+    let busiest = hours.values().map(|m| m.values().sum::<i64>()).max().unwrap_or(1).max(1);
+    let hours: Vec<Hour> = hours
+        .into_iter()
+        .map(|(hour, by_status)| {
+            let total = by_status.values().sum();
+            Hour { hour: hour.replace('T', " ") + ":00", total, width: total * 100 / busiest, by_status }
+        })
+        .collect();
+    let (excepted, received) = s.store.exception_rate_since(&since).await.map_err(fail)?;
+    let rate = if received > 0 { format!("{:.1}%", excepted as f64 * 100.0 / received as f64) } else { "—".into() };
+    let gauges = s.store.gauges().await.map_err(fail)?;
+    let overdue = crate::exceptions::overdue_by_kind(&s.store, &s.active()).await.map_err(fail)?;
+    let queue: Vec<_> = gauges
+        .exceptions_open
+        .iter()
+        .map(|(kind, n, oldest)| {
+            context! { kind, n, oldest => age_of_seconds(*oldest), overdue => overdue.get(kind).copied().unwrap_or(0) }
+        })
+        .collect();
+    Ok(page(
+        "dashboard.html",
+        context! {
+            title => "Dashboard", nav => "dashboard", user => who(&caller), csrf => caller.0.csrf.clone().unwrap_or_default(),
+            hours, rate, excepted, received, queue, overdue_total => overdue.values().sum::<i64>(),
+            runs => gauges.runs_by_state, mail => gauges.mail_accounts,
+        },
+    ))
+}
+
+fn age_of_seconds(seconds: f64) -> String {
+    let since = chrono::Utc::now() - chrono::Duration::milliseconds((seconds * 1000.0) as i64);
+    age(&since.to_rfc3339())
+}
+
+/// What is loaded and what is wrong in the definitions folder (ops).
+async fn definitions(caller: Result<Caller, Problem>, uri: Uri, State(s): State<Service>) -> Result<Response, Response> {
+    let caller = signed_in(caller, &uri)?;
+    caller.require(Role::Ops).map_err(IntoResponse::into_response)?;
+    let report = super::api::definitions::report(&s).await.map_err(IntoResponse::into_response)?;
+    Ok(page(
+        "definitions.html",
+        context! {
+            title => "Definitions", nav => "definitions", user => who(&caller), csrf => caller.0.csrf.clone().unwrap_or_default(),
+            loaded => report.loaded, problems => report.problems,
+        },
+    ))
+}

@@ -44,6 +44,11 @@ pub struct DefinitionsReport {
     responses((status = 200, body = DefinitionsReport), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody)))]
 pub async fn list(caller: Caller, State(s): State<Service>) -> ApiResult<Json<DefinitionsReport>> {
     caller.require(Role::Ops)?;
+    Ok(Json(report(&s).await?))
+}
+
+/// What is loaded, and the folder's problems as `clerk check` finds them now.
+pub async fn report(s: &Service) -> ApiResult<DefinitionsReport> {
     let active = s.active();
     let mut loaded: Vec<Loaded> = active
         .classifier
@@ -82,7 +87,7 @@ pub async fn list(caller: Caller, State(s): State<Service>) -> ApiResult<Json<De
             warning: p.warning,
         })
         .collect();
-    Ok(Json(DefinitionsReport { loaded, problems }))
+    Ok(DefinitionsReport { loaded, problems })
 }
 
 /// Each mailbox's health and counts. Needs the ops role.

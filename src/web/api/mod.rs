@@ -2,7 +2,7 @@
 //! drift apart. Each handler's description starts with the least role it needs ("Needs the
 //! agent role."), which tests/api.rs reads to check every route refuses the roles below.
 
-mod definitions;
+pub mod definitions;
 mod documents;
 mod queue;
 mod runs;
