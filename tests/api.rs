@@ -273,3 +273,27 @@ fn items_past_their_types_sla_are_overdue_in_the_api_the_queue_and_the_metrics()
     assert!(page.contains("memo.yml:3:6: `sla`"), "{page}");
     assert!(page.contains("<td>invoice</td>"), "the loaded types are listed: {page}");
 }
+
+#[test]
+fn ops_try_a_file_against_the_definitions_and_nothing_is_kept() {
+    let s = setup(&[("ann", "agent"), ("olga", "ops")]);
+    let bytes = std::fs::read(support::sample("invoice-acme.pdf")).unwrap();
+    let try_as = |user: &str, name: &str, body: &[u8]| {
+        let auth = bearer(&s.tokens[user]);
+        let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/octet-stream")];
+        support::api::call_raw(&s.addr, "POST", &format!("/api/v1/classify?name={name}"), &headers, body)
+    };
+    let r = try_as("olga", "invoice-acme.pdf", &bytes);
+    assert_eq!(r.status, 200, "{r:?}");
+    let found = r.json();
+    assert_eq!(found["doctype"], "invoice", "{found:#}");
+    assert_eq!(found["fields"]["invoice_number"], "INV-2024-0042");
+    assert!(found["exception"].is_null());
+    // A broken file is an answer with a reason, not an error.
+    let r = try_as("olga", "broken.pdf", &bytes[..bytes.len() / 3]);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["exception"], "unreadable", "{r:?}");
+    assert_eq!(try_as("ann", "invoice-acme.pdf", &bytes).status, 403);
+    // Nothing was stored.
+    assert_eq!(s.d.documents().len(), 0);
+}

@@ -30,19 +30,25 @@ impl std::fmt::Debug for Reply {
 
 /// `addr` is host:port; `headers` are sent as given; `body` as JSON.
 pub fn call(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Reply {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut headers = headers.to_vec();
+    if !body.is_empty() {
+        headers.push(("Content-Type", "application/json"));
+    }
+    call_raw(addr, method, path, &headers, body.as_bytes())
+}
+
+/// A request with `body` sent as it is.
+pub fn call_raw(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    if !body.is_empty() {
-        req.push_str("Content-Type: application/json\r\n");
-    }
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
-    req.push_str(&body);
     s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
     // Read the head, then exactly the body it announces: some servers (chromedriver) keep the
     // connection open despite `Connection: close`.
     let mut raw = Vec::new();
