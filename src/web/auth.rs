@@ -46,9 +46,9 @@ fn article(role: Role) -> String {
     }
 }
 
-pub fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+/// A cookie's value from the request's `Cookie` headers.
+pub fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -73,7 +73,7 @@ impl FromRequestParts<Service> for Caller {
                 None => Err(unauthorized("the token is not known (create one with `clerk tokens create USER`)")),
             };
         }
-        let Some(cookie) = cookie_value(parts, COOKIE) else {
+        let Some(cookie) = cookie_value(&parts.headers, COOKIE) else {
             return Err(unauthorized("sign in first: send `Authorization: Bearer TOKEN` or sign in at /login"));
         };
         let Some(user) = crate::users::authenticate_session(&service.store, cookie).await? else {

@@ -151,15 +151,8 @@ async fn login(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = local(f.next.as_deref());
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == LOGIN_COOKIE)
-        .map(|(_, v)| v.to_string());
-    if f.csrf.is_empty() || cookie.as_deref() != Some(f.csrf.as_str()) {
+    let cookie = super::auth::cookie_value(&headers, LOGIN_COOKIE);
+    if f.csrf.is_empty() || cookie != Some(f.csrf.as_str()) {
         let why = "the sign-in form had expired or did not come from this site; please sign in again";
         return login_form(&next, &f.name, why, StatusCode::FORBIDDEN);
     }

@@ -49,16 +49,8 @@ pub async fn sign_in(
     responses((status = 204), (status = 401, body = ProblemBody)))]
 pub async fn sign_out(caller: Caller, State(s): State<Service>, headers: HeaderMap) -> ApiResult<Response> {
     let _ = caller;
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_string());
-    if let Some(cookie) = cookie {
-        crate::users::end_session(&s.store, &cookie).await?;
+    if let Some(cookie) = crate::web::auth::cookie_value(&headers, COOKIE) {
+        crate::users::end_session(&s.store, cookie).await?;
     }
     let clear = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
