@@ -21,10 +21,18 @@ impl Drop for Erp {
 
 pub fn start(extra: &[&str]) -> Erp {
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let args: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
-    let child = spawn(port, data.path(), &args);
-    Erp { child, port, data, args }
+    // The port is free when picked but may be taken before the simulator binds it (tests start
+    // servers side by side): a simulator that could not bind has exited; pick another port.
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = spawn(port, data.path(), &args);
+        std::thread::sleep(Duration::from_millis(100));
+        if matches!(child.try_wait(), Ok(None)) {
+            return Erp { child, port, data, args };
+        }
+    }
+    panic!("the simulator could not bind a port five times");
 }
 
 fn spawn(port: u16, data: &std::path::Path, extra: &[String]) -> Child {
