@@ -62,6 +62,7 @@ pub async fn serve(settings: Settings, load: LoadSettings) -> anyhow::Result<()>
         readers: readers.clone(),
         wake: Arc::new(Notify::new()),
         runs_wake: Arc::new(Notify::new()),
+        learner: Default::default(),
     };
     let (stop, stop_rx) = Shutdown::new();
     let mut tasks = tokio::task::JoinSet::new();
@@ -72,8 +73,10 @@ pub async fn serve(settings: Settings, load: LoadSettings) -> anyhow::Result<()>
         active: active.clone(),
         readers: readers.clone(),
         definitions: settings.definitions.clone(),
+        secrets_file: settings.secrets_file.clone(),
         logins: Default::default(),
         previews: Default::default(),
+        learner: pipeline.learner.clone(),
     };
     let addr = http::start(&settings.http.listen, service, stop_rx.clone()).await?;
     tracing::info!(address = %addr, "serving /metrics, /healthz and /readyz on http://{addr}");

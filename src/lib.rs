@@ -17,6 +17,7 @@ pub mod exceptions;
 pub mod heartbeat;
 pub mod http;
 pub mod intake;
+pub mod learn;
 pub mod lease;
 pub mod metrics;
 pub mod pipeline;

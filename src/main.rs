@@ -98,6 +98,9 @@ enum Command {
     /// Bots in the definitions folder.
     #[command(subcommand)]
     Bots(BotsCmd),
+    /// Document types: `match` keywords learned from what agents filed.
+    #[command(subcommand)]
+    Doctypes(cli::doctypes::DoctypesCmd),
     /// Print the JSON Schema of definition files (for editor completion and checking).
     Schema,
     /// The exception queue.
@@ -379,6 +382,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Exceptions(cmd) => exceptions_cmd(&s, cmd).await,
         Command::Runs(cmd) => cli::runs::run(&s, open_store(&s).await?, cmd).await,
         Command::Mail(cmd) => cli::mail::run(&s, cmd).await,
+        Command::Doctypes(cmd) => cli::doctypes::run(&s, cmd).await,
         Command::Users(cmd) => cli::users::users(&s, cmd).await,
         Command::Tokens(cmd) => cli::users::tokens(&s, cmd).await,
     }
@@ -537,7 +541,7 @@ async fn bot_dry_run(
     dry_run: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    use clerk::bots::{redact::Redactor, render};
+    use clerk::bots::dry_run;
     let loaded = definitions::load_dir(&s.definitions, None);
     let bots = loaded.definitions.bots();
     let bot = bots.iter().find(|b| b.name == name).with_context(|| {
@@ -563,35 +567,19 @@ async fn bot_dry_run(
             let classifier = loaded.definitions.classifier();
             let (o, _, _) = pipeline::classify_bytes(&bytes, &name, &readers, &classifier).await;
             readers.stop().await;
-            serde_json::json!({ "id": null, "type": o.doctype, "fields": o.fields, "file": name, "name": name, "source": "file" })
+            dry_run::file_doc(&o, &name)
         }
-        (None, None) => {
-            serde_json::json!({ "id": null, "type": null, "fields": {}, "file": null, "name": null, "source": null })
-        }
+        (None, None) => dry_run::no_doc(),
     };
-    let (mut secrets, missing) =
-        clerk::bots::secrets::resolve(&bot.secrets, s.secrets_file.as_deref()).map_err(anyhow::Error::msg)?;
-    for name in missing {
+    let run = dry_run::dry_run(bot, doc_json, s.secrets_file.as_deref()).map_err(anyhow::Error::msg)?;
+    for name in &run.missing_secrets {
         eprintln!("warning: secret {name} is not set (CLERK_SECRET_{name} or the secrets file)");
-        secrets.insert(name.clone(), format!("<secret {name} not set>"));
     }
-    let redactor = Redactor::new(secrets.values().map(String::as_str));
-    let mut ctx = render::Context {
-        doc: doc_json,
-        vars: BTreeMap::new(),
-        secrets,
-        env: std::sync::Arc::new(std::env::vars().collect()),
-        steps: None,
-        locals: BTreeMap::new(),
-        fixed: Default::default(),
-    };
-    let steps = render::dry_run(bot, &mut ctx);
-    let failed = steps.iter().any(|r| r.error.is_some());
     let out = if json {
-        serde_json::to_string_pretty(&steps)?
+        serde_json::to_string_pretty(&run.steps_json())?
     } else {
         let mut text = format!("dry run of {} (version {}); nothing is sent\n", bot.name, bot.version);
-        for r in &steps {
+        for r in &run.steps {
             let id = r.id.as_deref().map(|i| format!(" {i}")).unwrap_or_default();
             let cond = r.condition.as_deref().map(|c| format!(" if {c}")).unwrap_or_default();
             let kind = if r.kind == "if" { "" } else { r.kind.as_str() };
@@ -602,10 +590,10 @@ async fn bot_dry_run(
                 None => text.push_str(&format!("  {}\n", r.summary)),
             }
         }
-        text
+        run.redactor.redact(&text)
     };
-    out!("{}", redactor.redact(&out));
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    out!("{out}");
+    Ok(if run.failed() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// Folders given on the command line stand for every file inside them, recursively.
@@ -715,9 +703,12 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
                 Some(id) => store.document(id).await?,
                 None => None,
             };
+            let classifier = definitions::load_dir(&s.definitions, None).definitions.classifier();
+            let suggestion = exceptions::suggestion(&store, &Default::default(), &classifier, &e).await;
             if json {
                 let mut v = serde_json::to_value(&e)?;
                 v["document"] = serde_json::to_value(&d)?;
+                v["suggestion"] = serde_json::to_value(&suggestion)?;
                 out!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 out!("exception {} [{}] {}: {}", e.id, e.state, e.kind, e.reason);
@@ -735,6 +726,15 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
                 }
                 if let Some(r) = &e.resolution {
                     out!("  {} by {}: {r}", e.state, e.resolved_by.as_deref().unwrap_or("?"));
+                }
+                if let Some(sg) = &suggestion {
+                    let like: Vec<String> = sg.like.iter().map(|n| format!("#{}", n.document_id)).collect();
+                    out!(
+                        "  looks like {} ({:.0}% sure), like documents {} that agents filed so",
+                        sg.doctype,
+                        sg.confidence * 100.0,
+                        like.join(", ")
+                    );
                 }
                 if let Some(d) = d {
                     for (k, v) in &d.fields {

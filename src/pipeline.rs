@@ -6,6 +6,7 @@ use crate::classify::{Classifier, Doc, ExceptionKind, Outcome};
 use crate::definitions::Active;
 use crate::read::pool::{Outcome as ReadOutcome, Readers};
 use crate::bots::routing;
+use crate::learn::{Learner, Suggestion};
 use crate::store::{Extraction, Job, Stage, Store};
 use crate::shutdown::Shutdown;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +29,8 @@ pub struct Pipeline {
     pub wake: Arc<Notify>,
     /// Wakes the bot runner when a recognised document queued runs.
     pub runs_wake: Arc<Notify>,
+    /// What agents filed, for types that `auto_apply` the learner's suggestion.
+    pub learner: Arc<Learner>,
 }
 
 /// Jobs are a leased queue, one slot per worker. Each claim has an owner of its own, so a job
@@ -152,6 +155,11 @@ impl Pipeline {
         let hint = self.store.doctype_hint(job.document_id).await?;
         let boxes =
             if active.classifier.uses_area() { self.store.document_boxes(job.document_id).await? } else { None };
+        let learner = active.classifier.auto_applies().then(|| self.learner.clone());
+        if let Some(learner) = &learner {
+            learner.refresh(&self.store).await?;
+        }
+        let document_id = job.document_id;
         let outcome = tokio::task::spawn_blocking(move || {
             let doc = Doc { text: &text, boxes: boxes.as_deref() };
             // A mail rule's type is not guessed but validated: the fields must be there.
@@ -159,6 +167,13 @@ impl Pipeline {
             let outcome = match hinted {
                 Some(t) => crate::classify::extract_fields(t, doc, &Default::default()),
                 None => active.classifier.classify_doc(doc),
+            };
+            let outcome = match (&outcome.exception, learner) {
+                (Some((ExceptionKind::Unrecognised, _)), Some(learner)) => {
+                    let suggestion = learner.suggest(&text, Some(document_id));
+                    apply_learned(&active.classifier, outcome, doc, suggestion)
+                }
+                _ => outcome,
             };
             let version = outcome.doctype.as_ref().and_then(|t| active.classifier.get(t)).map(|t| t.version.clone());
             (outcome, version)
@@ -183,6 +198,30 @@ impl Pipeline {
         }
         Ok(())
     }
+}
+
+/// A document no rule recognised goes under the type the learner suggests, when that type's
+/// `auto_apply` confidence is reached; its fields are then extracted and validated as for any
+/// document of the type.
+fn apply_learned(classifier: &Classifier, outcome: Outcome, doc: Doc, suggestion: Option<Suggestion>) -> Outcome {
+    let Some(s) = suggestion else { return outcome };
+    let Some(t) = classifier.get(&s.doctype) else { return outcome };
+    if !t.auto_apply.is_some_and(|min| s.confidence >= min) {
+        return outcome;
+    }
+    let like: Vec<String> = s.like.iter().map(|n| format!("#{}", n.document_id)).collect();
+    let why = format!(
+        "learned: {:.0}% sure, like documents {} that agents filed as {}",
+        s.confidence * 100.0,
+        like.join(", "),
+        s.doctype
+    );
+    let mut learned = crate::classify::extract_fields(t, doc, &Default::default());
+    if let Some((_, reason)) = &mut learned.exception {
+        reason.push_str(&format!(" ({why})"));
+    }
+    learned.learned = Some(why);
+    learned
 }
 
 /// A file's first kilobyte (for telling its format), empty when it cannot be read.

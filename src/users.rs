@@ -63,25 +63,66 @@ pub async fn add(
     role: Role,
     password: Option<&str>,
     groups: &[String],
+    by: &str,
 ) -> anyhow::Result<Option<String>> {
-    let plain = |s: &str| !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c));
     // `@name` means a group wherever an item is assigned.
     if !plain(name) || name.starts_with('@') {
         anyhow::bail!("`{name}` is not a user name: use 1 to 64 letters, digits and . _ - @, not starting with @");
     }
-    if let Some(g) = groups.iter().find(|g| !plain(g.trim_start_matches('@'))) {
-        anyhow::bail!("`{g}` is not a group name: use 1 to 64 letters, digits and . _ -");
-    }
-    let groups: Vec<String> = groups.iter().map(|g| g.trim_start_matches('@').to_string()).collect();
+    let groups = group_names(groups)?;
     let generated = password.is_none().then(random_secret);
     let password = password.or(generated.as_deref()).unwrap_or_default();
     if password.chars().count() < 12 {
         anyhow::bail!("the password is too short: use at least 12 characters (or none, and clerk makes one)");
     }
-    if !store.add_user(name, role.as_str(), &hash_password(password), &groups).await? {
+    if !store.add_user(name, role.as_str(), &hash_password(password), &groups, by).await? {
         anyhow::bail!("a user named `{name}` exists already");
     }
     Ok(generated)
+}
+
+fn plain(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c))
+}
+
+/// Group names as given (`team` or `@team`), checked, without their `@`.
+fn group_names(groups: &[String]) -> anyhow::Result<Vec<String>> {
+    if let Some(g) = groups.iter().find(|g| !plain(g.trim_start_matches('@'))) {
+        anyhow::bail!("`{g}` is not a group name: use 1 to 64 letters, digits and . _ -");
+    }
+    Ok(groups.iter().map(|g| g.trim_start_matches('@').to_string()).collect())
+}
+
+/// Why a change to a user was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("there is no user named `{0}`")]
+    NoSuchUser(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("that would leave no enabled admin, and nobody could manage users any more: make another user admin first")]
+    LastAdmin,
+    #[error(transparent)]
+    Db(#[from] crate::store::Error),
+}
+
+/// Changes a user's role, groups, or whether they may sign in (disabling ends their sessions at
+/// once and refuses their tokens); `by` is who does it, for the audit trail.
+pub async fn change(
+    store: &Store,
+    name: &str,
+    role: Option<Role>,
+    groups: Option<&[String]>,
+    disabled: Option<bool>,
+    by: &str,
+) -> Result<(), ChangeError> {
+    let groups = groups.map(group_names).transpose().map_err(|e| ChangeError::Invalid(e.to_string()))?;
+    let change = crate::store::users::UserChange { role: role.map(|r| r.as_str().to_string()), groups, disabled };
+    match store.change_user(name, &change, by).await? {
+        crate::store::users::UserChanged::Done => Ok(()),
+        crate::store::users::UserChanged::NoSuchUser => Err(ChangeError::NoSuchUser(name.to_string())),
+        crate::store::users::UserChanged::LastAdmin => Err(ChangeError::LastAdmin),
+    }
 }
 
 /// Creates an API token for `user`; the token is returned once and kept only as its hash.
@@ -140,7 +181,12 @@ pub async fn end_session(store: &Store, cookie: &str) -> anyhow::Result<()> {
 
 /// The user's role when `password` is theirs.
 pub async fn authenticate_password(store: &Store, name: &str, password: &str) -> anyhow::Result<Option<Role>> {
-    let Some((role, phc)) = store.user_credentials(name).await? else { return Ok(None) };
+    let Some((role, phc)) = store.user_credentials(name).await? else {
+        // As long as for a real user, so the time taken does not tell which names exist.
+        static DUMMY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hash_password(&random_secret()));
+        verify_password(password, &DUMMY);
+        return Ok(None);
+    };
     Ok((verify_password(password, &phc)).then(|| Role::parse(&role).ok()).flatten())
 }
 

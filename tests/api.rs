@@ -19,7 +19,10 @@ struct Setup {
 }
 
 fn setup(users: &[(&str, &str)]) -> Setup {
-    let d = Daemon::start();
+    setup_with(Daemon::start(), users)
+}
+
+fn setup_with(d: Daemon, users: &[(&str, &str)]) -> Setup {
     let mut tokens = std::collections::BTreeMap::new();
     for (name, role) in users {
         let out = d.clerk_with_stdin(&["users", "add", name, "--role", role, "--password-stdin"], PASSWORD);
@@ -296,4 +299,67 @@ fn ops_try_a_file_against_the_definitions_and_nothing_is_kept() {
     assert_eq!(try_as("ann", "invoice-acme.pdf", &bytes).status, 403);
     // Nothing was stored.
     assert_eq!(s.d.documents().len(), 0);
+}
+
+#[test]
+fn ops_dry_run_a_bot_on_an_uploaded_file_with_secrets_masked() {
+    const SECRET: &str = "hunter2-very-secret";
+    let mut d = Daemon::new("").with_env("CLERK_SECRET_ERP_PASSWORD", SECRET).with_env("ERP_URL", "http://erp.invalid");
+    d.spawn();
+    let s = setup_with(d, &[("ann", "agent"), ("olga", "ops")]);
+    let bytes = std::fs::read(support::sample("credit-note-acme.pdf")).unwrap();
+    let dry_run = |user: &str, bot: &str, body: &[u8]| {
+        let auth = bearer(&s.tokens[user]);
+        let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/octet-stream")];
+        support::api::call_raw(&s.addr, "POST", &format!("/api/v1/bots/{bot}/dry-run?name=cn.pdf"), &headers, body)
+    };
+    let r = dry_run("olga", "key-in-credit-note", &bytes);
+    assert_eq!(r.status, 200, "{r:?}");
+    let run = r.json();
+    assert_eq!(run["document"]["type"], "credit-note", "{run:#}");
+    assert_eq!(run["failed"], false, "{run:#}");
+    let steps = run["steps"].as_array().unwrap();
+    let login = steps.iter().find(|st| st["id"] == "login").expect("the login step");
+    assert!(login["summary"].to_string().contains("http://erp.invalid/login"), "{login}");
+    assert!(!r.body.contains(SECRET), "the secret is masked: {}", r.body);
+    assert!(run["missing_secrets"].as_array().unwrap().is_empty());
+    // No document: the steps render against an empty one.
+    let r = dry_run("olga", "key-in-credit-note", b"");
+    assert_eq!((r.status, r.json()["document"]["type"].clone()), (200, Value::Null), "{r:?}");
+    assert_eq!(dry_run("olga", "no-such-bot", &bytes).status, 404);
+    assert_eq!(dry_run("ann", "key-in-credit-note", &bytes).status, 403);
+    assert_eq!(s.d.documents().len(), 0, "nothing is kept");
+}
+
+#[test]
+fn admins_change_roles_and_disable_users_but_not_the_last_admin() {
+    let s = setup(&[("ann", "agent"), ("ada", "admin")]);
+    let change = |who: &str, name: &str, body: Value| s.as_user(who, "PATCH", &format!("/api/v1/users/{name}"), Some(&body));
+    // A session of ann's, to see it end.
+    let signed = call(&s.addr, "POST", "/api/v1/session", &[], Some(&json!({"name": "ann", "password": PASSWORD})));
+    let cookie = signed.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    assert_eq!(call(&s.addr, "GET", "/api/v1/exceptions", &[("Cookie", &cookie)], None).status, 200);
+
+    assert_eq!(change("ann", "ann", json!({"role": "admin"})).status, 403, "an agent cannot promote herself");
+    let r = change("ada", "ann", json!({"role": "ops", "groups": ["@billing"]}));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!((r.json()["role"].clone(), r.json()["groups"].clone()), (json!("ops"), json!(["billing"])));
+    assert_eq!(s.as_user("ann", "GET", "/api/v1/documents", None).status, 200, "ops read documents");
+
+    let r = change("ada", "ann", json!({"disabled": true}));
+    assert_eq!((r.status, r.json()["disabled"].clone()), (200, json!(true)), "{r:?}");
+    assert_eq!(s.as_user("ann", "GET", "/api/v1/exceptions", None).status, 401, "her token is refused");
+    assert_eq!(call(&s.addr, "GET", "/api/v1/exceptions", &[("Cookie", &cookie)], None).status, 401, "her session ended");
+    let again = call(&s.addr, "POST", "/api/v1/session", &[], Some(&json!({"name": "ann", "password": PASSWORD})));
+    assert_eq!(again.status, 401, "and she cannot sign in: {again:?}");
+    assert_eq!(change("ada", "ann", json!({"disabled": false})).status, 200);
+    assert_eq!(s.as_user("ann", "GET", "/api/v1/exceptions", None).status, 200, "enabled again");
+
+    let r = change("ada", "ada", json!({"role": "agent"}));
+    assert_eq!(r.status, 409, "the last admin stays: {r:?}");
+    assert!(r.json()["detail"].as_str().unwrap().contains("no enabled admin"), "{r:?}");
+    assert_eq!(change("ada", "nobody", json!({"disabled": true})).status, 404);
+    assert_eq!(change("ada", "ann", json!({"role": "boss"})).status, 422);
+    let users = s.d.json(&["users", "list", "--json"]);
+    assert_eq!(users.as_array().unwrap().iter().find(|u| u["name"] == "ada").unwrap()["role"], "admin");
 }

@@ -4,6 +4,7 @@
 
 pub mod cookies;
 pub mod cron;
+pub mod dry_run;
 pub mod extract;
 pub mod kinds;
 pub mod redact;

@@ -18,6 +18,9 @@ pub struct DocType {
     pub rules: Rules,
     /// How long a document of this type may wait in the exception queue (`sla: 4h`).
     pub sla: Option<std::time::Duration>,
+    /// A document no rule recognises, which the learner puts under this type with at least this
+    /// confidence, is classified as this type without waiting for an agent (`auto_apply: 0.9`).
+    pub auto_apply: Option<f64>,
 }
 
 /// How a type recognises a document and extracts its fields.

@@ -80,6 +80,10 @@ pub struct Outcome {
     /// Fields found but invalid, or required and missing: name → why.
     pub problems: BTreeMap<String, String>,
     pub exception: Option<(ExceptionKind, String)>,
+    /// Set when no rule recognised the document and the type came from what agents filed
+    /// before (a type's `auto_apply`): why, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learned: Option<String>,
 }
 
 impl Outcome {
@@ -89,6 +93,7 @@ impl Outcome {
             fields: Fields::new(),
             problems: BTreeMap::new(),
             exception: Some((kind, reason.into())),
+            learned: None,
         }
     }
 }
@@ -179,6 +184,11 @@ impl Classifier {
 
     pub fn types(&self) -> &[Arc<DocType>] {
         &self.types
+    }
+
+    /// Whether some type takes the learner's suggestion on its own (`auto_apply`).
+    pub fn auto_applies(&self) -> bool {
+        self.types.iter().any(|t| t.auto_apply.is_some())
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<DocType>> {
@@ -293,5 +303,5 @@ pub fn extract_fields(doctype: &DocType, doc: Doc, overrides: &BTreeMap<String, 
     let exception = (!missing.is_empty()).then(|| {
         (ExceptionKind::Incomplete, format!("{} is missing required fields — {}", doctype.name, missing.join("; ")))
     });
-    Outcome { doctype: Some(doctype.name.clone()), fields, problems, exception }
+    Outcome { doctype: Some(doctype.name.clone()), fields, problems, exception, learned: None }
 }

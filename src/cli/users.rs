@@ -22,6 +22,20 @@ pub enum UsersCmd {
         #[arg(long = "group")]
         groups: Vec<String>,
     },
+    /// Change a user's role or groups, or disable (sessions end at once, tokens are refused) or
+    /// enable them. The last enabled admin cannot be disabled or demoted.
+    Set {
+        name: String,
+        #[arg(long)]
+        role: Option<String>,
+        /// The user's groups, replacing the ones they had (repeatable; `--group ''` for none).
+        #[arg(long = "group")]
+        groups: Option<Vec<String>>,
+        #[arg(long, conflicts_with = "enable")]
+        disable: bool,
+        #[arg(long)]
+        enable: bool,
+    },
     /// Users with their roles (never their passwords).
     List {
         #[arg(long)]
@@ -47,10 +61,17 @@ pub async fn users(s: &Settings, cmd: UsersCmd) -> anyhow::Result<ExitCode> {
             } else {
                 None
             };
-            match users::add(&store, &name, role, password.as_deref(), &groups).await? {
+            match users::add(&store, &name, role, password.as_deref(), &groups, &operator()).await? {
                 Some(generated) => out!("added {name} ({}); password (shown once): {generated}", role.as_str()),
                 None => out!("added {name} ({})", role.as_str()),
             }
+        }
+        UsersCmd::Set { name, role, groups, disable, enable } => {
+            let role = role.map(|r| Role::parse(&r)).transpose().map_err(anyhow::Error::msg)?;
+            let groups: Option<Vec<String>> = groups.map(|g| g.into_iter().filter(|g| !g.is_empty()).collect());
+            let disabled = (disable || enable).then_some(disable);
+            users::change(&store, &name, role, groups.as_deref(), disabled, &operator()).await?;
+            out!("changed {name}");
         }
         UsersCmd::List { json } => {
             let list = store.users().await?;
@@ -66,6 +87,11 @@ pub async fn users(s: &Settings, cmd: UsersCmd) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who runs the command, for the audit trail.
+fn operator() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "clerk".into())
 }
 
 pub async fn tokens(s: &Settings, cmd: TokensCmd) -> anyhow::Result<ExitCode> {

@@ -6,7 +6,7 @@ use crate::classify::doctype::{DocType, FieldDef, Native, Rules};
 use crate::classify::fields::FieldType;
 use regex::{Regex, RegexBuilder};
 
-const KEYS: &[&str] = &["doctype", "description", "priority", "match", "fields", "sla"];
+const KEYS: &[&str] = &["doctype", "description", "priority", "match", "fields", "sla", "auto_apply"];
 const MATCH_KEYS: &[&str] = &["all", "any", "none"];
 const FIELD_KEYS: &[&str] = &["regex", "type", "required", "date_formats", "decimal_separator"];
 
@@ -32,6 +32,17 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
         },
     };
     let sla = doc.get("sla").map(|n| super::sla(n, diag));
+    let auto_apply = doc.get("auto_apply").and_then(|n| match n.as_str().and_then(|s| s.parse::<f64>().ok()) {
+        Some(c) if (0.5..1.0).contains(&c) => Some(c),
+        _ => {
+            diag.error(
+                n.pos,
+                "`auto_apply` must be a confidence from 0.5 to below 1, like 0.9: documents the learner \
+                 puts under this type at least that surely are classified without an agent",
+            );
+            None
+        }
+    });
     let (mut all, mut any, mut none) = (vec![], vec![], vec![]);
     match doc.get("match") {
         None => diag
@@ -72,6 +83,7 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
         version: version.to_string(),
         rules: Rules::Native(Native { match_all: all, match_any: any, match_none: none, fields }),
         sla,
+        auto_apply,
     })
 }
 

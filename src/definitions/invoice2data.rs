@@ -127,6 +127,7 @@ pub fn decode(doc: &Node, name: &str, file_name: &str, version: &str, diag: &mut
     };
     (diag.errors() == before).then(|| DocType {
         sla: None,
+        auto_apply: None,
         name,
         priority,
         file: diag.file.to_path_buf(),

@@ -23,6 +23,24 @@ pub enum ResolveError {
     Db(#[from] crate::store::Error),
 }
 
+/// For an unrecognised or ambiguous item: the loaded type agents gave the documents most like
+/// this one, with the learner's confidence (see `crate::learn`). Only ever shown; applying it is
+/// the agent's call. A store that cannot be read for new filings suggests from what was learned.
+pub async fn suggestion(
+    store: &Store,
+    learner: &std::sync::Arc<crate::learn::Learner>,
+    classifier: &Classifier,
+    item: &ExceptionItem,
+) -> Option<crate::learn::Suggestion> {
+    let document = item.document_id.filter(|_| matches!(item.kind.as_str(), "unrecognised" | "ambiguous"))?;
+    if let Err(e) = learner.refresh(store).await {
+        tracing::warn!(error = %e, "cannot read what agents filed; suggesting from what was learned before");
+    }
+    let (text, _, _) = store.document_text(document).await.ok()??;
+    let suggestion = learner.suggest(&text, Some(document))?;
+    classifier.get(&suggestion.doctype).is_some().then_some(suggestion)
+}
+
 /// Sets each item's due time from its document type's or bot's `sla`, and whether it is overdue
 /// (still open or claimed past it). Items whose type or bot has no SLA have none.
 pub fn deadlines(items: &mut [ExceptionItem], active: &crate::definitions::Active) {

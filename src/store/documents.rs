@@ -255,7 +255,10 @@ impl Store {
                 Store::open_exception(tx, id, *kind, reason).await?;
             }
             None => {
-                let detail = format!("as {}", outcome.doctype.as_deref().unwrap_or("?"));
+                let mut detail = format!("as {}", outcome.doctype.as_deref().unwrap_or("?"));
+                if let Some(why) = &outcome.learned {
+                    detail.push_str(&format!(" ({why})"));
+                }
                 Store::audit(&mut **tx, Some(id), None, actor, "recognised", &detail).await?;
             }
         }

@@ -12,6 +12,7 @@ pub mod blobs;
 mod daemons;
 mod documents;
 mod exceptions;
+mod filed;
 mod gauges;
 mod jobs;
 pub mod mail;
@@ -22,6 +23,7 @@ pub mod users;
 mod wake;
 
 pub use documents::{Document, DocumentFilter, DocumentSummary, IntakeResult, NewDocument};
+pub use filed::Filed;
 pub use exceptions::{ExceptionFilter, ExceptionItem, Guard, CLAIM_MS};
 pub use gauges::Gauges;
 pub use jobs::{Job, Stage};

@@ -34,9 +34,25 @@ pub struct UserSummary {
     pub groups: Vec<String>,
 }
 
+/// What to change of a user (None: leave it).
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub role: Option<String>,
+    pub groups: Option<Vec<String>>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserChanged {
+    Done,
+    NoSuchUser,
+    /// The change would leave no enabled admin, so nobody could manage users: not made.
+    LastAdmin,
+}
+
 impl Store {
-    /// Adds a user; false when the name is taken.
-    pub async fn add_user(&self, name: &str, role: &str, password_hash: &str, groups: &[String]) -> Result<bool> {
+    /// Adds a user (`by`: who did, for the audit trail); false when the name is taken.
+    pub async fn add_user(&self, name: &str, role: &str, password_hash: &str, groups: &[String], by: &str) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let added = sqlx::query(
             "INSERT INTO users (name, role, password, created_at, groups) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
@@ -51,7 +67,7 @@ impl Store {
         .rows_affected()
             == 1;
         if added {
-            Store::audit(&mut *tx, None, None, "clerk", "user added", &format!("{name} ({role})")).await?;
+            Store::audit(&mut *tx, None, None, by, "user added", &format!("{name} ({role})")).await?;
         }
         tx.commit().await?;
         Ok(added)
@@ -75,6 +91,54 @@ impl Store {
                 groups: r.get::<String, _>(5).split(',').filter(|g| !g.is_empty()).map(str::to_string).collect(),
             })
             .collect())
+    }
+
+    /// Changes a user's role, groups or whether they may sign in, recording who did (`by`). A
+    /// disabled user's sessions end at once; their tokens are refused while they are disabled.
+    /// Refused (nothing changes) when no enabled admin would be left.
+    pub async fn change_user(&self, name: &str, change: &UserChange, by: &str) -> Result<UserChanged> {
+        let mut tx = self.write_tx().await?;
+        let admins_before = Store::enabled_admins(&mut tx).await?;
+        let found = sqlx::query(
+            "UPDATE users SET role = COALESCE($1, role), groups = COALESCE($2, groups), disabled = COALESCE($3, disabled) WHERE name = $4",
+        )
+        .bind(change.role.clone())
+        .bind(change.groups.as_ref().map(|g| g.join(",")))
+        .bind(change.disabled.map(i64::from))
+        .bind(name)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !found {
+            return Ok(UserChanged::NoSuchUser);
+        }
+        if admins_before > 0 && Store::enabled_admins(&mut tx).await? == 0 {
+            return Ok(UserChanged::LastAdmin);
+        }
+        if change.disabled == Some(true) {
+            sqlx::query("DELETE FROM sessions WHERE user_name = $1").bind(name).execute(&mut *tx).await?;
+        }
+        let mut what = vec![];
+        if let Some(r) = &change.role {
+            what.push(format!("role {r}"));
+        }
+        if let Some(g) = &change.groups {
+            what.push(format!("groups [{}]", g.join(", ")));
+        }
+        match change.disabled {
+            Some(true) => what.push("disabled".into()),
+            Some(false) => what.push("enabled".into()),
+            None => {}
+        }
+        Store::audit(&mut *tx, None, None, by, "user changed", &format!("{name}: {}", what.join(", "))).await?;
+        tx.commit().await?;
+        Ok(UserChanged::Done)
+    }
+
+    async fn enabled_admins(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0").fetch_one(&mut **tx).await?;
+        Ok(row.get(0))
     }
 
     /// A user's role and password hash, if the user exists and is not disabled.

@@ -22,14 +22,32 @@ pub struct Service {
     pub readers: Readers,
     /// The definitions folder, to report every problem in it as `clerk check` does.
     pub definitions: PathBuf,
+    /// Where bots' secrets are, for dry runs (they are masked in what is shown).
+    pub secrets_file: Option<PathBuf>,
     /// Failed sign-ins, per user name and per client address.
     pub logins: Arc<auth::Limiter>,
     /// Pages drawn lately.
     pub previews: Arc<preview::Previews>,
+    /// What agents filed, for the type suggested on an item.
+    pub learner: Arc<crate::learn::Learner>,
 }
 
 impl Service {
     pub fn active(&self) -> Arc<Active> {
         self.active.read().expect("definitions lock").clone()
+    }
+
+    /// One item with its due time (see `crate::exceptions::deadlines`); a 404 when there is none.
+    pub async fn item(&self, id: i64) -> Result<crate::store::ExceptionItem, problem::Problem> {
+        let item = self.store.exception(id).await?.ok_or_else(|| problem::Problem::not_found(format!("exception {id} does not exist")))?;
+        let mut one = [item];
+        crate::exceptions::deadlines(&mut one, &self.active());
+        let [item] = one;
+        Ok(item)
+    }
+
+    /// The learner's suggestion for an item (see `crate::exceptions::suggestion`).
+    pub async fn suggestion(&self, item: &crate::store::ExceptionItem) -> Option<crate::learn::Suggestion> {
+        crate::exceptions::suggestion(&self.store, &self.learner, &self.active().classifier, item).await
     }
 }

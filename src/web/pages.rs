@@ -286,12 +286,7 @@ async fn item(
 ) -> Result<Response, Response> {
     let caller = signed_in(caller, &uri)?;
     let fail = |e: crate::store::Error| Problem::from(e).into_response();
-    let item = s.store.exception(id).await.map_err(fail)?.ok_or_else(|| {
-        Problem::not_found(format!("exception {id} does not exist")).into_response()
-    })?;
-    let mut one = [item];
-    crate::exceptions::deadlines(&mut one, &s.active());
-    let [item] = one;
+    let item = s.item(id).await.map_err(IntoResponse::into_response)?;
     let doc = match item.document_id {
         Some(d) => s.store.document(d).await.map_err(fail)?,
         None => None,
@@ -306,17 +301,27 @@ async fn item(
     let prev = queue.iter().map(|i| i.id).rev().find(|i| *i < id);
 
     let active = s.active();
+    let suggestion = s.suggestion(&item).await;
     let mut pages = Vec::new();
     let mut types = Vec::new();
     let mut doctype = String::new();
     if let Some(doc) = &doc {
         let hint = s.store.doctype_hint(doc.id).await.map_err(fail)?;
+        let boxes = s.store.document_boxes(doc.id).await.map_err(fail)?.unwrap_or_default();
         doctype = doc.doctype.clone().or(hint).unwrap_or_default();
+        let (mut fields, mut problems) = (doc.fields.clone(), doc.problems.clone());
+        // A suggested type comes with the fields it finds, for the agent to check: preselected
+        // in the form, saved only when the agent resolves.
+        let suggested = suggestion.as_ref().filter(|_| doc.doctype.is_none()).and_then(|s| active.classifier.get(&s.doctype));
+        if let Some(t) = suggested {
+            let text = doc.text.as_deref().unwrap_or_default();
+            let found = crate::classify::extract_fields(t, crate::classify::Doc { text, boxes: Some(&boxes) }, &Default::default());
+            (fields, problems, doctype) = (found.fields, found.problems, t.name.clone());
+        }
         if active.classifier.get(&doctype).is_none() {
             doctype = active.classifier.types().first().map(|t| t.name.clone()).unwrap_or_default();
         }
-        let boxes = s.store.document_boxes(doc.id).await.map_err(fail)?.unwrap_or_default();
-        let marks = super::highlight::marks(&doc.fields, &boxes);
+        let marks = super::highlight::marks(&fields, &boxes);
         for n in 1..=(doc.pages.unwrap_or(0).max(1) as u32).min(MAX_PAGES_SHOWN) {
             match super::preview::page_image(&s, &doc.sha256, &doc.original_name, n).await {
                 Ok(img) => {
@@ -343,13 +348,13 @@ async fn item(
             }
         }
         for t in active.classifier.types() {
-            let same = doc.doctype.as_deref() == Some(t.name.as_str()) || t.name == doctype;
+            let same = t.name == doctype;
             let fields = t
                 .field_names()
                 .into_iter()
                 .map(|name| FieldView {
-                    value: doc.fields.get(&name).filter(|_| same).map(crate::classify::field_text).unwrap_or_default(),
-                    problem: doc.problems.get(&name).filter(|_| same).cloned(),
+                    value: fields.get(&name).filter(|_| same).map(crate::classify::field_text).unwrap_or_default(),
+                    problem: problems.get(&name).filter(|_| same).cloned(),
                     name,
                 })
                 .collect();
@@ -362,7 +367,7 @@ async fn item(
         context! {
             title => format!("#{id} {}", item.kind), nav => "queue", user => who(&caller),
             csrf => caller.0.csrf.clone().unwrap_or_default(),
-            item, doc, run, pages, types, doctype, next, prev, audit,
+            item, doc, run, pages, types, doctype, next, prev, audit, suggestion,
         },
     ))
 }

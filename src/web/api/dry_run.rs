@@ -1,12 +1,14 @@
 //! Trying a file against the loaded definitions without keeping anything: what type it would be,
-//! with which fields and problems. The file is read by a reader, like every document.
+//! with which fields and problems, and what a bot would send for it. The file is read by a
+//! reader, like every document.
 
+use crate::bots::dry_run;
 use crate::users::Role;
 use crate::web::auth::Caller;
-use crate::web::problem::{ApiResult, ProblemBody};
+use crate::web::problem::{ApiResult, Problem, ProblemBody};
 use crate::web::Service;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -55,5 +57,56 @@ pub async fn classify(
         reason: outcome.exception.map(|(_, r)| r),
         pages,
         ocr,
+    }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BotDryRun {
+    pub bot: String,
+    pub version: String,
+    /// The document the steps were rendered against: the uploaded file's type and fields.
+    #[schema(value_type = Object)]
+    pub document: serde_json::Value,
+    /// Every step as it would be sent (requests, conditions shown, not evaluated), secrets masked.
+    #[schema(value_type = Vec<Object>)]
+    pub steps: serde_json::Value,
+    /// Secrets the bot uses that are set nowhere.
+    pub missing_secrets: Vec<String>,
+    /// Whether a step could not be rendered (its `error` says why).
+    pub failed: bool,
+}
+
+/// A bot's dry run on an uploaded file (the request body, read and classified, kept nowhere) or,
+/// with an empty body, on no document: every step rendered, secrets masked, nothing sent.
+/// Needs the ops role.
+#[utoipa::path(post, path = "/bots/{name}/dry-run", tag = "definitions", params(("name" = String, Path), FileName),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = BotDryRun), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 413, body = ProblemBody)))]
+pub async fn bot(
+    caller: Caller,
+    State(s): State<Service>,
+    Path(bot): Path<String>,
+    Query(q): Query<FileName>,
+    body: Bytes,
+) -> ApiResult<Json<BotDryRun>> {
+    caller.require(Role::Ops)?;
+    let active = s.active();
+    let bots = active.definitions.bots();
+    let bot = bots.iter().find(|b| b.name == bot).ok_or_else(|| Problem::not_found(format!("no bot named `{bot}` is loaded")))?;
+    let document = if body.is_empty() {
+        dry_run::no_doc()
+    } else {
+        let name = q.name.unwrap_or_else(|| "upload".into());
+        let (outcome, _, _) = crate::pipeline::classify_bytes(&body, &name, &s.readers, &active.classifier).await;
+        dry_run::file_doc(&outcome, &name)
+    };
+    let run = dry_run::dry_run(bot, document.clone(), s.secrets_file.as_deref()).map_err(Problem::internal)?;
+    Ok(Json(BotDryRun {
+        bot: bot.name.clone(),
+        version: bot.version.clone(),
+        document: serde_json::from_str(&run.redactor.redact(&document.to_string())).unwrap_or_default(),
+        steps: run.steps_json(),
+        failed: run.failed(),
+        missing_secrets: run.missing_secrets,
     }))
 }

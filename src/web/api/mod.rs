@@ -70,11 +70,13 @@ pub fn router() -> (axum::Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(definitions::list))
         .routes(routes!(definitions::mail))
         .routes(routes!(users::list, users::add))
+        .routes(routes!(users::change))
         // Only an upload for a dry run may be as large as a document may be (limits.max_file_size
         // default); every other body keeps axum's 2 MB limit.
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(dry_run::classify))
+                .routes(routes!(dry_run::bot))
                 .layer(axum::extract::DefaultBodyLimit::max(100 << 20)),
         );
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();

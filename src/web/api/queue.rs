@@ -64,21 +64,26 @@ pub async fn list(
     Ok(Json(items))
 }
 
-async fn found(s: &Service, id: i64) -> ApiResult<ExceptionItem> {
-    let item = s.store.exception(id).await?.ok_or_else(|| Problem::not_found(format!("exception {id} does not exist")))?;
-    let mut one = [item];
-    crate::exceptions::deadlines(&mut one, &s.active());
-    let [item] = one;
-    Ok(item)
+/// An item as an agent opens it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Item {
+    #[serde(flatten)]
+    pub item: ExceptionItem,
+    /// For unrecognised and ambiguous items: the type agents gave the documents most like this
+    /// one, how sure the learner is (0–1), and those documents. Never applied on its own.
+    pub suggestion: Option<crate::learn::Suggestion>,
 }
 
-/// The item with its version as ETag (send it back as If-Match). Needs the agent role.
+/// The item with its version as ETag (send it back as If-Match), and the learner's suggestion
+/// for its type. Needs the agent role.
 #[utoipa::path(get, path = "/exceptions/{id}", tag = "queue", params(("id" = i64, Path)),
-    responses((status = 200, body = ExceptionItem), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody)))]
+    responses((status = 200, body = Item), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn show(caller: Caller, State(s): State<Service>, Path(id): Path<i64>) -> ApiResult<Response> {
     caller.require(Role::Agent)?;
-    let item = found(&s, id).await?;
-    Ok(([(header::ETAG, format!("\"{}\"", item.version))], Json(item)).into_response())
+    let item = s.item(id).await?;
+    let suggestion = s.suggestion(&item).await;
+    let etag = format!("\"{}\"", item.version);
+    Ok(([(header::ETAG, etag)], Json(Item { item, suggestion })).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema, Default)]
@@ -89,7 +94,7 @@ pub struct Versioned {
 
 /// The item after a change, with its new version as ETag.
 async fn changed(s: &Service, id: i64) -> ApiResult<Response> {
-    let item = found(s, id).await?;
+    let item = s.item(id).await?;
     Ok(([(header::ETAG, format!("\"{}\"", item.version))], Json(item)).into_response())
 }
 
@@ -251,7 +256,7 @@ pub async fn decide(
     Json(body): Json<Decide>,
 ) -> ApiResult<Response> {
     caller.require(Role::Agent)?;
-    if found(&s, id).await?.kind != "business" {
+    if s.item(id).await?.kind != "business" {
         caller.require(Role::Admin)?;
     }
     let decision = match body.decision {
