@@ -40,6 +40,12 @@ impl Setup {
         let auth = bearer(&self.tokens[user]);
         call(&self.addr, method, path, &[("Authorization", &auth)], body)
     }
+    /// Posts `body` as a file upload (`application/octet-stream`) as `user`.
+    fn upload(&self, user: &str, path: &str, body: &[u8]) -> Reply {
+        let auth = bearer(&self.tokens[user]);
+        let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/octet-stream")];
+        support::api::call_raw(&self.addr, "POST", path, &headers, body)
+    }
     fn incomplete_invoice(&self) -> i64 {
         self.d.drop_sample("invoice-incomplete.pdf");
         self.d.wait_settled(1);
@@ -281,11 +287,7 @@ fn items_past_their_types_sla_are_overdue_in_the_api_the_queue_and_the_metrics()
 fn ops_try_a_file_against_the_definitions_and_nothing_is_kept() {
     let s = setup(&[("ann", "agent"), ("olga", "ops")]);
     let bytes = std::fs::read(support::sample("invoice-acme.pdf")).unwrap();
-    let try_as = |user: &str, name: &str, body: &[u8]| {
-        let auth = bearer(&s.tokens[user]);
-        let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/octet-stream")];
-        support::api::call_raw(&s.addr, "POST", &format!("/api/v1/classify?name={name}"), &headers, body)
-    };
+    let try_as = |user: &str, name: &str, body: &[u8]| s.upload(user, &format!("/api/v1/classify?name={name}"), body);
     let r = try_as("olga", "invoice-acme.pdf", &bytes);
     assert_eq!(r.status, 200, "{r:?}");
     let found = r.json();
@@ -308,11 +310,7 @@ fn ops_dry_run_a_bot_on_an_uploaded_file_with_secrets_masked() {
     d.spawn();
     let s = setup_with(d, &[("ann", "agent"), ("olga", "ops")]);
     let bytes = std::fs::read(support::sample("credit-note-acme.pdf")).unwrap();
-    let dry_run = |user: &str, bot: &str, body: &[u8]| {
-        let auth = bearer(&s.tokens[user]);
-        let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/octet-stream")];
-        support::api::call_raw(&s.addr, "POST", &format!("/api/v1/bots/{bot}/dry-run?name=cn.pdf"), &headers, body)
-    };
+    let dry_run = |user: &str, bot: &str, body: &[u8]| s.upload(user, &format!("/api/v1/bots/{bot}/dry-run?name=cn.pdf"), body);
     let r = dry_run("olga", "key-in-credit-note", &bytes);
     assert_eq!(r.status, 200, "{r:?}");
     let run = r.json();

@@ -65,6 +65,20 @@ impl Setup {
         let item = item.unwrap_or_else(|| panic!("no open item for {name}: {doc}"));
         self.get(&format!("/api/v1/exceptions/{}", item["id"])).json()
     }
+    /// Letters 1..=n arrive and an agent files each as a supplier letter; then letter n+1 and
+    /// a memo arrive. The filed documents' ids.
+    fn file_letters_then_one_more(&self, n: u32) -> Vec<i64> {
+        for i in 1..=n {
+            self.d.drop_file(&format!("acme-{i}.txt"), acme(i).as_bytes());
+        }
+        self.d.wait_settled(n as usize);
+        let filed = (1..=n).map(|i| self.file(i)).collect();
+        self.d.drop_file(&format!("acme-{}.txt", n + 1), acme(n + 1).as_bytes());
+        self.d.drop_file("memo.txt", MEMO.as_bytes());
+        self.d.wait_settled(n as usize + 2);
+        filed
+    }
+
     /// An agent files the letter `n` as a supplier letter.
     fn file(&self, n: u32) -> i64 {
         let item = self.item_of(&format!("acme-{n}.txt"));
@@ -78,15 +92,7 @@ impl Setup {
 #[test]
 fn the_type_agents_gave_similar_documents_is_suggested_and_not_applied() {
     let s = setup(SUPPLIER_LETTER);
-    for n in 1..=2 {
-        s.d.drop_file(&format!("acme-{n}.txt"), acme(n).as_bytes());
-    }
-    s.d.wait_settled(2);
-    let filed: Vec<i64> = (1..=2).map(|n| s.file(n)).collect();
-
-    s.d.drop_file("acme-3.txt", acme(3).as_bytes());
-    s.d.drop_file("memo.txt", MEMO.as_bytes());
-    s.d.wait_settled(4);
+    let filed = s.file_letters_then_one_more(2);
     // Not applied: the type has no auto_apply, so the letter waits for an agent.
     let doc = s.d.by_name("acme-3.txt");
     assert_eq!((doc["status"].as_str(), doc["doctype"].as_str()), (Some("exception"), None), "{doc}");
@@ -145,15 +151,7 @@ fn the_type_agents_gave_similar_documents_is_suggested_and_not_applied() {
 #[test]
 fn a_type_with_auto_apply_takes_documents_the_learner_is_sure_of() {
     let s = setup(&format!("{SUPPLIER_LETTER}auto_apply: 0.6\n"));
-    for n in 1..=3 {
-        s.d.drop_file(&format!("acme-{n}.txt"), acme(n).as_bytes());
-    }
-    s.d.wait_settled(3);
-    let filed: Vec<i64> = (1..=3).map(|n| s.file(n)).collect();
-
-    s.d.drop_file("acme-4.txt", acme(4).as_bytes());
-    s.d.drop_file("memo.txt", MEMO.as_bytes());
-    s.d.wait_settled(5);
+    let filed = s.file_letters_then_one_more(3);
     let doc = s.d.document(s.d.by_name("acme-4.txt")["id"].as_i64().unwrap());
     assert_eq!((doc["status"].as_str(), doc["doctype"].as_str()), (Some("recognised"), Some("supplier-letter")), "{doc}");
     assert_eq!(doc["fields"]["reference"], "R-4", "fields are extracted as for any document of the type");
