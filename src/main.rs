@@ -220,9 +220,23 @@ enum ExceptionsCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Take an item so no one else works on it.
+    /// Take an item so no one else works on it (for 30 minutes; claiming again renews it).
     Claim {
         id: i64,
+        #[command(flatten)]
+        agent: Agent,
+    },
+    /// Give back an item you claimed.
+    Release {
+        id: i64,
+        #[command(flatten)]
+        agent: Agent,
+    },
+    /// Mean an item for a user or an @group (`--to ''` for anyone).
+    Assign {
+        id: i64,
+        #[arg(long)]
+        to: String,
         #[command(flatten)]
         agent: Agent,
     },
@@ -757,6 +771,15 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
         ExceptionsCmd::Claim { id, agent } => {
             exceptions::claim(&store, id, Guard { agent: &agent.name(), version: None }).await?;
             out!("exception {id} claimed by {}", agent.name());
+        }
+        ExceptionsCmd::Release { id, agent } => {
+            exceptions::release(&store, id, Guard { agent: &agent.name(), version: None }).await?;
+            out!("exception {id} released");
+        }
+        ExceptionsCmd::Assign { id, to, agent } => {
+            let to = Some(to.as_str()).filter(|t| !t.is_empty());
+            exceptions::assign(&store, id, Guard { agent: &agent.name(), version: None }, to).await?;
+            out!("exception {id} assigned to {}", to.unwrap_or("anyone"));
         }
         ExceptionsCmd::Resolve { id, run_decision, agent, .. } if run_decision.get().is_some() => {
             let run = exceptions::decide(&store, id, Guard { agent: &agent.name(), version: None }, run_decision.get().unwrap()).await?;

@@ -84,6 +84,15 @@ fn an_agent_claims_and_resolves_an_incomplete_invoice() {
     let out = d.clerk(&["exceptions", "claim", &id, "--as", "bob"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("claimed by alice"));
+    // Only the one who claimed gives it back; it can be meant for a group meanwhile.
+    assert!(!d.clerk(&["exceptions", "release", &id, "--as", "bob"]).status.success());
+    assert!(d.clerk(&["exceptions", "release", &id, "--as", "alice"]).status.success());
+    assert_eq!(d.json(&["exceptions", "show", &id, "--json"])["state"], "open");
+    assert!(d.clerk(&["exceptions", "assign", &id, "--to", "@billing", "--as", "alice"]).status.success());
+    assert_eq!(d.json(&["exceptions", "show", &id, "--json"])["assignee"], "@billing");
+    let out = d.clerk(&["exceptions", "assign", &id, "--to", "nobody", "--as", "alice"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no user named `nobody`"), "{out:?}");
+    assert!(d.clerk(&["exceptions", "claim", &id, "--as", "alice"]).status.success());
 
     // An answer that still does not validate is refused and the item stays claimed.
     let out = d.clerk(&[
@@ -127,7 +136,10 @@ fn an_agent_claims_and_resolves_an_incomplete_invoice() {
     let actions: Vec<&str> = doc["audit"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     // Recognised now, the invoice is routed to the bot that books invoices (which may have run
     // already: no ERP answers here, so what follows is the run failing).
-    assert_eq!(actions[..6], ["received", "exception:incomplete", "claimed", "resolved", "recognised", "run queued"]);
+    assert_eq!(
+        actions[..9],
+        ["received", "exception:incomplete", "claimed", "released", "assigned", "claimed", "resolved", "recognised", "run queued"]
+    );
 
     // Rejecting the other one.
     let other =
