@@ -19,7 +19,7 @@ pub const MIN_SIMILARITY: f64 = 0.1;
 /// close ones of one type a high one (at most NEIGHBOURS / (NEIGHBOURS + DOUBT) ≈ 0.95).
 const DOUBT: f64 = 0.5;
 /// The oldest filed documents are forgotten beyond this many (memory stays bounded).
-pub const MAX_EXAMPLES: usize = 20_000;
+pub const MAX_EXAMPLES: usize = 5_000;
 
 /// What the learner proposes for a document: a type, how sure it is (0–1), and the filed
 /// documents of that type it is most like.
