@@ -18,8 +18,9 @@ use std::sync::{Arc, RwLock};
 #[derive(Default)]
 pub struct Learner {
     model: RwLock<Model>,
-    /// Where reading the filings stopped; held while reading, so one reader at a time.
-    cursor: tokio::sync::Mutex<(String, i64)>,
+    /// Where reading the filings stopped (None: not started); held while reading, so one
+    /// reader at a time.
+    cursor: tokio::sync::Mutex<Option<(String, i64)>>,
 }
 
 const BATCH: i64 = 500;
@@ -27,9 +28,14 @@ const BATCH: i64 = 500;
 impl Learner {
     /// Learns what agents filed since the last look.
     pub async fn refresh(self: &Arc<Self>, store: &Store) -> crate::store::Result<()> {
-        let mut cursor = self.cursor.lock().await;
+        let mut guard = self.cursor.lock().await;
+        // A first look reads only the filings the model keeps, not the whole history.
+        let cursor = match guard.take() {
+            Some(c) => guard.insert(c),
+            None => guard.insert(store.filed_start(model::MAX_EXAMPLES as i64).await?.unwrap_or_default()),
+        };
         loop {
-            let filed = store.filed_since(&cursor, BATCH).await?;
+            let filed = store.filed_since(cursor, BATCH).await?;
             let Some(last) = filed.last() else { break };
             *cursor = last.cursor.clone();
             let full = filed.len() as i64 == BATCH;

@@ -38,6 +38,14 @@ impl Store {
         Ok(rows.into_iter().map(filed).collect())
     }
 
+    /// Where to start reading so that only the newest `newest` filings are read: the cursor of
+    /// the filing just before them, or None when there are no more than that.
+    pub async fn filed_start(&self, newest: i64) -> Result<Option<(String, i64)>> {
+        let sql = filed_sql("ORDER BY e.updated_at DESC, e.id DESC LIMIT 1 OFFSET $1");
+        let rows = sqlx::query(&sql).bind(newest).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().next().map(|r| filed(r).cursor))
+    }
+
     /// The newest `limit` documents filed under `doctype`.
     pub async fn filed_as(&self, doctype: &str, limit: i64) -> Result<Vec<Filed>> {
         let sql = filed_sql("AND d.doctype = $1 ORDER BY e.updated_at DESC, e.id DESC LIMIT $2");
