@@ -155,31 +155,32 @@ impl Pipeline {
         let hint = self.store.doctype_hint(job.document_id).await?;
         let boxes =
             if active.classifier.uses_area() { self.store.document_boxes(job.document_id).await? } else { None };
-        let learner = active.classifier.auto_applies().then(|| self.learner.clone());
-        if let Some(learner) = &learner {
-            learner.refresh(&self.store).await?;
-        }
-        let document_id = job.document_id;
-        let outcome = tokio::task::spawn_blocking(move || {
+        let classifier = active.clone();
+        let (outcome, text, boxes) = tokio::task::spawn_blocking(move || {
             let doc = Doc { text: &text, boxes: boxes.as_deref() };
             // A mail rule's type is not guessed but validated: the fields must be there.
-            let hinted = hint.as_deref().and_then(|h| active.classifier.get(h));
+            let hinted = hint.as_deref().and_then(|h| classifier.classifier.get(h));
             let outcome = match hinted {
                 Some(t) => crate::classify::extract_fields(t, doc, &Default::default()),
-                None => active.classifier.classify_doc(doc),
+                None => classifier.classifier.classify_doc(doc),
             };
-            let outcome = match (&outcome.exception, learner) {
-                (Some((ExceptionKind::Unrecognised, _)), Some(learner)) => {
-                    let suggestion = learner.suggest(&text, Some(document_id));
-                    apply_learned(&active.classifier, outcome, doc, suggestion)
-                }
-                _ => outcome,
-            };
-            let version = outcome.doctype.as_ref().and_then(|t| active.classifier.get(t)).map(|t| t.version.clone());
-            (outcome, version)
+            (outcome, text, boxes)
         })
         .await?;
-        let (outcome, version): (Outcome, Option<String>) = outcome;
+        // Only a document no rule recognised asks the learner (and reads new filings first).
+        let unrecognised = matches!(outcome.exception, Some((ExceptionKind::Unrecognised, _)));
+        let outcome = if unrecognised && active.classifier.auto_applies() {
+            self.learner.refresh(&self.store).await?;
+            let (learner, active, document_id) = (self.learner.clone(), active.clone(), job.document_id);
+            tokio::task::spawn_blocking(move || {
+                let suggestion = learner.suggest(&text, Some(document_id));
+                apply_learned(&active.classifier, outcome, Doc { text: &text, boxes: boxes.as_deref() }, suggestion)
+            })
+            .await?
+        } else {
+            outcome
+        };
+        let version = outcome.doctype.as_ref().and_then(|t| active.classifier.get(t)).map(|t| t.version.clone());
         let bots = self.active().definitions.bots();
         let runs = match (&outcome.exception, &outcome.doctype) {
             (None, Some(doctype)) => routing::runs_for(job.document_id, doctype, &bots),

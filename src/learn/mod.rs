@@ -61,13 +61,4 @@ impl Learner {
     pub fn suggest(&self, text: &str, exclude: Option<i64>) -> Option<Suggestion> {
         self.model.write().expect("learner lock").suggest(text, exclude)
     }
-
-    /// How many filed documents the learner knows.
-    pub fn len(&self) -> usize {
-        self.model.read().expect("learner lock").len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
