@@ -42,7 +42,13 @@ fn sign_in(b: &Browser, base: &str, name: &str, then: &str) {
     b.type_into(&b.find("input[name=name]"), name);
     b.type_into(&b.find("input[name=password]"), PASSWORD);
     b.click(&b.find("form.login button[type=submit]"));
-    b.wait_for("the page after signing in", |b| b.url().ends_with(then));
+    // The sign-in page's own address (`/login?next=/queue`) ends with `then` too: wait until
+    // the browser has left it and the signed-in page is drawn.
+    b.wait_for("the page after signing in", |b| {
+        let url = b.url();
+        !url.contains("/login") && url.ends_with(then)
+    });
+    b.find("#sign-out");
 }
 
 fn visible_input(b: &Browser, field: &str) -> webdriver::Element {
