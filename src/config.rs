@@ -37,20 +37,86 @@ pub struct Settings {
     pub readers: ReadersSettings,
     pub limits: LimitSettings,
     pub http: HttpSettings,
+    pub queue: QueueSettings,
 }
 
-/// The daemon's HTTP listener: `/metrics`, `/healthz`, `/readyz`.
+/// The daemon's HTTP listener: the web app, the API, `/metrics`, `/healthz`, `/readyz`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpSettings {
     /// `HOST:PORT` (port 0: any free port, written to the log).
     pub listen: String,
+    /// Reverse proxies (addresses or networks, `10.0.0.0/8`) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed. Without them the client is the connection's peer and the
+    /// headers are ignored: anyone could write them.
+    pub trusted_proxies: Vec<Network>,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        HttpSettings { listen: "127.0.0.1:7420".into() }
+        HttpSettings { listen: "127.0.0.1:7420".into(), trusted_proxies: vec![] }
     }
+}
+
+/// An address or a network in CIDR notation (`192.168.0.0/16`, `::1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr::{V4, V6};
+        // An IPv4 client seen through an IPv6 socket is written ::ffff:a.b.c.d.
+        let ip = match ip {
+            V6(v6) => v6.to_ipv4_mapped().map(V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        let keep = |bits: u32| if self.prefix == 0 { 0 } else { u128::MAX << (bits - u32::from(self.prefix)) };
+        match (self.addr, ip) {
+            (V4(net), V4(ip)) => {
+                let mask = keep(32) as u32;
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (V6(net), V6(ip)) => {
+                let mask = keep(128);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Network, String> {
+        let bad = || format!("`{s}` is not an address or a network like 10.0.0.0/8");
+        let (addr, prefix) = s.trim().split_once('/').map_or((s.trim(), None), |(a, p)| (a, Some(p)));
+        let addr: std::net::IpAddr = addr.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+        };
+        Ok(Network { addr, prefix })
+    }
+}
+
+impl<'de> Deserialize<'de> for Network {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Network, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The exception queue.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueSettings {
+    /// How long an item may wait when its document type or bot names no `sla` of its own (and
+    /// for items with neither: unreadable, unrecognised, ambiguous documents). None: no deadline.
+    #[serde(deserialize_with = "optional_duration")]
+    pub sla: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -205,6 +271,7 @@ impl Default for Settings {
             readers: ReadersSettings::default(),
             limits: LimitSettings::default(),
             http: HttpSettings::default(),
+            queue: QueueSettings::default(),
         }
     }
 }
@@ -435,6 +502,10 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     }
 }
 
+fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    duration(d).map(Some)
+}
+
 fn bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     match NumOrText::deserialize(d)? {
         NumOrText::Num(n) => Ok(n),
@@ -469,5 +540,23 @@ mod tests {
         let err = toml::from_str::<Settings>("inbx = ['a']\n").unwrap_err().to_string();
         assert!(err.contains("line 1"), "{err}");
         assert!(err.contains("inbx"), "{err}");
+    }
+
+    #[test]
+    fn proxies_are_addresses_or_networks_and_the_queue_has_a_default_sla() {
+        let s: Settings =
+            toml::from_str("[http]\ntrusted_proxies = ['10.1.0.0/16', '::1']\n[queue]\nsla = '8h'\n").unwrap();
+        let [net, v6] = [s.http.trusted_proxies[0], s.http.trusted_proxies[1]];
+        assert!(net.contains("10.1.200.3".parse().unwrap()));
+        assert!(net.contains("::ffff:10.1.0.1".parse().unwrap()), "IPv4 seen through an IPv6 socket");
+        assert!(!net.contains("10.2.0.1".parse().unwrap()));
+        assert!(v6.contains("::1".parse().unwrap()) && !v6.contains("::2".parse().unwrap()));
+        assert!("0.0.0.0/0".parse::<Network>().unwrap().contains("203.0.113.9".parse().unwrap()));
+        assert_eq!(s.queue.sla, Some(Duration::from_secs(8 * 3600)));
+        assert_eq!(Settings::default().queue.sla, None);
+        for bad in ["10.0.0.0/33", "proxy.local", "10.0.0.0/x"] {
+            let err = toml::from_str::<Settings>(&format!("[http]\ntrusted_proxies = ['{bad}']\n")).unwrap_err().to_string();
+            assert!(err.contains(bad) && err.contains("line 2"), "{err}");
+        }
     }
 }

@@ -77,6 +77,8 @@ pub async fn serve(settings: Settings, load: LoadSettings) -> anyhow::Result<()>
         logins: Default::default(),
         previews: Default::default(),
         learner: pipeline.learner.clone(),
+        trusted_proxies: settings.http.trusted_proxies.clone().into(),
+        queue_sla: settings.queue.sla,
     };
     let addr = http::start(&settings.http.listen, service, stop_rx.clone()).await?;
     tracing::info!(address = %addr, "serving /metrics, /healthz and /readyz on http://{addr}");
@@ -262,7 +264,8 @@ impl Reloader {
             ("intake", differ(&old.intake, &new.intake)),
             ("mail accounts", differ(&(&old.mail.maildir, &old.mail.imap, old.mail.poll_interval), &(&new.mail.maildir, &new.mail.imap, new.mail.poll_interval))),
             ("readers.count", old.readers.count != new.readers.count),
-            ("http.listen", old.http.listen != new.http.listen),
+            ("http", differ(&old.http, &new.http)),
+            ("queue", differ(&old.queue, &new.queue)),
         ];
         let pending: Vec<&str> = restart_only.iter().filter(|(_, changed)| *changed).map(|(name, _)| *name).collect();
         if !pending.is_empty() {

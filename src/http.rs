@@ -44,7 +44,7 @@ async fn ready(State(s): State<Service>) -> impl IntoResponse {
 }
 
 async fn metrics(State(s): State<Service>) -> impl IntoResponse {
-    let overdue = crate::exceptions::overdue_by_kind(&s.store, &s.active()).await;
+    let overdue = s.overdue_by_kind().await;
     match (s.store.gauges().await, overdue) {
         (Ok(g), Ok(overdue)) => (
             StatusCode::OK,

@@ -575,11 +575,11 @@ async fn bot_dry_run(
             store.document_for_bot(id).await?.with_context(|| format!("document {id} does not exist"))?
         }
         (None, Some(path)) => {
-            let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let readers = Readers::new(s.reader_settings());
             let classifier = loaded.definitions.classifier();
-            let (o, _, _) = pipeline::classify_bytes(&bytes, &name, &readers, &classifier).await;
+            let (o, _, _) = pipeline::classify_file(&path, &name, &readers, &classifier).await;
             readers.stop().await;
             dry_run::file_doc(&o, &name)
         }

@@ -68,7 +68,7 @@ const FAMILIES: &[(&str, &str, &str)] = &[
     ("clerk_exceptions_open", "gauge", "Exception items open or claimed, by kind."),
     ("clerk_exceptions_oldest_open_seconds", "gauge", "Age of the oldest open exception item, by kind."),
     ("clerk_mail_account_healthy", "gauge", "1 when the mailbox's last check succeeded, else 0."),
-    ("clerk_exceptions_overdue", "gauge", "Exception items open or claimed past their document type's or bot's sla, by kind."),
+    ("clerk_exceptions_overdue", "gauge", "Exception items open or claimed past their document type's or bot's sla (or [queue] sla), by kind."),
 ];
 
 /// Every kind of exception item, so an overdue count of 0 is a series too.

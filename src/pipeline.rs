@@ -235,15 +235,15 @@ async fn head_of(path: &std::path::Path) -> Vec<u8> {
     head
 }
 
-/// Read + classify in one go, for callers outside the job system (`clerk bots run --dry-run
-/// --file`).
-pub async fn classify_bytes(
-    bytes: &[u8],
+/// Read + classify in one go, for callers outside the job system (a file tried against the
+/// definitions: uploaded to the API, or `clerk bots run --dry-run --file`).
+pub async fn classify_file(
+    path: &std::path::Path,
     name: &str,
     readers: &Readers,
     classifier: &Classifier,
 ) -> (Outcome, usize, bool) {
-    classify_read(readers.read(bytes, name).await, classifier)
+    classify_read(readers.read_file(path, name).await, classifier)
 }
 
 /// What a read document is, as `clerk classify` reports it: the outcome, its page count, and

@@ -6,6 +6,7 @@
 mod support;
 
 use serde_json::{json, Value};
+use std::io::{Read, Write};
 use support::api::{bearer, call, Reply};
 use support::Daemon;
 
@@ -179,7 +180,7 @@ fn a_stale_answer_is_refused_and_a_bad_one_explained() {
 
 #[test]
 fn a_browser_session_needs_its_csrf_token_and_sign_in_is_rate_limited() {
-    let s = setup(&[("ann", "agent")]);
+    let s = setup(&[("ann", "agent"), ("bob", "agent")]);
     let id = s.incomplete_invoice();
     let signed = call(&s.addr, "POST", "/api/v1/session", &[], Some(&json!({"name": "ann", "password": PASSWORD})));
     assert_eq!(signed.status, 200, "{signed:?}");
@@ -220,6 +221,68 @@ fn a_browser_session_needs_its_csrf_token_and_sign_in_is_rate_limited() {
     assert!(locked.header("retry-after").is_some_and(|s| s.parse::<u64>().unwrap() > 0), "{:?}", locked.headers);
     let unknown = call(&s.addr, "POST", "/api/v1/session", &[], Some(&json!({"name": "nobody", "password": PASSWORD})));
     assert!(unknown.status == 401 || unknown.status == 429, "{unknown:?}");
+    // The address is locked too, and a client cannot step around that by naming another
+    // address in X-Forwarded-For: no proxy is trusted by default.
+    let spoofed = call(
+        &s.addr,
+        "POST",
+        "/api/v1/session",
+        &[("X-Forwarded-For", "198.51.100.1")],
+        Some(&json!({"name": "bob", "password": PASSWORD})),
+    );
+    assert_eq!(spoofed.status, 429, "{spoofed:?}");
+}
+
+#[test]
+fn behind_a_trusted_proxy_the_forwarded_client_is_the_one_limited_and_logged() {
+    let s = setup_with(Daemon::start_with("[http]\ntrusted_proxies = ['127.0.0.0/8', '::1']\n"), &[("ann", "agent")]);
+    let sign_in = |name: &str, password: &str, headers: &[(&str, &str)]| {
+        call(&s.addr, "POST", "/api/v1/session", headers, Some(&json!({"name": name, "password": password})))
+    };
+    // Five names guessed from one client behind the proxy lock that client out…
+    let mallory = [("X-Forwarded-For", "198.51.100.1, 203.0.113.5")];
+    for guess in ["root", "admin", "test", "guest", "ann"] {
+        assert_eq!(sign_in(guess, "guess guess guess", &mallory).status, 401);
+    }
+    let locked = sign_in("ann", PASSWORD, &[("X-Forwarded-For", "203.0.113.5")]);
+    assert_eq!(locked.status, 429, "{locked:?}");
+    // …not everyone else behind the same proxy.
+    let other = sign_in("ann", PASSWORD, &[("X-Forwarded-For", "203.0.113.6"), ("X-Forwarded-Proto", "https")]);
+    assert_eq!(other.status, 200, "{other:?}");
+    let cookie = other.header("set-cookie").unwrap();
+    assert!(cookie.contains("; Secure"), "the client came over HTTPS: {cookie}");
+    let plain = sign_in("ann", PASSWORD, &[("X-Forwarded-For", "203.0.113.7")]);
+    assert!(!plain.header("set-cookie").unwrap().contains("Secure"), "{plain:?}");
+    // The refusals name the client in the log (what fail2ban watches), not the proxy.
+    let log = s.d.log();
+    let refused: Vec<&str> = log.lines().filter(|l| l.contains("sign-in refused")).collect();
+    assert_eq!(refused.len(), 5, "{log}");
+    assert!(refused.iter().all(|l| l.contains("203.0.113.5") && !l.contains("198.51.100.1")), "{refused:#?}");
+}
+
+#[test]
+fn items_whose_type_names_no_sla_are_due_after_the_queues_default() {
+    let mut d = Daemon::new("[queue]\nsla = '50ms'\n");
+    let invoice = d.definitions.join("invoice.yml");
+    let text = std::fs::read_to_string(&invoice).unwrap();
+    std::fs::write(&invoice, format!("{text}\nsla: 1h\n")).unwrap();
+    d.spawn();
+    let s = setup_with(d, &[("ann", "agent")]);
+    s.d.drop_sample("letter-unknown.pdf");
+    s.d.wait_settled(1);
+    s.d.drop_sample("invoice-incomplete.pdf");
+    s.d.wait_settled(2);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let items = s.as_user("ann", "GET", "/api/v1/exceptions", None).json();
+    let by_kind = |k: &str| items.as_array().unwrap().iter().find(|i| i["kind"] == k).unwrap().clone();
+    // The unrecognised letter has no type: the queue's default makes it overdue.
+    assert_eq!(by_kind("unrecognised")["overdue"], true, "{items:#}");
+    // The invoice's own SLA (an hour) wins over the default.
+    assert_eq!(by_kind("incomplete")["overdue"], false, "{items:#}");
+    assert!(by_kind("incomplete")["due_at"].is_string());
+    let metrics = call(&s.addr, "GET", "/metrics", &[], None).body;
+    assert!(metrics.contains("clerk_exceptions_overdue{kind=\"unrecognised\"} 1"), "{metrics}");
+    assert!(metrics.contains("clerk_exceptions_overdue{kind=\"incomplete\"} 0"), "{metrics}");
 }
 
 #[test]
@@ -285,7 +348,11 @@ fn items_past_their_types_sla_are_overdue_in_the_api_the_queue_and_the_metrics()
 
 #[test]
 fn ops_try_a_file_against_the_definitions_and_nothing_is_kept() {
-    let s = setup(&[("ann", "agent"), ("olga", "ops")]);
+    // Uploads are spooled to temporary files: give the daemon its own temporary folder to look in.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut d = Daemon::new("[limits]\nmax_file_size = '1MB'\n").with_env("TMPDIR", tmp.path().to_str().unwrap());
+    d.spawn();
+    let s = setup_with(d, &[("ann", "agent"), ("olga", "ops")]);
     let bytes = std::fs::read(support::sample("invoice-acme.pdf")).unwrap();
     let try_as = |user: &str, name: &str, body: &[u8]| s.upload(user, &format!("/api/v1/classify?name={name}"), body);
     let r = try_as("olga", "invoice-acme.pdf", &bytes);
@@ -299,8 +366,24 @@ fn ops_try_a_file_against_the_definitions_and_nothing_is_kept() {
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json()["exception"], "unreadable", "{r:?}");
     assert_eq!(try_as("ann", "invoice-acme.pdf", &bytes).status, 403);
-    // Nothing was stored.
+    // A file over limits.max_file_size is refused from its declared length, before it is sent.
+    let mut conn = std::net::TcpStream::connect(&s.addr).unwrap();
+    let auth = bearer(&s.tokens["olga"]);
+    let head = format!(
+        "POST /api/v1/classify?name=big.pdf HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: {auth}\r\nContent-Length: {}\r\n\r\n",
+        2 << 20
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("over the limit of 1048576 bytes (limits.max_file_size)"), "{answer}");
+    // Nothing was stored, and no upload is left in the temporary folder.
     assert_eq!(s.d.documents().len(), 0);
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(!left.iter().any(|n| n.to_string_lossy().starts_with("clerk-upload-")), "{left:?}");
 }
 
 #[test]

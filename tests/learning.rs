@@ -108,6 +108,16 @@ fn the_type_agents_gave_similar_documents_is_suggested_and_not_applied() {
     let memo = s.item_of("memo.txt");
     assert!(memo["suggestion"].is_null(), "{memo}");
 
+    // The queue shows it as well, in the API's list and on the queue page.
+    let listed = s.get("/api/v1/exceptions?kind=unrecognised").json();
+    let row = |id: &Value| listed.as_array().unwrap().iter().find(|i| &i["id"] == id).unwrap().clone();
+    assert_eq!(row(&item["id"])["suggestion"], *suggestion, "{listed:#}");
+    assert!(row(&memo["id"])["suggestion"].is_null(), "{listed:#}");
+    let queue = s.get("/queue").body;
+    let cell = format!(r#"<td class="suggestion">supplier-letter {:.0}%</td>"#, confidence * 100.0);
+    assert_eq!(queue.matches(&cell).count(), 1, "{queue}");
+    assert_eq!(queue.matches(r#"<td class="suggestion"></td>"#).count(), 1, "the memo has none: {queue}");
+
     // The command line shows the same.
     let out = s.d.clerk(&["exceptions", "show", &item["id"].to_string()]);
     let said = String::from_utf8_lossy(&out.stdout);

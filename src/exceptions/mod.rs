@@ -23,27 +23,58 @@ pub enum ResolveError {
     Db(#[from] crate::store::Error),
 }
 
-/// For an unrecognised or ambiguous item: the loaded type agents gave the documents most like
-/// this one, with the learner's confidence (see `crate::learn`). Only ever shown; applying it is
-/// the agent's call. A store that cannot be read for new filings suggests from what was learned.
+/// For an unrecognised or ambiguous item still waiting for an agent: the loaded type agents gave
+/// the documents most like this one, with the learner's confidence (see `crate::learn`). Only
+/// ever shown; applying it is the agent's call. A store that cannot be read for new filings
+/// suggests from what was learned.
 pub async fn suggestion(
     store: &Store,
     learner: &std::sync::Arc<crate::learn::Learner>,
     classifier: &Classifier,
     item: &ExceptionItem,
 ) -> Option<crate::learn::Suggestion> {
-    let document = item.document_id.filter(|_| matches!(item.kind.as_str(), "unrecognised" | "ambiguous"))?;
-    if let Err(e) = learner.refresh(store).await {
-        tracing::warn!(error = %e, "cannot read what agents filed; suggesting from what was learned before");
+    suggestions(store, learner, classifier, std::slice::from_ref(item)).await.pop().flatten()
+}
+
+/// [`suggestion`] for each of `items` (a page of the queue), in their order: one look for new
+/// filings, one text read per item that can have a suggestion, the model's work off the async
+/// threads.
+pub async fn suggestions(
+    store: &Store,
+    learner: &std::sync::Arc<crate::learn::Learner>,
+    classifier: &Classifier,
+    items: &[ExceptionItem],
+) -> Vec<Option<crate::learn::Suggestion>> {
+    let asks = |i: &ExceptionItem| {
+        i.document_id.filter(|_| matches!(i.kind.as_str(), "unrecognised" | "ambiguous") && matches!(i.state.as_str(), "open" | "claimed"))
+    };
+    let mut texts = vec![None; items.len()];
+    if items.iter().any(|i| asks(i).is_some()) {
+        if let Err(e) = learner.refresh(store).await {
+            tracing::warn!(error = %e, "cannot read what agents filed; suggesting from what was learned before");
+        }
+        if !learner.is_empty() {
+            for (slot, item) in texts.iter_mut().zip(items) {
+                if let Some(document) = asks(item) {
+                    *slot = store.document_text(document).await.ok().flatten().map(|(text, _, _)| (text, document));
+                }
+            }
+        }
     }
-    let (text, _, _) = store.document_text(document).await.ok()??;
-    let suggestion = learner.suggest(&text, Some(document))?;
-    classifier.get(&suggestion.doctype).is_some().then_some(suggestion)
+    let learner = learner.clone();
+    let suggested = tokio::task::spawn_blocking(move || {
+        texts.into_iter().map(|t| t.and_then(|(text, document)| learner.suggest(&text, Some(document)))).collect::<Vec<_>>()
+    })
+    .await
+    .expect("a suggestion does not panic");
+    // A type filed under once may have been removed from the definitions since.
+    suggested.into_iter().map(|s| s.filter(|s| classifier.get(&s.doctype).is_some())).collect()
 }
 
 /// Sets each item's due time from its document type's or bot's `sla`, and whether it is overdue
-/// (still open or claimed past it). Items whose type or bot has no SLA have none.
-pub fn deadlines(items: &mut [ExceptionItem], active: &crate::definitions::Active) {
+/// (still open or claimed past it). Items whose type or bot names none — and items with neither,
+/// such as unrecognised documents — are due after `default` (`[queue] sla`), or never.
+pub fn deadlines(items: &mut [ExceptionItem], active: &crate::definitions::Active, default: Option<std::time::Duration>) {
     let now = chrono::Utc::now();
     let bots = active.definitions.bots();
     for item in items {
@@ -51,7 +82,8 @@ pub fn deadlines(items: &mut [ExceptionItem], active: &crate::definitions::Activ
             (Some(bot), _) => bots.iter().find(|b| &b.name == bot).and_then(|b| b.sla),
             (None, Some(t)) => active.classifier.get(t).and_then(|t| t.sla),
             (None, None) => None,
-        };
+        }
+        .or(default);
         let created = chrono::DateTime::parse_from_rfc3339(&item.created_at).ok();
         let (Some(sla), Some(created)) = (sla, created) else { continue };
         let due = created.with_timezone(&chrono::Utc) + chrono::Duration::from_std(sla).unwrap_or(chrono::Duration::MAX);
@@ -64,13 +96,14 @@ pub fn deadlines(items: &mut [ExceptionItem], active: &crate::definitions::Activ
 pub async fn overdue_by_kind(
     store: &Store,
     active: &crate::definitions::Active,
+    default: Option<std::time::Duration>,
 ) -> Result<BTreeMap<String, i64>, crate::store::Error> {
     let mut waiting = Vec::new();
     for state in ["open", "claimed"] {
         let filter = crate::store::ExceptionFilter { state: Some(state.into()), ..Default::default() };
         waiting.extend(store.exceptions(&filter).await?);
     }
-    deadlines(&mut waiting, active);
+    deadlines(&mut waiting, active, default);
     let mut by_kind = BTreeMap::new();
     for item in waiting.iter().filter(|i| i.overdue) {
         *by_kind.entry(item.kind.clone()).or_default() += 1;

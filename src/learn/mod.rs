@@ -57,6 +57,11 @@ impl Learner {
         Ok(())
     }
 
+    /// Nothing filed yet (or nothing learned since the daemon started).
+    pub fn is_empty(&self) -> bool {
+        self.model.read().expect("learner lock").is_empty()
+    }
+
     /// The suggestion for `text` from what was learned so far (see [`Learner::refresh`]).
     pub fn suggest(&self, text: &str, exclude: Option<i64>) -> Option<Suggestion> {
         self.model.write().expect("learner lock").suggest(text, exclude)

@@ -134,10 +134,27 @@ impl FromRequestParts<Service> for Admin {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Admin, Problem> {
-        let caller = Caller::from_request_parts(parts, service).await?;
-        caller.require(Role::Admin)?;
-        Ok(Admin(caller))
+        caller_at_least(parts, service, Role::Admin).await.map(Admin)
     }
+}
+
+/// A caller with at least the ops role, checked before the request's body is read (an upload
+/// from an agent is refused before it is received).
+#[derive(Debug, Clone)]
+pub struct Ops(pub Caller);
+
+impl FromRequestParts<Service> for Ops {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Ops, Problem> {
+        caller_at_least(parts, service, Role::Ops).await.map(Ops)
+    }
+}
+
+async fn caller_at_least(parts: &mut Parts, service: &Service, role: Role) -> Result<Caller, Problem> {
+    let caller = Caller::from_request_parts(parts, service).await?;
+    caller.require(role)?;
+    Ok(caller)
 }
 
 /// Checks a user name and password under the rate limit and starts a session: the role, the
@@ -146,9 +163,10 @@ pub async fn sign_in(
     s: &Service,
     name: &str,
     password: &str,
-    addr: std::net::IpAddr,
+    client: crate::web::client::Client,
 ) -> Result<(Role, crate::users::Session, String), axum::response::Response> {
     use axum::response::IntoResponse;
+    let addr = client.addr;
     let keys = [format!("name:{name}"), format!("addr:{addr}")];
     if let Some(wait) = keys.iter().filter_map(|k| s.logins.locked(k)).max() {
         let mut r = Problem::new(
@@ -164,6 +182,8 @@ pub async fn sign_in(
         Ok(Some(role)) => role,
         Ok(None) => {
             keys.iter().for_each(|k| s.logins.failed(k));
+            // In the log too, for tools like fail2ban that watch it.
+            tracing::warn!(user = name, client = %addr, "sign-in refused: wrong user name or password");
             if let Err(e) = s.store.audit_refused_login(name, &format!("from {addr}")).await {
                 return Err(Problem::from(e).into_response());
             }
@@ -173,7 +193,13 @@ pub async fn sign_in(
     };
     keys.iter().for_each(|k| s.logins.succeeded(k));
     let session = crate::users::start_session(&s.store, name).await.map_err(|e| Problem::from(e).into_response())?;
-    let cookie =
-        format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", session.cookie, crate::users::SESSION_MS / 1000);
+    // Secure when the client came over HTTPS through a trusted proxy (clerk itself speaks plain
+    // HTTP, and a Secure cookie would not come back over it).
+    let secure = if client.https { "; Secure" } else { "" };
+    let cookie = format!(
+        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        session.cookie,
+        crate::users::SESSION_MS / 1000
+    );
     Ok((role, session, cookie))
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod client;
 pub mod highlight;
 pub mod pages;
 pub mod preview;
@@ -30,6 +31,10 @@ pub struct Service {
     pub previews: Arc<preview::Previews>,
     /// What agents filed, for the type suggested on an item.
     pub learner: Arc<crate::learn::Learner>,
+    /// Reverse proxies whose forwarding headers name the client (see `client`).
+    pub trusted_proxies: Arc<[crate::config::Network]>,
+    /// The SLA of items whose type or bot names none (`[queue] sla`).
+    pub queue_sla: Option<std::time::Duration>,
 }
 
 impl Service {
@@ -41,13 +46,28 @@ impl Service {
     pub async fn item(&self, id: i64) -> Result<crate::store::ExceptionItem, problem::Problem> {
         let item = self.store.exception(id).await?.ok_or_else(|| problem::Problem::not_found(format!("exception {id} does not exist")))?;
         let mut one = [item];
-        crate::exceptions::deadlines(&mut one, &self.active());
+        self.deadlines(&mut one);
         let [item] = one;
         Ok(item)
+    }
+
+    /// Sets the items' due times (see `crate::exceptions::deadlines`).
+    pub fn deadlines(&self, items: &mut [crate::store::ExceptionItem]) {
+        crate::exceptions::deadlines(items, &self.active(), self.queue_sla);
+    }
+
+    /// Open and claimed items past their SLA, by kind.
+    pub async fn overdue_by_kind(&self) -> Result<std::collections::BTreeMap<String, i64>, crate::store::Error> {
+        crate::exceptions::overdue_by_kind(&self.store, &self.active(), self.queue_sla).await
     }
 
     /// The learner's suggestion for an item (see `crate::exceptions::suggestion`).
     pub async fn suggestion(&self, item: &crate::store::ExceptionItem) -> Option<crate::learn::Suggestion> {
         crate::exceptions::suggestion(&self.store, &self.learner, &self.active().classifier, item).await
+    }
+
+    /// The learner's suggestions for a page of items, in their order.
+    pub async fn suggestions(&self, items: &[crate::store::ExceptionItem]) -> Vec<Option<crate::learn::Suggestion>> {
+        crate::exceptions::suggestions(&self.store, &self.learner, &self.active().classifier, items).await
     }
 }

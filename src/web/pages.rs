@@ -8,7 +8,7 @@ use super::problem::Problem;
 use super::Service;
 use crate::store::{ExceptionFilter, ExceptionItem};
 use crate::users::Role;
-use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -16,7 +16,6 @@ use axum::Router;
 use minijinja::{context, Environment};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::LazyLock;
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -146,7 +145,7 @@ struct LoginForm {
 
 async fn login(
     State(s): State<Service>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    client: super::client::Client,
     headers: axum::http::HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
@@ -156,7 +155,7 @@ async fn login(
         let why = "the sign-in form had expired or did not come from this site; please sign in again";
         return login_form(&next, &f.name, why, StatusCode::FORBIDDEN);
     }
-    match super::auth::sign_in(&s, &f.name, &f.password, addr.ip()).await {
+    match super::auth::sign_in(&s, &f.name, &f.password, client).await {
         Ok((_, _, cookie)) => {
             let mut r = Redirect::to(&next).into_response();
             r.headers_mut().append(header::SET_COOKIE, cookie.parse().expect("a cookie"));
@@ -197,6 +196,8 @@ struct Row {
     #[serde(flatten)]
     item: ExceptionItem,
     age: String,
+    /// The learner's type for an unrecognised or ambiguous item, as "supplier-letter 86%".
+    suggestion: Option<String>,
 }
 
 fn open_filter(caller: &Caller, mine: bool) -> ExceptionFilter {
@@ -223,7 +224,7 @@ async fn queue(
         ..Default::default()
     };
     let mut items = s.store.exceptions(&filter).await.map_err(|e| Problem::from(e).into_response())?;
-    crate::exceptions::deadlines(&mut items, &s.active());
+    s.deadlines(&mut items);
     // Overdue first, then oldest first.
     items.sort_by_key(|i| (!i.overdue, i.id));
     let open = s.store.exceptions(&open_filter(&caller, false)).await.map_err(|e| Problem::from(e).into_response())?;
@@ -232,8 +233,16 @@ async fn queue(
         *counts.entry(i.kind.clone()).or_default() += 1;
     }
     let counts: Vec<_> = counts.into_iter().map(|(kind, n)| context! { kind, n }).collect();
-    let rows: Vec<Row> =
-        items.into_iter().map(|item| Row { age: age(&item.created_at), item }).collect();
+    let suggestions = s.suggestions(&items).await;
+    let rows: Vec<Row> = items
+        .into_iter()
+        .zip(suggestions)
+        .map(|(item, suggestion)| Row {
+            age: age(&item.created_at),
+            suggestion: suggestion.map(|g| format!("{} {:.0}%", g.doctype, g.confidence * 100.0)),
+            item,
+        })
+        .collect();
     let kinds = ["unreadable", "unrecognised", "ambiguous", "incomplete", "business", "system"];
     Ok(page(
         "queue.html",
@@ -457,7 +466,7 @@ async fn dashboard(caller: Result<Caller, Problem>, uri: Uri, State(s): State<Se
     let (excepted, received) = s.store.exception_rate_since(&since).await.map_err(fail)?;
     let rate = if received > 0 { format!("{:.1}%", excepted as f64 * 100.0 / received as f64) } else { "—".into() };
     let gauges = s.store.gauges().await.map_err(fail)?;
-    let overdue = crate::exceptions::overdue_by_kind(&s.store, &s.active()).await.map_err(fail)?;
+    let overdue = s.overdue_by_kind().await.map_err(fail)?;
     let queue: Vec<_> = gauges
         .exceptions_open
         .iter()

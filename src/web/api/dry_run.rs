@@ -3,11 +3,10 @@
 //! reader, like every document.
 
 use crate::bots::dry_run;
-use crate::users::Role;
-use crate::web::auth::Caller;
+use super::upload::Upload;
+use crate::web::auth::Ops;
 use crate::web::problem::{ApiResult, Problem, ProblemBody};
 use crate::web::Service;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -40,15 +39,14 @@ pub struct Classified {
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = Classified), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 413, body = ProblemBody)))]
 pub async fn classify(
-    caller: Caller,
+    _: Ops,
     State(s): State<Service>,
     Query(q): Query<FileName>,
-    body: Bytes,
+    upload: Upload,
 ) -> ApiResult<Json<Classified>> {
-    caller.require(Role::Ops)?;
     let name = q.name.unwrap_or_else(|| "upload".into());
     let active = s.active();
-    let (outcome, pages, ocr) = crate::pipeline::classify_bytes(&body, &name, &s.readers, &active.classifier).await;
+    let (outcome, pages, ocr) = crate::pipeline::classify_file(&upload.path, &name, &s.readers, &active.classifier).await;
     Ok(Json(Classified {
         doctype: outcome.doctype,
         fields: outcome.fields,
@@ -83,21 +81,20 @@ pub struct BotDryRun {
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = BotDryRun), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 413, body = ProblemBody)))]
 pub async fn bot(
-    caller: Caller,
+    _: Ops,
     State(s): State<Service>,
     Path(bot): Path<String>,
     Query(q): Query<FileName>,
-    body: Bytes,
+    upload: Upload,
 ) -> ApiResult<Json<BotDryRun>> {
-    caller.require(Role::Ops)?;
     let active = s.active();
     let bots = active.definitions.bots();
     let bot = bots.iter().find(|b| b.name == bot).ok_or_else(|| Problem::not_found(format!("no bot named `{bot}` is loaded")))?;
-    let document = if body.is_empty() {
+    let document = if upload.size == 0 {
         dry_run::no_doc()
     } else {
         let name = q.name.unwrap_or_else(|| "upload".into());
-        let (outcome, _, _) = crate::pipeline::classify_bytes(&body, &name, &s.readers, &active.classifier).await;
+        let (outcome, _, _) = crate::pipeline::classify_file(&upload.path, &name, &s.readers, &active.classifier).await;
         dry_run::file_doc(&outcome, &name)
     };
     let run = dry_run::dry_run(bot, document.clone(), s.secrets_file.as_deref()).map_err(Problem::internal)?;

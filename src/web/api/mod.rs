@@ -8,6 +8,7 @@ mod dry_run;
 mod queue;
 mod runs;
 mod session;
+mod upload;
 mod users;
 
 use super::problem::ProblemBody;
@@ -71,14 +72,10 @@ pub fn router() -> (axum::Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(definitions::mail))
         .routes(routes!(users::list, users::add))
         .routes(routes!(users::change))
-        // Only an upload for a dry run may be as large as a document may be (limits.max_file_size
-        // default); every other body keeps axum's 2 MB limit.
-        .merge(
-            OpenApiRouter::new()
-                .routes(routes!(dry_run::classify))
-                .routes(routes!(dry_run::bot))
-                .layer(axum::extract::DefaultBodyLimit::max(100 << 20)),
-        );
+        // An upload to try may be as large as a document may be (`upload`, to a temporary file);
+        // every other body keeps axum's 2 MB limit.
+        .routes(routes!(dry_run::classify))
+        .routes(routes!(dry_run::bot));
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let json = api.to_pretty_json().expect("the OpenAPI document serialises");
     let router = router.route(

@@ -30,15 +30,16 @@ pub struct QueueQuery {
     pub older_than_minutes: Option<u32>,
 }
 
-/// The queue's items, oldest first. Needs the agent role.
+/// The queue's items, oldest first, each unrecognised or ambiguous one with the learner's
+/// suggestion. Needs the agent role.
 #[utoipa::path(get, path = "/exceptions", tag = "queue", params(QueueQuery, Page),
-    responses((status = 200, body = [ExceptionItem]), (status = 401, body = ProblemBody)))]
+    responses((status = 200, body = [Item]), (status = 401, body = ProblemBody)))]
 pub async fn list(
     caller: Caller,
     State(s): State<Service>,
     Query(q): Query<QueueQuery>,
     Query(page): Query<Page>,
-) -> ApiResult<Json<Vec<ExceptionItem>>> {
+) -> ApiResult<Json<Vec<Item>>> {
     caller.require(Role::Agent)?;
     let state = match q.state.as_deref() {
         None => Some("open".to_string()),
@@ -60,8 +61,9 @@ pub async fn list(
         ..Default::default()
     };
     let mut items = s.store.exceptions(&filter).await?;
-    crate::exceptions::deadlines(&mut items, &s.active());
-    Ok(Json(items))
+    s.deadlines(&mut items);
+    let suggestions = s.suggestions(&items).await;
+    Ok(Json(items.into_iter().zip(suggestions).map(|(item, suggestion)| Item { item, suggestion }).collect()))
 }
 
 /// An item as an agent opens it.

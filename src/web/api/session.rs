@@ -1,14 +1,14 @@
 //! Signing in and out of a browser session, and who the caller is.
 
 use crate::web::auth::{Caller, COOKIE};
+use crate::web::client::Client;
 use crate::web::problem::{ApiResult, ProblemBody};
 use crate::web::Service;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct SignIn {
@@ -33,10 +33,10 @@ pub struct Me {
     responses((status = 200, body = Me), (status = 401, body = ProblemBody), (status = 429, body = ProblemBody)))]
 pub async fn sign_in(
     State(s): State<Service>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    client: Client,
     Json(body): Json<SignIn>,
 ) -> ApiResult<Response> {
-    let (role, session, cookie) = match crate::web::auth::sign_in(&s, &body.name, &body.password, addr.ip()).await {
+    let (role, session, cookie) = match crate::web::auth::sign_in(&s, &body.name, &body.password, client).await {
         Ok(signed) => signed,
         Err(refused) => return Ok(refused.into_response()),
     };
