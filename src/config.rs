@@ -469,7 +469,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "d" => n * 86400.0,
         other => return Err(format!("unknown duration unit `{other}` in `{s}`; use ms, s, m, h or d")),
     };
-    Ok(Duration::from_secs_f64(secs))
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` is too long a duration"))
 }
 
 /// `100MB`, `512KiB`, `1GB`, or a bare number of bytes.

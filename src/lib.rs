@@ -8,6 +8,7 @@
 //! item on the human exception queue ([`exceptions`]) with a reason a person understands. Every
 //! arrow is durable: a crash at any point resumes from the last committed state.
 
+pub mod audit;
 pub mod bots;
 pub mod classify;
 pub mod config;

@@ -118,6 +118,8 @@ enum Command {
     /// API tokens for scripts.
     #[command(subcommand)]
     Tokens(cli::users::TokensCmd),
+    /// The audit trail, newest first: who did what and when (sign-ins, users, items, documents).
+    Audit(cli::audit::AuditArgs),
 }
 
 #[derive(Subcommand)]
@@ -399,6 +401,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctypes(cmd) => cli::doctypes::run(&s, cmd).await,
         Command::Users(cmd) => cli::users::users(&s, cmd).await,
         Command::Tokens(cmd) => cli::users::tokens(&s, cmd).await,
+        Command::Audit(args) => cli::audit::run(&s, args).await,
     }
 }
 

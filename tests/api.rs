@@ -444,3 +444,62 @@ fn admins_change_roles_and_disable_users_but_not_the_last_admin() {
     let users = s.d.json(&["users", "list", "--json"]);
     assert_eq!(users.as_array().unwrap().iter().find(|u| u["name"] == "ada").unwrap()["role"], "admin");
 }
+
+#[test]
+fn admins_read_the_audit_trail_with_sign_ins_and_user_changes() {
+    let s = setup(&[("ann", "agent"), ("ada", "admin")]);
+    let sign_in = |name: &str, password: &str| {
+        call(&s.addr, "POST", "/api/v1/session", &[], Some(&json!({"name": name, "password": password})))
+    };
+    let ada = sign_in("ada", PASSWORD).header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    let ann = sign_in("ann", PASSWORD).header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    assert_eq!(sign_in("ann", "guess guess guess").status, 401);
+    let r = s.as_user("ada", "PATCH", "/api/v1/users/ann", Some(&json!({"role": "ops"})));
+    assert_eq!(r.status, 200, "{r:?}");
+
+    // Newest first: the change, the refused sign-in with where it came from, the sign-in.
+    let audit = |query: &str| s.as_user("ada", "GET", &format!("/api/v1/audit{query}"), None);
+    let all = audit("").json();
+    let entries = all.as_array().unwrap();
+    let said: Vec<(String, String)> = entries
+        .iter()
+        .take(3)
+        .map(|e| (e["actor"].as_str().unwrap().to_string(), e["action"].as_str().unwrap().to_string()))
+        .collect();
+    let pairs = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+    assert_eq!(said, pairs(&[("ada", "user changed"), ("ann", "sign-in refused"), ("ann", "signed in")]), "{all:#}");
+    assert!(entries[0]["detail"].as_str().unwrap().contains("ann"), "{all:#}");
+    assert_eq!(entries[1]["detail"], "from 127.0.0.1", "{all:#}");
+    let ids: Vec<i64> = entries.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+
+    // Filters: who, what, since when; and paging back.
+    let anns = audit("?actor=ann").json();
+    assert!(anns.as_array().unwrap().iter().all(|e| e["actor"] == "ann") && anns.as_array().unwrap().len() == 2, "{anns:#}");
+    assert_eq!(audit("?action=sign-in%20refused").json().as_array().unwrap().len(), 1);
+    assert_eq!(audit("?since=1h").json().as_array().unwrap().len(), entries.len());
+    assert!(audit("?since=2999-01-01").json().as_array().unwrap().is_empty());
+    let bad = audit("?since=yesterday");
+    assert_eq!(bad.status, 422, "{bad:?}");
+    assert!(bad.json()["detail"].as_str().unwrap().contains("`since` must be"), "{bad:?}");
+    let first = audit("?limit=1").json();
+    let next = audit(&format!("?limit=1&before={}", first[0]["id"])).json();
+    assert_eq!((first[0]["id"].as_i64(), next[0]["id"].as_i64()), (Some(ids[0]), Some(ids[1])));
+    assert_eq!(s.as_user("ann", "GET", "/api/v1/audit", None).status, 403, "ops may not read it");
+
+    // The command line and the admin's page show the same.
+    let out = s.d.clerk(&["audit", "--actor", "ann"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("ann  sign-in refused: from 127.0.0.1"), "{said}");
+    let out = s.d.clerk(&["audit", "--since", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`since` must be"));
+    let page = call(&s.addr, "GET", "/audit?actor=ann", &[("Cookie", &ada)], None);
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_eq!(page.body.matches("<td>sign-in refused</td>").count(), 1, "{}", page.body);
+    assert!(!page.body.contains("<td>user changed</td>"), "filtered to ann: {}", page.body);
+    assert!(page.body.contains(r#"<a href="/audit""#), "admins have the link: {}", page.body);
+    let queue = call(&s.addr, "GET", "/queue", &[("Cookie", &ann)], None).body;
+    assert!(!queue.contains(r#"<a href="/audit""#), "others do not: {queue}");
+    assert_eq!(call(&s.addr, "GET", "/audit", &[("Cookie", &ann)], None).status, 403);
+}

@@ -1,5 +1,6 @@
 //! Command-line pieces too large for main.rs.
 
+pub mod audit;
 pub mod doctypes;
 pub mod mail;
 pub mod runs;

@@ -7,6 +7,7 @@
 //! after the row `fetch_one`/`fetch_optional` wanted, and SQLite keeps the statement's write lock
 //! until it is stepped to the end — an idle pooled connection would hold the database locked.
 
+mod audit;
 mod batch;
 pub mod blobs;
 mod daemons;
@@ -22,6 +23,7 @@ mod stages;
 pub mod users;
 mod wake;
 
+pub use audit::{AuditEntry, AuditFilter};
 pub use documents::{Document, DocumentFilter, DocumentSummary, IntakeResult, NewDocument};
 pub use filed::Filed;
 pub use exceptions::{ExceptionFilter, ExceptionItem, Guard, CLAIM_MS};

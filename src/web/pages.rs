@@ -29,6 +29,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("run.html", include_str!("templates/run.html")),
         ("dashboard.html", include_str!("templates/dashboard.html")),
         ("definitions.html", include_str!("templates/definitions.html")),
+        ("audit.html", include_str!("templates/audit.html")),
     ] {
         env.add_template(name, source).expect("the bundled templates parse");
     }
@@ -48,6 +49,7 @@ pub fn router() -> Router<Service> {
         .route("/runs/{id}", get(run))
         .route("/dashboard", get(dashboard))
         .route("/definitions", get(definitions))
+        .route("/audit", get(audit))
 }
 
 fn static_file(media: &'static str, body: &'static str) -> Response {
@@ -499,6 +501,45 @@ async fn definitions(caller: Result<Caller, Problem>, uri: Uri, State(s): State<
         context! {
             title => "Definitions", nav => "definitions", user => who(&caller), csrf => caller.0.csrf.clone().unwrap_or_default(),
             loaded => report.loaded, problems => report.problems,
+        },
+    ))
+}
+
+/// The audit trail (admins): who did what and when, newest first, 100 at a time.
+async fn audit(
+    caller: Result<Caller, Problem>,
+    uri: Uri,
+    State(s): State<Service>,
+    Query(q): Query<crate::audit::AuditQuery>,
+) -> Result<Response, Response> {
+    let caller = signed_in(caller, &uri)?;
+    caller.require(Role::Admin).map_err(IntoResponse::into_response)?;
+    let q = crate::audit::AuditQuery { limit: Some(100), ..q };
+    let (entries, error) = match crate::audit::trail(&s.store, &q).await {
+        Ok(entries) => (entries, None),
+        Err(crate::audit::AuditError::Invalid(why)) => (vec![], Some(why)),
+        Err(e) => return Err(Problem::from(e).into_response()),
+    };
+    // The next page: the same filter, before the last entry shown.
+    let older = (entries.len() == 100).then(|| {
+        let mut query = vec![];
+        for (key, value) in [("actor", &q.actor), ("action", &q.action), ("since", &q.since)] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                query.push(format!("{key}={}", urlencode(v)));
+            }
+        }
+        query.push(format!("before={}", entries.last().map_or(0, |e| e.id)));
+        format!("/audit?{}", query.join("&"))
+    });
+    let actions = ["signed in", "sign-in refused", "signed out", "user added", "user changed", "token created", "claimed", "released", "assigned", "resolved", "rejected"];
+    Ok(page(
+        "audit.html",
+        context! {
+            title => "Audit", nav => "audit", user => who(&caller), csrf => caller.0.csrf.clone().unwrap_or_default(),
+            entries, error, older, actions,
+            filter => context! {
+                actor => q.actor.unwrap_or_default(), action => q.action.unwrap_or_default(), since => q.since.unwrap_or_default(),
+            },
         },
     ))
 }

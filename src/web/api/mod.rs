@@ -2,6 +2,7 @@
 //! drift apart. Each handler's description starts with the least role it needs ("Needs the
 //! agent role."), which tests/api.rs reads to check every route refuses the roles below.
 
+mod audit;
 pub mod definitions;
 mod documents;
 mod dry_run;
@@ -72,6 +73,7 @@ pub fn router() -> (axum::Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(definitions::mail))
         .routes(routes!(users::list, users::add))
         .routes(routes!(users::change))
+        .routes(routes!(audit::list))
         // An upload to try may be as large as a document may be (`upload`, to a temporary file);
         // every other body keeps axum's 2 MB limit.
         .routes(routes!(dry_run::classify))
