@@ -55,6 +55,16 @@ impl Setup {
     }
 }
 
+/// A daemon with `settings` whose invoice type has `sla: SLA`.
+fn with_invoice_sla(settings: &str, sla: &str) -> Daemon {
+    let mut d = Daemon::new(settings);
+    let invoice = d.definitions.join("invoice.yml");
+    let text = std::fs::read_to_string(&invoice).unwrap();
+    std::fs::write(&invoice, format!("{text}\nsla: {sla}\n")).unwrap();
+    d.spawn();
+    d
+}
+
 fn role_rank(role: &str) -> usize {
     ["agent", "ops", "admin"].iter().position(|r| *r == role).unwrap_or_else(|| panic!("no role {role}"))
 }
@@ -262,12 +272,7 @@ fn behind_a_trusted_proxy_the_forwarded_client_is_the_one_limited_and_logged() {
 
 #[test]
 fn items_whose_type_names_no_sla_are_due_after_the_queues_default() {
-    let mut d = Daemon::new("[queue]\nsla = '50ms'\n");
-    let invoice = d.definitions.join("invoice.yml");
-    let text = std::fs::read_to_string(&invoice).unwrap();
-    std::fs::write(&invoice, format!("{text}\nsla: 1h\n")).unwrap();
-    d.spawn();
-    let s = setup_with(d, &[("ann", "agent")]);
+    let s = setup_with(with_invoice_sla("[queue]\nsla = '50ms'\n", "1h"), &[("ann", "agent")]);
     s.d.drop_sample("letter-unknown.pdf");
     s.d.wait_settled(1);
     s.d.drop_sample("invoice-incomplete.pdf");
@@ -287,11 +292,7 @@ fn items_whose_type_names_no_sla_are_due_after_the_queues_default() {
 
 #[test]
 fn items_past_their_types_sla_are_overdue_in_the_api_the_queue_and_the_metrics() {
-    let mut d = Daemon::new("");
-    let invoice = d.definitions.join("invoice.yml");
-    let text = std::fs::read_to_string(&invoice).unwrap();
-    std::fs::write(&invoice, format!("{text}\nsla: 50ms\n")).unwrap();
-    d.spawn();
+    let d = with_invoice_sla("", "50ms");
     assert!(d.clerk_with_stdin(&["users", "add", "ann", "--role", "agent", "--password-stdin"], PASSWORD).status.success());
     let token = String::from_utf8_lossy(&d.clerk(&["tokens", "create", "ann"]).stdout)
         .split_whitespace()
