@@ -114,6 +114,19 @@ pub struct Store {
 #[error(transparent)]
 pub struct Error(#[from] sqlx::Error);
 
+impl Error {
+    /// The statement carried text the database cannot hold: PostgreSQL refuses a NUL character
+    /// in text (SQLSTATE 22021), where SQLite keeps it. A fault of the value, not of the store.
+    pub fn is_unstorable_text(&self) -> bool {
+        match &self.0 {
+            sqlx::Error::Database(e) => {
+                e.code().is_some_and(|c| c == "22021" || c == "22P05") || e.message().contains("invalid byte sequence")
+            }
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 pub type Tx = sqlx::Transaction<'static, Any>;

@@ -65,20 +65,26 @@ impl From<ResolveError> for Problem {
             ResolveError::NotFound(_) => Problem::not_found(e.to_string()),
             ResolveError::State(_) => Problem::conflict(e.to_string()),
             ResolveError::UnknownType(..) | ResolveError::Invalid(_) => Problem::invalid(e.to_string()),
-            ResolveError::Db(e) => Problem::internal(e),
+            ResolveError::Db(e) => Problem::from(e),
         }
     }
 }
 
 impl From<crate::store::Error> for Problem {
     fn from(e: crate::store::Error) -> Problem {
+        if e.is_unstorable_text() {
+            return Problem::invalid("a value holds a NUL character (\\0, %00), which clerk does not store or search for");
+        }
         Problem::internal(e)
     }
 }
 
 impl From<anyhow::Error> for Problem {
     fn from(e: anyhow::Error) -> Problem {
-        Problem::internal(e)
+        match e.downcast::<crate::store::Error>() {
+            Ok(store) => Problem::from(store),
+            Err(e) => Problem::internal(e),
+        }
     }
 }
 

@@ -21,7 +21,7 @@ impl From<AuditError> for Problem {
     fn from(e: AuditError) -> Problem {
         match e {
             AuditError::Invalid(why) => Problem::invalid(why),
-            AuditError::Db(e) => Problem::internal(e),
+            AuditError::Db(e) => Problem::from(e),
         }
     }
 }
