@@ -7,6 +7,7 @@
 use crate::classify::{extract_fields, Classifier, Doc};
 use crate::store::{Decision, ExceptionItem, Guard, Resolution, Store};
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
@@ -71,19 +72,42 @@ pub async fn suggestions(
     suggested.into_iter().map(|s| s.filter(|s| classifier.get(&s.doctype).is_some())).collect()
 }
 
-/// Sets each item's due time from its document type's or bot's `sla`, and whether it is overdue
-/// (still open or claimed past it). Items whose type or bot names none — and items with neither,
-/// such as unrecognised documents — are due after `default` (`[queue] sla`), or never.
-pub fn deadlines(items: &mut [ExceptionItem], active: &crate::definitions::Active, default: Option<std::time::Duration>) {
-    let now = chrono::Utc::now();
-    let bots = active.definitions.bots();
-    for item in items {
-        let sla = match (&item.bot, &item.doctype) {
-            (Some(bot), _) => bots.iter().find(|b| &b.name == bot).and_then(|b| b.sla),
-            (None, Some(t)) => active.classifier.get(t).and_then(|t| t.sla),
+/// How long items may wait: a run's bot's `sla`, else its document type's, else the default
+/// (`[queue] sla`) — which also covers items with neither, such as unrecognised documents.
+struct Slas<'a> {
+    bots: Vec<std::sync::Arc<crate::bots::Bot>>,
+    classifier: &'a Classifier,
+    default: Option<Duration>,
+}
+
+impl<'a> Slas<'a> {
+    fn new(active: &'a crate::definitions::Active, default: Option<Duration>) -> Self {
+        Slas { bots: active.definitions.bots(), classifier: &active.classifier, default }
+    }
+
+    fn of(&self, bot: Option<&str>, doctype: Option<&str>) -> Option<Duration> {
+        match (bot, doctype) {
+            (Some(bot), _) => self.bots.iter().find(|b| b.name == bot).and_then(|b| b.sla),
+            (None, Some(t)) => self.classifier.get(t).and_then(|t| t.sla),
             (None, None) => None,
         }
-        .or(default);
+        .or(self.default)
+    }
+
+    /// Every SLA in force, each once.
+    fn distinct(&self) -> std::collections::BTreeSet<Duration> {
+        let types = self.classifier.types().iter().filter_map(|t| t.sla);
+        self.bots.iter().filter_map(|b| b.sla).chain(types).chain(self.default).collect()
+    }
+}
+
+/// Sets each item's due time from its SLA, and whether it is overdue (still open or claimed past
+/// it).
+pub fn deadlines(items: &mut [ExceptionItem], active: &crate::definitions::Active, default: Option<Duration>) {
+    let slas = Slas::new(active, default);
+    let now = chrono::Utc::now();
+    for item in items {
+        let sla = slas.of(item.bot.as_deref(), item.doctype.as_deref());
         let created = chrono::DateTime::parse_from_rfc3339(&item.created_at).ok();
         let (Some(sla), Some(created)) = (sla, created) else { continue };
         let due = created.with_timezone(&chrono::Utc) + chrono::Duration::from_std(sla).unwrap_or(chrono::Duration::MAX);
@@ -92,21 +116,31 @@ pub fn deadlines(items: &mut [ExceptionItem], active: &crate::definitions::Activ
     }
 }
 
-/// Open and claimed items past their SLA, by kind.
+/// Open and claimed items past their SLA, by kind. Counted in the store in one query (items
+/// older than each SLA in force, grouped by what decides their SLA), not by loading the queue.
 pub async fn overdue_by_kind(
     store: &Store,
     active: &crate::definitions::Active,
-    default: Option<std::time::Duration>,
+    default: Option<Duration>,
 ) -> Result<BTreeMap<String, i64>, crate::store::Error> {
-    let mut waiting = Vec::new();
-    for state in ["open", "claimed"] {
-        let filter = crate::store::ExceptionFilter { state: Some(state.into()), ..Default::default() };
-        waiting.extend(store.exceptions(&filter).await?);
-    }
-    deadlines(&mut waiting, active, default);
+    let slas = Slas::new(active, default);
+    let now = chrono::Utc::now();
+    // An SLA too long to subtract from now: nothing can be past it.
+    let cutoffs: Vec<(Duration, String)> = slas
+        .distinct()
+        .into_iter()
+        .filter_map(|sla| {
+            let cutoff = now.checked_sub_signed(chrono::Duration::from_std(sla).ok()?)?;
+            Some((sla, cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
+        })
+        .collect();
+    let stamps: Vec<String> = cutoffs.iter().map(|(_, c)| c.clone()).collect();
     let mut by_kind = BTreeMap::new();
-    for item in waiting.iter().filter(|i| i.overdue) {
-        *by_kind.entry(item.kind.clone()).or_default() += 1;
+    for group in store.waiting_before(&stamps).await? {
+        let sla = slas.of(group.bot.as_deref(), group.doctype.as_deref());
+        if let Some(i) = cutoffs.iter().position(|(s, _)| Some(*s) == sla) {
+            *by_kind.entry(group.kind).or_default() += group.older[i];
+        }
     }
     Ok(by_kind)
 }

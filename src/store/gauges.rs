@@ -17,6 +17,16 @@ pub struct Gauges {
     pub mail_accounts: Vec<(String, String, bool)>,
 }
 
+/// Waiting items of one kind whose run's bot and document's type are these.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    pub kind: String,
+    pub bot: Option<String>,
+    pub doctype: Option<String>,
+    /// How many were created before each cutoff asked for, in its order.
+    pub older: Vec<i64>,
+}
+
 /// Seconds since an RFC 3339 time, 0 when it cannot be read.
 fn age(stamp: Option<String>) -> f64 {
     stamp
@@ -70,6 +80,33 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    }
+
+    /// Open and claimed items created before each of `cutoffs` (RFC 3339), counted by kind and
+    /// by the bot and document type that decide their SLA: one pass over the items older than the
+    /// latest cutoff, and a few rows back however long the queue is.
+    pub async fn waiting_before(&self, cutoffs: &[String]) -> Result<Vec<Waiting>> {
+        let Some(latest) = cutoffs.iter().max() else { return Ok(vec![]) };
+        let counts: String = (0..cutoffs.len())
+            .map(|i| format!(", CAST(SUM(CASE WHEN e.created_at < ${} THEN 1 ELSE 0 END) AS BIGINT)", i + 2))
+            .collect();
+        let sql = format!(
+            "SELECT e.kind, r.bot, d.doctype{counts} FROM exceptions e
+               LEFT JOIN documents d ON d.id = e.document_id LEFT JOIN runs r ON r.id = e.run_id
+             WHERE e.state IN ('open', 'claimed') AND e.created_at < $1
+             GROUP BY e.kind, r.bot, d.doctype"
+        );
+        let query = cutoffs.iter().fold(sqlx::query(&sql).bind(latest), |q, c| q.bind(c));
+        let rows = query.fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .map(|r| Waiting {
+                kind: r.get(0),
+                bot: r.get(1),
+                doctype: r.get(2),
+                older: (0..cutoffs.len()).map(|i| r.get(i + 3)).collect(),
+            })
+            .collect())
     }
 
     /// Exception items queued since `since` (RFC 3339) for documents, and documents received.

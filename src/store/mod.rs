@@ -27,7 +27,7 @@ pub use audit::{AuditEntry, AuditFilter};
 pub use documents::{Document, DocumentFilter, DocumentSummary, IntakeResult, NewDocument};
 pub use filed::Filed;
 pub use exceptions::{ExceptionFilter, ExceptionItem, Guard, CLAIM_MS};
-pub use gauges::Gauges;
+pub use gauges::{Gauges, Waiting};
 pub use jobs::{Job, Stage};
 pub use mail::{AccountStatus, MailDocument, NewMessage};
 pub use daemons::{BEAT_EVERY_MS, STALE_AFTER_MS};

@@ -14,13 +14,17 @@ pub struct Daemon {
 impl Daemon {
     /// `clerk serve` in `dir` (inbox `dir/inbox`, data `dir/var`) on the definitions in `definitions`.
     pub fn start(dir: tempfile::TempDir, definitions: &Path) -> Daemon {
+        Daemon::start_on(dir, definitions, "127.0.0.1:0")
+    }
+    /// The same, its HTTP listener on `listen`.
+    pub fn start_on(dir: tempfile::TempDir, definitions: &Path, listen: &str) -> Daemon {
         let log = std::fs::File::create(dir.path().join("clerk.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_clerk"))
             .args(["serve", "--definitions"])
             .arg(definitions)
             .current_dir(dir.path())
             .env("CLERK_LOG", "warn")
-            .env("CLERK_LISTEN", "127.0.0.1:0")
+            .env("CLERK_LISTEN", listen)
             .stderr(log)
             .spawn()
             .unwrap();
@@ -39,16 +43,29 @@ impl Daemon {
         proc_status::cpu_seconds(self.child.id())
     }
     pub fn query(&self, sql: &str) -> String {
-        // sqlite3 may not be installed; read through clerk's own store instead.
+        self.on_store(true, |pool| async move {
+            let v: Option<String> = sqlx::query_scalar(sql).fetch_optional(&pool).await.unwrap().flatten();
+            v.unwrap_or_default()
+        })
+    }
+    /// Changes the store under the running daemon (to set up a state quicker than the pipeline).
+    pub fn execute(&self, sql: &str) {
+        self.on_store(false, |pool| async move {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        })
+    }
+    // sqlite3 may not be installed; reach the store through sqlx instead.
+    fn on_store<T, F: std::future::Future<Output = T>>(&self, read_only: bool, work: impl FnOnce(sqlx::SqlitePool) -> F) -> T {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let opts = sqlx::sqlite::SqliteConnectOptions::new()
                 .filename(self.dir.path().join("var/clerk.db"))
-                .read_only(true);
+                .read_only(read_only)
+                .busy_timeout(Duration::from_secs(30));
             let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
-            let v: Option<String> = sqlx::query_scalar(sql).fetch_optional(&pool).await.unwrap().flatten();
+            let out = work(pool.clone()).await;
             pool.close().await;
-            v.unwrap_or_default()
+            out
         })
     }
 }

@@ -5,7 +5,9 @@
 //!   2. OCR time per page against the `tesseract` command on the same image, and the speed-up
 //!      when several scans wait (both cores busy);
 //!   3. drop → classified latency through a running daemon, p50/p95;
-//!   4. resident memory of the daemon, idle and with 10,000 documents waiting; its idle CPU.
+//!   4. resident memory of the daemon, idle and with 10,000 documents waiting; its idle CPU;
+//!   5. a `/metrics` scrape (it counts overdue items) with 50,000 items in the exception queue
+//!      (baseline: the same daemon with 10).
 //!
 //! Pass section numbers to run only some: `cargo bench --bench pipeline -- 1 3`.
 
@@ -44,6 +46,9 @@ fn main() {
     }
     if run("4") {
         memory();
+    }
+    if run("5") {
+        scrape();
     }
 }
 
@@ -283,4 +288,75 @@ fn memory() {
     println!("| idle | {:.1} |", idle as f64 / 1024.0);
     println!("| idle CPU over 30 s | {idle_cpu:.2}% of one core |");
     println!("| {n} documents waiting (peak over 20 s; {waiting_at_peak}) | {:.1} |", peak as f64 / 1024.0);
+}
+
+fn scrape() {
+    println!("\n## 5. A `/metrics` scrape against the size of the exception queue");
+    let definitions = tempfile::tempdir().unwrap();
+    write_types(definitions.path(), 3);
+    let invoice = definitions.path().join("invoice.yml");
+    let yaml = std::fs::read_to_string(&invoice).unwrap();
+    std::fs::write(&invoice, format!("{yaml}\nsla: 4h\n")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("clerk.toml"), "[queue]\nsla = \"1h\"\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
+    // Ten items: memos no type matches (due after the queue's hour) and invoices without a total
+    // (due after the invoice type's four hours).
+    for i in 0..10 {
+        let text = if i % 2 == 0 {
+            format!("MEMO {i}\nThe coffee machine is broken again.\n")
+        } else {
+            format!("INVOICE\nInvoice No: B-{i}\nDate: 2024-04-02\nTotal due:\n")
+        };
+        std::fs::write(dir.path().join(format!("inbox/item-{i}.txt")), text).unwrap();
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let d = Daemon::start_on(dir, definitions.path(), &format!("127.0.0.1:{port}"));
+    let t = Instant::now();
+    while d.query("SELECT CAST(COUNT(*) AS TEXT) FROM exceptions") != "10" {
+        assert!(t.elapsed() < Duration::from_secs(60), "the ten items did not arrive");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let few = scrapes(port);
+    // The same ten items 5,000 times over, of every age up to two days: a queue nobody cleared.
+    d.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+         INSERT INTO exceptions (document_id, run_id, kind, reason, state, created_at, updated_at)
+         SELECT e.document_id, e.run_id, e.kind, e.reason, e.state,
+                strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || (n.i * 35) || ' seconds'), e.updated_at
+         FROM (SELECT * FROM exceptions) e, n",
+    );
+    let many = scrapes(port);
+    let waiting = d.query("SELECT CAST(COUNT(*) AS TEXT) FROM exceptions WHERE state = 'open'");
+    let body = get(port, "/metrics");
+    let overdue: Vec<&str> = body.lines().filter(|l| l.starts_with("clerk_exceptions_overdue{")).collect();
+    println!("| items waiting | scrape p50 ms | p95 ms |\n|---|---|---|");
+    println!("| 10 | {:.2} | {:.2} |", ms(few.0), ms(few.1));
+    println!("| {waiting} | {:.2} | {:.2} |", ms(many.0), ms(many.1));
+    println!("{}", overdue.join(", "));
+    println!("ratio {waiting} / 10 items (p50): {:.2}×", ratio(many.0, few.0));
+}
+
+/// p50 and p95 of 50 scrapes of `/metrics`, after five to warm up.
+fn scrapes(port: u16) -> (Duration, Duration) {
+    let mut took: Vec<Duration> = (0..55)
+        .map(|_| {
+            let t = Instant::now();
+            assert!(get(port, "/metrics").contains("clerk_exceptions_overdue"));
+            t.elapsed()
+        })
+        .skip(5)
+        .collect();
+    took.sort();
+    (took[took.len() / 2], took[took.len() * 95 / 100])
+}
+
+/// The body of a plain HTTP/1.0 GET on the loopback.
+fn get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    reply.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default()
 }
