@@ -533,3 +533,51 @@ fn a_nul_character_in_a_filter_or_a_value_is_refused_with_a_reason_never_a_serve
         assert_eq!(item["state"], "open", "{item}");
     }
 }
+
+#[test]
+fn a_long_queue_is_shown_a_page_at_a_time_with_its_counts_and_each_item_knows_its_neighbours() {
+    let s = setup(&[("ann", "agent")]);
+    for i in 0..205 {
+        s.d.drop_file(&format!("memo-{i:03}.txt"), format!("MEMO {i}\nThe coffee machine is broken again.\n").as_bytes());
+    }
+    s.d.wait_until("205 items", std::time::Duration::from_secs(120), |_| {
+        s.as_user("ann", "GET", "/api/v1/exceptions?limit=500", None).json().as_array().unwrap().len() == 205
+    });
+    let ids: Vec<i64> = s.as_user("ann", "GET", "/api/v1/exceptions?limit=500", None).json().as_array().unwrap()
+        .iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    // The page as a browser reads its links (the templates escape `/` and `&`).
+    let page = |path: &str| s.as_user("ann", "GET", path, None).body.replace("&#x2f;", "/").replace("&amp;", "&");
+
+    let first = page("/queue");
+    assert!(first.contains("unrecognised: <b>205</b>"), "every open item is counted, not only this page's: {first}");
+    assert!(first.contains("Items 1–200 of 205"), "{first}");
+    assert_eq!(first.matches("<tr data-href=").count(), 200);
+    assert!(first.contains(r#"<a rel="next" href="/queue?state=open&page=2">"#), "{first}");
+    assert!(!first.contains(r#"rel="prev""#));
+    let second = page("/queue?state=open&page=2");
+    assert!(second.contains("Items 201–205 of 205"), "{second}");
+    assert_eq!(second.matches("<tr data-href=").count(), 5);
+    assert!(second.contains(&format!(r#"<tr data-href="/items/{}""#, ids[204])));
+    assert!(second.contains(r#"<a rel="prev" href="/queue?state=open&page=1">"#), "{second}");
+    assert!(!second.contains(r#"rel="next""#));
+    let beyond = page("/queue?page=9");
+    assert!(beyond.contains("No items on this page: there are 205."), "{beyond}");
+
+    // j/k and "resolve and next" go to the neighbours in the open queue; the last one's next
+    // is the first again.
+    let neighbours = |id: i64| {
+        let body = page(&format!("/items/{id}"));
+        let attr = |name: &str| {
+            let at = body.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+            body[at..].split('"').next().unwrap().to_string()
+        };
+        (attr("data-prev"), attr("data-next"))
+    };
+    assert_eq!(neighbours(ids[0]), (String::new(), ids[1].to_string()));
+    assert_eq!(neighbours(ids[100]), (ids[99].to_string(), ids[101].to_string()));
+    assert_eq!(neighbours(ids[204]), (ids[203].to_string(), ids[0].to_string()));
+    // An item another agent resolved is no one's neighbour any more.
+    let resolved = s.as_user("ann", "POST", &format!("/api/v1/exceptions/{}/reject", ids[101]), Some(&json!({"reason": "not ours"})));
+    assert_eq!(resolved.status, 200, "{resolved:?}");
+    assert_eq!(neighbours(ids[100]), (ids[99].to_string(), ids[102].to_string()));
+}

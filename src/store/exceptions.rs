@@ -57,6 +57,14 @@ pub struct ExceptionFilter {
     pub offset: Option<i64>,
 }
 
+/// An item's neighbours in a filtered queue (see [`Store::exception_neighbours`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Neighbours {
+    pub previous: Option<i64>,
+    pub next: Option<i64>,
+    pub first_other: Option<i64>,
+}
+
 /// What a change to an item is made as: by whom, and against which version (None: any).
 #[derive(Debug, Clone, Copy)]
 pub struct Guard<'a> {
@@ -66,9 +74,6 @@ pub struct Guard<'a> {
 
 /// A claim lasts this long unless renewed (an agent who walks away does not hold an item).
 pub const CLAIM_MS: i64 = 30 * 60 * 1000;
-
-/// The item's state as people see it: a claim past its time is open again.
-const STATE: &str = "CASE WHEN e.state = 'claimed' AND e.claim_until < $1 THEN 'open' ELSE e.state END";
 
 /// The rows an agent may change: open ones, ones they hold, ones whose claim ran out; at the
 /// version they saw, when they say.
@@ -113,28 +118,32 @@ impl Store {
     }
 
     pub async fn exceptions(&self, f: &ExceptionFilter) -> Result<Vec<ExceptionItem>> {
-        let (user, groups) = f.for_user.clone().unwrap_or_default();
-        let rows = sqlx::query(&format!(
-            "{SELECT} WHERE ($2 IS NULL OR e.kind = $2) AND ($3 IS NULL OR {STATE} = $3) AND ($4 IS NULL OR e.document_id = $4)
-               AND ($5 IS NULL OR e.run_id = $5) AND ($6 IS NULL OR e.assignee = $6) AND ($7 IS NULL OR e.created_at < $7)
-               AND ($8 = 0 OR e.assignee IS NULL OR e.assignee = $9 OR $10 LIKE '%,' || e.assignee || ',%')
-             ORDER BY e.id LIMIT $11 OFFSET $12"
-        ))
-        .bind(now_ms())
-        .bind(&f.kind)
-        .bind(&f.state)
-        .bind(f.document_id)
-        .bind(f.run_id)
-        .bind(&f.assignee)
-        .bind(&f.created_before)
-        .bind(f.for_user.is_some() as i64)
-        .bind(&user)
-        .bind(format!(",{},", groups.iter().map(|g| format!("@{g}")).collect::<Vec<_>>().join(",")))
-        .bind(f.limit.unwrap_or(i64::MAX))
-        .bind(f.offset.unwrap_or(0))
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!("{SELECT} WHERE {FILTER} ORDER BY e.id LIMIT $11 OFFSET $12");
+        let rows = bind_filter(&sql, f)
+            .bind(f.limit.unwrap_or(i64::MAX))
+            .bind(f.offset.unwrap_or(0))
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.into_iter().map(|r| row_to_item(&r)).collect())
+    }
+
+    /// How many items the filter matches, by kind (its limit and offset aside).
+    pub async fn exception_counts(&self, f: &ExceptionFilter) -> Result<Vec<(String, i64)>> {
+        let sql = format!("SELECT e.kind, COUNT(*) FROM exceptions e WHERE {FILTER} GROUP BY e.kind ORDER BY e.kind");
+        let rows = bind_filter(&sql, f).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// The items the filter matches just before and just after item `id` (by number), and the
+    /// first one that is not `id`: an agent's previous and next item.
+    pub async fn exception_neighbours(&self, f: &ExceptionFilter, id: i64) -> Result<Neighbours> {
+        let sql = format!(
+            "SELECT MAX(CASE WHEN e.id < $11 THEN e.id END), MIN(CASE WHEN e.id > $11 THEN e.id END),
+                    MIN(CASE WHEN e.id <> $11 THEN e.id END)
+             FROM exceptions e WHERE {FILTER}"
+        );
+        let row = bind_filter(&sql, f).bind(id).fetch_one(&self.pool).await?;
+        Ok(Neighbours { previous: row.get(0), next: row.get(1), first_other: row.get(2) })
     }
 
     pub async fn exception(&self, id: i64) -> Result<Option<ExceptionItem>> {
@@ -264,6 +273,28 @@ impl Store {
             Some(e) => format!("exception {id} is already {}", e.state),
         })
     }
+}
+
+/// What [`ExceptionFilter`] asks, on `exceptions e`: `$1` is now (ms), `$2`–`$10` the filter. The
+/// state is as people see it: a claim past its time is open again.
+const FILTER: &str = "($2 IS NULL OR e.kind = $2) AND ($3 IS NULL OR CASE WHEN e.state = 'claimed' AND e.claim_until < $1 THEN 'open' ELSE e.state END = $3)
+    AND ($4 IS NULL OR e.document_id = $4) AND ($5 IS NULL OR e.run_id = $5) AND ($6 IS NULL OR e.assignee = $6)
+    AND ($7 IS NULL OR e.created_at < $7)
+    AND ($8 = 0 OR e.assignee IS NULL OR e.assignee = $9 OR $10 LIKE '%,' || e.assignee || ',%')";
+
+fn bind_filter<'q>(sql: &'q str, f: &'q ExceptionFilter) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    let (user, groups) = f.for_user.clone().unwrap_or_default();
+    sqlx::query(sql)
+        .bind(now_ms())
+        .bind(&f.kind)
+        .bind(&f.state)
+        .bind(f.document_id)
+        .bind(f.run_id)
+        .bind(&f.assignee)
+        .bind(&f.created_before)
+        .bind(f.for_user.is_some() as i64)
+        .bind(user)
+        .bind(format!(",{},", groups.iter().map(|g| format!("@{g}")).collect::<Vec<_>>().join(",")))
 }
 
 const SELECT: &str = "SELECT e.id, e.document_id, e.kind, e.reason,

@@ -26,7 +26,7 @@ mod wake;
 pub use audit::{AuditEntry, AuditFilter};
 pub use documents::{Document, DocumentFilter, DocumentSummary, IntakeResult, NewDocument};
 pub use filed::Filed;
-pub use exceptions::{ExceptionFilter, ExceptionItem, Guard, CLAIM_MS};
+pub use exceptions::{ExceptionFilter, ExceptionItem, Guard, Neighbours, CLAIM_MS};
 pub use gauges::{Gauges, Waiting};
 pub use jobs::{Job, Stage};
 pub use mail::{AccountStatus, MailDocument, NewMessage};

@@ -98,6 +98,13 @@ fn signed_in(caller: Result<Caller, Problem>, uri: &Uri) -> Result<Caller, Respo
     }
 }
 
+/// `key=value&…` of the values given and not empty, then `last`: a link to another page of a
+/// filtered list.
+fn query_string(pairs: &[(&str, Option<&str>)], last: (&str, &str)) -> String {
+    let given = pairs.iter().filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (*k, v)));
+    given.chain([last]).map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&")
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -180,7 +187,12 @@ struct QueueQuery {
     kind: Option<String>,
     state: Option<String>,
     mine: Option<bool>,
+    /// From 1.
+    page: Option<i64>,
 }
+
+/// Items on one page of the queue.
+const PAGE: i64 = 200;
 
 /// "3 min", "5 h", "2 d" since an RFC 3339 time.
 fn age(since: &str) -> String {
@@ -218,23 +230,33 @@ async fn queue(
 ) -> Result<Response, Response> {
     let caller = signed_in(caller, &uri)?;
     let state = q.state.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "open".into());
-    let filter = ExceptionFilter {
+    let page_no = q.page.unwrap_or(1).clamp(1, i64::MAX / PAGE);
+    let mut filter = ExceptionFilter {
         kind: q.kind.clone().filter(|k| !k.is_empty()),
         state: (state != "all").then(|| state.clone()),
         for_user: q.mine.unwrap_or(false).then(|| (caller.0.name.clone(), caller.0.groups.clone())),
-        limit: Some(500),
         ..Default::default()
     };
-    let mut items = s.store.exceptions(&filter).await.map_err(|e| Problem::from(e).into_response())?;
+    let fail = |e| Problem::from(e).into_response();
+    let total: i64 = s.store.exception_counts(&filter).await.map_err(fail)?.iter().map(|(_, n)| n).sum();
+    (filter.limit, filter.offset) = (Some(PAGE), Some((page_no - 1) * PAGE));
+    let mut items = s.store.exceptions(&filter).await.map_err(fail)?;
     s.deadlines(&mut items);
     // Overdue first, then oldest first.
     items.sort_by_key(|i| (!i.overdue, i.id));
-    let open = s.store.exceptions(&open_filter(&caller, false)).await.map_err(|e| Problem::from(e).into_response())?;
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for i in &open {
-        *counts.entry(i.kind.clone()).or_default() += 1;
-    }
+    let counts = s.store.exception_counts(&open_filter(&caller, false)).await.map_err(fail)?;
     let counts: Vec<_> = counts.into_iter().map(|(kind, n)| context! { kind, n }).collect();
+    let first = (page_no - 1) * PAGE + 1;
+    let mine = q.mine.unwrap_or(false).then_some("true");
+    let link = |n: i64| {
+        let query = [("kind", q.kind.as_deref()), ("state", Some(state.as_str())), ("mine", mine)];
+        format!("/queue?{}", query_string(&query, ("page", &n.to_string())))
+    };
+    let shown = context! {
+        first, last => first + items.len() as i64 - 1, total,
+        previous => (page_no > 1).then(|| link(page_no - 1)),
+        next => (page_no * PAGE < total).then(|| link(page_no + 1)),
+    };
     let suggestions = s.suggestions(&items).await;
     let rows: Vec<Row> = items
         .into_iter()
@@ -250,7 +272,7 @@ async fn queue(
         "queue.html",
         context! {
             title => "Queue", nav => "queue", user => who(&caller), csrf => caller.0.csrf.clone().unwrap_or_default(),
-            items => rows, counts, kinds,
+            items => rows, counts, kinds, shown,
             filter => context! { kind => q.kind.unwrap_or_default(), state, mine => q.mine.unwrap_or(false) },
         },
     ))
@@ -307,9 +329,8 @@ async fn item(
         None => None,
     };
     // Next and previous in the open queue as the agent sees it.
-    let queue = s.store.exceptions(&open_filter(&caller, false)).await.map_err(fail)?;
-    let next = queue.iter().map(|i| i.id).find(|i| *i > id).or_else(|| queue.iter().map(|i| i.id).find(|i| *i != id));
-    let prev = queue.iter().map(|i| i.id).rev().find(|i| *i < id);
+    let around = s.store.exception_neighbours(&open_filter(&caller, false), id).await.map_err(fail)?;
+    let (next, prev) = (around.next.or(around.first_other), around.previous);
 
     let active = s.active();
     let suggestion = s.suggestion(&item).await;
@@ -522,14 +543,9 @@ async fn audit(
     };
     // The next page: the same filter, before the last entry shown.
     let older = (entries.len() == 100).then(|| {
-        let mut query = vec![];
-        for (key, value) in [("actor", &q.actor), ("action", &q.action), ("since", &q.since)] {
-            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
-                query.push(format!("{key}={}", urlencode(v)));
-            }
-        }
-        query.push(format!("before={}", entries.last().map_or(0, |e| e.id)));
-        format!("/audit?{}", query.join("&"))
+        let before = entries.last().map_or(0, |e| e.id).to_string();
+        let query = [("actor", q.actor.as_deref()), ("action", q.action.as_deref()), ("since", q.since.as_deref())];
+        format!("/audit?{}", query_string(&query, ("before", &before)))
     });
     let actions = ["signed in", "sign-in refused", "signed out", "user added", "user changed", "token created", "claimed", "released", "assigned", "resolved", "rejected"];
     Ok(page(
