@@ -135,15 +135,21 @@ impl Store {
     }
 
     /// The items the filter matches just before and just after item `id` (by number), and the
-    /// first one that is not `id`: an agent's previous and next item.
+    /// first one that is not `id`: an agent's previous and next item. Each is a walk along the
+    /// primary key that stops at the first match, however long the queue.
     pub async fn exception_neighbours(&self, f: &ExceptionFilter, id: i64) -> Result<Neighbours> {
-        let sql = format!(
-            "SELECT MAX(CASE WHEN e.id < $11 THEN e.id END), MIN(CASE WHEN e.id > $11 THEN e.id END),
-                    MIN(CASE WHEN e.id <> $11 THEN e.id END)
-             FROM exceptions e WHERE {FILTER}"
-        );
-        let row = bind_filter(&sql, f).bind(id).fetch_one(&self.pool).await?;
-        Ok(Neighbours { previous: row.get(0), next: row.get(1), first_other: row.get(2) })
+        let one = |condition: &str, order: &str| {
+            format!("SELECT e.id FROM exceptions e WHERE {FILTER} AND {condition} ORDER BY e.id {order} LIMIT 1")
+        };
+        let (before, after, other) = (one("e.id < $11", "DESC"), one("e.id > $11", "ASC"), one("e.id <> $11", "ASC"));
+        let first = |sql| async move {
+            let row = bind_filter(sql, f).bind(id).fetch_optional(&self.pool).await?;
+            Ok::<Option<i64>, super::Error>(row.map(|r| r.get(0)))
+        };
+        let previous = first(&before).await?;
+        let next = first(&after).await?;
+        let first_other = if next.is_some() { next } else { first(&other).await? };
+        Ok(Neighbours { previous, next, first_other })
     }
 
     pub async fn exception(&self, id: i64) -> Result<Option<ExceptionItem>> {

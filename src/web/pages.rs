@@ -238,13 +238,18 @@ async fn queue(
         ..Default::default()
     };
     let fail = |e| Problem::from(e).into_response();
-    let total: i64 = s.store.exception_counts(&filter).await.map_err(fail)?.iter().map(|(_, n)| n).sum();
+    let counts = s.store.exception_counts(&open_filter(&caller, false)).await.map_err(fail)?;
+    // The usual view is every open item: its total is the counts' sum.
+    let everything_open = filter.kind.is_none() && filter.state.as_deref() == Some("open") && filter.for_user.is_none();
+    let total: i64 = match everything_open {
+        true => counts.iter().map(|(_, n)| n).sum(),
+        false => s.store.exception_counts(&filter).await.map_err(fail)?.iter().map(|(_, n)| n).sum(),
+    };
     (filter.limit, filter.offset) = (Some(PAGE), Some((page_no - 1) * PAGE));
     let mut items = s.store.exceptions(&filter).await.map_err(fail)?;
     s.deadlines(&mut items);
     // Overdue first, then oldest first.
     items.sort_by_key(|i| (!i.overdue, i.id));
-    let counts = s.store.exception_counts(&open_filter(&caller, false)).await.map_err(fail)?;
     let counts: Vec<_> = counts.into_iter().map(|(kind, n)| context! { kind, n }).collect();
     let first = (page_no - 1) * PAGE + 1;
     let mine = q.mine.unwrap_or(false).then_some("true");

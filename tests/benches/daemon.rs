@@ -36,6 +36,17 @@ impl Daemon {
         std::thread::sleep(Duration::from_millis(500));
         d
     }
+    /// A token of a new agent, for the API and the pages.
+    pub fn agent_token(&self) -> String {
+        let clerk = |args: &[&str]| {
+            let out = Command::new(env!("CARGO_BIN_EXE_clerk")).args(args).current_dir(self.dir.path()).output().unwrap();
+            assert!(out.status.success(), "clerk {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).to_string()
+        };
+        clerk(&["users", "add", "bench", "--role", "agent"]);
+        let out = clerk(&["tokens", "create", "bench"]);
+        out.split_whitespace().find(|w| w.starts_with("clerk_")).expect("a token").to_string()
+    }
     pub fn rss_kb(&self) -> u64 {
         proc_status::rss_kb(self.child.id())
     }

@@ -6,8 +6,8 @@
 //!      when several scans wait (both cores busy);
 //!   3. drop → classified latency through a running daemon, p50/p95;
 //!   4. resident memory of the daemon, idle and with 10,000 documents waiting; its idle CPU;
-//!   5. a `/metrics` scrape (it counts overdue items) with 50,000 items in the exception queue
-//!      (baseline: the same daemon with 10).
+//!   5. a `/metrics` scrape (it counts overdue items), the queue page and an item page with
+//!      50,000 items in the exception queue (baseline: the same daemon with 10).
 //!
 //! Pass section numbers to run only some: `cargo bench --bench pipeline -- 1 3`.
 
@@ -291,7 +291,7 @@ fn memory() {
 }
 
 fn scrape() {
-    println!("\n## 5. A `/metrics` scrape against the size of the exception queue");
+    println!("\n## 5. What the queue costs to look at, against its length: a `/metrics` scrape, the queue page, an item page");
     let definitions = tempfile::tempdir().unwrap();
     write_types(definitions.path(), 3);
     let invoice = definitions.path().join("invoice.yml");
@@ -300,63 +300,76 @@ fn scrape() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("clerk.toml"), "[queue]\nsla = \"1h\"\n").unwrap();
     std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
-    // Ten items: memos no type matches (due after the queue's hour) and invoices without a total
-    // (due after the invoice type's four hours).
-    for i in 0..10 {
-        let text = if i % 2 == 0 {
-            format!("MEMO {i}\nThe coffee machine is broken again.\n")
-        } else {
-            format!("INVOICE\nInvoice No: B-{i}\nDate: 2024-04-02\nTotal due:\n")
-        };
-        std::fs::write(dir.path().join(format!("inbox/item-{i}.txt")), text).unwrap();
-    }
+    // Memos no type matches (due after the queue's hour) and invoices without a total (due after
+    // the invoice type's four hours), through the whole pipeline.
+    let drop = |inbox: &Path, range: std::ops::Range<usize>| {
+        for i in range {
+            let text = if i % 2 == 0 {
+                format!("MEMO {i}\nThe coffee machine is broken again.\n")
+            } else {
+                format!("INVOICE\nInvoice No: B-{i}\nDate: 2024-04-02\nTotal due:\n")
+            };
+            std::fs::write(inbox.join(format!("item-{i}.txt")), text).unwrap();
+        }
+    };
+    drop(&dir.path().join("inbox"), 0..10);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let d = Daemon::start_on(dir, definitions.path(), &format!("127.0.0.1:{port}"));
-    let t = Instant::now();
-    while d.query("SELECT CAST(COUNT(*) AS TEXT) FROM exceptions") != "10" {
-        assert!(t.elapsed() < Duration::from_secs(60), "the ten items did not arrive");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let few = scrapes(port);
-    // The same ten items 5,000 times over, of every age up to two days: a queue nobody cleared.
-    d.execute(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
-         INSERT INTO exceptions (document_id, run_id, kind, reason, state, created_at, updated_at)
-         SELECT e.document_id, e.run_id, e.kind, e.reason, e.state,
-                strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || (n.i * 35) || ' seconds'), e.updated_at
-         FROM (SELECT * FROM exceptions) e, n",
-    );
-    let many = scrapes(port);
+    let queued = |n: usize| {
+        let t = Instant::now();
+        while d.query("SELECT CAST(COUNT(*) AS TEXT) FROM exceptions") != n.to_string() {
+            assert!(t.elapsed() < Duration::from_secs(300), "the {n} items did not arrive");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    queued(10);
+    let auth = format!("Authorization: Bearer {}", d.agent_token());
+    let item = format!("/items/{}", d.query("SELECT CAST(MIN(id) + 5 AS TEXT) FROM exceptions"));
+    let measure = || [("/metrics", None), ("/queue", Some(auth.as_str())), (item.as_str(), Some(auth.as_str()))].map(|(path, header)| timings(port, path, header));
+    let few = measure();
+    // A queue nobody cleared: 20,000 items, their ages spread over two days.
+    let n = 20_000;
+    drop(&d.dir.path().join("inbox"), 10..n);
+    queued(n);
+    d.execute("UPDATE exceptions SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || (id * 9) || ' seconds')");
+    let many = measure();
     let waiting = d.query("SELECT CAST(COUNT(*) AS TEXT) FROM exceptions WHERE state = 'open'");
-    let body = get(port, "/metrics");
-    let overdue: Vec<&str> = body.lines().filter(|l| l.starts_with("clerk_exceptions_overdue{")).collect();
-    println!("| items waiting | scrape p50 ms | p95 ms |\n|---|---|---|");
-    println!("| 10 | {:.2} | {:.2} |", ms(few.0), ms(few.1));
-    println!("| {waiting} | {:.2} | {:.2} |", ms(many.0), ms(many.1));
+    println!("| items waiting | `/metrics` p50 / p95 ms | queue page p50 / p95 ms | item page p50 / p95 ms |\n|---|---|---|---|");
+    for (n, t) in [("10", few), (waiting.as_str(), many)] {
+        let [m, q, i] = t.map(|(p50, p95)| format!("{:.1} / {:.1}", ms(p50), ms(p95)));
+        println!("| {n} | {m} | {q} | {i} |");
+    }
+    let metrics = get(port, "/metrics", None);
+    let overdue: Vec<&str> = metrics.lines().filter(|l| l.starts_with("clerk_exceptions_overdue{") && !l.ends_with(" 0")).collect();
     println!("{}", overdue.join(", "));
-    println!("ratio {waiting} / 10 items (p50): {:.2}×", ratio(many.0, few.0));
+    let [m, q, i] = [0, 1, 2].map(|k| ratio(many[k].0, few[k].0));
+    println!("ratios {waiting} / 10 items (p50): metrics {m:.1}×, queue page {q:.1}×, item page {i:.1}×");
 }
 
-/// p50 and p95 of 50 scrapes of `/metrics`, after five to warm up.
-fn scrapes(port: u16) -> (Duration, Duration) {
-    let mut took: Vec<Duration> = (0..55)
+/// p50 and p95 of 30 GETs of `path`, after three to warm up.
+fn timings(port: u16, path: &str, header: Option<&str>) -> (Duration, Duration) {
+    let mut took: Vec<Duration> = (0..33)
         .map(|_| {
             let t = Instant::now();
-            assert!(get(port, "/metrics").contains("clerk_exceptions_overdue"));
+            assert!(!get(port, path, header).is_empty(), "{path} answered nothing");
             t.elapsed()
         })
-        .skip(5)
+        .skip(3)
         .collect();
     took.sort();
     (took[took.len() / 2], took[took.len() * 95 / 100])
 }
 
-/// The body of a plain HTTP/1.0 GET on the loopback.
-fn get(port: u16, path: &str) -> String {
+/// The body of a plain HTTP/1.0 GET on the loopback (empty unless the answer is 200).
+fn get(port: u16, path: &str, header: Option<&str>) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let header = header.map(|h| format!("{h}\r\n")).unwrap_or_default();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n{header}\r\n").unwrap();
     let mut reply = String::new();
     s.read_to_string(&mut reply).unwrap();
-    reply.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default()
+    match reply.split_once("\r\n\r\n") {
+        Some((head, body)) if head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200") => body.to_string(),
+        _ => String::new(),
+    }
 }
