@@ -3,7 +3,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Erp {
     child: Child,
@@ -22,33 +22,35 @@ impl Drop for Erp {
 pub fn start(extra: &[&str]) -> Erp {
     let data = tempfile::tempdir().unwrap();
     let args: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
-    // The port is free when picked but may be taken before the simulator binds it (tests start
-    // servers side by side): a simulator that could not bind has exited; pick another port.
-    for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = spawn(port, data.path(), &args);
-        std::thread::sleep(Duration::from_millis(100));
-        if matches!(child.try_wait(), Ok(None)) {
-            return Erp { child, port, data, args };
-        }
-    }
-    panic!("the simulator could not bind a port five times");
+    // Port 0: the simulator binds a port no other test can take first, and says which.
+    let (child, port) = spawn(0, data.path(), &args);
+    Erp { child, port, data, args }
 }
 
-fn spawn(port: u16, data: &std::path::Path, extra: &[String]) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_legacy-erp"))
+/// Starts the simulator on `port` (0: any free one) and waits until it listens; returns the port
+/// it announced.
+fn spawn(port: u16, data: &std::path::Path, extra: &[String]) -> (Child, u16) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_legacy-erp"))
         .args(["--port", &port.to_string(), "--data"])
         .arg(data)
         .args(extra)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(10), "simulator did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
+    // "legacy-erp listening on http://127.0.0.1:PORT", printed once it is bound (end of file if it
+    // could not bind: it exits).
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let bound = line.trim().rsplit(':').next().and_then(|p| p.parse().ok());
+    let Some(bound) = bound else {
+        let _ = child.kill();
+        panic!("the simulator did not start on port {port}: {line:?}");
+    };
+    // Whatever it prints later is read and dropped, so it never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    (child, bound)
 }
 
 pub struct Reply {
@@ -67,7 +69,7 @@ impl Erp {
     /// Starts it again on the same port and data (it reloads what it accepted before).
     pub fn restart(&mut self) {
         self.down();
-        self.child = spawn(self.port, self.data.path(), &self.args);
+        self.child = spawn(self.port, self.data.path(), &self.args).0;
     }
 
     /// One HTTP/1.1 request over a fresh connection; `Err` when the connection breaks mid-reply.
