@@ -61,8 +61,8 @@ pub struct ExceptionFilter {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Neighbours {
     pub previous: Option<i64>,
+    /// After the last item, the first one again.
     pub next: Option<i64>,
-    pub first_other: Option<i64>,
 }
 
 /// What a change to an item is made as: by whom, and against which version (None: any).
@@ -134,9 +134,9 @@ impl Store {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    /// The items the filter matches just before and just after item `id` (by number), and the
-    /// first one that is not `id`: an agent's previous and next item. Each is a walk along the
-    /// primary key that stops at the first match, however long the queue.
+    /// The items the filter matches just before and just after item `id` (by number; after the
+    /// last, the first that is not `id`): an agent's previous and next item. Each is a walk along
+    /// the primary key that stops at the first match, however long the queue.
     pub async fn exception_neighbours(&self, f: &ExceptionFilter, id: i64) -> Result<Neighbours> {
         let one = |condition: &str, order: &str| {
             format!("SELECT e.id FROM exceptions e WHERE {FILTER} AND {condition} ORDER BY e.id {order} LIMIT 1")
@@ -148,8 +148,8 @@ impl Store {
         };
         let previous = first(&before).await?;
         let next = first(&after).await?;
-        let first_other = if next.is_some() { next } else { first(&other).await? };
-        Ok(Neighbours { previous, next, first_other })
+        let next = if next.is_some() { next } else { first(&other).await? };
+        Ok(Neighbours { previous, next })
     }
 
     pub async fn exception(&self, id: i64) -> Result<Option<ExceptionItem>> {

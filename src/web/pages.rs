@@ -335,7 +335,7 @@ async fn item(
     };
     // Next and previous in the open queue as the agent sees it.
     let around = s.store.exception_neighbours(&open_filter(&caller, false), id).await.map_err(fail)?;
-    let (next, prev) = (around.next.or(around.first_other), around.previous);
+    let (next, prev) = (around.next, around.previous);
 
     let active = s.active();
     let suggestion = s.suggestion(&item).await;
