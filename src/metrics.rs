@@ -68,6 +68,8 @@ const FAMILIES: &[(&str, &str, &str)] = &[
     ("clerk_exceptions_open", "gauge", "Exception items open or claimed, by kind."),
     ("clerk_exceptions_oldest_open_seconds", "gauge", "Age of the oldest open exception item, by kind."),
     ("clerk_mail_account_healthy", "gauge", "1 when the mailbox's last check succeeded, else 0."),
+    ("clerk_target_down_seconds", "gauge", "How long a legacy system the bots reach has been down (refusing connections), by target; absent when it answers."),
+    ("clerk_runs_waiting", "gauge", "Runs queued waiting for a legacy system that is down, by target."),
     ("clerk_exceptions_overdue", "gauge", "Exception items open or claimed past their document type's or bot's sla (or [queue] sla), by kind."),
 ];
 
@@ -176,6 +178,14 @@ pub fn render(gauges: &Gauges, reader_restarts: u64) -> String {
             .map(|(n, k, ok)| (vec![("account", n.clone()), ("kind", k.clone())], *ok as u8 as f64))
             .collect(),
     );
+    let now = crate::store::now_ms();
+    let down = &gauges.targets_down;
+    gauge(
+        &mut out,
+        "clerk_target_down_seconds",
+        down.iter().map(|o| (one("target", &o.target), (now - o.down_since_ms) as f64 / 1000.0)).collect(),
+    );
+    gauge(&mut out, "clerk_runs_waiting", down.iter().map(|o| (one("target", &o.target), o.waiting_runs as f64)).collect());
     out
 }
 

@@ -21,11 +21,11 @@ fn daemon_for(erp: &Erp) -> Daemon {
         .with_env("ERP_URL", &erp.url())
         .with_env("ERP_DATA", erp.data.path().to_str().unwrap())
         .with_env("CLERK_SECRET_ERP_PASSWORD", ERP_PASSWORD);
-    // A run against a dead ERP fails in a second, not in a minute.
+    // A run against a dead ERP gives up waiting for it in a second, not in hours.
     let bot = d.definitions.join("post-invoice-to-erp.yml");
     let text = std::fs::read_to_string(&bot).unwrap().replace(
         "retry: { attempts: 5, backoff: 1s, max_backoff: 1m }",
-        "retry: { attempts: 3, backoff: 50ms, max_backoff: 200ms }",
+        "retry: { attempts: 3, backoff: 50ms, max_backoff: 200ms, while_down: 1s }",
     );
     std::fs::write(bot, text).unwrap();
     d.spawn();
@@ -172,7 +172,9 @@ fn an_admin_retries_a_failed_run_and_an_agent_cannot() {
     // An admin: the journal step by step, and Retry.
     sign_in(&b, &base, "ada", &format!("/runs/{id}"));
     let journal = b.text("table.steps");
-    assert!(journal.contains("vendor") && journal.contains("failed"), "{journal}");
+    assert!(journal.contains("vendor") && journal.contains("waiting"), "{journal}");
+    let error = b.text("p.error");
+    assert!(error.contains("has been down since") && error.contains("connection refused"), "{error}");
     b.click(&b.find("[data-run=retry]"));
     d.wait_until("the retried run to succeed", Duration::from_secs(60), |d| {
         d.json(&["runs", "show", &id.to_string(), "--json"])["state"] == "succeeded"

@@ -1,6 +1,7 @@
 //! The fault run: 3 daemons on one PostgreSQL sharing one inbox, 1,000 documents and 300 bot runs
 //! against the legacy-ERP simulator; every few seconds one daemon is killed with `kill -9` and
-//! started again; PostgreSQL itself is restarted once mid-run; the ERP is down for a stretch.
+//! started again; PostgreSQL itself is restarted once mid-run; the ERP is down for 6 s, then flaps
+//! (restarted every second for 6 s, requests in flight cut off).
 //! Then: every document stored once, every run done once, each invoice in the ERP exactly once,
 //! and no exception item without a cause.
 //!
@@ -69,7 +70,8 @@ fn three_daemons_survive_kills_a_database_restart_and_an_erp_outage() {
     let mut pending = files.into_iter();
 
     let start = Instant::now();
-    let (mut tick, mut kills, mut postgres_restarted, mut erp_down_at) = (0u32, 0, false, None);
+    let (mut tick, mut kills, mut postgres_restarted, mut erp_down_at, mut erp_back) = (0u32, 0, false, None, false);
+    let mut flaps = 0;
     let mut runs_at_outage = String::new();
     loop {
         // 25 files per tick of 500 ms: 1,000 files over the first 20 s.
@@ -98,23 +100,30 @@ fn three_daemons_survive_kills_a_database_restart_and_an_erp_outage() {
             restart_postgres();
             postgres_restarted = true;
         }
+        // The ERP goes down at 20 s and is back 6 s later; from 30 s to 36 s it flaps (killed and
+        // started again every second, requests in flight cut off).
         match erp_down_at {
             None if elapsed > Duration::from_secs(20) => {
                 runs_at_outage = db.query("SELECT count(*) FILTER (WHERE state = 'succeeded') FROM runs");
                 erp.down();
                 erp_down_at = Some(Instant::now());
             }
-            Some(at) if at.elapsed() > Duration::from_secs(6) && elapsed < Duration::from_secs(40) => {
+            Some(at) if !erp_back && at.elapsed() > Duration::from_secs(6) => {
                 erp.restart();
-                erp_down_at = Some(at - Duration::from_secs(3600));
+                erp_back = true;
             }
             _ => {}
+        }
+        if tick % 2 == 0 && (Duration::from_secs(30)..Duration::from_secs(36)).contains(&elapsed) {
+            erp.restart();
+            flaps += 1;
         }
         if elapsed > Duration::from_secs(50) {
             break;
         }
     }
     assert!(kills >= 10, "daemons were killed {kills} times");
+    assert!(flaps >= 5, "the ERP flapped {flaps} times");
     let faults_over = start.elapsed();
 
     // Then every daemon stays up until the work is done.
@@ -138,7 +147,7 @@ fn three_daemons_survive_kills_a_database_restart_and_an_erp_outage() {
     }
 
     println!(
-        "{kills} kill -9s, PostgreSQL restarted at 12 s, the ERP down from 20 s for 6 s ({} runs done by then); faults over at {:.0} s, all work done at {:.0} s",
+        "{kills} kill -9s, PostgreSQL restarted at 12 s, the ERP down from 20 s for 6 s ({} runs done by then) and restarted {flaps} times from 30 s; faults over at {:.0} s, all work done at {:.0} s",
         runs_at_outage.trim(),
         faults_over.as_secs_f64(),
         start.elapsed().as_secs_f64()

@@ -1,7 +1,7 @@
 //! legacy-erp: a small HTTP server that behaves like an old ERP, for clerk's bots to run against
 //! in the demo and the tests.
 //!
-//!     legacy-erp --port 8089 --data ./var/erp [--password secret] [--error-rate 0.2] [--slow-ms 500] [--drop-rate 0.1] [--seed 7]
+//!     legacy-erp --port 8089 --data ./var/erp [--password secret] [--error-rate 0.2] [--slow-ms 500] [--drop-rate 0.1] [--seed 7] [--close-kept-alive]
 //!
 //! - `POST /soap`, SOAPAction `FindVendor`: `<FindVendor><iban>…</iban></FindVendor>` answers the
 //!   vendor's `<VendorId>`, or an empty response for an unknown IBAN; a malformed request or an
@@ -15,6 +15,9 @@
 //!   `DATA/imported`.
 //! - Fault mode on the business endpoints: slow replies, 500s and dropped connections at set
 //!   rates (deterministic for a seed); `POST /_faults` changes them while running.
+//! - `--close-kept-alive`: a connection that has answered a request is closed, unanswered, when
+//!   the next request arrives on it — what a server whose keep-alive timer fires just as a
+//!   client reuses the connection does (Apache and Node.js close idle connections after 5 s).
 //! - `GET /_received`: everything accepted, as JSON, so tests can count exactly-once.
 //! - `POST /_vendors` adds a vendor; `/_echo` answers with the request as it arrived.
 
@@ -35,6 +38,8 @@ struct Faults {
     error_rate: f64,
     drop_rate: f64,
     slow_ms: u64,
+    #[serde(default)]
+    close_kept_alive: bool,
 }
 
 #[derive(Default)]
@@ -399,6 +404,7 @@ async fn main() {
             error_rate: rate("--error-rate"),
             drop_rate: rate("--drop-rate"),
             slow_ms: arg(&args, "--slow-ms").and_then(|v| v.parse().ok()).unwrap_or(0),
+            close_kept_alive: args.iter().any(|a| a == "--close-kept-alive"),
         },
         rng: arg(&args, "--seed").and_then(|v| v.parse().ok()).unwrap_or(0x9e3779b97f4a7c15) | 1,
         data: data.clone(),
@@ -420,8 +426,35 @@ async fn main() {
         .route("/_faults", post(set_faults))
         .route("/_vendors", post(add_vendor))
         .route("/_echo", axum::routing::any(echo))
-        .with_state(shared);
+        .with_state(shared.clone());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("binding the port");
     println!("legacy-erp listening on http://{}", listener.local_addr().unwrap());
-    axum::serve(listener, app).await.unwrap();
+    serve(listener, app, shared).await;
+}
+
+/// HTTP/1.1 with keep-alive, one task per connection; each connection counts the requests it
+/// answered, for `--close-kept-alive`.
+async fn serve(listener: tokio::net::TcpListener, app: Router, erp: Shared) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let (app, erp) = (hyper_util::service::TowerToHyperService::new(app.clone()), erp.clone());
+        tokio::spawn(async move {
+            let answered = Arc::new(AtomicU64::new(0));
+            let service = hyper::service::service_fn(move |req: axum::http::Request<hyper::body::Incoming>| {
+                let reused = answered.fetch_add(1, Ordering::SeqCst) > 0;
+                let close = reused && erp.lock().unwrap().faults.close_kept_alive;
+                let answer = (!close).then(|| hyper::service::Service::call(&app, req));
+                async move {
+                    match answer {
+                        // An error from the service closes the connection without an answer.
+                        None => Err::<Response, std::io::Error>(std::io::Error::other("kept-alive connection closed")),
+                        Some(a) => Ok(a.await.unwrap_or_else(|never| match never {})),
+                    }
+                }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+        });
+    }
 }

@@ -7,6 +7,7 @@ pub mod cron;
 pub mod dry_run;
 pub mod extract;
 pub mod kinds;
+pub mod outage;
 pub mod redact;
 pub mod render;
 pub mod routing;
@@ -15,6 +16,7 @@ pub mod schema;
 pub mod secrets;
 pub mod steps;
 pub mod template;
+pub mod transport;
 
 use serde::Serialize;
 use std::path::PathBuf;
@@ -38,11 +40,19 @@ pub struct RetryPolicy {
     pub backoff: Duration,
     #[serde(with = "millis")]
     pub max_backoff: Duration,
+    /// How long a run waits for a legacy system that is down before it fails (`bots::outage`).
+    #[serde(with = "millis")]
+    pub while_down: Duration,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { attempts: 3, backoff: Duration::from_secs(2), max_backoff: Duration::from_secs(300) }
+        RetryPolicy {
+            attempts: 3,
+            backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(300),
+            while_down: Duration::from_secs(4 * 3600),
+        }
     }
 }
 

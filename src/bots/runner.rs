@@ -41,13 +41,16 @@ pub struct Runner {
     pub max_runs: usize,
     /// Where the run loop says it is alive (the systemd watchdog).
     pub liveness: crate::service::Liveness,
-    http: reqwest::Client,
+    http: super::transport::Clients,
     sql: Arc<steps::sql::Pools>,
     /// Bot versions runs started with, kept after a reload changed the file.
     versions: Arc<Mutex<Versions>>,
     /// Shared by all runs: templates compile per render, the environment is read once.
     renderer: Arc<Renderer>,
     env: Arc<BTreeMap<String, String>>,
+    /// Systems known down (this daemon's findings, and the store's every heartbeat), so that a
+    /// step reaching one ends its outage without a store read per step.
+    down: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 /// (bot name, version) → the bot as it was at that version.
@@ -101,12 +104,7 @@ impl Runner {
         secrets_file: Option<PathBuf>,
         max_runs: usize,
     ) -> Runner {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("clerk/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(32)
-            .build()
-            .expect("HTTP client");
+        let http = super::transport::Clients::new();
         Runner {
             store,
             active,
@@ -120,7 +118,12 @@ impl Runner {
             versions: Arc::default(),
             renderer: Arc::default(),
             env: Arc::new(std::env::vars().collect()),
+            down: Arc::default(),
         }
+    }
+
+    fn is_down(&self, target: &str) -> bool {
+        self.down.lock().unwrap().contains(target)
     }
 
     /// The secrets file runs read from now on (settings reloaded).
@@ -148,9 +151,12 @@ impl Runner {
     /// Claims and executes runs until `stop`; then lets the runs in flight reach a safe point.
     pub async fn run(self, stop: Shutdown) {
         let heartbeat = {
-            let (store, owner) = (self.store.clone(), self.owner.clone());
+            let (store, owner, down) = (self.store.clone(), self.owner.clone(), self.down.clone());
             tokio::spawn(async move {
                 loop {
+                    if let Ok(targets) = store.targets_down().await {
+                        *down.lock().unwrap() = targets.into_iter().map(|o| o.target).collect();
+                    }
                     tokio::time::sleep(Duration::from_millis(LEASE_MS as u64 / 3)).await;
                     let _ = store.extend_run_leases(&owner, LEASE_MS).await;
                 }
@@ -233,6 +239,9 @@ impl Runner {
     /// Executes one claimed run to its end, or to a point where it is given back to the queue.
     #[tracing::instrument(skip_all, fields(run_id = run.id, bot = run.bot))]
     pub async fn execute(&self, run: Run, stop: Shutdown) {
+        if self.still_waiting(&run).await {
+            return;
+        }
         let mut redactor = Redactor::new([]);
         let result = self.walk_run(&run, stop, &mut redactor).await;
         let end = match &result {
@@ -300,6 +309,34 @@ impl Runner {
             Ok(false) => tracing::warn!("the run's lease was lost; another worker owns it now"),
             Err(e) => tracing::error!(error = %e, "cannot record the end of the run; it will resume"),
         }
+    }
+
+    /// A run that waits for a system that is down goes on only when the system is up again, when
+    /// it takes the system's next probe, or when it has waited as long as its bot allows (its
+    /// step then fails for good on the next refusal). Otherwise it is given back until the probe
+    /// after the next, without a journal row. `true`: given back.
+    async fn still_waiting(&self, run: &Run) -> bool {
+        let Some((target, since)) = &run.waiting_for else { return false };
+        let outage = match self.store.take_probe(target, super::outage::PROBE_LEASE_MS).await {
+            Ok(crate::store::Probe::Wait(o)) => o,
+            Ok(_) => return false,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read whether the system is still down; trying it");
+                return false;
+            }
+        };
+        let policy = match self.bot(run).await {
+            Ok(bot) => bot.retry.clone(),
+            Err(_) => return false,
+        };
+        if super::outage::given_up(&policy, *since, crate::store::now_ms()) {
+            return false;
+        }
+        let at = outage.next_probe_ms + super::outage::spread();
+        if let Err(e) = self.store.wait_for_target(run, target, *since, at).await {
+            tracing::warn!(error = %e, "cannot give the waiting run back; it resumes when its lease runs out");
+        }
+        true
     }
 
     /// `Ok(None)`: every step ran. `Ok(Some(reason))`: the run's `when` is false.
@@ -375,7 +412,9 @@ impl Runner {
             }
         }
         let cookies: Jar = journal.cookies.clone().and_then(|c| serde_json::from_value(c).ok()).unwrap_or_default();
-        let mut walk = Walk { runner: self, run, bot: &bot, renderer, ctx, cookies, journal, redactor, original, stop };
+        let waiting = run.waiting_for.clone();
+        let mut walk =
+            Walk { runner: self, run, bot: &bot, renderer, ctx, cookies, journal, redactor, original, stop, waiting };
         walk.steps(&bot.steps, "").await?;
         Ok(None)
     }
@@ -406,6 +445,8 @@ struct Walk<'a> {
     redactor: &'a Redactor,
     original: Option<(String, Arc<Vec<u8>>)>,
     stop: Shutdown,
+    /// The system this run waited for (down) and since when, until a step reaches it.
+    waiting: Option<(String, i64)>,
 }
 
 impl Walk<'_> {
@@ -521,6 +562,28 @@ impl Walk<'_> {
             let started = Instant::now();
             let result = self.act(step, path).await;
             let ms = started.elapsed().as_millis() as i64;
+            let down = match &result {
+                Err(f) => f.down.clone(),
+                Ok(_) => None,
+            };
+            // A system known down answered (the one this run waited for, or any that answered
+            // a step): it is up, and every run waiting for it goes on.
+            let up = match (&result, &self.waiting) {
+                (Err(_), _) if down.is_some() => None,
+                (_, Some((target, _))) => Some(target.clone()),
+                (Ok(done), None) => done.target.clone().filter(|t| self.runner.is_down(t)),
+                (Err(_), None) => None,
+            };
+            if let Some(target) = up {
+                let woken = store.target_up(&target).await?;
+                tracing::info!(target, woken, "the system is back; the runs waiting for it go on");
+                self.runner.down.lock().unwrap().remove(&target);
+                self.waiting = None;
+                self.runner.wake.notify_one();
+            }
+            if let (Err(f), Some(down)) = (&result, down) {
+                return self.wait_for(step, path, row, &policy, f, *down, ms).await;
+            }
             crate::metrics::observe(
                 "clerk_step_duration_seconds",
                 &[("bot", &self.run.bot), ("kind", &step.kind)],
@@ -595,6 +658,53 @@ impl Walk<'_> {
                 }
             }
         }
+    }
+
+    /// A step could not reach its system: journaled as `waiting` (no attempt), the system marked
+    /// down, and the run given back until its next probe, unless it has waited its bot's
+    /// `while_down` already (see `bots::outage`).
+    #[allow(clippy::too_many_arguments)]
+    async fn wait_for(
+        &mut self,
+        step: &Step,
+        path: &str,
+        row: i64,
+        policy: &RetryPolicy,
+        f: &Failure,
+        down: steps::Down,
+        ms: i64,
+    ) -> Result<(), Stop> {
+        let store = self.runner.store.clone();
+        let r = self.redactor;
+        let end = StepEnd {
+            state: "waiting",
+            request: &mask(r, &f.request),
+            response: &mask(r, &f.response),
+            output: None,
+            error: Some(&r.redact(&f.message)),
+            duration_ms: ms,
+        };
+        store.step_finished(row, end, None).await?;
+        let now = crate::store::now_ms();
+        let (since, probing) = match &self.waiting {
+            Some((t, since)) if *t == down.target => (*since, true),
+            _ => (now, false),
+        };
+        let outage =
+            store.target_down(&down.target, &down.reason, probing, |p| super::outage::probe_delay(policy, p)).await?;
+        self.runner.down.lock().unwrap().insert(down.target.clone());
+        if super::outage::given_up(policy, since, now) {
+            let message = super::outage::gave_up(&down.target, &down.reason, outage.down_since_ms, policy);
+            return Err(Stop::Failed {
+                path: path.into(),
+                step: Self::name(step, path),
+                failure: Box::new(Failure { message, ..Failure::fatal("") }),
+            });
+        }
+        tracing::info!(step = path, target = down.target, reason = down.reason, "the system is down; the run waits for it");
+        let at = outage.next_probe_ms + super::outage::spread();
+        store.wait_for_target(self.run, &down.target, since, at).await?;
+        Err(Stop::Deferred)
     }
 
     /// One attempt of one step.
@@ -697,7 +807,7 @@ mod tests {
 
     #[test]
     fn backoff_grows_caps_and_honours_retry_after() {
-        let p = RetryPolicy { attempts: 9, backoff: Duration::from_secs(2), max_backoff: Duration::from_secs(10) };
+        let p = RetryPolicy { attempts: 9, backoff: Duration::from_secs(2), max_backoff: Duration::from_secs(10), ..Default::default() };
         for _ in 0..50 {
             let first = backoff(&p, 1, None);
             assert!(first >= Duration::from_secs(1) && first <= Duration::from_secs(2), "{first:?}");

@@ -59,7 +59,8 @@ pub fn schema() -> J {
         "properties": {
             "attempts": { "type": "integer", "minimum": 1 },
             "backoff": value_schema(Value::Duration),
-            "max_backoff": value_schema(Value::Duration)
+            "max_backoff": value_schema(Value::Duration),
+            "while_down": value_schema(Value::Duration)
         }
     });
     let doctype = json!({

@@ -80,6 +80,9 @@ async fn print_run(store: &Store, id: i64) -> anyhow::Result<()> {
     if let Some(e) = &run.error {
         out!("  {e}");
     }
+    if let Some(w) = &run.waiting {
+        out!("  {}", w.message);
+    }
     for s in steps {
         let id = s.step_id.as_deref().map(|i| format!(" {i}")).unwrap_or_default();
         let took = s.duration_ms.map(|d| format!(" {d} ms")).unwrap_or_default();

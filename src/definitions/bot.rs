@@ -109,10 +109,10 @@ fn duration(node: &Node, what: &str, diag: &mut Diagnostics) -> Duration {
 fn decode_retry(node: &Node, diag: &mut Diagnostics) -> RetryPolicy {
     let mut r = RetryPolicy::default();
     if node.as_map().is_none() {
-        diag.error(node.pos, "`retry` must be a mapping: { attempts: 5, backoff: 2s, max_backoff: 5m }");
+        diag.error(node.pos, "`retry` must be a mapping: { attempts: 5, backoff: 2s, max_backoff: 5m, while_down: 4h }");
         return r;
     }
-    diag.unknown_keys(node, "`retry`", &["attempts", "backoff", "max_backoff"]);
+    diag.unknown_keys(node, "`retry`", &["attempts", "backoff", "max_backoff", "while_down"]);
     if let Some(a) = node.get("attempts") {
         r.attempts = integer(a, "retry.attempts", 1, 100, diag) as u32;
     }
@@ -121,6 +121,9 @@ fn decode_retry(node: &Node, diag: &mut Diagnostics) -> RetryPolicy {
     }
     if let Some(m) = node.get("max_backoff") {
         r.max_backoff = duration(m, "retry.max_backoff", diag);
+    }
+    if let Some(w) = node.get("while_down") {
+        r.while_down = duration(w, "retry.while_down", diag);
     }
     r
 }

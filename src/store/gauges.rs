@@ -15,6 +15,8 @@ pub struct Gauges {
     pub exceptions_open: Vec<(String, i64, f64)>,
     /// Account name, kind, healthy.
     pub mail_accounts: Vec<(String, String, bool)>,
+    /// Legacy systems found down.
+    pub targets_down: Vec<super::Outage>,
 }
 
 /// Waiting items of one kind whose run's bot and document's type are these.
@@ -67,7 +69,8 @@ impl Store {
             .into_iter()
             .map(|r| (r.get(0), r.get(1), r.get::<String, _>(2) == "ok"))
             .collect();
-        Ok(Gauges { documents_by_status, jobs_by_stage, runs_by_state, exceptions_open, mail_accounts })
+        let targets_down = self.targets_down().await?;
+        Ok(Gauges { documents_by_status, jobs_by_stage, runs_by_state, exceptions_open, mail_accounts, targets_down })
     }
 
     /// Documents received since `since` (RFC 3339), by hour (`YYYY-MM-DDTHH`) and status.

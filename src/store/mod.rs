@@ -20,6 +20,7 @@ pub mod mail;
 mod migrations;
 mod runs;
 mod stages;
+mod targets;
 pub mod users;
 mod wake;
 
@@ -34,6 +35,7 @@ pub use daemons::{BEAT_EVERY_MS, STALE_AFTER_MS};
 pub use stages::{Extraction, Resolution};
 pub use users::UserSummary;
 pub use wake::Wakers;
+pub use targets::{Outage, Probe};
 pub use runs::{Decision, Journal, NewRun, Run, RunSummary, StepEnd, StepRecord};
 
 use anyhow::Context;

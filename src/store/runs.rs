@@ -33,6 +33,8 @@ pub struct Run {
     /// Set once the run has begun (its `when` was evaluated then).
     pub started: bool,
     pub created_ms: i64,
+    /// The legacy system the run was given back to wait for (down), and since when (unix ms).
+    pub waiting_for: Option<(String, i64)>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -48,6 +50,23 @@ pub struct RunSummary {
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// Set while the run is queued waiting for a legacy system that is down.
+    pub waiting: Option<RunWait>,
+}
+
+/// A queued run waiting for a legacy system to come back.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RunWait {
+    /// Scheme, host and port of the system.
+    pub target: String,
+    /// When clerk first failed to reach it (RFC 3339).
+    pub down_since: String,
+    /// The last failure: "connection refused".
+    pub reason: String,
+    /// When a run tries it next (RFC 3339).
+    pub next_try_at: String,
+    /// The whole of it in a sentence, for people.
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -107,7 +126,9 @@ pub enum Decision {
 /// The PostgreSQL advisory lock run claims take turns on ("clerk-runs" in ASCII).
 const RUN_CLAIM_LOCK: i64 = 0x636c_6572_6b2d_7275;
 
-const SUMMARY: &str = "SELECT id, bot, bot_version, document_id, trigger, state, error, failed_step, created_at, started_at, finished_at FROM runs";
+const SUMMARY: &str = "SELECT id, bot, bot_version, document_id, trigger, state, runs.error, failed_step, created_at, started_at, finished_at,
+     t.target, t.down_since, t.error, t.next_probe
+     FROM runs LEFT JOIN targets t ON t.target = runs.waiting_for AND runs.state = 'queued'";
 
 impl Store {
     /// Records the source of every bot version loaded, so a run can finish on its version.
@@ -233,7 +254,10 @@ impl Store {
             let (id, path, state, attempt): (i64, String, String, i64) = (r.get(0), r.get(1), r.get(4), r.get(5));
             let (done_mark, attempts_mark): (i64, i64) = (r.get(8), r.get(9));
             let entry = j.attempts.entry(path.clone()).or_default();
-            entry.1 = entry.1.max(attempt);
+            // A `waiting` row (the system was down) is no attempt: the next try keeps its number.
+            if state != "waiting" {
+                entry.1 = entry.1.max(attempt);
+            }
             if id > attempts_mark && (state == "failed" || state == "started") {
                 entry.0 += 1;
             }
@@ -363,7 +387,7 @@ impl Store {
         exception: Option<(ExceptionKind, &str, &J)>,
     ) -> Result<bool> {
         let finish = sqlx::query(
-            "UPDATE runs SET state = $1, error = $2, failed_step = $3, finished_at = $4, updated_at = $5, lease_owner = NULL
+            "UPDATE runs SET state = $1, error = $2, failed_step = $3, finished_at = $4, updated_at = $5, lease_owner = NULL, waiting_for = NULL, waiting_since = NULL
              WHERE id = $6 AND lease_owner = $7 AND state = 'running'",
         )
         .bind(state)
@@ -421,7 +445,7 @@ impl Store {
 
     /// Gives a running run back to the queue until `at_ms` (a long retry wait, or shutdown).
     pub async fn defer_run(&self, run: &Run, at_ms: i64) -> Result<()> {
-        sqlx::query("UPDATE runs SET state = 'queued', run_after = $1, lease_owner = NULL, updated_at = $2 WHERE id = $3 AND lease_owner = $4 AND state = 'running'")
+        sqlx::query("UPDATE runs SET state = 'queued', run_after = $1, lease_owner = NULL, updated_at = $2, waiting_for = NULL, waiting_since = NULL WHERE id = $3 AND lease_owner = $4 AND state = 'running'")
             .bind(at_ms)
             .bind(now())
             .bind(run.id)
@@ -456,17 +480,17 @@ impl Store {
                 "ended the run",
             ),
             (Decision::Retry, "escalated") => (
-                q("UPDATE runs SET state = 'queued', done_mark = $3, attempts_mark = $3, error = NULL, failed_step = NULL, finished_at = NULL, run_after = $4, updated_at = $2 WHERE id = $1")
+                q("UPDATE runs SET state = 'queued', done_mark = $3, attempts_mark = $3, error = NULL, failed_step = NULL, finished_at = NULL, waiting_for = NULL, waiting_since = NULL, run_after = $4, updated_at = $2 WHERE id = $1")
                     .bind(id).bind(&t).bind(max).bind(due),
                 "restarted the run",
             ),
             (Decision::Retry, _) => (
-                q("UPDATE runs SET state = 'queued', attempts_mark = $3, error = NULL, failed_step = NULL, finished_at = NULL, run_after = $4, updated_at = $2 WHERE id = $1")
+                q("UPDATE runs SET state = 'queued', attempts_mark = $3, error = NULL, failed_step = NULL, finished_at = NULL, waiting_for = NULL, waiting_since = NULL, run_after = $4, updated_at = $2 WHERE id = $1")
                     .bind(id).bind(&t).bind(max).bind(due),
                 "retried the failed step",
             ),
             (Decision::Continue, _) => (
-                q("UPDATE runs SET state = 'queued', error = NULL, failed_step = NULL, finished_at = NULL, run_after = $3, updated_at = $2 WHERE id = $1")
+                q("UPDATE runs SET state = 'queued', error = NULL, failed_step = NULL, finished_at = NULL, waiting_for = NULL, waiting_since = NULL, run_after = $3, updated_at = $2 WHERE id = $1")
                     .bind(id).bind(&t).bind(due),
                 "continued after the failed step",
             ),
@@ -602,7 +626,7 @@ async fn claim_next_run(
                                              WHERE x.bot = r.bot AND x.state = 'running' AND x.lease_until >= $4) < r.concurrency
                                       ORDER BY r.run_after, r.id LIMIT 1) expired
                      ) candidates ORDER BY run_after, id LIMIT 1)
-         RETURNING id, bot, bot_version, document_id, trigger, CASE WHEN started_at = $3 THEN 0 ELSE 1 END, created_at",
+         RETURNING id, bot, bot_version, document_id, trigger, CASE WHEN started_at = $3 THEN 0 ELSE 1 END, created_at, waiting_for, waiting_since",
     )
     .bind(owner)
     .bind(now + lease_ms)
@@ -625,6 +649,7 @@ fn claimed(r: &sqlx::any::AnyRow, owner: &str) -> Run {
         created_ms: chrono::DateTime::parse_from_rfc3339(r.get::<&str, _>(6))
             .map(|t| t.timestamp_millis())
             .unwrap_or(0),
+        waiting_for: r.get::<Option<String>, _>(7).map(|t| (t, r.get::<Option<i64>, _>(8).unwrap_or_else(now_ms))),
     }
 }
 
@@ -641,7 +666,23 @@ fn summary(r: &sqlx::any::AnyRow) -> RunSummary {
         created_at: r.get(8),
         started_at: r.get(9),
         finished_at: r.get(10),
+        waiting: r.get::<Option<String>, _>(11).map(|target| {
+            let (since, reason, next): (i64, String, i64) = (r.get(12), r.get(13), r.get(14));
+            let (since, next) = (rfc3339(since), rfc3339(next.max(now_ms())));
+            let message = format!(
+                "waiting for {target}, down since {} ({reason}); next try {}",
+                since.replace('T', " ").trim_end_matches('Z').to_string() + " UTC",
+                next.replace('T', " ").trim_end_matches('Z').to_string() + " UTC"
+            );
+            RunWait { target, down_since: since, reason, next_try_at: next, message }
+        }),
     }
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 impl Store {
@@ -689,7 +730,7 @@ impl Store {
         let row = sqlx::query(
                 "UPDATE runs SET state = 'running', lease_owner = $1, lease_until = $2, started_at = COALESCE(started_at, $3), updated_at = $3
                  WHERE id = $4 AND state = 'queued'
-                 RETURNING id, bot, bot_version, document_id, trigger, CASE WHEN started_at = $3 THEN 0 ELSE 1 END, created_at",
+                 RETURNING id, bot, bot_version, document_id, trigger, CASE WHEN started_at = $3 THEN 0 ELSE 1 END, created_at, waiting_for, waiting_since",
             )
             .bind(owner)
             .bind(now + lease_ms)

@@ -508,6 +508,10 @@ async fn dashboard(caller: Result<Caller, Problem>, uri: Uri, State(s): State<Se
             title => "Dashboard", nav => "dashboard", user => who(&caller), csrf => caller.0.csrf.clone().unwrap_or_default(),
             hours, rate, excepted, received, queue, overdue_total => overdue.values().sum::<i64>(),
             runs => gauges.runs_by_state, mail => gauges.mail_accounts,
+            down => gauges.targets_down.iter().map(|o| context! {
+                target => o.target.clone(), reason => o.error.clone(), waiting => o.waiting_runs,
+                since => age_of_seconds((crate::store::now_ms() - o.down_since_ms) as f64 / 1000.0),
+            }).collect::<Vec<_>>(),
         },
     ))
 }

@@ -84,7 +84,7 @@ fn write(cfg: &J, env: &Env, path: PathBuf) -> Result {
     let mut output = serde_json::Map::new();
     output.insert("path".into(), J::from(path.display().to_string()));
     output.insert("rows".into(), J::from(rows.len()));
-    Ok(Done { output, request, response: json!({ "bytes": text.len() }) })
+    Ok(Done { output, request, response: json!({ "bytes": text.len() }), target: None })
 }
 
 fn guess_format(path: &Path) -> &'static str {
@@ -161,7 +161,7 @@ async fn wait_for(cfg: &J, env: &Env<'_>, path: PathBuf) -> Result {
     if let Some(j) = json {
         output.insert("json".into(), j);
     }
-    Ok(Done { output, request, response: json!({ "bytes": content.len() }) })
+    Ok(Done { output, request, response: json!({ "bytes": content.len() }), target: None })
 }
 
 /// A header row, then rows (quoted cells with doubled quotes, as `csv_line` writes them).

@@ -7,6 +7,7 @@ use super::{excerpt, extract_all, Done, Env, Failure, Result};
 use crate::bots::extract::Answer;
 use crate::bots::kinds::HTTP_METHODS;
 use crate::bots::render::Place;
+use crate::bots::transport::{self, Trouble};
 use reqwest::{Method, RequestBuilder, Url};
 use serde_json::{json, Value as J};
 use std::time::Duration;
@@ -45,7 +46,9 @@ pub async fn run(cfg: &J, env: &mut Env<'_>) -> Result {
         Some(_) => return Err(Failure::fatal("`auth` takes `basic: [user, password]` or `bearer: token`")),
         None => {}
     }
-    if let Some(key) = idempotency_key(cfg, &method, env)? {
+    let key = idempotency_key(cfg, &method, env)?;
+    let replayable = transport::replayable(&method, key.is_some());
+    if let Some(key) = key {
         headers.push(("Idempotency-Key".into(), key));
     }
     if !headers.is_empty() {
@@ -60,7 +63,7 @@ pub async fn run(cfg: &J, env: &mut Env<'_>) -> Result {
         request["headers"] = pairs(&shown);
     }
     let url = Url::parse(&url).map_err(|e| Failure::fatal(format!("`{url}` is not a URL: {e}")))?;
-    let reply = exchange(env, method, url, &headers, |b| body.apply(b.query(&query)), &request).await?;
+    let reply = exchange(env, method, url, &headers, replayable, |b| body.apply(b.query(&query)), &request).await?;
     check_status(cfg, &reply, &request)?;
     reply.into_done(cfg, request)
 }
@@ -167,11 +170,19 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     pub body: String,
     pub json: Option<J>,
+    /// Why the request was sent a second time on a new connection, when it was.
+    pub resent: Option<String>,
+    /// The system that answered.
+    pub target: String,
 }
 
 impl Reply {
     pub fn summary(&self) -> J {
-        json!({ "status": self.status, "body": excerpt(&self.body, RECORD_EXCERPT) })
+        let mut s = json!({ "status": self.status, "body": excerpt(&self.body, RECORD_EXCERPT) });
+        if let Some(why) = &self.resent {
+            s["resent"] = J::from(format!("sent again on a new connection: the first closed before an answer ({why})"));
+        }
+        s
     }
 
     /// The step's output: status, body (parsed when JSON), and the extracted values.
@@ -190,23 +201,26 @@ impl Reply {
             None => J::from(excerpt(&self.body, 64 << 10)),
         };
         output.entry("body").or_insert(body);
-        Ok(Done { output, request, response })
+        Ok(Done { output, request, response, target: Some(self.target) })
     }
 }
 
 /// Sends a request (built by `build` on top of method, URL, headers and cookies), following
-/// redirects with GET and keeping cookies from every hop.
+/// redirects with GET and keeping cookies from every hop. `replayable`: the request may be sent
+/// twice without being applied twice (see `bots::transport`).
 pub async fn exchange(
     env: &mut Env<'_>,
     method: Method,
     url: Url,
     headers: &[(String, String)],
-    build: impl FnOnce(RequestBuilder) -> RequestBuilder,
+    replayable: bool,
+    build: impl Fn(RequestBuilder) -> RequestBuilder,
     request: &J,
 ) -> std::result::Result<Reply, Failure> {
     let fail = |f: Failure| Failure { request: request.clone(), ..f };
-    let start = |method: Method, url: &Url, cookies: &crate::bots::cookies::Jar| {
-        let mut b = env.http.request(method, url.clone()).timeout(env.timeout);
+    let clients = env.http;
+    let start = |client: &reqwest::Client, method: Method, url: &Url, cookies: &crate::bots::cookies::Jar| {
+        let mut b = client.request(method, url.clone()).timeout(env.timeout);
         for (k, v) in headers {
             b = b.header(k.as_str(), v.as_str());
         }
@@ -216,7 +230,18 @@ pub async fn exchange(
         b
     };
     let mut url = url;
-    let mut response = send(build(start(method, &url, env.cookies))).await.map_err(fail)?;
+    let client = clients.for_request(replayable);
+    let first = send(build(start(client, method.clone(), &url, env.cookies)), &url).await;
+    let (mut response, mut resent) = match first {
+        // The connection died before any answer: sent again at once on a new one, which is no
+        // attempt of the step's (the first may never have reached the system).
+        Err(Sent::Died(why)) if replayable => {
+            tracing::info!(url = %url, why, "the connection closed before an answer; sending again on a new one");
+            let again = send(build(start(&clients.fresh, method, &url, env.cookies)), &url).await;
+            (again.map_err(|s| fail(s.into_failure()))?, Some(why))
+        }
+        other => (other.map_err(|s| fail(s.into_failure()))?, None),
+    };
     for _ in 0..MAX_REDIRECTS {
         env.cookies.store(&url, response.headers());
         if !matches!(response.status().as_u16(), 301..=303) {
@@ -228,7 +253,14 @@ pub async fn exchange(
             break;
         };
         url = next;
-        response = send(start(Method::GET, &url, env.cookies)).await.map_err(fail)?;
+        response = match send(start(&clients.pooled, Method::GET, &url, env.cookies), &url).await {
+            Err(Sent::Died(why)) => {
+                let again = send(start(&clients.fresh, Method::GET, &url, env.cookies), &url).await;
+                resent = Some(why);
+                again.map_err(|s| fail(s.into_failure()))?
+            }
+            other => other.map_err(|s| fail(s.into_failure()))?,
+        };
     }
     let status = response.status().as_u16();
     let headers: Vec<(String, String)> = response
@@ -237,7 +269,7 @@ pub async fn exchange(
         .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
         .collect();
     let retry_after = headers.iter().find(|(k, _)| k == "retry-after").and_then(|(_, v)| parse_retry_after(v));
-    let bytes = response.bytes().await.map_err(|e| fail(transport(e)))?;
+    let bytes = response.bytes().await.map_err(|e| fail(Failure::transient(transport::chain(&e))))?;
     if bytes.len() > MAX_ANSWER {
         return Err(fail(Failure::fatal(format!(
             "the answer is {} bytes, more than clerk keeps ({MAX_ANSWER})",
@@ -246,7 +278,7 @@ pub async fn exchange(
     }
     let body = String::from_utf8_lossy(&bytes).into_owned();
     let json = serde_json::from_str(&body).ok();
-    let reply = Reply { status, headers, body, json };
+    let reply = Reply { status, headers, body, json, resent, target: transport::target_of(&url) };
     if status >= 500 || status == 429 || status == 408 {
         return Err(Failure {
             message: format!("{} answered HTTP {status}: {}", url, excerpt(reply.body.trim(), 200)),
@@ -254,24 +286,34 @@ pub async fn exchange(
             retry_after,
             request: request.clone(),
             response: reply.summary(),
+            down: None,
         });
     }
     Ok(reply)
 }
 
-async fn send(b: RequestBuilder) -> std::result::Result<reqwest::Response, Failure> {
-    b.send().await.map_err(transport)
+/// Why a request got no answer.
+enum Sent {
+    /// The connection closed before any byte of an answer.
+    Died(String),
+    Failed(Failure),
 }
 
-/// Transport errors (refused, reset, timed out, closed mid-answer) are all worth retrying.
-fn transport(e: reqwest::Error) -> Failure {
-    let mut message = if e.is_timeout() { "timed out".to_string() } else { e.to_string() };
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        message.push_str(&format!(": {s}"));
-        source = s.source();
+impl Sent {
+    fn into_failure(self) -> Failure {
+        match self {
+            Sent::Died(why) => Failure::transient(why),
+            Sent::Failed(f) => f,
+        }
     }
-    Failure::transient(message)
+}
+
+async fn send(b: RequestBuilder, url: &Url) -> std::result::Result<reqwest::Response, Sent> {
+    b.send().await.map_err(|e| match transport::trouble(&e) {
+        Trouble::Down(reason) => Sent::Failed(Failure::down(transport::target_of(url), reason)),
+        Trouble::DiedBeforeAnswer(why) => Sent::Died(why),
+        Trouble::Other(why) => Sent::Failed(Failure::transient(why)),
+    })
 }
 
 /// The statuses a step accepts: `expect: [200, 201]`, or any 2xx (3xx too when not followed).
@@ -289,6 +331,7 @@ fn check_status(cfg: &J, reply: &Reply, request: &J) -> std::result::Result<(), 
         retry_after: None,
         request: request.clone(),
         response: reply.summary(),
+        down: None,
     })
 }
 

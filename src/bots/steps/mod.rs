@@ -18,7 +18,7 @@ use std::time::Duration;
 pub struct Env<'a> {
     pub renderer: &'a Renderer,
     pub ctx: &'a Context,
-    pub http: &'a reqwest::Client,
+    pub http: &'a crate::bots::transport::Clients,
     pub sql: &'a sql::Pools,
     pub cookies: &'a mut Jar,
     /// Sent as `Idempotency-Key` by steps with side effects: the same for every attempt of this
@@ -37,6 +37,8 @@ pub struct Done {
     /// What was sent and what came back, for the run record (masked before it is stored).
     pub request: J,
     pub response: J,
+    /// The system the step reached (`bots::transport::target_of`), when it reached one.
+    pub target: Option<String>,
 }
 
 /// A step that failed.
@@ -49,11 +51,35 @@ pub struct Failure {
     pub retry_after: Option<Duration>,
     pub request: J,
     pub response: J,
+    /// Set when the legacy system could not be reached at all: the run waits for it to come
+    /// back instead of spending an attempt (see `bots::outage`).
+    pub down: Option<Box<Down>>,
+}
+
+/// A legacy system found down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Down {
+    /// Scheme, host and port (`bots::transport::target_of`), never credentials.
+    pub target: String,
+    /// What a person reads: "connection refused".
+    pub reason: String,
 }
 
 impl Failure {
     pub fn fatal(message: impl Into<String>) -> Failure {
-        Failure { message: message.into(), retryable: false, retry_after: None, request: J::Null, response: J::Null }
+        Failure {
+            message: message.into(),
+            retryable: false,
+            retry_after: None,
+            request: J::Null,
+            response: J::Null,
+            down: None,
+        }
+    }
+    /// The system at `target` could not be reached.
+    pub fn down(target: String, reason: String) -> Failure {
+        let message = format!("{target} is down: {reason}");
+        Failure { down: Some(Box::new(Down { target, reason })), ..Failure::transient(message) }
     }
     pub fn transient(message: impl Into<String>) -> Failure {
         Failure { retryable: true, ..Failure::fatal(message) }

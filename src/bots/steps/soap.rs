@@ -17,13 +17,15 @@ pub async fn run(cfg: &J, env: &mut Env<'_>) -> Result {
     let mut headers = env.map(cfg, "headers")?;
     headers.push(("SOAPAction".into(), format!("\"{action}\"")));
     headers.push(("Content-Type".into(), "text/xml; charset=utf-8".into()));
-    if let Some(key) = idempotency_key(cfg, &Method::POST, env)? {
+    let key = idempotency_key(cfg, &Method::POST, env)?;
+    let replayable = crate::bots::transport::replayable(&Method::POST, key.is_some());
+    if let Some(key) = key {
         headers.push(("Idempotency-Key".into(), key));
     }
     let request = json!({ "method": "POST", "url": url, "action": action, "body": excerpt(&envelope, 2000) });
     let url = Url::parse(&url).map_err(|e| Failure::fatal(format!("`{url}` is not a URL: {e}")))?;
     // A SOAP 1.1 fault comes back as HTTP 500; look for one before treating the 500 as transient.
-    let reply = match exchange(env, Method::POST, url, &headers, |b| b.body(envelope), &request).await {
+    let reply = match exchange(env, Method::POST, url, &headers, replayable, |b| b.body(envelope.clone()), &request).await {
         Ok(r) => r,
         Err(f) => {
             let body = f.response.get("body").and_then(J::as_str).unwrap_or("").to_string();
@@ -42,6 +44,7 @@ pub async fn run(cfg: &J, env: &mut Env<'_>) -> Result {
             retry_after: None,
             request,
             response: reply.summary(),
+            down: None,
         });
     }
     reply.into_done(cfg, request)

@@ -27,7 +27,10 @@ impl Pools {
             .acquire_timeout(std::time::Duration::from_secs(10))
             .connect(url)
             .await
-            .map_err(|e| Failure::transient(format!("cannot connect to the database: {e}")))?;
+            .map_err(|e| match refused(url, &e) {
+                Some(down) => down,
+                None => Failure::transient(format!("cannot connect to the database: {e}")),
+            })?;
         self.0.lock().unwrap().insert(url.to_string(), pool.clone());
         Ok(pool)
     }
@@ -64,7 +67,7 @@ pub async fn run(cfg: &J, env: &mut Env<'_>) -> Result {
     let result = tokio::time::timeout(env.timeout, exec)
         .await
         .map_err(|_| fail(Failure::transient("the statement timed out")))?
-        .map_err(|e| fail(classify(e)))?;
+        .map_err(|e| fail(refused(&url, &e).unwrap_or_else(|| classify(e))))?;
 
     let mut output = result.as_object().cloned().unwrap_or_default();
     let answer = Answer { body: "", json: Some(&result), headers: &[] };
@@ -73,7 +76,8 @@ pub async fn run(cfg: &J, env: &mut Env<'_>) -> Result {
         Some(rows) => json!({ "rows": rows.len(), "first": rows.first() }),
         None => result.clone(),
     };
-    Ok(Done { output, request, response })
+    let target = reqwest::Url::parse(&url).ok().filter(|u| u.host_str().is_some()).map(|u| crate::bots::transport::target_of(&u));
+    Ok(Done { output, request, response, target })
 }
 
 async fn env_pool(env: &Env<'_>, url: &str) -> std::result::Result<AnyPool, Failure> {
@@ -115,6 +119,19 @@ fn row_json(row: &AnyRow) -> J {
         out.insert(col.name().to_string(), v.unwrap_or(J::Null));
     }
     J::Object(out)
+}
+
+/// A database server that refuses connections is down (the run waits for it, see `bots::outage`).
+fn refused(url: &str, e: &sqlx::Error) -> Option<Failure> {
+    let sqlx::Error::Io(io) = e else { return None };
+    use std::io::ErrorKind::*;
+    let reason = match io.kind() {
+        ConnectionRefused => "connection refused",
+        HostUnreachable | NetworkUnreachable => "no route to the host",
+        _ => return None,
+    };
+    let url = reqwest::Url::parse(url).ok().filter(|u| u.host_str().is_some())?;
+    Some(Failure::down(crate::bots::transport::target_of(&url), reason.into()))
 }
 
 /// Lost connections and pool timeouts may pass; what the database refused will not.
