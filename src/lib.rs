@@ -18,6 +18,7 @@ pub mod exceptions;
 pub mod heartbeat;
 pub mod http;
 pub mod intake;
+pub mod invoice;
 pub mod learn;
 pub mod lease;
 pub mod metrics;

@@ -119,8 +119,8 @@ impl Pipeline {
         heartbeat.abort();
         let finished = match outcome {
             ReadOutcome::Read(extracted) => {
-                let (media_type, pages) = (&extracted.media_type, &extracted.pages);
-                self.store.finish_extraction(job, Extraction::Read { media_type, pages }).await?
+                let (media_type, pages, einvoice) = (&extracted.media_type, &extracted.pages, extracted.einvoice.as_deref());
+                self.store.finish_extraction(job, Extraction::Read { media_type, pages, einvoice }).await?
             }
             ReadOutcome::Unreadable(reason) => {
                 let head = head_of(&path).await;
@@ -155,9 +155,10 @@ impl Pipeline {
         let hint = self.store.doctype_hint(job.document_id).await?;
         let boxes =
             if active.classifier.uses_area() { self.store.document_boxes(job.document_id).await? } else { None };
+        let einvoice = self.store.document_einvoice(job.document_id).await?;
         let classifier = active.clone();
         let (outcome, text, boxes) = tokio::task::spawn_blocking(move || {
-            let doc = Doc { text: &text, boxes: boxes.as_deref() };
+            let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref() };
             // A mail rule's type is not guessed but validated: the fields must be there.
             let hinted = hint.as_deref().and_then(|h| classifier.classifier.get(h));
             let outcome = match hinted {
@@ -174,7 +175,7 @@ impl Pipeline {
             let (learner, active, document_id) = (self.learner.clone(), active.clone(), job.document_id);
             tokio::task::spawn_blocking(move || {
                 let suggestion = learner.suggest(&text, Some(document_id));
-                apply_learned(&active.classifier, outcome, Doc { text: &text, boxes: boxes.as_deref() }, suggestion)
+                apply_learned(&active.classifier, outcome, Doc { text: &text, boxes: boxes.as_deref(), einvoice: None }, suggestion)
             })
             .await?
         } else {
@@ -255,7 +256,8 @@ pub fn classify_read(read: ReadOutcome, classifier: &Classifier) -> (Outcome, us
             let (text, pages, ocr) = (extracted.text(), extracted.pages.len(), extracted.ocr());
             let boxes = (extracted.media_type != "text/plain" && classifier.uses_area())
                 .then(|| extracted.pages.into_iter().map(|p| (p.number, p.boxes)).collect::<Vec<_>>());
-            (classifier.classify_doc(Doc { text: &text, boxes: boxes.as_deref() }), pages, ocr)
+            let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: extracted.einvoice.as_deref() };
+            (classifier.classify_doc(doc), pages, ocr)
         }
         ReadOutcome::Unreadable(reason) | ReadOutcome::Failed(reason) => unreadable(reason),
         ReadOutcome::Stopped => unreadable("clerk stopped before reading it".into()),

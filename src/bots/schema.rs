@@ -74,7 +74,8 @@ pub fn schema() -> J {
                 "properties": {
                     "all": { "type": ["array", "string"], "description": "regexes that must all match (case-insensitive)" },
                     "any": { "type": ["array", "string"], "description": "at least one must match" },
-                    "none": { "type": ["array", "string"], "description": "none may match" }
+                    "none": { "type": ["array", "string"], "description": "none may match" },
+                    "e-invoice": { "enum": ["any", "invoice", "credit-note"], "description": "documents carrying an EN 16931 e-invoice (CII, UBL, Factur-X/ZUGFeRD) of this kind; fields are the invoice model's, checked by the norm's rules" }
                 }
             },
             "fields": {

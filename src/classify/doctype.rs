@@ -30,6 +30,36 @@ pub enum Rules {
     Native(Native),
     /// An invoice2data template, run with invoice2data's semantics.
     Invoice2data(Box<Template>),
+    /// Documents carrying an e-invoice (`match: { e-invoice: invoice }`): fields are the
+    /// invoice model's, checked by EN 16931's rules. Tried before any text rule.
+    EInvoice(EInvoiceKind),
+}
+
+/// Which e-invoices a type takes, by their type code (BT-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EInvoiceKind {
+    Any,
+    Invoice,
+    CreditNote,
+}
+
+impl EInvoiceKind {
+    pub fn parse(s: &str) -> Option<EInvoiceKind> {
+        match s {
+            "any" => Some(EInvoiceKind::Any),
+            "invoice" => Some(EInvoiceKind::Invoice),
+            "credit-note" => Some(EInvoiceKind::CreditNote),
+            _ => None,
+        }
+    }
+
+    pub fn takes(self, invoice: &crate::invoice::Invoice) -> bool {
+        match self {
+            EInvoiceKind::Any => true,
+            EInvoiceKind::Invoice => !invoice.is_credit_note(),
+            EInvoiceKind::CreditNote => invoice.is_credit_note(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -58,6 +88,7 @@ impl DocType {
                 names.dedup();
                 names
             }
+            Rules::EInvoice(_) => crate::invoice::fields::NAMES.iter().map(|n| n.to_string()).collect(),
         }
     }
 }

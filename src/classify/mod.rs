@@ -62,12 +62,14 @@ pub use invoice2data::area::PageBoxes;
 pub struct Doc<'a> {
     pub text: &'a str,
     pub boxes: Option<&'a [PageBoxes]>,
+    /// The e-invoice the document carries, which types with `match: { e-invoice: … }` read.
+    pub einvoice: Option<&'a crate::read::EInvoice>,
 }
 
 impl<'a> Doc<'a> {
     /// A document that is text only (a `.txt` file, or a caller without the pages).
     pub fn plain(text: &'a str) -> Doc<'a> {
-        Doc { text, boxes: None }
+        Doc { text, boxes: None, einvoice: None }
     }
 }
 
@@ -163,6 +165,8 @@ impl Classifier {
                     let none = tpl.exclude_keywords.iter().map(|w| word_id(w, &mut words)).collect();
                     templates.push(Members { ty: ti, all, any: vec![], none });
                 }
+                // Matched on the document's e-invoice, never on its text.
+                Rules::EInvoice(_) => {}
             }
         }
         // Patterns were already compiled one by one with these same flags, so this cannot fail
@@ -223,7 +227,19 @@ impl Classifier {
         self.uses_area
     }
 
+    /// The type an e-invoice goes under: the highest priority among the types that take its
+    /// kind (invoice, credit note). The XML beats any text rule over its printed copy.
+    pub fn einvoice_type(&self, e: &crate::read::EInvoice) -> Option<&Arc<DocType>> {
+        let mut takes: Vec<&Arc<DocType>> =
+            self.types.iter().filter(|t| matches!(t.rules, Rules::EInvoice(k) if k.takes(&e.invoice))).collect();
+        takes.sort_by_key(|t| std::cmp::Reverse(t.priority));
+        takes.first().copied()
+    }
+
     pub fn classify_doc(&self, doc: Doc) -> Outcome {
+        if let Some(t) = doc.einvoice.and_then(|e| self.einvoice_type(e)) {
+            return extract_fields(t, doc, &BTreeMap::new());
+        }
         let text = doc.text;
         if text.trim().is_empty() {
             return Outcome::exception(
@@ -254,6 +270,40 @@ impl Classifier {
         }
         extract_fields(candidates[0], doc, &BTreeMap::new())
     }
+}
+
+/// An e-invoice's fields, checked by EN 16931's rules and, for a PDF, against its printed copy.
+/// A field an agent gave (`overrides`) replaces the XML's and clears the problems found with it.
+fn einvoice_outcome(doctype: &DocType, e: &crate::read::EInvoice, printed: &str, overrides: &BTreeMap<String, String>) -> Outcome {
+    let mut fields: Fields = crate::invoice::fields::flatten(&e.invoice).into_iter().collect();
+    let mut found = crate::invoice::rules::check(&e.invoice);
+    if e.source != "xml" {
+        found.extend(crate::invoice::printed::disagreements(&e.invoice, printed));
+    }
+    let mut problems: BTreeMap<String, String> = BTreeMap::new();
+    let mut blocking = vec![];
+    for v in found {
+        let top = v.field.split(['[', '.']).next().unwrap_or(&v.field).to_string();
+        if overrides.contains_key(&top) {
+            continue;
+        }
+        let message = if v.blocking { v.message.clone() } else { format!("warning: {}", v.message) };
+        if v.blocking {
+            blocking.push(v.message);
+        }
+        problems.entry(top).and_modify(|m| m.push_str(&format!("; {message}"))).or_insert(message);
+    }
+    for (k, val) in overrides {
+        fields.insert(k.clone(), serde_json::Value::String(val.clone()));
+    }
+    let exception = (!blocking.is_empty()).then(|| {
+        let n = blocking.len();
+        (
+            ExceptionKind::Incomplete,
+            format!("the e-invoice fails {n} check{}: {}", if n == 1 { "" } else { "s" }, blocking.join("; ")),
+        )
+    });
+    Outcome { doctype: Some(doctype.name.clone()), fields, problems, exception, learned: None }
 }
 
 /// Extracts `doctype`'s fields from `doc`; `overrides` (from an agent) replace what was found.
@@ -296,6 +346,15 @@ pub fn extract_fields(doctype: &DocType, doc: Doc, overrides: &BTreeMap<String, 
                 problems.entry(m.clone()).or_insert_with(|| "not found in the text".to_string());
             }
             (fields, problems, x.missing)
+        }
+        Rules::EInvoice(_) => {
+            let Some(e) = doc.einvoice else {
+                return Outcome::exception(
+                    ExceptionKind::Incomplete,
+                    format!("{} reads e-invoices, and this document carries none (no e-invoice XML in it)", doctype.name),
+                );
+            };
+            return einvoice_outcome(doctype, e, doc.text, overrides);
         }
     };
     let missing: Vec<String> =

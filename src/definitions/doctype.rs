@@ -2,12 +2,12 @@
 
 use super::yaml::{Node, Value};
 use super::Diagnostics;
-use crate::classify::doctype::{DocType, FieldDef, Native, Rules};
+use crate::classify::doctype::{DocType, EInvoiceKind, FieldDef, Native, Rules};
 use crate::classify::fields::FieldType;
 use regex::{Regex, RegexBuilder};
 
 const KEYS: &[&str] = &["doctype", "description", "priority", "match", "fields", "sla", "auto_apply"];
-const MATCH_KEYS: &[&str] = &["all", "any", "none"];
+const MATCH_KEYS: &[&str] = &["all", "any", "none", "e-invoice"];
 const FIELD_KEYS: &[&str] = &["regex", "type", "required", "date_formats", "decimal_separator"];
 
 pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocType> {
@@ -44,9 +44,24 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
         }
     });
     let (mut all, mut any, mut none) = (vec![], vec![], vec![]);
+    let mut einvoice = None;
     match doc.get("match") {
         None => diag
             .error(doc.pos, format!("document type `{name}` has no `match:` rules, so it could never be recognised")),
+        Some(m) if m.get("e-invoice").is_some() => {
+            diag.unknown_keys(m, "`match`", MATCH_KEYS);
+            let kind = m.get("e-invoice").unwrap();
+            einvoice = kind.as_str().and_then(EInvoiceKind::parse);
+            if einvoice.is_none() {
+                diag.error(kind.pos, "`e-invoice` takes `any`, `invoice` or `credit-note` (by the invoice's type code, BT-3)");
+            }
+            if let Some(other) = ["all", "any", "none"].iter().find(|k| m.get(k).is_some()) {
+                diag.error(m.pos, format!("`match` with `e-invoice` reads the invoice's XML, not its text: `{other}` cannot stand beside it"));
+            }
+            if let Some(f) = doc.get("fields") {
+                diag.error(f.pos, "an e-invoice type's fields are the EN 16931 invoice model's (invoice_number, total, lines, …): `fields` cannot be set");
+            }
+        }
         Some(m) if m.as_map().is_some() => {
             diag.unknown_keys(m, "`match`", MATCH_KEYS);
             all = patterns(m.get("all"), "match.all", true, diag);
@@ -81,7 +96,10 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
         file: diag.file.to_path_buf(),
         defined_at: (name_node.pos.line, name_node.pos.col),
         version: version.to_string(),
-        rules: Rules::Native(Native { match_all: all, match_any: any, match_none: none, fields }),
+        rules: match einvoice {
+            Some(kind) => Rules::EInvoice(kind),
+            None => Rules::Native(Native { match_all: all, match_any: any, match_none: none, fields }),
+        },
         sla,
         auto_apply,
     })

@@ -252,7 +252,8 @@ async fn answer<'c>(
     }
     let (text, _, _) = store.document_text(document_id).await?.unwrap_or_default();
     let boxes = if t.uses_area() { store.document_boxes(document_id).await? } else { None };
-    let outcome = extract_fields(t, Doc { text: &text, boxes: boxes.as_deref() }, fields);
+    let einvoice = store.document_einvoice(document_id).await?;
+    let outcome = extract_fields(t, Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref() }, fields);
     Ok((document_id, t, outcome))
 }
 

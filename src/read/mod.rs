@@ -6,6 +6,7 @@
 //! never the daemon. This module holds what both sides share: the types, the wire format, and the
 //! pool that the daemon and the CLI use.
 
+pub mod einvoice;
 pub mod pool;
 pub mod protocol;
 
@@ -112,6 +113,21 @@ pub struct Page {
 pub struct Extracted {
     pub media_type: String,
     pub pages: Vec<Page>,
+    /// The structured invoice the document carries: a stand-alone e-invoice XML, or one
+    /// embedded in a PDF (Factur-X, ZUGFeRD, XRechnung).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub einvoice: Option<Box<EInvoice>>,
+}
+
+/// An e-invoice read from a document, and where in it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EInvoice {
+    pub invoice: crate::invoice::Invoice,
+    /// `xml` for a stand-alone file; for a PDF, the embedded file's name (`factur-x.xml`).
+    pub source: String,
+    /// The attachment's `/AFRelationship` (Data, Source, Alternative), for a PDF.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relationship: Option<String>,
 }
 
 impl Extracted {
@@ -148,6 +164,8 @@ pub fn sniff(bytes: &[u8], name: &str) -> Option<&'static str> {
         Some("image/webp")
     } else if starts(b"GIF87a") || starts(b"GIF89a") {
         Some("image/gif")
+    } else if einvoice::looks_like_xml(bytes, name) {
+        Some("application/xml")
     } else if looks_like_text(bytes, name) {
         Some("text/plain")
     } else {
@@ -184,7 +202,7 @@ pub fn precheck(head: &[u8], size: u64, name: &str, limits: &Limits) -> Result<&
     }
     sniff(head, name).ok_or_else(|| {
         Unreadable(format!(
-            "not a document clerk can read: its content is neither PDF, an image (PNG, JPEG, TIFF, BMP, WebP, GIF) nor UTF-8 text{}",
+            "not a document clerk can read: its content is neither PDF, an image (PNG, JPEG, TIFF, BMP, WebP, GIF), e-invoice XML nor UTF-8 text{}",
             if name.to_ascii_lowercase().ends_with(".pdf") { ", although its name ends in .pdf" } else { "" }
         ))
     })

@@ -201,6 +201,7 @@ impl Store {
         id: i64,
         media_type: &str,
         pages: &[Page],
+        einvoice: Option<&crate::read::EInvoice>,
     ) -> Result<()> {
         let text = pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\u{c}");
         sqlx::query("DELETE FROM pages WHERE document_id = $1").bind(id).execute(&mut **tx).await?;
@@ -219,13 +220,14 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         }
-        sqlx::query("UPDATE documents SET status = 'extracted', media_type = $1, text = $2, pages = $3, ocr = $4, updated_at = $5 WHERE id = $6")
+        sqlx::query("UPDATE documents SET status = 'extracted', media_type = $1, text = $2, pages = $3, ocr = $4, updated_at = $5, einvoice = $7 WHERE id = $6")
             .bind(media_type)
             .bind(text)
             .bind(pages.len() as i64)
             .bind(pages.iter().any(|p| p.ocr) as i64)
             .bind(now())
             .bind(id)
+            .bind(einvoice.map(|e| serde_json::to_string(e).unwrap_or_default()))
             .execute(&mut **tx)
             .await?;
         Ok(())
@@ -288,6 +290,16 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+    }
+
+    /// The e-invoice the document carries, if it carries one.
+    pub async fn document_einvoice(&self, id: i64) -> Result<Option<crate::read::EInvoice>> {
+        let json: Option<String> = sqlx::query_scalar("SELECT einvoice FROM documents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .flatten();
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
     }
 
     /// Every page's word boxes, for invoice2data `area:` fields; `None` when the document has

@@ -352,7 +352,7 @@ async fn item(
         let suggested = suggestion.as_ref().filter(|_| doc.doctype.is_none()).and_then(|s| active.classifier.get(&s.doctype));
         if let Some(t) = suggested {
             let text = doc.text.as_deref().unwrap_or_default();
-            let found = crate::classify::extract_fields(t, crate::classify::Doc { text, boxes: Some(&boxes) }, &Default::default());
+            let found = crate::classify::extract_fields(t, crate::classify::Doc { text, boxes: Some(&boxes), einvoice: None }, &Default::default());
             (fields, problems, doctype) = (found.fields, found.problems, t.name.clone());
         }
         if active.classifier.get(&doctype).is_none() {

@@ -114,6 +114,7 @@ fn render(bytes: &[u8], request: &Request, page: u32) -> Result<protocol::PageIm
     let (mut gray, width_pt, height_pt) = match media_type {
         "application/pdf" => pdf::preview(bytes, page, limits, deadline)?,
         "text/plain" => return Err(Unreadable("a text file has no page image; see its text".into())),
+        "application/xml" => return Err(Unreadable("an XML e-invoice has no page image; see its rendering".into())),
         _ => {
             let images = image::decode_all(bytes, media_type, limits)?;
             let count = images.len();
@@ -153,6 +154,13 @@ fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Ext
     let deadline = Instant::now() + Duration::from_secs(limits.max_seconds);
     let media_type = clerk::read::precheck(bytes, bytes.len() as u64, &request.name, limits)?;
     engine.languages(&request.languages);
+    if media_type == "application/xml" {
+        let invoice = clerk::read::einvoice::parse(bytes)?;
+        let text = clerk::invoice::render::text(&invoice);
+        let page = Page { number: 1, text, ..Page::default() };
+        let einvoice = clerk::read::EInvoice { invoice, source: "xml".into(), relationship: None };
+        return Ok(Extracted { media_type: media_type.to_string(), pages: vec![page], einvoice: Some(Box::new(einvoice)) });
+    }
     let pages = match media_type {
         "application/pdf" => pdf::read(bytes, limits, deadline, engine)?,
         "text/plain" => vec![Page { number: 1, text: String::from_utf8_lossy(bytes).into_owned(), ..Page::default() }],
@@ -166,5 +174,5 @@ fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Ext
             pages
         }
     };
-    Ok(Extracted { media_type: media_type.to_string(), pages })
+    Ok(Extracted { media_type: media_type.to_string(), pages, einvoice: None })
 }

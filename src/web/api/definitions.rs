@@ -58,6 +58,7 @@ pub async fn report(s: &Service) -> ApiResult<DefinitionsReport> {
             kind: match t.rules {
                 crate::classify::doctype::Rules::Invoice2data(_) => "invoice2data",
                 crate::classify::doctype::Rules::Native(_) => "doctype",
+                crate::classify::doctype::Rules::EInvoice(_) => "e-invoice",
             }
             .into(),
             name: t.name.clone(),

@@ -1,0 +1,98 @@
+//! Walking an XML tree by local names (the syntaxes' prefixes vary by producer; their local
+//! names do not), one step at a time: `A/B|C/D` takes child A, then B or C, then D.
+
+use crate::invoice::Num;
+use roxmltree::Node;
+
+/// The deepest nesting of elements, by a scan of the text before any parser sees it (a parser
+/// that builds a tree may recurse once per level: 100,000 levels would end the process). Knows
+/// comments, CDATA, processing instructions and quoted attribute values; stops counting at
+/// `stop`.
+pub fn depth(text: &str, stop: usize) -> usize {
+    let b = text.as_bytes();
+    let (mut i, mut depth, mut max) = (0, 0usize, 0usize);
+    let skip_to = |from: usize, end: &[u8]| b[from..].windows(end.len()).position(|w| w == end).map_or(b.len(), |p| from + p + end.len());
+    while i < b.len() {
+        if b[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        let rest = &b[i..];
+        if rest.starts_with(b"<!--") {
+            i = skip_to(i + 4, b"-->");
+        } else if rest.starts_with(b"<![CDATA[") {
+            i = skip_to(i + 9, b"]]>");
+        } else if rest.starts_with(b"<?") || rest.starts_with(b"<!") {
+            i = skip_to(i + 2, b">");
+        } else if rest.starts_with(b"</") {
+            depth = depth.saturating_sub(1);
+            i = skip_to(i + 2, b">");
+        } else {
+            // A start tag: to its `>` outside quotes; `/>` closes it at once.
+            let mut j = i + 1;
+            let mut quote = 0u8;
+            while j < b.len() {
+                match (quote, b[j]) {
+                    (0, q @ (b'"' | b'\'')) => quote = q,
+                    (0, b'>') => break,
+                    (q, c) if q != 0 && c == q => quote = 0,
+                    _ => {}
+                }
+                j += 1;
+            }
+            if b.get(j.wrapping_sub(1)) != Some(&b'/') {
+                depth += 1;
+                max = max.max(depth);
+                if max > stop {
+                    return max;
+                }
+            }
+            i = j + 1;
+        }
+    }
+    max
+}
+
+#[derive(Clone, Copy)]
+pub struct X<'a, 'i>(pub Node<'a, 'i>);
+
+impl<'a, 'i> X<'a, 'i> {
+    /// The first element at `path`.
+    pub fn at(self, path: &str) -> Option<X<'a, 'i>> {
+        let mut node = self;
+        for step in path.split('/') {
+            node = node.0.children().find(|c| c.is_element() && step.split('|').any(|s| s == c.tag_name().name())).map(X)?;
+        }
+        Some(node)
+    }
+
+    /// Every element at `path` (each step may match several).
+    pub fn all(self, path: &str) -> Vec<X<'a, 'i>> {
+        let mut nodes = vec![self];
+        for step in path.split('/') {
+            nodes = nodes
+                .into_iter()
+                .flat_map(|n| {
+                    n.0.children().filter(|c| c.is_element() && step.split('|').any(|s| s == c.tag_name().name())).map(X)
+                })
+                .collect();
+        }
+        nodes
+    }
+
+    /// The trimmed text at `path`; `None` when absent or blank.
+    pub fn text(self, path: &str) -> Option<String> {
+        let n = if path.is_empty() { Some(self) } else { self.at(path) }?;
+        let t: String = n.0.descendants().filter(|d| d.is_text()).map(|d| d.text().unwrap_or("")).collect();
+        let t = t.trim();
+        (!t.is_empty()).then(|| t.to_string())
+    }
+
+    pub fn num(self, path: &str) -> Option<Num> {
+        self.text(path).map(|t| Num::parse(&t))
+    }
+
+    pub fn attr(self, name: &str) -> Option<String> {
+        self.0.attribute(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+}
