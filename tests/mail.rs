@@ -22,6 +22,9 @@ attachment = ["*.pdf"]
 doctype = "invoice"
 action = "move:Processed"
 [[mail.rules]]
+name = "e-invoices"
+attachment = ["*.xml"]
+[[mail.rules]]
 name = "scans"
 subject = "^Scan"
 take = ["attachments", "inline"]
@@ -120,6 +123,28 @@ fn an_attached_invoice_becomes_a_document_once_and_the_message_moves_on() {
     let out = d.clerk(&["bots", "run", "mail-bot", "--doc", &docs[0]["id"].to_string(), "--dry-run", "--json"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Billing <billing@acme.example>") && text.contains("Invoice INV-2024-0042"), "{text}");
+}
+
+#[test]
+fn an_xrechnung_attached_as_xml_is_a_recognised_e_invoice() {
+    let (d, root) = start();
+    let xml = std::fs::read(sample("e-invoice-xrechnung.xml")).unwrap();
+    let raw = message(
+        "ACME Billing <billing@acme.example>",
+        "Rechnung XR-2025-0117",
+        "Anbei unsere Rechnung als XRechnung.",
+        &[("XR-2025-0117.xml", "application/xml", &xml)],
+    );
+    deliver(&root, "1700000001.M2.host", &raw);
+    let docs = d.wait_settled(1);
+    let doc = d.document(docs[0]["id"].as_i64().unwrap());
+    assert_eq!(doc["status"], "recognised", "{doc:#}");
+    assert_eq!(doc["doctype"], "e-invoice");
+    assert_eq!(doc["media_type"], "application/xml");
+    assert_eq!(doc["fields"]["invoice_number"], "XR-2025-0117");
+    assert_eq!(doc["fields"]["seller_vat_id"], "DE136695976");
+    assert_eq!(doc["fields"]["amount_due"], "349.04");
+    assert_eq!(doc["sha256"], sha256_hex(&xml));
 }
 
 #[test]

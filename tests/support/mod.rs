@@ -22,11 +22,16 @@ pub fn sample(name: &str) -> PathBuf {
     repo().join("samples").join(name)
 }
 
-/// `../shared/corpora/pdf-samples`, the real-world PDFs read in place. A fresh clone elsewhere
-/// has no `../shared`: the test that needs it says it is skipped, except under CI (`CI=true`),
-/// where a missing corpus is a failure.
+/// `../shared/corpora/pdf-samples`, the real-world PDFs read in place.
 pub fn pdf_samples(test: &str) -> Option<PathBuf> {
-    let dir = repo().join("../shared/corpora/pdf-samples");
+    corpus(test, "pdf-samples")
+}
+
+/// `../shared/corpora/NAME`, read in place. A fresh clone elsewhere has no `../shared`: the test
+/// that needs it says it is skipped, except under CI (`CI=true`), where a missing corpus is a
+/// failure.
+pub fn corpus(test: &str, name: &str) -> Option<PathBuf> {
+    let dir = repo().join("../shared/corpora").join(name);
     if dir.is_dir() {
         return Some(dir);
     }
@@ -35,6 +40,18 @@ pub fn pdf_samples(test: &str) -> Option<PathBuf> {
     }
     eprintln!("skipped {test}: {} is absent (it is not part of the repository)", dir.display());
     None
+}
+
+/// A pinned Python tool's venv (tests/support/venv.sh NAME REQUIREMENTS), built once.
+pub fn venv(name: &str, requirements: &str) -> PathBuf {
+    let out = Command::new("bash")
+        .arg(repo().join("tests/support/venv.sh"))
+        .arg(name)
+        .arg(repo().join(requirements))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "venv {name}: {}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 /// `clerk classify --json` on the definitions in `definitions`, run in `dir` (where a clerk.toml
