@@ -143,6 +143,23 @@ pub struct AllowanceCharge {
     pub reason: Option<String>,
 }
 
+impl AllowanceCharge {
+    /// A line's allowances and charges as the line keeps them: their amounts, apart (an amount
+    /// that is missing counts as malformed).
+    pub fn split(all: impl IntoIterator<Item = AllowanceCharge>) -> (Vec<Num>, Vec<Num>) {
+        let (mut allowances, mut charges) = (vec![], vec![]);
+        for ac in all {
+            let amount = ac.amount.unwrap_or(Num::Bad { text: String::new() });
+            if ac.charge {
+                charges.push(amount);
+            } else {
+                allowances.push(amount);
+            }
+        }
+        (allowances, charges)
+    }
+}
+
 /// An electronic invoice in EN 16931 terms.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Invoice {

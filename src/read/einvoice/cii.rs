@@ -3,7 +3,7 @@
 //! `ApplicableSupplyChainTrade…` for D16B's `…HeaderTrade…`), written as alternatives.
 
 use super::tree::X;
-use crate::invoice::{AllowanceCharge, Invoice, Line, Num, Party, Syntax, Tax};
+use crate::invoice::{AllowanceCharge, Invoice, Line, Party, Syntax, Tax};
 use roxmltree::Node;
 
 pub fn read(root: Node, syntax: Syntax) -> Invoice {
@@ -120,16 +120,9 @@ fn line(item: X) -> Line {
     let price = agreement.and_then(|a| a.at("NetPriceProductTradePrice"));
     let quantity = delivery.and_then(|d| d.at("BilledQuantity"));
     let tax = settlement.and_then(|s| s.at("ApplicableTradeTax"));
-    let (mut allowances, mut charges) = (vec![], vec![]);
-    for ac in settlement.map(|s| s.all("SpecifiedTradeAllowanceCharge")).unwrap_or_default() {
-        let ac = allowance_charge(ac);
-        let amount = ac.amount.unwrap_or(Num::Bad { text: String::new() });
-        if ac.charge {
-            charges.push(amount);
-        } else {
-            allowances.push(amount);
-        }
-    }
+    let (allowances, charges) = AllowanceCharge::split(
+        settlement.map(|s| s.all("SpecifiedTradeAllowanceCharge")).unwrap_or_default().into_iter().map(allowance_charge),
+    );
     Line {
         position: item.text("AssociatedDocumentLineDocument/LineID"),
         item_id: product.and_then(|p| p.text("SellerAssignedID").or_else(|| p.text("GlobalID"))),

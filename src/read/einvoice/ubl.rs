@@ -1,7 +1,7 @@
 //! OASIS UBL 2.1 Invoice and CreditNote (Peppol BIS Billing 3.0, XRechnung UBL) into the model.
 
 use super::tree::X;
-use crate::invoice::{AllowanceCharge, Invoice, Line, Num, Party, Syntax, Tax};
+use crate::invoice::{AllowanceCharge, Invoice, Line, Party, Syntax, Tax};
 use roxmltree::Node;
 
 pub fn read(root: Node) -> Invoice {
@@ -46,15 +46,7 @@ pub fn read(root: Node) -> Invoice {
             });
         }
     }
-    for ac in r.all("AllowanceCharge") {
-        inv.allowances_charges.push(AllowanceCharge {
-            charge: ac.text("ChargeIndicator").is_some_and(|v| v == "true" || v == "1"),
-            amount: ac.num("Amount"),
-            tax_category: ac.text("TaxCategory/ID"),
-            tax_rate: ac.num("TaxCategory/Percent"),
-            reason: ac.text("AllowanceChargeReason"),
-        });
-    }
+    inv.allowances_charges = r.all("AllowanceCharge").into_iter().map(allowance_charge).collect();
     if let Some(m) = r.at("LegalMonetaryTotal") {
         inv.line_total = m.num("LineExtensionAmount");
         inv.total_net = m.num("TaxExclusiveAmount");
@@ -98,19 +90,21 @@ fn party(p: Option<X>) -> Party {
     }
 }
 
+fn allowance_charge(ac: X) -> AllowanceCharge {
+    AllowanceCharge {
+        charge: ac.text("ChargeIndicator").is_some_and(|v| v == "true" || v == "1"),
+        amount: ac.num("Amount"),
+        tax_category: ac.text("TaxCategory/ID"),
+        tax_rate: ac.num("TaxCategory/Percent"),
+        reason: ac.text("AllowanceChargeReason"),
+    }
+}
+
 fn line(l: X) -> Line {
     let quantity = l.at("InvoicedQuantity|CreditedQuantity");
     let item = l.at("Item");
     let tax = item.and_then(|i| i.at("ClassifiedTaxCategory"));
-    let (mut allowances, mut charges) = (vec![], vec![]);
-    for ac in l.all("AllowanceCharge") {
-        let amount = ac.num("Amount").unwrap_or(Num::Bad { text: String::new() });
-        if ac.text("ChargeIndicator").is_some_and(|v| v == "true" || v == "1") {
-            charges.push(amount);
-        } else {
-            allowances.push(amount);
-        }
-    }
+    let (allowances, charges) = AllowanceCharge::split(l.all("AllowanceCharge").into_iter().map(allowance_charge));
     Line {
         position: l.text("ID"),
         item_id: item.and_then(|i| i.text("SellersItemIdentification/ID").or_else(|| i.text("StandardItemIdentification/ID"))),
