@@ -271,3 +271,64 @@ fn the_daemon_recognises_an_e_invoice_and_shrugs_off_hostile_xml() {
     d.wait_until("the next e-invoice", Duration::from_secs(30), |d| d.documents().len() == cases.len() + 2);
 }
 
+
+/// `tests/oracle/einvoice/make_pdfs.py`: each CII XML attached to a page drawn from its data, by
+/// the `factur-x` package and by `drafthorse`.
+fn make_pdfs(out: &Path, xmls: &[PathBuf], extra: &[&str]) -> Vec<PathBuf> {
+    let venv = support::venv("einvoice-oracle", "tests/oracle/einvoice/requirements.txt");
+    let run = std::process::Command::new(venv.join("bin/python"))
+        .arg(repo().join("tests/oracle/einvoice/make_pdfs.py"))
+        .args(extra)
+        .arg(out)
+        .args(xmls)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    files_under(out, "pdf")
+}
+
+#[test]
+fn a_pdf_carrying_an_invoice_reads_as_its_xml_whoever_attached_it() {
+    let Some(files) = corpus_files("a_pdf_carrying_an_invoice_reads_as_its_xml_whoever_attached_it") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut xmls: Vec<PathBuf> = files.into_iter().filter(|f| !f.to_string_lossy().ends_with("_ubl.xml")).collect();
+    xmls.push(sample("e-invoice-xrechnung.xml"));
+    let pdfs = make_pdfs(&tmp.path().join("pdf"), &xmls, &[]);
+    let mut all = xmls.clone();
+    all.extend(pdfs.iter().cloned());
+    let answers = by_file(classify_json(&repo().join("bots"), tmp.path(), &all));
+    let stem = |p: &str| {
+        let name = Path::new(p).file_name().unwrap().to_string_lossy().into_owned();
+        [".facturx.pdf", ".drafthorse.pdf", ".xml"].iter().fold(name, |n, s| n.strip_suffix(s).map(str::to_string).unwrap_or(n))
+    };
+    let xml_of: BTreeMap<String, &Value> = xmls.iter().map(|x| (stem(x.to_str().unwrap()), &answers[x.to_str().unwrap()])).collect();
+    let mut read = 0;
+    for pdf in &pdfs {
+        let ours = &answers[pdf.to_str().unwrap()];
+        let Some(xml) = xml_of.get(&stem(pdf.to_str().unwrap())) else { continue };
+        if xml["fields"]["syntax"] != "CII" {
+            continue; // UBL is not carried in PDFs
+        }
+        assert_eq!(ours["doctype"], xml["doctype"], "{}: {ours}", pdf.display());
+        assert_eq!(ours["fields"], xml["fields"], "{}", pdf.display());
+        // The page shows the XML's number and total: the same outcome as the XML's.
+        assert_eq!(ours["exception"], xml["exception"], "{}", pdf.display());
+        read += 1;
+    }
+    assert!(read >= 60, "{read} PDFs");
+    println!("{read} PDFs from two embedders read as their XML");
+}
+
+#[test]
+fn a_pdf_whose_printed_total_differs_from_its_xml_goes_to_a_person_with_both() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pdfs = make_pdfs(&tmp.path().join("pdf"), &[sample("e-invoice-xrechnung.xml")], &["--total", "394.00"]);
+    assert_eq!(pdfs.len(), 2);
+    for a in classify_json(&repo().join("bots"), tmp.path(), &pdfs) {
+        assert_eq!(a["doctype"], "e-invoice", "{a}");
+        assert_eq!(a["exception"]["kind"], "incomplete", "{a}");
+        let reason = a["exception"]["reason"].as_str().unwrap();
+        assert!(reason.contains("PRINTED: the XML says total 349.04 EUR; the printed invoice shows 394.00"), "{reason}");
+        assert_eq!(a["fields"]["total"], "349.04", "the XML's value stands until an agent decides");
+    }
+}

@@ -161,8 +161,13 @@ fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Ext
         let einvoice = clerk::read::EInvoice { invoice, source: "xml".into(), relationship: None };
         return Ok(Extracted { media_type: media_type.to_string(), pages: vec![page], einvoice: Some(Box::new(einvoice)) });
     }
+    let mut einvoice = None;
     let pages = match media_type {
-        "application/pdf" => pdf::read(bytes, limits, deadline, engine)?,
+        "application/pdf" => {
+            let (pages, embedded) = pdf::read(bytes, limits, deadline, engine)?;
+            einvoice = embedded.map(Box::new);
+            pages
+        }
         "text/plain" => vec![Page { number: 1, text: String::from_utf8_lossy(bytes).into_owned(), ..Page::default() }],
         _ => {
             let images = image::decode_all(bytes, media_type, limits)?;
@@ -174,5 +179,5 @@ fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Ext
             pages
         }
     };
-    Ok(Extracted { media_type: media_type.to_string(), pages, einvoice: None })
+    Ok(Extracted { media_type: media_type.to_string(), pages, einvoice })
 }

@@ -7,7 +7,7 @@
 //! objects lazily, so a file's cost follows what a page needs, not the file's size.
 
 use super::ocr::Engine;
-use clerk::read::{Limits, Page, TextBox, Unreadable};
+use clerk::read::{EInvoice, Limits, Page, TextBox, Unreadable};
 use std::ffi::{c_char, c_int, c_uchar, c_void, CStr};
 use image::GrayImage;
 use std::time::Instant;
@@ -80,6 +80,7 @@ extern "C" {
         stride: *mut c_int,
     ) -> c_int;
     fn clerk_free(p: *mut c_void);
+    fn clerk_pdf_attachments(pdf: *mut clerk_pdf, max_bytes: u64, max_files: c_int, out: *mut *mut c_char, len: *mut usize) -> c_int;
 }
 
 pub fn init() {
@@ -321,8 +322,118 @@ pub fn preview(bytes: &[u8], page: u32, limits: &Limits, deadline: Instant) -> R
 const PREVIEW_DPI: f64 = 120.0;
 
 /// Every page's text; pages without usable text are rendered and OCRed.
-pub fn read(bytes: &[u8], limits: &Limits, deadline: Instant, ocr: &mut Engine) -> Result<Vec<Page>, Unreadable> {
+/// The PDF's pages, and the e-invoice it carries as an embedded file (Factur-X, ZUGFeRD,
+/// XRechnung in a PDF), if it carries one.
+pub fn read(bytes: &[u8], limits: &Limits, deadline: Instant, ocr: &mut Engine) -> Result<(Vec<Page>, Option<EInvoice>), Unreadable> {
     let doc = Document::open(bytes)?;
+    let einvoice = embedded_einvoice(&doc)?;
+    Ok((pages(&doc, limits, deadline, ocr)?, einvoice))
+}
+
+/// Embedded XML larger than this is no e-invoice a PDF carries (they are a few hundred KB).
+const MAX_EMBEDDED: u64 = 16 << 20;
+const MAX_ATTACHMENTS: i32 = 64;
+/// The names the Factur-X, ZUGFeRD and XRechnung specifications give the embedded XML.
+const EINVOICE_NAMES: &[&str] = &["factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "order-x.xml"];
+
+struct Attachment {
+    name: String,
+    relationship: String,
+    /// `None`: over MAX_EMBEDDED.
+    data: Option<Vec<u8>>,
+}
+
+/// A PDF text string: UTF-16 with a byte order mark, else PDFDocEncoding (Latin-1 in the
+/// printable range).
+fn pdf_text(b: &[u8]) -> String {
+    if let Some(rest) = b.strip_prefix(b"\xfe\xff") {
+        let units: Vec<u16> = rest.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+        return String::from_utf16_lossy(&units);
+    }
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_string(),
+        Err(_) => b.iter().map(|&c| c as char).collect(),
+    }
+}
+
+fn parse_attachments(mut b: &[u8]) -> Vec<Attachment> {
+    let mut out = vec![];
+    let take = |n: usize, b: &mut &[u8]| -> Option<Vec<u8>> {
+        let (head, rest) = (b.get(..n)?.to_vec(), b.get(n..)?);
+        *b = rest;
+        Some(head)
+    };
+    loop {
+        let Some(n) = take(4, &mut b).map(|h| u32::from_ne_bytes(h.try_into().unwrap()) as usize) else { break };
+        let Some(name) = take(n, &mut b) else { break };
+        let Some(n) = take(4, &mut b).map(|h| u32::from_ne_bytes(h.try_into().unwrap()) as usize) else { break };
+        let Some(rel) = take(n, &mut b) else { break };
+        let Some(size) = take(8, &mut b).map(|h| u64::from_ne_bytes(h.try_into().unwrap())) else { break };
+        let data = if size == u64::MAX {
+            None
+        } else {
+            match take(size as usize, &mut b) {
+                Some(d) => Some(d),
+                None => break,
+            }
+        };
+        out.push(Attachment { name: pdf_text(&name), relationship: String::from_utf8_lossy(&rel).into_owned(), data });
+    }
+    out
+}
+
+/// The first embedded file that is an e-invoice: by the names the specifications give it, then
+/// any associated as Data, Source or Alternative, then any other; judged by content.
+fn embedded_einvoice(doc: &Document) -> Result<Option<EInvoice>, Unreadable> {
+    let (mut out, mut len) = (std::ptr::null_mut(), 0usize);
+    // SAFETY: a valid document; out is freed below with clerk_free.
+    let status = unsafe { clerk_pdf_attachments(doc.ptr, MAX_EMBEDDED, MAX_ATTACHMENTS, &mut out, &mut len) };
+    if status != OK {
+        // The attachments are an extra: a file whose name tree is damaged is still read.
+        log_errors();
+        return Ok(None);
+    }
+    // SAFETY: out holds len bytes from malloc.
+    let mut files = unsafe {
+        let files = parse_attachments(std::slice::from_raw_parts(out.cast::<u8>(), len));
+        clerk_free(out.cast());
+        files
+    };
+    let rank = |a: &Attachment| {
+        let lower = a.name.to_lowercase();
+        if EINVOICE_NAMES.contains(&lower.as_str()) {
+            0
+        } else if matches!(a.relationship.as_str(), "Data" | "Source" | "Alternative") {
+            1
+        } else {
+            2
+        }
+    };
+    files.sort_by_key(rank);
+    for a in files {
+        let named = rank(&a) == 0;
+        let Some(data) = a.data else {
+            if named {
+                return Err(Unreadable(format!(
+                    "the PDF's embedded {} is over {} MB, more than any e-invoice; clerk does not read it",
+                    a.name,
+                    MAX_EMBEDDED >> 20
+                )));
+            }
+            continue;
+        };
+        if clerk::read::einvoice::detect(&data).is_none() {
+            continue;
+        }
+        let invoice = clerk::read::einvoice::parse(&data)
+            .map_err(|e| Unreadable(format!("the PDF carries an e-invoice ({}) that cannot be read: {}", a.name, e.0)))?;
+        let relationship = (!a.relationship.is_empty()).then_some(a.relationship);
+        return Ok(Some(EInvoice { invoice, source: a.name, relationship }));
+    }
+    Ok(None)
+}
+
+fn pages(doc: &Document, limits: &Limits, deadline: Instant, ocr: &mut Engine) -> Result<Vec<Page>, Unreadable> {
     let count = doc.pages();
     if count == 0 {
         return Err(Unreadable("the PDF has no pages (it is damaged or truncated)".into()));

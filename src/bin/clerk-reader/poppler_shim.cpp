@@ -7,7 +7,9 @@
 // callback, and no C++ exception crosses into Rust.
 
 #include <poppler-config.h>
+#include <Catalog.h>
 #include <Error.h>
+#include <FileSpec.h>
 #include <GlobalParams.h>
 #include <PDFDoc.h>
 #include <Page.h>
@@ -574,6 +576,89 @@ extern "C" int clerk_pdf_render_gray(clerk_pdf *pdf, int page, double dpi, clerk
         }
         memcpy(*out, bitmap->getDataPtr(), size);
         return CLERK_OK;
+    } catch (const std::bad_alloc &) {
+        return CLERK_NO_MEMORY;
+    } catch (...) {
+        return CLERK_FAILED;
+    }
+}
+
+// One embedded file appended to `out`: [u32 name][name][u32 relationship][relationship]
+// [u64 size][data]; a file over `max_bytes` decoded gets size UINT64_MAX and no data.
+static void put_attachment(std::string &out, const std::string &name, const std::string &rel, EmbFile *emb, uint64_t max_bytes) {
+    auto put32 = [&](uint32_t v) { out.append(reinterpret_cast<const char *>(&v), 4); };
+    auto put64 = [&](uint64_t v) { out.append(reinterpret_cast<const char *>(&v), 8); };
+    put32((uint32_t)name.size());
+    out += name;
+    put32((uint32_t)rel.size());
+    out += rel;
+    std::string data;
+    Stream *str = emb && emb->isOk() ? emb->stream() : nullptr;
+    bool too_large = false;
+    if (str) {
+        str->reset();
+        unsigned char buf[65536];
+        int n;
+        while ((n = str->doGetChars(sizeof buf, buf)) > 0) {
+            if (data.size() + (uint64_t)n > max_bytes) {
+                too_large = true;
+                break;
+            }
+            data.append(reinterpret_cast<const char *>(buf), (size_t)n);
+        }
+        str->close();
+    }
+    put64(too_large ? UINT64_MAX : (uint64_t)data.size());
+    if (!too_large) {
+        out += data;
+    }
+}
+
+// The document's embedded files: those of the catalog's /AF array (Factur-X, ZUGFeRD 2, PDF/A-3
+// associated files, with their /AFRelationship) and those of the EmbeddedFiles name tree, each
+// once, at most `max_files`, each read up to `max_bytes` decoded.
+extern "C" int clerk_pdf_attachments(clerk_pdf *pdf, uint64_t max_bytes, int max_files, char **out, size_t *len) {
+    try {
+        std::string buf;
+        std::set<std::string> seen;
+        int count = 0;
+        Object catalog = pdf->doc->getXRef()->getCatalog();
+        if (catalog.isDict()) {
+            Object af = catalog.dictLookup("AF");
+            for (int i = 0; af.isArray() && i < af.arrayGetLength() && count < max_files; i++) {
+                Object spec = af.arrayGet(i);
+                if (!spec.isDict()) {
+                    continue;
+                }
+                Object rel = spec.dictLookup("AFRelationship");
+                FileSpec fs(&spec);
+                if (!fs.isOk() || !fs.getFileName()) {
+                    continue;
+                }
+                const std::string name = fs.getFileName()->toStr();
+                if (!seen.insert(name).second) {
+                    continue;
+                }
+                put_attachment(buf, name, rel.isName() ? rel.getName() : "", fs.getEmbeddedFile(), max_bytes);
+                count++;
+            }
+        }
+        Catalog *cat = pdf->doc->getCatalog();
+        int n = cat && cat->isOk() ? cat->numEmbeddedFiles() : 0;
+        for (int i = 0; i < n && count < max_files; i++) {
+            std::unique_ptr<FileSpec> fs = cat->embeddedFile(i);
+            if (!fs || !fs->isOk() || !fs->getFileName()) {
+                continue;
+            }
+            const std::string name = fs->getFileName()->toStr();
+            if (!seen.insert(name).second) {
+                continue;
+            }
+            put_attachment(buf, name, "", fs->getEmbeddedFile(), max_bytes);
+            count++;
+        }
+        *out = copy_out(buf, len);
+        return *out ? CLERK_OK : CLERK_NO_MEMORY;
     } catch (const std::bad_alloc &) {
         return CLERK_NO_MEMORY;
     } catch (...) {
