@@ -332,3 +332,32 @@ fn a_pdf_whose_printed_total_differs_from_its_xml_goes_to_a_person_with_both() {
         assert_eq!(a["fields"]["total"], "349.04", "the XML's value stands until an agent decides");
     }
 }
+
+#[test]
+fn an_agent_sees_the_xmls_data_and_a_rendering_instead_of_a_page() {
+    let mut d = Daemon::new("");
+    d.spawn();
+    let out = d.clerk_with_stdin(&["users", "add", "ann", "--role", "agent", "--password-stdin"], "pw-ann-1234567");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let broken = mutated(dir.path(), "total.xml", "<ram:GrandTotalAmount>349.04", "<ram:GrandTotalAmount>349.14");
+    d.drop_file("total.xml", &std::fs::read(broken).unwrap());
+    d.wait_settled(1);
+    let item = d.exceptions().into_iter().find(|e| e["kind"] == "incomplete").expect("an incomplete item");
+    let addr = d.http().trim_start_matches("http://").to_string();
+    let signed = support::api::call(&addr, "POST", "/api/v1/session", &[], Some(&serde_json::json!({"name": "ann", "password": "pw-ann-1234567"})));
+    assert_eq!(signed.status, 200, "{signed:?}");
+    let cookie = signed.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    let page = support::api::call(&addr, "GET", &format!("/items/{}", item["id"]), &[("Cookie", &cookie)], None);
+    assert_eq!(page.status, 200, "{page:?}");
+    let html = page.body;
+    // The XML's data: parties, number, lines, tax breakdown, totals; the rule on the total field.
+    assert!(html.contains("id=\"einvoice\"") && html.contains("E-invoice: CII"), "{html}");
+    assert!(html.contains("ACME Supplies Ltd (DE136695976) → Initech GmbH"), "{html}");
+    assert!(html.contains("<td>Toner cartridge, black <small>TON-K-207</small></td><td>3 H87</td><td>39.77</td><td>119.31</td>"), "{html}");
+    assert!(html.contains("<td>S</td><td>19%</td><td>293.31</td><td>55.73</td>"), "{html}");
+    assert!(html.contains("BR-CO-15: total 349.14 is not net 293.31 + tax 55.73 = 349.04"), "{html}");
+    // No page image for an XML: its rendering, seller, buyer, lines and totals.
+    assert!(html.contains("id=\"rendering\"") && !html.contains("/pages/1/image"), "{html}");
+    assert!(html.contains("INVOICE XR-2025-0117") && html.contains("Pay to IBAN DE89370400440532013000"), "{html}");
+}

@@ -126,8 +126,11 @@ fn an_attached_invoice_becomes_a_document_once_and_the_message_moves_on() {
 }
 
 #[test]
-fn an_xrechnung_attached_as_xml_is_a_recognised_e_invoice() {
-    let (d, root) = start();
+fn an_xrechnung_attached_as_xml_is_recognised_and_booked_with_its_lines() {
+    let erp = support::erp::start(&[]);
+    let mut d = Daemon::new(&format!("[limits]\nmax_file_size = \"200KB\"\n{RULES}")).with_env("ERP_URL", &erp.url());
+    let root = maildir(&d);
+    d.spawn();
     let xml = std::fs::read(sample("e-invoice-xrechnung.xml")).unwrap();
     let raw = message(
         "ACME Billing <billing@acme.example>",
@@ -145,6 +148,19 @@ fn an_xrechnung_attached_as_xml_is_a_recognised_e_invoice() {
     assert_eq!(doc["fields"]["seller_vat_id"], "DE136695976");
     assert_eq!(doc["fields"]["amount_due"], "349.04");
     assert_eq!(doc["sha256"], sha256_hex(&xml));
+
+    // The bundled bot books it with its two lines, and the ERP posts it: the lines add up.
+    d.wait_until("the invoice posted", Duration::from_secs(60), |_| !erp.received_on("posted").is_empty());
+    let invoices = erp.received_on("api");
+    assert_eq!(invoices.len(), 1, "{invoices:#?}");
+    let inv = &invoices[0]["payload"];
+    assert_eq!((inv["vendor"].as_str(), inv["number"].as_str(), inv["total"].as_str()), (Some("V-1001"), Some("XR-2025-0117"), Some("349.04")));
+    assert_eq!((inv["date"].as_str(), inv["lines_total"].as_str(), inv["buyer_reference"].as_str()), (Some("2025-10-08"), Some("293.31"), Some("04011000-12345-34")));
+    let lines: Vec<Value> = erp.received_on("lines").into_iter().map(|l| l["payload"].clone()).collect();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert_eq!((lines[0]["code"].as_str(), lines[0]["quantity"].as_str(), lines[0]["amount"].as_str()), (Some("PAP-A4-80"), Some("40"), Some("174.00")));
+    assert_eq!((lines[1]["description"].as_str(), lines[1]["unit_price"].as_str(), lines[1]["amount"].as_str()), (Some("Toner cartridge, black"), Some("39.77"), Some("119.31")));
+    assert_eq!(erp.received_on("posted")[0]["payload"]["lines"], 2);
 }
 
 #[test]

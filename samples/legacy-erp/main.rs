@@ -10,7 +10,9 @@
 //!   (sets a session cookie), `GET /invoices/new` (the invoice form, another CSRF token),
 //!   `POST /invoices` (needs the session and the token), `GET /invoices/search?number=N`.
 //! - `POST /api/invoices` (JSON) honours `Idempotency-Key`: a key seen before gets the first
-//!   answer again and nothing is recorded twice.
+//!   answer again and nothing is recorded twice. `POST /api/invoice-lines` books a line of one
+//!   (`invoice: ID`); `POST /api/invoices/ID/post` posts it when its lines add up to its
+//!   `lines_total` (422 with both sums otherwise).
 //! - A CSV drop folder `DATA/drop`: `*.csv` files are imported (each row recorded) and moved to
 //!   `DATA/imported`.
 //! - Fault mode on the business endpoints: slow replies, 500s and dropped connections at set
@@ -295,6 +297,45 @@ async fn api_invoice_line(State(erp): State<Shared>, headers: HeaderMap, body: S
     api_record(erp, headers, body, "lines").await
 }
 
+/// Posts a booked invoice, as an ERP's "post" or "release" does: only when the lines booked for
+/// it (`/api/invoice-lines` with `invoice: ID`) add up to its `lines_total`, to the cent. 422 with
+/// both sums otherwise; posting twice answers the first posting again.
+async fn api_post_invoice(State(erp): State<Shared>, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    use rust_decimal::Decimal;
+    let mut e = erp.lock().unwrap();
+    let Some(invoice) = e.received.iter().find(|r| r["id"] == id.as_str() && r["channel"] == "api").cloned() else {
+        return (StatusCode::NOT_FOUND, Json(json!({ "error": format!("no invoice {id}") }))).into_response();
+    };
+    if e.received.iter().any(|r| r["channel"] == "posted" && r["payload"]["invoice"] == id.as_str()) {
+        return (StatusCode::OK, Json(json!({ "id": id, "status": "posted" }))).into_response();
+    }
+    let amount = |v: &Value| match v {
+        Value::String(s) => s.trim().parse::<Decimal>().ok(),
+        Value::Number(n) => n.to_string().parse::<Decimal>().ok(),
+        _ => None,
+    };
+    let Some(expected) = amount(&invoice["payload"]["lines_total"]) else {
+        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": "the invoice has no lines_total to check its lines against" })))
+            .into_response();
+    };
+    let lines: Vec<&Value> =
+        e.received.iter().filter(|r| r["channel"] == "lines" && r["payload"]["invoice"] == id.as_str()).collect();
+    let sum: Option<Decimal> = lines.iter().map(|l| amount(&l["payload"]["amount"])).sum();
+    match sum {
+        Some(sum) if sum == expected => {
+            let n = lines.len();
+            e.record("posted", None, json!({ "invoice": id, "lines": n, "lines_total": expected.to_string() }));
+            (StatusCode::OK, Json(json!({ "id": id, "status": "posted", "lines": n }))).into_response()
+        }
+        Some(sum) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": format!("the {} lines sum to {sum}; the invoice's lines_total is {expected}", lines.len()) })),
+        )
+            .into_response(),
+        None => (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": "a line's amount is not a number" }))).into_response(),
+    }
+}
+
 async fn api_record(erp: Shared, headers: HeaderMap, body: String, channel: &str) -> Response {
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
     // A retried request with a key already applied gets the first answer, faults or not: the
@@ -422,6 +463,7 @@ async fn main() {
         .route("/invoices/search", get(invoice_search))
         .route("/api/invoices", post(api_invoice))
         .route("/api/invoice-lines", post(api_invoice_line))
+        .route("/api/invoices/{id}/post", post(api_post_invoice))
         .route("/_received", get(received))
         .route("/_faults", post(set_faults))
         .route("/_vendors", post(add_vendor))

@@ -311,6 +311,8 @@ struct PageView {
     image: Option<String>,
     why: Option<String>,
     marks: Vec<MarkView>,
+    /// An XML e-invoice has no page: its data written out for people instead.
+    rendering: Option<String>,
 }
 
 /// Pages drawn with their boxes; past this many, the rest are left out of the item page.
@@ -359,7 +361,13 @@ async fn item(
             doctype = active.classifier.types().first().map(|t| t.name.clone()).unwrap_or_default();
         }
         let marks = super::highlight::marks(&fields, &boxes);
-        for n in 1..=(doc.pages.unwrap_or(0).max(1) as u32).min(MAX_PAGES_SHOWN) {
+        let xml_only = doc.media_type.as_deref() == Some("application/xml");
+        if xml_only {
+            let rendering = doc.text.clone();
+            pages.push(PageView { number: 1, image: None, why: None, marks: vec![], rendering });
+        }
+        let drawn = if xml_only { 0 } else { (doc.pages.unwrap_or(0).max(1) as u32).min(MAX_PAGES_SHOWN) };
+        for n in 1..=drawn {
             match super::preview::page_image(&s, &doc.sha256, &doc.original_name, n).await {
                 Ok(img) => {
                     let pct = |v: f64, of: f64| format!("{:.3}", (v / of * 100.0).clamp(0.0, 100.0));
@@ -379,9 +387,10 @@ async fn item(
                         image: Some(format!("/api/v1/documents/{}/pages/{n}/image", doc.id)),
                         why: None,
                         marks,
+                        rendering: None,
                     });
                 }
-                Err(p) => pages.push(PageView { number: n, image: None, why: Some(p.detail), marks: vec![] }),
+                Err(p) => pages.push(PageView { number: n, image: None, why: Some(p.detail), marks: vec![], rendering: None }),
             }
         }
         for t in active.classifier.types() {
@@ -399,12 +408,19 @@ async fn item(
         }
     }
     let audit = doc.as_ref().map(|d| d.audit.clone()).unwrap_or_default();
+    // The e-invoice's own data beside the page: fields, lines and tax breakdown as the XML has them.
+    let einvoice = match &doc {
+        Some(d) => s.store.document_einvoice(d.id).await.map_err(fail)?.map(|e| {
+            context! { source => e.source, relationship => e.relationship, fields => crate::invoice::fields::flatten(&e.invoice) }
+        }),
+        None => None,
+    };
     Ok(page(
         "item.html",
         context! {
             title => format!("#{id} {}", item.kind), nav => "queue", user => who(&caller),
             csrf => caller.0.csrf.clone().unwrap_or_default(),
-            item, doc, run, pages, types, doctype, next, prev, audit, suggestion,
+            item, doc, run, pages, types, doctype, next, prev, audit, suggestion, einvoice,
         },
     ))
 }
