@@ -361,3 +361,32 @@ fn an_agent_sees_the_xmls_data_and_a_rendering_instead_of_a_page() {
     assert!(html.contains("id=\"rendering\"") && !html.contains("/pages/1/image"), "{html}");
     assert!(html.contains("INVOICE XR-2025-0117") && html.contains("Pay to IBAN DE89370400440532013000"), "{html}");
 }
+
+/// tests/fixtures/einvoice: the samples as LibreOffice (PDF/A-3) with the factur-x package, qpdf
+/// (the name tree only, no /AF) and pypdf attach them; ZUGFeRD 1.0 among them. Each reads as its
+/// XML, and the XML as the independent reader reads it.
+#[test]
+fn pdfs_from_other_producers_and_zugferd_1_read_as_their_xml() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = files_under(&repo().join("tests/fixtures/einvoice"), "pdf");
+    assert_eq!(fixtures.len(), 4, "{fixtures:?}");
+    let xmls = [sample("e-invoice-xrechnung.xml"), sample("e-invoice-zugferd1.xml")];
+    let mut all: Vec<PathBuf> = xmls.to_vec();
+    all.extend(fixtures.iter().cloned());
+    let answers = by_file(classify_json(&repo().join("bots"), tmp.path(), &all));
+    let lxml = oracle(&xmls);
+    for x in &xmls {
+        let ours = &answers[x.to_str().unwrap()];
+        assert!(ours["exception"].is_null(), "{ours}");
+        assert_eq!(&ours["fields"], &lxml[x.to_str().unwrap()], "{}", x.display());
+    }
+    assert_eq!(answers[xmls[1].to_str().unwrap()]["fields"]["syntax"], "ZUGFeRD 1.0");
+    for pdf in &fixtures {
+        let name = pdf.file_name().unwrap().to_string_lossy();
+        let xml = if name.starts_with("zugferd1") { &xmls[1] } else { &xmls[0] };
+        let (ours, theirs) = (&answers[pdf.to_str().unwrap()], &answers[xml.to_str().unwrap()]);
+        assert!(ours["exception"].is_null(), "{name}: {ours}");
+        assert_eq!(ours["doctype"], "e-invoice", "{name}");
+        assert_eq!(ours["fields"], theirs["fields"], "{name}");
+    }
+}

@@ -363,8 +363,7 @@ fn parse_attachments(mut b: &[u8]) -> Vec<Attachment> {
         *b = rest;
         Some(head)
     };
-    loop {
-        let Some(n) = take(4, &mut b).map(|h| u32::from_ne_bytes(h.try_into().unwrap()) as usize) else { break };
+    while let Some(n) = take(4, &mut b).map(|h| u32::from_ne_bytes(h.try_into().unwrap()) as usize) {
         let Some(name) = take(n, &mut b) else { break };
         let Some(n) = take(4, &mut b).map(|h| u32::from_ne_bytes(h.try_into().unwrap()) as usize) else { break };
         let Some(rel) = take(n, &mut b) else { break };

@@ -74,12 +74,13 @@ pub fn parse(bytes: &[u8]) -> Result<Invoice, Unreadable> {
                 .into(),
         ));
     }
-    let depth = tree::depth(&text, MAX_DEPTH);
-    if depth > MAX_DEPTH {
+    let scan = tree::scan(&text, MAX_DEPTH);
+    if scan.depth > MAX_DEPTH {
         return Err(Unreadable(format!(
             "the XML nests elements more than {MAX_DEPTH} deep; e-invoices nest fewer than 20 levels, so clerk reads no further"
         )));
     }
+    let text = scan.without_binaries.unwrap_or(text);
     let options = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: MAX_NODES };
     let doc = roxmltree::Document::parse_with_options(&text, options).map_err(|e| match e {
         roxmltree::Error::NodesLimitReached => Unreadable(format!(
@@ -217,7 +218,19 @@ mod tests {
         let why = parse(deep.as_bytes()).unwrap_err().0;
         assert!(why.contains("more than 100 deep"), "{why}");
         // Quoted `>` and comments do not fool the count.
-        assert_eq!(tree::depth("<a x='>'><!-- <b> --><b/><c><![CDATA[<d>]]></c></a>", 100), 2);
+        assert_eq!(tree::scan("<a x='>'><!-- <b> --><b/><c><![CDATA[<d>]]></c></a>", 100).depth, 2);
+    }
+
+    #[test]
+    fn binary_objects_are_cut_before_parsing() {
+        let b64 = "QUJD".repeat(100);
+        let xml = format!("<r><a><x:AttachmentBinaryObject mimeCode=\"application/pdf\" filename=\"t.pdf\">{b64}</x:AttachmentBinaryObject></a><c>1</c></r>");
+        let scan = tree::scan(&xml, 100);
+        assert_eq!(scan.depth, 3);
+        assert_eq!(
+            scan.without_binaries.unwrap(),
+            "<r><a><x:AttachmentBinaryObject mimeCode=\"application/pdf\" filename=\"t.pdf\"></x:AttachmentBinaryObject></a><c>1</c></r>"
+        );
     }
 
     #[test]

@@ -4,19 +4,26 @@
 use crate::invoice::Num;
 use roxmltree::Node;
 
-/// The deepest nesting of elements, by a scan of the text before any parser sees it (a parser
-/// that builds a tree may recurse once per level: 100,000 levels would end the process). Knows
-/// comments, CDATA, processing instructions and quoted attribute values; stops counting at
-/// `stop`.
-pub fn depth(text: &str, stop: usize) -> usize {
+/// What a scan of the text finds before any parser sees it.
+pub struct Scan {
+    /// The deepest nesting of elements (counting stops past the limit it was given).
+    pub depth: usize,
+    /// The text without the contents of binary objects (BG-24's `AttachmentBinaryObject`,
+    /// `EmbeddedDocumentBinaryObject`: base64 files, most of a large e-invoice's bytes, which
+    /// nothing booked reads), when it had any; a parser then reads a fraction of the bytes.
+    pub without_binaries: Option<String>,
+}
+
+/// Scans `text` for its nesting depth (a parser that builds a tree may recurse once per level:
+/// 100,000 levels would end the process) and cuts out binary objects' contents. Knows comments,
+/// CDATA, processing instructions and quoted attribute values; jumps from `<` to `<`.
+pub fn scan(text: &str, stop: usize) -> Scan {
     let b = text.as_bytes();
     let (mut i, mut depth, mut max) = (0, 0usize, 0usize);
-    let skip_to = |from: usize, end: &[u8]| b[from..].windows(end.len()).position(|w| w == end).map_or(b.len(), |p| from + p + end.len());
-    while i < b.len() {
-        if b[i] != b'<' {
-            i += 1;
-            continue;
-        }
+    let mut cuts: Vec<(usize, usize)> = vec![];
+    let skip_to = |from: usize, end: &[u8]| memchr::memmem::find(&b[from.min(b.len())..], end).map_or(b.len(), |p| from + p + end.len());
+    while let Some(p) = memchr::memchr(b'<', &b[i..]) {
+        i += p;
         let rest = &b[i..];
         if rest.starts_with(b"<!--") {
             i = skip_to(i + 4, b"-->");
@@ -40,17 +47,42 @@ pub fn depth(text: &str, stop: usize) -> usize {
                 }
                 j += 1;
             }
-            if b.get(j.wrapping_sub(1)) != Some(&b'/') {
+            let empty = b.get(j.wrapping_sub(1)) == Some(&b'/');
+            if !empty {
                 depth += 1;
                 max = max.max(depth);
                 if max > stop {
-                    return max;
+                    return Scan { depth: max, without_binaries: None };
+                }
+                let name_end = b[i + 1..j].iter().position(|c| c.is_ascii_whitespace() || *c == b'/').map_or(j, |e| i + 1 + e);
+                if b[i + 1..name_end].ends_with(b"BinaryObject") {
+                    // Its content runs to the next tag (base64 has no `<`).
+                    let from = j + 1;
+                    let to = memchr::memchr(b'<', &b[from.min(b.len())..]).map_or(b.len(), |p| from + p);
+                    if to > from + 64 {
+                        cuts.push((from, to));
+                    }
+                    i = to;
+                    continue;
                 }
             }
             i = j + 1;
         }
+        if i >= b.len() {
+            break;
+        }
     }
-    max
+    let without_binaries = (!cuts.is_empty()).then(|| {
+        let mut out = String::with_capacity(text.len() - cuts.iter().map(|(f, t)| t - f).sum::<usize>());
+        let mut at = 0;
+        for (from, to) in cuts {
+            out.push_str(&text[at..from]);
+            at = to;
+        }
+        out.push_str(&text[at..]);
+        out
+    });
+    Scan { depth: max, without_binaries }
 }
 
 #[derive(Clone, Copy)]

@@ -7,7 +7,8 @@ XML NAME: NAME.facturx.pdf and NAME.drafthorse.pdf in OUT.
     make_pdfs.py OUT XML...
 
 `--total TEXT` prints TEXT as the page's total instead of the XML's (a printed copy that
-disagrees with its data).
+disagrees with its data); `--bare` also writes the page alone, NAME.page.pdf (what reading the
+XML adds to reading the PDF).
 """
 import io
 import os
@@ -59,9 +60,11 @@ def page(f, total=None):
 
 
 def main(argv):
-    total = None
+    total, bare = None, False
     if argv[0] == "--total":
         total, argv = argv[1], argv[2:]
+    if argv[0] == "--bare":
+        bare, argv = True, argv[1:]
     out, files = argv[0], argv[1:]
     os.makedirs(out, exist_ok=True)
     for path in files:
@@ -71,6 +74,9 @@ def main(argv):
         xml = open(path, "rb").read()
         pdf = page(fields, total)
         stem = os.path.join(out, os.path.splitext(os.path.basename(path))[0])
+        if bare:
+            with open(stem + ".page.pdf", "wb") as fh:
+                fh.write(pdf)
         # XRechnung and the EN 16931 examples are all EN 16931 (or a CIUS of it).
         level = "en16931"
         # Each embedder has XMLs it refuses (factur-x trips over a default namespace): those
