@@ -13,35 +13,19 @@
 
 #[path = "pin.rs"]
 mod pin;
+#[allow(dead_code)]
+#[path = "../support/mod.rs"]
+mod support;
+
+use support::{files_under, repo};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
-}
-
-fn files_under(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = vec![];
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case(ext)) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// `n` copies of every file, under distinct names (as an inbox would hold them).
@@ -58,22 +42,12 @@ fn copies(files: &[PathBuf], n: usize, dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Seconds for one `clerk classify` over `files` (one reader: one core).
+/// Seconds for one `clerk classify` over `files` (one reader: one core), each an e-invoice.
 fn clerk(files: &[PathBuf], work: &Path) -> f64 {
-    let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_clerk"))
-        .args(["classify", "--json", "--definitions"])
-        .arg(repo().join("bots"))
-        .args(files)
-        .current_dir(work)
-        .env("CLERK_READERS", "1")
-        .env("CLERK_LOG", "error")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let recognised = String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains("\"doctype\":\"e-")).count();
+    let (seconds, out) = classify(files, work);
+    let recognised = out.lines().filter(|l| l.contains("\"doctype\":\"e-")).count();
     assert_eq!(recognised, files.len(), "every file an e-invoice");
-    start.elapsed().as_secs_f64()
+    seconds
 }
 
 fn python(venv: &Path, files: &[PathBuf]) -> f64 {
@@ -94,15 +68,7 @@ fn main() {
         eprintln!("skipped: {} is absent", corpus.display());
         return;
     }
-    let venv = {
-        let out = Command::new("bash")
-            .arg(repo().join("tests/support/venv.sh"))
-            .args(["einvoice-oracle"])
-            .arg(repo().join("tests/oracle/einvoice/requirements.txt"))
-            .output()
-            .unwrap();
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-    };
+    let venv = support::venv("einvoice-oracle", "tests/oracle/einvoice/requirements.txt");
     let work = tempfile::tempdir().unwrap();
     let xmls = files_under(&corpus, "xml");
     // The PDFs: each CII XML attached by the factur-x package to a page drawn from its data.
@@ -141,8 +107,8 @@ fn main() {
     let bare = copies(&pages, 10, &work.path().join("bare-10"));
     let mut added = vec![];
     for _ in 0..3 {
-        let t_with = timed_classify(&with, work.path());
-        let t_bare = timed_classify(&bare, work.path());
+        let t_with = classify(&with, work.path()).0;
+        let t_bare = classify(&bare, work.path()).0;
         added.push((t_with - t_bare) / with.len() as f64 * 1000.0);
     }
     println!(
@@ -152,8 +118,8 @@ fn main() {
     );
 }
 
-/// Seconds for one `clerk classify` over `files`, whatever they are recognised as.
-fn timed_classify(files: &[PathBuf], work: &Path) -> f64 {
+/// Seconds for one `clerk classify` over `files`, and what it printed.
+fn classify(files: &[PathBuf], work: &Path) -> (f64, String) {
     let start = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_clerk"))
         .args(["classify", "--json", "--definitions"])
@@ -165,5 +131,5 @@ fn timed_classify(files: &[PathBuf], work: &Path) -> f64 {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    start.elapsed().as_secs_f64()
+    (start.elapsed().as_secs_f64(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
