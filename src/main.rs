@@ -684,6 +684,13 @@ async fn documents(s: &Settings, cmd: DocumentsCmd) -> anyhow::Result<ExitCode> 
                 for (k, v) in &d.problems {
                     out!("  {k}: {v}");
                 }
+                // An XML e-invoice has no page to look at: its data written out instead.
+                if d.media_type.as_deref() == Some("application/xml") {
+                    out!("  the e-invoice, written out:");
+                    for line in d.text.as_deref().unwrap_or("").lines() {
+                        out!("    {line}");
+                    }
+                }
                 for e in &d.exceptions {
                     out!("  exception {} [{}] {}: {}", e.id, e.state, e.kind, e.reason);
                 }

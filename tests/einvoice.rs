@@ -256,6 +256,11 @@ fn the_daemon_recognises_an_e_invoice_and_shrugs_off_hostile_xml() {
     assert_eq!(invoice["status"], "recognised", "{invoice:#}");
     assert_eq!(invoice["fields"]["total"], "349.04");
     assert_eq!(invoice["fields"]["lines"].as_array().unwrap().len(), 2);
+    // `clerk documents show` writes the XML out for people: seller, buyer, lines, totals, payment.
+    let shown = String::from_utf8(d.clerk(&["documents", "show", &invoice["id"].to_string()]).stdout).unwrap();
+    for part in ["INVOICE XR-2025-0117", "Seller: ACME Supplies Ltd", "Buyer: Initech GmbH", "Toner cartridge, black (TON-K-207)", "Total: 349.04 EUR", "Pay to IBAN DE89370400440532013000"] {
+        assert!(shown.contains(part), "{part}: {shown}");
+    }
     let items = d.exceptions();
     for (p, says) in &cases {
         let name = p.file_name().unwrap().to_str().unwrap();
