@@ -169,18 +169,23 @@ impl Readers {
     pub async fn read_file(&self, path: &Path, name: &str) -> Outcome {
         let limits = self.limits();
         let failed = |e: std::io::Error| Outcome::Failed(format!("cannot read {}: {e}", path.display()));
-        let mut file = match tokio::fs::File::open(path).await {
-            Ok(f) => f,
-            Err(e) => return failed(e),
+        // Open, size and first bytes in one trip to the blocking pool (each trip is a thread
+        // hand-off: three of them cost more than reading a small e-invoice).
+        let owned = path.to_path_buf();
+        let head = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, Vec<u8>)> {
+            use std::io::Read;
+            let file = std::fs::File::open(owned)?;
+            let size = file.metadata()?.len();
+            let mut head = Vec::with_capacity(1024.min(size as usize));
+            file.take(1024).read_to_end(&mut head)?;
+            Ok((size, head))
+        })
+        .await;
+        let (size, head) = match head {
+            Ok(Ok(x)) => x,
+            Ok(Err(e)) => return failed(e),
+            Err(e) => return failed(std::io::Error::other(e)),
         };
-        let size = match file.metadata().await {
-            Ok(m) => m.len(),
-            Err(e) => return failed(e),
-        };
-        let mut head = vec![0u8; 1024.min(size as usize)];
-        if let Err(e) = file.read_exact(&mut head).await {
-            return failed(e);
-        }
         match super::precheck(&head, size, name, &limits) {
             Err(e) => Outcome::Unreadable(e.0),
             // Text needs the whole file to be told from junk; it is small or refused by size.

@@ -80,7 +80,7 @@ extern "C" {
         stride: *mut c_int,
     ) -> c_int;
     fn clerk_free(p: *mut c_void);
-    fn clerk_pdf_attachments(pdf: *mut clerk_pdf, max_bytes: u64, max_files: c_int, out: *mut *mut c_char, len: *mut usize) -> c_int;
+    fn clerk_pdf_attachments(pdf: *mut clerk_pdf, max_bytes: u64, max_total: u64, max_files: c_int, out: *mut *mut c_char, len: *mut usize) -> c_int;
 }
 
 pub fn init() {
@@ -332,6 +332,9 @@ pub fn read(bytes: &[u8], limits: &Limits, deadline: Instant, ocr: &mut Engine) 
 
 /// Embedded XML larger than this is no e-invoice a PDF carries (they are a few hundred KB).
 const MAX_EMBEDDED: u64 = 16 << 20;
+/// What all of a PDF's attachments that start like XML may decode to, together (the others are
+/// left after their first 64 KiB).
+const MAX_EMBEDDED_TOTAL: u64 = 4 * MAX_EMBEDDED;
 const MAX_ATTACHMENTS: i32 = 64;
 /// The names the Factur-X, ZUGFeRD and XRechnung specifications give the embedded XML.
 const EINVOICE_NAMES: &[&str] = &["factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "order-x.xml"];
@@ -386,7 +389,7 @@ fn parse_attachments(mut b: &[u8]) -> Vec<Attachment> {
 fn embedded_einvoice(doc: &Document) -> Result<Option<EInvoice>, Unreadable> {
     let (mut out, mut len) = (std::ptr::null_mut(), 0usize);
     // SAFETY: a valid document; out is freed below with clerk_free.
-    let status = unsafe { clerk_pdf_attachments(doc.ptr, MAX_EMBEDDED, MAX_ATTACHMENTS, &mut out, &mut len) };
+    let status = unsafe { clerk_pdf_attachments(doc.ptr, MAX_EMBEDDED, MAX_EMBEDDED_TOTAL, MAX_ATTACHMENTS, &mut out, &mut len) };
     if status != OK {
         // The attachments are an extra: a file whose name tree is damaged is still read.
         log_errors();

@@ -585,7 +585,25 @@ extern "C" int clerk_pdf_render_gray(clerk_pdf *pdf, int page, double dpi, clerk
 
 // One embedded file appended to `out`: [u32 name][name][u32 relationship][relationship]
 // [u64 size][data]; a file over `max_bytes` decoded gets size UINT64_MAX and no data.
-static void put_attachment(std::string &out, const std::string &name, const std::string &rel, EmbFile *emb, uint64_t max_bytes) {
+// Whether the first bytes of a file could start an XML document: a byte order mark, or `<`
+// after whitespace. Only such attachments are read to their end.
+static bool may_be_xml(const unsigned char *b, int n) {
+    if (n >= 2 && ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff))) {
+        return true;
+    }
+    int i = (n >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf) ? 3 : 0;
+    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n')) {
+        i++;
+    }
+    return i < n && b[i] == '<';
+}
+
+// One attachment into `out`: its name, relationship and content. The content is left out (size
+// 0) when it does not start like XML, and marked too large (size UINT64_MAX) past `max_bytes`
+// or past what is left of `budget`, the bytes all attachments of one PDF may decode to: a PDF
+// of many large or highly compressed attachments costs a bounded amount of work.
+static void put_attachment(std::string &out, const std::string &name, const std::string &rel, EmbFile *emb, uint64_t max_bytes,
+                           uint64_t &budget) {
     auto put32 = [&](uint32_t v) { out.append(reinterpret_cast<const char *>(&v), 4); };
     auto put64 = [&](uint64_t v) { out.append(reinterpret_cast<const char *>(&v), 8); };
     put32((uint32_t)name.size());
@@ -598,15 +616,22 @@ static void put_attachment(std::string &out, const std::string &name, const std:
     if (str) {
         str->reset();
         unsigned char buf[65536];
+        const uint64_t limit = std::min(max_bytes, budget);
         int n;
+        bool first = true;
         while ((n = str->doGetChars(sizeof buf, buf)) > 0) {
-            if (data.size() + (uint64_t)n > max_bytes) {
+            if (first && !may_be_xml(buf, n)) {
+                break;
+            }
+            first = false;
+            if (data.size() + (uint64_t)n > limit) {
                 too_large = true;
                 break;
             }
             data.append(reinterpret_cast<const char *>(buf), (size_t)n);
         }
         str->close();
+        budget -= std::min(budget, (uint64_t)data.size());
     }
     put64(too_large ? UINT64_MAX : (uint64_t)data.size());
     if (!too_large) {
@@ -616,9 +641,10 @@ static void put_attachment(std::string &out, const std::string &name, const std:
 
 // The document's embedded files: those of the catalog's /AF array (Factur-X, ZUGFeRD 2, PDF/A-3
 // associated files, with their /AFRelationship) and those of the EmbeddedFiles name tree, each
-// once, at most `max_files`, each read up to `max_bytes` decoded.
-extern "C" int clerk_pdf_attachments(clerk_pdf *pdf, uint64_t max_bytes, int max_files, char **out, size_t *len) {
+// once, at most `max_files`, each read up to `max_bytes` decoded and all up to `max_total`.
+extern "C" int clerk_pdf_attachments(clerk_pdf *pdf, uint64_t max_bytes, uint64_t max_total, int max_files, char **out, size_t *len) {
     try {
+        uint64_t budget = max_total;
         std::string buf;
         std::set<std::string> seen;
         int count = 0;
@@ -639,7 +665,7 @@ extern "C" int clerk_pdf_attachments(clerk_pdf *pdf, uint64_t max_bytes, int max
                 if (!seen.insert(name).second) {
                     continue;
                 }
-                put_attachment(buf, name, rel.isName() ? rel.getName() : "", fs.getEmbeddedFile(), max_bytes);
+                put_attachment(buf, name, rel.isName() ? rel.getName() : "", fs.getEmbeddedFile(), max_bytes, budget);
                 count++;
             }
         }
@@ -654,7 +680,7 @@ extern "C" int clerk_pdf_attachments(clerk_pdf *pdf, uint64_t max_bytes, int max
             if (!seen.insert(name).second) {
                 continue;
             }
-            put_attachment(buf, name, "", fs->getEmbeddedFile(), max_bytes);
+            put_attachment(buf, name, "", fs->getEmbeddedFile(), max_bytes, budget);
             count++;
         }
         *out = copy_out(buf, len);

@@ -4,10 +4,8 @@
 
 use super::tree::X;
 use crate::invoice::{AllowanceCharge, Invoice, Line, Party, Syntax, Tax};
-use roxmltree::Node;
 
-pub fn read(root: Node, syntax: Syntax) -> Invoice {
-    let r = X(root);
+pub fn read(r: X, syntax: Syntax) -> Invoice {
     let mut inv = Invoice { syntax: Some(syntax), ..Invoice::default() };
     inv.profile = r.text("ExchangedDocumentContext|SpecifiedExchangedDocumentContext/GuidelineSpecifiedDocumentContextParameter/ID");
     let doc = r.at("ExchangedDocument|HeaderExchangedDocument");

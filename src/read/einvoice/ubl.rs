@@ -2,11 +2,9 @@
 
 use super::tree::X;
 use crate::invoice::{AllowanceCharge, Invoice, Line, Party, Syntax, Tax};
-use roxmltree::Node;
 
-pub fn read(root: Node) -> Invoice {
-    let r = X(root);
-    let credit_note = root.tag_name().name() == "CreditNote";
+pub fn read(r: X) -> Invoice {
+    let credit_note = r.name() == "CreditNote";
     let mut inv = Invoice { syntax: Some(Syntax::Ubl), ..Invoice::default() };
     inv.profile = r.text("CustomizationID");
     inv.invoice_number = r.text("ID");
