@@ -4,6 +4,7 @@
 pub mod dates;
 pub mod doctype;
 pub mod fields;
+pub mod generic;
 pub mod invoice2data;
 pub mod pyre;
 

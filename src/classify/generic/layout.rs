@@ -1,0 +1,172 @@
+//! A page as a person reads a form: lines of words, and within a line the cells that a wider gap
+//! than a space separates. From the word boxes when the document has them (text layer or OCR),
+//! else from `pdftotext -layout` text, whose columns stand in for positions (a run of two or
+//! more spaces separates cells there).
+
+use crate::read::TextBox;
+
+#[derive(Debug, Clone)]
+pub struct Cell {
+    pub text: String,
+    pub page: u32,
+    /// Left, right, top and bottom; points for boxes, character columns and line numbers for text.
+    pub x0: f64,
+    pub x1: f64,
+    pub y0: f64,
+    pub y1: f64,
+    pub line: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct Layout {
+    pub cells: Vec<Cell>,
+    /// Each line's cells, left to right, lines top to bottom and page by page.
+    pub lines: Vec<Vec<usize>>,
+}
+
+impl Layout {
+    pub fn from_boxes(pages: &[(u32, Vec<TextBox>)]) -> Layout {
+        let mut layout = Layout::default();
+        for (page, boxes) in pages {
+            let mut words: Vec<&TextBox> = boxes.iter().filter(|b| !b.text.trim().is_empty()).collect();
+            words.sort_by(|a, b| (a.y0 + a.y1).total_cmp(&(b.y0 + b.y1)));
+            // A word joins the line whose vertical middle falls inside it.
+            let mut lines: Vec<Vec<&TextBox>> = vec![];
+            for w in words {
+                let mid = (w.y0 + w.y1) / 2.0;
+                match lines.last_mut() {
+                    Some(line) if line.iter().any(|o| mid > o.y0 && mid < o.y1) => line.push(w),
+                    _ => lines.push(vec![w]),
+                }
+            }
+            for mut line in lines {
+                line.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+                let height = line.iter().map(|w| w.y1 - w.y0).fold(0.0, f64::max).max(1.0);
+                let mut cells: Vec<Cell> = vec![];
+                for w in line {
+                    match cells.last_mut() {
+                        // A gap wider than about a letter's height is a new column.
+                        Some(c) if w.x0 - c.x1 < 0.8 * height => {
+                            c.text.push(' ');
+                            c.text.push_str(w.text.trim());
+                            c.x1 = c.x1.max(w.x1);
+                            c.y0 = c.y0.min(w.y0);
+                            c.y1 = c.y1.max(w.y1);
+                        }
+                        _ => cells.push(Cell {
+                            text: w.text.trim().to_string(),
+                            page: *page,
+                            x0: w.x0,
+                            x1: w.x1,
+                            y0: w.y0,
+                            y1: w.y1,
+                            line: 0,
+                        }),
+                    }
+                }
+                layout.push_line(cells);
+            }
+        }
+        layout
+    }
+
+    pub fn from_text(text: &str) -> Layout {
+        let mut layout = Layout::default();
+        let mut y = 0.0;
+        for (page, page_text) in text.split('\u{c}').enumerate() {
+            for line in page_text.lines() {
+                y += 1.0;
+                let chars: Vec<char> = line.chars().collect();
+                let mut cells: Vec<Cell> = vec![];
+                let mut i = 0;
+                while i < chars.len() {
+                    if chars[i].is_whitespace() {
+                        i += 1;
+                        continue;
+                    }
+                    let start = i;
+                    // To the first run of two spaces.
+                    while i < chars.len() && !(chars[i].is_whitespace() && chars.get(i + 1).is_none_or(|c| c.is_whitespace())) {
+                        i += 1;
+                    }
+                    cells.push(Cell {
+                        text: chars[start..i].iter().collect::<String>().trim().to_string(),
+                        page: page as u32 + 1,
+                        x0: start as f64,
+                        x1: i as f64,
+                        y0: y - 1.0,
+                        y1: y,
+                        line: 0,
+                    });
+                }
+                layout.push_line(cells);
+            }
+        }
+        layout
+    }
+
+    fn push_line(&mut self, cells: Vec<Cell>) {
+        if cells.is_empty() {
+            return;
+        }
+        let line = self.lines.len();
+        let mut ids = vec![];
+        for mut c in cells {
+            c.line = line;
+            ids.push(self.cells.len());
+            self.cells.push(c);
+        }
+        self.lines.push(ids);
+    }
+
+    /// The cell right of `id` on its line.
+    pub fn right_of(&self, id: usize) -> Option<usize> {
+        let line = &self.lines[self.cells[id].line];
+        line.iter().position(|&c| c == id).and_then(|i| line.get(i + 1)).copied()
+    }
+
+    /// The first cell below `id` within two lines whose horizontal extent overlaps it.
+    pub fn below(&self, id: usize) -> Option<usize> {
+        let c = &self.cells[id];
+        let height = (c.y1 - c.y0).max(1.0);
+        for line in self.lines.iter().skip(c.line + 1).take(2) {
+            let first = &self.cells[line[0]];
+            if first.page != c.page || first.y0 - c.y1 > 2.5 * height {
+                return None;
+            }
+            if let Some(&b) = line.iter().find(|&&b| {
+                let o = &self.cells[b];
+                o.x0 < c.x1 && o.x1 > c.x0
+            }) {
+                return Some(b);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_columns_make_cells_and_neighbours() {
+        let text = "ACME GmbH                 Invoice No.:  RE-2024-17\n                          Date:   12.03.2024\nTotal          Tax\n1,190.00       190.00\n";
+        let l = Layout::from_text(text);
+        let texts: Vec<&str> = l.cells.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, ["ACME GmbH", "Invoice No.:", "RE-2024-17", "Date:", "12.03.2024", "Total", "Tax", "1,190.00", "190.00"]);
+        assert_eq!(l.right_of(1), Some(2));
+        assert_eq!(l.below(5), Some(7));
+        assert_eq!(l.below(6), Some(8));
+    }
+
+    #[test]
+    fn boxes_make_lines_and_columns() {
+        let b = |x0: f64, y0: f64, x1: f64, t: &str| TextBox { x0, y0, x1, y1: y0 + 10.0, text: t.into() };
+        let page = vec![b(10.0, 100.0, 50.0, "Invoice"), b(53.0, 101.0, 70.0, "no:"), b(200.0, 100.0, 240.0, "4711"), b(10.0, 115.0, 40.0, "Total")];
+        let l = Layout::from_boxes(&[(1, page)]);
+        let texts: Vec<&str> = l.cells.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, ["Invoice no:", "4711", "Total"]);
+        assert_eq!(l.lines.len(), 2);
+    }
+}

@@ -1,0 +1,452 @@
+//! The generic invoice reader: any vendor's invoice, no template. A person reads an invoice as a
+//! form — a label, and its value to the right or below — and checks what they read: a date is a
+//! date, an IBAN's check digits hold, net and tax add up to the total. So does this reader, in
+//! eight languages, and it says per field how it found the value and whether it is sure.
+//!
+//! Fields carry the EN 16931 names the e-invoice model uses, so one bot books both.
+
+pub mod labels;
+pub mod layout;
+pub mod values;
+
+use labels::Term;
+use layout::Layout;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+/// A value found for a field, and what it rests on.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Candidate {
+    pub value: String,
+    pub score: f64,
+    /// In words: the label and where the value stood, and the checks it passed.
+    pub evidence: String,
+    /// The cell it was read from (boxes it on the page).
+    #[serde(skip)]
+    pub cell: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Field {
+    pub value: String,
+    pub confidence: f64,
+    /// Sure enough to go through without a person.
+    pub sure: bool,
+    pub evidence: String,
+    /// The other candidates, best first.
+    pub alternatives: Vec<Candidate>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Reading {
+    pub fields: BTreeMap<String, Field>,
+}
+
+/// Where a value stood from its label, and how much that placement is worth.
+const SAME_CELL: f64 = 1.0;
+const RIGHT: f64 = 0.95;
+const BELOW: f64 = 0.8;
+
+struct Labelled {
+    term: Term,
+    strength: f64,
+    cell: usize,
+}
+
+/// The text of `cell` after its first `n` label words, without leading punctuation.
+fn rest_after(text: &str, n: usize) -> &str {
+    let mut seen = 0;
+    let mut end = 0;
+    let is_sep = |c: char| c.is_whitespace() || matches!(c, '/' | '-' | '.' | ':' | '(' | ')');
+    let mut i = 0;
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    while i < chars.len() && seen < n {
+        while i < chars.len() && is_sep(chars[i].1) {
+            i += 1;
+        }
+        let start = i;
+        while i < chars.len() && !is_sep(chars[i].1) {
+            i += 1;
+        }
+        let word: String = chars[start..i].iter().map(|(_, c)| c).collect();
+        if !labels::normalise_word(&word).is_empty() {
+            seen += 1;
+        }
+        end = chars.get(i).map_or(text.len(), |(b, _)| *b);
+    }
+    text[end..].trim_start_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '.' | '#' | '-' | '/'))
+}
+
+pub fn read(layout: &Layout) -> Reading {
+    let mut labelled: Vec<Labelled> = vec![];
+    let mut cell_words: Vec<Vec<String>> = Vec::with_capacity(layout.cells.len());
+    for (id, cell) in layout.cells.iter().enumerate() {
+        let words = labels::words(&cell.text);
+        for f in labels::at_start(&words) {
+            labelled.push(Labelled { term: f.term, strength: f.strength, cell: id });
+            let _ = f.words;
+        }
+        cell_words.push(words);
+    }
+    // Each labelled cell's value: in the cell after the label, right of it, or below it.
+    let sources = |l: &Labelled| -> Vec<(String, f64, &'static str, usize)> {
+        let cell = &layout.cells[l.cell];
+        let n = labels::at_start(&cell_words[l.cell]).iter().find(|f| f.term == l.term).map_or(0, |f| f.words);
+        let mut out = vec![];
+        let rest = rest_after(&cell.text, n);
+        if !rest.is_empty() {
+            out.push((rest.to_string(), SAME_CELL, "after it", l.cell));
+        }
+        if let Some(r) = layout.right_of(l.cell) {
+            out.push((layout.cells[r].text.clone(), RIGHT, "right of it", r));
+        }
+        if let Some(b) = layout.below(l.cell) {
+            out.push((layout.cells[b].text.clone(), BELOW, "below it", b));
+        }
+        out
+    };
+    let label_text = |l: &Labelled| {
+        let c = &layout.cells[l.cell];
+        let words: Vec<&str> = c.text.split_whitespace().take(4).collect();
+        format!("label \"{}\" on page {}", words.join(" "), c.page)
+    };
+
+    let mut found: BTreeMap<&'static str, Vec<Candidate>> = BTreeMap::new();
+    let mut push = |name: &'static str, c: Candidate| found.entry(name).or_default().push(c);
+
+    // Currency first: it says whether numeric dates are American.
+    let mut currencies: BTreeMap<String, usize> = BTreeMap::new();
+    for cell in &layout.cells {
+        if values::amount(&cell.text).is_some() || cell.text.len() <= 5 {
+            if let Some(c) = values::currency_in(&cell.text) {
+                *currencies.entry(c).or_default() += 1;
+            }
+        }
+    }
+    let currency = currencies.iter().max_by_key(|(_, n)| **n).map(|(c, n)| (c.clone(), *n));
+    let day_first = currency.as_ref().is_none_or(|(c, _)| c != "USD");
+    if let Some((code, n)) = &currency {
+        let others: usize = currencies.values().sum::<usize>() - n;
+        let score = if others == 0 && *n >= 2 { 1.0 } else { 0.6 };
+        push(
+            "currency",
+            Candidate {
+                value: code.clone(),
+                score,
+                evidence: format!("{code} beside {n} amount(s){}", if others > 0 { format!(", another currency beside {others}") } else { String::new() }),
+                cell: None,
+            },
+        );
+    }
+
+    for l in &labelled {
+        for (text, place, where_, cell) in sources(l) {
+            let score = l.strength * place;
+            let evidence = |checks: &str| format!("{}, value {where_}{checks}", label_text(l));
+            let field = match l.term {
+                Term::InvoiceNumber => "invoice_number",
+                Term::PurchaseOrder => "purchase_order",
+                Term::IssueDate => "issue_date",
+                Term::DueDate => "due_date",
+                Term::Total => "total",
+                Term::TotalNet => "total_net",
+                Term::TotalTax => "total_tax",
+                Term::AmountDue => "amount_due",
+                Term::Bic => "bic",
+                _ => continue,
+            };
+            match l.term {
+                Term::InvoiceNumber | Term::PurchaseOrder => {
+                    if let Some(v) = values::identifier(&text) {
+                        push(field, Candidate { value: v, score, evidence: evidence(""), cell: Some(cell) });
+                    }
+                }
+                Term::IssueDate | Term::DueDate => {
+                    if let Some((d, certain)) = values::date(&text, day_first) {
+                        let (score, note) =
+                            if certain { (score, ", a date") } else { (score * 0.7, ", a date whose day and month could swap") };
+                        push(field, Candidate { value: d.to_string(), score, evidence: evidence(note), cell: Some(cell) });
+                    }
+                }
+                Term::Total | Term::TotalNet | Term::TotalTax | Term::AmountDue => {
+                    if let Some((v, cents)) = values::amount(&text) {
+                        let score = if cents { score } else { score * 0.6 };
+                        push(field, Candidate { value: v, score, evidence: evidence(", an amount"), cell: Some(cell) });
+                    }
+                }
+                Term::Bic => {
+                    if let Some(v) = values::bic(&text) {
+                        push(field, Candidate { value: v, score, evidence: evidence(", a BIC"), cell: Some(cell) });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // Values that check themselves, wherever they stand.
+    let line_text = |line: &Vec<usize>| line.iter().map(|&c| layout.cells[c].text.as_str()).collect::<Vec<_>>().join("  ");
+    let mut ibans: Vec<(String, usize)> = vec![];
+    let mut vats: Vec<(String, usize)> = vec![];
+    for line in &layout.lines {
+        let text = line_text(line);
+        for iban in values::ibans(&text) {
+            ibans.push((iban, line[0]));
+        }
+        for vat in values::vat_ids(&text) {
+            let cell = line.iter().copied().find(|&c| values::vat_ids(&layout.cells[c].text).contains(&vat)).unwrap_or(line[0]);
+            vats.push((vat, cell));
+        }
+    }
+    let distinct_ibans: Vec<&String> = {
+        let mut d: Vec<&String> = ibans.iter().map(|(i, _)| i).collect();
+        d.sort();
+        d.dedup();
+        d
+    };
+    for (iban, cell) in &ibans {
+        let score = if distinct_ibans.len() == 1 { 1.0 } else { 0.6 };
+        push(
+            "iban",
+            Candidate {
+                value: iban.clone(),
+                score,
+                evidence: format!(
+                    "an IBAN whose check digits hold, page {}{}",
+                    layout.cells[*cell].page,
+                    if distinct_ibans.len() > 1 { format!("; {} different IBANs are printed", distinct_ibans.len()) } else { String::new() }
+                ),
+                cell: Some(*cell),
+            },
+        );
+    }
+    attribute_vat_ids(layout, &labelled, &vats, &ibans, &mut push);
+
+    let mut fields: BTreeMap<String, Field> = BTreeMap::new();
+    for (name, mut candidates) in found {
+        candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+        // One candidate per value: the best.
+        let mut seen: Vec<String> = vec![];
+        candidates.retain(|c| {
+            let new = !seen.contains(&c.value);
+            seen.push(c.value.clone());
+            new
+        });
+        let best = candidates.remove(0);
+        let rival = candidates.first().map_or(0.0, |c| c.score);
+        fields.insert(
+            name.to_string(),
+            Field { confidence: best.score, sure: false, value: best.value, evidence: best.evidence, alternatives: candidates }
+                .with_margin(rival),
+        );
+    }
+    check_amounts(&mut fields);
+    check_dates(&mut fields);
+    for f in fields.values_mut() {
+        f.sure = f.confidence >= SURE;
+    }
+    Reading { fields }
+}
+
+/// The confidence from which a field goes through without a person.
+pub const SURE: f64 = 0.9;
+
+impl Field {
+    /// A rival candidate close behind takes confidence away.
+    fn with_margin(mut self, rival: f64) -> Field {
+        if rival > 0.0 {
+            self.confidence = (self.confidence - 0.5 * rival.min(self.confidence)).max(0.0);
+        }
+        self
+    }
+}
+
+fn dec(s: &str) -> Option<Decimal> {
+    Decimal::from_str(s).ok()
+}
+
+/// Net + tax = total (and the amount due, printed apart, agrees): the amounts that add up are
+/// taken, all of them sure; where nothing adds up, none of them is.
+fn check_amounts(fields: &mut BTreeMap<String, Field>) {
+    let options = |name: &str| -> Vec<String> {
+        fields.get(name).map(|f| std::iter::once(f.value.clone()).chain(f.alternatives.iter().map(|c| c.value.clone())).collect()).unwrap_or_default()
+    };
+    let (nets, taxes, totals) = (options("total_net"), options("total_tax"), options("total"));
+    let mut agreed = None;
+    'search: for t in &totals {
+        for n in &nets {
+            for x in &taxes {
+                if let (Some(tv), Some(nv), Some(xv)) = (dec(t), dec(n), dec(x)) {
+                    if nv + xv == tv && tv > Decimal::ZERO {
+                        agreed = Some((n.clone(), x.clone(), t.clone()));
+                        break 'search;
+                    }
+                }
+            }
+        }
+    }
+    match agreed {
+        Some((n, x, t)) => {
+            for (name, value) in [("total_net", n), ("total_tax", x), ("total", t.clone())] {
+                take(fields.get_mut(name).expect("a candidate of it was used"), &value, 1.0, "; net + tax = total");
+            }
+            if let Some(due) = fields.get_mut("amount_due") {
+                if dec(&due.value) == dec(&t) {
+                    due.confidence = 1.0;
+                    due.evidence.push_str("; equals the total");
+                }
+            }
+        }
+        None => {
+            for name in ["total_net", "total_tax", "total"] {
+                if let Some(f) = fields.get_mut(name) {
+                    f.confidence = f.confidence.min(0.75);
+                    f.evidence.push_str("; no net and tax found that add up to a total");
+                }
+            }
+            // A total and an amount due that agree with each other still say something.
+            if let (Some(total), Some(due)) = (fields.get("total").map(|f| f.value.clone()), fields.get_mut("amount_due")) {
+                if dec(&due.value) == dec(&total) {
+                    due.evidence.push_str("; equals the total");
+                }
+            }
+        }
+    }
+}
+
+/// Makes `value` (the best or an alternative) the field's value with `confidence`.
+fn take(f: &mut Field, value: &str, confidence: f64, why: &str) {
+    if f.value != value {
+        if let Some(i) = f.alternatives.iter().position(|c| c.value == value) {
+            let c = f.alternatives.remove(i);
+            let old = Candidate { value: std::mem::take(&mut f.value), score: f.confidence, evidence: std::mem::take(&mut f.evidence), cell: None };
+            f.value = c.value;
+            f.evidence = c.evidence;
+            f.alternatives.insert(0, old);
+        }
+    }
+    f.confidence = confidence;
+    f.evidence.push_str(why);
+}
+
+/// A due date before the issue date is a misreading of one of them.
+fn check_dates(fields: &mut BTreeMap<String, Field>) {
+    let issue = fields.get("issue_date").map(|f| f.value.clone());
+    if let (Some(issue), Some(due)) = (issue, fields.get_mut("due_date")) {
+        if due.value < issue {
+            due.confidence = due.confidence.min(0.5);
+            due.evidence.push_str("; before the issue date");
+        }
+    }
+}
+
+/// Which party a VAT identifier belongs to: the party label nearest above it (or left of it on
+/// its line) decides. Unattributed, the only one printed is the seller's (who must print it).
+fn attribute_vat_ids(
+    layout: &Layout,
+    labelled: &[Labelled],
+    vats: &[(String, usize)],
+    ibans: &[(String, usize)],
+    push: &mut impl FnMut(&'static str, Candidate),
+) {
+    let party_of = |cell: usize| -> Option<(Term, usize)> {
+        let c = &layout.cells[cell];
+        labelled
+            .iter()
+            .filter(|l| matches!(l.term, Term::Seller | Term::Buyer))
+            .filter_map(|l| {
+                let p = &layout.cells[l.cell];
+                let lines_up = c.line.checked_sub(p.line)?;
+                let same_column = p.x0 < c.x1 + 20.0 && p.x1 + 20.0 > c.x0 || p.x0 <= c.x0;
+                (p.page == c.page && lines_up <= 12 && same_column && (lines_up > 0 || p.x1 <= c.x0)).then_some((l.term, lines_up))
+            })
+            .min_by_key(|(_, up)| *up)
+    };
+    let mut distinct: Vec<&String> = vats.iter().map(|(v, _)| v).collect();
+    distinct.sort();
+    distinct.dedup();
+    let iban_country: Option<&str> = ibans.first().map(|(i, _)| &i[..2]);
+    for (vat, cell) in vats {
+        let page = layout.cells[*cell].page;
+        match party_of(*cell) {
+            Some((Term::Buyer, up)) => push(
+                "buyer_vat_id",
+                Candidate { value: vat.clone(), score: 0.95, evidence: format!("a VAT identifier whose check holds, {up} line(s) under the buyer's label, page {page}"), cell: Some(*cell) },
+            ),
+            Some((_, up)) => push(
+                "seller_vat_id",
+                Candidate { value: vat.clone(), score: 1.0, evidence: format!("a VAT identifier whose check holds, {up} line(s) under the seller's label, page {page}"), cell: Some(*cell) },
+            ),
+            None if distinct.len() == 1 => {
+                let same_country = iban_country.is_some_and(|c| vat.starts_with(c));
+                push(
+                    "seller_vat_id",
+                    Candidate {
+                        value: vat.clone(),
+                        score: if same_country { 0.92 } else { 0.8 },
+                        evidence: format!(
+                            "the only VAT identifier printed, its check holds{}, page {page}",
+                            if same_country { ", from the IBAN's country" } else { "" }
+                        ),
+                        cell: Some(*cell),
+                    },
+                );
+            }
+            None => push(
+                "seller_vat_id",
+                Candidate { value: vat.clone(), score: 0.5, evidence: format!("one of {} VAT identifiers printed, no party label above it, page {page}", distinct.len()), cell: Some(*cell) },
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value<'a>(r: &'a Reading, name: &str) -> Option<(&'a str, bool)> {
+        r.fields.get(name).map(|f| (f.value.as_str(), f.sure))
+    }
+
+    #[test]
+    fn a_german_invoice_read_as_a_form() {
+        let text = "\
+Muster GmbH · Hauptstr. 1 · 10115 Berlin                 Rechnung
+USt-IdNr.: DE136695976
+Rechnungsempfänger:                                       Rechnungs-Nr.:   RE-2024-0815
+Beispiel AG                                               Rechnungsdatum:  12.03.2024
+USt-IdNr. DE129273398                                     Fällig am:       11.04.2024
+
+Pos   Beschreibung            Menge    Preis       Betrag
+1     Beratung                10       100,00      1.000,00
+
+                                    Nettobetrag        1.000,00 EUR
+                                    USt 19 %             190,00 EUR
+                                    Gesamtbetrag       1.190,00 EUR
+
+IBAN DE89 3704 0044 0532 0130 00   BIC COBADEFFXXX
+";
+        let r = read(&Layout::from_text(text));
+        assert_eq!(value(&r, "invoice_number"), Some(("RE-2024-0815", true)));
+        assert_eq!(value(&r, "issue_date"), Some(("2024-03-12", true)));
+        assert_eq!(value(&r, "due_date"), Some(("2024-04-11", true)));
+        assert_eq!(value(&r, "total"), Some(("1190.00", true)));
+        assert_eq!(value(&r, "total_net"), Some(("1000.00", true)));
+        assert_eq!(value(&r, "total_tax"), Some(("190.00", true)));
+        assert_eq!(value(&r, "currency"), Some(("EUR", true)));
+        assert_eq!(value(&r, "iban"), Some(("DE89370400440532013000", true)));
+        assert_eq!(value(&r, "seller_vat_id").map(|v| v.0), Some("DE136695976"));
+        assert_eq!(value(&r, "buyer_vat_id").map(|v| v.0), Some("DE129273398"));
+        assert_eq!(value(&r, "bic").map(|v| v.0), Some("COBADEFFXXX"));
+    }
+
+    #[test]
+    fn totals_that_do_not_add_up_are_not_sure() {
+        let text = "Invoice No: 4711\nSubtotal   100.00\nVAT   20.00\nTotal   125.00\n";
+        let r = read(&Layout::from_text(text));
+        assert_eq!(value(&r, "total"), Some(("125.00", false)));
+        assert!(r.fields["total"].evidence.contains("add up"));
+    }
+}

@@ -1,0 +1,189 @@
+//! Values found beside labels, checked by their type: an amount with either decimal separator and
+//! thousands marks, a date in numbers or with a month name in any of the eight languages, an
+//! identifier, and the values that check themselves wherever they stand (IBAN mod 97, VAT
+//! identifiers by country format and check digit, BIC, ISO currency codes).
+
+use crate::invoice::codes;
+use chrono::NaiveDate;
+use regex::Regex;
+use std::sync::OnceLock;
+
+fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pattern).expect("a valid pattern"))
+}
+
+/// An amount written as money: digits with thousands marks (`.`, `,`, space, `'`) and two
+/// decimals, or whole digits; a currency code or symbol may stand beside it. `None` for anything
+/// else, dates and percentages included.
+pub fn amount(text: &str) -> Option<(String, bool)> {
+    static AMOUNT: OnceLock<Regex> = OnceLock::new();
+    let re = re(
+        &AMOUNT,
+        r"(?x)^[-−(]?\s*(?:[A-Z]{3}|[€$£]|zł|PLN|Fr\.)?\s*[-−]?
+          (\d{1,3}(?:[.,'\u{a0}\u{202f}\x20]\d{3})+|\d+)(?:([.,])(\d{2}))?
+          \s*(?:[A-Z]{3}|[€$£]|zł)?\s*[-)]?$",
+    );
+    let t = text.trim();
+    let c = re.captures(t)?;
+    let int = c.get(1)?.as_str();
+    // "1.234" alone is a thousand or a number with three decimals: not money as printed.
+    if c.get(2).is_none() && int.contains(['.', ',']) {
+        return None;
+    }
+    let digits: String = int.chars().filter(char::is_ascii_digit).collect();
+    let negative = t.starts_with(['-', '−', '(']) || t.ends_with('-');
+    let whole = match digits.trim_start_matches('0') {
+        "" => "0",
+        w => w,
+    };
+    let sign = if negative { "-" } else { "" };
+    let value = match c.get(3) {
+        Some(cents) => format!("{sign}{whole}.{}", cents.as_str()),
+        None => format!("{sign}{whole}"),
+    };
+    Some((value, c.get(3).is_some()))
+}
+
+/// The currency an amount's text names, as an ISO 4217 code.
+pub fn currency_in(text: &str) -> Option<String> {
+    for w in text.split(|c: char| !c.is_alphanumeric() && !matches!(c, '€' | '$' | '£')) {
+        match w {
+            "€" => return Some("EUR".into()),
+            "£" => return Some("GBP".into()),
+            "zł" | "zl" => return Some("PLN".into()),
+            w if w.len() == 3 && w.chars().all(|c| c.is_ascii_uppercase()) && codes::is_currency(w) => {
+                return Some(w.to_string())
+            }
+            _ => {}
+        }
+    }
+    text.contains('€').then(|| "EUR".to_string()).or_else(|| text.contains('£').then(|| "GBP".to_string()))
+}
+
+/// A date at the start of `text`, and whether its reading is certain (a numeric date whose day
+/// and month could swap is not). Numbers are read day first, as every language here but
+/// American English writes them; ISO `2024-03-12` is year first.
+pub fn date(text: &str, day_first: bool) -> Option<(NaiveDate, bool)> {
+    static NUMERIC: OnceLock<Regex> = OnceLock::new();
+    let t = text.trim();
+    let numeric = re(&NUMERIC, r"^(\d{1,4})([./\-])(\d{1,2})[./\-](\d{2,4})\b");
+    if let Some(c) = numeric.captures(t) {
+        let n = |i: usize| c[i].parse::<i32>().ok();
+        let (a, b, y) = (n(1)?, n(3)?, n(4)?);
+        if c[1].len() == 4 {
+            return NaiveDate::from_ymd_opt(a, b as u32, y as u32).map(|d| (d, true));
+        }
+        let year = if c[4].len() == 2 { 2000 + y } else { y };
+        // Dots are Europe's: day first wherever they are written.
+        let dots = &c[2] == ".";
+        let (day, month) = if day_first || dots { (a, b) } else { (b, a) };
+        let sure = dots || a > 12 || b > 12 || a == b;
+        return NaiveDate::from_ymd_opt(year, month as u32, day as u32).map(|d| (d, sure));
+    }
+    // A month name: the first few words only (a label's value, not a sentence).
+    let head: String = t.split_whitespace().take(4).collect::<Vec<_>>().join(" ");
+    if !head.chars().any(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    super::super::dates::dateparser(&head, &[]).map(|d| (d.date(), true))
+}
+
+/// An identifier (an invoice or order number): the first word with a digit in it, of at most 30
+/// characters, that is neither a date nor an amount with decimals.
+pub fn identifier(text: &str) -> Option<String> {
+    let word = text.split_whitespace().next()?.trim_matches(|c: char| matches!(c, ':' | ',' | ';' | '.' | '(' | ')'));
+    let word = word.trim_start_matches(['#', '°', 'º']);
+    if word.is_empty() || word.len() > 30 || !word.chars().any(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    if !word.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '/' | '_' | '.')) {
+        return None;
+    }
+    if date(word, true).is_some() || amount(word).is_some_and(|(_, cents)| cents) {
+        return None;
+    }
+    Some(word.to_string())
+}
+
+/// Every valid IBAN in a line of text (spaces inside allowed, as printed in groups of four).
+pub fn ibans(line: &str) -> Vec<String> {
+    static IBAN: OnceLock<Regex> = OnceLock::new();
+    let re = re(&IBAN, r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b");
+    let mut out = vec![];
+    for m in re.find_iter(line) {
+        let compact: String = m.as_str().chars().filter(|c| !c.is_whitespace()).collect();
+        // Printed groups may run into the next word: try the longest prefix that checks.
+        if let Some(valid) = (15..=compact.len().min(34)).rev().map(|n| &compact[..n]).find(|p| codes::iban_ok(p)) {
+            out.push(valid.to_string());
+        }
+    }
+    out
+}
+
+/// Every VAT identifier in a line whose country format and check digit hold.
+pub fn vat_ids(line: &str) -> Vec<String> {
+    static VAT: OnceLock<Regex> = OnceLock::new();
+    let re = re(
+        &VAT,
+        r"\b(?:AT\s?U|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|GB|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI)[\s.]?[0-9A-Z](?:[\s.]?[0-9A-Z]){6,13}\b",
+    );
+    let mut out = vec![];
+    for m in re.find_iter(line) {
+        let compact: String = m.as_str().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        if compact.chars().skip(2).filter(char::is_ascii_digit).count() >= 7 && codes::vat_id_problem(&compact).is_none() {
+            out.push(compact);
+        }
+    }
+    out
+}
+
+/// A BIC at the start of `text`: bank, country, location and an optional branch.
+pub fn bic(text: &str) -> Option<String> {
+    static BIC: OnceLock<Regex> = OnceLock::new();
+    let re = re(&BIC, r"^[A-Z]{4}([A-Z]{2})[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b");
+    let c = re.captures(text.trim())?;
+    codes::is_country(&c[1]).then(|| c[0].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_as_printed() {
+        let a = |t: &str| amount(t).map(|(v, _)| v);
+        assert_eq!(a("1.234,56").as_deref(), Some("1234.56"));
+        assert_eq!(a("1,234.56 EUR").as_deref(), Some("1234.56"));
+        assert_eq!(a("€ 1 234,56").as_deref(), Some("1234.56"));
+        assert_eq!(a("-12,00").as_deref(), Some("-12.00"));
+        assert_eq!(a("0,50").as_deref(), Some("0.50"));
+        assert_eq!(a("215").as_deref(), Some("215"));
+        assert_eq!(a("1.234"), None);
+        assert_eq!(a("19%"), None);
+        assert_eq!(a("12.03.2024"), None);
+    }
+
+    #[test]
+    fn dates_numeric_and_named() {
+        let d = |t: &str| date(t, true).map(|(d, sure)| (d.to_string(), sure));
+        assert_eq!(d("12.03.2024"), Some(("2024-03-12".into(), true)));
+        assert_eq!(d("03/04/2024"), Some(("2024-04-03".into(), false)));
+        assert_eq!(d("2024-03-04"), Some(("2024-03-04".into(), true)));
+        assert_eq!(d("12. März 2024"), Some(("2024-03-12".into(), true)));
+        assert_eq!(d("5 février 2024"), Some(("2024-02-05".into(), true)));
+        assert_eq!(d("RE-2024-17"), None);
+    }
+
+    #[test]
+    fn identifiers_ibans_vat_ids_bics() {
+        assert_eq!(identifier("RE-2024-17 vom").as_deref(), Some("RE-2024-17"));
+        assert_eq!(identifier("#4711").as_deref(), Some("4711"));
+        assert_eq!(identifier("12.03.2024"), None);
+        assert_eq!(identifier("Muster"), None);
+        assert_eq!(ibans("IBAN: DE89 3704 0044 0532 0130 00 BIC COBADEFFXXX"), ["DE89370400440532013000"]);
+        assert!(ibans("DE89 3704 0044 0532 0130 01").is_empty());
+        assert_eq!(vat_ids("USt-IdNr.: DE 136 695 976"), ["DE136695976"]);
+        assert_eq!(bic("COBADEFFXXX").as_deref(), Some("COBADEFFXXX"));
+        assert_eq!(currency_in("1.190,00 €").as_deref(), Some("EUR"));
+    }
+}
