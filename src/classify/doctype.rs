@@ -68,18 +68,42 @@ pub struct Native {
     pub match_any: Vec<Regex>,
     pub match_none: Vec<Regex>,
     pub fields: Vec<FieldDef>,
+    /// `extract: { reader: invoice, required: [...] }`: the generic invoice reader fills the
+    /// fields `fields:` does not.
+    pub extract: Option<Extract>,
+}
+
+#[derive(Debug)]
+pub struct Extract {
+    /// Fields that must be found, and sure, for a document to go through without a person.
+    pub required: Vec<String>,
 }
 
 impl DocType {
     /// Whether a field is read from an area of the page (and so needs the pages' word boxes).
     pub fn uses_area(&self) -> bool {
-        matches!(&self.rules, Rules::Invoice2data(t) if t.fields.iter().any(|f| f.area.is_some()))
+        match &self.rules {
+            Rules::Invoice2data(t) => t.fields.iter().any(|f| f.area.is_some()),
+            // The generic reader reads labels and values by where they stand.
+            Rules::Native(n) => n.extract.is_some(),
+            Rules::EInvoice(_) => false,
+        }
     }
 
     /// Names of the fields an agent may set for this type.
     pub fn field_names(&self) -> Vec<String> {
         match &self.rules {
-            Rules::Native(n) => n.fields.iter().map(|f| f.name.clone()).collect(),
+            Rules::Native(n) => {
+                let mut names: Vec<String> = n.fields.iter().map(|f| f.name.clone()).collect();
+                if n.extract.is_some() {
+                    for f in crate::classify::generic::FIELDS {
+                        if !names.iter().any(|n| n == f) {
+                            names.push(f.to_string());
+                        }
+                    }
+                }
+                names
+            }
             Rules::Invoice2data(t) => {
                 let mut names: Vec<String> = t.fields.iter().map(|f| f.name.clone()).collect();
                 names.extend(["issuer", "currency"].map(String::from));

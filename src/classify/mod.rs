@@ -87,6 +87,10 @@ pub struct Outcome {
     /// before (a type's `auto_apply`): why, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub learned: Option<String>,
+    /// What the generic invoice reader found (a type's `extract: { reader: invoice }`): per
+    /// field the value, how sure, the evidence and the other candidates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reading: Option<Box<generic::Reading>>,
 }
 
 impl Outcome {
@@ -97,6 +101,7 @@ impl Outcome {
             problems: BTreeMap::new(),
             exception: Some((kind, reason.into())),
             learned: None,
+            reading: None,
         }
     }
 }
@@ -304,13 +309,14 @@ fn einvoice_outcome(doctype: &DocType, e: &crate::read::EInvoice, printed: &str,
             format!("the e-invoice fails {n} check{}: {}", if n == 1 { "" } else { "s" }, blocking.join("; ")),
         )
     });
-    Outcome { doctype: Some(doctype.name.clone()), fields, problems, exception, learned: None }
+    Outcome { doctype: Some(doctype.name.clone()), fields, problems, exception, learned: None, reading: None }
 }
 
 /// Extracts `doctype`'s fields from `doc`; `overrides` (from an agent) replace what was found.
 /// Required fields that are missing or invalid make the outcome `incomplete`.
 pub fn extract_fields(doctype: &DocType, doc: Doc, overrides: &BTreeMap<String, String>) -> Outcome {
     let text = doc.text;
+    let mut reading = None;
     let (fields, problems, required): (Fields, BTreeMap<String, String>, Vec<String>) = match &doctype.rules {
         Rules::Native(n) => {
             let mut fields = Fields::new();
@@ -336,7 +342,13 @@ pub fn extract_fields(doctype: &DocType, doc: Doc, overrides: &BTreeMap<String, 
                     },
                 }
             }
-            let required = n.fields.iter().filter(|f| f.required).map(|f| f.name.clone()).collect();
+            let mut required: Vec<String> = n.fields.iter().filter(|f| f.required).map(|f| f.name.clone()).collect();
+            if let Some(x) = &n.extract {
+                let r = generic_reading(&doc);
+                generic::fill(&r, &x.required, overrides, &mut fields, &mut problems);
+                required.extend(x.required.iter().filter(|f| !required.contains(f)).cloned().collect::<Vec<_>>());
+                reading = Some(Box::new(r));
+            }
             (fields, problems, required)
         }
         Rules::Invoice2data(t) => {
@@ -363,5 +375,14 @@ pub fn extract_fields(doctype: &DocType, doc: Doc, overrides: &BTreeMap<String, 
     let exception = (!missing.is_empty()).then(|| {
         (ExceptionKind::Incomplete, format!("{} is missing required fields — {}", doctype.name, missing.join("; ")))
     });
-    Outcome { doctype: Some(doctype.name.clone()), fields, problems, exception, learned: None }
+    Outcome { doctype: Some(doctype.name.clone()), fields, problems, exception, learned: None, reading }
+}
+
+/// The generic reader over the document's word boxes where it has them, else its layout text.
+fn generic_reading(doc: &Doc) -> generic::Reading {
+    let layout = match doc.boxes {
+        Some(pages) if pages.iter().any(|(_, b)| !b.is_empty()) => generic::layout::Layout::from_boxes(pages),
+        _ => generic::layout::Layout::from_text(doc.text),
+    };
+    generic::read(&layout)
 }

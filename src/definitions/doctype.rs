@@ -2,11 +2,12 @@
 
 use super::yaml::{Node, Value};
 use super::Diagnostics;
-use crate::classify::doctype::{DocType, EInvoiceKind, FieldDef, Native, Rules};
+use crate::classify::doctype::{DocType, EInvoiceKind, Extract, FieldDef, Native, Rules};
 use crate::classify::fields::FieldType;
 use regex::{Regex, RegexBuilder};
 
-const KEYS: &[&str] = &["doctype", "description", "priority", "match", "fields", "sla", "auto_apply"];
+const KEYS: &[&str] = &["doctype", "description", "priority", "match", "fields", "extract", "sla", "auto_apply"];
+const EXTRACT_KEYS: &[&str] = &["reader", "required"];
 const MATCH_KEYS: &[&str] = &["all", "any", "none", "e-invoice"];
 const FIELD_KEYS: &[&str] = &["regex", "type", "required", "date_formats", "decimal_separator"];
 
@@ -90,6 +91,10 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
             }
         }
     }
+    let extract = doc.get("extract").and_then(|x| decode_extract(x, diag));
+    if let (Some(x), Some(_)) = (doc.get("extract"), einvoice) {
+        diag.error(x.pos, "an e-invoice type reads the invoice's XML: `extract` cannot be set");
+    }
     (diag.errors() == before).then(|| DocType {
         name,
         priority,
@@ -98,11 +103,52 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
         version: version.to_string(),
         rules: match einvoice {
             Some(kind) => Rules::EInvoice(kind),
-            None => Rules::Native(Native { match_all: all, match_any: any, match_none: none, fields }),
+            None => Rules::Native(Native { match_all: all, match_any: any, match_none: none, fields, extract }),
         },
         sla,
         auto_apply,
     })
+}
+
+/// `extract: { reader: invoice, required: [invoice_number, total] }`.
+fn decode_extract(node: &Node, diag: &mut Diagnostics) -> Option<Extract> {
+    if node.as_map().is_none() {
+        diag.error(node.pos, "`extract` must be a mapping like `{ reader: invoice, required: [invoice_number, total] }`");
+        return None;
+    }
+    diag.unknown_keys(node, "`extract`", EXTRACT_KEYS);
+    match node.get("reader") {
+        Some(r) if r.as_str() == Some("invoice") => {}
+        Some(r) => {
+            diag.error(r.pos, "`reader` must be `invoice` (the generic invoice reader), the only reader there is");
+            return None;
+        }
+        None => {
+            diag.error(node.pos, "`extract` needs `reader: invoice`");
+            return None;
+        }
+    }
+    let mut required = vec![];
+    if let Some(r) = node.get("required") {
+        let items: Vec<&Node> = match &r.value {
+            Value::Seq(items) => items.iter().collect(),
+            Value::Scalar { .. } => vec![r],
+            _ => {
+                diag.error(r.pos, "`required` must be a list of field names");
+                vec![]
+            }
+        };
+        for item in items {
+            match item.as_str() {
+                Some(name) if crate::classify::generic::FIELDS.contains(&name) => required.push(name.to_string()),
+                _ => diag.error(
+                    item.pos,
+                    format!("the invoice reader fills {}; it has no field {:?}", crate::classify::generic::FIELDS.join(", "), item.as_str().unwrap_or("")),
+                ),
+            }
+        }
+    }
+    Some(Extract { required })
 }
 
 pub(super) fn is_identifier(s: &str) -> bool {

@@ -141,6 +141,9 @@ const LABELS: &[(Term, &str, f64)] = &[
     // gross total
     (Term::Total, "total", 0.7),
     (Term::Total, "invoice total", 1.0),
+    // With nothing prepaid, what is due is the total (a prepayment is checked against it).
+    (Term::Total, "total due", 0.9),
+    (Term::Total, "amount due", 0.8),
     (Term::Total, "total amount", 0.9),
     (Term::Total, "grand total", 1.0),
     (Term::Total, "total incl vat", 1.0),

@@ -39,7 +39,7 @@ pub struct Field {
     pub alternatives: Vec<Candidate>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Reading {
     pub fields: BTreeMap<String, Field>,
 }
@@ -101,6 +101,10 @@ pub fn read(layout: &Layout) -> Reading {
         }
         if let Some(r) = layout.right_of(l.cell) {
             out.push((layout.cells[r].text.clone(), RIGHT, "right of it", r));
+            // "Total due:  EUR  509.76": a currency or unit may stand between.
+            if let Some(r2) = layout.right_of(r) {
+                out.push((layout.cells[r2].text.clone(), RIGHT * 0.95, "two cells right of it", r2));
+            }
         }
         if let Some(b) = layout.below(l.cell) {
             out.push((layout.cells[b].text.clone(), BELOW, "below it", b));
@@ -119,7 +123,7 @@ pub fn read(layout: &Layout) -> Reading {
     // Currency first: it says whether numeric dates are American.
     let mut currencies: BTreeMap<String, usize> = BTreeMap::new();
     for cell in &layout.cells {
-        if values::amount(&cell.text).is_some() || cell.text.len() <= 5 {
+        if cell.text.len() <= 5 || cell.text.split_whitespace().any(|w| values::amount(w).is_some_and(|(_, cents)| cents)) {
             if let Some(c) = values::currency_in(&cell.text) {
                 *currencies.entry(c).or_default() += 1;
             }
@@ -129,7 +133,11 @@ pub fn read(layout: &Layout) -> Reading {
     let day_first = currency.as_ref().is_none_or(|(c, _)| c != "USD");
     if let Some((code, n)) = &currency {
         let others: usize = currencies.values().sum::<usize>() - n;
-        let score = if others == 0 && *n >= 2 { 1.0 } else { 0.6 };
+        let score = match (others, n) {
+            (0, 1) => 0.92,
+            (0, _) => 1.0,
+            _ => 0.6,
+        };
         push(
             "currency",
             Candidate {
@@ -245,9 +253,55 @@ pub fn read(layout: &Layout) -> Reading {
     check_amounts(&mut fields);
     check_dates(&mut fields);
     for f in fields.values_mut() {
-        f.sure = f.confidence >= SURE;
+        f.sure = f.confidence + 1e-9 >= SURE;
     }
     Reading { fields }
+}
+
+/// The fields this reader fills, as a type's `extract.required` names them.
+pub const FIELDS: &[&str] = &[
+    "invoice_number",
+    "issue_date",
+    "due_date",
+    "currency",
+    "purchase_order",
+    "seller_vat_id",
+    "buyer_vat_id",
+    "iban",
+    "bic",
+    "total_net",
+    "total_tax",
+    "total",
+    "amount_due",
+];
+
+/// Puts what the reader found into a type's fields: a field its own regexes or an agent already
+/// set keeps that value. A required field the reader did not find, or found without being sure,
+/// is a problem in words (the item then goes to a person with the candidate preselected).
+pub fn fill(
+    reading: &Reading,
+    required: &[String],
+    overrides: &BTreeMap<String, String>,
+    fields: &mut super::Fields,
+    problems: &mut BTreeMap<String, String>,
+) {
+    for (name, f) in &reading.fields {
+        if fields.contains_key(name) || overrides.contains_key(name) {
+            continue;
+        }
+        fields.insert(name.clone(), serde_json::Value::String(f.value.clone()));
+        if required.contains(name) && !f.sure {
+            problems.insert(
+                name.clone(),
+                format!("found {} but not sure ({:.0}%: {})", f.value, f.confidence * 100.0, f.evidence),
+            );
+        }
+    }
+    for name in required {
+        if !fields.contains_key(name) && !overrides.contains_key(name) && !problems.contains_key(name) {
+            problems.insert(name.clone(), "not found on the document".into());
+        }
+    }
 }
 
 /// The confidence from which a field goes through without a person.
@@ -273,7 +327,10 @@ fn check_amounts(fields: &mut BTreeMap<String, Field>) {
     let options = |name: &str| -> Vec<String> {
         fields.get(name).map(|f| std::iter::once(f.value.clone()).chain(f.alternatives.iter().map(|c| c.value.clone())).collect()).unwrap_or_default()
     };
-    let (nets, taxes, totals) = (options("total_net"), options("total_tax"), options("total"));
+    let (nets, taxes) = (options("total_net"), options("total_tax"));
+    // With nothing prepaid, the amount due is the total: "Total due" labels both.
+    let mut totals = options("total");
+    totals.extend(options("amount_due"));
     let mut agreed = None;
     'search: for t in &totals {
         for n in &nets {
@@ -289,8 +346,19 @@ fn check_amounts(fields: &mut BTreeMap<String, Field>) {
     }
     match agreed {
         Some((n, x, t)) => {
-            for (name, value) in [("total_net", n), ("total_tax", x), ("total", t.clone())] {
+            for (name, value) in [("total_net", n), ("total_tax", x)] {
                 take(fields.get_mut(name).expect("a candidate of it was used"), &value, 1.0, "; net + tax = total");
+            }
+            match fields.get_mut("total") {
+                Some(f) if f.value == t || f.alternatives.iter().any(|c| c.value == t) => take(f, &t, 1.0, "; net + tax = total"),
+                _ => {
+                    let due = fields.get("amount_due").expect("the total came from the amount due");
+                    let evidence = format!("{}; net + tax = this amount, and nothing is printed as prepaid", due.evidence);
+                    fields.insert(
+                        "total".into(),
+                        Field { value: t.clone(), confidence: 1.0, sure: true, evidence, alternatives: vec![] },
+                    );
+                }
             }
             if let Some(due) = fields.get_mut("amount_due") {
                 if dec(&due.value) == dec(&t) {
@@ -331,8 +399,16 @@ fn take(f: &mut Field, value: &str, confidence: f64, why: &str) {
     f.evidence.push_str(why);
 }
 
-/// A due date before the issue date is a misreading of one of them.
+/// A due date before the issue date is a misreading of one of them. A date that is the only one
+/// any issue-date label points at ("Date: 03.04.2024") is the invoice's, though "date" alone is a
+/// weak label.
 fn check_dates(fields: &mut BTreeMap<String, Field>) {
+    if let Some(f) = fields.get_mut("issue_date") {
+        if f.alternatives.is_empty() && f.confidence >= 0.55 && !f.evidence.contains("could swap") {
+            f.confidence = (f.confidence + 0.3).min(0.95);
+            f.evidence.push_str("; the only date so labelled");
+        }
+    }
     let issue = fields.get("issue_date").map(|f| f.value.clone());
     if let (Some(issue), Some(due)) = (issue, fields.get_mut("due_date")) {
         if due.value < issue {
