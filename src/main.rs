@@ -82,6 +82,11 @@ enum Command {
         /// that give none are named on stderr with the reason.
         #[arg(long, default_value = "text", value_parser = ["text", "json", "invoice2data"])]
         format: String,
+        /// Per field the generic invoice reader filled: the value, how sure, the evidence (label,
+        /// where the value stood, the checks it passed) and the other candidates. With `--json`,
+        /// as `reading`.
+        #[arg(long)]
+        explain: bool,
     },
     /// Print the text clerk reads from files (what document type patterns match against).
     Text {
@@ -356,8 +361,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Classify { files, json, format } => {
-            classify(&s, &files, if json { "json" } else { format.as_str() }).await
+        Command::Classify { files, json, format, explain } => {
+            classify(&s, &files, if json { "json" } else { format.as_str() }, explain).await
         }
         Command::Text { files, json } => text(&s, &files, json).await,
         Command::Schema => {
@@ -476,7 +481,7 @@ async fn text(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<Exi
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-async fn classify(s: &Settings, files: &[PathBuf], format: &str) -> anyhow::Result<ExitCode> {
+async fn classify(s: &Settings, files: &[PathBuf], format: &str, explain: bool) -> anyhow::Result<ExitCode> {
     use futures_util::StreamExt;
     let loaded = definitions::load_dir(&s.definitions, None);
     for p in &loaded.problems {
@@ -528,6 +533,10 @@ async fn classify(s: &Settings, files: &[PathBuf], format: &str) -> anyhow::Resu
                 "ocr": ocr_used,
                 "millis": millis,
             });
+            let mut v = v;
+            if explain {
+                v["reading"] = serde_json::to_value(&outcome.reading)?;
+            }
             out!("{v}");
         } else {
             match &outcome.exception {
@@ -538,6 +547,9 @@ async fn classify(s: &Settings, files: &[PathBuf], format: &str) -> anyhow::Resu
                     fields_line(&outcome.fields)
                 ),
                 Some((k, r)) => out!("{}: exception {}: {r}", file.display(), k.as_str()),
+            }
+            if let (true, Some(reading)) = (explain, &outcome.reading) {
+                out!("{}", explain_reading(reading));
             }
         }
     }
@@ -550,6 +562,20 @@ async fn classify(s: &Settings, files: &[PathBuf], format: &str) -> anyhow::Resu
         out!("{}", String::from_utf8_lossy(&buf));
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// What the generic invoice reader found, a field a paragraph: value, confidence, evidence, and
+/// the candidates it passed over.
+fn explain_reading(reading: &clerk::classify::generic::Reading) -> String {
+    let mut out = String::new();
+    for (name, f) in &reading.fields {
+        let sure = if f.sure { "sure" } else { "not sure" };
+        out.push_str(&format!("  {name} = {} ({sure}, {:.0}%)\n    {}\n", f.value, f.confidence * 100.0, f.evidence));
+        for c in &f.alternatives {
+            out.push_str(&format!("    or {} ({:.0}%): {}\n", c.value, c.score * 100.0, c.evidence));
+        }
+    }
+    out.trim_end().to_string()
 }
 
 async fn bot_dry_run(
