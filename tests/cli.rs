@@ -178,3 +178,47 @@ fn errors_go_to_stderr_with_a_non_zero_exit() {
     let out = d.clerk(&["exceptions", "resolve", "1", "--doctype", "nope"]);
     assert!(!out.status.success());
 }
+
+/// The generic invoice reader explains itself: per field the value, whether it is sure, and the
+/// evidence, on an invoice no template describes.
+#[test]
+fn classify_explain_shows_each_fields_evidence() {
+    let defs = tempfile::tempdir().unwrap();
+    std::fs::write(
+        defs.path().join("any.yml"),
+        "doctype: any-invoice\nmatch: { any: [invoice] }\nextract: { reader: invoice, required: [invoice_number, total, currency] }\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(support::CLERK)
+        .args(["classify", "--explain", "--definitions"])
+        .arg(defs.path())
+        .arg(support::repo().join("samples/invoice-acme.pdf"))
+        .env("CLERK_LOG", "error")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("recognised any-invoice"), "{text}");
+    for line in [
+        "  invoice_number = INV-2024-0042 (sure",
+        "  total = 509.76 (sure, 100%)",
+        "net + tax = total",
+        "  iban = DE89370400440532013000 (sure",
+        "  currency = EUR (sure",
+    ] {
+        assert!(text.contains(line), "expected {line:?} in:\n{text}");
+    }
+    // In JSON, as `reading`, field by field.
+    let out = std::process::Command::new(support::CLERK)
+        .args(["classify", "--json", "--explain", "--definitions"])
+        .arg(defs.path())
+        .arg(support::repo().join("samples/invoice-globex.pdf"))
+        .env("CLERK_LOG", "error")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "exception", "{v}");
+    assert_eq!(v["reading"]["fields"]["total"]["value"], "1234.56");
+    assert_eq!(v["reading"]["fields"]["total"]["sure"], false, "no net and tax add up to it");
+    assert!(v["exception"]["reason"].as_str().unwrap().contains("total: found 1234.56 but not sure"), "{v}");
+}

@@ -89,3 +89,29 @@ fn hot_reload_applies_good_edits_and_keeps_the_previous_version_of_a_broken_file
     d.wait_settled(2);
     assert_eq!(d.by_name("letter-again.pdf")["doctype"], "memo");
 }
+
+#[test]
+fn a_bad_generic_reader_setting_is_reported_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("any.yml"),
+        "doctype: any-invoice\nmatch: { any: [invoice] }\nextract:\n  reader: invoices\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("fields.yml"),
+        "doctype: other\nmatch: { any: [bill] }\nextract:\n  reader: invoice\n  required: [total, totl]\n  sure: 0.9\n",
+    )
+    .unwrap();
+    let (ok, out) = check(dir.path());
+    assert!(!ok);
+    let any = dir.path().join("any.yml").display().to_string();
+    let fields = dir.path().join("fields.yml").display().to_string();
+    for expected in [
+        format!("{any}:4:11: `reader` must be `invoice`"),
+        format!("{fields}:5:21: the invoice reader fills invoice_number, issue_date"),
+        format!("{fields}:6:3: unknown key `sure` in `extract`"),
+    ] {
+        assert!(out.contains(&expected), "expected {expected:?} in:\n{out}");
+    }
+}
