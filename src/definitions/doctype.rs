@@ -130,15 +130,7 @@ fn decode_extract(node: &Node, diag: &mut Diagnostics) -> Option<Extract> {
     }
     let mut required = vec![];
     if let Some(r) = node.get("required") {
-        let items: Vec<&Node> = match &r.value {
-            Value::Seq(items) => items.iter().collect(),
-            Value::Scalar { .. } => vec![r],
-            _ => {
-                diag.error(r.pos, "`required` must be a list of field names");
-                vec![]
-            }
-        };
-        for item in items {
+        for item in list_items(r, "`required` must be a list of field names", diag) {
             match item.as_str() {
                 Some(name) if crate::classify::generic::FIELDS.contains(&name) => required.push(name.to_string()),
                 _ => diag.error(
@@ -149,6 +141,18 @@ fn decode_extract(node: &Node, diag: &mut Diagnostics) -> Option<Extract> {
         }
     }
     Some(Extract { required })
+}
+
+/// A list's items, or a single value as a list of one; anything else is reported with `problem`.
+fn list_items<'a>(node: &'a Node, problem: &str, diag: &mut Diagnostics) -> Vec<&'a Node> {
+    match &node.value {
+        Value::Seq(items) => items.iter().collect(),
+        Value::Scalar { .. } => vec![node],
+        _ => {
+            diag.error(node.pos, problem);
+            vec![]
+        }
+    }
 }
 
 pub(super) fn is_identifier(s: &str) -> bool {
@@ -265,15 +269,7 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
     };
     let mut date_formats = vec![];
     if let Some(f) = value.get("date_formats") {
-        let items: Vec<&Node> = match &f.value {
-            Value::Seq(items) => items.iter().collect(),
-            Value::Scalar { .. } => vec![f],
-            _ => {
-                diag.error(f.pos, "`date_formats` must be a list of strftime formats like '%d.%m.%Y'");
-                vec![]
-            }
-        };
-        for item in items {
+        for item in list_items(f, "`date_formats` must be a list of strftime formats like '%d.%m.%Y'", diag) {
             match item.as_str() {
                 Some(s) if valid_date_format(s) => date_formats.push(s.to_string()),
                 _ => diag.error(

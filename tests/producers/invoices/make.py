@@ -216,7 +216,7 @@ def chromium_print(html_file, pdf):
 
 
 def main():
-    out = Path(sys.argv[1])
+    out = Path(sys.argv[1]).resolve()
     xmls = [Path(p) for p in sys.argv[2:]]
     out.mkdir(parents=True, exist_ok=True)
     truth = []
