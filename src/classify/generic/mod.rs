@@ -117,6 +117,17 @@ pub fn read(layout: &Layout) -> Reading {
         format!("label \"{}\" on page {}", words.join(" "), c.page)
     };
 
+    // VAT identifiers a label names: any country's, checked or not (the scan below finds the
+    // ones whose check digits hold wherever they stand).
+    let mut labelled_vats: Vec<(String, usize)> = vec![];
+    for l in labelled.iter().filter(|l| l.term == Term::VatId) {
+        for (text, _, _, cell) in sources(l) {
+            if let Some(v) = values::tax_identifier(&text) {
+                labelled_vats.push((v, cell));
+                break;
+            }
+        }
+    }
     let mut found: BTreeMap<&'static str, Vec<Candidate>> = BTreeMap::new();
     let mut push = |name: &'static str, c: Candidate| found.entry(name).or_default().push(c);
 
@@ -197,7 +208,7 @@ pub fn read(layout: &Layout) -> Reading {
     // Values that check themselves, wherever they stand.
     let line_text = |line: &Vec<usize>| line.iter().map(|&c| layout.cells[c].text.as_str()).collect::<Vec<_>>().join("  ");
     let mut ibans: Vec<(String, usize)> = vec![];
-    let mut vats: Vec<(String, usize)> = vec![];
+    let mut vats: Vec<(String, usize, bool)> = vec![];
     for line in &layout.lines {
         let text = line_text(line);
         for iban in values::ibans(&text) {
@@ -205,7 +216,12 @@ pub fn read(layout: &Layout) -> Reading {
         }
         for vat in values::vat_ids(&text) {
             let cell = line.iter().copied().find(|&c| values::vat_ids(&layout.cells[c].text).contains(&vat)).unwrap_or(line[0]);
-            vats.push((vat, cell));
+            vats.push((vat, cell, true));
+        }
+    }
+    for (vat, cell) in labelled_vats {
+        if !vats.iter().any(|(v, _, _)| *v == vat) {
+            vats.push((vat, cell, false));
         }
     }
     let distinct_ibans: Vec<&String> = {
@@ -423,7 +439,7 @@ fn check_dates(fields: &mut BTreeMap<String, Field>) {
 fn attribute_vat_ids(
     layout: &Layout,
     labelled: &[Labelled],
-    vats: &[(String, usize)],
+    vats: &[(String, usize, bool)],
     ibans: &[(String, usize)],
     push: &mut impl FnMut(&'static str, Candidate),
 ) {
@@ -440,12 +456,20 @@ fn attribute_vat_ids(
             })
             .min_by_key(|(_, up)| *up)
     };
-    let mut distinct: Vec<&String> = vats.iter().map(|(v, _)| v).collect();
+    let mut distinct: Vec<&String> = vats.iter().map(|(v, _, _)| v).collect();
     distinct.sort();
     distinct.dedup();
     let iban_country: Option<&str> = ibans.first().map(|(i, _)| &i[..2]);
-    for (vat, cell) in vats {
+    for (vat, cell, checked) in vats {
         let page = layout.cells[*cell].page;
+        // One whose check digits were not verified (an unknown country, or they fail) is a
+        // candidate, never sure.
+        let (weight, check) = if *checked { (1.0, "whose check holds") } else { (0.7, "after a VAT label, its check digits not verified") };
+        let mut push = |name: &'static str, mut c: Candidate| {
+            c.score *= weight;
+            c.evidence = c.evidence.replace("whose check holds", check).replace("its check holds", check);
+            push(name, c)
+        };
         match party_of(*cell) {
             Some((Term::Buyer, up)) => push(
                 "buyer_vat_id",

@@ -137,6 +137,21 @@ pub fn vat_ids(line: &str) -> Vec<String> {
     out
 }
 
+/// A tax identifier as a VAT label's value: letters and digits (spaces, dots and dashes inside
+/// dropped), 8 to 16 of them, at least 6 digits; any country's.
+pub fn tax_identifier(text: &str) -> Option<String> {
+    let mut id = String::new();
+    for word in text.split_whitespace().take(5) {
+        let w: String = word.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        if w.is_empty() || !word.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ',')) || id.len() + w.len() > 16 {
+            break;
+        }
+        id.push_str(&w.to_uppercase());
+    }
+    let digits = id.chars().filter(char::is_ascii_digit).count();
+    ((8..=16).contains(&id.len()) && digits >= 6).then_some(id)
+}
+
 /// A BIC at the start of `text`: bank, country, location and an optional branch.
 pub fn bic(text: &str) -> Option<String> {
     static BIC: OnceLock<Regex> = OnceLock::new();

@@ -116,11 +116,14 @@ def invoice_html(f, lines, lang, beside):
     meta = [(L["number"], f.get("invoice_number")), (L["date"], day(f.get("issue_date"), lang)),
             (L["due"], day(f.get("due_date"), lang)), (L["order"], f.get("purchase_order"))]
     meta = [(k, v) for k, v in meta if v]
+    # Flat tables with widths as attributes: what Writer's HTML import lays out as Chromium does.
     if beside:
-        meta_html = "<table class='meta'>" + "".join(f"<tr><td>{e(k)}:</td><td>{e(v)}</td></tr>" for k, v in meta) + "</table>"
+        meta_html = "<br>".join(f"{e(k)}: {e(v)}" for k, v in meta)
+        grid = ""
     else:
-        meta_html = ("<table class='meta grid'><tr>" + "".join(f"<th>{e(k)}</th>" for k, _ in meta) + "</tr><tr>"
-                     + "".join(f"<td>{e(v)}</td>" for _, v in meta) + "</tr></table>")
+        meta_html = ""
+        grid = ("<table width='100%'><tr>" + "".join(f"<td>{e(k)}</td>" for k, _ in meta) + "</tr><tr>"
+                + "".join(f"<td>{e(v)}</td>" for _, v in meta) + "</tr></table>")
     rows = "".join(
         f"<tr><td>{e(l.get('item_name') or '')}</td><td class='n'>{e(l.get('quantity') or '')}</td>"
         f"<td class='n'>{money(l.get('unit_price'), lang)}</td><td class='n'>{money(l.get('net_amount'), lang)}</td></tr>"
@@ -135,15 +138,16 @@ def invoice_html(f, lines, lang, beside):
         bank = f"IBAN {e(iban_groups(f['iban']))}" + (f" &nbsp; BIC {e(f['bic'])}" if f.get("bic") else "")
     return f"""<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><style>
 body {{ font-family: 'DejaVu Sans', sans-serif; font-size: 10pt; margin: 2cm; }}
-.top {{ display: flex; justify-content: space-between; }} h1 {{ font-size: 18pt; }}
+.top {{ width: 100%; }} .top td {{ vertical-align: top; padding: 0; }} h1 {{ font-size: 18pt; }}
 table {{ border-collapse: collapse; }} td, th {{ padding: 2pt 8pt; text-align: left; }}
 .items {{ width: 100%; margin: 1cm 0; }} .items th {{ border-bottom: 1px solid #000; }}
 .n {{ text-align: right; }} .totals {{ margin-left: auto; }} .grid th {{ font-weight: normal; color: #444; }}
 </style></head><body>
-<div class="top"><div><b>{e(L['seller'])}</b><br>{e(f.get('seller_name', ''))}{seller_vat}</div><h1>{e(L['title'])}</h1></div>
-<div class="top"><div><b>{e(L['buyer'])}</b><br>{e(f.get('buyer_name', ''))}{buyer_vat}</div>{meta_html}</div>
-<table class="items"><tr><th>{e(L['item'])}</th><th class='n'>{e(L['qty'])}</th><th class='n'>{e(L['price'])}</th><th class='n'>{e(L['amount'])}</th></tr>{rows}</table>
-<table class="totals">{totals_html}</table>
+<table width="100%"><tr><td width="50%"><b>{e(L['seller'])}</b><br>{e(f.get('seller_name', ''))}{seller_vat}</td><td width="50%"><h1>{e(L['title'])}</h1></td></tr></table>
+<table width="100%"><tr><td width="50%"><b>{e(L['buyer'])}</b><br>{e(f.get('buyer_name', ''))}{buyer_vat}</td><td width="50%">{meta_html}</td></tr></table>
+{grid}
+<table class="items" width="100%"><tr><th>{e(L['item'])}</th><th class='n'>{e(L['qty'])}</th><th class='n'>{e(L['price'])}</th><th class='n'>{e(L['amount'])}</th></tr>{rows}</table>
+<table class="totals" align="right" width="50%">{totals_html}</table>
 <p>{bank}</p></body></html>"""
 
 
