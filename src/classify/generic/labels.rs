@@ -481,7 +481,10 @@ pub struct Found {
     pub words: usize,
 }
 
-/// Every label that starts `cell_words` (the longest per term).
+/// The labels that start `cell_words`: the longest phrase wins ("Invoice date" is a date's
+/// label, not the invoice number's "Invoice"); phrases of the same length all count. A total's
+/// label followed by a net or gross qualifier ("Gesamtsumme netto", "Total HT") is the net
+/// total's or the gross total's, whatever the word before it.
 pub fn at_start(cell_words: &[String]) -> Vec<Found> {
     let mut found: Vec<Found> = vec![];
     for (term, phrase, strength) in phrases() {
@@ -492,7 +495,38 @@ pub fn at_start(cell_words: &[String]) -> Vec<Found> {
             found.push(Found { term: *term, strength: *strength, words: phrase.len() });
         }
     }
+    let longest = found.iter().map(|f| f.words).max().unwrap_or(0);
+    found.retain(|f| f.words == longest);
+    if let [f] = found.as_mut_slice() {
+        if matches!(f.term, Term::Total | Term::TotalNet) {
+            let next = cell_words.get(f.words);
+            if let Some(term) = next.and_then(|w| qualifier(w)) {
+                *f = Found { term, strength: f.strength.max(0.95), words: f.words + 1 };
+            } else if next.is_some_and(|w| is_tax_word(w)) && f.term == Term::Total {
+                // "Summe Umsatzsteuer", "Totale IVA": the sum of the tax.
+                *f = Found { term: Term::TotalTax, strength: f.strength.max(0.95), words: f.words + 1 };
+            }
+        }
+    }
     found
+}
+
+/// Whether a word alone labels the tax total ("VAT", "MwSt", "TVA", "IVA", …).
+fn is_tax_word(word: &str) -> bool {
+    phrases().iter().any(|(term, phrase, _)| *term == Term::TotalTax && phrase.len() == 1 && close(word, &phrase[0]))
+}
+
+/// Whether a word after a total's label says net or gross.
+pub fn qualifier(word: &str) -> Option<Term> {
+    const NET: &[&str] = &["netto", "net", "neto", "ht", "excl", "exkl", "exclusief", "excluding", "exclusive", "hors", "sem", "senza", "bez"];
+    const GROSS: &[&str] = &["brutto", "gross", "bruto", "ttc", "incl", "inkl", "inclusief", "including", "inclusive", "lordo"];
+    if NET.contains(&word) {
+        Some(Term::TotalNet)
+    } else if GROSS.contains(&word) {
+        Some(Term::Total)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -514,5 +548,10 @@ mod tests {
         assert!(terms("Do zapłaty").contains(&Term::AmountDue));
         assert!(terms("USt-IdNr.").contains(&Term::VatId));
         assert!(terms("Customs").is_empty(), "{:?}", terms("Customs"));
+        assert_eq!(terms("Invoice date"), [Term::IssueDate]);
+        assert_eq!(terms("Gesamtsumme netto"), [Term::TotalNet]);
+        assert_eq!(terms("Gesamtsumme brutto"), [Term::Total]);
+        assert_eq!(terms("Totale lordo"), [Term::Total]);
+        assert_eq!(terms("Summe Umsatzsteuer"), [Term::TotalTax]);
     }
 }

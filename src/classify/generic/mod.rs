@@ -85,15 +85,25 @@ pub fn read(layout: &Layout) -> Reading {
     for (id, cell) in layout.cells.iter().enumerate() {
         let words = labels::words(&cell.text);
         for f in labels::at_start(&words) {
-            labelled.push(Labelled { term: f.term, strength: f.strength, cell: id });
-            let _ = f.words;
+            // "Gesamtsumme | brutto | 1.801,78": the qualifier may stand in a cell of its own.
+            let next_says = (f.words == words.len() && matches!(f.term, Term::Total | Term::TotalNet))
+                .then(|| layout.right_of(id))
+                .flatten()
+                .map(|r| labels::words(&layout.cells[r].text))
+                .filter(|w| w.len() == 1)
+                .and_then(|w| labels::qualifier(&w[0]));
+            let (term, strength) = match next_says {
+                Some(term) => (term, f.strength.max(0.95)),
+                None => (f.term, f.strength),
+            };
+            labelled.push(Labelled { term, strength, cell: id });
         }
         cell_words.push(words);
     }
     // Each labelled cell's value: in the cell after the label, right of it, or below it.
     let sources = |l: &Labelled| -> Vec<(String, f64, &'static str, usize)> {
         let cell = &layout.cells[l.cell];
-        let n = labels::at_start(&cell_words[l.cell]).iter().find(|f| f.term == l.term).map_or(0, |f| f.words);
+        let n = labels::at_start(&cell_words[l.cell]).iter().map(|f| f.words).max().unwrap_or(0);
         let mut out = vec![];
         let rest = rest_after(&cell.text, n);
         if !rest.is_empty() {
@@ -343,16 +353,20 @@ fn check_amounts(fields: &mut BTreeMap<String, Field>) {
     let options = |name: &str| -> Vec<String> {
         fields.get(name).map(|f| std::iter::once(f.value.clone()).chain(f.alternatives.iter().map(|c| c.value.clone())).collect()).unwrap_or_default()
     };
-    let (nets, taxes) = (options("total_net"), options("total_tax"));
-    // With nothing prepaid, the amount due is the total: "Total due" labels both.
+    let taxes = options("total_tax");
+    // With nothing prepaid, the amount due is the total: "Total due" labels both. A sum printed
+    // as a total before the tax is added is the net ("Gesamtsumme 1.436,50 / Umsatzsteuer
+    // 365,28 / Gesamtsumme 1.801,78"): net candidates are tried first, then totals.
     let mut totals = options("total");
     totals.extend(options("amount_due"));
+    let mut nets = options("total_net");
+    nets.extend(options("total"));
     let mut agreed = None;
-    'search: for t in &totals {
-        for n in &nets {
+    'search: for n in &nets {
+        for t in &totals {
             for x in &taxes {
                 if let (Some(tv), Some(nv), Some(xv)) = (dec(t), dec(n), dec(x)) {
-                    if nv + xv == tv && tv > Decimal::ZERO {
+                    if nv + xv == tv && tv > Decimal::ZERO && n != t {
                         agreed = Some((n.clone(), x.clone(), t.clone()));
                         break 'search;
                     }
@@ -362,20 +376,10 @@ fn check_amounts(fields: &mut BTreeMap<String, Field>) {
     }
     match agreed {
         Some((n, x, t)) => {
-            for (name, value) in [("total_net", n), ("total_tax", x)] {
-                take(fields.get_mut(name).expect("a candidate of it was used"), &value, 1.0, "; net + tax = total");
-            }
-            match fields.get_mut("total") {
-                Some(f) if f.value == t || f.alternatives.iter().any(|c| c.value == t) => take(f, &t, 1.0, "; net + tax = total"),
-                _ => {
-                    let due = fields.get("amount_due").expect("the total came from the amount due");
-                    let evidence = format!("{}; net + tax = this amount, and nothing is printed as prepaid", due.evidence);
-                    fields.insert(
-                        "total".into(),
-                        Field { value: t.clone(), confidence: 1.0, sure: true, evidence, alternatives: vec![] },
-                    );
-                }
-            }
+            let why = "; net + tax = total";
+            adopt(fields, "total_net", &n, &["total"], why);
+            adopt(fields, "total_tax", &x, &[], why);
+            adopt(fields, "total", &t, &["amount_due"], why);
             if let Some(due) = fields.get_mut("amount_due") {
                 if dec(&due.value) == dec(&t) {
                     due.confidence = 1.0;
@@ -398,6 +402,31 @@ fn check_amounts(fields: &mut BTreeMap<String, Field>) {
             }
         }
     }
+}
+
+/// Makes `value` the field `name`'s, sure: from its own candidates, else from a candidate of the
+/// fields `from` (the net found under a total's label); what it held stays as an alternative.
+fn adopt(fields: &mut BTreeMap<String, Field>, name: &str, value: &str, from: &[&str], why: &str) {
+    if let Some(f) = fields.get_mut(name) {
+        if f.value == value || f.alternatives.iter().any(|c| c.value == value) {
+            take(f, value, 1.0, why);
+            return;
+        }
+    }
+    let evidence = from
+        .iter()
+        .filter_map(|src| fields.get(*src))
+        .find_map(|f| {
+            if f.value == value {
+                Some(f.evidence.clone())
+            } else {
+                f.alternatives.iter().find(|c| c.value == value).map(|c| c.evidence.clone())
+            }
+        })
+        .unwrap_or_default();
+    let old = fields.remove(name).map(|f| Candidate { value: f.value, score: f.confidence, evidence: f.evidence, cell: None });
+    let evidence = format!("{evidence}{why}");
+    fields.insert(name.to_string(), Field { value: value.to_string(), confidence: 1.0, sure: true, evidence, alternatives: old.into_iter().collect() });
 }
 
 /// Makes `value` (the best or an alternative) the field's value with `confidence`.
