@@ -441,6 +441,10 @@ fn close(word: &str, label: &str) -> bool {
     if word == label {
         return true;
     }
+    // Cheap refusals first: this runs for every cell against every label.
+    if label.len() < 7 || word.len().abs_diff(label.len()) > 3 {
+        return false;
+    }
     // OCR reads "m" as "rn" often enough to forgive it besides one other letter.
     if word.contains("rn") && !label.contains("rn") && word.len() > label.len() {
         return close(&word.replace("rn", "m"), label);
