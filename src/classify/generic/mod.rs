@@ -53,6 +53,8 @@ struct Labelled {
     term: Term,
     strength: f64,
     cell: usize,
+    /// How many of the cell's words the label took (its value may follow in the cell).
+    words: usize,
 }
 
 /// The text of `cell` after its first `n` label words, without leading punctuation.
@@ -81,7 +83,6 @@ fn rest_after(text: &str, n: usize) -> &str {
 
 pub fn read(layout: &Layout) -> Reading {
     let mut labelled: Vec<Labelled> = vec![];
-    let mut cell_words: Vec<Vec<String>> = Vec::with_capacity(layout.cells.len());
     for (id, cell) in layout.cells.iter().enumerate() {
         let words = labels::words(&cell.text);
         for f in labels::at_start(&words) {
@@ -96,16 +97,14 @@ pub fn read(layout: &Layout) -> Reading {
                 Some(term) => (term, f.strength.max(0.95)),
                 None => (f.term, f.strength),
             };
-            labelled.push(Labelled { term, strength, cell: id });
+            labelled.push(Labelled { term, strength, cell: id, words: f.words });
         }
-        cell_words.push(words);
     }
     // Each labelled cell's value: in the cell after the label, right of it, or below it.
     let sources = |l: &Labelled| -> Vec<(String, f64, &'static str, usize)> {
         let cell = &layout.cells[l.cell];
-        let n = labels::at_start(&cell_words[l.cell]).iter().map(|f| f.words).max().unwrap_or(0);
         let mut out = vec![];
-        let rest = rest_after(&cell.text, n);
+        let rest = rest_after(&cell.text, l.words);
         if !rest.is_empty() {
             out.push((rest.to_string(), SAME_CELL, "after it", l.cell));
         }

@@ -30,17 +30,8 @@ pub fn amount(text: &str) -> Option<(String, bool)> {
     if c.get(2).is_none() && int.contains(['.', ',']) {
         return None;
     }
-    let digits: String = int.chars().filter(char::is_ascii_digit).collect();
-    let negative = t.starts_with(['-', '−', '(']) || t.ends_with('-');
-    let whole = match digits.trim_start_matches('0') {
-        "" => "0",
-        w => w,
-    };
-    let sign = if negative { "-" } else { "" };
-    let value = match c.get(3) {
-        Some(cents) => format!("{sign}{whole}.{}", cents.as_str()),
-        None => format!("{sign}{whole}"),
-    };
+    // Recognised as money; normalised as every amount field is.
+    let value = super::super::fields::amount(t, c.get(2).and_then(|s| s.as_str().chars().next())).ok()?;
     Some((value, c.get(3).is_some()))
 }
 
@@ -109,15 +100,8 @@ pub fn identifier(text: &str) -> Option<String> {
 pub fn ibans(line: &str) -> Vec<String> {
     static IBAN: OnceLock<Regex> = OnceLock::new();
     let re = re(&IBAN, r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b");
-    let mut out = vec![];
-    for m in re.find_iter(line) {
-        let compact: String = m.as_str().chars().filter(|c| !c.is_whitespace()).collect();
-        // Printed groups may run into the next word: try the longest prefix that checks.
-        if let Some(valid) = (15..=compact.len().min(34)).rev().map(|n| &compact[..n]).find(|p| codes::iban_ok(p)) {
-            out.push(valid.to_string());
-        }
-    }
-    out
+    // Printed groups may run into the next word: the field type cuts to the country's length.
+    re.find_iter(line).filter_map(|m| super::super::fields::iban(m.as_str()).ok()).collect()
 }
 
 /// Every VAT identifier in a line whose country format and check digit hold.
