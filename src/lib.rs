@@ -28,4 +28,5 @@ pub mod service;
 pub mod shutdown;
 pub mod store;
 pub mod users;
+pub mod vendors;
 pub mod web;

@@ -125,6 +125,9 @@ enum Command {
     Tokens(cli::users::TokensCmd),
     /// The audit trail, newest first: who did what and when (sign-ins, users, items, documents).
     Audit(cli::audit::AuditArgs),
+    /// What agents taught clerk of each vendor's invoices (where their fields stand).
+    #[command(subcommand)]
+    Vendors(cli::vendors::VendorsCmd),
 }
 
 #[derive(Subcommand)]
@@ -407,6 +410,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Users(cmd) => cli::users::users(&s, cmd).await,
         Command::Tokens(cmd) => cli::users::tokens(&s, cmd).await,
         Command::Audit(args) => cli::audit::run(&s, args).await,
+        Command::Vendors(cmd) => cli::vendors::run(&s, cmd).await,
     }
 }
 
@@ -557,7 +561,8 @@ async fn classify(s: &Settings, files: &[PathBuf], format: &str, explain: bool) 
     if format == "invoice2data" {
         // invoice2data writes its JSON with an indent of 4.
         let mut buf = Vec::new();
-        let mut ser = serde_json::Serializer::with_formatter(&mut buf, serde_json::ser::PrettyFormatter::with_indent(b"    "));
+        let mut ser =
+            serde_json::Serializer::with_formatter(&mut buf, serde_json::ser::PrettyFormatter::with_indent(b"    "));
         serde::Serialize::serialize(&invoice2data, &mut ser)?;
         out!("{}", String::from_utf8_lossy(&buf));
     }
@@ -820,7 +825,13 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
             out!("exception {id} assigned to {}", to.unwrap_or("anyone"));
         }
         ExceptionsCmd::Resolve { id, run_decision, agent, .. } if run_decision.get().is_some() => {
-            let run = exceptions::decide(&store, id, Guard { agent: &agent.name(), version: None }, run_decision.get().unwrap()).await?;
+            let run = exceptions::decide(
+                &store,
+                id,
+                Guard { agent: &agent.name(), version: None },
+                run_decision.get().unwrap(),
+            )
+            .await?;
             out!("exception {id} resolved: run {run} is queued again (or ended); see `clerk runs show {run}`");
         }
         ExceptionsCmd::Resolve { id, doctype, fields, agent, .. } => {
@@ -833,9 +844,16 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
             let loaded = definitions::load_dir(&s.definitions, None);
             let classifier = loaded.definitions.classifier();
             let bots = loaded.definitions.bots();
-            let fields =
-                exceptions::resolve(&store, &classifier, id, Guard { agent: &agent.name(), version: None }, &doctype, &overrides, &bots)
-                    .await?;
+            let fields = exceptions::resolve(
+                &store,
+                &classifier,
+                id,
+                Guard { agent: &agent.name(), version: None },
+                &doctype,
+                &overrides,
+                &bots,
+            )
+            .await?;
             out!("exception {id} resolved: document is {doctype} {}", fields_line(&fields));
         }
         ExceptionsCmd::Reject { id, reason, agent } => {

@@ -2,13 +2,13 @@
 //! `extract` (text layer / OCR) → `classify` (document type, fields, validation).
 //! A stage's results and the completion of its job commit in one transaction.
 
+use crate::bots::routing;
 use crate::classify::{Classifier, Doc, ExceptionKind, Outcome};
 use crate::definitions::Active;
-use crate::read::pool::{Outcome as ReadOutcome, Readers};
-use crate::bots::routing;
 use crate::learn::{Learner, Suggestion};
-use crate::store::{Extraction, Job, Stage, Store};
+use crate::read::pool::{Outcome as ReadOutcome, Readers};
 use crate::shutdown::Shutdown;
+use crate::store::{Extraction, Job, Stage, Store};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -75,7 +75,11 @@ impl Pipeline {
             Stage::Extract => self.extract(&job).await,
             Stage::Classify => self.classify(&job).await,
         };
-        crate::metrics::observe("clerk_stage_duration_seconds", &[("stage", job.stage.as_str())], started.elapsed().as_secs_f64());
+        crate::metrics::observe(
+            "clerk_stage_duration_seconds",
+            &[("stage", job.stage.as_str())],
+            started.elapsed().as_secs_f64(),
+        );
         if let Err(e) = result {
             let e = format!("{e:#}");
             if job.attempts >= MAX_ATTEMPTS {
@@ -119,13 +123,15 @@ impl Pipeline {
         heartbeat.abort();
         let finished = match outcome {
             ReadOutcome::Read(extracted) => {
-                let (media_type, pages, einvoice) = (&extracted.media_type, &extracted.pages, extracted.einvoice.as_deref());
+                let (media_type, pages, einvoice) =
+                    (&extracted.media_type, &extracted.pages, extracted.einvoice.as_deref());
                 self.store.finish_extraction(job, Extraction::Read { media_type, pages, einvoice }).await?
             }
             ReadOutcome::Unreadable(reason) => {
                 let head = head_of(&path).await;
                 let media_type = crate::read::sniff(&head, &name);
-                let finished = self.store.finish_extraction(job, Extraction::Unreadable { media_type, reason: &reason }).await?;
+                let finished =
+                    self.store.finish_extraction(job, Extraction::Unreadable { media_type, reason: &reason }).await?;
                 if finished {
                     crate::metrics::count("clerk_documents_processed_total", &[("outcome", "unreadable")]);
                 }
@@ -157,30 +163,33 @@ impl Pipeline {
             if active.classifier.uses_area() { self.store.document_boxes(job.document_id).await? } else { None };
         let einvoice = self.store.document_einvoice(job.document_id).await?;
         let classifier = active.clone();
-        let (outcome, text, boxes) = tokio::task::spawn_blocking(move || {
-            let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref() };
+        let (outcome, text, boxes, einvoice) = tokio::task::spawn_blocking(move || {
+            let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref(), vendor: None };
             // A mail rule's type is not guessed but validated: the fields must be there.
             let hinted = hint.as_deref().and_then(|h| classifier.classifier.get(h));
             let outcome = match hinted {
                 Some(t) => crate::classify::extract_fields(t, doc, &Default::default()),
                 None => classifier.classifier.classify_doc(doc),
             };
-            (outcome, text, boxes)
+            (outcome, text, boxes, einvoice)
         })
         .await?;
         // Only a document no rule recognised asks the learner (and reads new filings first).
         let unrecognised = matches!(outcome.exception, Some((ExceptionKind::Unrecognised, _)));
-        let outcome = if unrecognised && active.classifier.auto_applies() {
+        let (outcome, text, boxes) = if unrecognised && active.classifier.auto_applies() {
             self.learner.refresh(&self.store).await?;
             let (learner, active, document_id) = (self.learner.clone(), active.clone(), job.document_id);
             tokio::task::spawn_blocking(move || {
                 let suggestion = learner.suggest(&text, Some(document_id));
-                apply_learned(&active.classifier, outcome, Doc { text: &text, boxes: boxes.as_deref(), einvoice: None }, suggestion)
+                let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: None, vendor: None };
+                let outcome = apply_learned(&active.classifier, outcome, doc, suggestion);
+                (outcome, text, boxes)
             })
             .await?
         } else {
-            outcome
+            (outcome, text, boxes)
         };
+        let outcome = self.as_vendor_taught(outcome, text, boxes, einvoice).await?;
         let version = outcome.doctype.as_ref().and_then(|t| active.classifier.get(t)).map(|t| t.version.clone());
         let bots = self.active().definitions.bots();
         let runs = match (&outcome.exception, &outcome.doctype) {
@@ -199,6 +208,31 @@ impl Pipeline {
             }
         }
         Ok(())
+    }
+
+    /// An invoice from a vendor agents taught is read again, the way they showed it.
+    async fn as_vendor_taught(
+        &self,
+        outcome: Outcome,
+        text: String,
+        boxes: Option<Vec<crate::classify::PageBoxes>>,
+        einvoice: Option<crate::read::EInvoice>,
+    ) -> anyhow::Result<Outcome> {
+        let Some(vendor) = crate::vendors::of(&self.store, &outcome).await? else { return Ok(outcome) };
+        let Some(t) = outcome.doctype.as_ref().and_then(|n| self.active().classifier.get(n).cloned()) else {
+            return Ok(outcome);
+        };
+        Ok(tokio::task::spawn_blocking(move || {
+            let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref(), vendor: Some(&vendor) };
+            let mut again = crate::classify::extract_fields(&t, doc, &Default::default());
+            // A type the learner gave stays the learner's, with its reason.
+            if let (Some(why), Some((_, reason))) = (&outcome.learned, &mut again.exception) {
+                reason.push_str(&format!(" ({why})"));
+            }
+            again.learned = outcome.learned;
+            again
+        })
+        .await?)
     }
 }
 
@@ -256,7 +290,8 @@ pub fn classify_read(read: ReadOutcome, classifier: &Classifier) -> (Outcome, us
             let (text, pages, ocr) = (extracted.text(), extracted.pages.len(), extracted.ocr());
             let boxes = (extracted.media_type != "text/plain" && classifier.uses_area())
                 .then(|| extracted.pages.into_iter().map(|p| (p.number, p.boxes)).collect::<Vec<_>>());
-            let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: extracted.einvoice.as_deref() };
+            let doc =
+                Doc { text: &text, boxes: boxes.as_deref(), einvoice: extracted.einvoice.as_deref(), vendor: None };
             (classifier.classify_doc(doc), pages, ocr)
         }
         ReadOutcome::Unreadable(reason) | ReadOutcome::Failed(reason) => unreadable(reason),

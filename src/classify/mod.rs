@@ -65,12 +65,14 @@ pub struct Doc<'a> {
     pub boxes: Option<&'a [PageBoxes]>,
     /// The e-invoice the document carries, which types with `match: { e-invoice: … }` read.
     pub einvoice: Option<&'a crate::read::EInvoice>,
+    /// What agents taught of the document's vendor, read ahead of the generic reader's guess.
+    pub vendor: Option<&'a generic::vendor::Vendor>,
 }
 
 impl<'a> Doc<'a> {
     /// A document that is text only (a `.txt` file, or a caller without the pages).
     pub fn plain(text: &'a str) -> Doc<'a> {
-        Doc { text, boxes: None, einvoice: None }
+        Doc { text, boxes: None, einvoice: None, vendor: None }
     }
 }
 
@@ -280,7 +282,12 @@ impl Classifier {
 
 /// An e-invoice's fields, checked by EN 16931's rules and, for a PDF, against its printed copy.
 /// A field an agent gave (`overrides`) replaces the XML's and clears the problems found with it.
-fn einvoice_outcome(doctype: &DocType, e: &crate::read::EInvoice, printed: &str, overrides: &BTreeMap<String, String>) -> Outcome {
+fn einvoice_outcome(
+    doctype: &DocType,
+    e: &crate::read::EInvoice,
+    printed: &str,
+    overrides: &BTreeMap<String, String>,
+) -> Outcome {
     let mut fields: Fields = crate::invoice::fields::flatten(&e.invoice).into_iter().collect();
     let mut found = crate::invoice::rules::check(&e.invoice);
     if e.source != "xml" {
@@ -364,7 +371,10 @@ pub fn extract_fields(doctype: &DocType, doc: Doc, overrides: &BTreeMap<String, 
             let Some(e) = doc.einvoice else {
                 return Outcome::exception(
                     ExceptionKind::Incomplete,
-                    format!("{} reads e-invoices, and this document carries none (no e-invoice XML in it)", doctype.name),
+                    format!(
+                        "{} reads e-invoices, and this document carries none (no e-invoice XML in it)",
+                        doctype.name
+                    ),
                 );
             };
             return einvoice_outcome(doctype, e, doc.text, overrides);
@@ -378,11 +388,21 @@ pub fn extract_fields(doctype: &DocType, doc: Doc, overrides: &BTreeMap<String, 
     Outcome { doctype: Some(doctype.name.clone()), fields, problems, exception, learned: None, reading }
 }
 
-/// The generic reader over the document's word boxes where it has them, else its layout text.
-fn generic_reading(doc: &Doc) -> generic::Reading {
-    let layout = match doc.boxes {
+/// The document as the generic reader sees it: from its word boxes where it has them, else from
+/// its layout text.
+pub fn generic_layout(doc: &Doc) -> generic::layout::Layout {
+    match doc.boxes {
         Some(pages) if pages.iter().any(|(_, b)| !b.is_empty()) => generic::layout::Layout::from_boxes(pages),
         _ => generic::layout::Layout::from_text(doc.text),
-    };
-    generic::read(&layout)
+    }
+}
+
+/// The generic reader's reading, with what agents taught of the vendor read first.
+fn generic_reading(doc: &Doc) -> generic::Reading {
+    let layout = generic_layout(doc);
+    let mut reading = generic::read(&layout);
+    if let Some(v) = doc.vendor {
+        generic::vendor::apply(&layout, v, &mut reading);
+    }
+    reading
 }

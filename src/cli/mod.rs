@@ -5,6 +5,7 @@ pub mod doctypes;
 pub mod mail;
 pub mod runs;
 pub mod users;
+pub mod vendors;
 
 use clerk::config::Settings;
 use clerk::store::Store;

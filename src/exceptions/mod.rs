@@ -47,7 +47,9 @@ pub async fn suggestions(
     items: &[ExceptionItem],
 ) -> Vec<Option<crate::learn::Suggestion>> {
     let asks = |i: &ExceptionItem| {
-        i.document_id.filter(|_| matches!(i.kind.as_str(), "unrecognised" | "ambiguous") && matches!(i.state.as_str(), "open" | "claimed"))
+        i.document_id.filter(|_| {
+            matches!(i.kind.as_str(), "unrecognised" | "ambiguous") && matches!(i.state.as_str(), "open" | "claimed")
+        })
     };
     let mut texts = vec![None; items.len()];
     if items.iter().any(|i| asks(i).is_some()) {
@@ -64,7 +66,10 @@ pub async fn suggestions(
     }
     let learner = learner.clone();
     let suggested = tokio::task::spawn_blocking(move || {
-        texts.into_iter().map(|t| t.and_then(|(text, document)| learner.suggest(&text, Some(document)))).collect::<Vec<_>>()
+        texts
+            .into_iter()
+            .map(|t| t.and_then(|(text, document)| learner.suggest(&text, Some(document))))
+            .collect::<Vec<_>>()
     })
     .await
     .expect("a suggestion does not panic");
@@ -110,7 +115,8 @@ pub fn deadlines(items: &mut [ExceptionItem], active: &crate::definitions::Activ
         let sla = slas.of(item.bot.as_deref(), item.doctype.as_deref());
         let created = chrono::DateTime::parse_from_rfc3339(&item.created_at).ok();
         let (Some(sla), Some(created)) = (sla, created) else { continue };
-        let due = created.with_timezone(&chrono::Utc) + chrono::Duration::from_std(sla).unwrap_or(chrono::Duration::MAX);
+        let due =
+            created.with_timezone(&chrono::Utc) + chrono::Duration::from_std(sla).unwrap_or(chrono::Duration::MAX);
         item.due_at = Some(due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         item.overdue = matches!(item.state.as_str(), "open" | "claimed") && due < now;
     }
@@ -196,19 +202,28 @@ pub async fn resolve(
     bots: &[std::sync::Arc<crate::bots::Bot>],
 ) -> Result<crate::classify::Fields, ResolveError> {
     let item = changeable(store, id, guard).await?;
-    let (document_id, t, outcome) = answer(store, classifier, &item, doctype, fields).await?;
+    let Answer { document_id, t, outcome, text, boxes } = answer(store, classifier, &item, doctype, fields).await?;
     if let Some((_, reason)) = &outcome.exception {
         return Err(ResolveError::Invalid(reason.clone()));
     }
     let summary = format!(
         "as {doctype}: {}",
-        outcome.fields.iter().map(|(k, v)| format!("{k}={}", crate::classify::field_text(v))).collect::<Vec<_>>().join(", ")
+        outcome
+            .fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", crate::classify::field_text(v)))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let runs = crate::bots::routing::runs_for(document_id, doctype, bots);
-    let resolution = Resolution { exception: id, guard, summary: &summary, document_id, outcome: &outcome, version: &t.version };
+    let resolution =
+        Resolution { exception: id, guard, summary: &summary, document_id, outcome: &outcome, version: &t.version };
     if !store.resolve_document(&resolution, &runs).await? {
         return Err(ResolveError::State(store.describe_change(id, guard).await?));
     }
+    // What the agent corrected or confirmed is where the vendor's next invoice is read.
+    let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: None, vendor: None };
+    crate::vendors::learn(store, &doc, &outcome, fields, document_id, guard.agent).await?;
     Ok(outcome.fields)
 }
 
@@ -222,18 +237,27 @@ pub async fn check(
     fields: &BTreeMap<String, String>,
 ) -> Result<crate::classify::Outcome, ResolveError> {
     let item = item(store, id).await?;
-    Ok(answer(store, classifier, &item, doctype, fields).await?.2)
+    Ok(answer(store, classifier, &item, doctype, fields).await?.outcome)
+}
+
+/// An agent's answer as the type reads it, and the document it was read from.
+struct Answer<'c> {
+    document_id: i64,
+    t: &'c std::sync::Arc<crate::classify::doctype::DocType>,
+    outcome: crate::classify::Outcome,
+    text: String,
+    boxes: Option<Vec<crate::classify::PageBoxes>>,
 }
 
 /// The document's fields extracted again as `doctype`, with the agent's `fields` in place of
-/// what the text gave.
+/// what the text gave (and what agents taught of its vendor read first).
 async fn answer<'c>(
     store: &Store,
     classifier: &'c Classifier,
     item: &ExceptionItem,
     doctype: &str,
     fields: &BTreeMap<String, String>,
-) -> Result<(i64, &'c std::sync::Arc<crate::classify::doctype::DocType>, crate::classify::Outcome), ResolveError> {
+) -> Result<Answer<'c>, ResolveError> {
     let id = item.id;
     let Some(document_id) = item.document_id else {
         return Err(ResolveError::State(format!(
@@ -253,8 +277,12 @@ async fn answer<'c>(
     let (text, _, _) = store.document_text(document_id).await?.unwrap_or_default();
     let boxes = if t.uses_area() { store.document_boxes(document_id).await? } else { None };
     let einvoice = store.document_einvoice(document_id).await?;
-    let outcome = extract_fields(t, Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref() }, fields);
-    Ok((document_id, t, outcome))
+    let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref(), vendor: None };
+    let mut outcome = extract_fields(t, doc, fields);
+    if let Some(v) = crate::vendors::of(store, &outcome).await? {
+        outcome = extract_fields(t, Doc { vendor: Some(&v), ..doc }, fields);
+    }
+    Ok(Answer { document_id, t, outcome, text, boxes })
 }
 
 /// Decides a run's exception (business or system): retry, continue after the step, or end the

@@ -22,21 +22,23 @@ mod runs;
 mod stages;
 mod targets;
 pub mod users;
+mod vendors;
 mod wake;
 
 pub use audit::{AuditEntry, AuditFilter};
+pub use daemons::{BEAT_EVERY_MS, STALE_AFTER_MS};
 pub use documents::{Document, DocumentFilter, DocumentSummary, IntakeResult, NewDocument};
-pub use filed::Filed;
 pub use exceptions::{ExceptionFilter, ExceptionItem, Guard, Neighbours, CLAIM_MS};
+pub use filed::Filed;
 pub use gauges::{Gauges, Waiting};
 pub use jobs::{Job, Stage};
 pub use mail::{AccountStatus, MailDocument, NewMessage};
-pub use daemons::{BEAT_EVERY_MS, STALE_AFTER_MS};
-pub use stages::{Extraction, Resolution};
-pub use users::UserSummary;
-pub use wake::Wakers;
-pub use targets::{Outage, Probe};
 pub use runs::{Decision, Journal, NewRun, Run, RunSummary, StepEnd, StepRecord};
+pub use stages::{Extraction, Resolution};
+pub use targets::{Outage, Probe};
+pub use users::UserSummary;
+pub use vendors::VendorSummary;
+pub use wake::Wakers;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -166,12 +168,16 @@ impl Store {
         } else if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else {
-            anyhow::bail!("store `{}`: clerk stores in SQLite (sqlite://FILE) or PostgreSQL (postgres://…)", redact(&url));
+            anyhow::bail!(
+                "store `{}`: clerk stores in SQLite (sqlite://FILE) or PostgreSQL (postgres://…)",
+                redact(&url)
+            );
         };
         let options = AnyConnectOptions::from_str(&url).with_context(|| format!("store `{}`", redact(&url)))?;
         let (pool, writer) = match backend {
             Backend::Sqlite => {
-                let writer = sqlite_pool(1).acquire_timeout(Duration::from_secs(120)).connect_with(options.clone()).await;
+                let writer =
+                    sqlite_pool(1).acquire_timeout(Duration::from_secs(120)).connect_with(options.clone()).await;
                 let writer = writer.with_context(|| format!("cannot open the database {}", redact(&url)))?;
                 migrations::run(backend, &writer).await?;
                 let pool = sqlite_pool(8).connect_with(options).await;

@@ -351,10 +351,15 @@ async fn item(
         let (mut fields, mut problems) = (doc.fields.clone(), doc.problems.clone());
         // A suggested type comes with the fields it finds, for the agent to check: preselected
         // in the form, saved only when the agent resolves.
-        let suggested = suggestion.as_ref().filter(|_| doc.doctype.is_none()).and_then(|s| active.classifier.get(&s.doctype));
+        let suggested =
+            suggestion.as_ref().filter(|_| doc.doctype.is_none()).and_then(|s| active.classifier.get(&s.doctype));
         if let Some(t) = suggested {
             let text = doc.text.as_deref().unwrap_or_default();
-            let found = crate::classify::extract_fields(t, crate::classify::Doc { text, boxes: Some(&boxes), einvoice: None }, &Default::default());
+            let found = crate::classify::extract_fields(
+                t,
+                crate::classify::Doc { text, boxes: Some(&boxes), einvoice: None, vendor: None },
+                &Default::default(),
+            );
             (fields, problems, doctype) = (found.fields, found.problems, t.name.clone());
         }
         if active.classifier.get(&doctype).is_none() {
@@ -390,7 +395,9 @@ async fn item(
                         rendering: None,
                     });
                 }
-                Err(p) => pages.push(PageView { number: n, image: None, why: Some(p.detail), marks: vec![], rendering: None }),
+                Err(p) => {
+                    pages.push(PageView { number: n, image: None, why: Some(p.detail), marks: vec![], rendering: None })
+                }
             }
         }
         for t in active.classifier.types() {
@@ -479,7 +486,6 @@ async fn run(
     ))
 }
 
-
 #[derive(Serialize)]
 struct Hour {
     hour: String,
@@ -538,7 +544,11 @@ fn age_of_seconds(seconds: f64) -> String {
 }
 
 /// What is loaded and what is wrong in the definitions folder (ops).
-async fn definitions(caller: Result<Caller, Problem>, uri: Uri, State(s): State<Service>) -> Result<Response, Response> {
+async fn definitions(
+    caller: Result<Caller, Problem>,
+    uri: Uri,
+    State(s): State<Service>,
+) -> Result<Response, Response> {
     let caller = signed_in(caller, &uri)?;
     caller.require(Role::Ops).map_err(IntoResponse::into_response)?;
     let report = super::api::definitions::report(&s).await.map_err(IntoResponse::into_response)?;
@@ -572,7 +582,19 @@ async fn audit(
         let query = [("actor", q.actor.as_deref()), ("action", q.action.as_deref()), ("since", q.since.as_deref())];
         format!("/audit?{}", query_string(&query, ("before", &before)))
     });
-    let actions = ["signed in", "sign-in refused", "signed out", "user added", "user changed", "token created", "claimed", "released", "assigned", "resolved", "rejected"];
+    let actions = [
+        "signed in",
+        "sign-in refused",
+        "signed out",
+        "user added",
+        "user changed",
+        "token created",
+        "claimed",
+        "released",
+        "assigned",
+        "resolved",
+        "rejected",
+    ];
     Ok(page(
         "audit.html",
         context! {

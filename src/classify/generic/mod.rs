@@ -8,6 +8,7 @@
 pub mod labels;
 pub mod layout;
 pub mod values;
+pub mod vendor;
 
 use labels::Term;
 use layout::Layout;
@@ -37,6 +38,9 @@ pub struct Field {
     pub evidence: String,
     /// The other candidates, best first.
     pub alternatives: Vec<Candidate>,
+    /// The cell it was read from (boxes it on the page).
+    #[serde(skip)]
+    pub cell: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -143,7 +147,9 @@ pub fn read(layout: &Layout) -> Reading {
     // Currency first: it says whether numeric dates are American.
     let mut currencies: BTreeMap<String, usize> = BTreeMap::new();
     for cell in &layout.cells {
-        if cell.text.len() <= 5 || cell.text.split_whitespace().any(|w| values::amount(w).is_some_and(|(_, cents)| cents)) {
+        if cell.text.len() <= 5
+            || cell.text.split_whitespace().any(|w| values::amount(w).is_some_and(|(_, cents)| cents))
+        {
             if let Some(c) = values::currency_in(&cell.text) {
                 *currencies.entry(c).or_default() += 1;
             }
@@ -163,7 +169,10 @@ pub fn read(layout: &Layout) -> Reading {
             Candidate {
                 value: code.clone(),
                 score,
-                evidence: format!("{code} beside {n} amount(s){}", if others > 0 { format!(", another currency beside {others}") } else { String::new() }),
+                evidence: format!(
+                    "{code} beside {n} amount(s){}",
+                    if others > 0 { format!(", another currency beside {others}") } else { String::new() }
+                ),
                 cell: None,
             },
         );
@@ -193,9 +202,15 @@ pub fn read(layout: &Layout) -> Reading {
                 }
                 Term::IssueDate | Term::DueDate => {
                     if let Some((d, certain)) = values::date(&text, day_first) {
-                        let (score, note) =
-                            if certain { (score, ", a date") } else { (score * 0.7, ", a date whose day and month could swap") };
-                        push(field, Candidate { value: d.to_string(), score, evidence: evidence(note), cell: Some(cell) });
+                        let (score, note) = if certain {
+                            (score, ", a date")
+                        } else {
+                            (score * 0.7, ", a date whose day and month could swap")
+                        };
+                        push(
+                            field,
+                            Candidate { value: d.to_string(), score, evidence: evidence(note), cell: Some(cell) },
+                        );
                     }
                 }
                 Term::Total | Term::TotalNet | Term::TotalTax | Term::AmountDue => {
@@ -215,7 +230,8 @@ pub fn read(layout: &Layout) -> Reading {
     }
 
     // Values that check themselves, wherever they stand.
-    let line_text = |line: &Vec<usize>| line.iter().map(|&c| layout.cells[c].text.as_str()).collect::<Vec<_>>().join("  ");
+    let line_text =
+        |line: &Vec<usize>| line.iter().map(|&c| layout.cells[c].text.as_str()).collect::<Vec<_>>().join("  ");
     let mut ibans: Vec<(String, usize)> = vec![];
     let mut vats: Vec<(String, usize, bool)> = vec![];
     for line in &layout.lines {
@@ -224,7 +240,11 @@ pub fn read(layout: &Layout) -> Reading {
             ibans.push((iban, line[0]));
         }
         for vat in values::vat_ids(&text) {
-            let cell = line.iter().copied().find(|&c| values::vat_ids(&layout.cells[c].text).contains(&vat)).unwrap_or(line[0]);
+            let cell = line
+                .iter()
+                .copied()
+                .find(|&c| values::vat_ids(&layout.cells[c].text).contains(&vat))
+                .unwrap_or(line[0]);
             vats.push((vat, cell, true));
         }
     }
@@ -249,7 +269,11 @@ pub fn read(layout: &Layout) -> Reading {
                 evidence: format!(
                     "an IBAN whose check digits hold, page {}{}",
                     layout.cells[*cell].page,
-                    if distinct_ibans.len() > 1 { format!("; {} different IBANs are printed", distinct_ibans.len()) } else { String::new() }
+                    if distinct_ibans.len() > 1 {
+                        format!("; {} different IBANs are printed", distinct_ibans.len())
+                    } else {
+                        String::new()
+                    }
                 ),
                 cell: Some(*cell),
             },
@@ -271,8 +295,15 @@ pub fn read(layout: &Layout) -> Reading {
         let rival = candidates.first().map_or(0.0, |c| c.score);
         fields.insert(
             name.to_string(),
-            Field { confidence: best.score, sure: false, value: best.value, evidence: best.evidence, alternatives: candidates }
-                .with_margin(rival),
+            Field {
+                confidence: best.score,
+                sure: false,
+                value: best.value,
+                evidence: best.evidence,
+                alternatives: candidates,
+                cell: best.cell,
+            }
+            .with_margin(rival),
         );
     }
     check_amounts(&mut fields);
@@ -322,6 +353,20 @@ pub fn fill(
             );
         }
     }
+    // What an agent gave for a field only this reader fills, checked by the field's kind.
+    for (name, raw) in overrides {
+        if fields.contains_key(name) || problems.contains_key(name) || !FIELDS.contains(&name.as_str()) {
+            continue;
+        }
+        match values::Kind::of(name).given(raw) {
+            Ok(v) => {
+                fields.insert(name.clone(), serde_json::Value::String(v));
+            }
+            Err(why) => {
+                problems.insert(name.clone(), format!("\"{}\" {why}", raw.trim()));
+            }
+        }
+    }
     for name in required {
         if !fields.contains_key(name) && !overrides.contains_key(name) && !problems.contains_key(name) {
             problems.insert(name.clone(), "not found on the document".into());
@@ -350,7 +395,10 @@ fn dec(s: &str) -> Option<Decimal> {
 /// taken, all of them sure; where nothing adds up, none of them is.
 fn check_amounts(fields: &mut BTreeMap<String, Field>) {
     let options = |name: &str| -> Vec<String> {
-        fields.get(name).map(|f| std::iter::once(f.value.clone()).chain(f.alternatives.iter().map(|c| c.value.clone())).collect()).unwrap_or_default()
+        fields
+            .get(name)
+            .map(|f| std::iter::once(f.value.clone()).chain(f.alternatives.iter().map(|c| c.value.clone())).collect())
+            .unwrap_or_default()
     };
     let taxes = options("total_tax");
     // With nothing prepaid, the amount due is the total: "Total due" labels both. A sum printed
@@ -394,7 +442,9 @@ fn check_amounts(fields: &mut BTreeMap<String, Field>) {
                 }
             }
             // A total and an amount due that agree with each other still say something.
-            if let (Some(total), Some(due)) = (fields.get("total").map(|f| f.value.clone()), fields.get_mut("amount_due")) {
+            if let (Some(total), Some(due)) =
+                (fields.get("total").map(|f| f.value.clone()), fields.get_mut("amount_due"))
+            {
                 if dec(&due.value) == dec(&total) {
                     due.evidence.push_str("; equals the total");
                 }
@@ -412,20 +462,35 @@ fn adopt(fields: &mut BTreeMap<String, Field>, name: &str, value: &str, from: &[
             return;
         }
     }
-    let evidence = from
+    let (evidence, cell) = from
         .iter()
         .filter_map(|src| fields.get(*src))
         .find_map(|f| {
             if f.value == value {
-                Some(f.evidence.clone())
+                Some((f.evidence.clone(), f.cell))
             } else {
-                f.alternatives.iter().find(|c| c.value == value).map(|c| c.evidence.clone())
+                f.alternatives.iter().find(|c| c.value == value).map(|c| (c.evidence.clone(), c.cell))
             }
         })
         .unwrap_or_default();
-    let old = fields.remove(name).map(|f| Candidate { value: f.value, score: f.confidence, evidence: f.evidence, cell: None });
+    let old = fields.remove(name).map(|f| Candidate {
+        value: f.value,
+        score: f.confidence,
+        evidence: f.evidence,
+        cell: f.cell,
+    });
     let evidence = format!("{evidence}{why}");
-    fields.insert(name.to_string(), Field { value: value.to_string(), confidence: 1.0, sure: true, evidence, alternatives: old.into_iter().collect() });
+    fields.insert(
+        name.to_string(),
+        Field {
+            value: value.to_string(),
+            confidence: 1.0,
+            sure: true,
+            evidence,
+            alternatives: old.into_iter().collect(),
+            cell,
+        },
+    );
 }
 
 /// Makes `value` (the best or an alternative) the field's value with `confidence`.
@@ -433,9 +498,15 @@ fn take(f: &mut Field, value: &str, confidence: f64, why: &str) {
     if f.value != value {
         if let Some(i) = f.alternatives.iter().position(|c| c.value == value) {
             let c = f.alternatives.remove(i);
-            let old = Candidate { value: std::mem::take(&mut f.value), score: f.confidence, evidence: std::mem::take(&mut f.evidence), cell: None };
+            let old = Candidate {
+                value: std::mem::take(&mut f.value),
+                score: f.confidence,
+                evidence: std::mem::take(&mut f.evidence),
+                cell: f.cell,
+            };
             f.value = c.value;
             f.evidence = c.evidence;
+            f.cell = c.cell;
             f.alternatives.insert(0, old);
         }
     }
@@ -480,7 +551,8 @@ fn attribute_vat_ids(
                 let p = &layout.cells[l.cell];
                 let lines_up = c.line.checked_sub(p.line)?;
                 let same_column = p.x0 < c.x1 + 20.0 && p.x1 + 20.0 > c.x0 || p.x0 <= c.x0;
-                (p.page == c.page && lines_up <= 12 && same_column && (lines_up > 0 || p.x1 <= c.x0)).then_some((l.term, lines_up))
+                (p.page == c.page && lines_up <= 12 && same_column && (lines_up > 0 || p.x1 <= c.x0))
+                    .then_some((l.term, lines_up))
             })
             .min_by_key(|(_, up)| *up)
     };
@@ -492,7 +564,11 @@ fn attribute_vat_ids(
         let page = layout.cells[*cell].page;
         // One whose check digits were not verified (an unknown country, or they fail) is a
         // candidate, never sure.
-        let (weight, check) = if *checked { (1.0, "whose check holds") } else { (0.7, "after a VAT label, its check digits not verified") };
+        let (weight, check) = if *checked {
+            (1.0, "whose check holds")
+        } else {
+            (0.7, "after a VAT label, its check digits not verified")
+        };
         let mut push = |name: &'static str, mut c: Candidate| {
             c.score *= weight;
             c.evidence = c.evidence.replace("whose check holds", check).replace("its check holds", check);
@@ -501,11 +577,25 @@ fn attribute_vat_ids(
         match party_of(*cell) {
             Some((Term::Buyer, up)) => push(
                 "buyer_vat_id",
-                Candidate { value: vat.clone(), score: 0.95, evidence: format!("a VAT identifier whose check holds, {up} line(s) under the buyer's label, page {page}"), cell: Some(*cell) },
+                Candidate {
+                    value: vat.clone(),
+                    score: 0.95,
+                    evidence: format!(
+                        "a VAT identifier whose check holds, {up} line(s) under the buyer's label, page {page}"
+                    ),
+                    cell: Some(*cell),
+                },
             ),
             Some((_, up)) => push(
                 "seller_vat_id",
-                Candidate { value: vat.clone(), score: 1.0, evidence: format!("a VAT identifier whose check holds, {up} line(s) under the seller's label, page {page}"), cell: Some(*cell) },
+                Candidate {
+                    value: vat.clone(),
+                    score: 1.0,
+                    evidence: format!(
+                        "a VAT identifier whose check holds, {up} line(s) under the seller's label, page {page}"
+                    ),
+                    cell: Some(*cell),
+                },
             ),
             None if distinct.len() == 1 => {
                 let same_country = iban_country.is_some_and(|c| vat.starts_with(c));
@@ -524,7 +614,15 @@ fn attribute_vat_ids(
             }
             None => push(
                 "seller_vat_id",
-                Candidate { value: vat.clone(), score: 0.5, evidence: format!("one of {} VAT identifiers printed, no party label above it, page {page}", distinct.len()), cell: Some(*cell) },
+                Candidate {
+                    value: vat.clone(),
+                    score: 0.5,
+                    evidence: format!(
+                        "one of {} VAT identifiers printed, no party label above it, page {page}",
+                        distinct.len()
+                    ),
+                    cell: Some(*cell),
+                },
             ),
         }
     }

@@ -114,7 +114,9 @@ pub fn vat_ids(line: &str) -> Vec<String> {
     let mut out = vec![];
     for m in re.find_iter(line) {
         let compact: String = m.as_str().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-        if compact.chars().skip(2).filter(char::is_ascii_digit).count() >= 7 && codes::vat_id_problem(&compact).is_none() {
+        if compact.chars().skip(2).filter(char::is_ascii_digit).count() >= 7
+            && codes::vat_id_problem(&compact).is_none()
+        {
             out.push(compact);
         }
     }
@@ -127,7 +129,10 @@ pub fn tax_identifier(text: &str) -> Option<String> {
     let mut id = String::new();
     for word in text.split_whitespace().take(5) {
         let w: String = word.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-        if w.is_empty() || !word.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ',')) || id.len() + w.len() > 16 {
+        if w.is_empty()
+            || !word.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ','))
+            || id.len() + w.len() > 16
+        {
             break;
         }
         id.push_str(&w.to_uppercase());
@@ -142,6 +147,75 @@ pub fn bic(text: &str) -> Option<String> {
     let re = re(&BIC, r"^[A-Z]{4}([A-Z]{2})[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b");
     let c = re.captures(text.trim())?;
     codes::is_country(&c[1]).then(|| c[0].to_string())
+}
+
+/// What a field's value is, for reading it from a cell and checking what an agent typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Date,
+    Amount,
+    Iban,
+    VatId,
+    Bic,
+    Currency,
+    /// An invoice or order number: kept as printed.
+    Identifier,
+}
+
+impl Kind {
+    pub fn of(field: &str) -> Kind {
+        match field {
+            "issue_date" | "due_date" => Kind::Date,
+            "total" | "total_net" | "total_tax" | "amount_due" => Kind::Amount,
+            "iban" => Kind::Iban,
+            "seller_vat_id" | "buyer_vat_id" => Kind::VatId,
+            "bic" => Kind::Bic,
+            "currency" => Kind::Currency,
+            _ => Kind::Identifier,
+        }
+    }
+
+    /// The value `text` holds at its start, normalised as the reader writes it (ISO dates,
+    /// amounts with a point, IBANs and VAT identifiers without spaces).
+    pub fn read(self, text: &str, day_first: bool) -> Option<String> {
+        match self {
+            Kind::Date => date(text, day_first).map(|(d, _)| d.to_string()),
+            Kind::Amount => amount(text).map(|(v, _)| v),
+            Kind::Iban => ibans(text).into_iter().next(),
+            Kind::VatId => vat_ids(text).into_iter().next().or_else(|| tax_identifier(text)),
+            Kind::Bic => bic(text),
+            Kind::Currency => currency_in(text),
+            Kind::Identifier => identifier(text),
+        }
+    }
+
+    /// What an agent typed, normalised; or what is wrong with it, in words.
+    pub fn given(self, raw: &str) -> Result<String, String> {
+        let t = raw.trim();
+        if t.is_empty() {
+            return Err("is empty".into());
+        }
+        let read = match self {
+            // An agent may type an amount without cents, a date with its month named.
+            Kind::Amount => amount(t).map(|(v, _)| v),
+            Kind::Identifier => return Ok(t.to_string()),
+            Kind::Currency => currency_in(&t.to_uppercase()),
+            Kind::Iban | Kind::VatId | Kind::Bic => self.read(&t.to_uppercase(), true),
+            Kind::Date => self.read(t, true),
+        };
+        read.ok_or_else(|| {
+            match self {
+                Kind::Date => "is not a date (write it as 2024-03-12 or 12.03.2024)",
+                Kind::Amount => "is not an amount (write it as 1190.00 or 1.190,00)",
+                Kind::Iban => "is not an IBAN whose check digits hold",
+                Kind::VatId => "is not a VAT identifier (a country code and 8 to 14 letters and digits)",
+                Kind::Bic => "is not a BIC (8 or 11 letters and digits, a country code at 5–6)",
+                Kind::Currency => "is not an ISO 4217 currency code (EUR, USD, …)",
+                Kind::Identifier => unreachable!("identifiers are kept as typed"),
+            }
+            .to_string()
+        })
+    }
 }
 
 #[cfg(test)]
@@ -184,5 +258,15 @@ mod tests {
         assert_eq!(vat_ids("USt-IdNr.: DE 136 695 976"), ["DE136695976"]);
         assert_eq!(bic("COBADEFFXXX").as_deref(), Some("COBADEFFXXX"));
         assert_eq!(currency_in("1.190,00 €").as_deref(), Some("EUR"));
+    }
+
+    #[test]
+    fn what_an_agent_types_is_checked_by_the_fields_kind() {
+        assert_eq!(Kind::of("total").given("1.190,00 €").as_deref(), Ok("1190.00"));
+        assert_eq!(Kind::of("issue_date").given("12.03.2024").as_deref(), Ok("2024-03-12"));
+        assert_eq!(Kind::of("iban").given("de89 3704 0044 0532 0130 00").as_deref(), Ok("DE89370400440532013000"));
+        assert_eq!(Kind::of("invoice_number").given(" RE 17 ").as_deref(), Ok("RE 17"));
+        assert!(Kind::of("iban").given("DE89 3704 0044 0532 0130 01").unwrap_err().contains("check digits"));
+        assert!(Kind::of("total").given("soon").unwrap_err().contains("not an amount"));
     }
 }

@@ -11,6 +11,7 @@ mod runs;
 mod session;
 mod upload;
 mod users;
+mod vendors;
 
 use super::problem::ProblemBody;
 use super::Service;
@@ -38,7 +39,10 @@ struct Security;
 impl Modify for Security {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
         let components = api.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
         components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(super::auth::COOKIE))),
@@ -74,6 +78,8 @@ pub fn router() -> (axum::Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::list, users::add))
         .routes(routes!(users::change))
         .routes(routes!(audit::list))
+        .routes(routes!(vendors::list))
+        .routes(routes!(vendors::show, vendors::forget))
         // An upload to try may be as large as a document may be (`upload`, to a temporary file);
         // every other body keeps axum's 2 MB limit.
         .routes(routes!(dry_run::classify))
@@ -89,7 +95,15 @@ pub fn router() -> (axum::Router<Service>, utoipa::openapi::OpenApi) {
 
 /// `If-Match: "3"` (or `3`): the version the caller saw.
 fn if_match(headers: &axum::http::HeaderMap) -> Option<i64> {
-    headers.get(axum::http::header::IF_MATCH)?.to_str().ok()?.trim().trim_start_matches("W/").trim_matches('"').parse().ok()
+    headers
+        .get(axum::http::header::IF_MATCH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .ok()
 }
 
 /// Paging for lists: at most 500 at a time.

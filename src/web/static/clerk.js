@@ -72,7 +72,8 @@ typeSelect?.addEventListener("change", () => {
 function answer() {
   const fields = {};
   activeFields()?.querySelectorAll("input").forEach((i) => {
-    if (i.value !== i.dataset.found) fields[i.name] = i.value;
+    // A value found but not sure that the agent leaves in place is confirmed: sent too.
+    if (i.value !== i.dataset.found || (i.value && i.dataset.confirm)) fields[i.name] = i.value;
   });
   return { doctype: typeSelect.value, fields };
 }

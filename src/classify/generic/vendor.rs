@@ -1,0 +1,389 @@
+//! What clerk learns of a vendor's invoices from the agents who correct or confirm them: per
+//! field, the label its value stood by and where from it (after it in its cell, right of it, two
+//! cells right, below it), or where on the page when no label is near. The vendor's next invoice
+//! is read at those spots ahead of the generic guess: a layout a person has shown once is read
+//! the way they showed it, and a spot that still holds a value of the field's kind is sure.
+//!
+//! A vendor is known by its VAT identifier or IBAN — values whose check digits hold, so one
+//! misread character does not make a different vendor.
+
+use super::labels;
+use super::layout::Layout;
+use super::values::Kind;
+use super::{Candidate, Field, Reading};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    /// In the label's own cell, after its words ("Invoice no. 4711").
+    After,
+    Right,
+    /// A currency or unit between ("Total  EUR  1,190.00").
+    RightTwo,
+    Below,
+    /// No label near: where on the page the value stood.
+    At,
+}
+
+/// A point on a page: its number, and the distance from the left and from the top edge.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct At {
+    pub page: u32,
+    pub x: f64,
+    pub y: f64,
+}
+
+/// Where one field's value stands on the vendor's invoices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Spot {
+    /// The label's words as the reader normalises them ("rechnungs nr"); empty for `At`.
+    pub label: String,
+    /// Which of the cells so labelled, in reading order (a label printed twice).
+    pub nth: usize,
+    pub place: Place,
+    /// For `At`: the page, and the value's left and top edges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<At>,
+    /// For an identifier: the words of the value's text it spans (from, to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<(usize, usize)>,
+}
+
+impl Spot {
+    /// In words, for `--explain`, the item page and `clerk vendors show`.
+    pub fn describe(&self) -> String {
+        let nth = if self.nth > 0 { format!(" (its {}. occurrence)", self.nth + 1) } else { String::new() };
+        match self.place {
+            Place::After => format!("after \"{}\"{nth} in its cell", self.label),
+            Place::Right => format!("right of \"{}\"{nth}", self.label),
+            Place::RightTwo => format!("two cells right of \"{}\"{nth}", self.label),
+            Place::Below => format!("below \"{}\"{nth}", self.label),
+            Place::At => match self.at {
+                Some(At { page, x, y }) => format!("at {x:.0},{y:.0} on page {page}, no label near"),
+                None => "nowhere".into(),
+            },
+        }
+    }
+}
+
+/// A field's spot as learned: from which document, and the value the agent gave there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Learned {
+    pub spot: Spot,
+    pub example: String,
+    pub document_id: i64,
+    pub by: String,
+}
+
+/// What is known of one vendor.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Vendor {
+    pub id: i64,
+    pub name: String,
+    /// `vat:DE136695976`, `iban:DE89…`.
+    pub keys: Vec<String>,
+    pub fields: BTreeMap<String, Learned>,
+}
+
+/// The keys that may name the vendor of a document the reader read: every VAT identifier and
+/// IBAN it found, the seller's first (a buyer's identifiers never belong to a vendor learned, as
+/// keys are only stored from what an agent accepted as the seller's).
+pub fn keys_in(reading: &Reading) -> Vec<String> {
+    let mut keys = vec![];
+    for (field, prefix) in [("seller_vat_id", "vat:"), ("iban", "iban:"), ("buyer_vat_id", "vat:")] {
+        if let Some(f) = reading.fields.get(field) {
+            for v in std::iter::once(&f.value).chain(f.alternatives.iter().map(|c| &c.value)) {
+                let k = format!("{prefix}{v}");
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+    }
+    keys
+}
+
+/// The keys a resolved document's fields give its vendor: the seller's VAT identifier and IBAN.
+pub fn keys_of(fields: &crate::classify::Fields) -> Vec<String> {
+    let text = |k: &str| fields.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
+    let mut keys = vec![];
+    if let Some(v) = text("seller_vat_id") {
+        keys.push(format!("vat:{v}"));
+    }
+    if let Some(v) = text("iban") {
+        keys.push(format!("iban:{v}"));
+    }
+    keys
+}
+
+/// Whether numeric dates are read day first (all but American invoices).
+pub fn day_first(reading: &Reading) -> bool {
+    reading.fields.get("currency").is_none_or(|c| c.value != "USD")
+}
+
+fn norm(text: &str) -> String {
+    labels::words(text).join(" ")
+}
+
+/// A cell that reads as a label: a few words with letters, not itself a value.
+fn label_like(text: &str) -> bool {
+    let n = norm(text);
+    // A currency beside an amount is no label: it stands by every amount.
+    let currency = n.len() <= 3 && Kind::Currency.read(text, true).is_some();
+    n.chars().filter(|c| c.is_alphabetic()).count() >= 2
+        && n.len() <= 60
+        && !currency
+        && Kind::Amount.read(text, true).is_none()
+}
+
+/// The value `kind` reads from `text`, or for an identifier the words it spans.
+fn value_in(kind: Kind, text: &str, words: Option<(usize, usize)>, day_first: bool) -> Option<String> {
+    match (kind, words) {
+        (Kind::Identifier, Some((a, b))) => {
+            let w: Vec<&str> = text.split_whitespace().collect();
+            (b <= w.len() && a < b).then(|| w[a..b].join(" "))
+        }
+        _ => kind.read(text, day_first),
+    }
+}
+
+/// Where in `text` the value stands: for an identifier, the words equal to it; for another
+/// kind, whether the text reads as it.
+fn holds(kind: Kind, text: &str, value: &str, day_first: bool) -> Option<Option<(usize, usize)>> {
+    if kind != Kind::Identifier {
+        return (kind.read(text, day_first).as_deref() == Some(value)).then_some(None);
+    }
+    let w: Vec<&str> = text.split_whitespace().collect();
+    let target: Vec<&str> = value.split_whitespace().collect();
+    let trim = |s: &str| s.trim_matches(|c: char| matches!(c, ':' | ',' | ';' | '(' | ')' | '#')).to_string();
+    (0..w.len())
+        .find_map(|a| {
+            let b = a + target.len();
+            (b <= w.len() && w[a..b].iter().zip(&target).all(|(x, y)| trim(x) == *y)).then_some((a, b))
+        })
+        .map(Some)
+}
+
+/// The cell left of `id` on its line.
+fn left_of(layout: &Layout, id: usize) -> Option<usize> {
+    let line = &layout.lines[layout.cells[id].line];
+    line.iter().position(|&c| c == id).filter(|&i| i > 0).map(|i| line[i - 1])
+}
+
+fn above(layout: &Layout, id: usize) -> Option<usize> {
+    let c = &layout.cells[id];
+    let from = c.line.saturating_sub(2);
+    layout.lines[from..c.line].iter().flatten().copied().filter(|&a| layout.below(a) == Some(id)).last()
+}
+
+/// Which occurrence of `label` cell `id` is, counting cells whose label (whole text, or its first
+/// words for `After`) normalises the same.
+fn nth(layout: &Layout, id: usize, label: &str, after: bool) -> usize {
+    (0..id).filter(|&c| label_at(layout, c, label, after).is_some()).count()
+}
+
+/// Whether cell `c` carries `label`; for `After`, the text after the label's words.
+fn label_at<'a>(layout: &'a Layout, c: usize, label: &str, after: bool) -> Option<String> {
+    let text = &layout.cells[c].text;
+    if !after {
+        return (norm(text) == label).then(String::new);
+    }
+    let w: Vec<&str> = text.split_whitespace().collect();
+    (1..w.len()).find(|&k| norm(&w[..k].join(" ")) == label).map(|k| w[k..].join(" "))
+}
+
+/// Where `value` (an agent's, normalised) stands in `layout` as field `field`: the first place
+/// a recognised label points at it, else the first labelled place, else where it stands.
+pub fn learn(layout: &Layout, field: &str, value: &str, day_first: bool) -> Option<Spot> {
+    let kind = Kind::of(field);
+    let mut spots: Vec<(bool, Spot)> = vec![];
+    let recognised = |label: &str| !labels::at_start(&labels::words(label)).is_empty();
+    for (id, cell) in layout.cells.iter().enumerate() {
+        // After a label in the value's own cell.
+        let w: Vec<&str> = cell.text.split_whitespace().collect();
+        for k in 1..w.len() {
+            let prefix = w[..k].join(" ");
+            if !label_like(&prefix) {
+                continue;
+            }
+            if let Some(words) = holds(kind, &w[k..].join(" "), value, day_first) {
+                let label = norm(&prefix);
+                let nth = nth(layout, id, &label, true);
+                spots.push((recognised(&prefix), Spot { label, nth, place: Place::After, at: None, words }));
+                break;
+            }
+        }
+        let Some(words) = holds(kind, &cell.text, value, day_first) else { continue };
+        let mut from = |label_cell: usize, place: Place| {
+            let text = &layout.cells[label_cell].text;
+            if label_like(text) {
+                let label = norm(text);
+                let nth = nth(layout, label_cell, &label, false);
+                spots.push((recognised(text), Spot { label, nth, place, at: None, words }));
+            }
+        };
+        if let Some(l) = left_of(layout, id) {
+            from(l, Place::Right);
+            if let Some(ll) = left_of(layout, l) {
+                from(ll, Place::RightTwo);
+            }
+        }
+        if let Some(a) = above(layout, id) {
+            from(a, Place::Below);
+        }
+        spots.push((
+            false,
+            Spot {
+                label: String::new(),
+                nth: 0,
+                place: Place::At,
+                at: Some(At { page: cell.page, x: cell.x0, y: cell.y0 }),
+                words,
+            },
+        ));
+    }
+    let best = spots
+        .iter()
+        .position(|(recognised, _)| *recognised)
+        .or_else(|| spots.iter().position(|(_, s)| s.place != Place::At));
+    best.or((!spots.is_empty()).then_some(0)).map(|i| spots.swap_remove(i).1)
+}
+
+/// The value at `spot` in `layout`, and the cell it was read from.
+pub fn find(layout: &Layout, field: &str, spot: &Spot, day_first: bool) -> Option<(String, usize)> {
+    let kind = Kind::of(field);
+    if spot.place == Place::At {
+        let At { page, x, y } = spot.at?;
+        let near = layout.cells.iter().enumerate().filter(|(_, c)| c.page == page).min_by(|(_, a), (_, b)| {
+            let d = |c: &super::layout::Cell| (c.x0 - x).abs() + (c.y0 - y).abs();
+            d(a).total_cmp(&d(b))
+        })?;
+        let h = (near.1.y1 - near.1.y0).max(1.0);
+        if (near.1.y0 - y).abs() > 1.5 * h || (near.1.x0 - x).abs() > 4.0 * h {
+            return None;
+        }
+        return value_in(kind, &near.1.text, spot.words, day_first).map(|v| (v, near.0));
+    }
+    let after = spot.place == Place::After;
+    let (label_cell, rest) = (0..layout.cells.len())
+        .filter_map(|c| label_at(layout, c, &spot.label, after).map(|rest| (c, rest)))
+        .nth(spot.nth)?;
+    let (text, cell) = match spot.place {
+        Place::After => (rest, label_cell),
+        Place::Right => layout.right_of(label_cell).map(|r| (layout.cells[r].text.clone(), r))?,
+        Place::RightTwo => {
+            layout.right_of(label_cell).and_then(|r| layout.right_of(r)).map(|r| (layout.cells[r].text.clone(), r))?
+        }
+        Place::Below => layout.below(label_cell).map(|b| (layout.cells[b].text.clone(), b))?,
+        Place::At => unreachable!("handled above"),
+    };
+    value_in(kind, &text, spot.words, day_first).map(|v| (v, cell))
+}
+
+/// Reads the vendor's learned fields into `reading`, ahead of the generic guess: a spot that
+/// holds a value of the field's kind gives the field, sure; a spot that holds none leaves the
+/// generic guess, not sure (the agent had to show this field once already).
+pub fn apply(layout: &Layout, vendor: &Vendor, reading: &mut Reading) {
+    let day_first = day_first(reading);
+    for (name, learned) in &vendor.fields {
+        let source = format!("learned for {} from document #{} ({})", vendor.name, learned.document_id, learned.by);
+        match find(layout, name, &learned.spot, day_first) {
+            Some((value, cell)) => {
+                let evidence = format!("{source}: {}", learned.spot.describe());
+                let old = reading.fields.remove(name);
+                let mut alternatives = vec![];
+                if let Some(old) = old {
+                    if old.value != value {
+                        alternatives.push(Candidate {
+                            value: old.value,
+                            score: old.confidence,
+                            evidence: old.evidence,
+                            cell: None,
+                        });
+                    }
+                    alternatives.extend(old.alternatives.into_iter().filter(|c| c.value != value));
+                }
+                reading.fields.insert(
+                    name.clone(),
+                    Field { value, confidence: 1.0, sure: true, evidence, alternatives, cell: Some(cell) },
+                );
+            }
+            None => {
+                if let Some(f) = reading.fields.get_mut(name) {
+                    f.confidence = f.confidence.min(0.5);
+                    f.sure = false;
+                    f.evidence.push_str(&format!("; nothing readable {} as {source}", learned.spot.describe()));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIRST: &str = "\
+Kontor Nord GmbH                                   Beleg 2024/117
+Steuernummer DE136695976
+Datum                Leistung
+03.04.2024           Wartung
+                                    Endsumme   EUR   1.190,00
+IBAN DE89 3704 0044 0532 0130 00
+";
+    const NEXT: &str = "\
+Kontor Nord GmbH                                   Beleg 2024/131
+Steuernummer DE136695976
+Datum                Leistung
+17.05.2024           Reparatur
+                                    Endsumme   EUR   238,00
+IBAN DE89 3704 0044 0532 0130 00
+";
+
+    #[test]
+    fn spots_an_agent_showed_read_the_vendors_next_invoice() {
+        let first = Layout::from_text(FIRST);
+        let number = learn(&first, "invoice_number", "2024/117", true).expect("found");
+        assert_eq!((number.place, number.label.as_str(), number.words), (Place::After, "beleg", Some((0, 1))));
+        let date = learn(&first, "issue_date", "2024-04-03", true).expect("found");
+        assert_eq!((date.place, date.label.as_str()), (Place::Below, "datum"));
+        let total = learn(&first, "total", "1190.00", true).expect("found");
+        assert_eq!((total.place, total.label.as_str()), (Place::RightTwo, "endsumme"));
+
+        let next = Layout::from_text(NEXT);
+        assert_eq!(find(&next, "invoice_number", &number, true).map(|v| v.0).as_deref(), Some("2024/131"));
+        assert_eq!(find(&next, "issue_date", &date, true).map(|v| v.0).as_deref(), Some("2024-05-17"));
+        assert_eq!(find(&next, "total", &total, true).map(|v| v.0).as_deref(), Some("238.00"));
+    }
+
+    #[test]
+    fn a_learned_spot_outranks_the_generic_guess_and_an_empty_one_is_not_sure() {
+        let first = Layout::from_text(FIRST);
+        let spot = |f: &str, v: &str| Learned {
+            spot: learn(&first, f, v, true).unwrap(),
+            example: v.into(),
+            document_id: 7,
+            by: "alice".into(),
+        };
+        let vendor = Vendor {
+            id: 1,
+            name: "Kontor Nord".into(),
+            keys: vec!["iban:DE89370400440532013000".into()],
+            fields: BTreeMap::from([("invoice_number".to_string(), spot("invoice_number", "2024/117"))]),
+        };
+        let next = Layout::from_text(NEXT);
+        let mut reading = super::super::read(&next);
+        assert!(keys_in(&reading).contains(&"iban:DE89370400440532013000".to_string()));
+        apply(&next, &vendor, &mut reading);
+        let f = &reading.fields["invoice_number"];
+        assert_eq!((f.value.as_str(), f.sure), ("2024/131", true));
+        assert!(f.evidence.contains("learned for Kontor Nord from document #7 (alice)"), "{}", f.evidence);
+
+        let changed = Layout::from_text(&NEXT.replace("Beleg 2024/131", "Rechnung Nr. 2024/131"));
+        let mut reading = super::super::read(&changed);
+        apply(&changed, &vendor, &mut reading);
+        assert!(!reading.fields["invoice_number"].sure);
+    }
+}

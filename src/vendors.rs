@@ -1,0 +1,62 @@
+//! Learning each vendor from the agents: when an agent resolves an invoice the generic reader
+//! read, every reader field they corrected or confirmed is remembered where it stood on the page,
+//! for the vendor the invoice's VAT identifier or IBAN names. That vendor's next invoice, in any
+//! daemon sharing the store, is read there first (`classify::generic::vendor`).
+
+use crate::classify::generic::{self, vendor};
+use crate::classify::{Doc, Outcome};
+use crate::store::{Result, Store};
+use std::collections::BTreeMap;
+
+/// What agents taught of the vendor an outcome's reading names, if anything.
+pub async fn of(store: &Store, outcome: &Outcome) -> Result<Option<vendor::Vendor>> {
+    match &outcome.reading {
+        Some(r) => store.vendor_for(&vendor::keys_in(r)).await,
+        None => Ok(None),
+    }
+}
+
+/// Remembers where each reader field the agent gave (`given`) stands on `doc`, for the vendor
+/// the resolved `outcome`'s seller VAT identifier or IBAN names. Returns the vendor's id, or
+/// None when there is nothing to learn (not read by the generic reader, no field given, or no
+/// identifier to know the vendor by).
+pub async fn learn(
+    store: &Store,
+    doc: &Doc<'_>,
+    outcome: &Outcome,
+    given: &BTreeMap<String, String>,
+    document_id: i64,
+    by: &str,
+) -> Result<Option<i64>> {
+    let Some(reading) = &outcome.reading else { return Ok(None) };
+    let keys = vendor::keys_of(&outcome.fields);
+    if keys.is_empty() {
+        tracing::info!(document_id, "no VAT identifier or IBAN to know the vendor by: nothing learned");
+        return Ok(None);
+    }
+    let layout = crate::classify::generic_layout(doc);
+    let day_first = vendor::day_first(reading);
+    let mut learned = BTreeMap::new();
+    for name in given.keys().filter(|n| generic::FIELDS.contains(&n.as_str())) {
+        let Some(value) = outcome.fields.get(name).and_then(|v| v.as_str()) else { continue };
+        match vendor::learn(&layout, name, value, day_first) {
+            Some(spot) => {
+                learned.insert(
+                    name.clone(),
+                    vendor::Learned { spot, example: value.to_string(), document_id, by: by.to_string() },
+                );
+            }
+            None => tracing::info!(
+                document_id,
+                field = name.as_str(),
+                "the value given is not printed on the document: not learned"
+            ),
+        }
+    }
+    if learned.is_empty() {
+        return Ok(None);
+    }
+    let text = |k: &str| outcome.fields.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
+    let name = text("seller_name").or_else(|| text("seller_vat_id")).or_else(|| text("iban")).unwrap_or("?");
+    store.learn_vendor(&keys, name, &learned, document_id, by).await.map(Some)
+}
