@@ -79,15 +79,15 @@ fn an_agent_clears_an_incomplete_invoice_with_the_keyboard_and_the_bot_books_it(
     b.wait_for("the item page", |b| b.url().contains("/items/"));
     assert!(b.text("h1").contains("incomplete"), "{}", b.text("h1"));
 
-    // The page image, drawn by a reader, with the date the text gave boxed on it.
+    // The page image, drawn by a reader, with the issue date the reader found boxed on it.
     b.wait_for("the page image", |b| {
         b.script("return [...document.querySelectorAll('.sheet img')].every(i => i.complete && i.naturalWidth > 500)") == true
     });
     assert!(!b.all(".sheet img").is_empty());
-    let date_box = b.find(".mark[data-field=date]");
+    let date_box = b.find(".mark[data-field=issue_date]");
     // Drawn where the date is: in the page's upper part, left half, and a visible size.
     let placed = b.script(
-        "const m = document.querySelector('.mark[data-field=date]').getBoundingClientRect();
+        "const m = document.querySelector('.mark[data-field=issue_date]').getBoundingClientRect();
          const p = document.querySelector('.sheet img').getBoundingClientRect();
          return [(m.left - p.left) / p.width, (m.top - p.top) / p.height, m.width, m.height]",
     );

@@ -71,7 +71,7 @@ fn an_agent_claims_and_resolves_an_incomplete_invoice() {
 
     // The agent sees what was found and why the item is here.
     let shown = d.json(&["exceptions", "show", &id, "--json"]);
-    assert_eq!(shown["document"]["fields"]["date"], "2024-07-01");
+    assert_eq!(shown["document"]["fields"]["issue_date"], "2024-07-01");
     assert_eq!(shown["document"]["problems"]["invoice_number"], "not found in the text");
     // …and can fetch the original exactly as received.
     let original = d.dir.path().join("original.pdf");
@@ -132,7 +132,7 @@ fn an_agent_claims_and_resolves_an_incomplete_invoice() {
     assert_eq!(doc["status"], "recognised");
     assert_eq!(doc["fields"]["total"], "1250.00");
     assert_eq!(doc["fields"]["invoice_number"], "U-17");
-    assert_eq!(doc["fields"]["date"], "2024-07-01", "fields found in the text are kept");
+    assert_eq!(doc["fields"]["issue_date"], "2024-07-01", "fields found in the text are kept");
     let actions: Vec<&str> = doc["audit"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     // Recognised now, the invoice is routed to the bot that books invoices (which may have run
     // already: no ERP answers here, so what follows is the run failing).

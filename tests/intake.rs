@@ -42,7 +42,7 @@ fn every_sample_ends_in_the_right_place() {
 
     let acme = d.by_name("invoice-acme.pdf");
     assert_eq!(acme["fields"]["invoice_number"], "INV-2024-0042");
-    assert_eq!(acme["fields"]["date"], "2024-04-03");
+    assert_eq!(acme["fields"]["issue_date"], "2024-04-03");
     assert_eq!(acme["fields"]["total"], "509.76");
     assert_eq!(acme["fields"]["iban"], "DE89370400440532013000");
     assert_eq!(acme["ocr"], false);

@@ -23,7 +23,7 @@ fn every_producer_s_invoice_is_recognised_with_its_fields() {
         assert_eq!(a["doctype"], "invoice", "{file}");
         assert_eq!(a["fields"]["invoice_number"], "INV-7731", "{file}: {a}");
         assert_eq!(a["fields"]["total"], "163.03", "{file}: {a}");
-        assert_eq!(a["fields"]["date"], "2024-06-03", "{file}: {a}");
+        assert_eq!(a["fields"]["issue_date"], "2024-06-03", "{file}: {a}");
         let name = file.rsplit('/').next().unwrap();
         // Pages without a text layer were read by OCR; the others by their text layer.
         let text_layer = name.starts_with("text-") || name.contains("tesseract") || name.contains("ocrmypdf");

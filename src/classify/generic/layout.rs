@@ -39,14 +39,19 @@ impl Layout {
                     _ => lines.push(vec![w]),
                 }
             }
-            for mut line in lines {
+            for line in &mut lines {
                 line.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+            }
+            let space = word_space(&lines);
+            for line in lines {
                 let height = line.iter().map(|w| w.y1 - w.y0).fold(0.0, f64::max).max(1.0);
                 let mut cells: Vec<Cell> = vec![];
                 for w in line {
                     match cells.last_mut() {
-                        // A gap wider than about a letter's height is a new column.
-                        Some(c) if w.x0 - c.x1 < 0.8 * height => {
+                        // A gap wider than about a letter's height is a new column — or, where
+                        // the page spaces its words that wide (OCR text layers set each word
+                        // where the scan had it), well over the page's usual space.
+                        Some(c) if w.x0 - c.x1 < (0.8 * height).max(2.5 * space) => {
                             c.text.push(' ');
                             c.text.push_str(w.text.trim());
                             c.x1 = c.x1.max(w.x1);
@@ -145,6 +150,18 @@ impl Layout {
     }
 }
 
+/// The page's usual gap between two words of a line (the median), 0 when too few to tell.
+fn word_space(lines: &[Vec<&TextBox>]) -> f64 {
+    let mut gaps: Vec<f64> =
+        lines.iter().flat_map(|l| l.windows(2).map(|p| p[1].x0 - p[0].x1)).filter(|g| *g > 0.0).collect();
+    // Too few to say what is usual.
+    if gaps.len() < 5 {
+        return 0.0;
+    }
+    gaps.sort_by(f64::total_cmp);
+    gaps[(gaps.len() - 1) / 2]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +185,24 @@ mod tests {
         let texts: Vec<&str> = l.cells.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(texts, ["Invoice no:", "4711", "Total"]);
         assert_eq!(l.lines.len(), 2);
+    }
+
+    #[test]
+    fn words_an_ocr_layer_spaces_wide_stay_one_cell() {
+        // Tesseract's PDF: each word where the scan had it, about a letter's height apart.
+        let b = |x0: f64, y0: f64, x1: f64, t: &str| TextBox { x0, y0, x1, y1: y0 + 11.0, text: t.into() };
+        let page = vec![
+            b(117.0, 132.0, 154.0, "Invoice"),
+            b(164.0, 132.0, 178.0, "No:"),
+            b(188.0, 132.0, 236.0, "INV-7731"),
+            b(115.0, 282.0, 143.0, "Total"),
+            b(154.0, 282.0, 178.0, "Due:"),
+            b(190.0, 282.0, 209.0, "EUR"),
+            b(222.0, 282.0, 259.0, "163.03"),
+            b(420.0, 282.0, 450.0, "Page"),
+        ];
+        let l = Layout::from_boxes(&[(1, page)]);
+        let texts: Vec<&str> = l.cells.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, ["Invoice No: INV-7731", "Total Due: EUR 163.03", "Page"]);
     }
 }

@@ -135,7 +135,7 @@ pub fn read(layout: &Layout) -> Reading {
     let mut labelled_vats: Vec<(String, usize)> = vec![];
     for l in labelled.iter().filter(|l| l.term == Term::VatId) {
         for (text, _, _, cell) in sources(l) {
-            if let Some(v) = values::tax_identifier(&text) {
+            if let Some(v) = values::tax_identifier(&text).filter(|v| !values::in_iban(&text, v)) {
                 labelled_vats.push((v, cell));
                 break;
             }
@@ -214,9 +214,15 @@ pub fn read(layout: &Layout) -> Reading {
                     }
                 }
                 Term::Total | Term::TotalNet | Term::TotalTax | Term::AmountDue => {
-                    if let Some((v, cents)) = values::amount(&text) {
+                    // "VAT 19%: EUR 26.03": the rate stands between a tax's label and its amount.
+                    let (text, rate) = values::after_rate(&text);
+                    if let Some((v, cents)) = values::amount(text) {
                         let score = if cents { score } else { score * 0.6 };
-                        push(field, Candidate { value: v, score, evidence: evidence(", an amount"), cell: Some(cell) });
+                        let (score, note) = match (rate, l.term) {
+                            (true, Term::TotalTax) => ((score / 0.7).min(score.max(0.9)), ", an amount after a rate"),
+                            _ => (score, ", an amount"),
+                        };
+                        push(field, Candidate { value: v, score, evidence: evidence(note), cell: Some(cell) });
                     }
                 }
                 Term::Bic => {
@@ -369,7 +375,7 @@ pub fn fill(
     }
     for name in required {
         if !fields.contains_key(name) && !overrides.contains_key(name) && !problems.contains_key(name) {
-            problems.insert(name.clone(), "not found on the document".into());
+            problems.insert(name.clone(), "not found in the text".into());
         }
     }
 }
@@ -406,6 +412,9 @@ fn check_amounts(fields: &mut BTreeMap<String, Field>) {
     // 365,28 / Gesamtsumme 1.801,78"): net candidates are tried first, then totals.
     let mut totals = options("total");
     totals.extend(options("amount_due"));
+    let no_breakdown = taxes.is_empty()
+        && options("total_net").is_empty()
+        && fields.get("total").is_some_and(|f| f.alternatives.is_empty());
     let mut nets = options("total_net");
     nets.extend(options("total"));
     let mut agreed = None;
@@ -432,6 +441,14 @@ fn check_amounts(fields: &mut BTreeMap<String, Field>) {
                     due.confidence = 1.0;
                     due.evidence.push_str("; equals the total");
                 }
+            }
+        }
+        // An invoice with a total alone (no tax shown: a small business, a receipt) has
+        // nothing to contradict it; where a net or a tax is printed and nothing adds up, one of
+        // them is misread.
+        None if no_breakdown => {
+            if let Some(f) = fields.get_mut("total") {
+                f.evidence.push_str("; no net or tax printed to check it against");
             }
         }
         None => {

@@ -35,6 +35,16 @@ pub fn amount(text: &str) -> Option<(String, bool)> {
     Some((value, c.get(3).is_some()))
 }
 
+/// `text` after a leading tax rate ("19%:", "(7 %)", "20,0 %"), and whether there was one.
+pub fn after_rate(text: &str) -> (&str, bool) {
+    static RATE: OnceLock<Regex> = OnceLock::new();
+    let re = re(&RATE, r"^\s*\(?\d{1,2}(?:[.,]\d{1,2})?\s*%\)?\s*[:=]?\s*");
+    match re.find(text) {
+        Some(m) if m.end() < text.len() => (&text[m.end()..], true),
+        _ => (text, false),
+    }
+}
+
 /// The currency an amount's text names, as an ISO 4217 code.
 pub fn currency_in(text: &str) -> Option<String> {
     for w in text.split(|c: char| !c.is_alphanumeric() && !matches!(c, '€' | '$' | '£')) {
@@ -104,7 +114,12 @@ pub fn ibans(line: &str) -> Vec<String> {
     re.find_iter(line).filter_map(|m| super::super::fields::iban(m.as_str()).ok()).collect()
 }
 
-/// Every VAT identifier in a line whose country format and check digit hold.
+/// The countries whose VAT identifiers carry a check digit `codes::vat_id_problem` computes;
+/// another country's identifier found unlabelled could be any code of letters and digits.
+const CHECKED: &[&str] = &["AT", "BE", "DE", "DK", "ES", "FI", "FR", "IT", "LU", "NL", "PL", "PT", "SE"];
+
+/// Every VAT identifier in a line whose country format and check digit hold (and that is not
+/// the start of an IBAN printed there: "GB29 NWBK 6016 1331 …").
 pub fn vat_ids(line: &str) -> Vec<String> {
     static VAT: OnceLock<Regex> = OnceLock::new();
     let re = re(
@@ -114,13 +129,17 @@ pub fn vat_ids(line: &str) -> Vec<String> {
     let mut out = vec![];
     for m in re.find_iter(line) {
         let compact: String = m.as_str().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-        if compact.chars().skip(2).filter(char::is_ascii_digit).count() >= 7
-            && codes::vat_id_problem(&compact).is_none()
-        {
+        let checked = CHECKED.contains(&&compact[..2]) && codes::vat_id_problem(&compact).is_none();
+        if compact.chars().skip(2).filter(char::is_ascii_digit).count() >= 7 && checked && !in_iban(line, &compact) {
             out.push(compact);
         }
     }
     out
+}
+
+/// Whether `id` is the start of an IBAN printed in `line`.
+pub fn in_iban(line: &str, id: &str) -> bool {
+    ibans(line).iter().any(|iban| iban.starts_with(id))
 }
 
 /// A tax identifier as a VAT label's value: letters and digits (spaces, dots and dashes inside
@@ -234,6 +253,9 @@ mod tests {
         assert_eq!(a("1.234"), None);
         assert_eq!(a("19%"), None);
         assert_eq!(a("12.03.2024"), None);
+        assert_eq!(after_rate("19%: EUR 26.03"), ("EUR 26.03", true));
+        assert_eq!(after_rate("(7 %) 1,40"), ("1,40", true));
+        assert_eq!(after_rate("26.03"), ("26.03", false));
     }
 
     #[test]
@@ -256,6 +278,8 @@ mod tests {
         assert_eq!(ibans("IBAN: DE89 3704 0044 0532 0130 00 BIC COBADEFFXXX"), ["DE89370400440532013000"]);
         assert!(ibans("DE89 3704 0044 0532 0130 01").is_empty());
         assert_eq!(vat_ids("USt-IdNr.: DE 136 695 976"), ["DE136695976"]);
+        assert!(vat_ids("Pay by wire: IBAN GB29 NWBK 6016 1331 9268 19").is_empty());
+        assert!(vat_ids("DE89 3704 0044 0532 0130 00").is_empty());
         assert_eq!(bic("COBADEFFXXX").as_deref(), Some("COBADEFFXXX"));
         assert_eq!(currency_in("1.190,00 €").as_deref(), Some("EUR"));
     }
