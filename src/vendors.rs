@@ -36,21 +36,18 @@ pub async fn learn(
     }
     let layout = crate::classify::generic_layout(doc);
     let day_first = vendor::day_first(reading);
+    // What was learned before stays, behind the newest: a vendor may print more than one layout.
+    let known = store.vendor_for(&keys).await?;
     let mut learned = BTreeMap::new();
     for name in given.keys().filter(|n| generic::FIELDS.contains(&n.as_str())) {
         let Some(value) = outcome.fields.get(name).and_then(|v| v.as_str()) else { continue };
         match vendor::learn(&layout, name, value, day_first) {
             Some(spot) => {
-                learned.insert(
-                    name.clone(),
-                    vendor::Learned { spot, example: value.to_string(), document_id, by: by.to_string() },
-                );
+                let earlier = known.as_ref().and_then(|v| v.fields.get(name));
+                let l = vendor::Learned::new(spot, value.to_string(), document_id, by.to_string(), earlier);
+                learned.insert(name.clone(), l);
             }
-            None => tracing::info!(
-                document_id,
-                field = name.as_str(),
-                "the value given is not printed on the document: not learned"
-            ),
+            None => tracing::info!(document_id, field = name.as_str(), "the value given is not printed on the document: not learned"),
         }
     }
     if learned.is_empty() {

@@ -142,7 +142,7 @@ fn one_correction_teaches_the_vendor_and_its_next_invoice_goes_straight_to_its_b
     assert!(shown.contains("total: two cells right of \"endsumme\""), "{shown}");
     assert!(shown.contains("shown by ann"), "{shown}");
     let api = s.call("GET", &format!("/api/v1/vendors/{vendor}"), None).json();
-    assert_eq!(api["fields"]["total"]["spot"]["place"], "right_two", "{api}");
+    assert_eq!(api["fields"]["total"]["spots"][0]["place"], "right_two", "{api}");
     assert_eq!(api["fields"]["total"]["example"], "1190.00", "{api}");
 
     // Forgotten, the vendor's next invoice is the generic reader's again: back to a person.

@@ -54,7 +54,7 @@ pub async fn run(s: &Settings, cmd: VendorsCmd) -> anyhow::Result<ExitCode> {
                 for (field, l) in &v.fields {
                     out!(
                         "  {field}: {}  — e.g. {} on document #{}, shown by {}",
-                        l.spot.describe(),
+                        l.describe(),
                         l.example,
                         l.document_id,
                         l.by

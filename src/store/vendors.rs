@@ -23,7 +23,7 @@ fn params(from: usize, n: usize) -> String {
     (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-/// The vendor the first of `keys` names (the oldest on a tie).
+/// The vendor any of `keys` names (the oldest when they name several).
 async fn known(tx: &mut super::Tx, keys: &[String]) -> Result<Option<i64>> {
     let sql = format!(
         "SELECT vendor_id FROM vendor_keys WHERE key IN ({}) ORDER BY vendor_id LIMIT 1",
@@ -67,15 +67,15 @@ impl Store {
             .bind(id)
             .fetch_all(&self.pool)
             .await?;
-        let rows = sqlx::query("SELECT field, spot, example, document_id, learned_by FROM vendor_fields WHERE vendor_id = $1 ORDER BY field")
+        let rows = sqlx::query("SELECT field, spots, example, document_id, learned_by FROM vendor_fields WHERE vendor_id = $1 ORDER BY field")
             .bind(id)
             .fetch_all(&self.pool)
             .await?;
         let mut fields = BTreeMap::new();
         for r in rows {
-            // A spot this version cannot read (written by a newer one) is skipped, not fatal.
-            if let Ok(spot) = serde_json::from_str(&r.get::<String, _>(1)) {
-                fields.insert(r.get(0), Learned { spot, example: r.get(2), document_id: r.get(3), by: r.get(4) });
+            // Spots this version cannot read (written by a newer one) are skipped, not fatal.
+            if let Ok(spots) = serde_json::from_str(&r.get::<String, _>(1)) {
+                fields.insert(r.get(0), Learned { spots, example: r.get(2), document_id: r.get(3), by: r.get(4) });
             }
         }
         Ok(Some(Vendor { id, name: row.get(0), keys: keys.iter().map(|r| r.get(0)).collect(), fields }))
@@ -141,14 +141,14 @@ impl Store {
         sqlx::query("UPDATE vendors SET updated_at = $1 WHERE id = $2").bind(&at).bind(id).execute(&mut *tx).await?;
         for (field, l) in fields {
             sqlx::query(
-                "INSERT INTO vendor_fields (vendor_id, field, spot, example, document_id, learned_by, learned_at) \
+                "INSERT INTO vendor_fields (vendor_id, field, spots, example, document_id, learned_by, learned_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (vendor_id, field) DO UPDATE SET \
-                 spot = excluded.spot, example = excluded.example, document_id = excluded.document_id, \
+                 spots = excluded.spots, example = excluded.example, document_id = excluded.document_id, \
                  learned_by = excluded.learned_by, learned_at = excluded.learned_at",
             )
             .bind(id)
             .bind(field)
-            .bind(serde_json::to_string(&l.spot).expect("a spot serialises"))
+            .bind(serde_json::to_string(&l.spots).expect("spots serialise"))
             .bind(&l.example)
             .bind(document_id)
             .bind(by)

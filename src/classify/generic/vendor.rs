@@ -68,13 +68,34 @@ impl Spot {
     }
 }
 
-/// A field's spot as learned: from which document, and the value the agent gave there.
+/// A field's spots as learned, the newest first (a vendor may print two layouts: a one-page
+/// and a longer invoice), the value the agent gave on the newest, and from which document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Learned {
-    pub spot: Spot,
+    pub spots: Vec<Spot>,
     pub example: String,
     pub document_id: i64,
     pub by: String,
+}
+
+/// How many layouts of one vendor are remembered per field.
+pub const MAX_SPOTS: usize = 3;
+
+impl Learned {
+    /// `spot`, shown on `document_id` by `by` with `example`, ahead of the spots `earlier` had.
+    pub fn new(spot: Spot, example: String, document_id: i64, by: String, earlier: Option<&Learned>) -> Learned {
+        let mut spots = vec![spot];
+        for s in earlier.map(|e| e.spots.as_slice()).unwrap_or_default() {
+            if spots.len() < MAX_SPOTS && !spots.contains(s) {
+                spots.push(s.clone());
+            }
+        }
+        Learned { spots, example, document_id, by }
+    }
+
+    pub fn describe(&self) -> String {
+        self.spots.iter().map(Spot::describe).collect::<Vec<_>>().join(", or ")
+    }
 }
 
 /// What is known of one vendor.
@@ -178,28 +199,57 @@ fn above(layout: &Layout, id: usize) -> Option<usize> {
     layout.lines[from..c.line].iter().flatten().copied().filter(|&a| layout.below(a) == Some(id)).last()
 }
 
-/// Which occurrence of `label` cell `id` is, counting cells whose label (whole text, or its first
-/// words for `After`) normalises the same.
-fn nth(layout: &Layout, id: usize, label: &str, after: bool) -> usize {
-    (0..id).filter(|&c| label_at(layout, c, label, after).is_some()).count()
+/// Which occurrence of `label` cell `id` is, counting the cells that start with it.
+fn nth(layout: &Layout, id: usize, label: &str) -> usize {
+    (0..id).filter(|&c| label_at(layout, c, label).is_some()).count()
 }
 
-/// Whether cell `c` carries `label`; for `After`, the text after the label's words.
-fn label_at<'a>(layout: &'a Layout, c: usize, label: &str, after: bool) -> Option<String> {
+/// Whether cell `c` starts with `label`'s words, and the text after them.
+fn label_at(layout: &Layout, c: usize, label: &str) -> Option<String> {
     let text = &layout.cells[c].text;
-    if !after {
-        return (norm(text) == label).then(String::new);
+    if norm(text) == label {
+        return Some(String::new());
     }
     let w: Vec<&str> = text.split_whitespace().collect();
     (1..w.len()).find(|&k| norm(&w[..k].join(" ")) == label).map(|k| w[k..].join(" "))
 }
 
+/// The label terms that name `field`.
+fn terms_of(field: &str) -> &'static [labels::Term] {
+    use labels::Term::*;
+    match field {
+        "invoice_number" => &[InvoiceNumber],
+        "issue_date" => &[IssueDate],
+        "due_date" => &[DueDate],
+        "total" => &[Total, AmountDue],
+        "total_net" => &[TotalNet],
+        "total_tax" => &[TotalTax],
+        "amount_due" => &[AmountDue, Total],
+        "purchase_order" => &[PurchaseOrder],
+        "seller_vat_id" | "buyer_vat_id" => &[VatId],
+        "iban" => &[Iban],
+        "bic" => &[Bic],
+        _ => &[],
+    }
+}
+
 /// Where `value` (an agent's, normalised) stands in `layout` as field `field`: the first place
-/// a recognised label points at it, else the first labelled place, else where it stands.
+/// the field's own label points at it, else another known label, else any label, else the point
+/// on the page where it stands.
 pub fn learn(layout: &Layout, field: &str, value: &str, day_first: bool) -> Option<Spot> {
     let kind = Kind::of(field);
-    let mut spots: Vec<(bool, Spot)> = vec![];
-    let recognised = |label: &str| !labels::at_start(&labels::words(label)).is_empty();
+    // How well a label suits: 2 when it is the field's own ("Rechnungsnummer" for the number),
+    // 1 for another field's, 0 for text no label table knows.
+    let own = terms_of(field);
+    let rank = |label: &str| -> u8 {
+        let found = labels::at_start(&labels::words(label));
+        if found.iter().any(|f| own.contains(&f.term)) {
+            2
+        } else {
+            u8::from(!found.is_empty())
+        }
+    };
+    let mut spots: Vec<(u8, Spot)> = vec![];
     for (id, cell) in layout.cells.iter().enumerate() {
         // After a label in the value's own cell.
         let w: Vec<&str> = cell.text.split_whitespace().collect();
@@ -210,8 +260,8 @@ pub fn learn(layout: &Layout, field: &str, value: &str, day_first: bool) -> Opti
             }
             if let Some(words) = holds(kind, &w[k..].join(" "), value, day_first) {
                 let label = norm(&prefix);
-                let nth = nth(layout, id, &label, true);
-                spots.push((recognised(&prefix), Spot { label, nth, place: Place::After, at: None, words }));
+                let nth = nth(layout, id, &label);
+                spots.push((rank(&prefix), Spot { label, nth, place: Place::After, at: None, words }));
                 break;
             }
         }
@@ -220,8 +270,8 @@ pub fn learn(layout: &Layout, field: &str, value: &str, day_first: bool) -> Opti
             let text = &layout.cells[label_cell].text;
             if label_like(text) {
                 let label = norm(text);
-                let nth = nth(layout, label_cell, &label, false);
-                spots.push((recognised(text), Spot { label, nth, place, at: None, words }));
+                let nth = nth(layout, label_cell, &label);
+                spots.push((rank(text), Spot { label, nth, place, at: None, words }));
             }
         };
         if let Some(l) = left_of(layout, id) {
@@ -233,22 +283,15 @@ pub fn learn(layout: &Layout, field: &str, value: &str, day_first: bool) -> Opti
         if let Some(a) = above(layout, id) {
             from(a, Place::Below);
         }
-        spots.push((
-            false,
-            Spot {
-                label: String::new(),
-                nth: 0,
-                place: Place::At,
-                at: Some(At { page: cell.page, x: cell.x0, y: cell.y0 }),
-                words,
-            },
-        ));
+        let at = Some(At { page: cell.page, x: cell.x0, y: cell.y0 });
+        spots.push((0, Spot { label: String::new(), nth: 0, place: Place::At, at, words }));
     }
-    let best = spots
+    let labelled = |s: &Spot| s.place != Place::At;
+    let best = [2, 1, 0]
         .iter()
-        .position(|(recognised, _)| *recognised)
-        .or_else(|| spots.iter().position(|(_, s)| s.place != Place::At));
-    best.or((!spots.is_empty()).then_some(0)).map(|i| spots.swap_remove(i).1)
+        .find_map(|r| spots.iter().position(|(rank, s)| rank == r && labelled(s)))
+        .or((!spots.is_empty()).then_some(0));
+    best.map(|i| spots.swap_remove(i).1)
 }
 
 /// The value at `spot` in `layout`, and the cell it was read from.
@@ -266,20 +309,31 @@ pub fn find(layout: &Layout, field: &str, spot: &Spot, day_first: bool) -> Optio
         }
         return value_in(kind, &near.1.text, spot.words, day_first).map(|v| (v, near.0));
     }
-    let after = spot.place == Place::After;
-    let (label_cell, rest) = (0..layout.cells.len())
-        .filter_map(|c| label_at(layout, c, &spot.label, after).map(|rest| (c, rest)))
-        .nth(spot.nth)?;
-    let (text, cell) = match spot.place {
-        Place::After => (rest, label_cell),
-        Place::Right => layout.right_of(label_cell).map(|r| (layout.cells[r].text.clone(), r))?,
-        Place::RightTwo => {
-            layout.right_of(label_cell).and_then(|r| layout.right_of(r)).map(|r| (layout.cells[r].text.clone(), r))?
-        }
-        Place::Below => layout.below(label_cell).map(|b| (layout.cells[b].text.clone(), b))?,
+    // The label's cell: its first words are the label (a value or more text may follow).
+    let (label_cell, rest) =
+        (0..layout.cells.len()).filter_map(|c| label_at(layout, c, &spot.label).map(|rest| (c, rest))).nth(spot.nth)?;
+    let cell_text = |c: usize| (layout.cells[c].text.clone(), c);
+    let right = layout.right_of(label_cell);
+    let two_right = right.and_then(|r| layout.right_of(r)).map(cell_text);
+    let after = (!rest.is_empty()).then(|| (rest, label_cell));
+    // Whether a value stands after its label in the cell or a column right of it depends on
+    // how wide it is (a right-aligned amount nears its label as it grows): those places stand
+    // in for each other, the learned one tried first.
+    let tries = match spot.place {
+        Place::Below => vec![layout.below(label_cell).map(cell_text)],
+        Place::After => vec![after, right.map(cell_text), two_right],
+        Place::Right => vec![right.map(cell_text), after, two_right],
+        Place::RightTwo => vec![two_right, right.map(cell_text), after],
         Place::At => unreachable!("handled above"),
     };
-    value_in(kind, &text, spot.words, day_first).map(|v| (v, cell))
+    tries.into_iter().flatten().find_map(|(text, cell)| value_in(kind, &text, spot.words, day_first).map(|v| (v, cell)))
+}
+
+/// Whether `value` is like `example` where an identifier's shape says something: a number that
+/// had digits when the agent showed it has digits (else the spot holds other text now).
+fn alike(field: &str, value: &str, example: &str) -> bool {
+    let digits = |s: &str| s.chars().any(|c| c.is_ascii_digit());
+    Kind::of(field) != Kind::Identifier || !digits(example) || digits(value)
 }
 
 /// Reads the vendor's learned fields into `reading`, ahead of the generic guess: a spot that
@@ -289,9 +343,21 @@ pub fn apply(layout: &Layout, vendor: &Vendor, reading: &mut Reading) {
     let day_first = day_first(reading);
     for (name, learned) in &vendor.fields {
         let source = format!("learned for {} from document #{} ({})", vendor.name, learned.document_id, learned.by);
-        match find(layout, name, &learned.spot, day_first) {
-            Some((value, cell)) => {
-                let evidence = format!("{source}: {}", learned.spot.describe());
+        let found: Vec<(String, usize, &Spot)> =
+            learned.spots.iter().filter_map(|s| find(layout, name, s, day_first).map(|(v, cell)| (v, cell, s))).filter(|(v, _, _)| alike(name, v, &learned.example)).collect();
+        // The vendor's layouts may each hold a value here: where they disagree, the one the
+        // generic reader is sure of too wins, sure; else the newest, not sure.
+        let generic = reading.fields.get(name).filter(|f| f.sure).map(|f| f.value.clone());
+        let agree = found.windows(2).all(|p| p[0].0 == p[1].0);
+        let chosen = found.iter().find(|f| Some(&f.0) == generic.as_ref()).or(found.first()).cloned();
+        let confirmed = agree || chosen.as_ref().is_some_and(|c| Some(&c.0) == generic.as_ref());
+        match chosen {
+            Some((value, cell, spot)) => {
+                let mut evidence = format!("{source}: {}", spot.describe());
+                if !confirmed {
+                    evidence.push_str("; the vendor's other layouts read another value here");
+                }
+                let confidence = if confirmed { 1.0 } else { 0.5 };
                 let old = reading.fields.remove(name);
                 let mut alternatives = vec![];
                 if let Some(old) = old {
@@ -307,14 +373,14 @@ pub fn apply(layout: &Layout, vendor: &Vendor, reading: &mut Reading) {
                 }
                 reading.fields.insert(
                     name.clone(),
-                    Field { value, confidence: 1.0, sure: true, evidence, alternatives, cell: Some(cell) },
+                    Field { value, confidence, sure: confirmed, evidence, alternatives, cell: Some(cell) },
                 );
             }
             None => {
                 if let Some(f) = reading.fields.get_mut(name) {
                     f.confidence = f.confidence.min(0.5);
                     f.sure = false;
-                    f.evidence.push_str(&format!("; nothing readable {} as {source}", learned.spot.describe()));
+                    f.evidence.push_str(&format!("; nothing readable {} as {source}", learned.describe()));
                 }
             }
         }
@@ -362,7 +428,7 @@ IBAN DE89 3704 0044 0532 0130 00
     fn a_learned_spot_outranks_the_generic_guess_and_an_empty_one_is_not_sure() {
         let first = Layout::from_text(FIRST);
         let spot = |f: &str, v: &str| Learned {
-            spot: learn(&first, f, v, true).unwrap(),
+            spots: vec![learn(&first, f, v, true).unwrap()],
             example: v.into(),
             document_id: 7,
             by: "alice".into(),

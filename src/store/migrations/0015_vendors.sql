@@ -1,6 +1,7 @@
 -- What agents taught clerk of each vendor's invoices (issue 21). A vendor is known by keys (its
--- VAT identifier, its IBAN: `vat:DE…`, `iban:DE…`); per field, the spot its value stands at on the
--- vendor's layout (JSON, see classify::generic::vendor::Spot) and the document it was shown on.
+-- VAT identifier, its IBAN: `vat:DE…`, `iban:DE…`); per field, the spots its value stands at on the
+-- vendor's layouts, newest first (JSON, see classify::generic::vendor::Spot), and the document the
+-- newest was shown on.
 CREATE TABLE vendors (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -15,7 +16,7 @@ CREATE INDEX vendor_keys_vendor ON vendor_keys(vendor_id);
 CREATE TABLE vendor_fields (
     vendor_id INTEGER NOT NULL,
     field TEXT NOT NULL,
-    spot TEXT NOT NULL,
+    spots TEXT NOT NULL,
     example TEXT NOT NULL,
     document_id INTEGER NOT NULL,
     learned_by TEXT NOT NULL,

@@ -1,8 +1,13 @@
 """How well the generic invoice reader reads printed invoices whose fields are known (make.py's
-OUT/truth.jsonl): per field, per producer and per language, the share read right; how often a
-field marked sure is right; how many invoices would go straight through.
+OUT/truth.jsonl, and scan.py's OUT/scans.jsonl when there): per field, per producer and per
+language, the share read right; how often a field marked sure is right, per producer; how many
+invoices would go straight through.
 
-    measure.py CLERK OUT [--json]
+    measure.py CLERK OUT [--floors]
+
+--floors: exit 1 when a figure is below the floor issue 21 sets — each of the core fields right
+on >= 90% of every text producer's invoices and >= 80% of the scans, >= 99% of sure fields right,
+>= 50% of text-PDF invoices straight through — naming each one short.
 """
 import json
 import subprocess
@@ -32,6 +37,8 @@ def same(field, got, want):
 def main():
     clerk, out = sys.argv[1], Path(sys.argv[2])
     truth = [json.loads(l) for l in open(out / "truth.jsonl")]
+    if (out / "scans.jsonl").exists():
+        truth += [json.loads(l) for l in open(out / "scans.jsonl")]
     defs = Path(__file__).resolve().parent / "defs"
     files = [t["file"] for t in truth]
     got = {}
@@ -42,7 +49,7 @@ def main():
             v = json.loads(line)
             got[v["file"]] = v
     per = defaultdict(lambda: [0, 0])           # (group, field) -> [right, total]
-    sure = [0, 0]                               # [right, total] of fields marked sure
+    sure = defaultdict(lambda: [0, 0])          # producer -> [right, total] of fields marked sure
     straight = defaultdict(lambda: [0, 0])      # producer -> [straight through, invoices]
     for t in truth:
         v = got.get(t["file"], {})
@@ -61,20 +68,42 @@ def main():
                 per[(group, f)][1] += 1
             r = reading.get(f)
             if r and r.get("sure"):
-                sure[0] += right
-                sure[1] += 1
+                for group in ("all", t["producer"]):
+                    sure[group][0] += right
+                    sure[group][1] += 1
                 wrong_sure |= not right
         if ok_all and not wrong_sure:
             straight[t["producer"]][0] += 1
+            if t["producer"] != "scan":
+                straight["text PDFs"][0] += 1
+        if t["producer"] != "scan":
+            straight["text PDFs"][1] += 1
     groups = sorted({g for g, _ in per})
     print(f"{'':16}" + "".join(f"{f[:12]:>13}" for f in FIELDS))
     for g in groups:
         row = "".join(
             f"{(100 * per[(g, f)][0] / per[(g, f)][1]):12.0f}%" if per[(g, f)][1] else f"{'-':>13}" for f in FIELDS)
         print(f"{g:16}{row}")
-    print(f"sure fields right: {sure[0]}/{sure[1]} = {100 * sure[0] / max(1, sure[1]):.1f}%")
+    for g, (r, n) in sorted(sure.items()):
+        print(f"sure fields right, {g}: {r}/{n} = {100 * r / max(1, n):.1f}%")
     for p, (s, n) in sorted(straight.items()):
         print(f"straight through, {p}: {s}/{n} = {100 * s / max(1, n):.0f}%")
+    if "--floors" in sys.argv:
+        short = []
+        share = lambda rn: rn[0] / rn[1] if rn[1] else 1.0
+        for g in groups:
+            if g == "all" or g.startswith("lang:"):
+                continue
+            floor = 0.8 if g == "scan" else 0.9
+            for f in CORE:
+                if per[(g, f)][1] and share(per[(g, f)]) < floor:
+                    short.append(f"{g} {f}: {100 * share(per[(g, f)]):.0f}% < {100 * floor:.0f}%")
+        if share(sure["all"]) < 0.99:
+            short.append(f"sure fields right: {100 * share(sure['all']):.1f}% < 99%")
+        if share(straight["text PDFs"]) < 0.5:
+            short.append(f"text PDFs straight through: {100 * share(straight['text PDFs']):.0f}% < 50%")
+        print(f"{len(short)} figure(s) below the floors" + "".join(f"\n  {x}" for x in short))
+        sys.exit(1 if short else 0)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,12 @@
 # How well the generic invoice reader reads invoices it has no template for:
 # `bash tests/producers/invoices/run.sh` prints the e-invoice corpus's XMLs through five
 # producers (make.py: Saxon + the XRechnung visualisation, Chromium, Apache FOP, LibreOffice
-# Writer, ReportLab) into target/invoice-corpus once, then reads them all with clerk and prints
-# the share right per field, producer and language (measure.py). Needs ../shared/corpora/einvoice.
-# A measurement, not part of the test suite (printing 590 invoices takes about ten minutes).
+# Writer, ReportLab) into target/invoice-corpus once, scans one print of each (scan.py), then
+# reads them all with clerk and prints the share right per field, producer and language
+# (measure.py), and how many of a vendor's invoices go straight through after an agent's
+# correction (tests/vendor_corpus.rs). Exits 1 when a figure is below issue 21's floors.
+# Needs ../shared/corpora/einvoice. A measurement, not part of the test suite (printing and
+# scanning 708 invoices takes about fifteen minutes the first time).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 corpus=../shared/corpora/einvoice
@@ -26,5 +29,11 @@ if [ ! -s target/invoice-corpus/truth.jsonl ]; then
   find "$corpus" -name '*.xml' -print0 | sort -z |
     xargs -0 "$venv/bin/python" tests/producers/invoices/make.py target/invoice-corpus
 fi
+if [ ! -s target/invoice-corpus/scans.jsonl ]; then
+  "$venv/bin/python" tests/producers/invoices/scan.py target/invoice-corpus
+fi
 cargo build --locked --release --bins
-"$venv/bin/python" tests/producers/invoices/measure.py target/release/clerk target/invoice-corpus
+status=0
+"$venv/bin/python" tests/producers/invoices/measure.py target/release/clerk target/invoice-corpus --floors || status=1
+CLERK_INVOICE_CORPUS=target/invoice-corpus cargo test --locked --release --test vendor_corpus -- --nocapture || status=1
+exit $status
