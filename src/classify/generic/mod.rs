@@ -52,6 +52,7 @@ pub struct Reading {
 const SAME_CELL: f64 = 1.0;
 const RIGHT: f64 = 0.95;
 const BELOW: f64 = 0.8;
+const BELOW_ALIGNED: f64 = 0.95;
 
 struct Labelled {
     term: Term,
@@ -120,7 +121,16 @@ pub fn read(layout: &Layout) -> Reading {
             }
         }
         if let Some(b) = layout.below(l.cell) {
-            out.push((layout.cells[b].text.clone(), BELOW, "below it", b));
+            // A label alone in its cell with its value on the next line, aligned with it, is a
+            // form's field ("Invoice no." over "4711"), as sure as one beside its value.
+            let v = &layout.cells[b];
+            let h = (cell.y1 - cell.y0).max(1.0);
+            let aligned = (v.x0 - cell.x0).abs() <= 0.5 * h || (v.x1 - cell.x1).abs() <= 0.5 * h;
+            if rest.is_empty() && v.line == cell.line + 1 && aligned {
+                out.push((v.text.clone(), BELOW_ALIGNED, "on the next line under it", b));
+            } else {
+                out.push((v.text.clone(), BELOW, "below it", b));
+            }
         }
         out
     };
@@ -157,6 +167,9 @@ pub fn read(layout: &Layout) -> Reading {
     }
     let currency = currencies.iter().max_by_key(|(_, n)| **n).map(|(c, n)| (c.clone(), *n));
     let day_first = currency.as_ref().is_none_or(|(c, _)| c != "USD");
+    // Europe writes the day first, whatever the separator: a European currency settles
+    // "09/01/2015" (an American invoice pays in dollars).
+    let day_first_for_sure = currency.as_ref().is_some_and(|(c, _)| EUROPEAN.contains(&c.as_str()));
     if let Some((code, n)) = &currency {
         let others: usize = currencies.values().sum::<usize>() - n;
         let score = match (others, n) {
@@ -202,6 +215,7 @@ pub fn read(layout: &Layout) -> Reading {
                 }
                 Term::IssueDate | Term::DueDate => {
                     if let Some((d, certain)) = values::date(&text, day_first) {
+                        let certain = certain || day_first_for_sure;
                         let (score, note) = if certain {
                             (score, ", a date")
                         } else {
@@ -252,6 +266,20 @@ pub fn read(layout: &Layout) -> Reading {
                 .find(|&c| values::vat_ids(&layout.cells[c].text).contains(&vat))
                 .unwrap_or(line[0]);
             vats.push((vat, cell, true));
+        }
+    }
+    // A narrow column wraps a long value onto the next line ("DE7900000000123 / 4567890"): a
+    // cell that starts like an IBAN and does not hold one is read with the cell below it.
+    for (id, cell) in layout.cells.iter().enumerate() {
+        if values::starts_like_iban(&cell.text) && values::ibans(&cell.text).is_empty() {
+            if let Some(b) = layout.below(id) {
+                let joined = format!("{}{}", cell.text.trim(), layout.cells[b].text.trim());
+                for iban in values::ibans(&joined) {
+                    if !ibans.iter().any(|(i, _)| *i == iban) {
+                        ibans.push((iban, id));
+                    }
+                }
+            }
         }
     }
     for (vat, cell) in labelled_vats {
@@ -319,6 +347,10 @@ pub fn read(layout: &Layout) -> Reading {
     }
     Reading { fields }
 }
+
+/// Currencies of countries that write dates day first.
+const EUROPEAN: &[&str] =
+    &["EUR", "GBP", "CHF", "PLN", "SEK", "DKK", "NOK", "CZK", "HUF", "RON", "BGN", "ISK", "HRK"];
 
 /// The fields this reader fills, as a type's `extract.required` names them.
 pub const FIELDS: &[&str] = &[
@@ -683,6 +715,13 @@ IBAN DE89 3704 0044 0532 0130 00   BIC COBADEFFXXX
         assert_eq!(value(&r, "seller_vat_id").map(|v| v.0), Some("DE136695976"));
         assert_eq!(value(&r, "buyer_vat_id").map(|v| v.0), Some("DE129273398"));
         assert_eq!(value(&r, "bic").map(|v| v.0), Some("COBADEFFXXX"));
+    }
+
+    #[test]
+    fn an_iban_a_narrow_column_wrapped_is_read_whole() {
+        let text = "Bank:          IBAN:     DE7900000000123\n                          4567890\n";
+        let r = read(&Layout::from_text(text));
+        assert_eq!(value(&r, "iban"), Some(("DE79000000001234567890", true)));
     }
 
     #[test]

@@ -118,6 +118,13 @@ pub fn ibans(line: &str) -> Vec<String> {
 /// another country's identifier found unlabelled could be any code of letters and digits.
 const CHECKED: &[&str] = &["AT", "BE", "DE", "DK", "ES", "FI", "FR", "IT", "LU", "NL", "PL", "PT", "SE"];
 
+/// Whether `text` (a cell) is the start of an IBAN a line break may have cut: a country code,
+/// two check digits and at least four more letters or digits, nothing else.
+pub fn starts_like_iban(text: &str) -> bool {
+    static START: OnceLock<Regex> = OnceLock::new();
+    re(&START, r"^[A-Z]{2}\d{2}(?:\s?[A-Z0-9]){4,30}$").is_match(text.trim())
+}
+
 /// Every VAT identifier in a line whose country format and check digit hold (and that is not
 /// the start of an IBAN printed there: "GB29 NWBK 6016 1331 …").
 pub fn vat_ids(line: &str) -> Vec<String> {
