@@ -18,6 +18,7 @@ pub enum Term {
     VatId,
     Bic,
     Iban,
+    Currency,
     Seller,
     Buyer,
 }
@@ -344,6 +345,19 @@ const LABELS: &[(Term, &str, f64)] = &[
     (Term::Bic, "bic swift", 1.0),
     (Term::Bic, "swift bic", 1.0),
     (Term::Iban, "iban", 1.0),
+    // currency
+    (Term::Currency, "currency", 1.0),
+    (Term::Currency, "invoice currency", 1.0),
+    (Term::Currency, "wahrung", 1.0),
+    (Term::Currency, "rechnungswahrung", 1.0),
+    (Term::Currency, "devise", 1.0),
+    (Term::Currency, "monnaie", 1.0),
+    (Term::Currency, "valuta", 1.0),
+    (Term::Currency, "munteenheid", 1.0),
+    (Term::Currency, "moneda", 1.0),
+    (Term::Currency, "divisa", 1.0),
+    (Term::Currency, "moeda", 1.0),
+    (Term::Currency, "waluta", 1.0),
     // parties
     (Term::Seller, "seller", 1.0),
     (Term::Seller, "supplier", 1.0),

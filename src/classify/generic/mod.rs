@@ -205,12 +205,17 @@ pub fn read(layout: &Layout) -> Reading {
                 Term::TotalTax => "total_tax",
                 Term::AmountDue => "amount_due",
                 Term::Bic => "bic",
+                Term::Currency => "currency",
                 _ => continue,
             };
             match l.term {
                 Term::InvoiceNumber | Term::PurchaseOrder => {
                     if let Some(v) = values::identifier(&text) {
-                        push(field, Candidate { value: v, score, evidence: evidence(""), cell: Some(cell) });
+                        // One or two characters is more often a misread mark ("n.º" read "n.2")
+                        // than a number.
+                        let (score, note) =
+                            if v.chars().count() < 3 { (score * 0.6, ", very short for a number") } else { (score, "") };
+                        push(field, Candidate { value: v, score, evidence: evidence(note), cell: Some(cell) });
                     }
                 }
                 Term::IssueDate | Term::DueDate => {
@@ -237,6 +242,14 @@ pub fn read(layout: &Layout) -> Reading {
                             _ => (score, ", an amount"),
                         };
                         push(field, Candidate { value: v, score, evidence: evidence(note), cell: Some(cell) });
+                    }
+                }
+                // "Währung: EUR": the invoice's currency, whatever other currencies it shows
+                // amounts in (a tax total converted for the authorities).
+                Term::Currency => {
+                    let named = text.split_whitespace().next().and_then(values::currency_in);
+                    if let Some(v) = named {
+                        push(field, Candidate { value: v, score, evidence: evidence(", a currency"), cell: Some(cell) });
                     }
                 }
                 Term::Bic => {
@@ -341,6 +354,15 @@ pub fn read(layout: &Layout) -> Reading {
         );
     }
     check_amounts(&mut fields);
+    // An amount due is checked against the total it should equal (or fall short of by what was
+    // prepaid, which this reader does not read): one that does not equal it is not sure.
+    let total = fields.get("total").map(|f| f.value.clone());
+    if let Some(due) = fields.get_mut("amount_due") {
+        if total.as_deref().and_then(dec) != dec(&due.value) {
+            due.confidence = due.confidence.min(0.75);
+            due.evidence.push_str("; not the total");
+        }
+    }
     check_dates(&mut fields);
     for f in fields.values_mut() {
         f.sure = f.confidence + 1e-9 >= SURE;
@@ -454,7 +476,9 @@ fn check_amounts(fields: &mut BTreeMap<String, Field>) {
         for t in &totals {
             for x in &taxes {
                 if let (Some(tv), Some(nv), Some(xv)) = (dec(t), dec(n), dec(x)) {
-                    if nv + xv == tv && tv > Decimal::ZERO && n != t {
+                    // Addition proves little where a part is zero (0 + x = x) or where net and
+                    // tax could swap: no VAT rate reaches 100%, so the tax is the smaller part.
+                    if nv + xv == tv && tv > Decimal::ZERO && n != t && !nv.is_zero() && xv.abs() < nv.abs() {
                         agreed = Some((n.clone(), x.clone(), t.clone()));
                         break 'search;
                     }

@@ -65,6 +65,12 @@ pub fn currency_in(text: &str) -> Option<String> {
 /// and month could swap is not). Numbers are read day first, as every language here but
 /// American English writes them; ISO `2024-03-12` is year first.
 pub fn date(text: &str, day_first: bool) -> Option<(NaiveDate, bool)> {
+    use chrono::Datelike;
+    // An invoice's date lies within a lifetime of now: "0201-12-11" is a misread.
+    date_as_written(text, day_first).filter(|(d, _)| (1990..=2100).contains(&d.year()))
+}
+
+fn date_as_written(text: &str, day_first: bool) -> Option<(NaiveDate, bool)> {
     static NUMERIC: OnceLock<Regex> = OnceLock::new();
     let t = text.trim();
     let numeric = re(&NUMERIC, r"^(\d{1,4})([./\-])(\d{1,2})[./\-](\d{2,4})\b");
