@@ -241,15 +241,17 @@ pub fn learn(layout: &Layout, field: &str, value: &str, day_first: bool) -> Opti
     // How well a label suits: 2 when it is the field's own ("Rechnungsnummer" for the number),
     // 1 for another field's, 0 for text no label table knows.
     let own = terms_of(field);
-    let rank = |label: &str| -> u8 {
+    // Among the field's own labels the surest wins ("Gesamtsumme brutto" over "Summe aller
+    // Positionen" for the total): the rank is (how well it suits, the label's strength).
+    let rank = |label: &str| -> (u8, u32) {
         let found = labels::at_start(&labels::words(label));
-        if found.iter().any(|f| own.contains(&f.term)) {
-            2
-        } else {
-            u8::from(!found.is_empty())
+        let mine = found.iter().filter(|f| own.contains(&f.term)).map(|f| (f.strength * 100.0) as u32).max();
+        match mine {
+            Some(strength) => (2, strength),
+            None => (u8::from(!found.is_empty()), 0),
         }
     };
-    let mut spots: Vec<(u8, Spot)> = vec![];
+    let mut spots: Vec<((u8, u32), Spot)> = vec![];
     for (id, cell) in layout.cells.iter().enumerate() {
         // After a label in the value's own cell.
         let w: Vec<&str> = cell.text.split_whitespace().collect();
@@ -284,12 +286,16 @@ pub fn learn(layout: &Layout, field: &str, value: &str, day_first: bool) -> Opti
             from(a, Place::Below);
         }
         let at = Some(At { page: cell.page, x: cell.x0, y: cell.y0 });
-        spots.push((0, Spot { label: String::new(), nth: 0, place: Place::At, at, words }));
+        spots.push(((0, 0), Spot { label: String::new(), nth: 0, place: Place::At, at, words }));
     }
     let labelled = |s: &Spot| s.place != Place::At;
-    let best = [2, 1, 0]
+    // The best rank, the first in reading order on a tie.
+    let best = spots
         .iter()
-        .find_map(|r| spots.iter().position(|(rank, s)| rank == r && labelled(s)))
+        .enumerate()
+        .filter(|(_, (_, s))| labelled(s))
+        .max_by_key(|(i, (rank, _))| (*rank, std::cmp::Reverse(*i)))
+        .map(|(i, _)| i)
         .or((!spots.is_empty()).then_some(0));
     best.map(|i| spots.swap_remove(i).1)
 }
