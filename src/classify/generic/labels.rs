@@ -421,7 +421,8 @@ pub fn normalise_word(word: &str) -> String {
 
 /// The normalised words of a text (a word that normalises to nothing is dropped).
 pub fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| c.is_whitespace() || c == '/' || c == '-' || c == '.' || c == ':' || c == '(' || c == ')')
+    // "d'échéance" is two words, as "n.º" is.
+    text.split(|c: char| c.is_whitespace() || matches!(c, '/' | '-' | '.' | ':' | '(' | ')' | '\'' | '’'))
         .map(normalise_word)
         .filter(|w| !w.is_empty())
         .collect()

@@ -66,7 +66,7 @@ struct Labelled {
 fn rest_after(text: &str, n: usize) -> &str {
     let mut seen = 0;
     let mut end = 0;
-    let is_sep = |c: char| c.is_whitespace() || matches!(c, '/' | '-' | '.' | ':' | '(' | ')');
+    let is_sep = |c: char| c.is_whitespace() || matches!(c, '/' | '-' | '.' | ':' | '(' | ')' | '\'' | '’');
     let mut i = 0;
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     while i < chars.len() && seen < n {
@@ -83,7 +83,7 @@ fn rest_after(text: &str, n: usize) -> &str {
         }
         end = chars.get(i).map_or(text.len(), |(b, _)| *b);
     }
-    text[end..].trim_start_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '.' | '#' | '-' | '/'))
+    text[end..].trim_start_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '.' | '#' | '-' | '/' | 'º' | '°'))
 }
 
 pub fn read(layout: &Layout) -> Reading {
