@@ -217,8 +217,21 @@ fn classify_explain_shows_each_fields_evidence() {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "recognised", "{v}");
+    let total = &v["reading"]["fields"]["total"];
+    assert_eq!((total["value"].as_str(), total["sure"].as_bool()), (Some("1234.56"), Some(true)), "{v}");
+    // A total printed alone: nothing contradicts it, and the evidence says it was not checked.
+    assert!(total["evidence"].as_str().unwrap().contains("no net or tax printed to check it against"), "{v}");
+
+    // What the reader cannot find is said field by field.
+    let out = std::process::Command::new(support::CLERK)
+        .args(["classify", "--json", "--explain", "--definitions"])
+        .arg(defs.path())
+        .arg(support::repo().join("samples/invoice-incomplete.pdf"))
+        .env("CLERK_LOG", "error")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "exception", "{v}");
-    assert_eq!(v["reading"]["fields"]["total"]["value"], "1234.56");
-    assert_eq!(v["reading"]["fields"]["total"]["sure"], false, "no net and tax add up to it");
-    assert!(v["exception"]["reason"].as_str().unwrap().contains("total: found 1234.56 but not sure"), "{v}");
+    assert!(v["exception"]["reason"].as_str().unwrap().contains("invoice_number: not found in the text"), "{v}");
 }
