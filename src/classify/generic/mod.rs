@@ -46,6 +46,10 @@ pub struct Field {
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Reading {
     pub fields: BTreeMap<String, Field>,
+    /// Fields whose label is printed with nothing of the field's kind by it: what stands there,
+    /// in words ("its label \"Total Due:\" is printed, but \"to be confirmed\" is not an amount").
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub unread: BTreeMap<String, String>,
 }
 
 /// Where a value stood from its label, and how much that placement is worth.
@@ -328,6 +332,27 @@ pub fn read(layout: &Layout) -> Reading {
     }
     attribute_vat_ids(layout, &labelled, &vats, &ibans, &mut push);
 
+    // A field whose label is printed but no value of its kind by it: what stood there, so the
+    // person the document goes to is told more than "not found".
+    let mut unread: BTreeMap<String, String> = BTreeMap::new();
+    for l in &labelled {
+        let (field, kind) = match l.term {
+            Term::InvoiceNumber => ("invoice_number", "a number"),
+            Term::IssueDate => ("issue_date", "a date"),
+            Term::DueDate => ("due_date", "a date"),
+            Term::Total | Term::AmountDue => ("total", "an amount"),
+            _ => continue,
+        };
+        if found.contains_key(field) || unread.contains_key(field) {
+            continue;
+        }
+        if let Some((text, _, _, _)) = sources(l).into_iter().next() {
+            let label: Vec<&str> = layout.cells[l.cell].text.split_whitespace().take(l.words.max(1)).collect();
+            let text: String = text.chars().take(40).collect();
+            unread.insert(field.into(), format!("its label \"{}\" is printed, but \"{text}\" by it is not {kind}", label.join(" ")));
+        }
+    }
+
     let mut fields: BTreeMap<String, Field> = BTreeMap::new();
     for (name, mut candidates) in found {
         candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -367,7 +392,8 @@ pub fn read(layout: &Layout) -> Reading {
     for f in fields.values_mut() {
         f.sure = f.confidence + 1e-9 >= SURE;
     }
-    Reading { fields }
+    unread.retain(|f, _| !fields.contains_key(f));
+    Reading { fields, unread }
 }
 
 /// Currencies of countries that write dates day first.
@@ -429,7 +455,8 @@ pub fn fill(
     }
     for name in required {
         if !fields.contains_key(name) && !overrides.contains_key(name) && !problems.contains_key(name) {
-            problems.insert(name.clone(), "not found in the text".into());
+            let why = reading.unread.get(name).cloned().unwrap_or_else(|| "not found in the text".into());
+            problems.insert(name.clone(), why);
         }
     }
 }
