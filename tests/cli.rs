@@ -209,14 +209,17 @@ fn classify_explain_shows_each_fields_evidence() {
         assert!(text.contains(line), "expected {line:?} in:\n{text}");
     }
     // In JSON, as `reading`, field by field.
-    let out = std::process::Command::new(support::CLERK)
-        .args(["classify", "--json", "--explain", "--definitions"])
-        .arg(defs.path())
-        .arg(support::repo().join("samples/invoice-globex.pdf"))
-        .env("CLERK_LOG", "error")
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let explained = |sample: &str| -> serde_json::Value {
+        let out = std::process::Command::new(support::CLERK)
+            .args(["classify", "--json", "--explain", "--definitions"])
+            .arg(defs.path())
+            .arg(support::repo().join("samples").join(sample))
+            .env("CLERK_LOG", "error")
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v = explained("invoice-globex.pdf");
     assert_eq!(v["status"], "recognised", "{v}");
     let total = &v["reading"]["fields"]["total"];
     assert_eq!((total["value"].as_str(), total["sure"].as_bool()), (Some("1234.56"), Some(true)), "{v}");
@@ -224,14 +227,7 @@ fn classify_explain_shows_each_fields_evidence() {
     assert!(total["evidence"].as_str().unwrap().contains("no net or tax printed to check it against"), "{v}");
 
     // What the reader cannot find is said field by field.
-    let out = std::process::Command::new(support::CLERK)
-        .args(["classify", "--json", "--explain", "--definitions"])
-        .arg(defs.path())
-        .arg(support::repo().join("samples/invoice-incomplete.pdf"))
-        .env("CLERK_LOG", "error")
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = explained("invoice-incomplete.pdf");
     assert_eq!(v["status"], "exception", "{v}");
     assert!(v["exception"]["reason"].as_str().unwrap().contains("invoice_number: not found in the text"), "{v}");
 }
