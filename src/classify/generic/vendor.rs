@@ -207,8 +207,13 @@ fn nth(layout: &Layout, id: usize, label: &str) -> usize {
 /// Whether cell `c` starts with `label`'s words, and the text after them.
 fn label_at(layout: &Layout, c: usize, label: &str) -> Option<String> {
     let text = &layout.cells[c].text;
-    if norm(text) == label {
+    let whole = norm(text);
+    if whole == label {
         return Some(String::new());
+    }
+    // Most cells are no match: one normalisation tells, before the cell's prefixes are tried.
+    if !whole.starts_with(label) {
+        return None;
     }
     let w: Vec<&str> = text.split_whitespace().collect();
     (1..w.len()).find(|&k| norm(&w[..k].join(" ")) == label).map(|k| w[k..].join(" "))
