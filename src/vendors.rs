@@ -32,10 +32,7 @@ pub async fn learn(
     // Only identifiers the agent gave or the reader was sure of name the vendor: a buyer's VAT
     // identifier guessed as the seller's and let stand would name every vendor's invoices.
     let trusted = |name: &str| given.contains_key(name) || reading.fields.get(name).is_some_and(|f| f.sure);
-    let keys: Vec<String> = vendor::keys_of(&outcome.fields)
-        .into_iter()
-        .filter(|k| trusted(if k.starts_with("vat:") { "seller_vat_id" } else { "iban" }))
-        .collect();
+    let keys = vendor::keys_of(&outcome.fields, trusted);
     if keys.is_empty() {
         tracing::info!(document_id, "no VAT identifier or IBAN to know the vendor by: nothing learned");
         return Ok(None);

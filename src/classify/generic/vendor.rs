@@ -126,17 +126,17 @@ pub fn keys_in(reading: &Reading) -> Vec<String> {
     keys
 }
 
-/// The keys a resolved document's fields give its vendor: the seller's VAT identifier and IBAN.
-pub fn keys_of(fields: &crate::classify::Fields) -> Vec<String> {
-    let text = |k: &str| fields.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
-    let mut keys = vec![];
-    if let Some(v) = text("seller_vat_id") {
-        keys.push(format!("vat:{v}"));
-    }
-    if let Some(v) = text("iban") {
-        keys.push(format!("iban:{v}"));
-    }
-    keys
+/// The keys a resolved document's fields give its vendor: the seller's VAT identifier and IBAN,
+/// each where `trusted` says its field may name the vendor.
+pub fn keys_of(fields: &crate::classify::Fields, trusted: impl Fn(&str) -> bool) -> Vec<String> {
+    [("seller_vat_id", "vat:"), ("iban", "iban:")]
+        .into_iter()
+        .filter(|(field, _)| trusted(field))
+        .filter_map(|(field, prefix)| {
+            let v = fields.get(field).and_then(|v| v.as_str()).filter(|v| !v.is_empty())?;
+            Some(format!("{prefix}{v}"))
+        })
+        .collect()
 }
 
 /// Whether numeric dates are read day first (all but American invoices).
