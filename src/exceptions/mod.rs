@@ -221,9 +221,12 @@ pub async fn resolve(
     if !store.resolve_document(&resolution, &runs).await? {
         return Err(ResolveError::State(store.describe_change(id, guard).await?));
     }
-    // What the agent corrected or confirmed is where the vendor's next invoice is read.
+    // What the agent corrected or confirmed is where the vendor's next invoice is read. The
+    // resolution has committed: a store that fails now costs the lesson, not the agent's answer.
     let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: None, vendor: None };
-    crate::vendors::learn(store, &doc, &outcome, fields, document_id, guard.agent).await?;
+    if let Err(e) = crate::vendors::learn(store, &doc, &outcome, fields, document_id, guard.agent).await {
+        tracing::warn!(document_id, error = %e, "the vendor's layout was not learned");
+    }
     Ok(outcome.fields)
 }
 
