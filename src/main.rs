@@ -572,7 +572,7 @@ async fn classify(s: &Settings, files: &[PathBuf], format: &str, explain: bool) 
 /// What the generic invoice reader found, a field a paragraph: value, confidence, evidence, and
 /// the candidates it passed over.
 fn explain_reading(reading: &clerk::classify::generic::Reading) -> String {
-    let mut out = String::new();
+    let mut out = format!("  read as: {}\n", reading.kind_evidence);
     for (name, f) in &reading.fields {
         let sure = if f.sure { "sure" } else { "not sure" };
         out.push_str(&format!("  {name} = {} ({sure}, {:.0}%)\n    {}\n", f.value, f.confidence * 100.0, f.evidence));

@@ -75,9 +75,19 @@ pub fn schema() -> J {
                     "all": { "type": ["array", "string"], "description": "regexes that must all match (case-insensitive)" },
                     "any": { "type": ["array", "string"], "description": "at least one must match" },
                     "none": { "type": ["array", "string"], "description": "none may match" },
-                    "e-invoice": { "enum": ["any", "invoice", "credit-note"], "description": "documents carrying an EN 16931 e-invoice (CII, UBL, Factur-X/ZUGFeRD) of this kind; fields are the invoice model's, checked by the norm's rules" }
+                    "e-invoice": { "enum": ["any", "invoice", "credit-note"], "description": "documents carrying an EN 16931 e-invoice (CII, UBL, Factur-X/ZUGFeRD) of this kind; fields are the invoice model's, checked by the norm's rules" },
+                    "reader": { "enum": ["invoice", "credit-note"], "description": "documents the generic invoice reader reads as this kind, by their labels in eight languages (a number's or title's label, and a total)" }
                 }
             },
+            "extract": {
+                "type": "object", "required": ["reader"], "additionalProperties": false,
+                "properties": {
+                    "reader": { "enum": ["invoice"], "description": "the generic invoice reader fills the EN 16931 fields the type's own fields do not" },
+                    "required": { "type": "array", "items": { "type": "string" }, "description": "fields that must be found and sure for the document to go straight through" }
+                }
+            },
+            "sla": { "type": "string", "description": "how long a document of this type may wait in the exception queue, like 4h" },
+            "auto_apply": { "type": "number", "description": "a confidence from 0.5 to below 1: documents the learner puts under this type that surely are classified without an agent" },
             "fields": {
                 "type": "object",
                 "additionalProperties": {

@@ -67,6 +67,8 @@ pub struct Native {
     pub match_all: Vec<Regex>,
     pub match_any: Vec<Regex>,
     pub match_none: Vec<Regex>,
+    /// `match: { reader: invoice }`: the generic reader must read the document as this kind.
+    pub match_reader: Option<crate::classify::generic::DocKind>,
     pub fields: Vec<FieldDef>,
     /// `extract: { reader: invoice, required: [...] }`: the generic invoice reader fills the
     /// fields `fields:` does not.
@@ -85,7 +87,7 @@ impl DocType {
         match &self.rules {
             Rules::Invoice2data(t) => t.fields.iter().any(|f| f.area.is_some()),
             // The generic reader reads labels and values by where they stand.
-            Rules::Native(n) => n.extract.is_some(),
+            Rules::Native(n) => n.extract.is_some() || n.match_reader.is_some(),
             Rules::EInvoice(_) => false,
         }
     }

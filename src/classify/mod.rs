@@ -128,6 +128,8 @@ pub struct Classifier {
 /// must match, and of which none may.
 struct Members {
     ty: usize,
+    /// `match: { reader: … }`: what the generic reader must read the document as.
+    reader: Option<generic::DocKind>,
     all: Vec<usize>,
     any: Vec<usize>,
     none: Vec<usize>,
@@ -166,12 +168,12 @@ impl Classifier {
                             .collect::<Vec<_>>()
                     };
                     let (all, any, none) = (take(&n.match_all), take(&n.match_any), take(&n.match_none));
-                    native.push(Members { ty: ti, all, any, none });
+                    native.push(Members { ty: ti, reader: n.match_reader, all, any, none });
                 }
                 Rules::Invoice2data(tpl) => {
                     let all = tpl.keywords.iter().map(|w| word_id(w, &mut words)).collect();
                     let none = tpl.exclude_keywords.iter().map(|w| word_id(w, &mut words)).collect();
-                    templates.push(Members { ty: ti, all, any: vec![], none });
+                    templates.push(Members { ty: ti, reader: None, all, any: vec![], none });
                 }
                 // Matched on the document's e-invoice, never on its text.
                 Rules::EInvoice(_) => {}
@@ -207,12 +209,24 @@ impl Classifier {
         self.types.iter().find(|t| t.name == name)
     }
 
-    /// The types whose match rules hold for `text`, in load order.
+    /// The types whose match rules hold for `text`, in load order; a type that asks what the
+    /// generic reader reads the document as (`match: { reader: invoice }`) reads its layout text.
     pub fn matching(&self, text: &str) -> Vec<&Arc<DocType>> {
+        let mut kind = None;
+        self.matching_with(text, &mut || *kind.get_or_insert_with(|| generic::read(&generic::layout::Layout::from_text(text)).kind))
+    }
+
+    /// As [`matching`](Self::matching), with `kind` telling what the reader reads the document
+    /// as (asked only when a type's text rules hold and it names a kind).
+    fn matching_with(&self, text: &str, kind: &mut dyn FnMut() -> generic::DocKind) -> Vec<&Arc<DocType>> {
         let mut found = vec![];
         if !self.native.is_empty() {
             let hits = self.set.matches(text);
-            found.extend(self.native.iter().filter(|m| m.hold(|i| hits.matched(i))).map(|m| m.ty));
+            for m in &self.native {
+                if m.hold(|i| hits.matched(i)) && m.reader.is_none_or(|k| k == kind()) {
+                    found.push(m.ty);
+                }
+            }
         }
         if let Some(ac) = &self.keywords {
             let mut present = vec![false; self.keyword_count];
@@ -255,12 +269,19 @@ impl Classifier {
                 "no text could be read from the document, not even by OCR",
             );
         }
-        let mut candidates = self.matching(text);
+        // The reader reads the document once, for the types that ask what it is and for the
+        // fields of the one chosen.
+        let mut reading: Option<generic::Reading> = None;
+        let mut candidates = self.matching_with(text, &mut || reading.get_or_insert_with(|| generic_reading(&doc)).kind);
         if candidates.is_empty() {
-            return Outcome::exception(
+            // A type asked the reader what the document is: its answer tells the agent why.
+            let said = reading.as_ref().map_or(String::new(), |r| format!("; the invoice reader: {}", r.kind_evidence));
+            let mut out = Outcome::exception(
                 ExceptionKind::Unrecognised,
-                format!("no document type matched (checked {} types)", self.types.len()),
+                format!("no document type matched (checked {} types){said}", self.types.len()),
             );
+            out.reading = reading.map(Box::new);
+            return out;
         }
         // Stable: among equal priorities the load order (file path) stays.
         candidates.sort_by_key(|t| std::cmp::Reverse(t.priority));
@@ -276,7 +297,7 @@ impl Classifier {
                 format!("{} document types matched with the same priority {top}: {}; raise the priority of the right one or narrow its match rules", tied.len(), names.join(", ")),
             );
         }
-        extract_fields(candidates[0], doc, &BTreeMap::new())
+        extract_with(candidates[0], doc, &BTreeMap::new(), reading)
     }
 }
 
@@ -322,6 +343,16 @@ fn einvoice_outcome(
 /// Extracts `doctype`'s fields from `doc`; `overrides` (from an agent) replace what was found.
 /// Required fields that are missing or invalid make the outcome `incomplete`.
 pub fn extract_fields(doctype: &DocType, doc: Doc, overrides: &BTreeMap<String, String>) -> Outcome {
+    extract_with(doctype, doc, overrides, None)
+}
+
+/// As [`extract_fields`], with the generic reader's reading of `doc` when it was already read.
+fn extract_with(
+    doctype: &DocType,
+    doc: Doc,
+    overrides: &BTreeMap<String, String>,
+    read: Option<generic::Reading>,
+) -> Outcome {
     let text = doc.text;
     let mut reading = None;
     let (fields, problems, required): (Fields, BTreeMap<String, String>, Vec<String>) = match &doctype.rules {
@@ -351,7 +382,7 @@ pub fn extract_fields(doctype: &DocType, doc: Doc, overrides: &BTreeMap<String, 
             }
             let mut required: Vec<String> = n.fields.iter().filter(|f| f.required).map(|f| f.name.clone()).collect();
             if let Some(x) = &n.extract {
-                let r = generic_reading(&doc);
+                let r = read.unwrap_or_else(|| generic_reading(&doc));
                 generic::fill(&r, &x.required, overrides, &mut fields, &mut problems);
                 required.extend(x.required.iter().filter(|f| !required.contains(f)).cloned().collect::<Vec<_>>());
                 reading = Some(Box::new(r));

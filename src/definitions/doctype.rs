@@ -8,7 +8,7 @@ use regex::{Regex, RegexBuilder};
 
 const KEYS: &[&str] = &["doctype", "description", "priority", "match", "fields", "extract", "sla", "auto_apply"];
 const EXTRACT_KEYS: &[&str] = &["reader", "required"];
-const MATCH_KEYS: &[&str] = &["all", "any", "none", "e-invoice"];
+const MATCH_KEYS: &[&str] = &["all", "any", "none", "e-invoice", "reader"];
 const FIELD_KEYS: &[&str] = &["regex", "type", "required", "date_formats", "decimal_separator"];
 
 pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocType> {
@@ -46,6 +46,7 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
     });
     let (mut all, mut any, mut none) = (vec![], vec![], vec![]);
     let mut einvoice = None;
+    let mut reader = None;
     match doc.get("match") {
         None => diag
             .error(doc.pos, format!("document type `{name}` has no `match:` rules, so it could never be recognised")),
@@ -56,7 +57,7 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
             if einvoice.is_none() {
                 diag.error(kind.pos, "`e-invoice` takes `any`, `invoice` or `credit-note` (by the invoice's type code, BT-3)");
             }
-            if let Some(other) = ["all", "any", "none"].iter().find(|k| m.get(k).is_some()) {
+            if let Some(other) = ["all", "any", "none", "reader"].iter().find(|k| m.get(k).is_some()) {
                 diag.error(m.pos, format!("`match` with `e-invoice` reads the invoice's XML, not its text: `{other}` cannot stand beside it"));
             }
             if let Some(f) = doc.get("fields") {
@@ -68,13 +69,19 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
             all = patterns(m.get("all"), "match.all", true, diag);
             any = patterns(m.get("any"), "match.any", true, diag);
             none = patterns(m.get("none"), "match.none", true, diag);
-            if all.is_empty() && any.is_empty() && m.get("all").is_none() && m.get("any").is_none() {
-                diag.error(m.pos, "`match` needs at least one `all:` or `any:` pattern");
+            if let Some(r) = m.get("reader") {
+                reader = r.as_str().and_then(crate::classify::generic::DocKind::parse);
+                if reader.is_none() {
+                    diag.error(r.pos, "`reader` takes `invoice` or `credit-note`: what the generic invoice reader must read the document as, by its labels");
+                }
+            }
+            if all.is_empty() && any.is_empty() && m.get("all").is_none() && m.get("any").is_none() && m.get("reader").is_none() {
+                diag.error(m.pos, "`match` needs at least one `all:` or `any:` pattern, or `reader: invoice`");
             }
         }
         Some(m) => diag.error(
             m.pos,
-            format!("`match` must be a mapping with `all`, `any` and/or `none`, found {}", m.kind_name()),
+            format!("`match` must be a mapping with `all`, `any`, `none` and/or `reader`, found {}", m.kind_name()),
         ),
     }
     let mut fields = Vec::new();
@@ -103,7 +110,14 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
         version: version.to_string(),
         rules: match einvoice {
             Some(kind) => Rules::EInvoice(kind),
-            None => Rules::Native(Native { match_all: all, match_any: any, match_none: none, fields, extract }),
+            None => Rules::Native(Native {
+                match_all: all,
+                match_any: any,
+                match_none: none,
+                match_reader: reader,
+                fields,
+                extract,
+            }),
         },
         sla,
         auto_apply,

@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Term {
     InvoiceNumber,
+    /// A credit note's number, or its title: the document credits, it does not bill.
+    CreditNote,
     IssueDate,
     DueDate,
     Total,
@@ -77,6 +79,38 @@ const LABELS: &[(Term, &str, f64)] = &[
     (Term::InvoiceNumber, "numer faktury", 1.0),
     (Term::InvoiceNumber, "faktura vat", 0.6),
     (Term::InvoiceNumber, "faktura", 0.6),
+    // credit notes: their number's label, or the title alone (0.6: a value beside is a guess)
+    (Term::CreditNote, "credit note {no}", 1.0),
+    (Term::CreditNote, "credit memo {no}", 1.0),
+    (Term::CreditNote, "credit note", 0.6),
+    (Term::CreditNote, "credit memo", 0.6),
+    (Term::CreditNote, "gutschrift {no}", 1.0),
+    (Term::CreditNote, "gutschriftsnummer", 1.0),
+    (Term::CreditNote, "gutschriftsnr", 1.0),
+    (Term::CreditNote, "gutschrift", 0.6),
+    (Term::CreditNote, "rechnungskorrektur {no}", 1.0),
+    (Term::CreditNote, "rechnungskorrektur", 0.6),
+    (Term::CreditNote, "avoir {no}", 1.0),
+    (Term::CreditNote, "{no} d avoir", 1.0),
+    (Term::CreditNote, "{no} avoir", 1.0),
+    (Term::CreditNote, "facture d avoir", 0.6),
+    (Term::CreditNote, "avoir", 0.6),
+    (Term::CreditNote, "creditnota {no}", 1.0),
+    (Term::CreditNote, "creditnotanummer", 1.0),
+    (Term::CreditNote, "creditnota", 0.6),
+    (Term::CreditNote, "creditfactuur {no}", 1.0),
+    (Term::CreditNote, "creditfactuur", 0.6),
+    (Term::CreditNote, "nota de credito {no}", 1.0),
+    (Term::CreditNote, "{no} nota de credito", 1.0),
+    (Term::CreditNote, "nota de credito", 0.6),
+    (Term::CreditNote, "factura rectificativa {no}", 1.0),
+    (Term::CreditNote, "factura rectificativa", 0.6),
+    (Term::CreditNote, "nota di credito {no}", 1.0),
+    (Term::CreditNote, "nota di credito", 0.6),
+    (Term::CreditNote, "nota credito {no}", 1.0),
+    (Term::CreditNote, "faktura korygujaca {no}", 1.0),
+    (Term::CreditNote, "{no} faktury korygujacej", 1.0),
+    (Term::CreditNote, "faktura korygujaca", 0.6),
     // issue date
     (Term::IssueDate, "invoice date", 1.0),
     (Term::IssueDate, "date of issue", 1.0),
@@ -530,6 +564,47 @@ pub fn at_start(cell_words: &[String]) -> Vec<Found> {
     found
 }
 
+/// The labels of a cell, read as a person reads "Label words: value": the label runs to its
+/// colon. A known label at the start takes up to four more words before a colon ("Total com
+/// imposto: € 12.829,69", "Data de tributação: 13 de abr. de 2018"), a net or gross word among
+/// them deciding a total's term; a known label after one or two words of qualifier is one too
+/// ("Taxable invoice num.: 1234", "Final invoice no.: 7"), a little less surely.
+pub fn in_cell(text: &str) -> Vec<Found> {
+    let cell_words = words(text);
+    let mut found = at_start(&cell_words);
+    // How many of the cell's words stand before its first colon, when those are words alone.
+    let colon = text.find(':').map(|at| words(&text[..at]).len()).filter(|&k| {
+        k > 0 && k <= 6 && cell_words[..k].iter().all(|w| !w.chars().any(|c| c.is_ascii_digit()))
+    });
+    let Some(k) = colon else { return found };
+    if found.is_empty() {
+        for skip in 1..=2.min(k - 1) {
+            let inner = at_start(&cell_words[skip..k]);
+            if let Some(f) = inner.into_iter().find(|f| f.words == k - skip && f.strength >= 0.9) {
+                found.push(Found { term: f.term, strength: f.strength * 0.9, words: k });
+                break;
+            }
+        }
+        return found;
+    }
+    for f in &mut found {
+        if f.words < k && k - f.words <= 4 {
+            let between = &cell_words[f.words..k];
+            // "Fatura com impostos num.:": a document's word and a number's mark make its number.
+            if f.term == Term::InvoiceNumber && NO.contains(&between[between.len() - 1].as_str()) {
+                f.strength = f.strength.max(0.9);
+            }
+            if matches!(f.term, Term::Total | Term::TotalNet) {
+                if let Some(term) = between.iter().find_map(|w| qualifier(w)) {
+                    f.term = term;
+                }
+            }
+            f.words = k;
+        }
+    }
+    found
+}
+
 /// Whether a word alone labels the tax total ("VAT", "MwSt", "TVA", "IVA", …).
 fn is_tax_word(word: &str) -> bool {
     phrases().iter().any(|(term, phrase, _)| *term == Term::TotalTax && phrase.len() == 1 && close(word, &phrase[0]))
@@ -537,8 +612,8 @@ fn is_tax_word(word: &str) -> bool {
 
 /// Whether a word after a total's label says net or gross.
 pub fn qualifier(word: &str) -> Option<Term> {
-    const NET: &[&str] = &["netto", "net", "neto", "ht", "excl", "exkl", "exclusief", "excluding", "exclusive", "hors", "sem", "senza", "bez"];
-    const GROSS: &[&str] = &["brutto", "gross", "bruto", "ttc", "incl", "inkl", "inclusief", "including", "inclusive", "lordo"];
+    const NET: &[&str] = &["netto", "net", "neto", "ht", "excl", "exkl", "exclusief", "excluding", "exclusive", "hors", "sem", "senza", "bez", "without", "ohne", "zonder", "sin", "sans"];
+    const GROSS: &[&str] = &["brutto", "gross", "bruto", "ttc", "incl", "inkl", "inclusief", "including", "inclusive", "lordo", "with", "mit", "met", "avec", "con", "com"];
     if NET.contains(&word) {
         Some(Term::TotalNet)
     } else if GROSS.contains(&word) {
@@ -572,5 +647,15 @@ mod tests {
         assert_eq!(terms("Gesamtsumme brutto"), [Term::Total]);
         assert_eq!(terms("Totale lordo"), [Term::Total]);
         assert_eq!(terms("Summe Umsatzsteuer"), [Term::TotalTax]);
+        let cell = |text: &str| in_cell(text).into_iter().map(|f| (f.term, f.words)).collect::<Vec<_>>();
+        assert_eq!(cell("Total com imposto: € 12.829,69"), [(Term::Total, 3)]);
+        assert_eq!(cell("Total sem imposto: € 10.781,25"), [(Term::TotalNet, 3)]);
+        assert_eq!(cell("Taxable invoice num.: 123456XX"), [(Term::InvoiceNumber, 3)]);
+        assert!(in_cell("Fatura com impostos num.: 1234567")[0].strength >= 0.9);
+        assert_eq!(cell("Invoice no. 4711: paid"), [(Term::InvoiceNumber, 2)]);
+        assert!(cell("Our terms apply to this invoice no. 3: see overleaf").is_empty());
+        for label in ["Credit Note No.", "Gutschrift-Nr.", "N° d'avoir", "Creditnota", "Nota de crédito n.º", "Nota di credito", "Faktura korygująca nr"] {
+            assert_eq!(terms(label), [Term::CreditNote], "{label}");
+        }
     }
 }

@@ -45,12 +45,48 @@ pub struct Field {
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Reading {
+    /// What the document is, as its labels say: a type's `match: { reader: invoice }` asks this.
+    pub kind: DocKind,
+    /// Why, in words ("an invoice: label \"Rechnungsnummer\" with a number, and a total").
+    pub kind_evidence: String,
     pub fields: BTreeMap<String, Field>,
     /// Fields whose label is printed with nothing of the field's kind by it: what stands there,
     /// in words ("its label \"Total Due:\" is printed, but \"to be confirmed\" is not an amount").
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub unread: BTreeMap<String, String>,
 }
+
+/// What a document is to the reader.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DocKind {
+    Invoice,
+    CreditNote,
+    /// Neither: no invoice's or credit note's number or title with a total.
+    #[default]
+    Other,
+}
+
+impl DocKind {
+    pub fn parse(s: &str) -> Option<DocKind> {
+        match s {
+            "invoice" => Some(DocKind::Invoice),
+            "credit-note" => Some(DocKind::CreditNote),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DocKind::Invoice => "invoice",
+            DocKind::CreditNote => "credit note",
+            DocKind::Other => "neither an invoice nor a credit note",
+        }
+    }
+}
+
+/// A title stands among the first lines of the first page.
+const TITLE_LINES: usize = 12;
 
 /// Where a value stood from its label, and how much that placement is worth.
 const SAME_CELL: f64 = 1.0;
@@ -94,7 +130,7 @@ pub fn read(layout: &Layout) -> Reading {
     let mut labelled: Vec<Labelled> = vec![];
     for (id, cell) in layout.cells.iter().enumerate() {
         let words = labels::words(&cell.text);
-        for f in labels::at_start(&words) {
+        for f in labels::in_cell(&cell.text) {
             // "Gesamtsumme | brutto | 1.801,78": the qualifier may stand in a cell of its own.
             let next_says = (f.words == words.len() && matches!(f.term, Term::Total | Term::TotalNet))
                 .then(|| layout.right_of(id))
@@ -195,12 +231,15 @@ pub fn read(layout: &Layout) -> Reading {
         );
     }
 
+    // A credit note's own number makes an invoice number beside it the invoice it refers to.
+    let credit_numbered = labelled.iter().any(|l| l.term == Term::CreditNote && l.strength >= 1.0);
+    let mut numbered: Vec<(Term, usize)> = vec![];
     for l in &labelled {
         for (text, place, where_, cell) in sources(l) {
             let score = l.strength * place;
             let evidence = |checks: &str| format!("{}, value {where_}{checks}", label_text(l));
             let field = match l.term {
-                Term::InvoiceNumber => "invoice_number",
+                Term::InvoiceNumber | Term::CreditNote => "invoice_number",
                 Term::PurchaseOrder => "purchase_order",
                 Term::IssueDate => "issue_date",
                 Term::DueDate => "due_date",
@@ -213,12 +252,20 @@ pub fn read(layout: &Layout) -> Reading {
                 _ => continue,
             };
             match l.term {
-                Term::InvoiceNumber | Term::PurchaseOrder => {
+                Term::InvoiceNumber | Term::CreditNote | Term::PurchaseOrder => {
                     if let Some(v) = values::identifier(&text) {
                         // One or two characters is more often a misread mark ("n.º" read "n.2")
                         // than a number.
                         let (score, note) =
                             if v.chars().count() < 3 { (score * 0.6, ", very short for a number") } else { (score, "") };
+                        let (score, note) = if l.term == Term::InvoiceNumber && credit_numbered {
+                            (score * 0.5, ", on a credit note: the invoice it refers to")
+                        } else {
+                            (score, note)
+                        };
+                        if l.term != Term::PurchaseOrder && l.strength >= 0.9 {
+                            numbered.push((l.term, l.cell));
+                        }
                         push(field, Candidate { value: v, score, evidence: evidence(note), cell: Some(cell) });
                     }
                 }
@@ -393,7 +440,60 @@ pub fn read(layout: &Layout) -> Reading {
         f.sure = f.confidence + 1e-9 >= SURE;
     }
     unread.retain(|f, _| !fields.contains_key(f));
-    Reading { fields, unread }
+    let (kind, kind_evidence) = kind_of(layout, &labelled, &numbered, &fields);
+    Reading { kind, kind_evidence, fields, unread }
+}
+
+/// Whether the document is an invoice, a credit note or neither, by its labels: a credit note's
+/// number or title, else an invoice's, and in either case a total. No list of words per type:
+/// the same label table that finds the number tells which document it numbers.
+fn kind_of(
+    layout: &Layout,
+    labelled: &[Labelled],
+    numbered: &[(Term, usize)],
+    fields: &BTreeMap<String, Field>,
+) -> (DocKind, String) {
+    let quote = |cell: usize| {
+        let words: Vec<&str> = layout.cells[cell].text.split_whitespace().take(4).collect();
+        format!("\"{}\"", words.join(" "))
+    };
+    // A title: a cell that is the label alone, near the top of the first page.
+    let first_page = layout.cells.first().map_or(1, |c| c.page);
+    let first_line = layout.cells.iter().filter(|c| c.page == first_page).map(|c| c.line).min().unwrap_or(0);
+    let titled = |term: Term| {
+        labelled.iter().find(|l| {
+            let c = &layout.cells[l.cell];
+            l.term == term
+                && c.page == first_page
+                && c.line < first_line + TITLE_LINES
+                && labels::words(&c.text).len() == l.words
+        })
+    };
+    let evidence_for = |term: Term| -> Option<String> {
+        if let Some(&(_, cell)) = numbered.iter().find(|(t, _)| *t == term) {
+            return Some(format!("label {} with a number", quote(cell)));
+        }
+        titled(term).map(|l| format!("the title {}", quote(l.cell)))
+    };
+    // A total read, or at least its label printed (the reader may not make out its value).
+    let total = ["total", "amount_due", "total_net"].iter().find_map(|f| fields.get(*f).map(|x| format!("a {} ({})", f.replace('_', " "), x.value)));
+    let total = total.or_else(|| {
+        labelled
+            .iter()
+            .find(|l| matches!(l.term, Term::Total | Term::AmountDue | Term::TotalNet))
+            .map(|l| format!("a total's label {}", quote(l.cell)))
+    });
+    let (kind, why) = match (evidence_for(Term::CreditNote), evidence_for(Term::InvoiceNumber)) {
+        (Some(why), _) => (DocKind::CreditNote, why),
+        (None, Some(why)) => (DocKind::Invoice, why),
+        (None, None) => {
+            return (DocKind::Other, "no invoice or credit note number or title".into());
+        }
+    };
+    match total {
+        Some(total) => (kind, format!("{}: {why}, and {total}", kind.name())),
+        None => (DocKind::Other, format!("{why}, but no total")),
+    }
 }
 
 /// Currencies of countries that write dates day first.
@@ -734,6 +834,27 @@ mod tests {
 
     fn value<'a>(r: &'a Reading, name: &str) -> Option<(&'a str, bool)> {
         r.fields.get(name).map(|f| (f.value.as_str(), f.sure))
+    }
+
+    #[test]
+    fn what_a_document_is_by_its_labels() {
+        let invoice = "Muster GmbH                    Rechnung\nRechnungs-Nr.:  RE-17\n\nGesamtbetrag   119,00 EUR\n";
+        let r = read(&Layout::from_text(invoice));
+        assert_eq!(r.kind, DocKind::Invoice, "{}", r.kind_evidence);
+        // A credit note names the invoice it corrects: its own number is the document's.
+        let credit = "Muster GmbH                    Gutschrift\nGutschrift-Nr.:  GS-4\nzu Rechnung Nr.  RE-17\n\nGesamtbetrag   19,00 EUR\n";
+        let r = read(&Layout::from_text(credit));
+        assert_eq!(r.kind, DocKind::CreditNote, "{}", r.kind_evidence);
+        assert_eq!(value(&r, "invoice_number").map(|v| v.0), Some("GS-4"));
+        let titled = "AVOIR\n\nClient: Dupont SA\nDate: 03/04/2024\nTotal TTC   120,00 EUR\n";
+        assert_eq!(read(&Layout::from_text(titled)).kind, DocKind::CreditNote);
+        // A quote has a total but numbers no invoice; a letter has neither.
+        let quote = "Angebot Nr. 42\nDatum: 01.02.2024\nGesamtbetrag 500,00 EUR\n";
+        assert_eq!(read(&Layout::from_text(quote)).kind, DocKind::Other);
+        let reminder = "Invoice no. 4711\nPlease find our terms attached.\n";
+        let r = read(&Layout::from_text(reminder));
+        assert_eq!(r.kind, DocKind::Other);
+        assert!(r.kind_evidence.contains("no total"), "{}", r.kind_evidence);
     }
 
     #[test]

@@ -87,12 +87,22 @@ fn date_as_written(text: &str, day_first: bool) -> Option<(NaiveDate, bool)> {
         let sure = dots || a > 12 || b > 12 || a == b;
         return NaiveDate::from_ymd_opt(year, month as u32, day as u32).map(|d| (d, sure));
     }
-    // A month name: the first few words only (a label's value, not a sentence).
-    let head: String = t.split_whitespace().take(4).collect::<Vec<_>>().join(" ");
-    if !head.chars().any(|c| c.is_ascii_digit()) {
+    // A month name: the first few words only (a label's value, not a sentence), as few as
+    // carry the year ("13 de abr. de 2018" takes five). A date whose year is not written is no
+    // invoice's date: the parser would take this year for it.
+    let words: Vec<&str> = t.split_whitespace().take(6).collect();
+    if !words.first().is_some_and(|w| w.chars().any(|c| c.is_ascii_alphanumeric())) {
         return None;
     }
-    super::super::dates::dateparser(&head, &[]).map(|d| (d.date(), true))
+    (2..=words.len()).find_map(|n| {
+        let head = words[..n].join(" ");
+        let d = super::super::dates::dateparser(&head, &[])?.date();
+        use chrono::Datelike;
+        let year = d.year().to_string();
+        // The year written out, and a day beside the month ("April 2018" is no date).
+        let numbers: Vec<&str> = head.split(|c: char| !c.is_ascii_digit()).filter(|w| !w.is_empty()).collect();
+        (numbers.contains(&year.as_str()) && numbers.len() >= 2).then_some((d, true))
+    })
 }
 
 /// An identifier (an invoice or order number): the first word with a digit in it, of at most 30
@@ -280,6 +290,11 @@ mod tests {
         assert_eq!(d("12. März 2024"), Some(("2024-03-12".into(), true)));
         assert_eq!(d("5 février 2024"), Some(("2024-02-05".into(), true)));
         assert_eq!(d("RE-2024-17"), None);
+        assert_eq!(d("13 de abr. de 2018"), Some(("2018-04-13".into(), true)));
+        assert_eq!(d("Apr 4, 2016"), Some(("2016-04-04".into(), true)));
+        // No year written: the parser would put this year in.
+        assert_eq!(d("13 de abr."), None);
+        assert_eq!(d("April 2018"), None);
     }
 
     #[test]

@@ -8,8 +8,10 @@ Producers:
   xr-fop        the same visualisation's XSL-FO, typeset by Apache FOP (a second layout).
   html-chromium an HTML invoice in one of eight languages (en de fr nl es it pt pl, by turns),
                 printed by Chromium; two arrangements (labels beside / above their values).
-  html-writer   the same HTML opened by LibreOffice Writer and exported to PDF (its own text
-                layout and fonts).
+  writer-odt    a Writer document laid out as LibreOffice's invoice templates are (odt.py), in
+                the eight languages with their own date and money formats, exported by
+                LibreOffice to PDF.
+  invoicegenerator  the `InvoiceGenerator` package's layout (en, pt_BR), invoicegenerator.py.
   reportlab     a ReportLab page in the same eight languages, laid out in boxes.
 
     make.py OUT XML...     (in the einvoice-oracle venv; needs java + Saxon-HE, fop, chromium,
@@ -29,7 +31,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent / "oracle" / "einvoice"))
+sys.path.insert(0, str(HERE))
 import read  # noqa: E402
+import odt  # noqa: E402
 from lxml import etree  # noqa: E402
 
 XR = HERE.parent.parent.parent.parent / "shared" / "tools" / "xrechnung-visualization" / "xsl"
@@ -230,7 +234,7 @@ def main():
     have["saxon"] = have["java"] and os.path.exists(SAXON)
     html_dir = work / "html"
     html_dir.mkdir(exist_ok=True)
-    xr_sources, xr_truth = {}, {}
+    xr_sources, xr_truth, parsed, odt_lang = {}, {}, {}, {}
     for xml in xmls:
         root = etree.parse(str(xml)).getroot()
         local = etree.QName(root).localname
@@ -249,6 +253,7 @@ def main():
             {"file": str(pdf), "producer": producer, "language": language, "fields": fields})
         xr_sources.setdefault(local, []).append((xml, stem))
         xr_truth[stem] = fields
+        parsed[stem] = (fields, lines)
         beside = pick(stem + "layout", [True, False])
         page = html_dir / f"{stem}.html"
         page.write_text(invoice_html(fields, lines, lang, beside), encoding="utf-8")
@@ -296,16 +301,41 @@ def main():
                 if run(["fop", "-fo", str(fo), "-pdf", str(pdf)]):
                     truth.append({"file": str(pdf), "producer": "xr-fop", "language": "de", "fields": fields})
     if have["soffice"]:
-        writer = out / "html-writer"
+        odt_dir, writer = work / "odt", out / "writer-odt"
+        odt_dir.mkdir(exist_ok=True)
         writer.mkdir(exist_ok=True)
-        pages = sorted(html_dir.glob("*.html"))
+        for stem, (fields, lines) in sorted(parsed.items()):
+            lang = pick(stem + "odt", LANGUAGES)
+            (odt_dir / f"{stem}.fodt").write_text(odt.invoice_fodt(fields, lines, lang, LABELS[lang]), encoding="utf-8")
+            odt_lang[stem] = lang
         run(["soffice", "--headless", "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(writer)]
-            + [str(p) for p in pages])
-        by_stem = {Path(t["file"]).stem: t for t in truth if t["producer"] == "html-chromium"}
+            + [str(p) for p in sorted(odt_dir.glob("*.fodt"))])
         for pdf in sorted(writer.glob("*.pdf")):
-            t = by_stem.get(pdf.stem)
-            if t:
-                truth.append({**t, "file": str(pdf), "producer": "html-writer"})
+            if pdf.stem in parsed:
+                truth.append({"file": str(pdf), "producer": "writer-odt", "language": odt_lang[pdf.stem],
+                              "fields": parsed[pdf.stem][0]})
+    # InvoiceGenerator prints neither an amount due nor an order number; its totals are net and
+    # net + tax, so a total that is not their sum is not on its page.
+    ig_dir = out / "invoicegenerator"
+    ig_dir.mkdir(exist_ok=True)
+    jobs = {"en": [], "pt_BR": []}
+    for stem, (fields, lines) in sorted(parsed.items()):
+        if not fields.get("total_net") or not fields.get("currency") or not fields.get("invoice_number"):
+            continue
+        lang = pick(stem + "ig", list(jobs))
+        shown = {k: v for k, v in fields.items() if k not in ("amount_due", "purchase_order", "prepaid")}
+        if Decimal(fields.get("total") or "0") != Decimal(fields["total_net"]) + Decimal(fields.get("total_tax") or "0"):
+            shown.pop("total", None)
+        jobs[lang].append({"pdf": str(ig_dir / f"{stem}.pdf"), "fields": shown, "lines": lines})
+    for lang, batch in jobs.items():
+        spec = work / f"ig-{lang}.json"
+        spec.write_text(json.dumps(batch))
+        subprocess.run([sys.executable, str(HERE / "invoicegenerator.py"), str(spec)], env={**os.environ, "INVOICE_LANG": lang},
+                       stdout=subprocess.DEVNULL, timeout=600)
+        for job in batch:
+            if Path(job["pdf"]).exists():
+                truth.append({"file": job["pdf"], "producer": "invoicegenerator", "language": lang[:2],
+                              "fields": job["fields"]})
     with open(out / "truth.jsonl", "w") as fh:
         for t in truth:
             fh.write(json.dumps(t) + "\n")

@@ -3,7 +3,11 @@ OUT/truth.jsonl, and scan.py's OUT/scans.jsonl when there): per field, per produ
 language, the share read right where the producer printed it; how often a field marked sure is right, per producer; how many
 invoices would go straight through.
 
-    measure.py CLERK OUT [--floors]
+    measure.py CLERK OUT [--floors] [--others DIR]
+
+What the reader takes each document for is counted too: every printed invoice should read as an
+invoice (a credit note, type code 381, as a credit note), and no PDF under --others DIR (documents
+that are no invoice: ../shared/corpora/pdf-samples) as either.
 
 --floors: exit 1 when a figure is below the floor issue 21 sets — each of the core fields right
 on >= 90% of every text producer's invoices and >= 80% of the scans, >= 99% of sure fields right,
@@ -116,7 +120,8 @@ def main():
                 per[(group, f)][0] += right
                 per[(group, f)][1] += 1
             r = reading.get(f)
-            if r and r.get("sure"):
+            # What is sure counts where it is used: on a document taken as an invoice.
+            if r and r.get("sure") and v.get("doctype"):
                 for group in ("all", t["producer"]):
                     sure[group][0] += right
                     sure[group][1] += 1
@@ -127,6 +132,19 @@ def main():
                 straight["text PDFs"][0] += 1
         if t["producer"] != "scan":
             straight["text PDFs"][1] += 1
+    kinds = defaultdict(lambda: [0, 0])
+    for t in truth:
+        want = "credit-note" if t["fields"].get("type_code") == "381" else "invoice"
+        v = got.get(t["file"], {})
+        kinds[t["producer"]][0] += v.get("doctype") == want
+        kinds[t["producer"]][1] += 1
+    others = []
+    if "--others" in sys.argv:
+        root = Path(sys.argv[sys.argv.index("--others") + 1])
+        files = sorted(str(p) for p in root.rglob("*.pdf"))
+        run = subprocess.run([clerk, "classify", "--json", "--definitions", str(defs)] + files,
+                             capture_output=True, text=True, env={"CLERK_LOG": "error", "PATH": "/usr/bin:/bin"})
+        others = [json.loads(l) for l in run.stdout.splitlines()]
     groups = sorted({g for g, _ in per})
     print(f"{'':16}" + "".join(f"{f[:12]:>13}" for f in FIELDS))
     for g in groups:
@@ -137,6 +155,12 @@ def main():
         print(f"sure fields right, {g}: {r}/{n} = {100 * r / max(1, n):.1f}%")
     for p, (s, n) in sorted(straight.items()):
         print(f"straight through, {p}: {s}/{n} = {100 * s / max(1, n):.0f}%")
+    for p, (r, n) in sorted(kinds.items()):
+        print(f"read as what it is, {p}: {r}/{n} = {100 * r / max(1, n):.0f}%")
+    if others:
+        taken = [o["file"] for o in others if o.get("doctype")]
+        print(f"other documents read as an invoice or credit note: {len(taken)}/{len(others)}"
+              + "".join(f"\n  {f}" for f in taken))
     if "--floors" in sys.argv:
         short = []
         share = lambda rn: rn[0] / rn[1] if rn[1] else 1.0
