@@ -45,7 +45,8 @@ pub async fn learn(
     for name in given.keys().filter(|n| generic::FIELDS.contains(&n.as_str())) {
         let Some(value) = outcome.fields.get(name).and_then(|v| v.as_str()) else { continue };
         match vendor::learn(&layout, name, value, day_first) {
-            Some(spot) => {
+            Some(mut spot) => {
+                spot.overruled = reading.fields.get(name).is_some_and(|f| f.sure && f.value != value);
                 let earlier = known.as_ref().and_then(|v| v.fields.get(name));
                 let l = vendor::Learned::new(spot, value.to_string(), document_id, by.to_string(), earlier);
                 learned.insert(name.clone(), l);

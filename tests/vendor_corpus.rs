@@ -116,7 +116,8 @@ fn after_one_correction_a_vendors_later_invoices_go_straight_through() {
             corrections += 1;
             for field in REQUIRED.iter().filter(|f| !ok(f)) {
                 let Some(value) = truth(t, field) else { continue };
-                if let Some(spot) = vendor::learn(&layout, field, &value, vendor::day_first(&reading)) {
+                if let Some(mut spot) = vendor::learn(&layout, field, &value, vendor::day_first(&reading)) {
+                    spot.overruled = reading.fields.get(*field).is_some_and(|f| f.sure && f.value != value);
                     let learned = Learned::new(spot, value, i as i64, "agent".into(), taught.fields.get(*field));
                     taught.fields.insert(field.to_string(), learned);
                 }

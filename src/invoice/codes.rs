@@ -101,6 +101,43 @@ pub fn vat_id_problem(vat: &str) -> Option<String> {
             let check = (11 - p) % 10;
             (check != digits[8]).then(|| "is not a valid DE VAT number (its check digit is wrong)".into())
         }
+        "HR" => {
+            if !(all_digits && digits.len() == 11) {
+                return bad("HR and 11 digits");
+            }
+            // ISO 7064 MOD 11,10, as Germany's.
+            let mut p = 10;
+            for &d in &digits[..10] {
+                let s = match (d + p) % 10 {
+                    0 => 10,
+                    s => s,
+                };
+                p = (2 * s) % 11;
+            }
+            ((11 - p) % 10 != digits[10]).then(|| "is not a valid HR VAT number (its check digit is wrong)".into())
+        }
+        "HU" => {
+            if !(all_digits && digits.len() == 8) {
+                return bad("HU and 8 digits");
+            }
+            let s: u32 = digits[..7].iter().zip([9, 7, 3, 1, 9, 7, 3]).map(|(d, w)| d * w).sum();
+            ((10 - s % 10) % 10 != digits[7]).then(|| "is not a valid HU VAT number (its check digit is wrong)".into())
+        }
+        "SI" => {
+            if !(all_digits && digits.len() == 8) {
+                return bad("SI and 8 digits");
+            }
+            let s: u32 = digits[..7].iter().zip([8, 7, 6, 5, 4, 3, 2]).map(|(d, w)| d * w).sum();
+            let check = 11 - s % 11;
+            (check == 11 || check % 10 != digits[7]).then(|| "is not a valid SI VAT number (its check digit is wrong)".into())
+        }
+        "EE" => {
+            if !(all_digits && digits.len() == 9) {
+                return bad("EE and 9 digits");
+            }
+            let s: u32 = digits[..8].iter().zip([3, 7, 1, 3, 7, 1, 3, 7]).map(|(d, w)| d * w).sum();
+            ((10 - s % 10) % 10 != digits[8]).then(|| "is not a valid EE VAT number (its check digit is wrong)".into())
+        }
         "AT" => {
             if !(rest.len() == 9 && rest.starts_with('U') && rest[1..].chars().all(|c| c.is_ascii_digit())) {
                 return bad("ATU and 8 digits");
@@ -271,6 +308,13 @@ mod tests {
         for ok in ["DE136695976", "ATU13585627", "BE0403170701", "NL004495445B01", "FR40303265045", "IT00743110157",
             "LU26375245", "DK13585628", "FI20774740", "PL5260001246", "PT501964843", "SE556188840401", "ESA28015865", "GB123456789"] {
             assert_eq!(vat_id_problem(ok), None, "{ok}");
+        }
+        // python-stdnum agrees on these; each with one digit changed fails.
+        for ok in ["HU30048650", "HU12892312", "HR46830600751", "HR12345678903", "SI50223054", "EE100931558"] {
+            assert_eq!(vat_id_problem(ok), None, "{ok}");
+            let last = ok.chars().last().unwrap().to_digit(10).unwrap();
+            let bad = format!("{}{}", &ok[..ok.len() - 1], (last + 1) % 10);
+            assert!(vat_id_problem(&bad).is_some_and(|p| p.contains("check digit")), "{bad}");
         }
         assert!(vat_id_problem("DE136695977").unwrap().contains("check digit"));
         assert!(vat_id_problem("DE12345").unwrap().contains("9 digits"));

@@ -57,8 +57,14 @@ impl Layout {
             for line in lines {
                 let height = line.iter().map(|w| w.y1 - w.y0).fold(0.0, f64::max).max(1.0);
                 let mut cells: Vec<Cell> = vec![];
+                let mut parted = false;
                 for w in line {
-                    match cells.last_mut() {
+                    // "Name · USt-IdNr. DE… · IBAN …": a mark between a footer's parts ends one.
+                    if is_separator(w.text.trim()) {
+                        parted = true;
+                        continue;
+                    }
+                    match cells.last_mut().filter(|_| !std::mem::take(&mut parted)) {
                         // A gap wider than about a letter's height is a new column — or, where
                         // the page spaces its words that wide (OCR text layers set each word
                         // where the scan had it), well over the page's usual space.
@@ -105,15 +111,15 @@ impl Layout {
                     while i < chars.len() && !(chars[i].is_whitespace() && chars.get(i + 1).is_none_or(|c| c.is_whitespace())) {
                         i += 1;
                     }
-                    cells.push(Cell {
-                        text: chars[start..i].iter().collect::<String>().trim().to_string(),
-                        page: page as u32 + 1,
-                        x0: start as f64,
-                        x1: i as f64,
-                        y0: y - 1.0,
-                        y1: y,
-                        line: 0,
-                    });
+                    // Parts a separator mark stands between are cells of their own.
+                    let mut from = start;
+                    for (k, word) in split_words(&chars, start, i) {
+                        if is_separator(&word) {
+                            push_text_cell(&mut cells, &chars, from, k, page, y);
+                            from = k + word.chars().count();
+                        }
+                    }
+                    push_text_cell(&mut cells, &chars, from, i, page, y);
                 }
                 layout.push_line(cells);
             }
@@ -199,6 +205,37 @@ fn skew(words: &[&TextBox]) -> f64 {
 }
 
 /// The page's usual gap between two words of a line, 0 when too few to tell.
+/// A mark that parts a line's pieces ("Muster GmbH · Hauptstr. 1 · USt-IdNr. …").
+fn is_separator(word: &str) -> bool {
+    matches!(word, "·" | "|" | "•" | "∙" | "‧" | "◦")
+}
+
+/// The words of `chars[from..to]`, each with where it starts.
+fn split_words(chars: &[char], from: usize, to: usize) -> Vec<(usize, String)> {
+    let mut out = vec![];
+    let mut i = from;
+    while i < to {
+        if chars[i].is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < to && !chars[i].is_whitespace() {
+            i += 1;
+        }
+        out.push((start, chars[start..i].iter().collect()));
+    }
+    out
+}
+
+fn push_text_cell(cells: &mut Vec<Cell>, chars: &[char], from: usize, to: usize, page: usize, y: f64) {
+    let text = chars[from..to].iter().collect::<String>().trim().to_string();
+    if text.is_empty() {
+        return;
+    }
+    cells.push(Cell { text, page: page as u32 + 1, x0: from as f64, x1: to as f64, y0: y - 1.0, y1: y, line: 0 });
+}
+
 fn word_space(lines: &[Vec<&TextBox>]) -> f64 {
     let mut gaps: Vec<f64> =
         lines.iter().flat_map(|l| l.windows(2).map(|p| p[1].x0 - p[0].x1)).filter(|g| *g > 0.0).collect();
@@ -235,6 +272,12 @@ mod tests {
         let texts: Vec<&str> = l.cells.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(texts, ["Invoice no:", "4711", "Total"]);
         assert_eq!(l.lines.len(), 2);
+        // A footer's parts between marks are cells of their own, from boxes and from text.
+        let foot = vec![b(10.0, 300.0, 60.0, "ACME"), b(63.0, 300.0, 66.0, "·"), b(69.0, 300.0, 100.0, "USt-IdNr."), b(103.0, 300.0, 160.0, "DE136695976")];
+        let l = Layout::from_boxes(&[(1, foot)]);
+        assert_eq!(l.cells.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(), ["ACME", "USt-IdNr. DE136695976"]);
+        let l = Layout::from_text("ACME GmbH · USt-IdNr. DE136695976 | IBAN DE89");
+        assert_eq!(l.cells.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(), ["ACME GmbH", "USt-IdNr. DE136695976", "IBAN DE89"]);
     }
 
     #[test]

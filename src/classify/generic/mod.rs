@@ -750,9 +750,16 @@ fn attribute_vat_ids(
             .filter_map(|l| {
                 let p = &layout.cells[l.cell];
                 let lines_up = c.line.checked_sub(p.line)?;
-                let same_column = p.x0 < c.x1 + 20.0 && p.x1 + 20.0 > c.x0 || p.x0 <= c.x0;
-                (p.page == c.page && lines_up <= 12 && same_column && (lines_up > 0 || p.x1 <= c.x0))
-                    .then_some((l.term, lines_up))
+                // A party's block: lines under its label, starting where it starts (an address
+                // is set flush left), within ten lines' height; or right of it on its line.
+                let h = (p.y1 - p.y0).max(1.0);
+                // ("Bill to:  ACME" sets its address under the name, right of the label).
+                let flush = |x0: f64| (c.x0 - x0).abs() <= 3.0 * h;
+                let value_x =
+                    layout.right_of(l.cell).map(|r| layout.cells[r].x0).filter(|&x| x - p.x1 <= 15.0 * h);
+                let under = lines_up > 0 && (flush(p.x0) || value_x.is_some_and(flush)) && c.y0 - p.y1 <= 10.0 * h;
+                let beside = lines_up == 0 && p.x1 <= c.x0;
+                (p.page == c.page && lines_up <= 12 && (under || beside)).then_some((l.term, lines_up))
             })
             .min_by_key(|(_, up)| *up)
     };
@@ -760,6 +767,11 @@ fn attribute_vat_ids(
     distinct.sort();
     distinct.dedup();
     let iban_country: Option<&str> = ibans.first().map(|(i, _)| &i[..2]);
+    // The seller is the party whose VAT identifier is not the buyer's: one left over when every
+    // other is in the buyer's block.
+    let buyers: Vec<&String> =
+        vats.iter().filter(|(_, c, _)| matches!(party_of(*c), Some((Term::Buyer, _)))).map(|(v, _, _)| v).collect();
+    let unplaced: Vec<&String> = distinct.iter().copied().filter(|v| !buyers.contains(v)).collect();
     for (vat, cell, checked) in vats {
         let page = layout.cells[*cell].page;
         // One whose check digits were not verified (an unknown country, or they fail) is a
@@ -812,6 +824,15 @@ fn attribute_vat_ids(
                     },
                 );
             }
+            None if !buyers.is_empty() && unplaced.len() == 1 => push(
+                "seller_vat_id",
+                Candidate {
+                    value: vat.clone(),
+                    score: 0.92,
+                    evidence: format!("a VAT identifier whose check holds, the one that is not the buyer's, page {page}"),
+                    cell: Some(*cell),
+                },
+            ),
             None => push(
                 "seller_vat_id",
                 Candidate {

@@ -47,7 +47,9 @@ pub fn after_rate(text: &str) -> (&str, bool) {
 
 /// The currency an amount's text names, as an ISO 4217 code.
 pub fn currency_in(text: &str) -> Option<String> {
-    for w in text.split(|c: char| !c.is_alphanumeric() && !matches!(c, '€' | '$' | '£')) {
+    // A code may be set against the number ("DKK1,000.00", as babel writes it for en_US).
+    let words = text.split(|c: char| !c.is_alphanumeric() && !matches!(c, '€' | '$' | '£'));
+    for w in words.flat_map(|w| w.split(|c: char| c.is_ascii_digit())) {
         match w {
             "€" => return Some("EUR".into()),
             "£" => return Some("GBP".into()),
@@ -132,7 +134,8 @@ pub fn ibans(line: &str) -> Vec<String> {
 
 /// The countries whose VAT identifiers carry a check digit `codes::vat_id_problem` computes;
 /// another country's identifier found unlabelled could be any code of letters and digits.
-const CHECKED: &[&str] = &["AT", "BE", "DE", "DK", "ES", "FI", "FR", "IT", "LU", "NL", "PL", "PT", "SE"];
+const CHECKED: &[&str] =
+    &["AT", "BE", "DE", "DK", "EE", "ES", "FI", "FR", "HR", "HU", "IT", "LU", "NL", "PL", "PT", "SE", "SI"];
 
 /// Whether `text` (a cell) is the start of an IBAN a line break may have cut: a country code,
 /// two check digits and at least four more letters or digits, nothing else.
@@ -168,6 +171,10 @@ pub fn in_iban(line: &str, id: &str) -> bool {
 /// A tax identifier as a VAT label's value: letters and digits (spaces, dots and dashes inside
 /// dropped), 8 to 16 of them, at least 6 digits; any country's.
 pub fn tax_identifier(text: &str) -> Option<String> {
+    // "13.04.2018" has eight digits and is a date (a VAT label's neighbour in a form).
+    if date(text, true).is_some() {
+        return None;
+    }
     let mut id = String::new();
     for word in text.split_whitespace().take(5) {
         let w: String = word.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
@@ -310,6 +317,8 @@ mod tests {
         assert!(vat_ids("DE89 3704 0044 0532 0130 00").is_empty());
         assert_eq!(bic("COBADEFFXXX").as_deref(), Some("COBADEFFXXX"));
         assert_eq!(currency_in("1.190,00 €").as_deref(), Some("EUR"));
+        assert_eq!(currency_in("DKK1,000.00").as_deref(), Some("DKK"));
+        assert_eq!(currency_in("Vat in: HU30048650"), None);
     }
 
     #[test]

@@ -49,6 +49,10 @@ pub struct Spot {
     /// For an identifier: the words of the value's text it spans (from, to).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub words: Option<(usize, usize)>,
+    /// The reader was sure of another value when the agent showed this spot: where the spot
+    /// holds nothing, the reader's guess is not trusted either.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overruled: bool,
 }
 
 impl Spot {
@@ -86,7 +90,11 @@ impl Learned {
     pub fn new(spot: Spot, example: String, document_id: i64, by: String, earlier: Option<&Learned>) -> Learned {
         let mut spots = vec![spot];
         for s in earlier.map(|e| e.spots.as_slice()).unwrap_or_default() {
-            if spots.len() < MAX_SPOTS && !spots.contains(s) {
+            // The same place shown again keeps whether the reader was ever overruled there.
+            let same = |t: &Spot| Spot { overruled: s.overruled, ..t.clone() } == *s;
+            if let Some(t) = spots.iter_mut().find(|t| same(t)) {
+                t.overruled |= s.overruled;
+            } else if spots.len() < MAX_SPOTS {
                 spots.push(s.clone());
             }
         }
@@ -249,10 +257,15 @@ pub fn learn(layout: &Layout, field: &str, value: &str, day_first: bool) -> Opti
     // Among the field's own labels the surest wins ("Gesamtsumme brutto" over "Summe aller
     // Positionen" for the total): the rank is (how well it suits, the label's strength).
     let rank = |label: &str| -> (u8, u32) {
-        let found = labels::at_start(&labels::words(label));
-        let mine = found.iter().filter(|f| own.contains(&f.term)).map(|f| (f.strength * 100.0) as u32).max();
+        let found = labels::in_cell(label);
+        // The field's first term before its others: a total's own label before an amount
+        // due's, which falls short of the total where something was prepaid.
+        let mine = found
+            .iter()
+            .filter_map(|f| own.iter().position(|t| *t == f.term).map(|i| (3 - i.min(1) as u8, (f.strength * 100.0) as u32)))
+            .max();
         match mine {
-            Some(strength) => (2, strength),
+            Some(rank) => rank,
             None => (u8::from(!found.is_empty()), 0),
         }
     };
@@ -265,11 +278,11 @@ pub fn learn(layout: &Layout, field: &str, value: &str, day_first: bool) -> Opti
             if !label_like(&prefix) {
                 continue;
             }
+            // Every prefix that is a label: "Taxable invoice num.:" ranks above "Taxable".
             if let Some(words) = holds(kind, &w[k..].join(" "), value, day_first) {
                 let label = norm(&prefix);
                 let nth = nth(layout, id, &label);
-                spots.push((rank(&prefix), Spot { label, nth, place: Place::After, at: None, words }));
-                break;
+                spots.push((rank(&prefix), Spot { label, nth, place: Place::After, at: None, words, overruled: false }));
             }
         }
         let Some(words) = holds(kind, &cell.text, value, day_first) else { continue };
@@ -278,7 +291,7 @@ pub fn learn(layout: &Layout, field: &str, value: &str, day_first: bool) -> Opti
             if label_like(text) {
                 let label = norm(text);
                 let nth = nth(layout, label_cell, &label);
-                spots.push((rank(text), Spot { label, nth, place, at: None, words }));
+                spots.push((rank(text), Spot { label, nth, place, at: None, words, overruled: false }));
             }
         };
         if let Some(l) = left_of(layout, id) {
@@ -291,7 +304,7 @@ pub fn learn(layout: &Layout, field: &str, value: &str, day_first: bool) -> Opti
             from(a, Place::Below);
         }
         let at = Some(At { page: cell.page, x: cell.x0, y: cell.y0 });
-        spots.push(((0, 0), Spot { label: String::new(), nth: 0, place: Place::At, at, words }));
+        spots.push(((0, 0), Spot { label: String::new(), nth: 0, place: Place::At, at, words, overruled: false }));
     }
     let labelled = |s: &Spot| s.place != Place::At;
     // The best rank, the first in reading order on a tie.
@@ -341,15 +354,18 @@ pub fn find(layout: &Layout, field: &str, spot: &Spot, day_first: bool) -> Optio
 }
 
 /// Whether `value` is like `example` where an identifier's shape says something: a number that
-/// had digits when the agent showed it has digits (else the spot holds other text now).
+/// had digits when the agent showed it has digits, and about its length (else the spot holds
+/// other text now).
 fn alike(field: &str, value: &str, example: &str) -> bool {
     let digits = |s: &str| s.chars().any(|c| c.is_ascii_digit());
-    Kind::of(field) != Kind::Identifier || !digits(example) || digits(value)
+    // A number of several characters is not followed by one of two ("19" is a rate now).
+    let long_enough = value.chars().count() >= 3 || example.chars().count() < 3;
+    Kind::of(field) != Kind::Identifier || ((!digits(example) || digits(value)) && long_enough)
 }
 
 /// Reads the vendor's learned fields into `reading`, ahead of the generic guess: a spot that
 /// holds a value of the field's kind gives the field, sure; a spot that holds none leaves the
-/// generic guess, not sure (the agent had to show this field once already).
+/// generic guess — not sure where the agent had to overrule a sure guess of the reader's there.
 pub fn apply(layout: &Layout, vendor: &Vendor, reading: &mut Reading) {
     let day_first = day_first(reading);
     for (name, learned) in &vendor.fields {
@@ -386,6 +402,13 @@ pub fn apply(layout: &Layout, vendor: &Vendor, reading: &mut Reading) {
                     name.clone(),
                     Field { value, confidence, sure: confirmed, evidence, alternatives, cell: Some(cell) },
                 );
+            }
+            // The reader's own guess stands as it is, unless the agent had to overrule it
+            // where it was sure: then it is not trusted here either.
+            None if !learned.spots.iter().any(|s| s.overruled) => {
+                if let Some(f) = reading.fields.get_mut(name) {
+                    f.evidence.push_str(&format!("; nothing readable {} as {source}", learned.describe()));
+                }
             }
             None => {
                 if let Some(f) = reading.fields.get_mut(name) {
@@ -458,9 +481,17 @@ IBAN DE89 3704 0044 0532 0130 00
         assert_eq!((f.value.as_str(), f.sure), ("2024/131", true));
         assert!(f.evidence.contains("learned for Kontor Nord from document #7 (alice)"), "{}", f.evidence);
 
+        // Where the spot holds nothing (another layout), the reader's own guess stands as sure
+        // as it was — unless the agent had to overrule a sure guess there.
         let changed = Layout::from_text(&NEXT.replace("Beleg 2024/131", "Rechnung Nr. 2024/131"));
-        let mut reading = super::super::read(&changed);
+        let guess = super::super::read(&changed);
+        let mut reading = guess.clone();
         apply(&changed, &vendor, &mut reading);
+        assert_eq!(reading.fields["invoice_number"].sure, guess.fields["invoice_number"].sure);
+        let mut overruled = vendor.clone();
+        overruled.fields.get_mut("invoice_number").unwrap().spots[0].overruled = true;
+        let mut reading = guess.clone();
+        apply(&changed, &overruled, &mut reading);
         assert!(!reading.fields["invoice_number"].sure);
     }
 }
