@@ -231,3 +231,46 @@ fn classify_explain_shows_each_fields_evidence() {
     assert_eq!(v["status"], "exception", "{v}");
     assert!(v["exception"]["reason"].as_str().unwrap().contains("invoice_number: not found in the text"), "{v}");
 }
+
+/// The bundled invoice type takes what the reader reads as an invoice, in any of its languages,
+/// with no keyword list: a German invoice is an invoice, the bundled credit note is not, and a
+/// letter is neither — said in the exception's reason.
+#[test]
+fn the_bundled_invoice_type_knows_an_invoice_by_its_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let rechnung = dir.path().join("rechnung.txt");
+    std::fs::write(
+        &rechnung,
+        "Muster GmbH                                   RECHNUNG\n\
+         Rechnungsnummer:   RE-2024-0815\n\
+         Rechnungsdatum:    12.03.2024\n\n\
+         Nettobetrag        1.000,00 EUR\n\
+         USt. 19 %            190,00 EUR\n\
+         Gesamtbetrag       1.190,00 EUR\n",
+    )
+    .unwrap();
+    let classify = |file: &std::path::Path| -> serde_json::Value {
+        let out = std::process::Command::new(support::CLERK)
+            .args(["classify", "--json", "--explain", "--definitions"])
+            .arg(support::repo().join("bots"))
+            .arg(file)
+            .env("CLERK_LOG", "error")
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    };
+    let v = classify(&rechnung);
+    assert_eq!((v["status"].as_str(), v["doctype"].as_str()), (Some("recognised"), Some("invoice")), "{v}");
+    assert_eq!(v["fields"]["invoice_number"], "RE-2024-0815", "{v}");
+    assert_eq!(v["fields"]["total"], "1190.00", "{v}");
+    assert_eq!(v["reading"]["kind"], "invoice", "{v}");
+    assert!(v["reading"]["kind_evidence"].as_str().unwrap().contains("Rechnungsnummer"), "{v}");
+
+    let v = classify(&support::repo().join("samples/credit-note-acme.pdf"));
+    assert_eq!(v["doctype"], "credit-note", "{v}");
+
+    let v = classify(&support::repo().join("samples/letter-unknown.pdf"));
+    assert_eq!(v["exception"]["kind"], "unrecognised", "{v}");
+    let reason = v["exception"]["reason"].as_str().unwrap();
+    assert!(reason.contains("the invoice reader: no invoice or credit note number or title"), "{reason}");
+}

@@ -103,11 +103,14 @@ fn a_bad_generic_reader_setting_is_reported_with_its_place() {
         "doctype: other\nmatch: { any: [bill] }\nextract:\n  reader: invoice\n  required: [total, totl]\n  sure: 0.9\n",
     )
     .unwrap();
+    std::fs::write(dir.path().join("kind.yml"), "doctype: bill\nmatch:\n  reader: receipt\n").unwrap();
     let (ok, out) = check(dir.path());
     assert!(!ok);
     let any = dir.path().join("any.yml").display().to_string();
     let fields = dir.path().join("fields.yml").display().to_string();
+    let kind = dir.path().join("kind.yml").display().to_string();
     for expected in [
+        format!("{kind}:3:11: `reader` takes `invoice` or `credit-note`"),
         format!("{any}:4:11: `reader` must be `invoice`"),
         format!("{fields}:5:21: the invoice reader fills invoice_number, issue_date"),
         format!("{fields}:6:3: unknown key `sure` in `extract`"),

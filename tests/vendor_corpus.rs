@@ -86,6 +86,12 @@ fn after_one_correction_a_vendors_later_invoices_go_straight_through() {
         by_vendor.entry(format!("{} {}", t["producer"].as_str().unwrap(), t["language"].as_str().unwrap())).or_default().push(t);
     }
     let (mut through, mut later) = (0, 0);
+    // Invoices whose number no reader takes for one (the XRechnung suite's "Rechnungsnummer",
+    // "0"): counted, and also left out in a second figure, said beside the first.
+    let placeholder = |t: &Value| {
+        t["fields"]["invoice_number"].as_str().is_some_and(|n| n.chars().count() < 3 || !n.chars().any(|c| c.is_ascii_digit()))
+    };
+    let (mut through_real, mut later_real) = (0, 0);
     let mut misses: BTreeMap<&str, usize> = BTreeMap::new();
     let mut report = vec![];
     for (name, invoices) in &by_vendor {
@@ -100,6 +106,10 @@ fn after_one_correction_a_vendors_later_invoices_go_straight_through() {
             if corrections > 0 {
                 count += 1;
                 n += straight as usize;
+                if !placeholder(t) {
+                    later_real += 1;
+                    through_real += straight as usize;
+                }
                 for f in REQUIRED.iter().filter(|f| !ok(f)) {
                     *misses.entry(f).or_default() += 1;
                     // CLERK_SHOW_MISSES="html-chromium de": each miss of those vendors, with the spot.
@@ -130,5 +140,9 @@ fn after_one_correction_a_vendors_later_invoices_go_straight_through() {
     eprintln!("misses by field: {misses:?}");
     let share = through as f64 / later as f64;
     eprintln!("straight through after one correction per vendor: {through}/{later} = {:.1}%\n  {}", share * 100.0, report.join("\n  "));
+    eprintln!(
+        "without the invoices whose number has no digit or under 3 characters: {through_real}/{later_real} = {:.1}%",
+        100.0 * through_real as f64 / later_real.max(1) as f64
+    );
     assert!(share >= 0.98, "below the 98% floor:\n  {}", report.join("\n  "));
 }
