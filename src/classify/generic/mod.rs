@@ -473,6 +473,10 @@ fn kind_of(
         if let Some(&(_, cell)) = numbered.iter().find(|(t, _)| *t == term) {
             return Some(format!("label {} with a number", quote(cell)));
         }
+        // The number's own label says what the document is even where its value is unreadable.
+        if let Some(l) = labelled.iter().find(|l| l.term == term && l.strength >= 0.9) {
+            return Some(format!("label {}", quote(l.cell)));
+        }
         titled(term).map(|l| format!("the title {}", quote(l.cell)))
     };
     // A total read, or at least its label printed (the reader may not make out its value).
@@ -872,6 +876,9 @@ mod tests {
         // A quote has a total but numbers no invoice; a letter has neither.
         let quote = "Angebot Nr. 42\nDatum: 01.02.2024\nGesamtbetrag 500,00 EUR\n";
         assert_eq!(read(&Layout::from_text(quote)).kind, DocKind::Other);
+        // Its number's label says what it is, even with no number by it.
+        let unnumbered = "Rechnungsnummer:   folgt\nGesamtbetrag   119,00 EUR\n";
+        assert_eq!(read(&Layout::from_text(unnumbered)).kind, DocKind::Invoice);
         let reminder = "Invoice no. 4711\nPlease find our terms attached.\n";
         let r = read(&Layout::from_text(reminder));
         assert_eq!(r.kind, DocKind::Other);
