@@ -237,7 +237,15 @@ pub async fn exchange(
         // attempt of the step's (the first may never have reached the system).
         Err(Sent::Died(why)) if replayable => {
             tracing::info!(url = %url, why, "the connection closed before an answer; sending again on a new one");
-            let again = send(build(start(&clients.fresh, method, &url, env.cookies)), &url).await;
+            let again = match send(build(start(&clients.fresh, method, &url, env.cookies)), &url).await {
+                // A system killed mid-request may still take a connection while it goes down,
+                // and drop it unanswered too: two in a row is a system going down, waited for.
+                Err(Sent::Died(_)) => Err(Sent::Failed(Failure::down(
+                    transport::target_of(&url),
+                    "two connections closed in a row before any answer".into(),
+                ))),
+                other => other,
+            };
             (again.map_err(|s| fail(s.into_failure()))?, Some(why))
         }
         other => (other.map_err(|s| fail(s.into_failure()))?, None),
