@@ -570,8 +570,12 @@ pub fn at_start(cell_words: &[String]) -> Vec<Found> {
 /// them deciding a total's term; a known label after one or two words of qualifier is one too
 /// ("Taxable invoice num.: 1234", "Final invoice no.: 7"), a little less surely.
 pub fn in_cell(text: &str) -> Vec<Found> {
-    let cell_words = words(text);
-    let mut found = at_start(&cell_words);
+    in_cell_words(text, &words(text))
+}
+
+/// As [`in_cell`], with the cell's words already normalised (`words(text)`).
+pub fn in_cell_words(text: &str, cell_words: &[String]) -> Vec<Found> {
+    let mut found = at_start(cell_words);
     // How many of the cell's words stand before its first colon, when those are words alone.
     let colon = text.find(':').map(|at| words(&text[..at]).len()).filter(|&k| {
         k > 0 && k <= 6 && cell_words[..k].iter().all(|w| !w.chars().any(|c| c.is_ascii_digit()))

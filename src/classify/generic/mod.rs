@@ -47,7 +47,7 @@ pub struct Field {
 pub struct Reading {
     /// What the document is, as its labels say: a type's `match: { reader: invoice }` asks this.
     pub kind: DocKind,
-    /// Why, in words ("an invoice: label \"Rechnungsnummer\" with a number, and a total").
+    /// Why, in words ("an invoice: label \"Rechnungsnummer:\", and a total (1190.00)").
     pub kind_evidence: String,
     pub fields: BTreeMap<String, Field>,
     /// Fields whose label is printed with nothing of the field's kind by it: what stands there,
@@ -130,7 +130,7 @@ pub fn read(layout: &Layout) -> Reading {
     let mut labelled: Vec<Labelled> = vec![];
     for (id, cell) in layout.cells.iter().enumerate() {
         let words = labels::words(&cell.text);
-        for f in labels::in_cell(&cell.text) {
+        for f in labels::in_cell_words(&cell.text, &words) {
             // "Gesamtsumme | brutto | 1.801,78": the qualifier may stand in a cell of its own.
             let next_says = (f.words == words.len() && matches!(f.term, Term::Total | Term::TotalNet))
                 .then(|| layout.right_of(id))
@@ -233,7 +233,6 @@ pub fn read(layout: &Layout) -> Reading {
 
     // A credit note's own number makes an invoice number beside it the invoice it refers to.
     let credit_numbered = labelled.iter().any(|l| l.term == Term::CreditNote && l.strength >= 1.0);
-    let mut numbered: Vec<(Term, usize)> = vec![];
     for l in &labelled {
         for (text, place, where_, cell) in sources(l) {
             let score = l.strength * place;
@@ -263,9 +262,6 @@ pub fn read(layout: &Layout) -> Reading {
                         } else {
                             (score, note)
                         };
-                        if l.term != Term::PurchaseOrder && l.strength >= 0.9 {
-                            numbered.push((l.term, l.cell));
-                        }
                         push(field, Candidate { value: v, score, evidence: evidence(note), cell: Some(cell) });
                     }
                 }
@@ -440,19 +436,14 @@ pub fn read(layout: &Layout) -> Reading {
         f.sure = f.confidence + 1e-9 >= SURE;
     }
     unread.retain(|f, _| !fields.contains_key(f));
-    let (kind, kind_evidence) = kind_of(layout, &labelled, &numbered, &fields);
+    let (kind, kind_evidence) = kind_of(layout, &labelled, &fields);
     Reading { kind, kind_evidence, fields, unread }
 }
 
 /// Whether the document is an invoice, a credit note or neither, by its labels: a credit note's
 /// number or title, else an invoice's, and in either case a total. No list of words per type:
 /// the same label table that finds the number tells which document it numbers.
-fn kind_of(
-    layout: &Layout,
-    labelled: &[Labelled],
-    numbered: &[(Term, usize)],
-    fields: &BTreeMap<String, Field>,
-) -> (DocKind, String) {
+fn kind_of(layout: &Layout, labelled: &[Labelled], fields: &BTreeMap<String, Field>) -> (DocKind, String) {
     let quote = |cell: usize| {
         let words: Vec<&str> = layout.cells[cell].text.split_whitespace().take(4).collect();
         format!("\"{}\"", words.join(" "))
@@ -470,10 +461,7 @@ fn kind_of(
         })
     };
     let evidence_for = |term: Term| -> Option<String> {
-        if let Some(&(_, cell)) = numbered.iter().find(|(t, _)| *t == term) {
-            return Some(format!("label {} with a number", quote(cell)));
-        }
-        // The number's own label says what the document is even where its value is unreadable.
+        // The number's own label says what the document is, whether or not a number is read by it.
         if let Some(l) = labelled.iter().find(|l| l.term == term && l.strength >= 0.9) {
             return Some(format!("label {}", quote(l.cell)));
         }
