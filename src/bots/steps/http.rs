@@ -237,15 +237,7 @@ pub async fn exchange(
         // attempt of the step's (the first may never have reached the system).
         Err(Sent::Died(why)) if replayable => {
             tracing::info!(url = %url, why, "the connection closed before an answer; sending again on a new one");
-            let again = match send(build(start(&clients.fresh, method, &url, env.cookies)), &url).await {
-                // A system killed mid-request may still take a connection while it goes down,
-                // and drop it unanswered too: two in a row is a system going down, waited for.
-                Err(Sent::Died(_)) => Err(Sent::Failed(Failure::down(
-                    transport::target_of(&url),
-                    "two connections closed in a row before any answer".into(),
-                ))),
-                other => other,
-            };
+            let again = resend(build(start(&clients.fresh, method, &url, env.cookies)), &url).await;
             (again.map_err(|s| fail(s.into_failure()))?, Some(why))
         }
         other => (other.map_err(|s| fail(s.into_failure()))?, None),
@@ -263,7 +255,7 @@ pub async fn exchange(
         url = next;
         response = match send(start(&clients.pooled, Method::GET, &url, env.cookies), &url).await {
             Err(Sent::Died(why)) => {
-                let again = send(start(&clients.fresh, Method::GET, &url, env.cookies), &url).await;
+                let again = resend(start(&clients.fresh, Method::GET, &url, env.cookies), &url).await;
                 resent = Some(why);
                 again.map_err(|s| fail(s.into_failure()))?
             }
@@ -322,6 +314,19 @@ async fn send(b: RequestBuilder, url: &Url) -> std::result::Result<reqwest::Resp
         Trouble::DiedBeforeAnswer(why) => Sent::Died(why),
         Trouble::Other(why) => Sent::Failed(Failure::transient(why)),
     })
+}
+
+/// A request sent again on a new connection after the first died unanswered. A system killed
+/// mid-request may still take a connection while it goes down, and drop that one unanswered
+/// too: two in a row is a system going down, waited for like one that refuses.
+async fn resend(b: RequestBuilder, url: &Url) -> std::result::Result<reqwest::Response, Sent> {
+    match send(b, url).await {
+        Err(Sent::Died(_)) => Err(Sent::Failed(Failure::down(
+            transport::target_of(url),
+            "two connections closed in a row before any answer".into(),
+        ))),
+        other => other,
+    }
 }
 
 /// The statuses a step accepts: `expect: [200, 201]`, or any 2xx (3xx too when not followed).
