@@ -580,6 +580,26 @@ fn explain_reading(reading: &clerk::classify::generic::Reading) -> String {
             out.push_str(&format!("    or {} ({:.0}%): {}\n", c.value, c.score * 100.0, c.evidence));
         }
     }
+    if let Some(lines) = &reading.lines {
+        let sure = if lines.sure { "sure" } else { "not sure" };
+        out.push_str(&format!("  lines ({sure}, {:.0}%)\n    {}\n", lines.confidence * 100.0, lines.evidence));
+        for l in &lines.rows {
+            let part = |label: &str, v: &Option<String>| v.as_ref().map(|v| format!("{label}{v}"));
+            let parts: Vec<String> = [
+                part("", &l.position),
+                part("", &l.item_name),
+                part("qty ", &l.quantity),
+                part("", &l.unit),
+                part("at ", &l.unit_price),
+                part("= ", &l.net_amount),
+                part("VAT ", &l.tax_rate.as_ref().map(|r| format!("{r}%"))),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            out.push_str(&format!("    {}\n", parts.join(" ")));
+        }
+    }
     out.trim_end().to_string()
 }
 

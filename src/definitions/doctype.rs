@@ -146,10 +146,12 @@ fn decode_extract(node: &Node, diag: &mut Diagnostics) -> Option<Extract> {
     if let Some(r) = node.get("required") {
         for item in list_items(r, "`required` must be a list of field names", diag) {
             match item.as_str() {
-                Some(name) if crate::classify::generic::FIELDS.contains(&name) => required.push(name.to_string()),
+                Some(name) if crate::classify::generic::FIELDS.contains(&name) || name == crate::classify::generic::LINES => {
+                    required.push(name.to_string())
+                }
                 _ => diag.error(
                     item.pos,
-                    format!("the invoice reader fills {}; it has no field {:?}", crate::classify::generic::FIELDS.join(", "), item.as_str().unwrap_or("")),
+                    format!("the invoice reader fills {} and lines; it has no field {:?}", crate::classify::generic::FIELDS.join(", "), item.as_str().unwrap_or("")),
                 ),
             }
         }

@@ -422,12 +422,19 @@ async fn item(
         }),
         None => None,
     };
+    // The lines the invoice reader read from the page's table, for the agent to see beside it.
+    let read_lines = doc
+        .as_ref()
+        .filter(|_| einvoice.is_none())
+        .and_then(|d| d.fields.get(crate::classify::generic::LINES).cloned())
+        .filter(|v| v.as_array().is_some_and(|a| !a.is_empty()));
+    let lines_problem = doc.as_ref().and_then(|d| d.problems.get(crate::classify::generic::LINES).cloned());
     Ok(page(
         "item.html",
         context! {
             title => format!("#{id} {}", item.kind), nav => "queue", user => who(&caller),
             csrf => caller.0.csrf.clone().unwrap_or_default(),
-            item, doc, run, pages, types, doctype, next, prev, audit, suggestion, einvoice,
+            item, doc, run, pages, types, doctype, next, prev, audit, suggestion, einvoice, read_lines, lines_problem,
         },
     ))
 }

@@ -7,6 +7,7 @@
 
 pub mod labels;
 pub mod layout;
+pub mod lines;
 pub mod values;
 pub mod vendor;
 
@@ -54,6 +55,9 @@ pub struct Reading {
     /// in words ("its label \"Total Due:\" is printed, but \"to be confirmed\" is not an amount").
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub unread: BTreeMap<String, String>,
+    /// The invoice's lines, where a table of them was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<lines::Lines>,
 }
 
 /// What a document is to the reader.
@@ -437,7 +441,9 @@ pub fn read(layout: &Layout) -> Reading {
     }
     unread.retain(|f, _| !fields.contains_key(f));
     let (kind, kind_evidence) = kind_of(layout, &labelled, &fields);
-    Reading { kind, kind_evidence, fields, unread }
+    let value = |name: &str| fields.get(name).map(|f| f.value.as_str());
+    let lines = lines::read(layout, value("total_net"), value("total"), value("total_tax"));
+    Reading { kind, kind_evidence, fields, unread, lines }
 }
 
 /// Whether the document is an invoice, a credit note or neither, by its labels: a credit note's
@@ -509,6 +515,9 @@ pub const FIELDS: &[&str] = &[
     "amount_due",
 ];
 
+/// The field the invoice's lines fill; a type may require it as it requires [`FIELDS`].
+pub const LINES: &str = "lines";
+
 /// Puts what the reader found into a type's fields: a field its own regexes or an agent already
 /// set keeps that value. A required field the reader did not find, or found without being sure,
 /// is a problem in words (the item then goes to a person with the candidate preselected).
@@ -545,7 +554,18 @@ pub fn fill(
             }
         }
     }
+    // The lines, as an e-invoice's: an array of objects.
+    if let Some(lines) = reading.lines.as_ref().filter(|_| !fields.contains_key(LINES)) {
+        fields.insert(LINES.into(), serde_json::to_value(&lines.rows).unwrap_or_default());
+        if required.iter().any(|r| r == LINES) && !lines.sure {
+            problems.insert(LINES.into(), format!("found but not sure ({:.0}%: {})", lines.confidence * 100.0, lines.evidence));
+        }
+    }
     for name in required {
+        if name == LINES && !fields.contains_key(LINES) {
+            problems.insert(LINES.into(), "no table of invoice lines found (a header naming a description or quantity and an amount)".into());
+            continue;
+        }
         if !fields.contains_key(name) && !overrides.contains_key(name) && !problems.contains_key(name) {
             let why = reading.unread.get(name).cloned().unwrap_or_else(|| "not found in the text".into());
             problems.insert(name.clone(), why);

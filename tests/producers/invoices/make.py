@@ -17,7 +17,9 @@ Producers:
     make.py OUT XML...     (in the einvoice-oracle venv; needs java + Saxon-HE, fop, chromium,
                             soffice on PATH; a producer whose program is missing is skipped)
 
-Writes OUT/<producer>/<name>.pdf and OUT/truth.jsonl: {"file", "producer", "language", "fields"}.
+Writes OUT/<producer>/<name>.pdf and OUT/truth.jsonl: {"file", "producer", "language", "fields",
+"lines"}: "lines" are the invoice lines the producer printed, from the XML ("position", "item_name",
+"quantity", "unit_price", "net_amount"...), or null where it printed only some of them.
 """
 import hashlib
 import html
@@ -213,6 +215,22 @@ def reportlab_pdf(path, f, lines, lang):
     c.save()
 
 
+def first_25(lines):
+    """The lines of a producer that prints the first 25: all of them, else null (not measured)."""
+    return lines if len(lines) <= 25 else None
+
+
+def ig_lines(f, lines):
+    """The lines invoicegenerator.py prints: the XML's where their net amounts add up to the net
+    total and each has a quantity, else one line of the net total."""
+    net = Decimal(f["total_net"])
+    nets = [Decimal(l["net_amount"]) for l in lines if l.get("net_amount")]
+    if lines and len(nets) == len(lines) and sum(nets) == net and all(Decimal(l.get("quantity") or 0) for l in lines):
+        return [{"item_name": (l.get("item_name") or "")[:60], "quantity": l["quantity"], "net_amount": l["net_amount"]}
+                for l in lines]
+    return [{"item_name": "Services as agreed", "quantity": "1", "net_amount": f["total_net"]}]
+
+
 def run(cmd, **kw):
     return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300, **kw).returncode == 0
 
@@ -249,8 +267,8 @@ def main():
         lines = (fields.pop("lines", None) if isinstance(fields, dict) else None) or lines or []
         stem = f"{xml.parent.name}-{xml.stem}"
         lang = pick(stem, LANGUAGES)
-        record = lambda producer, pdf, language: truth.append(
-            {"file": str(pdf), "producer": producer, "language": language, "fields": fields})
+        record = lambda producer, pdf, language, printed: truth.append(
+            {"file": str(pdf), "producer": producer, "language": language, "fields": fields, "lines": printed})
         xr_sources.setdefault(local, []).append((xml, stem))
         xr_truth[stem] = fields
         parsed[stem] = (fields, lines)
@@ -261,12 +279,12 @@ def main():
             pdf = out / "html-chromium" / f"{stem}.pdf"
             pdf.parent.mkdir(exist_ok=True)
             if chromium_print(page, pdf):
-                record("html-chromium", pdf, lang)
+                record("html-chromium", pdf, lang, lines)
         pdf = out / "reportlab" / f"{stem}.pdf"
         pdf.parent.mkdir(exist_ok=True)
         rl_lang = pick(stem + "rl", LANGUAGES)
         reportlab_pdf(pdf, fields, lines, rl_lang)
-        record("reportlab", pdf, rl_lang)
+        record("reportlab", pdf, rl_lang, first_25(lines))
     # The visualisation: XML -> its XR form -> HTML and FO, each step one Saxon run over a folder.
     if have["saxon"]:
         xr_dir, page_dir, fo_dir = work / "xr", work / "xr-html", work / "xr-fo"
@@ -293,13 +311,15 @@ def main():
                 pdf = out / "xr-chromium" / f"{stem}.pdf"
                 pdf.parent.mkdir(exist_ok=True)
                 if chromium_print(html_page, pdf):
-                    truth.append({"file": str(pdf), "producer": "xr-chromium", "language": "de", "fields": fields})
+                    truth.append({"file": str(pdf), "producer": "xr-chromium", "language": "de", "fields": fields,
+                                  "lines": parsed[stem][1]})
             fo = fo_dir / f"{stem}.xml"
             if have["fop"] and fo.exists():
                 pdf = out / "xr-fop" / f"{stem}.pdf"
                 pdf.parent.mkdir(exist_ok=True)
                 if run(["fop", "-fo", str(fo), "-pdf", str(pdf)]):
-                    truth.append({"file": str(pdf), "producer": "xr-fop", "language": "de", "fields": fields})
+                    truth.append({"file": str(pdf), "producer": "xr-fop", "language": "de", "fields": fields,
+                                  "lines": parsed[stem][1]})
     if have["soffice"]:
         odt_dir, writer = work / "odt", out / "writer-odt"
         odt_dir.mkdir(exist_ok=True)
@@ -313,7 +333,7 @@ def main():
         for pdf in sorted(writer.glob("*.pdf")):
             if pdf.stem in parsed:
                 truth.append({"file": str(pdf), "producer": "writer-odt", "language": odt_lang[pdf.stem],
-                              "fields": parsed[pdf.stem][0]})
+                              "fields": parsed[pdf.stem][0], "lines": first_25(parsed[pdf.stem][1])})
     # InvoiceGenerator prints neither an amount due nor an order number; its totals are net and
     # net + tax, so a total that is not their sum is not on its page.
     ig_dir = out / "invoicegenerator"
@@ -326,7 +346,8 @@ def main():
         shown = {k: v for k, v in fields.items() if k not in ("amount_due", "purchase_order", "prepaid")}
         if Decimal(fields.get("total") or "0") != Decimal(fields["total_net"]) + Decimal(fields.get("total_tax") or "0"):
             shown.pop("total", None)
-        jobs[lang].append({"pdf": str(ig_dir / f"{stem}.pdf"), "fields": shown, "lines": lines})
+        jobs[lang].append({"pdf": str(ig_dir / f"{stem}.pdf"), "fields": shown, "lines": lines,
+                           "printed": ig_lines(fields, lines)})
     for lang, batch in jobs.items():
         spec = work / f"ig-{lang}.json"
         spec.write_text(json.dumps(batch))
@@ -335,7 +356,7 @@ def main():
         for job in batch:
             if Path(job["pdf"]).exists():
                 truth.append({"file": job["pdf"], "producer": "invoicegenerator", "language": lang[:2],
-                              "fields": job["fields"]})
+                              "fields": job["fields"], "lines": job["printed"]})
     with open(out / "truth.jsonl", "w") as fh:
         for t in truth:
             fh.write(json.dumps(t) + "\n")

@@ -132,6 +132,34 @@ def main():
                 straight["text PDFs"][0] += 1
         if t["producer"] != "scan":
             straight["text PDFs"][1] += 1
+    # The lines: an invoice's table read right when every line the producer printed is read, in
+    # order, with its net amount and quantity (item names are not compared: producers cut them).
+    tables = defaultdict(lambda: [0, 0, 0, 0, 0, 0])  # producer -> [right, invoices, found, lines right, lines, sure right/sure]
+    tables_sure = defaultdict(lambda: [0, 0])
+    for t in truth:
+        want = t.get("lines")
+        if not want:
+            continue
+        v = got.get(t["file"], {})
+        read = (v.get("fields") or {}).get("lines") or []
+        lines = (v.get("reading") or {}).get("lines") or {}
+
+        def line_right(g, w):
+            return all(same("total", g.get(k), w[k]) if k in w else True for k in ("net_amount", "quantity"))
+        right = len(read) == len(want) and all(line_right(g, w) for g, w in zip(read, want))
+        for group in (t["producer"], "all"):
+            c = tables[group]
+            c[0] += right
+            c[1] += 1
+            c[2] += bool(read)
+            c[3] += sum(line_right(g, w) for g, w in zip(read, want)) if len(read) == len(want) else 0
+            c[4] += len(want)
+            if lines.get("sure") and v.get("doctype"):
+                tables_sure[group][0] += right
+                tables_sure[group][1] += 1
+                if group == "all":
+                    sure["all"][0] += right
+                    sure["all"][1] += 1
     kinds = defaultdict(lambda: [0, 0])
     for t in truth:
         want = "credit-note" if t["fields"].get("type_code") == "381" else "invoice"
@@ -153,6 +181,10 @@ def main():
         print(f"{g:16}{row}")
     for g, (r, n) in sorted(sure.items()):
         print(f"sure fields right, {g}: {r}/{n} = {100 * r / max(1, n):.1f}%")
+    for p, c in sorted(tables.items()):
+        r, n = tables_sure[p]
+        print(f"lines, {p}: table read right on {c[0]}/{c[1]} = {100 * c[0] / max(1, c[1]):.0f}% (a table found on "
+              f"{c[2]}; {c[3]}/{c[4]} lines right); sure tables right {r}/{n}")
     for p, (s, n) in sorted(straight.items()):
         print(f"straight through, {p}: {s}/{n} = {100 * s / max(1, n):.0f}%")
     for p, (r, n) in sorted(kinds.items()):
