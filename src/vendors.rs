@@ -1,5 +1,5 @@
 //! Learning each vendor from the agents: when an agent resolves an invoice the generic reader
-//! read, every reader field they corrected or confirmed is remembered where it stood on the page,
+//! read, every reader field they corrected, confirmed or let stand is remembered where it stood on the page,
 //! for the vendor the invoice's VAT identifier or IBAN names. That vendor's next invoice, in any
 //! daemon sharing the store, is read there first (`classify::generic::vendor`).
 
@@ -16,7 +16,8 @@ pub async fn of(store: &Store, outcome: &Outcome) -> Result<Option<vendor::Vendo
     }
 }
 
-/// Remembers where each reader field the agent gave (`given`) stands on `doc`, for the vendor
+/// Remembers where each reader field the agent gave (`given`) or let stand where the reader was
+/// sure of it stands on `doc`, for the vendor
 /// the resolved `outcome`'s seller VAT identifier or IBAN names. Returns the vendor's id, or
 /// None when there is nothing to learn (not read by the generic reader, no field given, or no
 /// identifier to know the vendor by).
@@ -42,7 +43,10 @@ pub async fn learn(
     // What was learned before stays, behind the newest: a vendor may print more than one layout.
     let known = store.vendor_for(&keys).await?;
     let mut learned = BTreeMap::new();
-    for name in given.keys().filter(|n| generic::FIELDS.contains(&n.as_str())) {
+    // What the agent gave, and what the reader was sure of and the agent let stand: resolving
+    // the invoice accepts those too, and where they stood is this vendor's layout.
+    let let_stand = reading.fields.iter().filter(|(n, f)| f.sure && !given.contains_key(*n)).map(|(n, _)| n);
+    for name in given.keys().chain(let_stand).filter(|n| generic::FIELDS.contains(&n.as_str())) {
         let Some(value) = outcome.fields.get(name).and_then(|v| v.as_str()) else { continue };
         match vendor::learn(&layout, name, value, day_first) {
             Some(mut spot) => {

@@ -121,6 +121,14 @@ pub fn identifier(text: &str) -> Option<String> {
     if date(word, true).is_some() || amount(word).is_some_and(|(_, cents)| cents) {
         return None;
     }
+    // "018304 / 28865": a number in two parts, a slash set apart between them.
+    let mut rest = text.split_whitespace().skip(1);
+    if let (Some("/"), Some(next)) = (rest.next(), rest.next()) {
+        let next = next.trim_end_matches([':', ',', ';', '.', ')']);
+        if next.len() <= 20 && next.chars().any(|c| c.is_ascii_digit()) && next.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_')) {
+            return Some(format!("{word} / {next}"));
+        }
+    }
     Some(word.to_string())
 }
 

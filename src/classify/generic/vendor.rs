@@ -333,21 +333,36 @@ pub fn find(layout: &Layout, field: &str, spot: &Spot, day_first: bool) -> Optio
         }
         return value_in(kind, &near.1.text, spot.words, day_first).map(|v| (v, near.0));
     }
-    // The label's cell: its first words are the label (a value or more text may follow).
-    let (label_cell, rest) =
-        (0..layout.cells.len()).filter_map(|c| label_at(layout, c, &spot.label).map(|rest| (c, rest))).nth(spot.nth)?;
+    // The label's cells: their first words are the label (a value or more text may follow).
+    // The occurrence learned is tried first, then the others in reading order: a label printed
+    // twice on one invoice may be printed once on the next.
+    let mut labelled: Vec<(usize, String)> =
+        (0..layout.cells.len()).filter_map(|c| label_at(layout, c, &spot.label).map(|rest| (c, rest))).collect();
+    if spot.nth < labelled.len() {
+        let learned = labelled.remove(spot.nth);
+        labelled.insert(0, learned);
+    }
+    labelled.into_iter().find_map(|(label_cell, rest)| find_by(layout, kind, spot, day_first, label_cell, rest))
+}
+
+/// The value at `spot` from the label in `label_cell` (`rest`: the cell's text after the label).
+fn find_by(layout: &Layout, kind: Kind, spot: &Spot, day_first: bool, label_cell: usize, rest: String) -> Option<(String, usize)> {
     let cell_text = |c: usize| (layout.cells[c].text.clone(), c);
     let right = layout.right_of(label_cell);
     let two_right = right.and_then(|r| layout.right_of(r)).map(cell_text);
     let after = (!rest.is_empty()).then(|| (rest, label_cell));
+    let below = layout.below(label_cell).map(cell_text);
     // Whether a value stands after its label in the cell or a column right of it depends on
     // how wide it is (a right-aligned amount nears its label as it grows): those places stand
     // in for each other, the learned one tried first.
     let tries = match spot.place {
-        Place::Below => vec![layout.below(label_cell).map(cell_text)],
-        Place::After => vec![after, right.map(cell_text), two_right],
-        Place::Right => vec![right.map(cell_text), after, two_right],
-        Place::RightTwo => vec![two_right, right.map(cell_text), after],
+        // A vendor's forms set a value beside its label on one invoice and under it on another
+        // (a long value wraps, a template has two arrangements): the label decides, the learned
+        // place is tried first.
+        Place::Below => vec![below, after, right.map(cell_text)],
+        Place::After => vec![after, right.map(cell_text), two_right, below],
+        Place::Right => vec![right.map(cell_text), after, two_right, below],
+        Place::RightTwo => vec![two_right, right.map(cell_text), after, below],
         Place::At => unreachable!("handled above"),
     };
     tries.into_iter().flatten().find_map(|(text, cell)| value_in(kind, &text, spot.words, day_first).map(|v| (v, cell)))
@@ -375,6 +390,19 @@ pub fn apply(layout: &Layout, vendor: &Vendor, reading: &mut Reading) {
         // The vendor's layouts may each hold a value here: where they disagree, the one the
         // generic reader is sure of too wins, sure; else the newest, not sure.
         let generic = reading.fields.get(name).filter(|f| f.sure).map(|f| f.value.clone());
+        // The reader sure of another value by its own checks (net + tax = total, check
+        // digits) where no agent ever had to overrule it: its checks outweigh a spot learned
+        // where it had found nothing sure (the amount due learned as a total reads 0.00 once
+        // an invoice is prepaid).
+        let overruled = learned.spots.iter().any(|s| s.overruled);
+        if let (Some(g), false) = (&generic, overruled) {
+            if !found.is_empty() && !found.iter().any(|f| &f.0 == g) {
+                if let Some(f) = reading.fields.get_mut(name) {
+                    f.evidence.push_str(&format!("; {} reads {} {}, which the reader's checks do not bear out", source, found[0].0, found[0].2.describe()));
+                }
+                continue;
+            }
+        }
         let agree = found.windows(2).all(|p| p[0].0 == p[1].0);
         let chosen = found.iter().find(|f| Some(&f.0) == generic.as_ref()).or(found.first()).cloned();
         let confirmed = agree || chosen.as_ref().is_some_and(|c| Some(&c.0) == generic.as_ref());
