@@ -345,6 +345,30 @@ fn items_past_their_types_sla_are_overdue_in_the_api_the_queue_and_the_metrics()
     let page = call(&addr, "GET", "/definitions", &[("Cookie", &ops)], None).body;
     assert!(page.contains("memo.yml:3:6: `sla`"), "{page}");
     assert!(page.contains("<td>invoice</td>"), "the loaded types are listed: {page}");
+
+    // An invoice with no number goes to a person; its item page shows the lines the reader read
+    // from its table, for the agent to check beside the page.
+    d.drop_file(
+        "harbour.txt",
+        b"Harbour Supplies Ltd                                  INVOICE\n\
+          Date: 03.04.2024\n\n\
+          Description              Qty      Unit price        Amount\n\
+          Rope, 20 m                 2           45.00         90.00\n\
+          Fenders                    4           12.50         50.00\n\n\
+                                     Net total          140.00\n\
+                                     VAT 20%             28.00\n\
+                                     Total              168.00 EUR\n",
+    );
+    d.wait_settled(3);
+    let doc = d.by_name("harbour.txt");
+    assert_eq!(doc["status"], "exception", "{doc}");
+    let items = call(&addr, "GET", "/api/v1/exceptions", &[("Authorization", &bearer(&token))], None).json();
+    let item = items.as_array().unwrap().iter().find(|i| i["document_id"] == doc["id"]).unwrap().clone();
+    let page = call(&addr, "GET", &format!("/items/{}", item["id"]), &[("Cookie", &cookie)], None).body;
+    let lines = &page[page.find(r#"id="read-lines""#).expect("the lines as read")..];
+    let lines = &lines[..lines.find("</section>").unwrap()];
+    assert!(lines.contains("<td>Rope, 20 m</td><td>2 </td><td>45.00</td><td>90.00</td>"), "{lines}");
+    assert!(lines.contains("<td>Fenders</td><td>4 </td><td>12.50</td><td>50.00</td>"), "{lines}");
 }
 
 #[test]

@@ -205,9 +205,16 @@ fn classify_explain_shows_each_fields_evidence() {
         "net + tax = total",
         "  iban = DE89370400440532013000 (sure",
         "  currency = EUR (sure",
+        // The table of lines, checked against the net total.
+        "  lines (sure, 97%)",
+        "their amounts add up to the net total (424.80)",
+        "    Paper A4 80g (box) qty 10 at 24.50 = 245.00",
+        "    Toner cartridge TN-2420 qty 2 at 89.90 = 179.80",
     ] {
         assert!(text.contains(line), "expected {line:?} in:\n{text}");
     }
+    // The type's fields carry them as an e-invoice's: an array of lines.
+    assert!(text.contains(r#"lines=[{"item_name":"Paper A4 80g (box)","net_amount":"245.00","quantity":"10","unit_price":"24.50"}"#), "{text}");
     // In JSON, as `reading`, field by field.
     let explained = |sample: &str| -> serde_json::Value {
         let out = std::process::Command::new(support::CLERK)

@@ -281,9 +281,46 @@ fn filler(word: &str) -> bool {
         || matches!(word, "eur" | "in" | "zl" | "pln")
 }
 
-/// The columns a header cell names, each with the share of the cell's text it takes (a cell
-/// may hold two headers a narrow gap joined: "Qty Unit price").
+/// Whether `word` is the header word `name` as OCR reads it: the same, or for a name of five
+/// letters or more one letter changed, added or dropped once the letters OCR takes for one
+/// another are one ("llosé" is "Ilość", "Wartos¢" is "Wartość").
+fn ocr_close(word: &str, name: &str) -> bool {
+    if word == name {
+        return true;
+    }
+    if name.len() < 5 || word.len().abs_diff(name.len()) > 1 {
+        return false;
+    }
+    let fold = |s: &str| -> Vec<char> { s.chars().map(|c| match c { 'l' | '1' | 'j' => 'i', '0' => 'o', c => c }).collect() };
+    let (a, b) = (fold(word), fold(name));
+    let (mut i, mut j, mut edits) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] == b[j] {
+            i += 1;
+            j += 1;
+            continue;
+        }
+        edits += 1;
+        match a.len().cmp(&b.len()) {
+            std::cmp::Ordering::Greater => i += 1,
+            std::cmp::Ordering::Less => j += 1,
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    edits + (a.len() - i) + (b.len() - j) <= 1
+}
+
+/// The columns a header cell names as written.
 fn columns_in(text: &str) -> Vec<(Col, f64, f64)> {
+    columns_in_as(text, false)
+}
+
+/// The columns a header cell names (`damaged`: also as OCR damages the names), each with the share of the cell's text it takes (a cell
+/// may hold two headers a narrow gap joined: "Qty Unit price").
+fn columns_in_as(text: &str, damaged: bool) -> Vec<(Col, f64, f64)> {
     let words = labels::words(text);
     if words.is_empty() || words.len() > 8 {
         return vec![];
@@ -312,13 +349,20 @@ fn columns_in(text: &str) -> Vec<(Col, f64, f64)> {
             }
         }
         // The longest header at this word.
+        // Names as written first; as OCR damages them only where asked (a line that names two
+        // columns exactly is a header, and its other names may be damaged).
         let best = HEADERS
             .iter()
             .filter_map(|(col, h)| {
                 let hw: Vec<&str> = h.split(' ').collect();
-                (i + hw.len() <= words.len() && hw.iter().zip(&words[i..]).all(|(a, b)| a == b)).then_some((*col, hw.len()))
+                if i + hw.len() > words.len() {
+                    return None;
+                }
+                let exact = hw.iter().zip(&words[i..]).all(|(a, b)| a == b);
+                (exact || (damaged && hw.iter().zip(&words[i..]).all(|(a, b)| ocr_close(b, a)))).then_some((*col, hw.len(), exact))
             })
-            .max_by_key(|(_, n)| *n);
+            .max_by_key(|(_, n, exact)| (*n, *exact))
+            .map(|(col, n, _)| (col, n));
         match best {
             Some((col, n)) => {
                 out.push((col, i, i + n));
@@ -411,8 +455,10 @@ fn header_at(layout: &Layout, line: usize) -> Option<(Vec<Column>, usize, usize)
     cells.sort_by(|a, b| a.1.total_cmp(&b.1));
     let mut cols: Vec<Column> = vec![];
     let mut other = 0;
+    // A rule or a stray mark between headers ("——", "|") names nothing and is no column.
+    cells.retain(|(text, _, _)| text.chars().any(char::is_alphanumeric));
     for (text, x0, x1) in &cells {
-        let found = columns_in(text);
+        let found = columns_in_as(text, true);
         if found.is_empty() {
             other += 1;
             cols.push(Column { col: Col::Other, x0: *x0, x1: *x1, wide: (*x0, *x1), header: text.clone() });
@@ -935,6 +981,14 @@ Licence              1       50.00           50.00         21 %       60.50
         assert_eq!(amounts, ["300.00", "50.00"]);
         assert_eq!(lines.rows[0].tax_rate.as_deref(), Some("21"));
         assert!(lines.sure, "{}", lines.evidence);
+    }
+
+    #[test]
+    fn header_names_as_ocr_damages_them() {
+        assert!(ocr_close("llose", "ilosc") && ocr_close("wartose", "wartosc") && ocr_close("quantlty", "quantity"));
+        assert!(!ocr_close("qty", "qte") && !ocr_close("menge", "mengen1") && !ocr_close("netto", "neto1x"));
+        assert_eq!(columns_in_as("llosé", true).first().map(|c| c.0), Some(Col::Quantity));
+        assert!(columns_in("llosé").is_empty() && columns_in("Produkt").is_empty());
     }
 
     #[test]
