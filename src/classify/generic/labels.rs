@@ -499,7 +499,12 @@ fn close(word: &str, label: &str) -> bool {
         return close(&word.replace("rn", "m"), label);
     }
     let (a, b): (Vec<char>, Vec<char>) = (word.chars().collect(), label.chars().collect());
-    if b.len() < 7 || a.len().abs_diff(b.len()) > 1 {
+    b.len() >= 7 && one_edit(&a, &b)
+}
+
+/// Whether `a` is `b` with at most one letter changed, added or dropped.
+pub(super) fn one_edit(a: &[char], b: &[char]) -> bool {
+    if a.len().abs_diff(b.len()) > 1 {
         return false;
     }
     let (mut i, mut j, mut edits) = (0, 0, 0);

@@ -275,7 +275,7 @@ const HEADERS: &[(Col, &str)] = &[
     (Col::TaxRate, "podatek"),
 ];
 
-/// Words a header may carry besides its column's name: a currency, "per", "excl."…
+/// Words a header may carry besides its column's name: a currency ("Betrag EUR", "Kwota zł").
 fn filler(word: &str) -> bool {
     word.len() == 3 && word.chars().all(|c| c.is_ascii_lowercase()) && crate::invoice::codes::is_currency(&word.to_uppercase())
         || matches!(word, "eur" | "in" | "zl" | "pln")
@@ -292,25 +292,7 @@ fn ocr_close(word: &str, name: &str) -> bool {
         return false;
     }
     let fold = |s: &str| -> Vec<char> { s.chars().map(|c| match c { 'l' | '1' | 'j' => 'i', '0' => 'o', c => c }).collect() };
-    let (a, b) = (fold(word), fold(name));
-    let (mut i, mut j, mut edits) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        if a[i] == b[j] {
-            i += 1;
-            j += 1;
-            continue;
-        }
-        edits += 1;
-        match a.len().cmp(&b.len()) {
-            std::cmp::Ordering::Greater => i += 1,
-            std::cmp::Ordering::Less => j += 1,
-            std::cmp::Ordering::Equal => {
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    edits + (a.len() - i) + (b.len() - j) <= 1
+    labels::one_edit(&fold(word), &fold(name))
 }
 
 /// The columns a header cell names as written.
@@ -318,8 +300,9 @@ fn columns_in(text: &str) -> Vec<(Col, f64, f64)> {
     columns_in_as(text, false)
 }
 
-/// The columns a header cell names (`damaged`: also as OCR damages the names), each with the share of the cell's text it takes (a cell
-/// may hold two headers a narrow gap joined: "Qty Unit price").
+/// The columns a header cell names (`damaged`: also as OCR damages the names), each with the
+/// share of the cell's text it takes (a cell may hold two headers a narrow gap joined: "Qty
+/// Unit price").
 fn columns_in_as(text: &str, damaged: bool) -> Vec<(Col, f64, f64)> {
     let words = labels::words(text);
     if words.is_empty() || words.len() > 8 {
