@@ -522,4 +522,27 @@ IBAN DE89 3704 0044 0532 0130 00
         apply(&changed, &overruled, &mut reading);
         assert!(!reading.fields["invoice_number"].sure);
     }
+
+    #[test]
+    fn the_readers_own_checks_outweigh_a_spot_that_disagrees_unless_an_agent_overruled_them() {
+        // The total learned where the balance stands: right while nothing was prepaid.
+        let next = Layout::from_text(
+            "Rechnung Nr. 2024/131\nNettobetrag        1.000,00 EUR\nMwSt. 19 %           190,00 EUR\n\
+             Gesamtbetrag       1.190,00 EUR\nRestbetrag             0,00 EUR\n",
+        );
+        let spot = Spot { label: "restbetrag".into(), nth: 0, place: Place::Right, at: None, words: None, overruled: false };
+        let learned = Learned { spots: vec![spot], example: "238.00".into(), document_id: 7, by: "alice".into() };
+        let mut vendor = Vendor { id: 1, name: "Kontor Nord".into(), keys: vec![], fields: BTreeMap::from([("total".to_string(), learned)]) };
+        let mut reading = super::super::read(&next);
+        assert!(reading.fields["total"].sure, "net + tax = total");
+        apply(&next, &vendor, &mut reading);
+        let total = &reading.fields["total"];
+        assert_eq!((total.value.as_str(), total.sure), ("1190.00", true));
+        assert!(total.evidence.contains("reads 0.00 right of \"restbetrag\", which the reader's checks do not bear out"), "{}", total.evidence);
+        // Where an agent had to overrule the reader's sure guess at that spot, the spot wins.
+        vendor.fields.get_mut("total").unwrap().spots[0].overruled = true;
+        let mut reading = super::super::read(&next);
+        apply(&next, &vendor, &mut reading);
+        assert_eq!(reading.fields["total"].value, "0.00");
+    }
 }
