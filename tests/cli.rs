@@ -239,6 +239,35 @@ fn classify_explain_shows_each_fields_evidence() {
     assert!(v["exception"]["reason"].as_str().unwrap().contains("invoice_number: not found in the text"), "{v}");
 }
 
+/// A type may require the lines: an invoice whose table adds up goes through, one with no table
+/// is incomplete and says why.
+#[test]
+fn a_type_that_requires_the_lines_takes_an_invoice_whose_table_adds_up() {
+    let defs = tempfile::tempdir().unwrap();
+    std::fs::write(
+        defs.path().join("lines.yml"),
+        "doctype: itemised\nmatch: { reader: invoice }\nextract: { reader: invoice, required: [invoice_number, total, lines] }\n",
+    )
+    .unwrap();
+    let classify = |sample: &str| -> serde_json::Value {
+        let out = std::process::Command::new(support::CLERK)
+            .args(["classify", "--json", "--definitions"])
+            .arg(defs.path())
+            .arg(support::repo().join("samples").join(sample))
+            .env("CLERK_LOG", "error")
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v = classify("invoice-acme.pdf");
+    assert_eq!(v["status"], "recognised", "{v}");
+    assert_eq!(v["fields"]["lines"][1]["net_amount"], "179.80", "{v}");
+    let v = classify("invoice-globex.pdf");
+    assert_eq!(v["status"], "exception", "{v}");
+    let reason = v["exception"]["reason"].as_str().unwrap();
+    assert!(reason.contains("lines: no table of invoice lines found"), "{reason}");
+}
+
 /// The bundled invoice type takes what the reader reads as an invoice, in any of its languages,
 /// with no keyword list: a German invoice is an invoice, the bundled credit note is not, and a
 /// letter is neither — said in the exception's reason.
