@@ -179,6 +179,20 @@ fn errors_go_to_stderr_with_a_non_zero_exit() {
     assert!(!out.status.success());
 }
 
+/// `clerk classify --json` of `file` with the types in `defs` (and `extra` flags).
+fn classify_file(defs: &std::path::Path, file: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(support::CLERK)
+        .args(["classify", "--json"])
+        .args(extra)
+        .arg("--definitions")
+        .arg(defs)
+        .arg(file)
+        .env("CLERK_LOG", "error")
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
 /// The generic invoice reader explains itself: per field the value, whether it is sure, and the
 /// evidence, on an invoice no template describes.
 #[test]
@@ -216,16 +230,7 @@ fn classify_explain_shows_each_fields_evidence() {
     // The type's fields carry them as an e-invoice's: an array of lines.
     assert!(text.contains(r#"lines=[{"item_name":"Paper A4 80g (box)","net_amount":"245.00","quantity":"10","unit_price":"24.50"}"#), "{text}");
     // In JSON, as `reading`, field by field.
-    let explained = |sample: &str| -> serde_json::Value {
-        let out = std::process::Command::new(support::CLERK)
-            .args(["classify", "--json", "--explain", "--definitions"])
-            .arg(defs.path())
-            .arg(support::repo().join("samples").join(sample))
-            .env("CLERK_LOG", "error")
-            .output()
-            .unwrap();
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
+    let explained = |name: &str| classify_file(defs.path(), &sample(name), &["--explain"]);
     let v = explained("invoice-globex.pdf");
     assert_eq!(v["status"], "recognised", "{v}");
     let total = &v["reading"]["fields"]["total"];
@@ -249,16 +254,7 @@ fn a_type_that_requires_the_lines_takes_an_invoice_whose_table_adds_up() {
         "doctype: itemised\nmatch: { reader: invoice }\nextract: { reader: invoice, required: [invoice_number, total, lines] }\n",
     )
     .unwrap();
-    let classify = |sample: &str| -> serde_json::Value {
-        let out = std::process::Command::new(support::CLERK)
-            .args(["classify", "--json", "--definitions"])
-            .arg(defs.path())
-            .arg(support::repo().join("samples").join(sample))
-            .env("CLERK_LOG", "error")
-            .output()
-            .unwrap();
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
+    let classify = |name: &str| classify_file(defs.path(), &sample(name), &[]);
     let v = classify("invoice-acme.pdf");
     assert_eq!(v["status"], "recognised", "{v}");
     assert_eq!(v["fields"]["lines"][1]["net_amount"], "179.80", "{v}");
@@ -285,16 +281,8 @@ fn the_bundled_invoice_type_knows_an_invoice_by_its_labels() {
          Gesamtbetrag       1.190,00 EUR\n",
     )
     .unwrap();
-    let classify = |file: &std::path::Path| -> serde_json::Value {
-        let out = std::process::Command::new(support::CLERK)
-            .args(["classify", "--json", "--explain", "--definitions"])
-            .arg(support::repo().join("bots"))
-            .arg(file)
-            .env("CLERK_LOG", "error")
-            .output()
-            .unwrap();
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-    };
+    let bots = support::repo().join("bots");
+    let classify = |file: &std::path::Path| classify_file(&bots, file, &["--explain"]);
     let v = classify(&rechnung);
     assert_eq!((v["status"].as_str(), v["doctype"].as_str()), (Some("recognised"), Some("invoice")), "{v}");
     assert_eq!(v["fields"]["invoice_number"], "RE-2024-0815", "{v}");

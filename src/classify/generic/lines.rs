@@ -8,6 +8,8 @@
 
 use super::labels::{self, Term};
 use super::layout::Layout;
+// Written as the e-invoice model writes its lines' amounts and quantities.
+use crate::invoice::{amount_text, number_text};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -573,20 +575,6 @@ fn number(text: &str, mark: char) -> Option<(Decimal, String)> {
     Some((d, rest.to_string()))
 }
 
-/// The e-invoice model's way of writing a quantity or rate: no trailing zeros ("2.5", "10").
-fn plain(d: Decimal) -> String {
-    d.normalize().to_string()
-}
-
-/// An amount with at least two decimals ("12.50", "0.125").
-fn money(d: Decimal) -> String {
-    let mut d = d;
-    if d.scale() < 2 {
-        d.rescale(2);
-    }
-    d.to_string()
-}
-
 /// Which decimal mark the document writes its amounts with: the mark before the last two
 /// digits of the amounts under the header.
 fn decimal_mark(texts: &[&str]) -> char {
@@ -794,7 +782,7 @@ pub fn read(layout: &Layout, net: Option<&str>, total: Option<&str>, tax: Option
         .flat_map(|t| t.rows.iter().flat_map(|r| r.iter().filter(|(&k, _)| matches!(t.cols[k].col, Col::Amount | Col::NetAmount | Col::GrossAmount | Col::UnitPrice)).map(|(_, v)| v.as_str())))
         .collect();
     let mark = decimal_mark(&amounts);
-    let dec = |s: Option<&str>| s.and_then(|s| Decimal::from_str(s).ok());
+    let dec = |s: Option<&str>| s.and_then(super::dec);
     let (net, total, tax) = (dec(net), dec(total), dec(tax));
     // The net total the lines should add up to: the reader's, else total − tax, else the total.
     let targets: Vec<(Decimal, &str)> = [
@@ -838,7 +826,7 @@ pub fn read(layout: &Layout, net: Option<&str>, total: Option<&str>, tax: Option
         }
         for r in &t.rows {
             let Some((amount, _)) = r.get(&net_col).and_then(|v| number(v, mark)) else { continue };
-            let mut line = Line { net_amount: Some(money(amount)), ..Line::default() };
+            let mut line = Line { net_amount: Some(amount_text(amount)), ..Line::default() };
             for (&k, v) in r {
                 let v = v.trim();
                 match t.cols[k].col {
@@ -847,17 +835,17 @@ pub fn read(layout: &Layout, net: Option<&str>, total: Option<&str>, tax: Option
                     Col::Description => line.item_name = Some(v.to_string()),
                     Col::Quantity => {
                         if let Some((q, unit)) = number(v, mark) {
-                            line.quantity = Some(plain(q));
+                            line.quantity = Some(number_text(q));
                             if !unit.is_empty() && line.unit.is_none() {
                                 line.unit = Some(unit);
                             }
                         }
                     }
                     Col::Unit if !v.is_empty() => line.unit = Some(v.to_string()),
-                    Col::UnitPrice => line.unit_price = number(v, mark).map(|(d, _)| money(d)),
+                    Col::UnitPrice => line.unit_price = number(v, mark).map(|(d, _)| amount_text(d)),
                     // A rate, not the tax's amount: a percent sign by it or in its header.
                     Col::TaxRate if v.contains('%') || t.cols[k].header.contains('%') => {
-                        line.tax_rate = number(v, mark).map(|(d, _)| plain(d))
+                        line.tax_rate = number(v, mark).map(|(d, _)| number_text(d))
                     }
                     _ => {}
                 }
@@ -890,12 +878,12 @@ pub fn read(layout: &Layout, net: Option<&str>, total: Option<&str>, tax: Option
     // A sum of nothing proves nothing (credits and charges that cancel out).
     let confidence: f64 = match targets.iter().find(|(x, _)| *x == sum && !x.is_zero()) {
         Some((x, what)) => {
-            evidence.push_str(&format!("; their amounts add up to {what} ({})", money(*x)));
+            evidence.push_str(&format!("; their amounts add up to {what} ({})", amount_text(*x)));
             0.97
         }
         None => {
             match targets.first() {
-                Some((x, what)) => evidence.push_str(&format!("; their amounts add up to {} but {what} is {}", money(sum), money(*x))),
+                Some((x, what)) => evidence.push_str(&format!("; their amounts add up to {} but {what} is {}", amount_text(sum), amount_text(*x))),
                 None => evidence.push_str("; no net total found to check them against"),
             }
             0.6
