@@ -498,7 +498,7 @@ async fn classify(s: &Settings, files: &[PathBuf], format: &str, explain: bool) 
     let mut results = std::pin::pin!(read_all(&readers, expand(files)));
     while let Some((file, read, start)) = results.next().await {
         let file = &file;
-        let (outcome, pages, ocr_used) = match read {
+        let pipeline::Classified { outcome, pages, ocr: ocr_used, unread } = match read {
             Ok(read) => pipeline::classify_read(read, &classifier),
             Err(e) => {
                 eprintln!("error: cannot read {}: {e}", file.display());
@@ -532,8 +532,10 @@ async fn classify(s: &Settings, files: &[PathBuf], format: &str, explain: bool) 
                 "definition": outcome.doctype.as_deref().and_then(|t| classifier.get(t)).map(|t| t.file.to_string_lossy().into_owned()),
                 "fields": outcome.fields,
                 "problems": outcome.problems,
+                "notes": outcome.notes,
                 "exception": outcome.exception.as_ref().map(|(k, r)| serde_json::json!({"kind": k.as_str(), "reason": r})),
                 "pages": pages,
+                "unread_pages": unread.iter().map(|(page, why)| serde_json::json!({"page": page, "reason": why})).collect::<Vec<_>>(),
                 "ocr": ocr_used,
                 "millis": millis,
             });
@@ -551,6 +553,9 @@ async fn classify(s: &Settings, files: &[PathBuf], format: &str, explain: bool) 
                     fields_line(&outcome.fields)
                 ),
                 Some((k, r)) => out!("{}: exception {}: {r}", file.display(), k.as_str()),
+            }
+            for (page, why) in &unread {
+                out!("  page {page} not read: {why}");
             }
             if let (true, Some(reading)) = (explain, &outcome.reading) {
                 out!("{}", explain_reading(reading));
@@ -635,7 +640,7 @@ async fn bot_dry_run(
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let readers = Readers::new(s.reader_settings());
             let classifier = loaded.definitions.classifier();
-            let (o, _, _) = pipeline::classify_file(&path, &name, &readers, &classifier).await;
+            let o = pipeline::classify_file(&path, &name, &readers, &classifier).await.outcome;
             readers.stop().await;
             dry_run::file_doc(&o, &name)
         }

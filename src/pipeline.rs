@@ -277,22 +277,36 @@ pub async fn classify_file(
     name: &str,
     readers: &Readers,
     classifier: &Classifier,
-) -> (Outcome, usize, bool) {
+) -> Classified {
     classify_read(readers.read_file(path, name).await, classifier)
 }
 
-/// What a read document is, as `clerk classify` reports it: the outcome, its page count, and
-/// whether OCR read any page.
-pub fn classify_read(read: ReadOutcome, classifier: &Classifier) -> (Outcome, usize, bool) {
-    let unreadable = |reason: String| (Outcome::exception(ExceptionKind::Unreadable, reason), 0, false);
+/// What a read document is, as `clerk classify` reports it.
+pub struct Classified {
+    pub outcome: Outcome,
+    pub pages: usize,
+    /// Whether OCR read any page.
+    pub ocr: bool,
+    /// The pages that could not be read (damaged), each with why.
+    pub unread: Vec<(u32, String)>,
+}
+
+pub fn classify_read(read: ReadOutcome, classifier: &Classifier) -> Classified {
+    let unreadable = |reason: String| Classified {
+        outcome: Outcome::exception(ExceptionKind::Unreadable, reason),
+        pages: 0,
+        ocr: false,
+        unread: vec![],
+    };
     match read {
         ReadOutcome::Read(extracted) => {
             let (text, pages, ocr) = (extracted.text(), extracted.pages.len(), extracted.ocr());
+            let unread = extracted.pages.iter().filter_map(|p| Some((p.number, p.unread.clone()?))).collect();
             let boxes = (extracted.media_type != "text/plain" && classifier.uses_area())
                 .then(|| extracted.pages.into_iter().map(|p| (p.number, p.boxes)).collect::<Vec<_>>());
             let doc =
                 Doc { text: &text, boxes: boxes.as_deref(), einvoice: extracted.einvoice.as_deref(), vendor: None };
-            (classifier.classify_doc(doc), pages, ocr)
+            Classified { outcome: classifier.classify_doc(doc), pages, ocr, unread }
         }
         ReadOutcome::Unreadable(reason) | ReadOutcome::Failed(reason) => unreadable(reason),
         ReadOutcome::Stopped => unreadable("clerk stopped before reading it".into()),

@@ -46,23 +46,94 @@ pub const DEFAULT_DATE_FORMATS: &[&str] = &[
     "%m/%d/%Y",
 ];
 
+/// A field's value, and what was left of the text found around it (OCR speckles after a date:
+/// `2025-10-08 a . 7 .`), for people to see rather than have it silently dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalised {
+    pub value: String,
+    pub ignored: Option<String>,
+}
+
 pub fn normalise(
     ty: FieldType,
     raw: &str,
     date_formats: &[String],
     decimal_separator: Option<char>,
-) -> Result<String, String> {
+) -> Result<Normalised, String> {
     let value = raw.trim();
     if value.is_empty() {
         return Err("the text found is empty".into());
     }
+    let whole = |v: String| Normalised { value: v, ignored: None };
     match ty {
-        FieldType::String => Ok(value.to_string()),
-        FieldType::Integer => integer(value),
-        FieldType::Amount => amount(value, decimal_separator),
-        FieldType::Date => date(value, date_formats),
-        FieldType::Iban => iban(value),
+        FieldType::String => Ok(whole(value.to_string())),
+        FieldType::Integer => integer(value).map(whole),
+        FieldType::Amount => amount_within(value, decimal_separator),
+        FieldType::Date => date_within(value, date_formats),
+        FieldType::Iban => iban(value).map(whole),
     }
+}
+
+/// The date a longer text holds: the whole text when it is one, else the longest run of its
+/// words that is (one date only: two different ones are no answer), the rest reported.
+pub fn date_within(value: &str, formats: &[String]) -> Result<Normalised, String> {
+    let whole_err = match date(value, formats) {
+        Ok(v) => return Ok(Normalised { value: v, ignored: None }),
+        Err(e) => e,
+    };
+    let words: Vec<&str> = value.split_whitespace().collect();
+    for len in (1..words.len()).rev() {
+        let found: Vec<(usize, String)> = (0..=words.len() - len)
+            .filter(|&at| words[at..at + len].iter().any(|w| w.chars().any(|c| c.is_ascii_digit())))
+            .filter_map(|at| Some((at, date(&words[at..at + len].join(" "), formats).ok()?)))
+            .collect();
+        let Some((at, first)) = found.first().cloned() else { continue };
+        if found.iter().any(|(_, d)| *d != first) {
+            return Err(format!("{value:?} holds more than one date"));
+        }
+        let rest: Vec<&str> =
+            words[..at].iter().chain(&words[at + len..]).copied().filter(|w| !matches!(*w, "," | ";")).collect();
+        return Ok(Normalised { value: first, ignored: Some(rest.join(" ")) });
+    }
+    Err(whole_err)
+}
+
+/// One number as amounts are written: digits grouped by thousands (`1 234,56`, `1'234.50`,
+/// `1.234.567`) with decimals, or plain digits with decimals.
+fn number_regex() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"\d{1,3}(?:[ '\u{a0}\u{202f}.,]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?").unwrap()
+    })
+}
+
+/// The amount a longer text holds: its first number, with a sign or a currency around it; other
+/// numbers or words after it (OCR noise, a footnote mark) are reported, not read into the amount.
+pub fn amount_within(value: &str, decimal_separator: Option<char>) -> Result<Normalised, String> {
+    let numbers: Vec<regex::Match> = number_regex().find_iter(value).collect();
+    let Some(first) = numbers.first() else { return amount(value, decimal_separator).map(|v| Normalised { value: v, ignored: None }) };
+    let (before, after) = (&value[..first.start()], &value[first.end()..]);
+    // What may stand around an amount: a currency (code or symbol), a sign, brackets.
+    let harmless = |w: &str| {
+        let w = w.trim_matches(|c: char| matches!(c, '(' | ')' | '-' | '−' | '+' | ':' | '*'));
+        w.is_empty()
+            || (w.len() <= 3 && w.chars().all(|c| c.is_ascii_uppercase()))
+            || w.chars().all(|c| matches!(c, '€' | '$' | '£' | '¥' | '₹' | '₽' | '₺' | '₩' | '₪' | '.'))
+            || matches!(w, "Fr." | "Fr" | "kr" | "kr." | "zł" | "Kč" | "Ft" | "lei")
+    };
+    let junk: Vec<&str> = after.split_whitespace().filter(|w| !harmless(w)).collect();
+    if junk.is_empty() && before.split_whitespace().all(harmless) {
+        return amount(value, decimal_separator).map(|v| Normalised { value: v, ignored: None });
+    }
+    // The number and the sign or brackets that belong to it.
+    let negative = before.trim_end().ends_with(['-', '−', '(']) || after.starts_with('-');
+    let number = format!("{}{}", if negative { "-" } else { "" }, first.as_str());
+    let v = amount(&number, decimal_separator)?;
+    let mut ignored: Vec<&str> = before.split_whitespace().filter(|w| !harmless(w)).collect();
+    if !junk.is_empty() {
+        ignored.push(after.trim());
+    }
+    Ok(Normalised { value: v, ignored: (!ignored.is_empty()).then(|| ignored.join(" ")) })
 }
 
 fn integer(value: &str) -> Result<String, String> {
@@ -233,6 +304,23 @@ mod tests {
         assert_eq!(amount("1.234", Some('.')).unwrap(), "1.234");
         assert_eq!(amount("0.50", None).unwrap(), "0.50");
         assert!(amount("n/a", None).is_err());
+    }
+
+    #[test]
+    fn a_typed_value_is_found_inside_ocr_noise_and_the_noise_is_reported() {
+        let d = date_within("2025-10-08 a . 7 .", &[]).unwrap();
+        assert_eq!(d, Normalised { value: "2025-10-08".into(), ignored: Some("a . 7 .".into()) });
+        let d = date_within("| 3 March 2024 ,", &[]).unwrap();
+        assert_eq!((d.value.as_str(), d.ignored.as_deref()), ("2024-03-03", Some("|")));
+        assert_eq!(date_within("03.04.2024", &[]).unwrap().ignored, None);
+        assert!(date_within("03.04.2024 or 05.06.2024", &[]).unwrap_err().contains("more than one date"));
+        assert!(date_within("no date here", &[]).is_err());
+        let a = amount_within("12.50 a . 7 .", None).unwrap();
+        assert_eq!(a, Normalised { value: "12.50".into(), ignored: Some("a . 7 .".into()) });
+        assert_eq!(amount_within("EUR 1 234,56", None).unwrap(), Normalised { value: "1234.56".into(), ignored: None });
+        assert_eq!(amount_within("(12.00)", None).unwrap().value, "-12.00");
+        assert_eq!(amount_within("- 45,00 € ²", None).unwrap().value, "-45.00");
+        assert_eq!(amount_within("CHF 1'234.50", None).unwrap().ignored, None);
     }
 
     #[test]

@@ -93,6 +93,10 @@ pub struct Outcome {
     /// field the value, how sure, the evidence and the other candidates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reading: Option<Box<generic::Reading>>,
+    /// Fields read from a longer text than their value: name → what was left beside it (OCR
+    /// speckles after a date), for people to see rather than silently dropped.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub notes: BTreeMap<String, String>,
 }
 
 impl Outcome {
@@ -104,6 +108,7 @@ impl Outcome {
             exception: Some((kind, reason.into())),
             learned: None,
             reading: None,
+            notes: BTreeMap::new(),
         }
     }
 }
@@ -337,7 +342,15 @@ fn einvoice_outcome(
             format!("the e-invoice fails {n} check{}: {}", if n == 1 { "" } else { "s" }, blocking.join("; ")),
         )
     });
-    Outcome { doctype: Some(doctype.name.clone()), fields, problems, exception, learned: None, reading: None }
+    Outcome {
+        doctype: Some(doctype.name.clone()),
+        fields,
+        problems,
+        exception,
+        learned: None,
+        reading: None,
+        notes: BTreeMap::new(),
+    }
 }
 
 /// Extracts `doctype`'s fields from `doc`; `overrides` (from an agent) replace what was found.
@@ -355,6 +368,7 @@ fn extract_with(
 ) -> Outcome {
     let text = doc.text;
     let mut reading = None;
+    let mut notes = BTreeMap::new();
     let (fields, problems, required): (Fields, BTreeMap<String, String>, Vec<String>) = match &doctype.rules {
         Rules::Native(n) => {
             let mut fields = Fields::new();
@@ -372,7 +386,10 @@ fn extract_with(
                     }
                     Some(raw) => match fields::normalise(f.ty, &raw, &f.date_formats, f.decimal_separator) {
                         Ok(v) => {
-                            fields.insert(f.name.clone(), serde_json::Value::String(v));
+                            fields.insert(f.name.clone(), serde_json::Value::String(v.value));
+                            if let Some(rest) = v.ignored.filter(|r| !r.is_empty()) {
+                                notes.insert(f.name.clone(), format!("read from {raw:?}; ignored {rest:?} beside it"));
+                            }
                         }
                         Err(why) => {
                             problems.insert(f.name.clone(), why);
@@ -416,7 +433,7 @@ fn extract_with(
     let exception = (!missing.is_empty()).then(|| {
         (ExceptionKind::Incomplete, format!("{} is missing required fields — {}", doctype.name, missing.join("; ")))
     });
-    Outcome { doctype: Some(doctype.name.clone()), fields, problems, exception, learned: None, reading }
+    Outcome { doctype: Some(doctype.name.clone()), fields, problems, exception, learned: None, reading, notes }
 }
 
 /// The document as the generic reader sees it: from its word boxes where it has them, else from

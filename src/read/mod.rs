@@ -107,6 +107,10 @@ pub struct Page {
     /// (an image is taken as 300 dpi, the resolution clerk tells tesseract). Empty for plain text.
     #[serde(default)]
     pub boxes: Vec<TextBox>,
+    /// Why this page could not be read (it is damaged), when the document's other pages could:
+    /// the page costs itself, not the document, and people are told which page is missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -166,6 +170,8 @@ pub fn sniff(bytes: &[u8], name: &str) -> Option<&'static str> {
         Some("image/gif")
     } else if einvoice::looks_like_xml(bytes, name) {
         Some("application/xml")
+    } else if pdf_header_later(bytes) {
+        Some("application/pdf")
     } else if looks_like_text(bytes, name) {
         Some("text/plain")
     } else {
@@ -178,6 +184,16 @@ pub fn sniff(bytes: &[u8], name: &str) -> Option<&'static str> {
 fn is_bmp_header(bytes: &[u8]) -> bool {
     let dib = bytes.get(14..18).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
     bytes.get(6..10) == Some(&[0, 0, 0, 0]) && matches!(dib, Some(12 | 16 | 40 | 52 | 56 | 64 | 108 | 124))
+}
+
+/// A PDF header (`%PDF-1.7`) anywhere in the bytes. Poppler reads a PDF whose header comes after
+/// other bytes (a mail header, a scanner's preamble): it looks in the first kilobyte, and past
+/// that goes on anyway; clerk takes such a file as a PDF when it is nothing else it knows.
+pub fn pdf_header_later(bytes: &[u8]) -> bool {
+    memchr::memmem::find_iter(bytes, b"%PDF-").any(|at| {
+        let v = &bytes[at + 5..];
+        v.len() >= 3 && v[0].is_ascii_digit() && v[1] == b'.' && v[2].is_ascii_digit()
+    })
 }
 
 fn looks_like_text(bytes: &[u8], name: &str) -> bool {

@@ -172,20 +172,29 @@ impl Readers {
         // Open, size and first bytes in one trip to the blocking pool (each trip is a thread
         // hand-off: three of them cost more than reading a small e-invoice).
         let owned = path.to_path_buf();
-        let head = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, Vec<u8>)> {
+        let name_owned = name.to_string();
+        let head = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, Vec<u8>, bool)> {
             use std::io::Read;
-            let file = std::fs::File::open(owned)?;
+            let mut file = std::fs::File::open(owned)?;
             let size = file.metadata()?.len();
             let mut head = Vec::with_capacity(1024.min(size as usize));
-            file.take(1024).read_to_end(&mut head)?;
-            Ok((size, head))
+            (&mut file).take(1024).read_to_end(&mut head)?;
+            // A head that is nothing clerk knows may still be a PDF whose header comes later.
+            let later = size > head.len() as u64
+                && size <= limits.max_file_size
+                && super::sniff(&head, &name_owned).is_none()
+                && pdf_header_in(file, &head)?;
+            Ok((size, head, later))
         })
         .await;
-        let (size, head) = match head {
+        let (size, head, later_pdf) = match head {
             Ok(Ok(x)) => x,
             Ok(Err(e)) => return failed(e),
             Err(e) => return failed(std::io::Error::other(e)),
         };
+        if later_pdf {
+            return self.read_in_reader(Body::File(path), name, None).await;
+        }
         match super::precheck(&head, size, name, &limits) {
             Err(e) => Outcome::Unreadable(e.0),
             // Text needs the whole file to be told from junk; it is small or refused by size.
@@ -304,6 +313,26 @@ impl Readers {
 enum Body<'a> {
     Bytes(&'a [u8]),
     File(&'a Path),
+}
+
+/// Whether a PDF header stands in the rest of `file` (after `head`), read a mebibyte at a time.
+fn pdf_header_in(mut file: std::fs::File, head: &[u8]) -> std::io::Result<bool> {
+    use std::io::Read;
+    // Each chunk starts with the last bytes of the one before, so a header across the seam is seen.
+    const OVERLAP: usize = 8;
+    let mut buf = head[head.len().saturating_sub(OVERLAP)..].to_vec();
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if super::pdf_header_later(&buf) {
+            return Ok(true);
+        }
+        buf.drain(..buf.len().saturating_sub(OVERLAP));
+    }
 }
 
 fn plain_text(bytes: &[u8]) -> Outcome {

@@ -60,6 +60,9 @@ pub struct Document {
     #[schema(value_type = Object)]
     pub fields: crate::classify::Fields,
     pub problems: BTreeMap<String, String>,
+    /// Fields read from a longer text than their value: name → what was left beside it.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub notes: BTreeMap<String, String>,
     pub original_name: String,
     pub original_path: String,
     pub source: String,
@@ -89,6 +92,9 @@ pub struct PageDetail {
     pub height: i64,
     #[schema(value_type = Vec<Object>)]
     pub words: serde_json::Value,
+    /// Why the page could not be read (it is damaged); the document's other pages were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -207,7 +213,7 @@ impl Store {
         sqlx::query("DELETE FROM pages WHERE document_id = $1").bind(id).execute(&mut **tx).await?;
         for p in pages {
             sqlx::query(
-                "INSERT INTO pages (document_id, number, text, ocr, width, height, words, boxes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO pages (document_id, number, text, ocr, width, height, words, boxes, unread) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(id)
             .bind(p.number as i64)
@@ -217,6 +223,7 @@ impl Store {
             .bind(p.height as i64)
             .bind(serde_json::to_string(&p.words).unwrap_or_else(|_| "[]".into()))
             .bind((media_type != "text/plain").then(|| serde_json::to_string(&p.boxes).unwrap_or_else(|_| "[]".into())))
+            .bind(p.unread.as_deref())
             .execute(&mut **tx)
             .await?;
         }
@@ -242,7 +249,7 @@ impl Store {
         actor: &str,
     ) -> Result<()> {
         let status = if outcome.exception.is_some() { "exception" } else { "recognised" };
-        sqlx::query("UPDATE documents SET status = $1, doctype = $2, doctype_version = $3, fields = $4, problems = $5, updated_at = $6 WHERE id = $7")
+        sqlx::query("UPDATE documents SET status = $1, doctype = $2, doctype_version = $3, fields = $4, problems = $5, updated_at = $6, notes = $8 WHERE id = $7")
             .bind(status)
             .bind(&outcome.doctype)
             .bind(version)
@@ -250,6 +257,7 @@ impl Store {
             .bind(serde_json::to_string(&outcome.problems).unwrap_or_default())
             .bind(now())
             .bind(id)
+            .bind((!outcome.notes.is_empty()).then(|| serde_json::to_string(&outcome.notes).unwrap_or_default()))
             .execute(&mut **tx)
             .await?;
         match &outcome.exception {
@@ -358,7 +366,7 @@ impl Store {
     pub async fn document(&self, id: i64) -> Result<Option<Document>> {
         let Some(r) = sqlx::query(
             "SELECT id, status, doctype, doctype_version, fields, problems, original_name, original_path, source, sha256, size,
-                    media_type, pages, ocr, duplicate_of, text, received_at, updated_at
+                    media_type, pages, ocr, duplicate_of, text, received_at, updated_at, notes
              FROM documents WHERE id = $1",
         )
         .bind(id)
@@ -377,7 +385,7 @@ impl Store {
             .map(|r| AuditLine { at: r.get(0), actor: r.get(1), action: r.get(2), detail: r.get(3) })
             .collect();
         let page_details =
-            sqlx::query("SELECT number, ocr, width, height, words FROM pages WHERE document_id = $1 ORDER BY number")
+            sqlx::query("SELECT number, ocr, width, height, words, unread FROM pages WHERE document_id = $1 ORDER BY number")
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?
@@ -388,6 +396,7 @@ impl Store {
                     width: r.get(2),
                     height: r.get(3),
                     words: serde_json::from_str(r.get::<&str, _>(4)).unwrap_or_default(),
+                    unread: r.get(5),
                 })
                 .collect();
         Ok(Some(Document {
@@ -397,6 +406,7 @@ impl Store {
             doctype_version: r.get(3),
             fields: serde_json::from_str(&r.get::<String, _>(4)).unwrap_or_default(),
             problems: serde_json::from_str(&r.get::<String, _>(5)).unwrap_or_default(),
+            notes: r.get::<Option<String>, _>(18).and_then(|n| serde_json::from_str(&n).ok()).unwrap_or_default(),
             original_name: r.get(6),
             original_path: r.get(7),
             source: r.get(8),

@@ -288,6 +288,8 @@ struct FieldView {
     name: String,
     value: String,
     problem: Option<String>,
+    /// What was left beside the value in the text it was read from, for the agent to check.
+    note: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -348,7 +350,7 @@ async fn item(
         let hint = s.store.doctype_hint(doc.id).await.map_err(fail)?;
         let boxes = s.store.document_boxes(doc.id).await.map_err(fail)?.unwrap_or_default();
         doctype = doc.doctype.clone().or(hint).unwrap_or_default();
-        let (mut fields, mut problems) = (doc.fields.clone(), doc.problems.clone());
+        let (mut fields, mut problems, mut notes) = (doc.fields.clone(), doc.problems.clone(), doc.notes.clone());
         // A suggested type comes with the fields it finds, for the agent to check: preselected
         // in the form, saved only when the agent resolves.
         let suggested =
@@ -360,7 +362,7 @@ async fn item(
                 crate::classify::Doc { text, boxes: Some(&boxes), einvoice: None, vendor: None },
                 &Default::default(),
             );
-            (fields, problems, doctype) = (found.fields, found.problems, t.name.clone());
+            (fields, problems, notes, doctype) = (found.fields, found.problems, found.notes, t.name.clone());
         }
         if active.classifier.get(&doctype).is_none() {
             doctype = active.classifier.types().first().map(|t| t.name.clone()).unwrap_or_default();
@@ -373,6 +375,11 @@ async fn item(
         }
         let drawn = if xml_only { 0 } else { (doc.pages.unwrap_or(0).max(1) as u32).min(MAX_PAGES_SHOWN) };
         for n in 1..=drawn {
+            let unread = doc.page_details.iter().find(|p| p.number == n as i64).and_then(|p| p.unread.clone());
+            if let Some(why) = unread {
+                pages.push(PageView { number: n, image: None, why: Some(why), marks: vec![], rendering: None });
+                continue;
+            }
             match super::preview::page_image(&s, &doc.sha256, &doc.original_name, n).await {
                 Ok(img) => {
                     let pct = |v: f64, of: f64| format!("{:.3}", (v / of * 100.0).clamp(0.0, 100.0));
@@ -408,6 +415,7 @@ async fn item(
                 .map(|name| FieldView {
                     value: fields.get(&name).filter(|_| same).map(crate::classify::field_text).unwrap_or_default(),
                     problem: problems.get(&name).filter(|_| same).cloned(),
+                    note: notes.get(&name).filter(|_| same).cloned(),
                     name,
                 })
                 .collect();

@@ -112,6 +112,19 @@ fn with_tounicode(cmap: &[u8], text: &str) -> Vec<u8> {
     page(&mut pdf, "", content.as_bytes(), &format!("/Font << /F2 {font} 0 R >>"), "")
 }
 
+/// A CID font (two-byte codes) whose glyphs map to Unicode through `cmap`.
+fn cid_with_tounicode(cmap: &[u8]) -> Vec<u8> {
+    let mut pdf = RawPdf::default();
+    let tu = pdf.stream("", cmap);
+    let desc = pdf.add(
+        "<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Ranges /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor << /Type /FontDescriptor /FontName /Ranges /Flags 4 /FontBBox [0 0 1000 1000] /ItalicAngle 0 /Ascent 800 /Descent -200 /CapHeight 700 /StemV 80 >> >>",
+    );
+    let font = pdf.add(format!(
+        "<< /Type /Font /Subtype /Type0 /BaseFont /Ranges /Encoding /Identity-H /DescendantFonts [{desc} 0 R] /ToUnicode {tu} 0 R >>"
+    ));
+    page(&mut pdf, "", b"BT /F2 12 Tf 72 700 Td <004100420043> Tj ET", &format!("/Font << /F2 {font} 0 R >>"), "")
+}
+
 /// A form XObject tree `depth` levels deep where each form draws the next `fanout` times: a few
 /// kilobytes that ask for fanout^depth drawings.
 fn form_fanout(fanout: usize, depth: usize) -> Vec<u8> {
@@ -301,7 +314,8 @@ pub fn all() -> Vec<(String, Vec<u8>)> {
         simple(b"BT /F1 12 Tf 1000000000000000 100 Td (Far away) Tj ET BT /F1 12 Tf 1e15 0 0 1e15 0 0 Tm (Huge) Tj ET"),
     );
 
-    // Broken CMaps: lone surrogates and odd hex in ToUnicode; 20,000 ranges.
+    // Broken CMaps: lone surrogates and odd hex in ToUnicode; 20,000 overlapping ranges in a
+    // two-byte code space (a billion mappings for poppler to make).
     let bad_cmap = b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap 1 begincodespacerange <00> <FF> endcodespacerange 4 beginbfchar <41> <D800> <42> <DC00DC00> <43> <ABC> <44> <> endbfchar 1 beginbfrange <45> <FF> <D7FF> endbfrange endcmap CMapName currentdict /CMap defineresource pop end end";
     add("tounicode-broken.pdf", with_tounicode(bad_cmap, "ABCDEFGH"));
     let mut ranges = String::from("/CIDInit /ProcSet findresource begin 12 dict begin begincmap 1 begincodespacerange <0000> <FFFF> endcodespacerange\n");
@@ -314,7 +328,7 @@ pub fn all() -> Vec<(String, Vec<u8>)> {
         ranges.push_str("endbfrange\n");
     }
     ranges.push_str("endcmap CMapName currentdict /CMap defineresource pop end end");
-    add("tounicode-ranges.pdf", with_tounicode(ranges.as_bytes(), "ABC"));
+    add("tounicode-ranges.pdf", cid_with_tounicode(ranges.as_bytes()));
 
     // A CID font with a 120,000-entry W array and ranges covering all of u32.
     add("huge-w.pdf", huge_w(120_000));

@@ -1,5 +1,10 @@
 //! Decoding page images with limits: dimensions are read from the header and checked before any
 //! pixel buffer is allocated, so a PNG claiming 60000×60000 pixels costs nothing.
+//!
+//! Image files are decoded whole (their decoders do not stream rows), so what bounds one is
+//! memory: its pixels at its own depth must fit in a quarter of the reader's memory, leaving room
+//! for the gray copy OCR reads and for tesseract. A page larger than `max_pixels` is then scaled
+//! down to it before OCR, as a large PDF page is rendered at a lower resolution.
 
 use clerk::read::{Limits, Unreadable};
 use image::{GrayImage, ImageReader};
@@ -13,14 +18,21 @@ pub fn decode_all(bytes: &[u8], media_type: &str, limits: &Limits) -> Result<Vec
     Ok(vec![decode_one(bytes, limits)?])
 }
 
-pub fn check_pixels(width: u64, height: u64, limits: &Limits) -> Result<(), Unreadable> {
+/// The bytes one decoded image may take.
+fn max_decoded(limits: &Limits) -> u64 {
+    limits.max_memory / 4
+}
+
+pub fn check_pixels(width: u64, height: u64, bytes_per_pixel: u64, limits: &Limits) -> Result<(), Unreadable> {
     if width == 0 || height == 0 {
         return Err(Unreadable(format!("the image claims a size of {width}×{height} pixels, which is empty")));
     }
-    if width.saturating_mul(height) > limits.max_pixels {
+    let need = width.saturating_mul(height).saturating_mul(bytes_per_pixel.max(1));
+    if need > max_decoded(limits) {
         return Err(Unreadable(format!(
-            "the image claims {width}×{height} pixels, over the limit of {} pixels per page (limits.max_pixels); it was not decoded",
-            limits.max_pixels
+            "the image claims {width}×{height} pixels, {} decoded, more than clerk may use for one image (a quarter of limits.max_memory, {}); it was not decoded",
+            clerk::read::pool::human_bytes(need),
+            clerk::read::pool::human_bytes(limits.max_memory)
         )));
     }
     Ok(())
@@ -28,35 +40,52 @@ pub fn check_pixels(width: u64, height: u64, limits: &Limits) -> Result<(), Unre
 
 fn decoder_limits(limits: &Limits) -> image::Limits {
     let mut l = image::Limits::default();
-    // Room for the page in RGBA plus decoder scratch; the pixel check above is the real gate.
-    l.max_alloc = Some(limits.max_pixels.saturating_mul(8).max(64 << 20));
+    // The pixel check above is the real gate; this also bounds a decoder's scratch.
+    l.max_alloc = Some(max_decoded(limits).max(64 << 20));
     l
 }
 
-/// Width and height from a PNG's IHDR, read directly: the decoder would otherwise want to see
-/// image data before it reports a size.
-fn png_dimensions(bytes: &[u8]) -> Option<(u64, u64)> {
-    if bytes.len() < 24 || &bytes[12..16] != b"IHDR" {
+/// A page image OCR reads, and the resolution to tell it: one over `max_pixels` is scaled down to
+/// fit (its resolution falling with it, so word boxes keep their size in points).
+pub fn fit_for_ocr(img: GrayImage, dpi: f64, limits: &Limits) -> (GrayImage, f64) {
+    let (w, h) = img.dimensions();
+    let pixels = w as u64 * h as u64;
+    if pixels <= limits.max_pixels {
+        return (img, dpi);
+    }
+    let scale = (limits.max_pixels as f64 / pixels as f64).sqrt();
+    let (nw, nh) = (((w as f64 * scale) as u32).max(1), ((h as f64 * scale) as u32).max(1));
+    (image::imageops::resize(&img, nw, nh, image::imageops::FilterType::Triangle), dpi * nw as f64 / w as f64)
+}
+
+/// Width, height and decoded bytes per pixel from a PNG's IHDR, read directly: the decoder would
+/// otherwise want to see image data before it reports a size.
+fn png_dimensions(bytes: &[u8]) -> Option<(u64, u64, u64)> {
+    if bytes.len() < 26 || &bytes[12..16] != b"IHDR" {
         return None;
     }
     let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as u64;
-    Some((be(&bytes[16..20]), be(&bytes[20..24])))
+    let depth = if bytes[24] == 16 { 2 } else { 1 };
+    // Colour types: gray, -, RGB, palette (expanded to RGBA), gray + alpha, -, RGBA.
+    let channels = match bytes[25] {
+        0 => 1,
+        2 => 3,
+        4 => 2,
+        _ => 4,
+    };
+    Some((be(&bytes[16..20]), be(&bytes[20..24]), channels * depth))
 }
 
 pub fn decode_one(bytes: &[u8], limits: &Limits) -> Result<GrayImage, Unreadable> {
-    if let Some((w, h)) = png_dimensions(bytes) {
-        check_pixels(w, h, limits)?;
+    if let Some((w, h, bpp)) = png_dimensions(bytes) {
+        check_pixels(w, h, bpp, limits)?;
     }
-    let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| damaged_image(&e))?;
-    let format = reader.format();
-    let (w, h) = reader.into_dimensions().map_err(|e| damaged_image(&e))?;
-    check_pixels(w as u64, h as u64, limits)?;
-    let mut reader = ImageReader::new(Cursor::new(bytes));
-    if let Some(f) = format {
-        reader.set_format(f);
-    }
+    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| damaged_image(&e))?;
     reader.limits(decoder_limits(limits));
-    let img = reader.decode().map_err(|e| damaged_image(&e))?;
+    let decoder = reader.into_decoder().map_err(|e| damaged_image(&e))?;
+    let (w, h) = image::ImageDecoder::dimensions(&decoder);
+    check_pixels(w as u64, h as u64, image::ImageDecoder::color_type(&decoder).bytes_per_pixel() as u64, limits)?;
+    let img = image::DynamicImage::from_decoder(decoder).map_err(|e| damaged_image(&e))?;
     Ok(img.into_luma8())
 }
 
@@ -75,14 +104,14 @@ fn decode_tiff(bytes: &[u8], limits: &Limits) -> Result<Vec<GrayImage>, Unreadab
                 Unreadable("the TIFF uses a compression or layout clerk cannot read; convert it to PNG or PDF".into())
             }
             tiff::TiffError::LimitsExceeded => Unreadable(format!(
-                "the TIFF page is larger than clerk reads (limits.max_pixels is {} pixels)",
-                limits.max_pixels
+                "the TIFF page is larger than clerk decodes (a quarter of limits.max_memory, {})",
+                clerk::read::pool::human_bytes(limits.max_memory)
             )),
             _ => Unreadable("the TIFF file is damaged or truncated; ask the sender for the document again".into()),
         }
     };
     let mut tl = tiff::decoder::Limits::default();
-    tl.decoding_buffer_size = (limits.max_pixels as usize).saturating_mul(8);
+    tl.decoding_buffer_size = max_decoded(limits) as usize;
     tl.intermediate_buffer_size = tl.decoding_buffer_size;
     let mut decoder = Decoder::new(Cursor::new(bytes)).map_err(damaged)?.with_limits(tl);
     let mut pages = Vec::new();
@@ -91,8 +120,8 @@ fn decode_tiff(bytes: &[u8], limits: &Limits) -> Result<Vec<GrayImage>, Unreadab
             return Err(Unreadable(format!("the TIFF has more than {} pages (limits.max_pages)", limits.max_pages)));
         }
         let (w, h) = decoder.dimensions().map_err(damaged)?;
-        check_pixels(w as u64, h as u64, limits)?;
         let color = decoder.colortype().map_err(damaged)?;
+        check_pixels(w as u64, h as u64, (color.bit_depth() as u64 * samples(color)).div_ceil(8), limits)?;
         let data = decoder.read_image().map_err(damaged)?;
         pages.push(to_gray(w, h, color, data).ok_or_else(|| {
             Unreadable(format!(
@@ -142,6 +171,20 @@ fn to_gray(w: u32, h: u32, color: tiff::ColorType, data: tiff::decoder::Decoding
     };
     let gray: Vec<u8> = samples.chunks_exact(channels).take(px).map(|c| layout.gray(c)).collect();
     (gray.len() == px).then(|| GrayImage::from_raw(w, h, gray)).flatten()
+}
+
+/// Samples per pixel of a TIFF layout.
+fn samples(color: tiff::ColorType) -> u64 {
+    use tiff::ColorType as C;
+    match color {
+        C::Gray(_) | C::Palette(_) => 1,
+        C::GrayA(_) => 2,
+        C::RGB(_) | C::YCbCr(_) | C::Lab(_) => 3,
+        C::RGBA(_) | C::CMYK(_) => 4,
+        C::CMYKA(_) => 5,
+        C::Multiband { num_samples, .. } => num_samples as u64,
+        _ => 4,
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -185,9 +185,10 @@ fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Ext
         _ => {
             let images = image::decode_all(bytes, media_type, limits)?;
             let mut pages = Vec::with_capacity(images.len());
-            for (i, img) in images.iter().enumerate() {
+            for (i, img) in images.into_iter().enumerate() {
+                let (img, dpi) = image::fit_for_ocr(img, ocr::IMAGE_DPI, limits);
                 let (w, h) = img.dimensions();
-                pages.push(engine.page(i as u32 + 1, img.as_raw(), w, h, w, ocr::IMAGE_DPI)?);
+                pages.push(engine.page(i as u32 + 1, img.as_raw(), w, h, w, dpi)?);
             }
             pages
         }

@@ -149,7 +149,7 @@ impl<'a> Document<'a> {
     }
 
     /// The page's text as `pdftotext -layout` writes it, and its words' boxes.
-    fn text(&self, page: usize, limits: &Limits, deadline: Instant) -> Result<(String, Vec<TextBox>), Unreadable> {
+    fn text(&self, page: usize, limits: &Limits, deadline: Instant) -> Result<(String, Vec<TextBox>), PageError> {
         let mut b = budget(limits, deadline);
         let (mut out, mut len) = (std::ptr::null_mut(), 0usize);
         let (mut words, mut words_len) = (std::ptr::null_mut(), 0usize);
@@ -171,7 +171,7 @@ impl<'a> Document<'a> {
 
     /// The page as 8-bit gray, at 300 dpi or less when the page is so large that 300 dpi would
     /// exceed `limits.max_pixels`.
-    fn render(&self, page: usize, limits: &Limits, deadline: Instant) -> Result<Gray, Unreadable> {
+    fn render(&self, page: usize, limits: &Limits, deadline: Instant) -> Result<Gray, PageError> {
         self.render_at_most(page, f64::MAX, limits, deadline).map(|(gray, _, _)| gray)
     }
 
@@ -182,12 +182,12 @@ impl<'a> Document<'a> {
         max_dpi: f64,
         limits: &Limits,
         deadline: Instant,
-    ) -> Result<(Gray, f64, f64), Unreadable> {
+    ) -> Result<(Gray, f64, f64), PageError> {
         let (mut w_pt, mut h_pt) = (0.0, 0.0);
         // SAFETY: valid document and page number.
         let status = unsafe { clerk_pdf_page_size(self.ptr, page as c_int, &mut w_pt, &mut h_pt) };
         if status != OK || !(w_pt > 0.0 && h_pt > 0.0 && w_pt.is_finite() && h_pt.is_finite()) {
-            return Err(Unreadable(format!("page {page} of the PDF has no valid size; it is damaged")));
+            return Err(PageError::Damaged(Unreadable(format!("page {page} of the PDF has no valid size; it is damaged"))));
         }
         let dpi = dpi_for(w_pt, h_pt, limits.max_pixels).min(max_dpi);
         let mut b = budget(limits, deadline);
@@ -259,7 +259,29 @@ fn dpi_for(w_pt: f64, h_pt: f64, max_pixels: u64) -> f64 {
     }
 }
 
-fn check(status: c_int, b: &Budget, page: usize, limits: &Limits) -> Result<(), Unreadable> {
+/// Why a page was not read: the page itself is damaged (poppler reads the document's other
+/// pages, and so does clerk), or a limit stopped the whole document.
+enum PageError {
+    Damaged(Unreadable),
+    Stopped(Unreadable),
+}
+
+impl From<PageError> for Unreadable {
+    fn from(e: PageError) -> Unreadable {
+        match e {
+            PageError::Damaged(u) | PageError::Stopped(u) => u,
+        }
+    }
+}
+
+fn check(status: c_int, b: &Budget, page: usize, limits: &Limits) -> Result<(), PageError> {
+    check_limits(status, b, page, limits).map_err(|u| match status {
+        REFUSED | NO_MEMORY => PageError::Stopped(u),
+        _ => PageError::Damaged(u),
+    })
+}
+
+fn check_limits(status: c_int, b: &Budget, page: usize, limits: &Limits) -> Result<(), Unreadable> {
     let stopped = |why: String| Err(Unreadable(format!("clerk stopped reading this file: {why}")));
     match status {
         OK => Ok(()),
@@ -270,8 +292,8 @@ fn check(status: c_int, b: &Budget, page: usize, limits: &Limits) -> Result<(), 
             )),
             BY_TIME => stopped(format!("it took more than {} s (limits.max_seconds)", limits.max_seconds)),
             BY_IMAGE => Err(Unreadable(format!(
-                "page {page} of the PDF holds an image of {}×{} pixels, over the limit of {} pixels (limits.max_pixels); it was not decoded",
-                b.image_width, b.image_height, limits.max_pixels
+                "page {page} of the PDF holds an image of {}×{} pixels whose rows are longer than any page shows; it was not decoded",
+                b.image_width, b.image_height
             ))),
             BY_CHARACTERS => stopped(format!("page {page} lays out more than 1,000,000 characters; the file is built to exhaust PDF readers")),
             BY_NESTING => stopped(format!("page {page} nests its drawing state more than 10,000 levels deep; the file is built to exhaust PDF readers")),
@@ -281,7 +303,7 @@ fn check(status: c_int, b: &Budget, page: usize, limits: &Limits) -> Result<(), 
             )),
             _ => stopped(format!(
                 // REFUSED_TOUNICODE
-                "a font on page {page} maps more than 4 million character codes to text; its ToUnicode table is broken or built to exhaust PDF readers"
+                "a font on page {page} maps more than 64 million character codes to text; its ToUnicode table is broken or built to exhaust PDF readers"
             )),
         },
         NO_MEMORY => stopped(format!(
@@ -448,20 +470,38 @@ fn pages(doc: &Document, limits: &Limits, deadline: Instant, ocr: &mut Engine) -
     }
     let mut pages = Vec::with_capacity(count);
     for number in 1..=count {
-        let (text, boxes) = doc.text(number, limits, deadline)?;
-        if usable(&text) {
-            pages.push(Page { number: number as u32, text, boxes, ..Page::default() });
-            continue;
-        }
-        let image = doc.render(number, limits, deadline)?;
-        let mut page = ocr.page(number as u32, &image.pixels, image.width, image.height, image.width, image.dpi)?;
-        if page.text.trim().is_empty() && !text.trim().is_empty() {
-            // Neither way reads well; the text layer is at least what the file says.
-            page = Page { number: number as u32, text, boxes, ..Page::default() };
-        }
-        pages.push(page);
+        pages.push(match page(doc, number, limits, deadline, ocr) {
+            Ok(page) => page,
+            // A damaged page costs that page, noted on it, as pdftotext skips it and goes on.
+            Err(PageError::Damaged(why)) => {
+                log_errors();
+                Page { number: number as u32, unread: Some(why.0), ..Page::default() }
+            }
+            Err(PageError::Stopped(why)) => return Err(why),
+        });
+    }
+    if pages.iter().all(|p| p.unread.is_some()) {
+        return Err(Unreadable(format!(
+            "none of the PDF's {count} page(s) can be read: they are damaged; ask the sender for the document again"
+        )));
     }
     Ok(pages)
+}
+
+fn page(doc: &Document, number: usize, limits: &Limits, deadline: Instant, ocr: &mut Engine) -> Result<Page, PageError> {
+    let (text, boxes) = doc.text(number, limits, deadline)?;
+    if usable(&text) {
+        return Ok(Page { number: number as u32, text, boxes, ..Page::default() });
+    }
+    let image = doc.render(number, limits, deadline)?;
+    let page = ocr
+        .page(number as u32, &image.pixels, image.width, image.height, image.width, image.dpi)
+        .map_err(PageError::Stopped)?;
+    if page.text.trim().is_empty() && !text.trim().is_empty() {
+        // Neither way reads well; the text layer is at least what the file says.
+        return Ok(Page { number: number as u32, text, boxes, ..Page::default() });
+    }
+    Ok(page)
 }
 
 /// A text layer worth using: enough visible characters, most of them mapped to real letters,

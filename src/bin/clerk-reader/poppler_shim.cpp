@@ -18,6 +18,7 @@
 #include <TextOutputDev.h>
 #include <splash/SplashBitmap.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -52,8 +53,12 @@ enum {
 static const int MAX_STATE_DEPTH = 10000;
 // Characters of text one page may lay out (a dense page has a few thousand).
 static const uint64_t MAX_PAGE_CHARS = 1000000;
-// Character codes one font's ToUnicode table may map (a full two-byte table is 65,536).
-static const uint64_t MAX_TOUNICODE_CODES = 4u << 20;
+// Mappings poppler may make building one font's ToUnicode table. A range's codes are clamped to
+// the font's code space first, as poppler clamps them (a simple font's to 255, a CID font's to
+// 65,535), so real tables with ranges past the code space cost nothing; what is left is what
+// poppler does: one entry per code per range, overlapping ranges counted again. 64 Mi mappings
+// take poppler about a second here; real tables have at most a few hundred thousand.
+static const uint64_t MAX_TOUNICODE_CODES = 64u << 20;
 
 // What one page may cost. Poppler calls the abort check about every ten operators, also inside
 // form XObjects, Type 3 glyphs and annotations, so a page that draws itself millions of times
@@ -65,7 +70,7 @@ struct clerk_budget {
     uint64_t max_content_bytes;
     uint64_t ops;
     int refused;
-    // The first image over max_image_pixels, which was not drawn.
+    // The first image whose rows are too long to read, which was not drawn.
     int image_width;
     int image_height;
     uint64_t chars;
@@ -180,54 +185,172 @@ public:
     void drawSoftMaskedImage(GfxState *, Object *, Stream *, int, int, GfxImageColorMap *, bool, Stream *, int, int, GfxImageColorMap *, bool) override { }
 };
 
-// The renderer refuses an image whose declared size is over the pixel budget before it decodes a
-// row of it, and says so through the budget.
+// An image row longer than this is no image a page shows (a 100,000-pixel-wide CMYK row at 16
+// bits is 800 KB).
+static const size_t MAX_IMAGE_ROW_BYTES = 64u << 20;
+
+// An image larger than the pixel budget is not refused: Splash reads an image row by row and
+// draws it at the page's resolution, so its pixel count costs time, not memory (a 34862×4332
+// scan renders at 300 dpi within the memory limit). Such an image is read here row by row, the
+// deadline checked as it goes and a stream that ends early ending it, sampled down to what the
+// page shows of it at this resolution and within the budget (nearest sample, so colour maps,
+// indexed colours and colour-key masks stay exact), and the smaller image is drawn in its place.
+struct Reduced {
+    std::vector<char> data;
+    int width = 0;
+    int height = 0;
+    std::unique_ptr<MemStream> stream;
+};
+
+// One sample of `bits` bits (1, 2, 4, 8 or 16) at index `k` of a packed row.
+static unsigned sample(const unsigned char *row, size_t k, int bits) {
+    if (bits == 16) {
+        return (unsigned)row[2 * k] << 8 | row[2 * k + 1];
+    }
+    if (bits == 8) {
+        return row[k];
+    }
+    size_t bit = k * (size_t)bits;
+    return (row[bit / 8] >> (8 - bits - bit % 8)) & ((1u << bits) - 1);
+}
+
+static void put_sample(unsigned char *row, size_t k, int bits, unsigned v) {
+    if (bits == 16) {
+        row[2 * k] = (unsigned char)(v >> 8);
+        row[2 * k + 1] = (unsigned char)v;
+    } else if (bits == 8) {
+        row[k] = (unsigned char)v;
+    } else {
+        size_t bit = k * (size_t)bits;
+        row[bit / 8] |= (unsigned char)(v << (8 - bits - bit % 8));
+    }
+}
+
+// False when there is nothing to draw: an image without pixels, or one that stopped the page (the
+// budget says why).
+static bool reduce(clerk_budget *budget, GfxState *state, Stream *str, int width, int height, int comps, int bits, Reduced &out) {
+    if (width <= 0 || height <= 0 || comps <= 0 || comps > 32 || (bits != 1 && bits != 2 && bits != 4 && bits != 8 && bits != 16)) {
+        return false;
+    }
+    size_t in_row = ((size_t)width * comps * bits + 7) / 8;
+    if (in_row > MAX_IMAGE_ROW_BYTES) {
+        if (!budget->image_width) {
+            budget->image_width = width;
+            budget->image_height = height;
+        }
+        refuse(budget, REFUSED_IMAGE);
+        return false;
+    }
+    // What the page shows of the image: the lengths its edges have on the rendered page.
+    const double *m = state->getCTM();
+    double along_w = std::ceil(std::hypot(m[0], m[1])), along_h = std::ceil(std::hypot(m[2], m[3]));
+    int w = (int)std::clamp(std::isfinite(along_w) ? along_w : (double)width, 1.0, (double)width);
+    int h = (int)std::clamp(std::isfinite(along_h) ? along_h : (double)height, 1.0, (double)height);
+    if (budget->max_image_pixels && (uint64_t)w * (uint64_t)h > budget->max_image_pixels) {
+        double scale = std::sqrt((double)budget->max_image_pixels / ((double)w * (double)h));
+        w = std::max(1, (int)(w * scale));
+        h = std::max(1, (int)(h * scale));
+    }
+    size_t out_row = ((size_t)w * comps * bits + 7) / 8;
+    // Rows past an early end of the stream read as poppler pads them (all bits set).
+    out.data.assign(out_row * (size_t)h, (char)0xff);
+    std::vector<unsigned char> row(in_row);
+    std::vector<size_t> columns((size_t)w);
+    for (int i = 0; i < w; ++i) {
+        columns[(size_t)i] = (size_t)(((int64_t)i * 2 + 1) * width / (2 * (int64_t)w));
+    }
+    str->reset();
+    int next = 0;
+    for (int y = 0; y < height && next < h; ++y) {
+        if ((y & 63) == 0 && budget->deadline > 0 && now_seconds() > budget->deadline) {
+            refuse(budget, REFUSED_TIME);
+            str->close();
+            return false;
+        }
+        size_t got = 0;
+        while (got < in_row) {
+            int n = str->doGetChars((int)std::min<size_t>(in_row - got, 1u << 20), row.data() + got);
+            if (n <= 0) {
+                break;
+            }
+            got += (size_t)n;
+        }
+        bool ended = got < in_row;
+        std::fill(row.begin() + (std::ptrdiff_t)got, row.end(), 0xff);
+        while (next < h && ((int64_t)next * 2 + 1) * height / (2 * (int64_t)h) <= y) {
+            auto *dst = reinterpret_cast<unsigned char *>(out.data.data()) + (size_t)next * out_row;
+            std::fill(dst, dst + out_row, 0);
+            for (int i = 0; i < w; ++i) {
+                for (int c = 0; c < comps; ++c) {
+                    put_sample(dst, (size_t)i * comps + c, bits, sample(row.data(), columns[(size_t)i] * comps + c, bits));
+                }
+            }
+            ++next;
+        }
+        if (ended) {
+            break;
+        }
+    }
+    str->close();
+    out.width = w;
+    out.height = h;
+    out.stream = std::make_unique<MemStream>(out.data.data(), 0, (Goffset)out.data.size(), Object(objNull));
+    return true;
+}
+
 class ClerkSplash : public Counting<SplashOutputDev> {
 public:
     ClerkSplash(clerk_budget *b, SplashColorPtr paper) : Counting<SplashOutputDev>(b, splashModeMono8, 4, false, paper, true) { }
 
     void drawImageMask(GfxState *state, Object *ref, Stream *str, int width, int height, bool invert, bool interpolate, bool inlineImg) override {
-        if (fits(width, height)) {
+        Reduced r;
+        if (small(width, height)) {
             SplashOutputDev::drawImageMask(state, ref, str, width, height, invert, interpolate, inlineImg);
+        } else if (reduce(budget, state, str, width, height, 1, 1, r)) {
+            SplashOutputDev::drawImageMask(state, ref, r.stream.get(), r.width, r.height, invert, interpolate, inlineImg);
         }
     }
     void setSoftMaskFromImageMask(GfxState *state, Object *ref, Stream *str, int width, int height, bool invert, bool inlineImg, double *baseMatrix) override {
-        if (fits(width, height)) {
+        Reduced r;
+        if (small(width, height)) {
             SplashOutputDev::setSoftMaskFromImageMask(state, ref, str, width, height, invert, inlineImg, baseMatrix);
+        } else if (reduce(budget, state, str, width, height, 1, 1, r)) {
+            SplashOutputDev::setSoftMaskFromImageMask(state, ref, r.stream.get(), r.width, r.height, invert, inlineImg, baseMatrix);
         }
     }
     void drawImage(GfxState *state, Object *ref, Stream *str, int width, int height, GfxImageColorMap *colorMap, bool interpolate, const int *maskColors, bool inlineImg) override {
-        if (fits(width, height)) {
+        Reduced r;
+        if (small(width, height)) {
             SplashOutputDev::drawImage(state, ref, str, width, height, colorMap, interpolate, maskColors, inlineImg);
+        } else if (reduce(budget, state, str, width, height, colorMap->getNumPixelComps(), colorMap->getBits(), r)) {
+            SplashOutputDev::drawImage(state, ref, r.stream.get(), r.width, r.height, colorMap, interpolate, maskColors, inlineImg);
         }
     }
     void drawMaskedImage(GfxState *state, Object *ref, Stream *str, int width, int height, GfxImageColorMap *colorMap, bool interpolate, Stream *maskStr, int maskWidth, int maskHeight, bool maskInvert, bool maskInterpolate) override {
-        if (fits(width, height) && fits(maskWidth, maskHeight)) {
+        if (small(width, height) && small(maskWidth, maskHeight)) {
             SplashOutputDev::drawMaskedImage(state, ref, str, width, height, colorMap, interpolate, maskStr, maskWidth, maskHeight, maskInvert, maskInterpolate);
+            return;
+        }
+        Reduced image, mask;
+        if (reduce(budget, state, str, width, height, colorMap->getNumPixelComps(), colorMap->getBits(), image) && reduce(budget, state, maskStr, maskWidth, maskHeight, 1, 1, mask)) {
+            SplashOutputDev::drawMaskedImage(state, ref, image.stream.get(), image.width, image.height, colorMap, interpolate, mask.stream.get(), mask.width, mask.height, maskInvert, maskInterpolate);
         }
     }
     void drawSoftMaskedImage(GfxState *state, Object *ref, Stream *str, int width, int height, GfxImageColorMap *colorMap, bool interpolate, Stream *maskStr, int maskWidth, int maskHeight, GfxImageColorMap *maskColorMap,
                              bool maskInterpolate) override {
-        if (fits(width, height) && fits(maskWidth, maskHeight)) {
+        if (small(width, height) && small(maskWidth, maskHeight)) {
             SplashOutputDev::drawSoftMaskedImage(state, ref, str, width, height, colorMap, interpolate, maskStr, maskWidth, maskHeight, maskColorMap, maskInterpolate);
+            return;
+        }
+        Reduced image, mask;
+        if (reduce(budget, state, str, width, height, colorMap->getNumPixelComps(), colorMap->getBits(), image)
+            && reduce(budget, state, maskStr, maskWidth, maskHeight, maskColorMap->getNumPixelComps(), maskColorMap->getBits(), mask)) {
+            SplashOutputDev::drawSoftMaskedImage(state, ref, image.stream.get(), image.width, image.height, colorMap, interpolate, mask.stream.get(), mask.width, mask.height, maskColorMap, maskInterpolate);
         }
     }
 
 private:
-    bool fits(int width, int height) {
-        if (width <= 0 || height <= 0) {
-            return false;
-        }
-        if (budget->max_image_pixels && (uint64_t)width * (uint64_t)height > budget->max_image_pixels) {
-            if (!budget->image_width) {
-                budget->image_width = width;
-                budget->image_height = height;
-            }
-            refuse(budget, REFUSED_IMAGE);
-            return false;
-        }
-        return true;
-    }
+    bool small(int width, int height) const { return width > 0 && height > 0 && (!budget->max_image_pixels || (uint64_t)width * (uint64_t)height <= budget->max_image_pixels); }
 };
 
 extern "C" void clerk_poppler_init(void) {
@@ -341,8 +464,9 @@ static uint64_t decoded_bound(Object &obj) {
 }
 
 // Character codes a ToUnicode CMap's bfrange entries cover, counted without building the map
-// (poppler fills one entry per code, so a few kilobytes of ranges can cost minutes).
-static uint64_t tounicode_codes(Object &obj, uint64_t limit) {
+// (poppler fills one entry per code, so a few kilobytes of ranges can cost minutes), each range
+// clamped to `max_code` as poppler's parser clamps it.
+static uint64_t tounicode_codes(Object &obj, uint64_t limit, uint64_t max_code) {
     if (!obj.isStream()) {
         return 0;
     }
@@ -389,8 +513,9 @@ static uint64_t tounicode_codes(Object &obj, uint64_t limit) {
                 if (have < 2) {
                     values[have++] = v;
                 } else {
-                    if (values[1] >= values[0]) {
-                        codes += values[1] - values[0] + 1;
+                    uint64_t lo = std::min(values[0], max_code), hi = std::min(values[1], max_code);
+                    if (hi >= lo) {
+                        codes += hi - lo + 1;
                     }
                     have = 0;
                 }
@@ -456,7 +581,8 @@ static int precheck_page(clerk_pdf *pdf, int page, clerk_budget *budget) {
                     continue;
                 }
                 Object tu = font.dictLookup("ToUnicode");
-                if (tounicode_codes(tu, MAX_TOUNICODE_CODES) > MAX_TOUNICODE_CODES) {
+                uint64_t max_code = font.dictLookup("Subtype").isName("Type0") ? 0xffff : 0xff;
+                if (tounicode_codes(tu, MAX_TOUNICODE_CODES, max_code) > MAX_TOUNICODE_CODES) {
                     refuse(budget, REFUSED_TOUNICODE);
                     return CLERK_REFUSED;
                 }

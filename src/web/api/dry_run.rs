@@ -46,7 +46,8 @@ pub async fn classify(
 ) -> ApiResult<Json<Classified>> {
     let name = q.name.unwrap_or_else(|| "upload".into());
     let active = s.active();
-    let (outcome, pages, ocr) = crate::pipeline::classify_file(&upload.path, &name, &s.readers, &active.classifier).await;
+    let crate::pipeline::Classified { outcome, pages, ocr, .. } =
+        crate::pipeline::classify_file(&upload.path, &name, &s.readers, &active.classifier).await;
     Ok(Json(Classified {
         doctype: outcome.doctype,
         fields: outcome.fields,
@@ -94,7 +95,7 @@ pub async fn bot(
         dry_run::no_doc()
     } else {
         let name = q.name.unwrap_or_else(|| "upload".into());
-        let (outcome, _, _) = crate::pipeline::classify_file(&upload.path, &name, &s.readers, &active.classifier).await;
+        let outcome = crate::pipeline::classify_file(&upload.path, &name, &s.readers, &active.classifier).await.outcome;
         dry_run::file_doc(&outcome, &name)
     };
     let run = dry_run::dry_run(bot, document.clone(), s.secrets_file.as_deref()).map_err(Problem::internal)?;
