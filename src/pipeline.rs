@@ -123,9 +123,9 @@ impl Pipeline {
         heartbeat.abort();
         let finished = match outcome {
             ReadOutcome::Read(extracted) => {
-                let (media_type, pages, einvoice) =
-                    (&extracted.media_type, &extracted.pages, extracted.einvoice.as_deref());
-                self.store.finish_extraction(job, Extraction::Read { media_type, pages, einvoice }).await?
+                let (media_type, pages, einvoice, tables) =
+                    (&extracted.media_type, &extracted.pages, extracted.einvoice.as_deref(), &extracted.tables);
+                self.store.finish_extraction(job, Extraction::Read { media_type, pages, einvoice, tables }).await?
             }
             ReadOutcome::Unreadable(reason) => {
                 let head = head_of(&path).await;

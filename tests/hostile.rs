@@ -71,6 +71,11 @@ fn every_hostile_file_is_an_exception_with_a_sentence_through_classify() {
         ("png-60000x60000.png", "60000×60000 pixels"),
         ("tiff-100000x100000.tiff", "100000×100000 pixels"),
         ("truncated-half.pdf", "damaged or truncated"),
+        ("zip-bomb.xlsx", "decompress to more than 256 MiB (limits.max_decoded)"),
+        ("10000-sheets.xlsx", "10000 sheets, over the limit of 500 (limits.max_pages)"),
+        ("billion-laughs.docx", "declares a DOCTYPE"),
+        ("deep.rtf", "more than 10000 levels deep"),
+        ("deep.html", "more than 4096 levels deep"),
     ] {
         let r = reason(name);
         assert!(r.contains(expected), "{name}: {r}");

@@ -24,6 +24,11 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
+# The Office tests compare clerk's text with docx2txt's and odt2txt's (Debian's packages).
+if ! command -v docx2txt >/dev/null || ! command -v odt2txt >/dev/null; then
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docx2txt odt2txt >/dev/null
+fi
 if ! command -v psql >/dev/null || ! command -v pg_dump >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql-client >/dev/null

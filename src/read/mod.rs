@@ -7,6 +7,7 @@
 //! pool that the daemon and the CLI use.
 
 pub mod einvoice;
+pub mod office;
 pub mod pool;
 pub mod protocol;
 
@@ -121,6 +122,9 @@ pub struct Extracted {
     /// embedded in a PDF (Factur-X, ZUGFeRD, XRechnung).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub einvoice: Option<Box<EInvoice>>,
+    /// A spreadsheet's sheets as rows of cells, for extractors and bots.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<office::Table>,
 }
 
 /// An e-invoice read from a document, and where in it.
@@ -168,6 +172,8 @@ pub fn sniff(bytes: &[u8], name: &str) -> Option<&'static str> {
         Some("image/webp")
     } else if starts(b"GIF87a") || starts(b"GIF89a") {
         Some("image/gif")
+    } else if let Some(t) = office::sniff(bytes, name) {
+        Some(t)
     } else if einvoice::looks_like_xml(bytes, name) {
         Some("application/xml")
     } else if pdf_header_later(bytes) {
@@ -218,7 +224,7 @@ pub fn precheck(head: &[u8], size: u64, name: &str, limits: &Limits) -> Result<&
     }
     sniff(head, name).ok_or_else(|| {
         Unreadable(format!(
-            "not a document clerk can read: its content is neither PDF, an image (PNG, JPEG, TIFF, BMP, WebP, GIF), e-invoice XML nor UTF-8 text{}",
+            "not a document clerk can read: its content is neither PDF, an image (PNG, JPEG, TIFF, BMP, WebP, GIF), an Office file (Word, Excel, PowerPoint, OpenDocument, RTF), HTML, an e-mail, e-invoice XML nor UTF-8 text{}",
             if name.to_ascii_lowercase().ends_with(".pdf") { ", although its name ends in .pdf" } else { "" }
         ))
     })

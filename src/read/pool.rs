@@ -339,7 +339,7 @@ fn plain_text(bytes: &[u8]) -> Outcome {
     // Checked as UTF-8 already; nothing to parse.
     let text = String::from_utf8_lossy(bytes).into_owned();
     let page = super::Page { number: 1, text, ..Default::default() };
-    Outcome::Read(Extracted { media_type: "text/plain".into(), pages: vec![page], einvoice: None })
+    Outcome::Read(Extracted { media_type: "text/plain".into(), pages: vec![page], einvoice: None, tables: vec![] })
 }
 
 async fn exchange(reader: &mut Reader, request: &Request, body: &Body<'_>) -> std::io::Result<Reply> {

@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn a_reply_too_large_for_the_daemon_becomes_a_reason() {
         let page = crate::read::Page { number: 1, text: "x".repeat(MAX_REPLY as usize + 1), ..Default::default() };
-        let reply = Reply::Read(crate::read::Extracted { media_type: "application/pdf".into(), pages: vec![page], einvoice: None });
+        let reply = Reply::Read(crate::read::Extracted { media_type: "application/pdf".into(), pages: vec![page], einvoice: None, tables: vec![] });
         let frame = encode_reply(&reply);
         assert!(frame.len() < 1024);
         match decode_reply(&frame[8..]).unwrap() {

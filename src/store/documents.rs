@@ -208,6 +208,7 @@ impl Store {
         media_type: &str,
         pages: &[Page],
         einvoice: Option<&crate::read::EInvoice>,
+        tables: &[crate::read::office::Table],
     ) -> Result<()> {
         let text = pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\u{c}");
         sqlx::query("DELETE FROM pages WHERE document_id = $1").bind(id).execute(&mut **tx).await?;
@@ -227,7 +228,7 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         }
-        sqlx::query("UPDATE documents SET status = 'extracted', media_type = $1, text = $2, pages = $3, ocr = $4, updated_at = $5, einvoice = $7 WHERE id = $6")
+        sqlx::query("UPDATE documents SET status = 'extracted', media_type = $1, text = $2, pages = $3, ocr = $4, updated_at = $5, einvoice = $7, tables = $8 WHERE id = $6")
             .bind(media_type)
             .bind(text)
             .bind(pages.len() as i64)
@@ -235,6 +236,7 @@ impl Store {
             .bind(now())
             .bind(id)
             .bind(einvoice.map(|e| serde_json::to_string(e).unwrap_or_default()))
+            .bind((!tables.is_empty()).then(|| serde_json::to_string(tables).unwrap_or_default()))
             .execute(&mut **tx)
             .await?;
         Ok(())

@@ -690,7 +690,7 @@ impl Store {
     pub async fn document_for_bot(&self, id: i64) -> Result<Option<J>> {
         let row = sqlx::query(
             "SELECT d.id, d.sha256, d.doctype, d.fields, d.text, d.original_name, d.source, d.media_type, d.received_at, d.size,
-                    m.message_id, m.from_addr, m.to_addr, m.subject, m.date, m.account
+                    m.message_id, m.from_addr, m.to_addr, m.subject, m.date, m.account, d.tables
              FROM documents d LEFT JOIN mail_messages m ON m.id = d.mail_id WHERE d.id = $1",
         )
         .bind(id)
@@ -709,6 +709,8 @@ impl Store {
                 "media_type": r.get::<Option<String>, _>(7),
                 "received_at": r.get::<String, _>(8),
                 "size": r.get::<i64, _>(9),
+                // A spreadsheet's sheets: [{name, rows: [[cell, …], …]}].
+                "tables": r.get::<Option<String>, _>(16).and_then(|t| serde_json::from_str::<J>(&t).ok()).unwrap_or(J::Array(vec![])),
                 // The message a document came in, for documents from mailboxes.
                 "mail": r.get::<Option<String>, _>(11).map(|from| serde_json::json!({
                     "message_id": r.get::<Option<String>, _>(10),

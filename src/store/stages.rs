@@ -21,7 +21,12 @@ pub struct Resolution<'a> {
 
 /// What reading a document gave.
 pub enum Extraction<'a> {
-    Read { media_type: &'a str, pages: &'a [Page], einvoice: Option<&'a crate::read::EInvoice> },
+    Read {
+        media_type: &'a str,
+        pages: &'a [Page],
+        einvoice: Option<&'a crate::read::EInvoice>,
+        tables: &'a [crate::read::office::Table],
+    },
     Unreadable { media_type: Option<&'a str>, reason: &'a str },
 }
 
@@ -31,8 +36,8 @@ impl Store {
     pub async fn finish_extraction(&self, job: &Job, result: Extraction<'_>) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         match result {
-            Extraction::Read { media_type, pages, einvoice } => {
-                Store::save_extraction(&mut tx, job.document_id, media_type, pages, einvoice).await?;
+            Extraction::Read { media_type, pages, einvoice, tables } => {
+                Store::save_extraction(&mut tx, job.document_id, media_type, pages, einvoice, tables).await?;
                 Store::enqueue(&mut tx, job.document_id, Stage::Classify).await?;
             }
             Extraction::Unreadable { media_type, reason } => {

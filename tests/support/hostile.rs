@@ -1,7 +1,8 @@
 //! The hostile set: files crafted to crash, hang or swell a document reader, one for each class
 //! of attack reported against clerk (issue "Reading real documents") and known from the PDF
-//! readers' own bug trackers. Built fresh by the tests (`hostile::write_all`) and by `cargo run
-//! --example make-hostile -- DIR` (to look at them, or to seed the fuzzer).
+//! readers' own bug trackers, and the Office formats' (zip bombs, entity expansion, nesting).
+//! Built fresh by the tests (`hostile::write_all`) and by `cargo run --example make-hostile --
+//! DIR` (to look at them, or to seed the fuzzer).
 //!
 //! PDFs are written byte by byte rather than through a PDF library: most of these files are
 //! malformed on purpose, in ways a library would refuse to write.
@@ -370,7 +371,69 @@ pub fn all() -> Vec<(String, Vec<u8>)> {
     add("random-after-header.pdf", junk);
     let good = simple(b"BT /F1 12 Tf 72 700 Td (truncated) Tj ET");
     add("truncated-half.pdf", good[..good.len() / 2].to_vec());
+    hostile_office(&mut add);
     files
+}
+
+/// A ZIP archive of (name, bytes) members, deflated.
+pub fn zip_of(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    for (name, bytes) in members {
+        w.start_file(*name, options).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// Office files built to exhaust a reader: a worksheet that inflates to 300 MiB, a Word body
+/// that expands entities a billion-fold, a workbook of 10,000 sheets, RTF groups 100,000 deep,
+/// and HTML and ODF nested 100,000 deep.
+fn hostile_office(add: &mut impl FnMut(&str, Vec<u8>)) {
+    const CONTENT_TYPES: &[u8] = b"<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>";
+    let workbook = |sheets: usize| {
+        let mut x = String::from("<workbook xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"><sheets>");
+        for i in 1..=sheets {
+            x.push_str(&format!("<sheet name=\"S{i}\" sheetId=\"{i}\" r:id=\"rId{i}\"/>"));
+        }
+        x.push_str("</sheets></workbook>");
+        x.into_bytes()
+    };
+    let rels = b"<Relationships><Relationship Id=\"rId1\" Target=\"worksheets/sheet1.xml\"/></Relationships>".to_vec();
+    let mut sheet = b"<worksheet><sheetData><row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>".to_vec();
+    sheet.resize(sheet.len() + (300 << 20), b' ');
+    sheet.extend_from_slice(b"</t></is></c></row></sheetData></worksheet>");
+    add(
+        "zip-bomb.xlsx",
+        zip_of(&[
+            ("[Content_Types].xml", CONTENT_TYPES.to_vec()),
+            ("xl/workbook.xml", workbook(1)),
+            ("xl/_rels/workbook.xml.rels", rels),
+            ("xl/worksheets/sheet1.xml", sheet),
+        ]),
+    );
+    add("10000-sheets.xlsx", zip_of(&[("[Content_Types].xml", CONTENT_TYPES.to_vec()), ("xl/workbook.xml", workbook(10_000))]));
+    let mut laughs = String::from("<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">");
+    for i in 1..=9 {
+        let prev = if i == 1 { "lol".to_string() } else { format!("lol{}", i - 1) };
+        laughs.push_str(&format!("<!ENTITY lol{i} \"{}\">", format!("&{prev};").repeat(10)));
+    }
+    laughs.push_str("]><w:document xmlns:w=\"w\"><w:body><w:p><w:r><w:t>&lol9;</w:t></w:r></w:p></w:body></w:document>");
+    add("billion-laughs.docx", zip_of(&[("[Content_Types].xml", CONTENT_TYPES.to_vec()), ("word/document.xml", laughs.into_bytes())]));
+    let deep = 100_000;
+    add("deep.rtf", format!("{{\\rtf1 {}deep{}}}", "{".repeat(deep), "}".repeat(deep)).into_bytes());
+    add("deep.html", format!("<!DOCTYPE html><html><body>{}deep{}</body></html>", "<div>".repeat(deep), "</div>".repeat(deep)).into_bytes());
+    let odt = format!(
+        "<office:document-content xmlns:office=\"o\" xmlns:text=\"t\"><office:body><office:text><text:p>{}deep{}</text:p></office:text></office:body></office:document-content>",
+        "<text:span>".repeat(deep),
+        "</text:span>".repeat(deep)
+    );
+    add(
+        "deep.odt",
+        zip_of(&[("mimetype", b"application/vnd.oasis.opendocument.text".to_vec()), ("content.xml", odt.into_bytes())]),
+    );
 }
 
 pub fn write_all(dir: &Path) -> Vec<String> {

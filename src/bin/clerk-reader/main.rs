@@ -128,6 +128,9 @@ fn render(bytes: &[u8], request: &Request, page: u32) -> Result<protocol::PageIm
         "application/pdf" => pdf::preview(bytes, page, limits, deadline)?,
         "text/plain" => return Err(Unreadable("a text file has no page image; see its text".into())),
         "application/xml" => return Err(Unreadable("an XML e-invoice has no page image; see its rendering".into())),
+        t if clerk::read::office::TYPES.contains(&t) => {
+            return Err(Unreadable("clerk shows Office files, HTML and e-mails as their text; open the original to see its layout".into()))
+        }
         _ => {
             let images = image::decode_all(bytes, media_type, limits)?;
             let count = images.len();
@@ -172,7 +175,11 @@ fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Ext
         let text = clerk::invoice::render::text(&invoice);
         let page = Page { number: 1, text, ..Page::default() };
         let einvoice = clerk::read::EInvoice { invoice, source: "xml".into(), relationship: None };
-        return Ok(Extracted { media_type: media_type.to_string(), pages: vec![page], einvoice: Some(Box::new(einvoice)) });
+        return Ok(Extracted { media_type: media_type.to_string(), pages: vec![page], einvoice: Some(Box::new(einvoice)), tables: vec![] });
+    }
+    if clerk::read::office::TYPES.contains(&media_type) {
+        let office = clerk::read::office::read(bytes, media_type, limits)?;
+        return Ok(Extracted { media_type: office.media_type.to_string(), pages: office.pages, einvoice: None, tables: office.tables });
     }
     let mut einvoice = None;
     let pages = match media_type {
@@ -193,5 +200,5 @@ fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Ext
             pages
         }
     };
-    Ok(Extracted { media_type: media_type.to_string(), pages, einvoice })
+    Ok(Extracted { media_type: media_type.to_string(), pages, einvoice, tables: vec![] })
 }
