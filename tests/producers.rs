@@ -11,7 +11,13 @@ use support::*;
 #[test]
 fn every_producer_s_invoice_is_recognised_with_its_fields() {
     let dir = repo().join("tests/fixtures/producers");
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    // The Office files among them have a test of their own (tests/office.rs).
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with("office-"))
+        .collect();
     let producers =
         |prefix: &str| files.iter().filter(|f| f.file_name().unwrap().to_string_lossy().starts_with(prefix)).count();
     assert!(producers("scan-") >= 17 && producers("text-") >= 3 && producers("image-") >= 9, "{files:?}");

@@ -190,20 +190,7 @@ pub fn parse(raw: &[u8]) -> Result<Mail, String> {
                     it is not an e-mail, or its headers are damaged"
             .into());
     }
-    let addr = |a: Option<&mail_parser::Address>| {
-        a.map(|a| {
-            a.iter()
-                .map(|x| match (&x.name, &x.address) {
-                    (Some(n), Some(ad)) => format!("{n} <{ad}>"),
-                    (None, Some(ad)) => ad.to_string(),
-                    (Some(n), None) => n.to_string(),
-                    (None, None) => String::new(),
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default()
-    };
+    let addr = crate::read::office::message::addresses;
     let ctype = msg.content_type().map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or(""))).unwrap_or_default();
     let encrypted = matches!(
         ctype.to_ascii_lowercase().as_str(),

@@ -7,7 +7,10 @@
 //!      against `pdftoppm -r 300 -gray FILE | tesseract - -` with OMP_THREAD_LIMIT=1;
 //!   3. the hostile set (tests/support/hostile.rs) dropped into a running `clerk serve`: wall time
 //!      until every file is an exception, peak resident memory of the daemon and of its largest
-//!      reader, and the daemon's memory once idle again.
+//!      reader, and the daemon's memory once idle again;
+//!   4. Office files (the producer set's office-*): clerk's reader per file against `docx2txt` and
+//!      `odt2txt` once per file, and LibreOffice's own `soffice --convert-to txt` (csv for
+//!      spreadsheets) for all files in one start, when installed.
 //!
 //! Pass section numbers to run only some: `cargo bench --bench reading -- 1 2`.
 
@@ -73,6 +76,79 @@ fn main() {
     }
     if run("3") {
         hostile_set();
+    }
+    if run("4") {
+        office(&rt);
+    }
+}
+
+fn office(rt: &tokio::runtime::Runtime) {
+    println!("\n## 4. Office files, one core: clerk's reader vs docx2txt / odt2txt once per file, and LibreOffice");
+    let dir = repo().join("tests/fixtures/producers");
+    let mut all: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("office-"))
+        .collect();
+    all.sort();
+    let load = |keep: &dyn Fn(&str) -> bool| -> Vec<(PathBuf, Vec<u8>)> {
+        all.iter()
+            .filter(|p| keep(p.extension().unwrap().to_str().unwrap()))
+            .map(|p| (p.clone(), std::fs::read(p).unwrap()))
+            .collect()
+    };
+    let r = readers(rt, 1, Limits::default());
+    let sum = |v: &[f64]| v.iter().sum::<f64>();
+    println!("| files | n | tool | tool median ms per file | clerk median ms per file | speed-up |\n|---|---|---|---|---|---|");
+    for (label, kinds, program, after) in [
+        ("Word (docx)", &["docx"][..], "docx2txt", &["-"][..]),
+        ("OpenDocument (odt, ods)", &["odt", "ods"][..], "odt2txt", &[][..]),
+    ] {
+        let set = load(&|e| kinds.contains(&e));
+        if set.is_empty() || Command::new(program).arg("--help").output().is_err() {
+            println!("| {label} | {} | {program} not installed | | | |", set.len());
+            continue;
+        }
+        clerk_times(rt, &r, &set);
+        let clerk = best_of(5, || clerk_times(rt, &r, &set), sum);
+        let tool = best_of(5, || command_times(&set, |p| {
+            let mut c = Command::new(program);
+            c.arg(p).args(after);
+            c
+        }), sum);
+        let (cm, tm) = (median(&clerk), median(&tool));
+        println!("| {label} | {} | {program} | {:.2} | {:.2} | {:.1}× |", set.len(), tm * 1e3, cm * 1e3, tm / cm);
+    }
+    let set = load(&|_| true);
+    clerk_times(rt, &r, &set);
+    let clerk = best_of(5, || clerk_times(rt, &r, &set), sum);
+    let out = tempfile::tempdir().unwrap();
+    let soffice = |kinds: &[&str], to: &str| -> Option<f64> {
+        let files: Vec<&PathBuf> = set.iter().map(|(p, _)| p).filter(|p| kinds.contains(&p.extension().unwrap().to_str().unwrap())).collect();
+        let t = Instant::now();
+        let status = Command::new("soffice")
+            .args(["--headless", "--convert-to", to, "--outdir"])
+            .arg(out.path())
+            .args(&files)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then(|| t.elapsed().as_secs_f64() / files.len() as f64)
+    };
+    let writer = soffice(&["docx", "odt", "rtf", "html"], "txt:Text");
+    let calc = soffice(&["xlsx", "ods"], "csv");
+    match (writer, calc) {
+        (Some(w), Some(c)) => println!(
+            "| all Office fixtures | {} | soffice --convert-to (one start per format group, start-up included) | {:.0} (Writer) / {:.0} (Calc) | {:.2} | {:.0}× |",
+            set.len(),
+            w * 1e3,
+            c * 1e3,
+            median(&clerk) * 1e3,
+            w.min(c) / median(&clerk)
+        ),
+        _ => println!("| all Office fixtures | {} | soffice not installed | | {:.2} | |", set.len(), median(&clerk) * 1e3),
     }
 }
 

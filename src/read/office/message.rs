@@ -13,29 +13,31 @@ pub fn eml(bytes: &[u8]) -> Result<String, Unreadable> {
     let msg = mail_parser::MessageParser::default()
         .parse(bytes)
         .ok_or_else(|| Unreadable("the message cannot be parsed as an e-mail (no headers or a broken structure)".into()))?;
-    let addr = |a: Option<&mail_parser::Address>| {
-        a.map(|a| {
-            a.iter()
-                .map(|x| match (&x.name, &x.address) {
-                    (Some(n), Some(ad)) => format!("{n} <{ad}>"),
-                    (None, Some(ad)) => ad.to_string(),
-                    (Some(n), None) => n.to_string(),
-                    (None, None) => String::new(),
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default()
-    };
     let attachments: Vec<String> = msg.attachments().filter_map(|p| p.attachment_name().map(str::to_string)).collect();
     Ok(compose(
-        &addr(msg.from()),
-        &addr(msg.to()),
+        &addresses(msg.from()),
+        &addresses(msg.to()),
         &msg.date().map(|d| d.to_rfc3339()).unwrap_or_default(),
         msg.subject().unwrap_or(""),
         &msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
         &attachments,
     ))
+}
+
+/// A header's addresses as people write them: `Name <address>, …`.
+pub fn addresses(a: Option<&mail_parser::Address>) -> String {
+    a.map(|a| {
+        a.iter()
+            .map(|x| match (&x.name, &x.address) {
+                (Some(n), Some(ad)) => format!("{n} <{ad}>"),
+                (None, Some(ad)) => ad.to_string(),
+                (Some(n), None) => n.to_string(),
+                (None, None) => String::new(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+    .unwrap_or_default()
 }
 
 fn compose(from: &str, to: &str, date: &str, subject: &str, body: &str, attachments: &[String]) -> String {

@@ -14,7 +14,7 @@
 
 mod archive;
 mod html;
-mod message;
+pub mod message;
 mod odf;
 mod ooxml;
 mod rtf;

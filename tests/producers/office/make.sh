@@ -19,7 +19,7 @@ for f in xlsx ods; do
   soffice --headless --infilter="CSV:44,34,76,1" --convert-to "$f" --outdir "$tmp" invoice.csv >/dev/null 2>&1
   cp "$tmp/invoice.$f" "$out/office-libreoffice-calc.$f"
 done
-cp ../invoice.html "$out/office-invoice.html"
+ln -s ../../producers/invoice.html "$out/office-invoice.html"
 venv=$(bash ../../support/venv.sh office-producers requirements.txt)
 "$venv/bin/python" make.py "$out"
 ls "$out"/office-*
