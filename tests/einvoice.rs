@@ -342,20 +342,12 @@ fn a_pdf_whose_printed_total_differs_from_its_xml_goes_to_a_person_with_both() {
 fn an_agent_sees_the_xmls_data_and_a_rendering_instead_of_a_page() {
     let mut d = Daemon::new("");
     d.spawn();
-    let out = d.clerk_with_stdin(&["users", "add", "ann", "--role", "agent", "--password-stdin"], "pw-ann-1234567");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let dir = tempfile::tempdir().unwrap();
     let broken = mutated(dir.path(), "total.xml", "<ram:GrandTotalAmount>349.04", "<ram:GrandTotalAmount>349.14");
     d.drop_file("total.xml", &std::fs::read(broken).unwrap());
     d.wait_settled(1);
     let item = d.exceptions().into_iter().find(|e| e["kind"] == "incomplete").expect("an incomplete item");
-    let addr = d.http().trim_start_matches("http://").to_string();
-    let signed = support::api::call(&addr, "POST", "/api/v1/session", &[], Some(&serde_json::json!({"name": "ann", "password": "pw-ann-1234567"})));
-    assert_eq!(signed.status, 200, "{signed:?}");
-    let cookie = signed.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
-    let page = support::api::call(&addr, "GET", &format!("/items/{}", item["id"]), &[("Cookie", &cookie)], None);
-    assert_eq!(page.status, 200, "{page:?}");
-    let html = page.body;
+    let html = d.item_page(&item);
     // The XML's data: parties, number, lines, tax breakdown, totals; the rule on the total field.
     assert!(html.contains("id=\"einvoice\"") && html.contains("E-invoice: CII"), "{html}");
     assert!(html.contains("ACME Supplies Ltd (DE136695976) → Initech GmbH"), "{html}");

@@ -150,3 +150,16 @@ fn office_files_through_the_daemon_are_recognised_and_a_sheet_s_rows_reach_a_bot
     let csv = std::fs::read_to_string(&written).unwrap();
     assert!(csv.contains("Invoice No:,INV-7731,2"), "{csv}");
 }
+
+#[test]
+fn a_message_no_type_knows_goes_to_an_agent_who_sees_its_text() {
+    let mut d = Daemon::new("");
+    d.spawn();
+    d.drop_file("letter.msg", &outlook_message("Dear customer,\nour office moves to Hafenstrasse 14 on 1 July.\nKind regards"));
+    d.wait_settled(1);
+    let item = d.exceptions().into_iter().next().expect("an exception item");
+    assert_eq!(item["kind"], "unrecognised", "{item}");
+    let html = d.item_page(&item);
+    assert!(html.contains("class=\"rendering\"") && html.contains("our office moves to Hafenstrasse 14"), "{html}");
+    assert!(html.contains("Attachments: terms.pdf"), "{html}");
+}

@@ -178,9 +178,8 @@ fn bytes_before_the_header_are_tolerated_as_poppler_tolerates_them() {
     }
 }
 
-#[test]
-fn a_broken_page_costs_that_page_and_says_so() {
-    let (dir, files) = setup();
+/// Three pages in the tree, the second an object that is no page at all.
+fn broken_page_pdf() -> Vec<u8> {
     let mut pdf = RawPdf::default();
     let font = pdf.add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>");
     let tree = pdf.reserve();
@@ -200,8 +199,14 @@ fn a_broken_page_costs_that_page_and_says_so() {
     }
     pdf.set(tree, format!("<< /Type /Pages /Kids [{kids}] /Count 3 >>"));
     let root = pdf.add(format!("<< /Type /Catalog /Pages {tree} 0 R >>"));
+    pdf.finish(root)
+}
+
+#[test]
+fn a_broken_page_costs_that_page_and_says_so() {
+    let (dir, files) = setup();
     let file = files.join("broken-page.pdf");
-    std::fs::write(&file, pdf.finish(root)).unwrap();
+    std::fs::write(&file, broken_page_pdf()).unwrap();
     let oracle = pdftotext(&file);
     let read = clerk_text(dir.path(), &file);
     let pages = read["pages"].as_array().unwrap_or_else(|| panic!("not read: {read}"));
@@ -214,4 +219,18 @@ fn a_broken_page_costs_that_page_and_says_so() {
     assert_eq!(unread.len(), 1, "{read}");
     let why = unread[0]["unread"].as_str().unwrap();
     assert!(why.contains(&format!("page {}", unread[0]["number"])) && why.contains("damaged"), "{why}");
+}
+
+#[test]
+fn the_item_page_says_which_page_could_not_be_read() {
+    let mut d = Daemon::new("");
+    d.spawn();
+    d.drop_file("statement.pdf", &broken_page_pdf());
+    d.wait_settled(1);
+    let item = d.exceptions().into_iter().next().expect("an exception item (no type knows a statement)");
+    let doc = d.document(item["document_id"].as_i64().unwrap());
+    let unread: Vec<&Value> = doc["page_details"].as_array().unwrap().iter().filter(|p| !p["unread"].is_null()).collect();
+    assert_eq!(unread.len(), 1, "{doc}");
+    let html = d.item_page(&item);
+    assert!(html.contains(&format!("page {} could not be read", unread[0]["number"])), "{html}");
 }

@@ -368,12 +368,14 @@ async fn item(
             doctype = active.classifier.types().first().map(|t| t.name.clone()).unwrap_or_default();
         }
         let marks = super::highlight::marks(&fields, &boxes);
-        let xml_only = doc.media_type.as_deref() == Some("application/xml");
-        if xml_only {
-            let rendering = doc.text.clone();
+        // An XML e-invoice, an Office file, HTML or a mail has no page image: its text is shown.
+        let media_type = doc.media_type.as_deref().unwrap_or_default();
+        let text_only = media_type == "application/xml" || crate::read::office::TYPES.contains(&media_type);
+        if text_only {
+            let rendering = doc.text.as_deref().map(|t| t.replace('\u{c}', "\n\n"));
             pages.push(PageView { number: 1, image: None, why: None, marks: vec![], rendering });
         }
-        let drawn = if xml_only { 0 } else { (doc.pages.unwrap_or(0).max(1) as u32).min(MAX_PAGES_SHOWN) };
+        let drawn = if text_only { 0 } else { (doc.pages.unwrap_or(0).max(1) as u32).min(MAX_PAGES_SHOWN) };
         for n in 1..=drawn {
             let unread = doc.page_details.iter().find(|p| p.number == n as i64).and_then(|p| p.unread.clone());
             if let Some(why) = unread {

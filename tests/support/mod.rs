@@ -435,3 +435,20 @@ pub fn message(from: &str, subject: &str, body: &str, attachments: &[(&str, &str
     m.push_str("--XX--\r\n");
     m.into_bytes()
 }
+
+impl Daemon {
+    /// The item page of exception item `item` as an agent sees it (an agent `agent-for-pages` is
+    /// added on first use and signed in).
+    pub fn item_page(&self, item: &Value) -> String {
+        let (name, password) = ("agent-for-pages", "pw-agent-for-pages-1");
+        let _ = self.clerk_with_stdin(&["users", "add", name, "--role", "agent", "--password-stdin"], password);
+        let addr = self.http().trim_start_matches("http://").to_string();
+        let signed =
+            api::call(&addr, "POST", "/api/v1/session", &[], Some(&serde_json::json!({"name": name, "password": password})));
+        assert_eq!(signed.status, 200, "{signed:?}");
+        let cookie = signed.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+        let page = api::call(&addr, "GET", &format!("/items/{}", item["id"]), &[("Cookie", &cookie)], None);
+        assert_eq!(page.status, 200, "{page:?}");
+        page.body
+    }
+}
