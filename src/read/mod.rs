@@ -21,8 +21,10 @@ pub struct Limits {
     /// Largest file that is read at all, in bytes.
     pub max_file_size: u64,
     pub max_pages: usize,
-    /// Largest page image, in pixels (width × height), checked before any pixel is decoded; a PDF
-    /// page that would render larger is rendered at a lower resolution instead.
+    /// Largest page image OCR reads, in pixels (width × height): a PDF page that would render
+    /// larger is rendered at a lower resolution, an image in a PDF larger than it is read row by
+    /// row and sampled down, an image file larger than it is scaled down. Not a refusal: what
+    /// refuses an image file is memory (its decoded size over a quarter of `max_memory`).
     pub max_pixels: u64,
     /// Address space of a reader process while it reads one document, in bytes.
     pub max_memory: u64,

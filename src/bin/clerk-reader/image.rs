@@ -30,9 +30,9 @@ pub fn check_pixels(width: u64, height: u64, bytes_per_pixel: u64, limits: &Limi
     let need = width.saturating_mul(height).saturating_mul(bytes_per_pixel.max(1));
     if need > max_decoded(limits) {
         return Err(Unreadable(format!(
-            "the image claims {width}×{height} pixels, {} decoded, more than clerk may use for one image (a quarter of limits.max_memory, {}); it was not decoded",
+            "the image claims {width}×{height} pixels, {} decoded, more than clerk may use for one image ({}, a quarter of limits.max_memory); it was not decoded",
             clerk::read::pool::human_bytes(need),
-            clerk::read::pool::human_bytes(limits.max_memory)
+            clerk::read::pool::human_bytes(max_decoded(limits))
         )));
     }
     Ok(())
@@ -104,8 +104,8 @@ fn decode_tiff(bytes: &[u8], limits: &Limits) -> Result<Vec<GrayImage>, Unreadab
                 Unreadable("the TIFF uses a compression or layout clerk cannot read; convert it to PNG or PDF".into())
             }
             tiff::TiffError::LimitsExceeded => Unreadable(format!(
-                "the TIFF page is larger than clerk decodes (a quarter of limits.max_memory, {})",
-                clerk::read::pool::human_bytes(limits.max_memory)
+                "the TIFF page is larger than clerk decodes ({}, a quarter of limits.max_memory)",
+                clerk::read::pool::human_bytes(max_decoded(limits))
             )),
             _ => Unreadable("the TIFF file is damaged or truncated; ask the sender for the document again".into()),
         }
