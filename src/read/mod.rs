@@ -178,10 +178,11 @@ pub fn sniff(bytes: &[u8], name: &str) -> Option<&'static str> {
         Some(t)
     } else if einvoice::looks_like_xml(bytes, name) {
         Some("application/xml")
-    } else if pdf_header_later(bytes) {
-        Some("application/pdf")
     } else if looks_like_text(bytes, name) {
         Some("text/plain")
+    } else if pdf_header_later(bytes) {
+        // After text: a `.txt` that mentions `%PDF-1.4` is still the text it is.
+        Some("application/pdf")
     } else {
         None
     }
@@ -230,4 +231,22 @@ pub fn precheck(head: &[u8], size: u64, name: &str, limits: &Limits) -> Result<&
             if name.to_ascii_lowercase().ends_with(".pdf") { ", although its name ends in .pdf" } else { "" }
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pdf_header_after_other_bytes_makes_a_pdf_but_text_stays_text() {
+        let mut late = b"X-Gateway: scanned\r\n".repeat(100);
+        late.extend_from_slice(b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n");
+        assert_eq!(sniff(&late, "scan.pdf"), Some("application/pdf"));
+        // Past the first kilobyte (where poppler itself looks for a header), a text stays text.
+        let notes = format!("{}\nOur archive keeps %PDF-1.4 files for ten years.\n", "Archive notes. ".repeat(100));
+        assert_eq!(sniff(notes.as_bytes(), "notes.txt"), Some("text/plain"));
+        let mut bogus = b"\x00\x01".repeat(600);
+        bogus.extend_from_slice(b"%PDF-x is no version");
+        assert_eq!(sniff(&bogus, "odd.bin"), None);
+    }
 }
