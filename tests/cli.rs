@@ -298,3 +298,22 @@ fn the_bundled_invoice_type_knows_an_invoice_by_its_labels() {
     let reason = v["exception"]["reason"].as_str().unwrap();
     assert!(reason.contains("the invoice reader: no invoice or credit note number or title"), "{reason}");
 }
+
+/// OCR speckles after a date: the date is read, and what was left beside it is said in `notes`.
+#[test]
+fn a_date_inside_ocr_noise_is_read_and_the_noise_reported() {
+    let defs = tempfile::tempdir().unwrap();
+    std::fs::write(
+        defs.path().join("receipt.yml"),
+        "doctype: receipt\nmatch: { any: [receipt] }\nfields:\n  date: { regex: 'Date:\\s*(.+)$', type: date, required: true }\n  total: { regex: 'Total\\s*(.+)$', type: amount, required: true }\n",
+    )
+    .unwrap();
+    let file = defs.path().join("receipt.txt");
+    std::fs::write(&file, "RECEIPT 17\nDate: 2025-10-08 a . 7 .\nTotal EUR 12.50 '\n").unwrap();
+    let v = classify_file(defs.path(), &file, &[]);
+    assert_eq!(v["status"], "recognised", "{v}");
+    assert_eq!(v["fields"]["date"], "2025-10-08", "{v}");
+    assert_eq!(v["notes"]["date"], r#"read from "2025-10-08 a . 7 ."; ignored "a . 7 ." beside it"#, "{v}");
+    assert_eq!(v["fields"]["total"], "12.50", "{v}");
+    assert!(v["notes"]["total"].as_str().unwrap().contains(r#"ignored "'""#), "{v}");
+}

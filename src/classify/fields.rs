@@ -74,6 +74,8 @@ pub fn normalise(
     }
 }
 
+const MAX_DATE_WORDS: usize = 4;
+
 /// The date a longer text holds: the whole text when it is one, else the longest run of its
 /// words that is (one date only: two different ones are no answer), the rest reported.
 pub fn date_within(value: &str, formats: &[String]) -> Result<Normalised, String> {
@@ -82,7 +84,9 @@ pub fn date_within(value: &str, formats: &[String]) -> Result<Normalised, String
         Err(e) => e,
     };
     let words: Vec<&str> = value.split_whitespace().collect();
-    for len in (1..words.len()).rev() {
+    // A date is at most four words ("Monday, 3 March 2024"): runs no longer than that are tried,
+    // so a long capture costs a few parses a word, not one per pair of words.
+    for len in (1..words.len().min(MAX_DATE_WORDS + 1)).rev() {
         let found: Vec<(usize, String)> = (0..=words.len() - len)
             .filter(|&at| words[at..at + len].iter().any(|w| w.chars().any(|c| c.is_ascii_digit())))
             .filter_map(|at| Some((at, date(&words[at..at + len].join(" "), formats).ok()?)))
@@ -315,6 +319,8 @@ mod tests {
         assert_eq!(date_within("03.04.2024", &[]).unwrap().ignored, None);
         assert!(date_within("03.04.2024 or 05.06.2024", &[]).unwrap_err().contains("more than one date"));
         assert!(date_within("no date here", &[]).is_err());
+        let long = format!("{} 2025-10-08 {}", "noise ".repeat(20_000), "more ".repeat(20_000));
+        assert_eq!(date_within(&long, &[]).unwrap().value, "2025-10-08");
         let a = amount_within("12.50 a . 7 .", None).unwrap();
         assert_eq!(a, Normalised { value: "12.50".into(), ignored: Some("a . 7 .".into()) });
         assert_eq!(amount_within("EUR 1 234,56", None).unwrap(), Normalised { value: "1234.56".into(), ignored: None });

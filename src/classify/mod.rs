@@ -271,7 +271,7 @@ impl Classifier {
         if text.trim().is_empty() {
             return Outcome::exception(
                 ExceptionKind::Unreadable,
-                "no text could be read from the document, not even by OCR",
+                "no text could be read from the document: it is blank, or its pages are images OCR could not read",
             );
         }
         // The reader reads the document once, for the types that ask what it is and for the
@@ -388,7 +388,14 @@ fn extract_with(
                         Ok(v) => {
                             fields.insert(f.name.clone(), serde_json::Value::String(v.value));
                             if let Some(rest) = v.ignored.filter(|r| !r.is_empty()) {
-                                notes.insert(f.name.clone(), format!("read from {raw:?}; ignored {rest:?} beside it"));
+                                let clip = |s: &str| match s.char_indices().nth(120) {
+                                    Some((at, _)) => format!("{}…", &s[..at]),
+                                    None => s.to_string(),
+                                };
+                                notes.insert(
+                                    f.name.clone(),
+                                    format!("read from {:?}; ignored {:?} beside it", clip(&raw), clip(&rest)),
+                                );
                             }
                         }
                         Err(why) => {

@@ -195,6 +195,12 @@ fn is_bmp_header(bytes: &[u8]) -> bool {
     bytes.get(6..10) == Some(&[0, 0, 0, 0]) && matches!(dib, Some(12 | 16 | 40 | 52 | 56 | 64 | 108 | 124))
 }
 
+/// Formats without a page to draw — an XML e-invoice, an Office file, HTML, a mail: people are
+/// shown their text instead.
+pub fn shown_as_text(media_type: &str) -> bool {
+    media_type == "application/xml" || office::TYPES.contains(&media_type)
+}
+
 /// A PDF header (`%PDF-1.7`) anywhere in the bytes. Poppler reads a PDF whose header comes after
 /// other bytes (a mail header, a scanner's preamble): it looks in the first kilobyte, and past
 /// that goes on anyway; clerk takes such a file as a PDF when it is nothing else it knows.

@@ -368,9 +368,7 @@ async fn item(
             doctype = active.classifier.types().first().map(|t| t.name.clone()).unwrap_or_default();
         }
         let marks = super::highlight::marks(&fields, &boxes);
-        // An XML e-invoice, an Office file, HTML or a mail has no page image: its text is shown.
-        let media_type = doc.media_type.as_deref().unwrap_or_default();
-        let text_only = media_type == "application/xml" || crate::read::office::TYPES.contains(&media_type);
+        let text_only = crate::read::shown_as_text(doc.media_type.as_deref().unwrap_or_default());
         if text_only {
             let rendering = doc.text.as_deref().map(|t| t.replace('\u{c}', "\n\n"));
             pages.push(PageView { number: 1, image: None, why: None, marks: vec![], rendering });

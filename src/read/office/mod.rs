@@ -130,14 +130,32 @@ pub fn read(bytes: &[u8], media_type: &str, limits: &Limits) -> Result<Office, U
         MSG => one_page(MSG, message::msg(bytes)?),
         other => return Err(Unreadable(format!("clerk does not read {other} files"))),
     };
-    if office.pages.len() > limits.max_pages {
+    within_pages(office.pages.len(), "file", "sheets or slides", limits)?;
+    Ok(office)
+}
+
+/// Cells one spreadsheet may hold, all sheets together, repeated ones included (a full screen of
+/// real data is a few thousand; the largest real remittance files a few hundred thousand).
+const MAX_CELLS: usize = 5_000_000;
+/// Columns a sheet has (Excel's own limit, XFD).
+const MAX_COLUMNS: usize = 16_384;
+
+fn too_many_cells(file: &str) -> Unreadable {
+    Unreadable(format!(
+        "the {file} holds more than {MAX_CELLS} cells, more than clerk reads from one file; split it or send the part that matters"
+    ))
+}
+
+/// Sheets and slides count as pages: `count` of them (`what`) in a `file` over `max_pages` is
+/// refused, checked as soon as the count is known.
+fn within_pages(count: usize, file: &str, what: &str, limits: &Limits) -> Result<(), Unreadable> {
+    if count > limits.max_pages {
         return Err(Unreadable(format!(
-            "the file has {} sheets or slides, over the limit of {} (limits.max_pages)",
-            office.pages.len(),
+            "the {file} has {count} {what}, over the limit of {} (limits.max_pages)",
             limits.max_pages
         )));
     }
-    Ok(office)
+    Ok(())
 }
 
 fn one_page(media_type: &'static str, text: String) -> Office {

@@ -3,12 +3,9 @@
 
 use super::archive::Archive;
 use super::xml::{attr, local, walk, Node};
-use super::{pages, table_text, Office, Table, ODP, ODS, ODT};
+use super::{pages, table_text, too_many_cells, within_pages, Office, Table, MAX_CELLS, MAX_COLUMNS, ODP, ODS, ODT};
 use crate::read::{Limits, Unreadable};
 
-/// Cells one spreadsheet may hold, repeated ones included (as for Excel workbooks).
-const MAX_CELLS: usize = 5_000_000;
-const MAX_COLUMNS: usize = 16_384;
 /// Spaces one `text:s` may stand for.
 const MAX_SPACES: usize = 1_000;
 
@@ -163,16 +160,8 @@ fn spreadsheet(xml: &[u8], limits: &Limits) -> Result<Vec<Table>, Unreadable> {
         Node::Text(_) => {}
     })?;
     if cells > MAX_CELLS {
-        return Err(Unreadable(format!(
-            "the spreadsheet holds more than {MAX_CELLS} cells, more than clerk reads from one file; split it or send the part that matters"
-        )));
+        return Err(too_many_cells("spreadsheet"));
     }
-    if tables.len() > limits.max_pages {
-        return Err(Unreadable(format!(
-            "the spreadsheet has {} sheets, over the limit of {} (limits.max_pages)",
-            tables.len(),
-            limits.max_pages
-        )));
-    }
+    within_pages(tables.len(), "spreadsheet", "sheets", limits)?;
     Ok(tables)
 }

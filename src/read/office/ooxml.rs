@@ -2,15 +2,9 @@
 
 use super::archive::Archive;
 use super::xml::{attr, local, walk, Node};
-use super::{pages, table_text, Office, Table, DOCX, PPTX, XLSX};
+use super::{pages, table_text, too_many_cells, within_pages, Office, Table, DOCX, MAX_CELLS, MAX_COLUMNS, PPTX, XLSX};
 use crate::read::{Limits, Unreadable};
 use std::collections::HashMap;
-
-/// Cells one workbook may hold, all sheets together (a full screen of real data is a few
-/// thousand; the largest real remittance files a few hundred thousand).
-const MAX_CELLS: usize = 5_000_000;
-/// Columns a sheet has (Excel's own limit, XFD).
-const MAX_COLUMNS: usize = 16_384;
 
 /// A member the archive must have; its absence is damage.
 fn part(zip: &mut Archive, name: &str) -> Result<Vec<u8>, Unreadable> {
@@ -127,13 +121,7 @@ pub fn xlsx(zip: &mut Archive, limits: &Limits) -> Result<Office, Unreadable> {
             }
         }
     })?;
-    if sheets.len() > limits.max_pages {
-        return Err(Unreadable(format!(
-            "the workbook has {} sheets, over the limit of {} (limits.max_pages)",
-            sheets.len(),
-            limits.max_pages
-        )));
-    }
+    within_pages(sheets.len(), "workbook", "sheets", limits)?;
     let rels = relationships(zip, "xl/workbook.xml")?;
     let strings = match zip.read("xl/sharedStrings.xml")? {
         Some(xml) => shared_strings(&xml)?,
@@ -324,9 +312,7 @@ fn sheet_rows(
         Node::Text(_) => {}
     })?;
     if too_many {
-        return Err(Unreadable(format!(
-            "the workbook holds more than {MAX_CELLS} cells, more than clerk reads from one file; split it or send the part that matters"
-        )));
+        return Err(too_many_cells("workbook"));
     }
     Ok(rows)
 }
@@ -342,13 +328,7 @@ pub fn pptx(zip: &mut Archive, limits: &Limits) -> Result<Office, Unreadable> {
             }
         }
     })?;
-    if ids.len() > limits.max_pages {
-        return Err(Unreadable(format!(
-            "the presentation has {} slides, over the limit of {} (limits.max_pages)",
-            ids.len(),
-            limits.max_pages
-        )));
-    }
+    within_pages(ids.len(), "presentation", "slides", limits)?;
     let rels = relationships(zip, "ppt/presentation.xml")?;
     let mut texts = vec![];
     for id in ids {
