@@ -38,6 +38,47 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub http: HttpSettings,
     pub queue: QueueSettings,
+    /// How scanned batches are split into documents; none when absent. `clerk split FILE`
+    /// shows what a rule makes of a batch.
+    pub split: SplitSettings,
+}
+
+/// `[split]`: a rule for every inbox and mailbox, and `[split.sources]` per inbox folder (by its
+/// path) or mail account (by its name), which replaces it there:
+///
+/// ```toml
+/// [split]
+/// at = ["patch-t"]
+/// [split.sources]
+/// "/srv/scans/mailroom" = { at = ["asn:ASN"], drop_blank = true }
+/// "accounts" = { at = [] }   # a mailbox whose files are never split
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SplitSettings {
+    pub at: Vec<crate::split::Separator>,
+    pub keep_separators: bool,
+    pub drop_blank: bool,
+    pub blank_ink: Option<f32>,
+    pub sources: std::collections::BTreeMap<String, crate::split::Rule>,
+}
+
+impl SplitSettings {
+    /// The rule for documents from `source` (`folder:PATH`, `mail:ACCOUNT`); `None` when they
+    /// are not split (no separator and blank pages kept).
+    pub fn rule_for(&self, source: &str) -> Option<crate::split::Rule> {
+        let key = source.strip_prefix("folder:").or_else(|| source.strip_prefix("mail:")).unwrap_or(source);
+        let rule = match self.sources.get(key) {
+            Some(r) => r.clone(),
+            None => crate::split::Rule {
+                at: self.at.clone(),
+                keep_separators: self.keep_separators,
+                drop_blank: self.drop_blank,
+                blank_ink: self.blank_ink.unwrap_or(crate::split::Rule::new(vec![]).blank_ink),
+            },
+        };
+        (!rule.at.is_empty() || rule.drop_blank).then_some(rule)
+    }
 }
 
 /// The daemon's HTTP listener: the web app, the API, `/metrics`, `/healthz`, `/readyz`.
@@ -272,6 +313,7 @@ impl Default for Settings {
             limits: LimitSettings::default(),
             http: HttpSettings::default(),
             queue: QueueSettings::default(),
+            split: SplitSettings::default(),
         }
     }
 }

@@ -63,6 +63,7 @@ pub async fn serve(settings: Settings, load: LoadSettings) -> anyhow::Result<()>
         wake: Arc::new(Notify::new()),
         runs_wake: Arc::new(Notify::new()),
         learner: Default::default(),
+        split: Arc::new(settings.split.clone()),
     };
     let (stop, stop_rx) = Shutdown::new();
     let mut tasks = tokio::task::JoinSet::new();

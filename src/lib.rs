@@ -26,6 +26,7 @@ pub mod pipeline;
 pub mod read;
 pub mod service;
 pub mod shutdown;
+pub mod split;
 pub mod store;
 pub mod users;
 pub mod vendors;

@@ -97,6 +97,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// How a scanned batch splits into documents: the barcodes on each page, which pages make
+    /// which document, which are dropped (`--out DIR` writes each document's PDF).
+    Split(cli::split::SplitArgs),
     /// Stored documents.
     #[command(subcommand)]
     Documents(DocumentsCmd),
@@ -368,6 +371,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             classify(&s, &files, if json { "json" } else { format.as_str() }, explain).await
         }
         Command::Text { files, json } => text(&s, &files, json).await,
+        Command::Split(args) => cli::split::run(&s, args).await,
         Command::Schema => {
             out!("{}", serde_json::to_string_pretty(&clerk::bots::schema::schema())?);
             Ok(ExitCode::SUCCESS)
@@ -452,7 +456,7 @@ async fn text(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<Exi
                     failed = true;
                     serde_json::json!({"file": file.to_string_lossy(), "error": e})
                 }
-                Ok(Outcome::Stopped | Outcome::Image(_)) => continue,
+                Ok(Outcome::Stopped | Outcome::Image(_) | Outcome::Part(_)) => continue,
                 Err(e) => {
                     failed = true;
                     serde_json::json!({"file": file.to_string_lossy(), "error": format!("cannot read the file: {e}")})
@@ -474,7 +478,7 @@ async fn text(s: &Settings, files: &[PathBuf], json: bool) -> anyhow::Result<Exi
                 eprintln!("{}: {e}", file.display());
                 failed = true;
             }
-            Ok(Outcome::Stopped | Outcome::Image(_)) => failed = true,
+            Ok(Outcome::Stopped | Outcome::Image(_) | Outcome::Part(_)) => failed = true,
             Err(e) => {
                 eprintln!("{}: cannot read the file: {e}", file.display());
                 failed = true;

@@ -31,6 +31,8 @@ pub struct Pipeline {
     pub runs_wake: Arc<Notify>,
     /// What agents filed, for types that `auto_apply` the learner's suggestion.
     pub learner: Arc<Learner>,
+    /// Which sources' batches are split into documents, and how.
+    pub split: Arc<crate::config::SplitSettings>,
 }
 
 /// Jobs are a leased queue, one slot per worker. Each claim has an owner of its own, so a job
@@ -108,6 +110,12 @@ impl Pipeline {
             .document_text(job.document_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("document {} vanished", job.document_id))?;
+        // A file from a source that splits batches is read with its barcodes and may be cut into
+        // documents; a document cut from a batch is never cut again.
+        let rule = match self.store.document_origin(job.document_id).await? {
+            Some((source, None)) => self.split.rule_for(&source),
+            _ => None,
+        };
         let path = self.store.blobs.path(&sha256).await?;
         // Keep the lease alive while a long OCR runs.
         let heartbeat = {
@@ -119,36 +127,119 @@ impl Pipeline {
                 }
             })
         };
-        let outcome = self.readers.read_file(&path, &name).await;
+        let result = self.read_and_record(job, &path, &name, rule.as_ref()).await;
         heartbeat.abort();
+        result
+    }
+
+    async fn read_and_record(
+        &self,
+        job: &Job,
+        path: &std::path::Path,
+        name: &str,
+        rule: Option<&crate::split::Rule>,
+    ) -> anyhow::Result<()> {
+        let outcome = match rule {
+            Some(_) => self.readers.read_file_with_barcodes(path, name).await,
+            None => self.readers.read_file(path, name).await,
+        };
         let finished = match outcome {
             ReadOutcome::Read(extracted) => {
-                let (media_type, pages, einvoice, tables) =
-                    (&extracted.media_type, &extracted.pages, extracted.einvoice.as_deref(), &extracted.tables);
-                self.store.finish_extraction(job, Extraction::Read { media_type, pages, einvoice, tables }).await?
-            }
-            ReadOutcome::Unreadable(reason) => {
-                let head = head_of(&path).await;
-                let media_type = crate::read::sniff(&head, &name);
-                let finished =
-                    self.store.finish_extraction(job, Extraction::Unreadable { media_type, reason: &reason }).await?;
-                if finished {
-                    crate::metrics::count("clerk_documents_processed_total", &[("outcome", "unreadable")]);
+                let plan = rule
+                    .filter(|_| extracted.media_type == "application/pdf")
+                    .map(|r| crate::split::plan(&extracted.pages, r))
+                    .filter(|plan| !plan.is_whole(extracted.pages.len()));
+                match plan {
+                    Some(plan) => self.split(job, path, name, &extracted.pages, &plan).await?,
+                    None => {
+                        let (media_type, pages, einvoice, tables) =
+                            (&extracted.media_type, &extracted.pages, extracted.einvoice.as_deref(), &extracted.tables);
+                        self.store.finish_extraction(job, Extraction::Read { media_type, pages, einvoice, tables }).await?
+                    }
                 }
-                finished
             }
+            ReadOutcome::Unreadable(reason) => self.unreadable(job, path, name, &reason).await?,
             ReadOutcome::Stopped => {
                 // Not read because the daemon is stopping: no attempt was made.
                 self.store.release(job).await?;
                 return Ok(());
             }
             ReadOutcome::Failed(e) => anyhow::bail!(e),
-            ReadOutcome::Image(_) => anyhow::bail!("the reader drew a page instead of reading the document"),
+            ReadOutcome::Image(_) | ReadOutcome::Part(_) => {
+                anyhow::bail!("the reader answered with something else than the document's text")
+            }
         };
         if finished {
             self.wake.notify_one();
         }
         Ok(())
+    }
+
+    async fn unreadable(&self, job: &Job, path: &std::path::Path, name: &str, reason: &str) -> anyhow::Result<bool> {
+        let head = head_of(path).await;
+        let media_type = crate::read::sniff(&head, name);
+        let finished = self.store.finish_extraction(job, Extraction::Unreadable { media_type, reason }).await?;
+        if finished {
+            crate::metrics::count("clerk_documents_processed_total", &[("outcome", "unreadable")]);
+        }
+        Ok(finished)
+    }
+
+    /// Cuts a batch into its documents: each part's PDF from the batch's pages (in a reader),
+    /// stored, then all parts recorded with the batch in one transaction. A part that cannot be
+    /// cut, or a batch of nothing but separators, sends the batch to an agent whole.
+    async fn split(
+        &self,
+        job: &Job,
+        path: &std::path::Path,
+        name: &str,
+        pages: &[crate::read::Page],
+        plan: &crate::split::Plan,
+    ) -> anyhow::Result<bool> {
+        use crate::split::page_ranges;
+        if plan.parts.is_empty() {
+            let reason = format!(
+                "this batch holds only separator sheets and blank pages (pages {}): no document to file",
+                page_ranges(&plan.dropped.iter().map(|d| d.page).collect::<Vec<_>>())
+            );
+            return self.unreadable(job, path, name, &reason).await;
+        }
+        let stem = std::path::Path::new(name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut parts = Vec::with_capacity(plan.parts.len());
+        for (k, part) in plan.parts.iter().enumerate() {
+            let batch_pages = page_ranges(&part.pages);
+            let pdf = match self.readers.part_file(path, name, &part.pages).await {
+                Ok(pdf) => pdf,
+                Err(why) => {
+                    let reason = format!("clerk could not cut document {} (pages {batch_pages}) out of this batch: {why}", k + 1);
+                    return self.unreadable(job, path, name, &reason).await;
+                }
+            };
+            let stored = self.store.blobs.put_bytes(&pdf).await?;
+            let pages = part
+                .pages
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| crate::read::Page { number: i as u32 + 1, ..pages[n as usize - 1].clone() })
+                .collect();
+            parts.push(crate::store::NewPart {
+                name: format!("{stem}-{}.pdf", k + 1),
+                sha256: stored.sha256,
+                size: stored.size,
+                batch_pages,
+                pages,
+                asn: part.asn.as_deref(),
+            });
+        }
+        let dropped = match plan.dropped.len() {
+            0 => String::new(),
+            _ => format!("; dropped page(s) {}", page_ranges(&plan.dropped.iter().map(|d| d.page).collect::<Vec<_>>())),
+        };
+        let finished = self.store.finish_split(job, pages, &parts, &dropped).await?;
+        if finished {
+            crate::metrics::count("clerk_batches_split_total", &[]);
+        }
+        Ok(finished)
     }
 
     async fn classify(&self, job: &Job) -> anyhow::Result<()> {
@@ -310,6 +401,6 @@ pub fn classify_read(read: ReadOutcome, classifier: &Classifier) -> Classified {
         }
         ReadOutcome::Unreadable(reason) | ReadOutcome::Failed(reason) => unreadable(reason),
         ReadOutcome::Stopped => unreadable("clerk stopped before reading it".into()),
-        ReadOutcome::Image(_) => unreadable("the reader drew a page instead of reading the document".into()),
+        ReadOutcome::Image(_) | ReadOutcome::Part(_) => unreadable("the reader answered with something else than the document's text".into()),
     }
 }

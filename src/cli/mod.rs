@@ -4,6 +4,7 @@ pub mod audit;
 pub mod doctypes;
 pub mod mail;
 pub mod runs;
+pub mod split;
 pub mod users;
 pub mod vendors;
 

@@ -114,6 +114,32 @@ pub struct Page {
     /// the page costs itself, not the document, and people are told which page is missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unread: Option<String>,
+    /// The barcodes and patch codes on the page, read from its image (scans and images, and
+    /// text-layer pages when asked): what separates a batch, and what document types can match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub barcodes: Vec<Barcode>,
+    /// The share of the page inside its margins covered by marks (0.0 to 1.0), for pages read
+    /// from an image; `None` for text-layer pages. A blank page's is near zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ink: Option<f32>,
+}
+
+/// A barcode read on a page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Barcode {
+    /// The symbology as zxing-cpp names it (`Code 39`, `Code 128`, `QR Code`, `Data Matrix`,
+    /// `PDF417`, `EAN-13`…), or `Patch Code` for a Kodak patch code.
+    pub format: String,
+    /// The text it encodes; for a patch code its name: `1`, `2`, `3`, `4`, `6` or `T`.
+    pub value: String,
+}
+
+impl Barcode {
+    /// A PATCH-T sheet: the patch code itself, or a barcode whose text is `PATCHT` (the separator
+    /// sheets scanning software prints, e.g. NAPS2's).
+    pub fn is_patch_t(&self) -> bool {
+        (self.format == "Patch Code" && self.value == "T") || self.value.eq_ignore_ascii_case("PATCHT")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -69,7 +69,19 @@ pub enum Outcome {
     Failed(String),
     /// A page drawn for people (`Readers::render_file`).
     Image(super::protocol::PageImage),
+    /// Pages cut out of a PDF into one of their own (`Readers::part_file`).
+    Part(Vec<u8>),
 }
+
+/// What a reader is asked to do with a document.
+#[derive(Debug, Clone)]
+enum Ask {
+    Read { barcodes_on_text_pages: bool },
+    Render(u32),
+    Part(Vec<u32>),
+}
+
+const READ: Ask = Ask::Read { barcodes_on_text_pages: false };
 
 /// A handle to the pool; cheap to clone.
 #[derive(Clone)]
@@ -149,24 +161,45 @@ impl Readers {
         match super::precheck(bytes, bytes.len() as u64, name, &limits) {
             Err(e) => Outcome::Unreadable(e.0),
             Ok("text/plain") => plain_text(bytes),
-            Ok(_) => self.read_in_reader(Body::Bytes(bytes), name, None).await,
+            Ok(_) => self.read_in_reader(Body::Bytes(bytes), name, READ).await,
         }
     }
 
     /// Draws page `page` of a stored document as a PNG, in a reader like every other parse of
     /// its bytes. `Err` is a sentence for the person looking.
     pub async fn render_file(&self, path: &Path, name: &str, page: u32) -> Result<super::protocol::PageImage, String> {
-        match self.read_in_reader(Body::File(path), name, Some(page)).await {
+        match self.read_in_reader(Body::File(path), name, Ask::Render(page)).await {
             Outcome::Image(image) => Ok(image),
             Outcome::Unreadable(reason) | Outcome::Failed(reason) => Err(reason),
             Outcome::Stopped => Err("clerk is stopping".into()),
-            Outcome::Read(_) => Err("the reader answered with text, not a page image".into()),
+            Outcome::Read(_) | Outcome::Part(_) => Err("the reader answered with something else than a page image".into()),
         }
+    }
+
+    /// Cuts `pages` (from 1, in this order) of a stored PDF into a PDF of their own, their
+    /// objects copied as they are (no image is decoded or encoded again). `Err` is a sentence.
+    pub async fn part_file(&self, path: &Path, name: &str, pages: &[u32]) -> Result<Vec<u8>, String> {
+        match self.read_in_reader(Body::File(path), name, Ask::Part(pages.to_vec())).await {
+            Outcome::Part(pdf) => Ok(pdf),
+            Outcome::Unreadable(reason) | Outcome::Failed(reason) => Err(reason),
+            Outcome::Stopped => Err("clerk is stopping".into()),
+            Outcome::Read(_) | Outcome::Image(_) => Err("the reader answered with something else than a PDF".into()),
+        }
+    }
+
+    /// Reads a document as [`Readers::read_file`] does, with the barcodes of text-layer pages
+    /// too (for splitting batches, whose rules look for them on every page).
+    pub async fn read_file_with_barcodes(&self, path: &Path, name: &str) -> Outcome {
+        self.read_file_asking(path, name, Ask::Read { barcodes_on_text_pages: true }).await
     }
 
     /// Reads one document from a file, which is streamed to the reader: the daemon never holds a
     /// large document in its own memory.
     pub async fn read_file(&self, path: &Path, name: &str) -> Outcome {
+        self.read_file_asking(path, name, READ).await
+    }
+
+    async fn read_file_asking(&self, path: &Path, name: &str, ask: Ask) -> Outcome {
         let limits = self.limits();
         let failed = |e: std::io::Error| Outcome::Failed(format!("cannot read {}: {e}", path.display()));
         // Open, size and first bytes in one trip to the blocking pool (each trip is a thread
@@ -193,7 +226,7 @@ impl Readers {
             Err(e) => return failed(std::io::Error::other(e)),
         };
         if later_pdf {
-            return self.read_in_reader(Body::File(path), name, None).await;
+            return self.read_in_reader(Body::File(path), name, ask).await;
         }
         match super::precheck(&head, size, name, &limits) {
             Err(e) => Outcome::Unreadable(e.0),
@@ -203,11 +236,11 @@ impl Readers {
                 Err(e) => failed(e),
             },
             Ok("text/plain") => self.read(&head, name).await,
-            Ok(_) => self.read_in_reader(Body::File(path), name, None).await,
+            Ok(_) => self.read_in_reader(Body::File(path), name, ask).await,
         }
     }
 
-    async fn read_in_reader(&self, body: Body<'_>, name: &str, render: Option<u32>) -> Outcome {
+    async fn read_in_reader(&self, body: Body<'_>, name: &str, ask: Ask) -> Outcome {
         let settings = &self.settings();
         let limits = settings.limits;
         let mut stop = self.inner.stop.subscribe();
@@ -241,7 +274,13 @@ impl Readers {
             Body::File(path) => Some(path.to_path_buf()),
             Body::Bytes(_) => None,
         };
-        let request = Request { name: name.to_string(), languages: settings.languages.clone(), limits, path, render };
+        let (render, part, barcodes_on_text_pages) = match ask {
+            Ask::Read { barcodes_on_text_pages } => (None, None, barcodes_on_text_pages),
+            Ask::Render(page) => (Some(page), None, false),
+            Ask::Part(pages) => (None, Some(pages), false),
+        };
+        let request =
+            Request { name: name.to_string(), languages: settings.languages.clone(), limits, path, render, part, barcodes_on_text_pages };
         let deadline = Duration::from_secs(limits.max_seconds) + GRACE;
         enum End {
             Reply(std::io::Result<Reply>),
@@ -263,6 +302,7 @@ impl Readers {
                     Reply::Read(x) => Outcome::Read(x),
                     Reply::Unreadable(reason) => Outcome::Unreadable(reason),
                     Reply::Image(image) => Outcome::Image(image),
+                    Reply::Part(pdf) => Outcome::Part(pdf),
                 }
             }
             End::Reply(Err(_)) => {
@@ -355,7 +395,7 @@ async fn exchange(reader: &mut Reader, request: &Request, body: &Body<'_>) -> st
     let mut len = [0u8; 8];
     reader.stdout.read_exact(&mut len).await?;
     let len = u64::from_le_bytes(len);
-    if len > protocol::MAX_REPLY {
+    if len > protocol::max_reply(&request.limits) {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "reply too large"));
     }
     let mut body = vec![0; len as usize];

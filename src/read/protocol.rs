@@ -18,6 +18,12 @@ const MAX_HEADER: u32 = 1 << 20;
 /// would be larger (with a sentence), so no document can swell the daemon that receives it.
 pub const MAX_REPLY: u64 = 64 << 20;
 
+/// Largest reply the daemon takes: [`MAX_REPLY`], or a part PDF cut from a file within
+/// `max_file_size` (a part is never larger than its batch), in base64.
+pub fn max_reply(limits: &Limits) -> u64 {
+    MAX_REPLY.max(limits.max_file_size.saturating_mul(4) / 3 + (1 << 20))
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
     /// The file name as received (only to tell plain text from junk).
@@ -32,6 +38,14 @@ pub struct Request {
     /// Instead of reading the document, draw this page (from 1) as a PNG for people to look at.
     #[serde(default)]
     pub render: Option<u32>,
+    /// Instead of reading the document, cut these pages (from 1, in this order) out of the PDF
+    /// into a PDF of their own: one document of a split batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<Vec<u32>>,
+    /// Read barcodes on text-layer pages too, which costs a render per page (scans and images
+    /// are drawn for OCR anyway, and always looked at).
+    #[serde(default)]
+    pub barcodes_on_text_pages: bool,
 }
 
 /// A page drawn for the web page beside an item: a PNG, and the page's size in the points its
@@ -49,6 +63,24 @@ pub enum Reply {
     /// A sentence for the agent.
     Unreadable(String),
     Image(PageImage),
+    /// A PDF cut from the document (`Request::part`).
+    Part(#[serde(with = "base64_bytes")] Vec<u8>),
+}
+
+/// Bytes as base64 in the JSON reply: a part PDF of tens of MiB as a JSON array of numbers would
+/// be four times its size.
+mod base64_bytes {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = <&str>::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// A request's frame up to its body, which follows: `body_len` bytes of the document.
@@ -95,10 +127,19 @@ pub fn read_request(r: &mut impl Read, max_body: u64) -> io::Result<Option<(Requ
     Ok(Some((request, bytes)))
 }
 
-/// The reply's frame; one over [`MAX_REPLY`] becomes an `Unreadable` saying so.
-pub fn encode_reply(reply: &Reply) -> Vec<u8> {
+/// The reply's frame; one over [`MAX_REPLY`] (a part PDF: over `max_file_size`) becomes an
+/// `Unreadable` saying so.
+pub fn encode_reply(reply: &Reply, max_file_size: u64) -> Vec<u8> {
     let mut body = serde_json::to_vec(reply).expect("a reply serialises");
-    if body.len() as u64 > MAX_REPLY {
+    if let Reply::Part(pdf) = reply {
+        if pdf.len() as u64 > max_file_size {
+            let too_much = Reply::Unreadable(format!(
+                "the document cut from this batch would be {} bytes, over the limit of {max_file_size} bytes (limits.max_file_size)",
+                pdf.len()
+            ));
+            body = serde_json::to_vec(&too_much).expect("a reply serialises");
+        }
+    } else if body.len() as u64 > MAX_REPLY {
         let too_much = Reply::Unreadable(format!(
             "clerk stopped reading this file: its text and word positions come to more than {} MiB, more than clerk keeps for one document",
             MAX_REPLY >> 20
@@ -121,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_request_round_trips() {
-        let req = Request { name: "a.pdf".into(), languages: "eng".into(), limits: Limits::default(), path: None, render: None };
+        let req = Request { name: "a.pdf".into(), languages: "eng".into(), limits: Limits::default(), path: None, render: None, part: None, barcodes_on_text_pages: false };
         let frame = encode_request(&req, b"%PDF-1.4 body");
         let (back, bytes) = read_request(&mut &frame[..], 1 << 20).unwrap().unwrap();
         assert_eq!(back.name, "a.pdf");
@@ -132,7 +173,7 @@ mod tests {
     #[test]
     fn an_oversized_body_is_refused_before_it_is_allocated() {
         let limits = Limits { max_file_size: 4, ..Limits::default() };
-        let req = Request { name: "a".into(), languages: "eng".into(), limits, path: None, render: None };
+        let req = Request { name: "a".into(), languages: "eng".into(), limits, path: None, render: None, part: None, barcodes_on_text_pages: false };
         let frame = encode_request(&req, b"12345");
         assert!(read_request(&mut &frame[..], 4).is_err());
     }
@@ -141,7 +182,7 @@ mod tests {
     fn a_reply_too_large_for_the_daemon_becomes_a_reason() {
         let page = crate::read::Page { number: 1, text: "x".repeat(MAX_REPLY as usize + 1), ..Default::default() };
         let reply = Reply::Read(crate::read::Extracted { media_type: "application/pdf".into(), pages: vec![page], einvoice: None, tables: vec![] });
-        let frame = encode_reply(&reply);
+        let frame = encode_reply(&reply, u64::MAX);
         assert!(frame.len() < 1024);
         match decode_reply(&frame[8..]).unwrap() {
             Reply::Unreadable(r) => assert!(r.contains("more than 64 MiB"), "{r}"),
@@ -152,7 +193,7 @@ mod tests {
     #[test]
     fn a_reply_round_trips() {
         let reply = Reply::Unreadable("the PDF is encrypted".into());
-        let frame = encode_reply(&reply);
+        let frame = encode_reply(&reply, u64::MAX);
         assert_eq!(decode_reply(&frame[8..]).unwrap(), reply);
     }
 }

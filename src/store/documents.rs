@@ -214,7 +214,7 @@ impl Store {
         sqlx::query("DELETE FROM pages WHERE document_id = $1").bind(id).execute(&mut **tx).await?;
         for p in pages {
             sqlx::query(
-                "INSERT INTO pages (document_id, number, text, ocr, width, height, words, boxes, unread) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO pages (document_id, number, text, ocr, width, height, words, boxes, unread, barcodes, ink_ppm) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(id)
             .bind(p.number as i64)
@@ -225,6 +225,8 @@ impl Store {
             .bind(serde_json::to_string(&p.words).unwrap_or_else(|_| "[]".into()))
             .bind((media_type != "text/plain").then(|| serde_json::to_string(&p.boxes).unwrap_or_else(|_| "[]".into())))
             .bind(p.unread.as_deref())
+            .bind((!p.barcodes.is_empty()).then(|| serde_json::to_string(&p.barcodes).unwrap_or_default()))
+            .bind(p.ink.map(|i| (i as f64 * 1e6).round() as i64))
             .execute(&mut **tx)
             .await?;
         }
@@ -292,6 +294,39 @@ impl Store {
             .await?;
         Store::open_exception(tx, id, crate::classify::ExceptionKind::Unreadable, reason).await?;
         Ok(())
+    }
+
+    /// A document cut from batch `batch` as its `k`th part, with the batch's source and path.
+    pub(super) async fn record_part(
+        tx: &mut Transaction<'_, Any>,
+        batch: i64,
+        k: usize,
+        part: &super::stages::NewPart<'_>,
+    ) -> Result<i64> {
+        let t = now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO documents (source, original_name, original_path, intake_key, sha256, size, media_type, status, received_at, updated_at, split_from, split_pages)
+             SELECT source, $1, original_path, $2, $3, $4, 'application/pdf', 'received', $5, $5, id, $6 FROM documents WHERE id = $7 RETURNING id",
+        )
+        .bind(&part.name)
+        .bind(format!("split|{batch}|{k}"))
+        .bind(&part.sha256)
+        .bind(part.size as i64)
+        .bind(&t)
+        .bind(&part.batch_pages)
+        .bind(batch)
+        .fetch_one(&mut **tx)
+        .await?;
+        let asn = part.asn.map(|a| format!(", archive number {a}")).unwrap_or_default();
+        let detail = format!("pages {} of document {batch}{asn}", part.batch_pages);
+        Store::audit(&mut **tx, Some(id), None, "clerk", "cut from a batch", &detail).await?;
+        Ok(id)
+    }
+
+    /// Where a document came from (`folder:…`, `mail:…`) and the batch it was cut from, if any.
+    pub async fn document_origin(&self, id: i64) -> Result<Option<(String, Option<i64>)>> {
+        let row = sqlx::query("SELECT source, split_from FROM documents WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
     pub async fn document_text(&self, id: i64) -> Result<Option<(String, String, String)>> {

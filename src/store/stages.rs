@@ -30,7 +30,44 @@ pub enum Extraction<'a> {
     Unreadable { media_type: Option<&'a str>, reason: &'a str },
 }
 
+/// One document cut from a batch: its PDF already in the blob store, its pages as the batch's
+/// reading gave them (numbered from 1 within the part).
+pub struct NewPart<'a> {
+    pub name: String,
+    pub sha256: String,
+    pub size: u64,
+    /// Its pages in the batch, as people write them ("3-4, 6").
+    pub batch_pages: String,
+    pub pages: Vec<Page>,
+    pub asn: Option<&'a str>,
+}
+
 impl Store {
+    /// Records a batch as split: its own reading (status `split`, no classification) and, in the
+    /// same transaction, one document per part with its pages, each queued for classification.
+    /// A crash before the commit leaves the batch to be read and split again; after it, the
+    /// parts exist once (their intake keys name the batch and the part). False when the lease
+    /// was lost.
+    pub async fn finish_split(&self, job: &Job, pages: &[Page], parts: &[NewPart<'_>], dropped: &str) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        // First: a daemon whose lease ran out must not try to record parts another one made.
+        if !Store::complete(&mut tx, job).await? {
+            return Ok(false);
+        }
+        let batch = job.document_id;
+        Store::save_extraction(&mut tx, batch, "application/pdf", pages, None, &[]).await?;
+        sqlx::query("UPDATE documents SET status = 'split' WHERE id = $1").bind(batch).execute(&mut *tx).await?;
+        for (k, part) in parts.iter().enumerate() {
+            let id = Store::record_part(&mut tx, batch, k + 1, part).await?;
+            Store::save_extraction(&mut tx, id, "application/pdf", &part.pages, None, &[]).await?;
+            Store::enqueue(&mut tx, id, Stage::Classify).await?;
+        }
+        let detail = format!("into {} document(s){dropped}", parts.len());
+        Store::audit(&mut *tx, Some(batch), None, "clerk", "split", &detail).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Records the extraction and, when the document was read, queues its classification; all
     /// only while `job` is still this daemon's. False when the lease was lost (nothing changes).
     pub async fn finish_extraction(&self, job: &Job, result: Extraction<'_>) -> Result<bool> {

@@ -14,7 +14,9 @@
 //! that talks to clerk over a pipe.
 
 mod image;
+mod marks;
 mod ocr;
+mod part;
 mod pdf;
 mod sandbox;
 
@@ -69,7 +71,7 @@ fn serve(input: &mut impl Read, output: &mut impl Write, engine: &mut ocr::Engin
             bytes = match read_file(path, request.limits.max_file_size) {
                 Ok(b) => b,
                 Err(reason) => {
-                    if send(output, &Reply::Unreadable(reason)).is_err() {
+                    if send(output, &Reply::Unreadable(reason), request.limits.max_file_size).is_err() {
                         return ExitCode::FAILURE;
                     }
                     continue;
@@ -78,9 +80,10 @@ fn serve(input: &mut impl Read, output: &mut impl Write, engine: &mut ocr::Engin
         }
         // A bug in clerk's own code must cost this document only, with a sentence; the engine
         // may be in any state afterwards, so it is dropped.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match request.render {
-            Some(page) => render(&bytes, &request, page).map(Reply::Image),
-            None => read(&bytes, &request, engine).map(Reply::Read),
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match (request.render, &request.part) {
+            (Some(page), _) => render(&bytes, &request, page).map(Reply::Image),
+            (None, Some(pages)) => cut(&bytes, &request, pages).map(Reply::Part),
+            (None, None) => read(&bytes, &request, engine).map(Reply::Read),
         }));
         let reply = match result {
             Ok(Ok(x)) => x,
@@ -92,15 +95,23 @@ fn serve(input: &mut impl Read, output: &mut impl Write, engine: &mut ocr::Engin
                 )
             }
         };
-        if send(output, &reply).is_err() {
+        if send(output, &reply, request.limits.max_file_size).is_err() {
             return ExitCode::FAILURE;
         }
     }
 }
 
-fn send(output: &mut impl Write, reply: &Reply) -> std::io::Result<()> {
-    output.write_all(&protocol::encode_reply(reply))?;
+fn send(output: &mut impl Write, reply: &Reply, max_file_size: u64) -> std::io::Result<()> {
+    output.write_all(&protocol::encode_reply(reply, max_file_size))?;
     output.flush()
+}
+
+/// Pages of a PDF batch as a PDF of their own.
+fn cut(bytes: &[u8], request: &Request, pages: &[u32]) -> Result<Vec<u8>, Unreadable> {
+    match clerk::read::precheck(bytes, bytes.len() as u64, &request.name, &request.limits)? {
+        "application/pdf" => part::cut(bytes, pages),
+        _ => Err(Unreadable("clerk cuts batches that are PDFs; this file is not one".into())),
+    }
 }
 
 /// The document named by the daemon, refused past the size limit before it is read.
@@ -184,7 +195,7 @@ fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Ext
     let mut einvoice = None;
     let pages = match media_type {
         "application/pdf" => {
-            let (pages, embedded) = pdf::read(bytes, limits, deadline, engine)?;
+            let (pages, embedded) = pdf::read(bytes, limits, deadline, engine, request.barcodes_on_text_pages)?;
             einvoice = embedded.map(Box::new);
             pages
         }
@@ -195,7 +206,9 @@ fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Ext
             for (i, img) in images.into_iter().enumerate() {
                 let (img, dpi) = image::fit_for_ocr(img, ocr::IMAGE_DPI, limits);
                 let (w, h) = img.dimensions();
-                pages.push(engine.page(i as u32 + 1, img.as_raw(), w, h, w, dpi)?);
+                let mut page = engine.page(i as u32 + 1, img.as_raw(), w, h, w, dpi)?;
+                marks::look(&mut page, img.as_raw(), w, h, dpi);
+                pages.push(page);
             }
             pages
         }

@@ -48,7 +48,7 @@ impl Engine {
             Unreadable(format!("OCR could not read page {number}: {e}"))
         })?;
         let boxes = words.iter().map(|w| TextBox::from_pixels(w, dpi)).collect();
-        Ok(Page { number, text, ocr: true, width, height, words, boxes, unread: None })
+        Ok(Page { number, text, ocr: true, width, height, words, boxes, ..Page::default() })
     }
 
     fn recognise(

@@ -6,6 +6,7 @@
 //! colour space and mask the corpus and the producer set use, and it reads the page tree and
 //! objects lazily, so a file's cost follows what a page needs, not the file's size.
 
+use super::marks;
 use super::ocr::Engine;
 use clerk::read::{EInvoice, Limits, Page, TextBox, Unreadable};
 use std::ffi::{c_char, c_int, c_uchar, c_void, CStr};
@@ -346,10 +347,18 @@ const PREVIEW_DPI: f64 = 120.0;
 /// Every page's text; pages without usable text are rendered and OCRed.
 /// The PDF's pages, and the e-invoice it carries as an embedded file (Factur-X, ZUGFeRD,
 /// XRechnung in a PDF), if it carries one.
-pub fn read(bytes: &[u8], limits: &Limits, deadline: Instant, ocr: &mut Engine) -> Result<(Vec<Page>, Option<EInvoice>), Unreadable> {
+/// The PDF's pages and the e-invoice it carries. `barcodes_on_text_pages`: draw text-layer pages
+/// too, to read their barcodes (scanned pages are drawn for OCR and always looked at).
+pub fn read(
+    bytes: &[u8],
+    limits: &Limits,
+    deadline: Instant,
+    ocr: &mut Engine,
+    barcodes_on_text_pages: bool,
+) -> Result<(Vec<Page>, Option<EInvoice>), Unreadable> {
     let doc = Document::open(bytes)?;
     let einvoice = embedded_einvoice(&doc)?;
-    Ok((pages(&doc, limits, deadline, ocr)?, einvoice))
+    Ok((pages(&doc, limits, deadline, ocr, barcodes_on_text_pages)?, einvoice))
 }
 
 /// Embedded XML larger than this is no e-invoice a PDF carries (they are a few hundred KB).
@@ -457,7 +466,13 @@ fn embedded_einvoice(doc: &Document) -> Result<Option<EInvoice>, Unreadable> {
     Ok(None)
 }
 
-fn pages(doc: &Document, limits: &Limits, deadline: Instant, ocr: &mut Engine) -> Result<Vec<Page>, Unreadable> {
+fn pages(
+    doc: &Document,
+    limits: &Limits,
+    deadline: Instant,
+    ocr: &mut Engine,
+    barcodes_on_text_pages: bool,
+) -> Result<Vec<Page>, Unreadable> {
     let count = doc.pages();
     if count == 0 {
         return Err(Unreadable("the PDF has no pages (it is damaged or truncated)".into()));
@@ -470,7 +485,7 @@ fn pages(doc: &Document, limits: &Limits, deadline: Instant, ocr: &mut Engine) -
     }
     let mut pages = Vec::with_capacity(count);
     for number in 1..=count {
-        pages.push(match page(doc, number, limits, deadline, ocr) {
+        pages.push(match page(doc, number, limits, deadline, ocr, barcodes_on_text_pages) {
             Ok(page) => page,
             // A damaged page costs that page, noted on it, as pdftotext skips it and goes on.
             Err(PageError::Damaged(why)) => {
@@ -488,19 +503,33 @@ fn pages(doc: &Document, limits: &Limits, deadline: Instant, ocr: &mut Engine) -
     Ok(pages)
 }
 
-fn page(doc: &Document, number: usize, limits: &Limits, deadline: Instant, ocr: &mut Engine) -> Result<Page, PageError> {
+fn page(
+    doc: &Document,
+    number: usize,
+    limits: &Limits,
+    deadline: Instant,
+    ocr: &mut Engine,
+    barcodes_on_text_pages: bool,
+) -> Result<Page, PageError> {
     let (text, boxes) = doc.text(number, limits, deadline)?;
     if usable(&text) {
-        return Ok(Page { number: number as u32, text, boxes, ..Page::default() });
+        let mut page = Page { number: number as u32, text, boxes, ..Page::default() };
+        if barcodes_on_text_pages {
+            let image = doc.render(number, limits, deadline)?;
+            marks::look(&mut page, &image.pixels, image.width, image.height, image.dpi);
+            page.ink = None; // a text layer is read, not measured
+        }
+        return Ok(page);
     }
     let image = doc.render(number, limits, deadline)?;
-    let page = ocr
+    let mut page = ocr
         .page(number as u32, &image.pixels, image.width, image.height, image.width, image.dpi)
         .map_err(PageError::Stopped)?;
     if page.text.trim().is_empty() && !text.trim().is_empty() {
         // Neither way reads well; the text layer is at least what the file says.
-        return Ok(Page { number: number as u32, text, boxes, ..Page::default() });
+        page = Page { number: number as u32, text, boxes, ..Page::default() };
     }
+    marks::look(&mut page, &image.pixels, image.width, image.height, image.dpi);
     Ok(page)
 }
 
