@@ -204,6 +204,7 @@ impl Pipeline {
             );
             return self.unreadable(job, path, name, &reason).await;
         }
+        tracing::info!(documents = plan.parts.len(), dropped = plan.dropped.len(), "cutting a batch into documents");
         let stem = std::path::Path::new(name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let mut parts = Vec::with_capacity(plan.parts.len());
         for (k, part) in plan.parts.iter().enumerate() {

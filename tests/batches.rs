@@ -157,3 +157,100 @@ fn a_document_without_separators_stays_whole_and_a_wrong_separator_is_a_sentence
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("write patch-t, blank, barcode:VALUE"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+fn batch(file: &str) -> Batch {
+    batches().into_iter().find(|b| b.file.ends_with(file)).unwrap()
+}
+
+/// The batch named `name` among the daemon's documents, and its parts as `documents show` gives
+/// them, in order.
+fn batch_and_parts(d: &Daemon, name: &str) -> (Value, Vec<Value>) {
+    let batch = d.by_name(name);
+    let parts = batch["parts"].as_array().cloned().unwrap_or_default();
+    let parts = parts.iter().map(|id| d.document(id.as_i64().unwrap())).collect();
+    (batch, parts)
+}
+
+/// Checks a split batch against what a person would cut from it.
+fn assert_filed(d: &Daemon, name: &str, expected: &Batch, bytes: &[u8]) {
+    let (batch, parts) = batch_and_parts(d, name);
+    assert_eq!(batch["status"], "split", "{batch:#}");
+    assert_eq!(batch["sha256"], sha256_hex(bytes), "the batch's original is kept");
+    let ranges: Vec<String> = expected
+        .documents
+        .iter()
+        .map(|pages| {
+            let v: Vec<u32> = pages.clone();
+            clerk::split::page_ranges(&v)
+        })
+        .collect();
+    assert_eq!(parts.len(), ranges.len(), "{batch:#}");
+    for ((part, range), number) in parts.iter().zip(&ranges).zip(&expected.numbers) {
+        assert_eq!(part["split_from"], batch["id"]);
+        assert_eq!(part["split_pages"].as_str(), Some(range.as_str()));
+        assert_eq!(part["status"], "recognised", "{part:#}");
+        assert_eq!(part["fields"]["invoice_number"].as_str(), Some(number.as_str()));
+        assert_eq!(part["pages"].as_i64(), Some(range_len(range)));
+        let recognised = part["audit"].as_array().unwrap().iter().filter(|a| a["action"] == "recognised").count();
+        assert_eq!(recognised, 1, "classified exactly once: {part:#}");
+    }
+}
+
+fn range_len(range: &str) -> i64 {
+    pages(range).len() as i64
+}
+
+const SPLIT_AT_PATCH_T: &str = "[split]\nat = [\"patch-t\"]\n[split.sources]\n";
+
+#[test]
+fn the_daemon_files_each_document_of_a_batch_and_keeps_the_batch() {
+    let inbox2 = tempfile::tempdir().unwrap();
+    // The default rule splits at PATCH-T; a second inbox splits at archive numbers and drops
+    // blank backs.
+    let mut d = Daemon::new(&format!("{SPLIT_AT_PATCH_T}\"{}\" = {{ at = [\"asn:ASN\"], drop_blank = true }}\n", inbox2.path().display()));
+    let toml = d.dir.path().join("clerk.toml");
+    let settings = std::fs::read_to_string(&toml).unwrap();
+    let inbox = format!("inbox = ['{}']", d.inbox.display());
+    assert!(settings.contains(&inbox));
+    std::fs::write(&toml, settings.replace(&inbox, &format!("inbox = ['{}', '{}']", d.inbox.display(), inbox2.path().display()))).unwrap();
+    d.spawn();
+    let patch = batch("patch-t.pdf");
+    let bytes = std::fs::read(&patch.file).unwrap();
+    d.drop_file("scan-0001.pdf", &bytes);
+    let duplex = batch("duplex-asn.pdf");
+    let duplex_bytes = std::fs::read(&duplex.file).unwrap();
+    std::fs::write(inbox2.path().join("scan-0002.pdf"), &duplex_bytes).unwrap();
+    // A document with no separator in it stays one document.
+    d.drop_file("one.pdf", &std::fs::read(repo().join("tests/fixtures/producers/scan-img2pdf-png.pdf")).unwrap());
+    let docs = d.wait_settled(9);
+    assert_eq!(docs.len(), 9, "2 batches, 6 documents cut from them, 1 whole document: {docs:#?}");
+    assert_filed(&d, "scan-0001.pdf", &patch, &bytes);
+    assert_filed(&d, "scan-0002.pdf", &duplex, &duplex_bytes);
+    let one = d.by_name("one.pdf");
+    assert_eq!(one["status"], "recognised");
+    assert!(one["split_from"].is_null() && one.get("parts").is_none(), "{one:#}");
+    let (batch, _) = batch_and_parts(&d, "scan-0002.pdf");
+    let split = batch["audit"].as_array().unwrap().iter().find(|a| a["action"] == "split").unwrap();
+    assert!(split["detail"].as_str().unwrap().contains("dropped page(s) 2, 4, 6, 8"), "{split}");
+}
+
+#[test]
+fn a_kill_9_while_a_batch_is_cut_loses_and_duplicates_nothing() {
+    let mut d = Daemon::start_with(SPLIT_AT_PATCH_T);
+    let patch = batch("patch-t.pdf");
+    let bytes = std::fs::read(&patch.file).unwrap();
+    d.drop_file("scan-0001.pdf", &bytes);
+    // Killed as it starts cutting (after reading, before the parts are recorded)…
+    d.wait_until("the batch to be cut", std::time::Duration::from_secs(120), |d| d.log().contains("cutting a batch"));
+    d.kill9();
+    d.spawn_again();
+    // …and once more when it cuts again after the restart.
+    d.wait_until("the batch to be cut again", std::time::Duration::from_secs(120), |d| {
+        d.log().matches("cutting a batch").count() >= 2
+    });
+    d.kill9();
+    d.spawn_again();
+    let docs = d.wait_settled(4);
+    assert_eq!(docs.len(), 4, "the batch and its 3 documents, once each: {docs:#?}");
+    assert_filed(&d, "scan-0001.pdf", &patch, &bytes);
+}

@@ -49,6 +49,9 @@ pub struct DocumentSummary {
     pub media_type: Option<String>,
     pub size: i64,
     pub received_at: String,
+    /// The batch it was cut from, if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split_from: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -72,6 +75,14 @@ pub struct Document {
     pub pages: Option<i64>,
     pub ocr: bool,
     pub duplicate_of: Option<i64>,
+    /// The batch it was cut from, and its pages there ("3-4, 6").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split_from: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split_pages: Option<String>,
+    /// For a batch that was split: the documents cut from it, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<i64>,
     pub text: Option<String>,
     pub received_at: String,
     pub updated_at: String,
@@ -374,7 +385,7 @@ impl Store {
 
     pub async fn list_documents(&self, f: &DocumentFilter) -> Result<Vec<DocumentSummary>> {
         let rows = sqlx::query(
-            "SELECT id, status, doctype, original_name, source, media_type, size, received_at FROM documents
+            "SELECT id, status, doctype, original_name, source, media_type, size, received_at, split_from FROM documents
              WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR doctype = $2) AND ($3 IS NULL OR received_at >= $3)
              ORDER BY id LIMIT $4 OFFSET $5",
         )
@@ -396,6 +407,7 @@ impl Store {
                 media_type: r.get(5),
                 size: r.get(6),
                 received_at: r.get(7),
+                split_from: r.get(8),
             })
             .collect())
     }
@@ -403,7 +415,7 @@ impl Store {
     pub async fn document(&self, id: i64) -> Result<Option<Document>> {
         let Some(r) = sqlx::query(
             "SELECT id, status, doctype, doctype_version, fields, problems, original_name, original_path, source, sha256, size,
-                    media_type, pages, ocr, duplicate_of, text, received_at, updated_at, notes
+                    media_type, pages, ocr, duplicate_of, text, received_at, updated_at, notes, split_from, split_pages
              FROM documents WHERE id = $1",
         )
         .bind(id)
@@ -453,6 +465,12 @@ impl Store {
             pages: r.get(12),
             ocr: r.get::<i64, _>(13) != 0,
             duplicate_of: r.get(14),
+            split_from: r.get(19),
+            split_pages: r.get(20),
+            parts: sqlx::query_scalar("SELECT id FROM documents WHERE split_from = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?,
             text: r.get(15),
             received_at: r.get(16),
             updated_at: r.get(17),
