@@ -254,34 +254,35 @@ impl Pipeline {
         let boxes =
             if active.classifier.uses_area() { self.store.document_boxes(job.document_id).await? } else { None };
         let einvoice = self.store.document_einvoice(job.document_id).await?;
+        let barcodes = self.store.document_barcodes(job.document_id).await?;
         let classifier = active.clone();
-        let (outcome, text, boxes, einvoice) = tokio::task::spawn_blocking(move || {
-            let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref(), vendor: None };
+        let (outcome, text, boxes, einvoice, barcodes) = tokio::task::spawn_blocking(move || {
+            let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref(), vendor: None, barcodes: &barcodes };
             // A mail rule's type is not guessed but validated: the fields must be there.
             let hinted = hint.as_deref().and_then(|h| classifier.classifier.get(h));
             let outcome = match hinted {
                 Some(t) => crate::classify::extract_fields(t, doc, &Default::default()),
                 None => classifier.classifier.classify_doc(doc),
             };
-            (outcome, text, boxes, einvoice)
+            (outcome, text, boxes, einvoice, barcodes)
         })
         .await?;
         // Only a document no rule recognised asks the learner (and reads new filings first).
         let unrecognised = matches!(outcome.exception, Some((ExceptionKind::Unrecognised, _)));
-        let (outcome, text, boxes) = if unrecognised && active.classifier.auto_applies() {
+        let (outcome, text, boxes, barcodes) = if unrecognised && active.classifier.auto_applies() {
             self.learner.refresh(&self.store).await?;
             let (learner, active, document_id) = (self.learner.clone(), active.clone(), job.document_id);
             tokio::task::spawn_blocking(move || {
                 let suggestion = learner.suggest(&text, Some(document_id));
-                let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: None, vendor: None };
+                let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: None, vendor: None, barcodes: &barcodes };
                 let outcome = apply_learned(&active.classifier, outcome, doc, suggestion);
-                (outcome, text, boxes)
+                (outcome, text, boxes, barcodes)
             })
             .await?
         } else {
-            (outcome, text, boxes)
+            (outcome, text, boxes, barcodes)
         };
-        let outcome = self.as_vendor_taught(outcome, text, boxes, einvoice).await?;
+        let outcome = self.as_vendor_taught(outcome, text, boxes, einvoice, barcodes).await?;
         let version = outcome.doctype.as_ref().and_then(|t| active.classifier.get(t)).map(|t| t.version.clone());
         let bots = self.active().definitions.bots();
         let runs = match (&outcome.exception, &outcome.doctype) {
@@ -309,13 +310,15 @@ impl Pipeline {
         text: String,
         boxes: Option<Vec<crate::classify::PageBoxes>>,
         einvoice: Option<crate::read::EInvoice>,
+        barcodes: Vec<String>,
     ) -> anyhow::Result<Outcome> {
         let Some(vendor) = crate::vendors::of(&self.store, &outcome).await? else { return Ok(outcome) };
         let Some(t) = outcome.doctype.as_ref().and_then(|n| self.active().classifier.get(n).cloned()) else {
             return Ok(outcome);
         };
         Ok(tokio::task::spawn_blocking(move || {
-            let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref(), vendor: Some(&vendor) };
+            let doc =
+                Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref(), vendor: Some(&vendor), barcodes: &barcodes };
             let mut again = crate::classify::extract_fields(&t, doc, &Default::default());
             // A type the learner gave stays the learner's, with its reason.
             if let (Some(why), Some((_, reason))) = (&outcome.learned, &mut again.exception) {
@@ -394,10 +397,16 @@ pub fn classify_read(read: ReadOutcome, classifier: &Classifier) -> Classified {
         ReadOutcome::Read(extracted) => {
             let (text, pages, ocr) = (extracted.text(), extracted.pages.len(), extracted.ocr());
             let unread = extracted.pages.iter().filter_map(|p| Some((p.number, p.unread.clone()?))).collect();
+            let barcodes: Vec<String> = extracted.pages.iter().flat_map(|p| p.barcodes.iter().map(|b| b.value.clone())).collect();
             let boxes = (extracted.media_type != "text/plain" && classifier.uses_area())
                 .then(|| extracted.pages.into_iter().map(|p| (p.number, p.boxes)).collect::<Vec<_>>());
-            let doc =
-                Doc { text: &text, boxes: boxes.as_deref(), einvoice: extracted.einvoice.as_deref(), vendor: None };
+            let doc = Doc {
+                text: &text,
+                boxes: boxes.as_deref(),
+                einvoice: extracted.einvoice.as_deref(),
+                vendor: None,
+                barcodes: &barcodes,
+            };
             Classified { outcome: classifier.classify_doc(doc), pages, ocr, unread }
         }
         ReadOutcome::Unreadable(reason) | ReadOutcome::Failed(reason) => unreadable(reason),

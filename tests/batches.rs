@@ -213,6 +213,14 @@ fn the_daemon_files_each_document_of_a_batch_and_keeps_the_batch() {
     let inbox = format!("inbox = ['{}']", d.inbox.display());
     assert!(settings.contains(&inbox));
     std::fs::write(&toml, settings.replace(&inbox, &format!("inbox = ['{}', '{}']", d.inbox.display(), inbox2.path().display()))).unwrap();
+    // Invoices stamped with an archive number are a type of their own, the number a field.
+    std::fs::write(
+        d.definitions.join("archived-invoice.yml"),
+        "doctype: archived-invoice\npriority: 20\nmatch: { reader: invoice, barcode: '^ASN\\d+$' }\n\
+         fields:\n  asn: { barcode: '^ASN\\d+$', required: true }\n\
+         extract: { reader: invoice, required: [invoice_number, issue_date, total] }\n",
+    )
+    .unwrap();
     d.spawn();
     let patch = batch("patch-t.pdf");
     let bytes = std::fs::read(&patch.file).unwrap();
@@ -229,7 +237,11 @@ fn the_daemon_files_each_document_of_a_batch_and_keeps_the_batch() {
     let one = d.by_name("one.pdf");
     assert_eq!(one["status"], "recognised");
     assert!(one["split_from"].is_null() && one.get("parts").is_none(), "{one:#}");
-    let (batch, _) = batch_and_parts(&d, "scan-0002.pdf");
+    let (_, parts) = batch_and_parts(&d, "scan-0001.pdf");
+    assert!(parts.iter().all(|p| p["doctype"] == "invoice"), "no archive number, no archived-invoice");
+    let (batch, parts) = batch_and_parts(&d, "scan-0002.pdf");
+    let asn: Vec<(&str, &str)> = parts.iter().map(|p| (p["doctype"].as_str().unwrap(), p["fields"]["asn"].as_str().unwrap())).collect();
+    assert_eq!(asn, [("archived-invoice", "ASN00123"), ("archived-invoice", "ASN00124"), ("archived-invoice", "ASN00125")]);
     let split = batch["audit"].as_array().unwrap().iter().find(|a| a["action"] == "split").unwrap();
     assert!(split["detail"].as_str().unwrap().contains("dropped page(s) 2, 4, 6, 8"), "{split}");
 }

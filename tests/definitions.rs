@@ -51,6 +51,30 @@ fn check_reports_every_problem_with_file_line_col() {
 }
 
 #[test]
+fn barcode_rules_and_fields_are_checked_like_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("asn.yml"),
+        "doctype: archived\n\
+         match: { barcode: '^ASN(' }\n\
+         fields:\n  asn: { barcode: 'ASN\\d+', regex: 'x' }\n  box: { type: string }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("good.yml"), "doctype: filed\nmatch: { barcode: '^ASN\\d+$' }\nfields:\n  asn: { barcode: '^ASN\\d+$' }\n").unwrap();
+    let (ok, out) = check(dir.path());
+    assert!(!ok);
+    let f = dir.path().join("asn.yml").display().to_string();
+    for e in [
+        format!("{f}:2:19: invalid regular expression in `match.barcode`"),
+        format!("{f}:4:19: field `asn` reads either the text (`regex:`) or a barcode (`barcode:`), not both"),
+        format!("{f}:5:8: field `box` has no `regex:` (or `barcode:`"),
+    ] {
+        assert!(out.lines().any(|l| l.starts_with(e.as_str())), "missing {e:?} in:\n{out}");
+    }
+    assert!(!out.contains("good.yml"), "{out}");
+}
+
+#[test]
 fn duplicate_type_names_are_reported_at_both_places() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.yml"), "doctype: invoice\nmatch: { all: [invoice] }\n").unwrap();

@@ -76,7 +76,8 @@ pub fn schema() -> J {
                     "any": { "type": ["array", "string"], "description": "at least one must match" },
                     "none": { "type": ["array", "string"], "description": "none may match" },
                     "e-invoice": { "enum": ["any", "invoice", "credit-note"], "description": "documents carrying an EN 16931 e-invoice (CII, UBL, Factur-X/ZUGFeRD) of this kind; fields are the invoice model's, checked by the norm's rules" },
-                    "reader": { "enum": ["invoice", "credit-note"], "description": "documents the generic invoice reader reads as this kind, by their labels in eight languages (a number's or title's label, and a total)" }
+                    "reader": { "enum": ["invoice", "credit-note"], "description": "documents the generic invoice reader reads as this kind, by their labels in eight languages (a number's or title's label, and a total)" },
+                    "barcode": { "type": "string", "description": "a regex one of the document's barcodes must match (case-sensitive), like ^ASN\\d+$" }
                 }
             },
             "extract": {
@@ -94,9 +95,11 @@ pub fn schema() -> J {
                     "oneOf": [
                         { "type": "string", "description": "a regex; the value is its first capture group" },
                         {
-                            "type": "object", "required": ["regex"], "additionalProperties": false,
+                            "type": "object", "additionalProperties": false,
+                            "oneOf": [{ "required": ["regex"] }, { "required": ["barcode"] }],
                             "properties": {
                                 "regex": { "type": "string" },
+                                "barcode": { "type": "string", "description": "a regex read from the texts of the document's barcodes instead of its text" },
                                 "type": { "enum": ["string", "integer", "amount", "date", "iban"] },
                                 "required": { "type": "boolean" },
                                 "date_formats": { "type": "array", "items": { "type": "string" } },

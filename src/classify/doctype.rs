@@ -69,6 +69,8 @@ pub struct Native {
     pub match_none: Vec<Regex>,
     /// `match: { reader: invoice }`: the generic reader must read the document as this kind.
     pub match_reader: Option<crate::classify::generic::DocKind>,
+    /// `match: { barcode: '^ASN\d+$' }`: one of the document's barcodes must match.
+    pub match_barcode: Option<Regex>,
     pub fields: Vec<FieldDef>,
     /// `extract: { reader: invoice, required: [...] }`: the generic invoice reader fills the
     /// fields `fields:` does not.
@@ -124,6 +126,8 @@ pub struct FieldDef {
     pub name: String,
     /// Tried in order; the first that matches gives the value (its first capture group).
     pub regexes: Vec<Regex>,
+    /// Read from the texts of the document's barcodes (`barcode:`), not from its text.
+    pub from_barcodes: bool,
     pub ty: FieldType,
     pub required: bool,
     pub date_formats: Vec<String>,
@@ -131,6 +135,15 @@ pub struct FieldDef {
 }
 
 impl FieldDef {
+    /// The raw text this field captures from the document: from `text`, or from the first of
+    /// `barcodes` its pattern matches.
+    pub fn find_in(&self, text: &str, barcodes: &[String]) -> Option<String> {
+        match self.from_barcodes {
+            true => barcodes.iter().find_map(|b| self.find(b)),
+            false => self.find(text),
+        }
+    }
+
     /// The raw text this field captures from `text`, if any.
     pub fn find(&self, text: &str) -> Option<String> {
         self.regexes.iter().find_map(|r| {

@@ -67,12 +67,15 @@ pub struct Doc<'a> {
     pub einvoice: Option<&'a crate::read::EInvoice>,
     /// What agents taught of the document's vendor, read ahead of the generic reader's guess.
     pub vendor: Option<&'a generic::vendor::Vendor>,
+    /// The texts of the barcodes on its pages, which `match: { barcode: … }` and fields with
+    /// `barcode:` read.
+    pub barcodes: &'a [String],
 }
 
 impl<'a> Doc<'a> {
     /// A document that is text only (a `.txt` file, or a caller without the pages).
     pub fn plain(text: &'a str) -> Doc<'a> {
-        Doc { text, boxes: None, einvoice: None, vendor: None }
+        Doc { text, boxes: None, einvoice: None, vendor: None, barcodes: &[] }
     }
 }
 
@@ -135,6 +138,8 @@ struct Members {
     ty: usize,
     /// `match: { reader: … }`: what the generic reader must read the document as.
     reader: Option<generic::DocKind>,
+    /// `match: { barcode: … }`: one of the document's barcodes must match.
+    barcode: Option<regex::Regex>,
     all: Vec<usize>,
     any: Vec<usize>,
     none: Vec<usize>,
@@ -173,12 +178,12 @@ impl Classifier {
                             .collect::<Vec<_>>()
                     };
                     let (all, any, none) = (take(&n.match_all), take(&n.match_any), take(&n.match_none));
-                    native.push(Members { ty: ti, reader: n.match_reader, all, any, none });
+                    native.push(Members { ty: ti, reader: n.match_reader, barcode: n.match_barcode.clone(), all, any, none });
                 }
                 Rules::Invoice2data(tpl) => {
                     let all = tpl.keywords.iter().map(|w| word_id(w, &mut words)).collect();
                     let none = tpl.exclude_keywords.iter().map(|w| word_id(w, &mut words)).collect();
-                    templates.push(Members { ty: ti, reader: None, all, any: vec![], none });
+                    templates.push(Members { ty: ti, reader: None, barcode: None, all, any: vec![], none });
                 }
                 // Matched on the document's e-invoice, never on its text.
                 Rules::EInvoice(_) => {}
@@ -218,17 +223,23 @@ impl Classifier {
     /// generic reader reads the document as (`match: { reader: invoice }`) reads its layout text.
     pub fn matching(&self, text: &str) -> Vec<&Arc<DocType>> {
         let mut kind = None;
-        self.matching_with(text, &mut || *kind.get_or_insert_with(|| generic::read(&generic::layout::Layout::from_text(text)).kind))
+        self.matching_with(text, &[], &mut || *kind.get_or_insert_with(|| generic::read(&generic::layout::Layout::from_text(text)).kind))
     }
 
     /// As [`matching`](Self::matching), with `kind` telling what the reader reads the document
     /// as (asked only when a type's text rules hold and it names a kind).
-    fn matching_with(&self, text: &str, kind: &mut dyn FnMut() -> generic::DocKind) -> Vec<&Arc<DocType>> {
+    fn matching_with(
+        &self,
+        text: &str,
+        barcodes: &[String],
+        kind: &mut dyn FnMut() -> generic::DocKind,
+    ) -> Vec<&Arc<DocType>> {
         let mut found = vec![];
         if !self.native.is_empty() {
             let hits = self.set.matches(text);
             for m in &self.native {
-                if m.hold(|i| hits.matched(i)) && m.reader.is_none_or(|k| k == kind()) {
+                let barcode = |r: &regex::Regex| barcodes.iter().any(|b| r.is_match(b));
+                if m.hold(|i| hits.matched(i)) && m.barcode.as_ref().is_none_or(barcode) && m.reader.is_none_or(|k| k == kind()) {
                     found.push(m.ty);
                 }
             }
@@ -268,7 +279,7 @@ impl Classifier {
             return extract_fields(t, doc, &BTreeMap::new());
         }
         let text = doc.text;
-        if text.trim().is_empty() {
+        if text.trim().is_empty() && doc.barcodes.is_empty() {
             return Outcome::exception(
                 ExceptionKind::Unreadable,
                 "no text could be read from the document: it is blank, or its pages are images OCR could not read",
@@ -277,7 +288,8 @@ impl Classifier {
         // The reader reads the document once, for the types that ask what it is and for the
         // fields of the one chosen.
         let mut reading: Option<generic::Reading> = None;
-        let mut candidates = self.matching_with(text, &mut || reading.get_or_insert_with(|| generic_reading(&doc)).kind);
+        let mut candidates =
+            self.matching_with(text, doc.barcodes, &mut || reading.get_or_insert_with(|| generic_reading(&doc)).kind);
         if candidates.is_empty() {
             // A type asked the reader what the document is: its answer tells the agent why.
             let said = reading.as_ref().map_or(String::new(), |r| format!("; the invoice reader: {}", r.kind_evidence));
@@ -376,12 +388,13 @@ fn extract_with(
             for f in &n.fields {
                 let raw = match overrides.get(&f.name) {
                     Some(v) => Some(v.clone()),
-                    None => f.find(text),
+                    None => f.find_in(text, doc.barcodes),
                 };
                 match raw {
                     None => {
                         if f.required {
-                            problems.insert(f.name.clone(), "not found in the text".to_string());
+                            let place = if f.from_barcodes { "on no barcode of the document" } else { "in the text" };
+                            problems.insert(f.name.clone(), format!("not found {place}"));
                         }
                     }
                     Some(raw) => match fields::normalise(f.ty, &raw, &f.date_formats, f.decimal_separator) {

@@ -8,8 +8,8 @@ use regex::{Regex, RegexBuilder};
 
 const KEYS: &[&str] = &["doctype", "description", "priority", "match", "fields", "extract", "sla", "auto_apply"];
 const EXTRACT_KEYS: &[&str] = &["reader", "required"];
-const MATCH_KEYS: &[&str] = &["all", "any", "none", "e-invoice", "reader"];
-const FIELD_KEYS: &[&str] = &["regex", "type", "required", "date_formats", "decimal_separator"];
+const MATCH_KEYS: &[&str] = &["all", "any", "none", "e-invoice", "reader", "barcode"];
+const FIELD_KEYS: &[&str] = &["regex", "barcode", "type", "required", "date_formats", "decimal_separator"];
 
 pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocType> {
     let before = diag.errors();
@@ -47,6 +47,7 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
     let (mut all, mut any, mut none) = (vec![], vec![], vec![]);
     let mut einvoice = None;
     let mut reader = None;
+    let mut barcode = None;
     match doc.get("match") {
         None => diag
             .error(doc.pos, format!("document type `{name}` has no `match:` rules, so it could never be recognised")),
@@ -57,7 +58,7 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
             if einvoice.is_none() {
                 diag.error(kind.pos, "`e-invoice` takes `any`, `invoice` or `credit-note` (by the invoice's type code, BT-3)");
             }
-            if let Some(other) = ["all", "any", "none", "reader"].iter().find(|k| m.get(k).is_some()) {
+            if let Some(other) = ["all", "any", "none", "reader", "barcode"].iter().find(|k| m.get(k).is_some()) {
                 diag.error(m.pos, format!("`match` with `e-invoice` reads the invoice's XML, not its text: `{other}` cannot stand beside it"));
             }
             if let Some(f) = doc.get("fields") {
@@ -75,13 +76,18 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
                     diag.error(r.pos, "`reader` takes `invoice` or `credit-note`: what the generic invoice reader must read the document as, by its labels");
                 }
             }
-            if all.is_empty() && any.is_empty() && m.get("all").is_none() && m.get("any").is_none() && m.get("reader").is_none() {
-                diag.error(m.pos, "`match` needs at least one `all:` or `any:` pattern, or `reader: invoice`");
+            // A barcode's text is matched as it is (case matters: `ASN` is not `asn`).
+            barcode = m.get("barcode").and_then(|b| compile(b, "match.barcode", false, diag));
+            if all.is_empty()
+                && any.is_empty()
+                && ["all", "any", "reader", "barcode"].iter().all(|k| m.get(k).is_none())
+            {
+                diag.error(m.pos, "`match` needs at least one `all:` or `any:` pattern, `reader: invoice` or `barcode:`");
             }
         }
         Some(m) => diag.error(
             m.pos,
-            format!("`match` must be a mapping with `all`, `any`, `none` and/or `reader`, found {}", m.kind_name()),
+            format!("`match` must be a mapping with `all`, `any`, `none`, `reader` and/or `barcode`, found {}", m.kind_name()),
         ),
     }
     let mut fields = Vec::new();
@@ -115,6 +121,7 @@ pub fn decode(doc: &Node, version: &str, diag: &mut Diagnostics) -> Option<DocTy
                 match_any: any,
                 match_none: none,
                 match_reader: reader,
+                match_barcode: barcode,
                 fields,
                 extract,
             }),
@@ -233,6 +240,7 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
         return Some(FieldDef {
             name,
             regexes: vec![regex],
+            from_barcodes: false,
             ty: FieldType::String,
             required: false,
             date_formats: vec![],
@@ -248,11 +256,17 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
     }
     diag.unknown_keys(value, &format!("field `{name}`"), FIELD_KEYS);
     let before = diag.errors();
-    let regex = match value.get("regex") {
-        Some(r) => compile(r, &format!("{what}.regex"), false, diag),
-        None => {
-            diag.error(value.pos, format!("field `{name}` has no `regex:`"));
-            None
+    // `regex:` reads the text; `barcode:` reads the texts of the document's barcodes.
+    let (regex, from_barcodes) = match (value.get("regex"), value.get("barcode")) {
+        (Some(r), None) => (compile(r, &format!("{what}.regex"), false, diag), false),
+        (None, Some(b)) => (compile(b, &format!("{what}.barcode"), false, diag), true),
+        (Some(_), Some(b)) => {
+            diag.error(b.pos, format!("field `{name}` reads either the text (`regex:`) or a barcode (`barcode:`), not both"));
+            (None, false)
+        }
+        (None, None) => {
+            diag.error(value.pos, format!("field `{name}` has no `regex:` (or `barcode:`, to read it from a barcode)"));
+            (None, false)
         }
     };
     let ty = match value.get("type") {
@@ -318,7 +332,7 @@ fn decode_field(key: &Node, value: &Node, diag: &mut Diagnostics) -> Option<Fiel
     if diag.errors() != before {
         return None;
     }
-    Some(FieldDef { name, regexes: vec![regex?], ty, required, date_formats, decimal_separator })
+    Some(FieldDef { name, regexes: vec![regex?], from_barcodes, ty, required, date_formats, decimal_separator })
 }
 
 pub(super) fn valid_date_format(f: &str) -> bool {

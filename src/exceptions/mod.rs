@@ -223,7 +223,8 @@ pub async fn resolve(
     }
     // What the agent corrected or confirmed is where the vendor's next invoice is read. The
     // resolution has committed: a store that fails now costs the lesson, not the agent's answer.
-    let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: None, vendor: None };
+    let doc = Doc::plain(&text);
+    let doc = Doc { boxes: boxes.as_deref(), ..doc };
     if let Err(e) = crate::vendors::learn(store, &doc, &outcome, fields, document_id, guard.agent).await {
         tracing::warn!(document_id, error = %e, "the vendor's layout was not learned");
     }
@@ -280,7 +281,8 @@ async fn answer<'c>(
     let (text, _, _) = store.document_text(document_id).await?.unwrap_or_default();
     let boxes = if t.uses_area() { store.document_boxes(document_id).await? } else { None };
     let einvoice = store.document_einvoice(document_id).await?;
-    let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref(), vendor: None };
+    let barcodes = store.document_barcodes(document_id).await?;
+    let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref(), vendor: None, barcodes: &barcodes };
     let mut outcome = extract_fields(t, doc, fields);
     if let Some(v) = crate::vendors::of(store, &outcome).await? {
         outcome = extract_fields(t, Doc { vendor: Some(&v), ..doc }, fields);

@@ -334,6 +334,18 @@ impl Store {
         Ok(id)
     }
 
+    /// The texts of the barcodes on the document's pages, in page order.
+    pub async fn document_barcodes(&self, id: i64) -> Result<Vec<String>> {
+        let rows: Vec<Option<String>> =
+            sqlx::query_scalar("SELECT barcodes FROM pages WHERE document_id = $1 ORDER BY number").bind(id).fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .flatten()
+            .flat_map(|j| serde_json::from_str::<Vec<crate::read::Barcode>>(&j).unwrap_or_default())
+            .map(|b| b.value)
+            .collect())
+    }
+
     /// Where a document came from (`folder:…`, `mail:…`) and the batch it was cut from, if any.
     pub async fn document_origin(&self, id: i64) -> Result<Option<(String, Option<i64>)>> {
         let row = sqlx::query("SELECT source, split_from FROM documents WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;

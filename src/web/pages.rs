@@ -359,7 +359,7 @@ async fn item(
             let text = doc.text.as_deref().unwrap_or_default();
             let found = crate::classify::extract_fields(
                 t,
-                crate::classify::Doc { text, boxes: Some(&boxes), einvoice: None, vendor: None },
+                crate::classify::Doc { boxes: Some(&boxes), ..crate::classify::Doc::plain(text) },
                 &Default::default(),
             );
             (fields, problems, notes, doctype) = (found.fields, found.problems, found.notes, t.name.clone());
