@@ -205,33 +205,11 @@ impl Pipeline {
             return self.unreadable(job, path, name, &reason).await;
         }
         tracing::info!(documents = plan.parts.len(), dropped = plan.dropped.len(), "cutting a batch into documents");
-        let stem = std::path::Path::new(name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut parts = Vec::with_capacity(plan.parts.len());
-        for (k, part) in plan.parts.iter().enumerate() {
-            let batch_pages = page_ranges(&part.pages);
-            let pdf = match self.readers.part_file(path, name, &part.pages).await {
-                Ok(pdf) => pdf,
-                Err(why) => {
-                    let reason = format!("clerk could not cut document {} (pages {batch_pages}) out of this batch: {why}", k + 1);
-                    return self.unreadable(job, path, name, &reason).await;
-                }
-            };
-            let stored = self.store.blobs.put_bytes(&pdf).await?;
-            let pages = part
-                .pages
-                .iter()
-                .enumerate()
-                .map(|(i, &n)| crate::read::Page { number: i as u32 + 1, ..pages[n as usize - 1].clone() })
-                .collect();
-            parts.push(crate::store::NewPart {
-                name: format!("{stem}-{}.pdf", k + 1),
-                sha256: stored.sha256,
-                size: stored.size,
-                batch_pages,
-                pages,
-                asn: part.asn.as_deref(),
-            });
-        }
+        let wanted: Vec<(Vec<u32>, Option<String>)> = plan.parts.iter().map(|p| (p.pages.clone(), p.asn.clone())).collect();
+        let parts = match crate::batches::cut(&self.store, &self.readers, path, name, pages, &wanted, &[]).await? {
+            Ok(parts) => parts,
+            Err(reason) => return self.unreadable(job, path, name, &reason).await,
+        };
         let dropped = match plan.dropped.len() {
             0 => String::new(),
             _ => format!("; dropped page(s) {}", page_ranges(&plan.dropped.iter().map(|d| d.page).collect::<Vec<_>>())),

@@ -194,6 +194,20 @@ pub fn plan(pages: &[Page], rule: &Rule) -> Plan {
     Plan { parts, dropped }
 }
 
+/// Page numbers from what [`page_ranges`] writes (`1-3, 5`); what is not a number is skipped.
+pub fn parse_ranges(ranges: &str) -> Vec<u32> {
+    ranges
+        .split(',')
+        .flat_map(|r| match r.trim().split_once('-') {
+            Some((a, b)) => match (a.trim().parse::<u32>(), b.trim().parse::<u32>()) {
+                (Ok(a), Ok(b)) if a <= b && b - a < 100_000 => (a..=b).collect(),
+                _ => vec![],
+            },
+            None => r.trim().parse().ok().into_iter().collect(),
+        })
+        .collect()
+}
+
 /// Page numbers as people write them: `1-3, 5, 7-8`.
 pub fn page_ranges(pages: &[u32]) -> String {
     let mut out: Vec<String> = vec![];
@@ -311,5 +325,6 @@ mod tests {
         assert!("barcode:".parse::<Separator>().unwrap_err().contains("barcode:VALUE"));
         assert!("patch".parse::<Separator>().is_err());
         assert_eq!(page_ranges(&[1, 2, 3, 5, 7, 8]), "1-3, 5, 7-8");
+        assert_eq!(parse_ranges("1-3, 5, 7-8"), vec![1, 2, 3, 5, 7, 8]);
     }
 }

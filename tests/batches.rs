@@ -266,3 +266,75 @@ fn a_kill_9_while_a_batch_is_cut_loses_and_duplicates_nothing() {
     assert_eq!(docs.len(), 4, "the batch and its 3 documents, once each: {docs:#?}");
     assert_filed(&d, "scan-0001.pdf", &patch, &bytes);
 }
+
+/// The agent's side: a batch whose rule missed a separator (only the QR/DataMatrix/… sheets
+/// reading SEPARATOR were configured, so the EAN-13 sheet's neighbours came out as one document).
+/// Splitting that document after its third page and joining the last two back gives the
+/// documents a person would have cut, each classified again; the replaced ones close.
+#[test]
+fn an_agent_moves_a_boundary_by_splitting_and_joining() {
+    let mut d = Daemon::new("[split]\nat = [\"barcode:SEPARATOR\"]\n");
+    // No bot may act on the documents before the agent looks (one that did would forbid it).
+    std::fs::remove_file(d.definitions.join("post-invoice-to-erp.yml")).unwrap();
+    d.spawn();
+    let out = d.clerk_with_stdin(&["users", "add", "ann", "--role", "ops", "--password-stdin"], "a long enough password");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8_lossy(&d.clerk(&["tokens", "create", "ann"]).stdout)
+        .split_whitespace()
+        .find(|w| w.starts_with("clerk_"))
+        .unwrap()
+        .to_string();
+    let addr = d.http().trim_start_matches("http://").to_string();
+    let post = |path: &str, body: Option<&Value>| {
+        let auth = support::api::bearer(&token);
+        support::api::call(&addr, "POST", &format!("/api/v1{path}"), &[("Authorization", &auth)], body)
+    };
+    let bytes = std::fs::read(batch("symbologies.pdf").file).unwrap();
+    d.drop_file("mailroom.pdf", &bytes);
+    d.wait_settled(8);
+    let (_, parts) = batch_and_parts(&d, "mailroom.pdf");
+    let ranges: Vec<&str> = parts.iter().map(|p| p["split_pages"].as_str().unwrap()).collect();
+    assert_eq!(ranges, ["1", "3-4", "6", "8", "10-13", "15", "17"]);
+    let two_in_one = parts[4]["id"].as_i64().unwrap();
+
+    // Pages 10-11 are INV-8002; 12 is the EAN-13 sheet, 13 is INV-8003.
+    let r = post(&format!("/documents/{two_in_one}/split"), Some(&serde_json::json!({"after_page": 2})));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let new: Vec<i64> = r.json()["documents"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    assert_eq!(new.len(), 2);
+    d.wait_settled(10);
+    let first = d.document(new[0]);
+    let second = d.document(new[1]);
+    assert_eq!((first["split_pages"].as_str(), first["fields"]["invoice_number"].as_str()), (Some("10-11"), Some("INV-8002")), "{first:#}");
+    assert_eq!((second["split_pages"].as_str(), second["fields"]["invoice_number"].as_str()), (Some("12-13"), Some("INV-8003")), "{second:#}");
+    assert_eq!(first["pages"], 2);
+    let old = d.document(two_in_one);
+    assert_eq!(old["status"], "replaced");
+    assert!(old["audit"].as_array().unwrap().iter().any(|a| a["action"] == "replaced" && a["detail"] == "ann split it after its page 2"), "{old:#}");
+
+    // Moving it again is refused with a sentence; so is a split past the last page.
+    let again = post(&format!("/documents/{two_in_one}/split"), Some(&serde_json::json!({"after_page": 1})));
+    assert_eq!(again.status, 409);
+    assert!(again.body.contains("cut again already"), "{}", again.body);
+    let past = post(&format!("/documents/{}/split", new[0]), Some(&serde_json::json!({"after_page": 2})));
+    assert_eq!(past.status, 409);
+    assert!(past.body.contains("after page 1 to 1"), "{}", past.body);
+
+    // Joining the EAN page's document with the next (page 15, INV-8001) makes pages 12-13, 15.
+    let r = post(&format!("/documents/{}/join", new[1]), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let joined = r.json()["documents"][0].as_i64().unwrap();
+    d.wait_settled(11);
+    let joined = d.document(joined);
+    assert_eq!(joined["split_pages"], "12-13, 15");
+    assert_eq!(joined["pages"], 3);
+    let (_, parts) = batch_and_parts(&d, "mailroom.pdf");
+    let standing: Vec<&str> =
+        parts.iter().filter(|p| p["status"] != "replaced").map(|p| p["split_pages"].as_str().unwrap()).collect();
+    assert_eq!(standing, ["1", "3-4", "6", "8", "10-11", "12-13, 15", "17"]);
+    // A document not cut from a batch has no boundary to move.
+    let batch_id = parts[0]["split_from"].as_i64().unwrap();
+    let whole = post(&format!("/documents/{batch_id}/join"), None);
+    assert_eq!(whole.status, 409);
+    assert!(whole.body.contains("was not cut from a batch"), "{}", whole.body);
+}

@@ -80,7 +80,8 @@ pub struct Document {
     pub split_from: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub split_pages: Option<String>,
-    /// For a batch that was split: the documents cut from it, in order.
+    /// For a batch that was split: the documents cut from it by their first page, those an
+    /// agent's new cut replaced too (status `replaced`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<i64>,
     pub text: Option<String>,
@@ -320,7 +321,11 @@ impl Store {
              SELECT source, $1, original_path, $2, $3, $4, 'application/pdf', 'received', $5, $5, id, $6 FROM documents WHERE id = $7 RETURNING id",
         )
         .bind(&part.name)
-        .bind(format!("split|{batch}|{k}"))
+        .bind(match part.replaces.is_empty() {
+            true => format!("split|{batch}|{k}"),
+            // An agent's new cut: named by what it replaces, so the same request twice is one cut.
+            false => format!("split|{batch}|{}|replacing {:?}", part.batch_pages, part.replaces),
+        })
         .bind(&part.sha256)
         .bind(part.size as i64)
         .bind(&t)
@@ -329,9 +334,70 @@ impl Store {
         .fetch_one(&mut **tx)
         .await?;
         let asn = part.asn.map(|a| format!(", archive number {a}")).unwrap_or_default();
-        let detail = format!("pages {} of document {batch}{asn}", part.batch_pages);
+        let by = match part.replaces.as_slice() {
+            [] => String::new(),
+            r => format!(", cut again by an agent in place of document(s) {}", r.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")),
+        };
+        let detail = format!("pages {} of document {batch}{asn}{by}", part.batch_pages);
         Store::audit(&mut **tx, Some(id), None, "clerk", "cut from a batch", &detail).await?;
         Ok(id)
+    }
+
+    /// The document's pages as they were read (text, word boxes, barcodes, ink).
+    pub async fn document_pages(&self, id: i64) -> Result<Vec<Page>> {
+        let rows = sqlx::query(
+            "SELECT number, text, ocr, width, height, words, boxes, unread, barcodes, ink_ppm FROM pages WHERE document_id = $1 ORDER BY number",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        fn json<T: serde::de::DeserializeOwned + Default>(s: Option<String>) -> T {
+            s.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default()
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| Page {
+                number: r.get::<i64, _>(0) as u32,
+                text: r.get(1),
+                ocr: r.get::<i64, _>(2) != 0,
+                width: r.get::<i64, _>(3) as u32,
+                height: r.get::<i64, _>(4) as u32,
+                words: json(r.get(5)),
+                boxes: json(r.get(6)),
+                unread: r.get(7),
+                barcodes: json(r.get(8)),
+                ink: r.get::<Option<i64>, _>(9).map(|p| p as f32 / 1e6),
+            })
+            .collect())
+    }
+
+    /// The documents cut from `batch` that stand (not replaced by an agent's new cut), in page
+    /// order: (id, pages in the batch as written, status).
+    pub async fn batch_parts(&self, batch: i64) -> Result<Vec<(i64, String, String)>> {
+        let rows = sqlx::query("SELECT id, split_pages, status FROM documents WHERE split_from = $1 AND status <> 'replaced' ORDER BY id")
+            .bind(batch)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut parts: Vec<(i64, String, String)> = rows.into_iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+        parts.sort_by_key(|(_, pages, _)| crate::split::parse_ranges(pages).first().copied().unwrap_or(0));
+        Ok(parts)
+    }
+
+    /// Every document cut from `batch`, those an agent's new cut replaced too, by their first page
+    /// in the batch (then by when they were cut).
+    async fn parts_of(&self, batch: i64) -> Result<Vec<i64>> {
+        let rows = sqlx::query("SELECT id, split_pages FROM documents WHERE split_from = $1 ORDER BY id").bind(batch).fetch_all(&self.pool).await?;
+        let mut parts: Vec<(u32, i64)> = rows
+            .into_iter()
+            .map(|r| (crate::split::parse_ranges(&r.get::<String, _>(1)).first().copied().unwrap_or(0), r.get(0)))
+            .collect();
+        parts.sort();
+        Ok(parts.into_iter().map(|(_, id)| id).collect())
+    }
+
+    /// The states of the bot runs on a document.
+    pub async fn document_run_states(&self, id: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT state FROM runs WHERE document_id = $1").bind(id).fetch_all(&self.pool).await?)
     }
 
     /// The texts of the barcodes on the document's pages, in page order.
@@ -479,10 +545,7 @@ impl Store {
             duplicate_of: r.get(14),
             split_from: r.get(19),
             split_pages: r.get(20),
-            parts: sqlx::query_scalar("SELECT id FROM documents WHERE split_from = $1 ORDER BY id")
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?,
+            parts: self.parts_of(id).await?,
             text: r.get(15),
             received_at: r.get(16),
             updated_at: r.get(17),

@@ -40,6 +40,8 @@ pub struct NewPart<'a> {
     pub batch_pages: String,
     pub pages: Vec<Page>,
     pub asn: Option<&'a str>,
+    /// The documents an agent's new cut replaces (empty when the daemon cut the batch).
+    pub replaces: Vec<i64>,
 }
 
 impl Store {
@@ -66,6 +68,54 @@ impl Store {
         Store::audit(&mut *tx, Some(batch), None, "clerk", "split", &detail).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// An agent's new cut of a batch: the documents `replaced` close (status `replaced`, their
+    /// open items and queued runs ended with `why`) and `parts` take their place, each queued for
+    /// classification; all in one transaction. False when one of them changed meanwhile: it was
+    /// replaced already, or a run on it started.
+    pub async fn replace_parts(&self, batch: i64, replaced: &[i64], parts: &[NewPart<'_>], agent: &str, why: &str) -> Result<Option<Vec<i64>>> {
+        let mut tx = self.write_tx().await?;
+        for &id in replaced {
+            let done = sqlx::query(
+                "UPDATE documents SET status = 'replaced', updated_at = $1 WHERE id = $2 AND split_from = $3 AND status <> 'replaced'
+                 AND NOT EXISTS (SELECT 1 FROM runs WHERE document_id = $2 AND state <> 'queued')",
+            )
+            .bind(super::now())
+            .bind(id)
+            .bind(batch)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 0 {
+                return Ok(None);
+            }
+            sqlx::query("UPDATE runs SET state = 'ended', error = $1 WHERE document_id = $2 AND state = 'queued'")
+                .bind(why)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE exceptions SET state = 'replaced', resolved_by = $1, resolution = $2, version = version + 1, updated_at = $3
+                 WHERE document_id = $4 AND state IN ('open', 'claimed')",
+            )
+            .bind(agent)
+            .bind(why)
+            .bind(super::now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            Store::audit(&mut *tx, Some(id), None, agent, "replaced", why).await?;
+        }
+        let mut ids = vec![];
+        for (k, part) in parts.iter().enumerate() {
+            let id = Store::record_part(&mut tx, batch, k + 1, part).await?;
+            Store::save_extraction(&mut tx, id, "application/pdf", &part.pages, None, &[]).await?;
+            Store::enqueue(&mut tx, id, Stage::Classify).await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(Some(ids))
     }
 
     /// Records the extraction and, when the document was read, queues its classification; all

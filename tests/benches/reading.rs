@@ -10,10 +10,14 @@
 //!      reader, and the daemon's memory once idle again;
 //!   4. Office files (the producer set's office-*): clerk's reader per file against `docx2txt` and
 //!      `odt2txt` once per file, and LibreOffice's own `soffice --convert-to txt` (csv for
-//!      spreadsheets) for all files in one start, when installed.
+//!      spreadsheets) for all files in one start, when installed;
+//!   5. barcodes on the test batches' pages (tests/benches/barcode_pages.rs): clerk against the
+//!      zxing-cpp Python package and `zbarimg`.
 //!
 //! Pass section numbers to run only some: `cargo bench --bench reading -- 1 2`.
 
+#[path = "barcode_pages.rs"]
+mod barcode_pages;
 #[path = "daemon.rs"]
 mod daemon;
 #[path = "../support/hostile.rs"]
@@ -79,6 +83,9 @@ fn main() {
     }
     if run("4") {
         office(&rt);
+    }
+    if run("5") {
+        barcode_pages::run(&repo());
     }
 }
 

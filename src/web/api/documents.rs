@@ -115,3 +115,48 @@ pub async fn text(caller: Caller, State(s): State<Service>, Path(id): Path<i64>)
     let doc = readable(&s, &caller, id).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], doc.text.unwrap_or_default()).into_response())
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SplitAt {
+    /// The document ends after this page of it (from 1); the rest becomes a document of its own.
+    pub after_page: u32,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Recut {
+    /// The documents cut anew from the batch, in page order; each is classified again.
+    pub documents: Vec<i64>,
+}
+
+impl From<crate::batches::MoveError> for Problem {
+    fn from(e: crate::batches::MoveError) -> Problem {
+        use crate::batches::MoveError;
+        match e {
+            MoveError::NotFound(_) => Problem::not_found(e.to_string()),
+            MoveError::Refused(_) => Problem::conflict(e.to_string()),
+            MoveError::Other(e) => Problem::from(e),
+        }
+    }
+}
+
+/// Splits a document cut from a batch after one of its pages: both halves are cut anew from the
+/// batch's original and classified again; the document and its open items close as `replaced`.
+/// Needs the agent role (a document with an item; ops: any).
+#[utoipa::path(post, path = "/documents/{id}/split", tag = "documents", params(("id" = i64, Path)), request_body = SplitAt,
+    responses((status = 200, body = Recut), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn split(caller: Caller, State(s): State<Service>, Path(id): Path<i64>, Json(body): Json<SplitAt>) -> ApiResult<Json<Recut>> {
+    readable(&s, &caller, id).await?;
+    let documents = crate::batches::move_boundary(&s.store, &s.readers, id, crate::batches::Move::SplitAfter(body.after_page), &caller.0.name).await?;
+    Ok(Json(Recut { documents }))
+}
+
+/// Joins a document cut from a batch with the next document cut from it: one document, cut
+/// anew and classified again; both close as `replaced`. Needs the agent role (a document with
+/// an item; ops: any).
+#[utoipa::path(post, path = "/documents/{id}/join", tag = "documents", params(("id" = i64, Path)),
+    responses((status = 200, body = Recut), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn join(caller: Caller, State(s): State<Service>, Path(id): Path<i64>) -> ApiResult<Json<Recut>> {
+    readable(&s, &caller, id).await?;
+    let documents = crate::batches::move_boundary(&s.store, &s.readers, id, crate::batches::Move::JoinNext, &caller.0.name).await?;
+    Ok(Json(Recut { documents }))
+}

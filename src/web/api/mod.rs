@@ -69,6 +69,8 @@ pub fn router() -> (axum::Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(documents::original))
         .routes(routes!(documents::text))
         .routes(routes!(documents::page_image))
+        .routes(routes!(documents::split))
+        .routes(routes!(documents::join))
         .routes(routes!(runs::list))
         .routes(routes!(runs::show))
         .routes(routes!(runs::retry))

@@ -57,6 +57,18 @@ async function act(what, body) {
     throw e;
   }
 }
+// Moving a batch's boundary: the documents are cut again and classified afresh.
+async function recut(path, body) {
+  try {
+    await api("POST", "/documents/" + item.dataset.document + path, body);
+    location.href = "/queue";
+  } catch (e) {
+    banner(e.message);
+  }
+}
+document.getElementById("split")?.addEventListener("click", () =>
+  recut("/split", { after_page: Number(document.getElementById("split-after").value) }));
+document.getElementById("join")?.addEventListener("click", () => recut("/join"));
 const typeSelect = document.getElementById("doctype");
 function activeFields() {
   return document.querySelector('fieldset.fields[data-type="' + (typeSelect?.value || "") + '"]');

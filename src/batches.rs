@@ -1,0 +1,138 @@
+//! Cutting scanned batches into documents, for the daemon (a source's split rule, `split.rs`) and
+//! for agents who move a boundary the rule drew wrong: split a document after one of its pages,
+//! or join it with the next document of its batch. Either way each document's PDF is cut from the
+//! batch's original by a reader, and its pages are the batch's pages as they were read (no second
+//! OCR).
+
+use crate::read::pool::Readers;
+use crate::read::Page;
+use crate::split::{page_ranges, parse_ranges};
+use crate::store::{NewPart, Store};
+use std::path::Path;
+
+/// Cuts `parts` (page numbers in the batch, each with its archive number) out of the batch at
+/// `path` and stores their PDFs. `Err` is a sentence for the agent, naming the part that failed.
+pub async fn cut<'a>(
+    store: &Store,
+    readers: &Readers,
+    path: &Path,
+    name: &str,
+    batch_pages: &[Page],
+    parts: &'a [(Vec<u32>, Option<String>)],
+    replaces: &[i64],
+) -> anyhow::Result<Result<Vec<NewPart<'a>>, String>> {
+    let stem = Path::new(name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut out = Vec::with_capacity(parts.len());
+    for (k, (pages, asn)) in parts.iter().enumerate() {
+        let ranges = page_ranges(pages);
+        let pdf = match readers.part_file(path, name, pages).await {
+            Ok(pdf) => pdf,
+            Err(why) => return Ok(Err(format!("clerk could not cut document {} (pages {ranges}) out of this batch: {why}", k + 1))),
+        };
+        let stored = store.blobs.put_bytes(&pdf).await?;
+        let read = pages
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let page = batch_pages.iter().find(|p| p.number == n).cloned().unwrap_or_default();
+                Page { number: i as u32 + 1, ..page }
+            })
+            .collect();
+        let suffix = match replaces.is_empty() {
+            true => (k + 1).to_string(),
+            false => format!("pages-{}", ranges.replace(", ", "_")),
+        };
+        out.push(NewPart {
+            name: format!("{stem}-{suffix}.pdf"),
+            sha256: stored.sha256,
+            size: stored.size,
+            batch_pages: ranges,
+            pages: read,
+            asn: asn.as_deref(),
+            replaces: replaces.to_vec(),
+        });
+    }
+    Ok(Ok(out))
+}
+
+/// Where an agent moves a boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// The document ends after its `n`th page; the rest is a document of its own.
+    SplitAfter(u32),
+    /// The document and the next one cut from the same batch are one document.
+    JoinNext,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    #[error("document {0} does not exist")]
+    NotFound(i64),
+    /// Not possible for this document, in words for the agent.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<crate::store::Error> for MoveError {
+    fn from(e: crate::store::Error) -> Self {
+        MoveError::Other(e.into())
+    }
+}
+
+/// Moves a boundary of the batch `document` was cut from; the ids of the documents cut anew.
+/// The documents it replaces must not have gone to a bot (a run that started may have acted on
+/// them); their queued runs and open items end, saying why.
+pub async fn move_boundary(store: &Store, readers: &Readers, document: i64, to: Move, agent: &str) -> Result<Vec<i64>, MoveError> {
+    let doc = store.document(document).await?.ok_or(MoveError::NotFound(document))?;
+    let (Some(batch), Some(pages)) = (doc.split_from, doc.split_pages.as_deref()) else {
+        return Err(MoveError::Refused(format!("document {document} was not cut from a batch: it has no boundary to move")));
+    };
+    if doc.status == "replaced" {
+        return Err(MoveError::Refused(format!("document {document} was cut again already; open the documents that replaced it")));
+    }
+    let pages = parse_ranges(pages);
+    let (groups, replaced, why) = match to {
+        Move::SplitAfter(n) if n >= 1 && (n as usize) < pages.len() => {
+            let (a, b) = pages.split_at(n as usize);
+            (vec![a.to_vec(), b.to_vec()], vec![document], format!("{agent} split it after its page {n}"))
+        }
+        Move::SplitAfter(n) => {
+            return Err(MoveError::Refused(format!(
+                "document {document} has {} page(s): it can be split after page 1 to {}, not after page {n}",
+                pages.len(),
+                pages.len().saturating_sub(1)
+            )))
+        }
+        Move::JoinNext => {
+            let parts = store.batch_parts(batch).await?;
+            let at = parts.iter().position(|(id, _, _)| *id == document);
+            let Some((next, next_pages, _)) = at.and_then(|i| parts.get(i + 1)) else {
+                return Err(MoveError::Refused(format!("document {document} is the last of its batch: there is no next document to join it with")));
+            };
+            let mut joined = pages.clone();
+            joined.extend(parse_ranges(next_pages));
+            joined.sort_unstable();
+            (vec![joined], vec![document, *next], format!("{agent} joined documents {document} and {next}"))
+        }
+    };
+    for &id in &replaced {
+        if store.document_run_states(id).await?.iter().any(|s| s != "queued") {
+            return Err(MoveError::Refused(format!(
+                "document {id} went to a bot already, which may have acted on it: its boundary can no longer be moved"
+            )));
+        }
+    }
+    let original = store.document(batch).await?.ok_or(MoveError::NotFound(batch))?;
+    let path = store.blobs.path(&original.sha256).await.map_err(anyhow::Error::from)?;
+    let batch_pages = store.document_pages(batch).await?;
+    let parts: Vec<(Vec<u32>, Option<String>)> = groups.into_iter().map(|g| (g, None)).collect();
+    let cut = cut(store, readers, &path, &original.original_name, &batch_pages, &parts, &replaced).await?.map_err(MoveError::Refused)?;
+    match store.replace_parts(batch, &replaced, &cut, agent, &why).await? {
+        Some(ids) => Ok(ids),
+        None => Err(MoveError::Refused(
+            "the documents changed meanwhile (cut again by someone else, or a bot started on them); reload and look again".into(),
+        )),
+    }
+}
