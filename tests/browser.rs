@@ -245,3 +245,43 @@ fn an_admin_retries_a_failed_run_and_an_agent_cannot() {
     assert_eq!(booked.len(), 1, "{booked:#?}");
     assert_eq!(booked[0]["payload"]["number"], "INV-2024-0042");
 }
+
+#[test]
+fn an_agent_splits_a_document_the_batch_rule_cut_too_long_on_its_item_page() {
+    if !webdriver::available() {
+        eprintln!("skipped: chromium and chromium-driver are not installed");
+        return;
+    }
+    // Only sheets reading SEPARATOR split, so the EAN-13 sheet's neighbours stay one document;
+    // with no invoice type loaded, every document cut waits for an agent.
+    let mut d = Daemon::new("[split]\nat = [\"barcode:SEPARATOR\"]\n");
+    for f in ["invoice.yml", "post-invoice-to-erp.yml"] {
+        std::fs::remove_file(d.definitions.join(f)).unwrap();
+    }
+    d.spawn();
+    let out = d.clerk_with_stdin(&["users", "add", "ann", "--role", "agent", "--password-stdin"], PASSWORD);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let batch = support::repo().join("tests/fixtures/batches/symbologies.pdf");
+    d.drop_file("mailroom.pdf", &std::fs::read(batch).unwrap());
+    d.wait_settled(8);
+    let long = d.documents().into_iter().find(|doc| d.document(doc["id"].as_i64().unwrap())["split_pages"] == "10-13").unwrap();
+    let item = d.exceptions().into_iter().find(|e| e["document_id"] == long["id"]).unwrap();
+    let b = Browser::start();
+    sign_in(&b, &d.http(), "ann", &format!("/items/{}", item["id"]));
+    assert!(b.text("#boundary").contains("page(s) 10-13"), "{}", b.text("#boundary"));
+    b.script("document.getElementById('split-after').value = '2'");
+    b.click(&b.find("#split"));
+    b.wait_for("the queue after the split", |b| b.url().ends_with("/queue"));
+    d.wait_settled(10);
+    let cut: Vec<String> = d
+        .documents()
+        .iter()
+        .map(|doc| d.document(doc["id"].as_i64().unwrap()))
+        .filter(|doc| doc["split_from"].is_i64() && doc["status"] != "replaced")
+        .map(|doc| doc["split_pages"].as_str().unwrap().to_string())
+        .collect();
+    assert!(cut.contains(&"10-11".to_string()) && cut.contains(&"12-13".to_string()), "{cut:?}");
+    let replaced = d.document(long["id"].as_i64().unwrap());
+    assert_eq!(replaced["status"], "replaced");
+    assert_eq!(replaced["exceptions"][0]["state"], "replaced", "the item closed with its document");
+}
