@@ -26,11 +26,7 @@ fn setup(users: &[(&str, &str)]) -> Setup {
 fn setup_with(d: Daemon, users: &[(&str, &str)]) -> Setup {
     let mut tokens = std::collections::BTreeMap::new();
     for (name, role) in users {
-        let out = d.clerk_with_stdin(&["users", "add", name, "--role", role, "--password-stdin"], PASSWORD);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let out = d.clerk(&["tokens", "create", name]);
-        let token = String::from_utf8_lossy(&out.stdout).split_whitespace().find(|w| w.starts_with("clerk_")).unwrap().to_string();
-        tokens.insert(name.to_string(), token);
+        tokens.insert(name.to_string(), d.user_with_token(name, role, PASSWORD));
     }
     let addr = d.http().trim_start_matches("http://").to_string();
     Setup { d, addr, tokens }
@@ -293,12 +289,7 @@ fn items_whose_type_names_no_sla_are_due_after_the_queues_default() {
 #[test]
 fn items_past_their_types_sla_are_overdue_in_the_api_the_queue_and_the_metrics() {
     let d = with_invoice_sla("", "50ms");
-    assert!(d.clerk_with_stdin(&["users", "add", "ann", "--role", "agent", "--password-stdin"], PASSWORD).status.success());
-    let token = String::from_utf8_lossy(&d.clerk(&["tokens", "create", "ann"]).stdout)
-        .split_whitespace()
-        .find(|w| w.starts_with("clerk_"))
-        .unwrap()
-        .to_string();
+    let token = d.user_with_token("ann", "agent", PASSWORD);
     let addr = d.http().trim_start_matches("http://").to_string();
     // The letter (no type, so no SLA) comes first; the invoice after it.
     d.drop_sample("letter-unknown.pdf");

@@ -277,13 +277,7 @@ fn an_agent_moves_a_boundary_by_splitting_and_joining() {
     // No bot may act on the documents before the agent looks (one that did would forbid it).
     std::fs::remove_file(d.definitions.join("post-invoice-to-erp.yml")).unwrap();
     d.spawn();
-    let out = d.clerk_with_stdin(&["users", "add", "ann", "--role", "ops", "--password-stdin"], "a long enough password");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let token = String::from_utf8_lossy(&d.clerk(&["tokens", "create", "ann"]).stdout)
-        .split_whitespace()
-        .find(|w| w.starts_with("clerk_"))
-        .unwrap()
-        .to_string();
+    let token = d.user_with_token("ann", "ops", "a long enough password");
     let addr = d.http().trim_start_matches("http://").to_string();
     let post = |path: &str, body: Option<&Value>| {
         let auth = support::api::bearer(&token);

@@ -318,6 +318,14 @@ impl Daemon {
         child.wait_with_output().unwrap()
     }
 
+    /// Adds a user with `role` and `password` and returns an API token of theirs.
+    pub fn user_with_token(&self, name: &str, role: &str, password: &str) -> String {
+        let out = self.clerk_with_stdin(&["users", "add", name, "--role", role, "--password-stdin"], password);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = self.clerk(&["tokens", "create", name]);
+        String::from_utf8_lossy(&out.stdout).split_whitespace().find(|w| w.starts_with("clerk_")).expect("a token").to_string()
+    }
+
     pub fn json(&self, args: &[&str]) -> Value {
         let out = self.clerk(args);
         assert!(out.status.success(), "clerk {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));

@@ -213,7 +213,9 @@ mod tests {
     use super::*;
 
     /// A white page with a patch code drawn as the specification draws it (narrow 0.08 in, wide
-    /// 0.2 in, 2 in long), upright or lying, at `dpi`.
+    /// 0.2 in, 2 in long), upright or lying, at `dpi`. (The reading bench compiles this file as a
+    /// test target without running its tests.)
+    #[allow(dead_code)]
     fn page_with(code: &str, dpi: f64, lying: bool) -> (Vec<u8>, usize, usize) {
         let (w, h) = ((8.5 * dpi) as usize, (11.0 * dpi) as usize);
         let mut px = vec![255u8; w * h];
