@@ -60,6 +60,7 @@ const FAMILIES: &[(&str, &str, &str)] = &[
     ("clerk_stage_duration_seconds", "histogram", "Time a pipeline stage took for one document."),
     ("clerk_step_duration_seconds", "histogram", "Time a bot step took (one attempt), by bot and step kind."),
     ("clerk_runs_finished_total", "counter", "Bot runs this daemon finished, by bot and end state."),
+    ("clerk_batches_split_total", "counter", "Scanned batches this daemon cut into documents by a split rule."),
     ("clerk_reader_restarts_total", "counter", "Reader processes replaced (crashed, over a limit, or retired)."),
     ("clerk_documents", "gauge", "Documents in the store, by status."),
     ("clerk_queue_depth", "gauge", "Pipeline jobs queued or running, by stage."),
