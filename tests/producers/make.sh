@@ -47,6 +47,12 @@ convert "$tmp/scan.png" -density 200 -colorspace CMYK -compress JPEG "$out/scan-
 convert "$tmp/scan.png" -rotate -90 "$tmp/sideways.png"
 img2pdf "$tmp/sideways.png" -o "$tmp/sideways.pdf"
 qpdf --rotate=+90 "$tmp/sideways.pdf" "$out/scan-rotated.pdf"
+# Pages fed upside down and a quarter turn the wrong way, with no /Rotate to set them right.
+convert "$tmp/scan.png" -rotate 180 "$tmp/upside-down.png"
+img2pdf --pagesize A4 "$tmp/upside-down.png" -o "$out/scan-upside-down.pdf"
+convert "$tmp/scan.png" -rotate 90 "$tmp/quarter.png"
+img2pdf "$tmp/quarter.png" -o "$out/scan-quarter-turn.pdf"
+convert "$tmp/scan.png" -rotate 270 -quality 85 "$out/image-quarter-turn-back.jpg"
 gs -q -sDEVICE=pdfimage8 -r200 -o "$out/scan-ghostscript.pdf" "$out/text-libreoffice.pdf"
 tesseract "$tmp/scan.png" "$out/scan-tesseract" --dpi 200 pdf 2>/dev/null
 ocrmypdf -q --output-type pdf "$out/scan-img2pdf-png.pdf" "$out/scan-ocrmypdf.pdf"
