@@ -118,7 +118,7 @@ pub async fn move_boundary(store: &Store, readers: &Readers, document: i64, to: 
         }
     };
     for &id in &replaced {
-        if store.document_run_states(id).await?.iter().any(|s| s != "queued") {
+        if store.bot_started_on(id).await? {
             return Err(MoveError::Refused(format!(
                 "document {id} went to a bot already, which may have acted on it: its boundary can no longer be moved"
             )));

@@ -244,6 +244,20 @@ fn the_daemon_files_each_document_of_a_batch_and_keeps_the_batch() {
     assert_eq!(asn, [("archived-invoice", "ASN00123"), ("archived-invoice", "ASN00124"), ("archived-invoice", "ASN00125")]);
     let split = batch["audit"].as_array().unwrap().iter().find(|a| a["action"] == "split").unwrap();
     assert!(split["detail"].as_str().unwrap().contains("dropped page(s) 2, 4, 6, 8"), "{split}");
+
+    // The bundled bot started on the recognised invoices (and failed: no ERP here). It may have
+    // acted on them, so their boundaries no longer move.
+    let (_, parts) = batch_and_parts(&d, "scan-0001.pdf");
+    let first = parts[0]["id"].as_i64().unwrap();
+    d.wait_until("the bot to start on the first part", std::time::Duration::from_secs(60), |d| {
+        d.json(&["runs", "list", "--json"]).as_array().unwrap().iter().any(|r| r["document_id"] == first && r["state"] != "queued")
+    });
+    let token = d.user_with_token("ann", "ops", "a long enough password");
+    let addr = d.http().trim_start_matches("http://").to_string();
+    let auth = support::api::bearer(&token);
+    let r = support::api::call(&addr, "POST", &format!("/api/v1/documents/{first}/join"), &[("Authorization", &auth)], None);
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("went to a bot already"), "{}", r.body);
 }
 
 #[test]

@@ -117,6 +117,9 @@ pub struct AuditLine {
     pub detail: String,
 }
 
+/// A run past `queued`, in SQL over `runs`: one that may have acted on its document.
+pub(super) const RUN_STARTED: &str = "state <> 'queued'";
+
 impl Store {
     /// Records a file taken from a source, in one transaction with its first job.
     pub async fn record_intake(&self, doc: &NewDocument) -> Result<IntakeResult> {
@@ -395,9 +398,10 @@ impl Store {
         Ok(parts.into_iter().map(|(_, id)| id).collect())
     }
 
-    /// The states of the bot runs on a document.
-    pub async fn document_run_states(&self, id: i64) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar("SELECT state FROM runs WHERE document_id = $1").bind(id).fetch_all(&self.pool).await?)
+    /// Whether a bot run on the document has started (or ended): it may have acted on it.
+    pub async fn bot_started_on(&self, id: i64) -> Result<bool> {
+        let sql = format!("SELECT COUNT(*) FROM runs WHERE document_id = $1 AND {RUN_STARTED}");
+        Ok(sqlx::query_scalar::<_, i64>(&sql).bind(id).fetch_one(&self.pool).await? > 0)
     }
 
     /// The texts of the barcodes on the document's pages, in page order.

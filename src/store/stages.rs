@@ -77,10 +77,12 @@ impl Store {
     pub async fn replace_parts(&self, batch: i64, replaced: &[i64], parts: &[NewPart<'_>], agent: &str, why: &str) -> Result<Option<Vec<i64>>> {
         let mut tx = self.write_tx().await?;
         for &id in replaced {
-            let done = sqlx::query(
+            let sql = format!(
                 "UPDATE documents SET status = 'replaced', updated_at = $1 WHERE id = $2 AND split_from = $3 AND status <> 'replaced'
-                 AND NOT EXISTS (SELECT 1 FROM runs WHERE document_id = $2 AND state <> 'queued')",
-            )
+                 AND NOT EXISTS (SELECT 1 FROM runs WHERE document_id = $2 AND {})",
+                super::documents::RUN_STARTED
+            );
+            let done = sqlx::query(&sql)
             .bind(super::now())
             .bind(id)
             .bind(batch)
