@@ -64,6 +64,11 @@ pub struct SplitSettings {
 }
 
 impl SplitSettings {
+    /// Whether any source's batches are split (else the daemon need not ask where a file came from).
+    pub fn is_configured(&self) -> bool {
+        !self.at.is_empty() || self.drop_blank || !self.sources.is_empty()
+    }
+
     /// The rule for documents from `source` (`folder:PATH`, `mail:ACCOUNT`); `None` when they
     /// are not split (no separator and blank pages kept).
     pub fn rule_for(&self, source: &str) -> Option<crate::split::Rule> {

@@ -112,9 +112,12 @@ impl Pipeline {
             .ok_or_else(|| anyhow::anyhow!("document {} vanished", job.document_id))?;
         // A file from a source that splits batches is read with its barcodes and may be cut into
         // documents; a document cut from a batch is never cut again.
-        let rule = match self.store.document_origin(job.document_id).await? {
-            Some((source, None)) => self.split.rule_for(&source),
-            _ => None,
+        let rule = match self.split.is_configured() {
+            true => match self.store.document_origin(job.document_id).await? {
+                Some((source, None)) => self.split.rule_for(&source),
+                _ => None,
+            },
+            false => None,
         };
         let path = self.store.blobs.path(&sha256).await?;
         // Keep the lease alive while a long OCR runs.
@@ -232,7 +235,8 @@ impl Pipeline {
         let boxes =
             if active.classifier.uses_area() { self.store.document_boxes(job.document_id).await? } else { None };
         let einvoice = self.store.document_einvoice(job.document_id).await?;
-        let barcodes = self.store.document_barcodes(job.document_id).await?;
+        let barcodes =
+            if active.classifier.uses_barcodes() { self.store.document_barcodes(job.document_id).await? } else { vec![] };
         let classifier = active.clone();
         let (outcome, text, boxes, einvoice, barcodes) = tokio::task::spawn_blocking(move || {
             let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref(), vendor: None, barcodes: &barcodes };

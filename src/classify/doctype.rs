@@ -94,6 +94,11 @@ impl DocType {
         }
     }
 
+    /// Whether the type matches or reads barcodes (so classifying needs the pages' barcodes).
+    pub fn uses_barcodes(&self) -> bool {
+        matches!(&self.rules, Rules::Native(n) if n.match_barcode.is_some() || n.fields.iter().any(|f| f.from_barcodes))
+    }
+
     /// Names of the fields an agent may set for this type.
     pub fn field_names(&self) -> Vec<String> {
         match &self.rules {

@@ -130,6 +130,8 @@ pub struct Classifier {
     keyword_count: usize,
     /// Some type reads an `area:` (known once: every classification asks).
     uses_area: bool,
+    /// Some type matches or reads barcodes.
+    uses_barcodes: bool,
 }
 
 /// A type's patterns in a shared matcher: the indices of those that must all match, of which one
@@ -203,7 +205,8 @@ impl Classifier {
             });
         let keywords = (!words.is_empty()).then(|| AhoCorasick::new(&words).ok()).flatten();
         let uses_area = types.iter().any(|t| t.uses_area());
-        Classifier { types, set, native, keywords, templates, keyword_count: words.len(), uses_area }
+        let uses_barcodes = types.iter().any(|t| t.uses_barcodes());
+        Classifier { types, set, native, keywords, templates, keyword_count: words.len(), uses_area, uses_barcodes }
     }
 
     pub fn types(&self) -> &[Arc<DocType>] {
@@ -263,6 +266,12 @@ impl Classifier {
     /// boxes (which the daemon loads only then).
     pub fn uses_area(&self) -> bool {
         self.uses_area
+    }
+
+    /// Whether a type matches or reads barcodes, so classifying needs the pages' barcodes (which
+    /// the daemon loads only then).
+    pub fn uses_barcodes(&self) -> bool {
+        self.uses_barcodes
     }
 
     /// The type an e-invoice goes under: the highest priority among the types that take its

@@ -281,7 +281,7 @@ async fn answer<'c>(
     let (text, _, _) = store.document_text(document_id).await?.unwrap_or_default();
     let boxes = if t.uses_area() { store.document_boxes(document_id).await? } else { None };
     let einvoice = store.document_einvoice(document_id).await?;
-    let barcodes = store.document_barcodes(document_id).await?;
+    let barcodes = if t.uses_barcodes() { store.document_barcodes(document_id).await? } else { vec![] };
     let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref(), vendor: None, barcodes: &barcodes };
     let mut outcome = extract_fields(t, doc, fields);
     if let Some(v) = crate::vendors::of(store, &outcome).await? {
