@@ -102,15 +102,12 @@ pub fn patch_code(pixels: &[u8], width: usize, height: usize, dpi: f64) -> Optio
     let step = ((dpi / 10.0) as usize).max(1);
     let needed = 8; // lines a tenth of an inch apart: 0.8 in of bars
     // Bars upright: scan rows. Bars lying: scan columns.
-    let rows = (0..height).step_by(step).map(|y| runs((0..width).map(|x| pixels[y * width + x] < threshold)));
-    let cols = (0..width).step_by(step).map(|x| runs((0..height).map(|y| pixels[y * width + x] < threshold)));
-    for lines in [rows.collect::<Vec<_>>(), cols.collect::<Vec<_>>()] {
-        let hits: Vec<Vec<(&'static str, f64)>> = lines.iter().map(|r| patterns(r, dpi)).collect();
-        if let Some(code) = longest_chain(&hits, dpi, needed) {
-            return Some(code);
-        }
-    }
-    None
+    // Each line's runs are looked at and dropped at once: a page of fine noise has a run per
+    // pixel, and only the patterns found are kept.
+    let dark = |x: usize, y: usize| pixels[y * width + x] < threshold;
+    let rows = || (0..height).step_by(step).map(|y| patterns(&runs((0..width).map(|x| dark(x, y))), dpi)).collect::<Vec<_>>();
+    let cols = || (0..width).step_by(step).map(|x| patterns(&runs((0..height).map(|y| dark(x, y))), dpi)).collect::<Vec<_>>();
+    longest_chain(&rows(), dpi, needed).or_else(|| longest_chain(&cols(), dpi, needed))
 }
 
 /// Run lengths along a line, starting with a light run (of length 0 when the line starts dark).
