@@ -278,6 +278,9 @@ pub struct ReadersSettings {
     pub max_documents: u32,
     /// The `clerk-reader` executable (default: beside `clerk`).
     pub program: Option<PathBuf>,
+    /// LibreOffice's `soffice`, which draws Office files as pages for agents (default: `soffice`
+    /// on PATH when installed; `""` turns it off and such files are shown as their text).
+    pub libreoffice: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -348,7 +351,7 @@ impl Default for OcrSettings {
 
 impl Default for ReadersSettings {
     fn default() -> Self {
-        ReadersSettings { count: 0, idle_timeout: Duration::from_secs(30), max_documents: 500, program: None }
+        ReadersSettings { count: 0, idle_timeout: Duration::from_secs(30), max_documents: 500, program: None, libreoffice: None }
     }
 }
 
@@ -490,6 +493,11 @@ impl Settings {
             max_documents: self.readers.max_documents.max(1),
             languages: self.ocr.languages.clone(),
             limits: self.limits.limits(),
+            libreoffice: match &self.readers.libreoffice {
+                Some(p) if p.as_os_str().is_empty() => None,
+                Some(p) => Some(p.clone()),
+                None => Some(PathBuf::from("soffice")).filter(|p| crate::read::pool::program_exists(p)),
+            },
         }
     }
 

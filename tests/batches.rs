@@ -262,7 +262,9 @@ fn the_daemon_files_each_document_of_a_batch_and_keeps_the_batch() {
 
 #[test]
 fn a_kill_9_while_a_batch_is_cut_loses_and_duplicates_nothing() {
-    let mut d = Daemon::start_with(SPLIT_AT_PATCH_T);
+    // Each part is cut a second slower, so both kills land while the batch is being cut.
+    let mut d = Daemon::new(SPLIT_AT_PATCH_T).with_env("CLERK_READER_SLOW_PART", "1000");
+    d.spawn();
     let patch = batch("patch-t.pdf");
     let bytes = std::fs::read(&patch.file).unwrap();
     d.drop_file("scan-0001.pdf", &bytes);

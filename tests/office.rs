@@ -163,3 +163,153 @@ fn a_message_no_type_knows_goes_to_an_agent_who_sees_its_text() {
     assert!(html.contains("class=\"rendering\"") && html.contains("our office moves to Hafenstrasse 14"), "{html}");
     assert!(html.contains("Attachments: terms.pdf"), "{html}");
 }
+
+/// Whether LibreOffice is here to draw Office files (CI installs it; a developer's machine may not).
+fn libreoffice() -> bool {
+    let here = Command::new("soffice").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !here {
+        assert!(std::env::var("CI").is_err(), "LibreOffice (soffice) is missing on CI");
+        eprintln!("skipped: LibreOffice (soffice) is not installed");
+    }
+    here
+}
+
+/// A letter no type knows, long enough for two pages, written by LibreOffice Writer as a .docx.
+fn letter_docx(dir: &Path) -> PathBuf {
+    let txt = dir.join("letter.txt");
+    let mut text = String::from("Dear customer,\n\nour office moves to Hafenstrasse 14 on 1 July.\n\n");
+    for n in 1..=90 {
+        text.push_str(&format!("Paragraph {n}: from that day, parcels and visits go to the new address.\n"));
+    }
+    std::fs::write(&txt, text).unwrap();
+    let out = Command::new("soffice")
+        .arg(format!("-env:UserInstallation=file://{}/profile-writer", dir.display()))
+        .args(["--headless", "--convert-to", "docx:MS Word 2007 XML", "--outdir"])
+        .arg(dir)
+        .arg(&txt)
+        .output()
+        .unwrap();
+    let docx = dir.join("letter.docx");
+    assert!(docx.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    docx
+}
+
+/// Pages of a PDF as poppler counts them.
+fn pdf_pages(pdf: &Path) -> usize {
+    let out = Command::new("pdfinfo").arg(pdf).output().unwrap();
+    let info = String::from_utf8_lossy(&out.stdout);
+    info.lines().find_map(|l| l.strip_prefix("Pages:")).and_then(|n| n.trim().parse().ok()).expect("pdfinfo's page count")
+}
+
+#[test]
+fn an_office_file_an_agent_opens_is_drawn_page_for_page_as_libreoffice_lays_it_out() {
+    if !libreoffice() {
+        return;
+    }
+    let mut d = Daemon::new("");
+    std::fs::remove_file(d.definitions.join("post-invoice-to-erp.yml")).unwrap();
+    d.spawn();
+    let docx = letter_docx(d.dir.path());
+    // The oracle: LibreOffice's own PDF of the same file, counted by poppler.
+    let oracle = d.dir.path().join("oracle");
+    let out = Command::new("soffice")
+        .arg(format!("-env:UserInstallation=file://{}/profile-oracle", d.dir.path().display()))
+        .args(["--headless", "--convert-to", "pdf", "--outdir"])
+        .arg(&oracle)
+        .arg(&docx)
+        .output()
+        .unwrap();
+    let expected = pdf_pages(&oracle.join("letter.pdf"));
+    assert!(expected >= 2, "the letter should run over two pages: {}", String::from_utf8_lossy(&out.stderr));
+
+    d.drop_file("letter.docx", &std::fs::read(&docx).unwrap());
+    for name in ["office-openpyxl.xlsx", "office-python-pptx.pptx"] {
+        d.drop_file(name, &std::fs::read(repo().join("tests/fixtures/producers").join(name)).unwrap());
+    }
+    d.wait_settled(3);
+    let item = d.exceptions().into_iter().find(|i| i["kind"] == "unrecognised").expect("the letter's item");
+    let html = d.item_page(&item).replace("&#x2f;", "/");
+    let doc = item["document_id"].as_i64().unwrap();
+    let shown = (1..=20).filter(|n| html.contains(&format!("/api/v1/documents/{doc}/pages/{n}/image"))).count();
+    assert_eq!(shown, expected, "page images on the item page: {html}\n{}", d.log());
+    assert!(!html.contains("class=\"rendering\""), "drawn, not shown as text: {html}");
+
+    // Each page as a PNG the size of the page LibreOffice laid out (A4 or Letter, in points).
+    let token = d.user_with_token("ops-pages", "ops", "pw-ops-pages-1");
+    let auth = format!("Bearer {token}");
+    let addr = d.http().trim_start_matches("http://").to_string();
+    for n in 1..=expected {
+        let r = api::call(&addr, "GET", &format!("/api/v1/documents/{doc}/pages/{n}/image"), &[("Authorization", &auth)], None);
+        assert_eq!(r.status, 200, "page {n}: {r:?}");
+        assert_eq!(r.header("content-type"), Some("image/png"));
+        let width: f64 = r.header("x-page-width-pt").unwrap().parse().unwrap();
+        assert!((594.0..=613.0).contains(&width), "page {n} is {width} pt wide");
+    }
+    // A workbook and a presentation are drawn too, though they went straight through (ops may
+    // look at any document).
+    for name in ["office-openpyxl.xlsx", "office-python-pptx.pptx"] {
+        let doc = d.by_name(name);
+        let r = api::call(&addr, "GET", &format!("/api/v1/documents/{}/pages/1/image", doc["id"]), &[("Authorization", &auth)], None);
+        assert_eq!(r.status, 200, "{name}: {r:?}");
+        assert!(image::load_from_memory(&r.bytes).is_ok(), "{name}: a PNG");
+    }
+    assert!(!d.log().contains("did not convert"), "{}", d.log());
+}
+
+/// A stand-in for LibreOffice that does what a hostile file could make it do: write outside its
+/// folder, then hang. It is confined (the write fails) and stopped at the deadline, with a
+/// sentence for the agent, who sees the file's text; the daemon goes on.
+#[test]
+fn libreoffice_writes_only_in_its_own_folder_and_is_stopped_at_the_deadline() {
+    if !libreoffice() {
+        return;
+    }
+    // Outside /tmp, which LibreOffice does not see (it gets one of its own).
+    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let escaped = outside.path().join("escaped");
+    let fake = outside.path().join("soffice");
+    std::fs::write(&fake, format!("#!/bin/sh\necho fake LibreOffice started >&2\necho out > {}\nexec sleep 3600\n", escaped.display())).unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut d = Daemon::new(&format!("[readers]\nlibreoffice = '{}'\n[limits]\nmax_seconds = '2s'\n", fake.display()));
+    d.spawn();
+    let docx = letter_docx(d.dir.path());
+    d.drop_file("letter.docx", &std::fs::read(&docx).unwrap());
+    d.wait_settled(1);
+    let item = d.exceptions().into_iter().next().expect("the letter's item");
+    let started = std::time::Instant::now();
+    let html = d.item_page(&item);
+    assert!(html.contains("LibreOffice did not finish drawing this file within 2 seconds"), "{html}");
+    assert!(html.contains("class=\"rendering\"") && html.contains("our office moves to Hafenstrasse 14"), "{html}");
+    assert!(started.elapsed() < Duration::from_secs(30), "the deadline held");
+    assert!(!escaped.exists(), "LibreOffice wrote outside its folder");
+    let log = d.log();
+    assert!(log.contains("fake LibreOffice started") && log.contains("Permission denied"), "{log}");
+    // Nothing of it is left running.
+    let running = std::fs::read_dir("/proc").unwrap().flatten().any(|p| {
+        std::fs::read(p.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x003600\x00")
+    });
+    assert!(!running, "LibreOffice's processes were left running");
+    // A second look does not start it again: the sentence is remembered.
+    let again = std::time::Instant::now();
+    let html = d.item_page(&item);
+    assert!(html.contains("did not finish drawing") && again.elapsed() < Duration::from_secs(2), "{html}");
+    assert!(d.is_running());
+}
+
+#[test]
+fn without_libreoffice_an_office_file_is_shown_as_its_text_with_a_sentence() {
+    let mut d = Daemon::new("[readers]\nlibreoffice = ''\n");
+    d.spawn();
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = if libreoffice() {
+        std::fs::read(letter_docx(dir.path())).unwrap()
+    } else {
+        return;
+    };
+    d.drop_file("letter.docx", &bytes);
+    d.wait_settled(1);
+    let item = d.exceptions().into_iter().next().expect("the letter's item");
+    let html = d.item_page(&item);
+    assert!(html.contains("LibreOffice is not installed on this server"), "{html}");
+    assert!(html.contains("our office moves to Hafenstrasse 14"), "{html}");
+}

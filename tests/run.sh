@@ -29,6 +29,12 @@ if ! command -v docx2txt >/dev/null || ! command -v odt2txt >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docx2txt odt2txt >/dev/null
 fi
+# Office files are drawn for agents by LibreOffice (Writer, Calc, Impress, without their GUIs);
+# the tests also use it as the producer and the oracle of those pages.
+if ! command -v soffice >/dev/null || [ ! -e /usr/lib/libreoffice/program/libsdlo.so ]; then
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui >/dev/null
+fi
 if ! command -v psql >/dev/null || ! command -v pg_dump >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql-client >/dev/null

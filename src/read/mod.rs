@@ -7,6 +7,7 @@
 //! pool that the daemon and the CLI use.
 
 pub mod einvoice;
+pub mod libreoffice;
 pub mod office;
 pub mod pool;
 pub mod protocol;
@@ -122,6 +123,15 @@ pub struct Page {
     /// from an image; `None` for text-layer pages. A blank page's is near zero.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ink: Option<f32>,
+    /// Clockwise degrees (0, 90, 180, 270) the page image was turned before OCR read it, when it
+    /// was scanned upside down or sideways: its words and boxes are on the turned page, and the
+    /// page is drawn for people turned the same way.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub turned: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A barcode read on a page.

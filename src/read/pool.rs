@@ -20,7 +20,7 @@ use tokio::sync::{watch, Semaphore};
 
 /// Wall-clock time a reader gets beyond `limits.max_seconds` of CPU before the pool kills it
 /// (start-up, waiting for a core on a busy machine).
-const GRACE: Duration = Duration::from_secs(5);
+pub(super) const GRACE: Duration = Duration::from_secs(5);
 /// Lines of a reader's stderr kept to explain its death.
 const TAIL_LINES: usize = 30;
 
@@ -36,6 +36,9 @@ pub struct ReaderSettings {
     pub max_documents: u32,
     pub languages: String,
     pub limits: Limits,
+    /// LibreOffice's `soffice`, to draw Office files as pages for people (`None`: not installed
+    /// or turned off; such files are shown as their text).
+    pub libreoffice: Option<PathBuf>,
 }
 
 impl ReaderSettings {
@@ -77,7 +80,8 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 enum Ask {
     Read { barcodes_on_text_pages: bool },
-    Render(u32),
+    /// A page (from 1), turned clockwise by degrees.
+    Render(u32, u32),
     Part(Vec<u32>),
 }
 
@@ -165,15 +169,27 @@ impl Readers {
         }
     }
 
-    /// Draws page `page` of a stored document as a PNG, in a reader like every other parse of
-    /// its bytes. `Err` is a sentence for the person looking.
-    pub async fn render_file(&self, path: &Path, name: &str, page: u32) -> Result<super::protocol::PageImage, String> {
-        match self.read_in_reader(Body::File(path), name, Ask::Render(page)).await {
+    /// Draws page `page` of a stored document as a PNG, turned clockwise by `turn` degrees, in a
+    /// reader like every other parse of its bytes. `Err` is a sentence for the person looking.
+    pub async fn render_file(&self, path: &Path, name: &str, page: u32, turn: u32) -> Result<super::protocol::PageImage, String> {
+        match self.read_in_reader(Body::File(path), name, Ask::Render(page, turn)).await {
             Outcome::Image(image) => Ok(image),
             Outcome::Unreadable(reason) | Outcome::Failed(reason) => Err(reason),
             Outcome::Stopped => Err("clerk is stopping".into()),
             Outcome::Read(_) | Outcome::Part(_) => Err("the reader answered with something else than a page image".into()),
         }
+    }
+
+    /// A stored Office file (`media_type`, one LibreOffice lays out) as a PDF drawn by
+    /// LibreOffice in a confined process of its own, taking a reader's slot while it runs. `Err`
+    /// is a sentence for the person looking.
+    pub async fn office_pdf(&self, path: &Path, media_type: &str) -> Result<Vec<u8>, String> {
+        let mut stop = self.inner.stop.subscribe();
+        let _permit = tokio::select! {
+            p = self.inner.slots.acquire() => p.map_err(|_| "clerk is stopping".to_string())?,
+            _ = stop.changed() => return Err("clerk is stopping".into()),
+        };
+        super::libreoffice::to_pdf(&self.settings(), path, media_type).await
     }
 
     /// Cuts `pages` (from 1, in this order) of a stored PDF into a PDF of their own, their
@@ -274,13 +290,21 @@ impl Readers {
             Body::File(path) => Some(path.to_path_buf()),
             Body::Bytes(_) => None,
         };
-        let (render, part, barcodes_on_text_pages) = match ask {
-            Ask::Read { barcodes_on_text_pages } => (None, None, barcodes_on_text_pages),
-            Ask::Render(page) => (Some(page), None, false),
-            Ask::Part(pages) => (None, Some(pages), false),
+        let (render, turn, part, barcodes_on_text_pages) = match ask {
+            Ask::Read { barcodes_on_text_pages } => (None, 0, None, barcodes_on_text_pages),
+            Ask::Render(page, turn) => (Some(page), turn, None, false),
+            Ask::Part(pages) => (None, 0, Some(pages), false),
         };
-        let request =
-            Request { name: name.to_string(), languages: settings.languages.clone(), limits, path, render, part, barcodes_on_text_pages };
+        let request = Request {
+            name: name.to_string(),
+            languages: settings.languages.clone(),
+            limits,
+            path,
+            render,
+            turn,
+            part,
+            barcodes_on_text_pages,
+        };
         let deadline = Duration::from_secs(limits.max_seconds) + GRACE;
         enum End {
             Reply(std::io::Result<Reply>),
@@ -459,7 +483,7 @@ async fn spawn(settings: &ReaderSettings) -> std::io::Result<Reader> {
     Ok(reader)
 }
 
-fn limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
+pub(super) fn limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
     let l = libc::rlimit { rlim_cur: value as libc::rlim_t, rlim_max: value as libc::rlim_t };
     if unsafe { libc::setrlimit(resource, &l) } == 0 {
         Ok(())

@@ -38,6 +38,9 @@ pub struct Request {
     /// Instead of reading the document, draw this page (from 1) as a PNG for people to look at.
     #[serde(default)]
     pub render: Option<u32>,
+    /// Clockwise degrees to turn the drawn page by: the turn OCR read it with (`Page::turned`).
+    #[serde(default)]
+    pub turn: u32,
     /// Instead of reading the document, cut these pages (from 1, in this order) out of the PDF
     /// into a PDF of their own: one document of a split batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,6 +58,9 @@ pub struct PageImage {
     pub png: Vec<u8>,
     pub width_pt: f64,
     pub height_pt: f64,
+    /// Pages the drawn file has (an Office file's pages as LibreOffice lays them out).
+    #[serde(default)]
+    pub pages: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -162,7 +168,7 @@ mod tests {
 
     #[test]
     fn a_request_round_trips() {
-        let req = Request { name: "a.pdf".into(), languages: "eng".into(), limits: Limits::default(), path: None, render: None, part: None, barcodes_on_text_pages: false };
+        let req = Request { name: "a.pdf".into(), languages: "eng".into(), limits: Limits::default(), path: None, render: None, turn: 0, part: None, barcodes_on_text_pages: false };
         let frame = encode_request(&req, b"%PDF-1.4 body");
         let (back, bytes) = read_request(&mut &frame[..], 1 << 20).unwrap().unwrap();
         assert_eq!(back.name, "a.pdf");
@@ -173,7 +179,7 @@ mod tests {
     #[test]
     fn an_oversized_body_is_refused_before_it_is_allocated() {
         let limits = Limits { max_file_size: 4, ..Limits::default() };
-        let req = Request { name: "a".into(), languages: "eng".into(), limits, path: None, render: None, part: None, barcodes_on_text_pages: false };
+        let req = Request { name: "a".into(), languages: "eng".into(), limits, path: None, render: None, turn: 0, part: None, barcodes_on_text_pages: false };
         let frame = encode_request(&req, b"12345");
         assert!(read_request(&mut &frame[..], 4).is_err());
     }

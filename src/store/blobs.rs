@@ -67,6 +67,27 @@ impl Blobs {
         Ok(path)
     }
 
+    /// A file this daemon drew from blob `sha256` for people (LibreOffice's PDF of an Office
+    /// file, `ext` "pdf"), when it has one: a cache beside the blobs, never shared, drawn again
+    /// when missing.
+    pub fn derived(&self, sha256: &str, ext: &str) -> Option<PathBuf> {
+        Some(self.derived_path(sha256, ext)).filter(|p| p.is_file())
+    }
+
+    /// Keeps `bytes` as what was drawn from blob `sha256` (see [`Blobs::derived`]).
+    pub async fn keep_derived(&self, sha256: &str, ext: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        let path = self.derived_path(sha256, ext);
+        tokio::fs::create_dir_all(self.root.join("derived")).await?;
+        let tmp = tempfile_in(&self.root.join("tmp"))?;
+        tokio::fs::write(&tmp, bytes).await?;
+        tokio::fs::rename(&tmp, &path).await?;
+        Ok(path)
+    }
+
+    fn derived_path(&self, sha256: &str, ext: &str) -> PathBuf {
+        self.root.join("derived").join(format!("{sha256}.{ext}"))
+    }
+
     pub async fn read(&self, sha256: &str) -> std::io::Result<Vec<u8>> {
         tokio::fs::read(self.path(sha256).await?).await
     }

@@ -107,6 +107,9 @@ pub struct PageDetail {
     /// Why the page could not be read (it is damaged); the document's other pages were.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unread: Option<String>,
+    /// Clockwise degrees the page was turned before OCR read it (scanned upside down or
+    /// sideways); its words are on the turned page, and its image is drawn turned.
+    pub turned: i64,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -229,7 +232,7 @@ impl Store {
         sqlx::query("DELETE FROM pages WHERE document_id = $1").bind(id).execute(&mut **tx).await?;
         for p in pages {
             sqlx::query(
-                "INSERT INTO pages (document_id, number, text, ocr, width, height, words, boxes, unread, barcodes, ink_ppm) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                "INSERT INTO pages (document_id, number, text, ocr, width, height, words, boxes, unread, barcodes, ink_ppm, turned) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(id)
             .bind(p.number as i64)
@@ -242,6 +245,7 @@ impl Store {
             .bind(p.unread.as_deref())
             .bind((!p.barcodes.is_empty()).then(|| serde_json::to_string(&p.barcodes).unwrap_or_default()))
             .bind(p.ink.map(|i| (i as f64 * 1e6).round() as i64))
+            .bind(p.turned as i64)
             .execute(&mut **tx)
             .await?;
         }
@@ -349,7 +353,7 @@ impl Store {
     /// The document's pages as they were read (text, word boxes, barcodes, ink).
     pub async fn document_pages(&self, id: i64) -> Result<Vec<Page>> {
         let rows = sqlx::query(
-            "SELECT number, text, ocr, width, height, words, boxes, unread, barcodes, ink_ppm FROM pages WHERE document_id = $1 ORDER BY number",
+            "SELECT number, text, ocr, width, height, words, boxes, unread, barcodes, ink_ppm, turned FROM pages WHERE document_id = $1 ORDER BY number",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -370,6 +374,7 @@ impl Store {
                 unread: r.get(7),
                 barcodes: json(r.get(8)),
                 ink: r.get::<Option<i64>, _>(9).map(|p| p as f32 / 1e6),
+                turned: r.get::<i64, _>(10) as u32,
             })
             .collect())
     }
@@ -516,7 +521,7 @@ impl Store {
             .map(|r| AuditLine { at: r.get(0), actor: r.get(1), action: r.get(2), detail: r.get(3) })
             .collect();
         let page_details =
-            sqlx::query("SELECT number, ocr, width, height, words, unread FROM pages WHERE document_id = $1 ORDER BY number")
+            sqlx::query("SELECT number, ocr, width, height, words, unread, turned FROM pages WHERE document_id = $1 ORDER BY number")
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?
@@ -528,6 +533,7 @@ impl Store {
                     height: r.get(3),
                     words: serde_json::from_str(r.get::<&str, _>(4)).unwrap_or_default(),
                     unread: r.get(5),
+                    turned: r.get(6),
                 })
                 .collect();
         Ok(Some(Document {

@@ -368,19 +368,33 @@ async fn item(
             doctype = active.classifier.types().first().map(|t| t.name.clone()).unwrap_or_default();
         }
         let marks = super::highlight::marks(&fields, &boxes);
-        let text_only = crate::read::shown_as_text(doc.media_type.as_deref().unwrap_or_default());
-        if text_only {
-            let rendering = doc.text.as_deref().map(|t| t.replace('\u{c}', "\n\n"));
-            pages.push(PageView { number: 1, image: None, why: None, marks: vec![], rendering });
+        let media_type = doc.media_type.as_deref().unwrap_or_default();
+        let text_only = crate::read::shown_as_text(media_type);
+        let as_text = |why: Option<String>| PageView {
+            number: 1,
+            image: None,
+            why,
+            marks: vec![],
+            rendering: doc.text.as_deref().map(|t| t.replace('\u{c}', "\n\n")),
+        };
+        let mut drawn = if text_only { 0 } else { (doc.pages.unwrap_or(0).max(1) as u32).min(MAX_PAGES_SHOWN) };
+        // An Office file's pages are LibreOffice's, as many as it lays out; without them, its text.
+        let laid_out = crate::read::libreoffice::lays_out(media_type);
+        if laid_out {
+            match super::preview::page_image(&s, doc, 1).await {
+                Ok(first) => drawn = first.pages.clamp(1, MAX_PAGES_SHOWN),
+                Err(p) => pages.push(as_text(Some(p.detail))),
+            }
+        } else if text_only {
+            pages.push(as_text(None));
         }
-        let drawn = if text_only { 0 } else { (doc.pages.unwrap_or(0).max(1) as u32).min(MAX_PAGES_SHOWN) };
         for n in 1..=drawn {
-            let unread = doc.page_details.iter().find(|p| p.number == n as i64).and_then(|p| p.unread.clone());
+            let unread = doc.page_details.iter().find(|p| p.number == n as i64 && !laid_out).and_then(|p| p.unread.clone());
             if let Some(why) = unread {
                 pages.push(PageView { number: n, image: None, why: Some(why), marks: vec![], rendering: None });
                 continue;
             }
-            match super::preview::page_image(&s, &doc.sha256, &doc.original_name, n).await {
+            match super::preview::page_image(&s, doc, n).await {
                 Ok(img) => {
                     let pct = |v: f64, of: f64| format!("{:.3}", (v / of * 100.0).clamp(0.0, 100.0));
                     let marks = marks

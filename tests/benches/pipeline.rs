@@ -83,6 +83,7 @@ fn reader_settings(count: usize) -> ReaderSettings {
         max_documents: u32::MAX,
         languages: "eng".into(),
         limits: Limits::default(),
+        libreoffice: None,
     }
 }
 

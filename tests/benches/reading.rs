@@ -47,6 +47,7 @@ fn readers(rt: &tokio::runtime::Runtime, count: usize, limits: Limits) -> Reader
         max_documents: u32::MAX,
         languages: "eng".into(),
         limits,
+        libreoffice: None,
     })
 }
 

@@ -11,6 +11,8 @@ pub struct Reply {
     /// Header lines, names lower-cased.
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// The body's bytes as sent (an image).
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -68,6 +70,7 @@ pub fn call_raw(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], 
             n => raw.extend_from_slice(&buf[..n]),
         }
     }
+    let bytes = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|end| raw[end + 4..].to_vec()).unwrap_or_default();
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
     let mut lines = head.lines();
@@ -78,7 +81,7 @@ pub fn call_raw(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], 
         .collect();
     let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
     let body = if chunked { super::erp::dechunk(body) } else { body.to_string() };
-    Reply { status, headers, body }
+    Reply { status, headers, body, bytes }
 }
 
 /// A bearer token's header value.

@@ -32,6 +32,9 @@ fn main() -> ExitCode {
         println!("clerk-reader {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
+    if std::env::args().nth(1).is_some_and(|a| a == "--libreoffice") {
+        return libreoffice(std::env::args_os().skip(2).collect());
+    }
     sandbox::enter();
     keep_freed_memory();
     pdf::init();
@@ -42,6 +45,32 @@ fn main() -> ExitCode {
     }
     let mut engine = ocr::Engine::default();
     serve(&mut input, &mut output, &mut engine)
+}
+
+/// `--libreoffice SOFFICE WORK NAME`: converts the file NAME in the folder WORK to a PDF in
+/// WORK/out with LibreOffice, confined first (`sandbox::confine_libreoffice`) and then replaced
+/// by LibreOffice, which keeps the confinement; the pool set its limits before. LibreOffice
+/// starts programs and opens local sockets, so the reader's seccomp filter is not applied here.
+fn libreoffice(args: Vec<std::ffi::OsString>) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let [soffice, work, name] = args.as_slice() else {
+        eprintln!("usage: clerk-reader --libreoffice SOFFICE WORK NAME");
+        return ExitCode::FAILURE;
+    };
+    let work = sandbox::confine_libreoffice(std::path::Path::new(work));
+    let profile = format!("-env:UserInstallation=file://{}", work.join("profile").display());
+    let error = std::process::Command::new(soffice)
+        .arg(profile)
+        .args(["--headless", "--norestore", "--nologo", "--nolockcheck", "--nodefault", "--convert-to", "pdf", "--outdir"])
+        .arg(work.join("out"))
+        .arg(work.join(name))
+        .env("HOME", &work)
+        .env("TMPDIR", work.join("tmp"))
+        // The daemon's own folder may be hidden under the new /tmp.
+        .current_dir(&work)
+        .exec();
+    eprintln!("clerk-reader: cannot start LibreOffice ({}): {error}", std::path::Path::new(soffice).display());
+    ExitCode::FAILURE
 }
 
 /// Buffers of a document's size (its bytes, its text) are allocated for every document; glibc
@@ -108,6 +137,11 @@ fn send(output: &mut impl Write, reply: &Reply, max_file_size: u64) -> std::io::
 
 /// Pages of a PDF batch as a PDF of their own.
 fn cut(bytes: &[u8], request: &Request, pages: &[u32]) -> Result<Vec<u8>, Unreadable> {
+    // Fault injection for the test of a kill while a batch is cut: each part takes this many
+    // milliseconds longer, so the kill lands while the daemon is cutting, whatever the machine.
+    if let Some(ms) = std::env::var("CLERK_READER_SLOW_PART").ok().and_then(|s| s.parse().ok()) {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
     match clerk::read::precheck(bytes, bytes.len() as u64, &request.name, &request.limits)? {
         "application/pdf" => part::cut(bytes, pages),
         _ => Err(Unreadable("clerk cuts batches that are PDFs; this file is not one".into())),
@@ -135,7 +169,7 @@ fn render(bytes: &[u8], request: &Request, page: u32) -> Result<protocol::PageIm
     let limits = &request.limits;
     let deadline = Instant::now() + Duration::from_secs(limits.max_seconds);
     let media_type = clerk::read::precheck(bytes, bytes.len() as u64, &request.name, limits)?;
-    let (mut gray, width_pt, height_pt) = match media_type {
+    let (gray, width_pt, height_pt, pages) = match media_type {
         "application/pdf" => pdf::preview(bytes, page, limits, deadline)?,
         "text/plain" => return Err(Unreadable("a text file has no page image; see its text".into())),
         "application/xml" => return Err(Unreadable("an XML e-invoice has no page image; see its rendering".into())),
@@ -152,9 +186,17 @@ fn render(bytes: &[u8], request: &Request, page: u32) -> Result<protocol::PageIm
                 .ok_or_else(|| Unreadable(format!("the image has {count} page(s); there is no page {page}")))?;
             let (w, h) = img.dimensions();
             let pt = |px: u32| px as f64 * 72.0 / ocr::IMAGE_DPI;
-            (img, pt(w), pt(h))
+            (img, pt(w), pt(h), count as u32)
         }
     };
+    // As OCR read it: the word boxes of a page read turned are on the turned page.
+    let (gray, width_pt, height_pt) = match request.turn {
+        90 => (::image::imageops::rotate90(&gray), height_pt, width_pt),
+        180 => (::image::imageops::rotate180(&gray), width_pt, height_pt),
+        270 => (::image::imageops::rotate270(&gray), height_pt, width_pt),
+        _ => (gray, width_pt, height_pt),
+    };
+    let mut gray = gray;
     if gray.width() > 1600 {
         let h = (gray.height() as u64 * 1600 / gray.width() as u64).max(1) as u32;
         gray = ::image::imageops::resize(&gray, 1600, h, ::image::imageops::FilterType::Triangle);
@@ -163,7 +205,7 @@ fn render(bytes: &[u8], request: &Request, page: u32) -> Result<protocol::PageIm
     ::image::codecs::png::PngEncoder::new(&mut png)
         .write_image(gray.as_raw(), gray.width(), gray.height(), ::image::ExtendedColorType::L8)
         .map_err(|e| Unreadable(format!("page {page} could not be drawn: {e}")))?;
-    Ok(protocol::PageImage { png, width_pt, height_pt })
+    Ok(protocol::PageImage { png, width_pt, height_pt, pages })
 }
 
 fn read(bytes: &[u8], request: &Request, engine: &mut ocr::Engine) -> Result<Extracted, Unreadable> {

@@ -54,20 +54,20 @@ impl Engine {
             Unreadable(format!("OCR could not read page {number}: {e}"))
         };
         let (mut text, mut words) = self.recognise(pixels, width, height, stride).map_err(failed)?;
-        let (mut width, mut height) = (width, height);
+        let (mut width, mut height, mut turned) = (width, height, 0);
         // A blank page reads no words at all: nothing to turn.
         if !words.is_empty() && confidence(&words) < TURN_BELOW {
             let detector = self.osd.get_or_insert_with(osd::Detector::default);
             if let Some(turn) = detector.upright_turn(pixels, width, height, stride, dpi).filter(|t| *t != 0) {
-                let (turned, w, h) = rotate(pixels, width, height, stride, turn);
-                let (t, ws) = self.recognise(&turned, w, h, w).map_err(failed)?;
+                let (upright, w, h) = rotate(pixels, width, height, stride, turn);
+                let (t, ws) = self.recognise(&upright, w, h, w).map_err(failed)?;
                 if confidence(&ws) > confidence(&words) {
-                    (text, words, width, height) = (t, ws, w, h);
+                    (text, words, width, height, turned) = (t, ws, w, h, turn);
                 }
             }
         }
         let boxes = words.iter().map(|w| TextBox::from_pixels(w, dpi)).collect();
-        Ok(Page { number, text, ocr: true, width, height, words, boxes, ..Page::default() })
+        Ok(Page { number, text, ocr: true, width, height, words, boxes, turned, ..Page::default() })
     }
 
     fn recognise(

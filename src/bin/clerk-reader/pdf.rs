@@ -327,9 +327,9 @@ fn log_errors() {
     }
 }
 
-/// Page `page` (from 1) drawn for people at a screen's resolution: gray pixels and the page's
-/// size in points.
-pub fn preview(bytes: &[u8], page: u32, limits: &Limits, deadline: Instant) -> Result<(GrayImage, f64, f64), Unreadable> {
+/// Page `page` (from 1) drawn for people at a screen's resolution: gray pixels, the page's size
+/// in points, and the document's page count.
+pub fn preview(bytes: &[u8], page: u32, limits: &Limits, deadline: Instant) -> Result<(GrayImage, f64, f64, u32), Unreadable> {
     let doc = Document::open(bytes)?;
     let count = doc.pages();
     if page == 0 || page as usize > count {
@@ -338,7 +338,7 @@ pub fn preview(bytes: &[u8], page: u32, limits: &Limits, deadline: Instant) -> R
     let (gray, w_pt, h_pt) = doc.render_at_most(page as usize, PREVIEW_DPI, limits, deadline)?;
     let image = GrayImage::from_raw(gray.width, gray.height, gray.pixels)
         .ok_or_else(|| Unreadable(format!("page {page} could not be drawn")))?;
-    Ok((image, w_pt, h_pt))
+    Ok((image, w_pt, h_pt, count as u32))
 }
 
 /// Sharp enough on a screen beside a form, small enough to send quickly.

@@ -17,15 +17,102 @@ pub fn enter() {
 }
 
 fn landlock() -> Result<(), String> {
-    use landlock::{Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetStatus, ABI};
+    restrict(None)
+}
+
+/// For LibreOffice converting an Office file (`--libreoffice`), in folder `work`: where the
+/// kernel allows namespaces, no network at all and a `/tmp` of its own (LibreOffice makes its
+/// single-instance socket in `/tmp` whatever TMPDIR says), `work` then being `/tmp/work`; writes
+/// only beneath `work` (and to `/dev/null`) and no TCP by landlock; the first process the kernel
+/// kills when memory runs out. Without namespaces LibreOffice may also make its socket in the
+/// real `/tmp`, and nothing else there. Returns the path `work` has from now on.
+pub fn confine_libreoffice(work: &std::path::Path) -> std::path::PathBuf {
+    let _ = std::fs::write("/proc/self/oom_score_adj", "500");
+    let (work, own_tmp) = match private_tmp(work) {
+        Ok(inside) => (inside, true),
+        Err(e) => {
+            eprintln!("clerk-reader: no namespaces for LibreOffice ({e}); it keeps the network, and its socket goes in /tmp");
+            (work.to_path_buf(), false)
+        }
+    };
+    // The `/tmp` of its own is `work/tmp`, but landlock follows the paths as mounted.
+    let dirs = if own_tmp { vec![work.clone(), "/tmp".into()] } else { vec![work.clone()] };
+    if let Err(e) = restrict(Some(Writable { dirs: &dirs, socket_in_tmp: !own_tmp })) {
+        eprintln!("clerk-reader: landlock is not available ({e}); LibreOffice may write files and open TCP connections");
+    }
+    work
+}
+
+/// New mount and network namespaces (in a user namespace when this process may not make them
+/// itself), `work/tmp` mounted over `/tmp` and `work` at `/tmp/work`, which it returns. `Err`
+/// when there are no namespaces to have; a mount that fails once they are made ends the process
+/// (its files are no longer where they were).
+fn private_tmp(work: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    use std::ffi::CString;
+    use std::os::fd::AsRawFd;
+    let os = |what: &str| format!("{what}: {}", std::io::Error::last_os_error());
+    let c = |p: &str| CString::new(p).expect("no NUL in a path clerk made");
+    std::fs::create_dir_all(work.join("tmp/work")).map_err(|e| e.to_string())?;
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    // SAFETY: plain system calls on this single-threaded process, with valid C strings.
+    unsafe {
+        if libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWNET) != 0 {
+            if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWNET) != 0 {
+                return Err(os("unshare"));
+            }
+            // The same user inside as outside, so its files stay its own.
+            std::fs::write("/proc/self/setgroups", "deny").map_err(|e| format!("setgroups: {e}"))?;
+            std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1")).map_err(|e| format!("uid_map: {e}"))?;
+            std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1")).map_err(|e| format!("gid_map: {e}"))?;
+        }
+        if libc::mount(c("none").as_ptr(), c("/").as_ptr(), std::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()) != 0 {
+            return Err(os("making mounts private"));
+        }
+        // Held open in the new namespace (a mount is bound only from the caller's own): `work`
+        // may itself be under the `/tmp` about to be covered.
+        let held = std::fs::File::open(work).map_err(|e| format!("{}: {e}", work.display()))?;
+        let bind = |from: &str, to: &str| {
+            if libc::mount(c(from).as_ptr(), c(to).as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null()) != 0 {
+                eprintln!("clerk-reader: LibreOffice's {}", os(&format!("mount of {from} on {to}")));
+                std::process::exit(1);
+            }
+        };
+        bind(&work.join("tmp").to_string_lossy(), "/tmp");
+        bind(&format!("/proc/self/fd/{}", held.as_raw_fd()), "/tmp/work");
+    }
+    Ok("/tmp/work".into())
+}
+
+/// Where a confined LibreOffice may write.
+struct Writable<'a> {
+    dirs: &'a [std::path::PathBuf],
+    /// Its single-instance socket in the real `/tmp` (no file contents, no removal).
+    socket_in_tmp: bool,
+}
+
+/// Landlock: no file writes but where `writable` says, no TCP.
+fn restrict(writable: Option<Writable>) -> Result<(), String> {
+    use landlock::{
+        path_beneath_rules, Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr,
+        RulesetCreatedAttr, RulesetStatus, ABI,
+    };
     let abi = ABI::V5;
-    let status = Ruleset::default()
+    let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
         .handle_access(AccessFs::from_write(abi))
         .and_then(|r| r.handle_access(AccessNet::from_all(abi)))
         .and_then(|r| r.create())
-        .and_then(|r| r.restrict_self())
         .map_err(|e| e.to_string())?;
+    if let Some(w) = writable {
+        ruleset = ruleset
+            .add_rules(path_beneath_rules(w.dirs, AccessFs::from_write(abi)))
+            .and_then(|r| r.add_rules(path_beneath_rules(["/dev/null"], AccessFs::from_write(abi) & AccessFs::from_file(abi))))
+            .map_err(|e| e.to_string())?;
+        if w.socket_in_tmp {
+            ruleset = ruleset.add_rules(path_beneath_rules(["/tmp"], AccessFs::MakeSock)).map_err(|e| e.to_string())?;
+        }
+    }
+    let status = ruleset.restrict_self().map_err(|e| e.to_string())?;
     if status.ruleset == RulesetStatus::NotEnforced {
         return Err("the kernel does not enforce it".into());
     }

@@ -97,6 +97,23 @@ pub fn sniff(head: &[u8], name: &str) -> Option<&'static str> {
     None
 }
 
+/// The usual file extension of one of [`TYPES`].
+pub fn extension(media_type: &str) -> &'static str {
+    match media_type {
+        DOCX => "docx",
+        XLSX => "xlsx",
+        PPTX => "pptx",
+        ODT => "odt",
+        ODS => "ods",
+        ODP => "odp",
+        RTF => "rtf",
+        HTML => "html",
+        EML => "eml",
+        MSG => "msg",
+        _ => "zip",
+    }
+}
+
 /// A message's header block: its first line a header field every mail has.
 fn looks_like_message(head: &[u8]) -> bool {
     const FIELDS: &[&str] = &["return-path:", "received:", "from:", "message-id:", "mime-version:", "delivered-to:", "date:", "x-"];

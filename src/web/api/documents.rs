@@ -94,7 +94,7 @@ pub async fn original(caller: Caller, State(s): State<Service>, Path(id): Path<i
     responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn page_image(caller: Caller, State(s): State<Service>, Path((id, n)): Path<(i64, u32)>) -> ApiResult<Response> {
     let doc = readable(&s, &caller, id).await?;
-    let image = crate::web::preview::page_image(&s, &doc.sha256, &doc.original_name, n).await?;
+    let image = crate::web::preview::page_image(&s, &doc, n).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/png".to_string()),
