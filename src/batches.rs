@@ -136,3 +136,54 @@ pub async fn move_boundary(store: &Store, readers: &Readers, document: i64, to: 
         )),
     }
 }
+
+/// A document that reads as two: its pages from `k` on, read alone, are a document of the same
+/// type whose required fields — what identifies one, an invoice's number, date and total — differ
+/// from the whole's in at least two of them (in the only one, for a type that requires one).
+/// What a separator sheet the rule missed leaves in a batch. A continuation page that repeats
+/// the header reads the same number and date, so it does not count. Returns `k` (from 1) and
+/// what those pages read as.
+pub fn second_document(
+    doctype: &crate::classify::doctype::DocType,
+    text: &str,
+    boxes: Option<&[crate::classify::PageBoxes]>,
+    fields: &crate::classify::Fields,
+) -> Option<(usize, crate::classify::Fields)> {
+    let required = doctype.required_fields();
+    if required.is_empty() {
+        return None;
+    }
+    let pages: Vec<&str> = text.split('\u{c}').collect();
+    (1..pages.len()).find_map(|k| {
+        let tail = pages[k..].join("\u{c}");
+        let doc = crate::classify::Doc { boxes: boxes.map(|b| &b[k.min(b.len())..]), ..crate::classify::Doc::plain(&tail) };
+        let read = crate::classify::extract_fields(doctype, doc, &Default::default());
+        if read.exception.is_some() {
+            return None;
+        }
+        let differ = required
+            .iter()
+            .filter(|f| matches!((fields.get(*f), read.fields.get(*f)), (Some(a), Some(b)) if a != b))
+            .count();
+        (differ >= required.len().min(2)).then_some((k + 1, read.fields))
+    })
+}
+
+/// The sentence for an agent about a document that reads as two (`second_document`).
+pub fn reads_as_two(doctype: &str, pages: usize, from: usize, whole: &crate::classify::Fields, tail: &crate::classify::Fields, required: &[String]) -> String {
+    let say = |fields: &crate::classify::Fields| {
+        required
+            .iter()
+            .filter_map(|f| fields.get(f).map(|v| format!("{f} {}", crate::classify::field_text(v))))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let tail_pages = if from == pages { format!("page {from}") } else { format!("pages {from}–{pages}") };
+    format!(
+        "this may be two documents: {tail_pages} read alone as another {doctype} ({}) than the pages before ({}); \
+         if so, split it after page {} on this page, else resolve it as it is",
+        say(tail),
+        say(whole),
+        from - 1
+    )
+}

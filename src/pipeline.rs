@@ -264,7 +264,12 @@ impl Pipeline {
         } else {
             (outcome, text, boxes, barcodes)
         };
+        let pages_again = text.contains('\u{c}').then(|| (text.clone(), boxes.clone()));
         let outcome = self.as_vendor_taught(outcome, text, boxes, einvoice, barcodes).await?;
+        let outcome = match pages_again {
+            Some((text, boxes)) if outcome.exception.is_none() => self.one_or_two(job.document_id, outcome, text, boxes).await?,
+            _ => outcome,
+        };
         let version = outcome.doctype.as_ref().and_then(|t| active.classifier.get(t)).map(|t| t.version.clone());
         let bots = self.active().definitions.bots();
         let runs = match (&outcome.exception, &outcome.doctype) {
@@ -283,6 +288,34 @@ impl Pipeline {
             }
         }
         Ok(())
+    }
+
+    /// A part of a batch that reads as two documents (a separator the rule missed) goes to an
+    /// agent, who can split it where the second one starts, instead of to its bots.
+    async fn one_or_two(
+        &self,
+        id: i64,
+        mut outcome: Outcome,
+        text: String,
+        boxes: Option<Vec<crate::classify::PageBoxes>>,
+    ) -> anyhow::Result<Outcome> {
+        let Some(doctype) = outcome.doctype.clone() else { return Ok(outcome) };
+        if !self.store.document_origin(id).await?.is_some_and(|(_, batch)| batch.is_some()) {
+            return Ok(outcome);
+        }
+        let (active, fields) = (self.active(), outcome.fields.clone());
+        let found = tokio::task::spawn_blocking(move || {
+            let t = active.classifier.get(&doctype)?;
+            let pages = text.split('\u{c}').count();
+            crate::batches::second_document(t, &text, boxes.as_deref(), &fields).map(|(from, tail)| {
+                crate::batches::reads_as_two(&doctype, pages, from, &fields, &tail, &t.required_fields())
+            })
+        })
+        .await?;
+        if let Some(reason) = found {
+            outcome.exception = Some((ExceptionKind::Ambiguous, reason));
+        }
+        Ok(outcome)
     }
 
     /// An invoice from a vendor agents taught is read again, the way they showed it.

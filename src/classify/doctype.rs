@@ -99,6 +99,24 @@ impl DocType {
         matches!(&self.rules, Rules::Native(n) if n.match_barcode.is_some() || n.fields.iter().any(|f| f.from_barcodes))
     }
 
+    /// The fields without which a document of this type is incomplete: what identifies one
+    /// (an e-invoice's are its XML's, checked by its own rules, so none here).
+    pub fn required_fields(&self) -> Vec<String> {
+        match &self.rules {
+            Rules::Native(n) => {
+                let mut required: Vec<String> = n.fields.iter().filter(|f| f.required).map(|f| f.name.clone()).collect();
+                for f in n.extract.iter().flat_map(|x| &x.required) {
+                    if !required.contains(f) {
+                        required.push(f.clone());
+                    }
+                }
+                required
+            }
+            Rules::Invoice2data(t) => t.required.clone(),
+            Rules::EInvoice(_) => vec![],
+        }
+    }
+
     /// Names of the fields an agent may set for this type.
     pub fn field_names(&self) -> Vec<String> {
         match &self.rules {

@@ -426,14 +426,12 @@ fn extract_with(
                     },
                 }
             }
-            let mut required: Vec<String> = n.fields.iter().filter(|f| f.required).map(|f| f.name.clone()).collect();
             if let Some(x) = &n.extract {
                 let r = read.unwrap_or_else(|| generic_reading(&doc));
                 generic::fill(&r, &x.required, overrides, &mut fields, &mut problems);
-                required.extend(x.required.iter().filter(|f| !required.contains(f)).cloned().collect::<Vec<_>>());
                 reading = Some(Box::new(r));
             }
-            (fields, problems, required)
+            (fields, problems, doctype.required_fields())
         }
         Rules::Invoice2data(t) => {
             let x = t.extract(text, doc.boxes, overrides);

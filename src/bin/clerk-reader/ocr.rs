@@ -53,14 +53,24 @@ impl Engine {
             eprintln!("tesseract: page {number}: {e}");
             Unreadable(format!("OCR could not read page {number}: {e}"))
         };
-        let (mut text, mut words) = self.recognise(pixels, width, height, stride).map_err(failed)?;
+        let (mut text, mut words) = self.recognise(pixels, width, height, stride, false).map_err(failed)?;
+        // Uneven light (a photographed page, a shadow across a scan) defeats one threshold for
+        // the whole page: below what a clean page reaches, a threshold per neighbourhood gets a
+        // look too, and the more confident reading is kept.
+        let mut local = false;
+        if !words.is_empty() && confidence(&words) < LOCAL_BELOW {
+            let (t, ws) = self.recognise(pixels, width, height, stride, true).map_err(failed)?;
+            if confidence(&ws) > confidence(&words) {
+                (text, words, local) = (t, ws, true);
+            }
+        }
         let (mut width, mut height, mut turned) = (width, height, 0);
         // A blank page reads no words at all: nothing to turn.
         if !words.is_empty() && confidence(&words) < TURN_BELOW {
             let detector = self.osd.get_or_insert_with(osd::Detector::default);
             if let Some(turn) = detector.upright_turn(pixels, width, height, stride, dpi).filter(|t| *t != 0) {
                 let (upright, w, h) = rotate(pixels, width, height, stride, turn);
-                let (t, ws) = self.recognise(&upright, w, h, w).map_err(failed)?;
+                let (t, ws) = self.recognise(&upright, w, h, w, local).map_err(failed)?;
                 if confidence(&ws) > confidence(&words) {
                     (text, words, width, height, turned) = (t, ws, w, h, turn);
                 }
@@ -76,17 +86,25 @@ impl Engine {
         width: u32,
         height: u32,
         stride: u32,
+        local: bool,
     ) -> Result<(String, Vec<Word>), String> {
         let languages = if self.languages.is_empty() { "eng" } else { self.languages.as_str() };
         let tess = match self.tess.take() {
             Some(t) => t,
-            None => tesseract::Tesseract::new(None, Some(languages)).map_err(|_| {
-                format!(
-                    "the OCR languages {languages:?} are not installed (install tesseract-ocr-{})",
-                    languages.split('+').next().unwrap_or("eng")
-                )
-            })?,
+            None => {
+                let t = tesseract::Tesseract::new(None, Some(languages)).map_err(|_| {
+                    format!(
+                        "the OCR languages {languages:?} are not installed (install tesseract-ocr-{})",
+                        languages.split('+').next().unwrap_or("eng")
+                    )
+                })?;
+                t
+            }
         };
+        // 0: one threshold for the page (Otsu, tesseract's default); 2: a threshold per
+        // neighbourhood (Sauvola).
+        let method = if local { "2" } else { "0" };
+        let tess = tess.set_variable("thresholding_method", method).map_err(|_| "tesseract refused its settings".to_string())?;
         let mut tess = tess
             .set_frame(pixels, width as i32, height as i32, 1, stride as i32)
             .map_err(|_| "the page image is not a valid picture".to_string())?
@@ -104,6 +122,11 @@ impl Engine {
 /// the page's orientation is asked (the better reading is kept either way: this only decides
 /// when the extra look is spent).
 const TURN_BELOW: f32 = 70.0;
+
+/// Clean scans and prints read with a mean word confidence of 85 to 95 (19 of 20 of the scan
+/// corpus's pages at 89 or more); photographed pages from 29 to 93. Below this, the page gets a
+/// second reading with a local threshold (again, only deciding when the extra look is spent).
+const LOCAL_BELOW: f32 = 85.0;
 
 /// Mean confidence of the words read (0 when there are none).
 fn confidence(words: &[Word]) -> f32 {

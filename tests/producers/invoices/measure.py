@@ -14,6 +14,7 @@ on >= 90% of every text producer's invoices and >= 80% of the scans, >= 99% of s
 >= 50% of text-PDF invoices straight through — naming each one short.
 """
 import json
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -59,7 +60,7 @@ def printed_texts(clerk, files):
     texts = {}
     for i in range(0, len(files), 100):
         run = subprocess.run([clerk, "text", "--json"] + files[i:i + 100], capture_output=True, text=True,
-                             env={"CLERK_LOG": "error", "PATH": "/usr/bin:/bin"})
+                             env={"CLERK_LOG": "error", "PATH": "/usr/bin:/bin", **{k: v for k, v in os.environ.items() if k.startswith("CLERK_OCR")}})
         for line in run.stdout.splitlines():
             v = json.loads(line)
             text = "".join(p.get("text", "") for p in v.get("pages", []))
@@ -77,7 +78,7 @@ def main():
     got = {}
     for i in range(0, len(files), 200):
         run = subprocess.run([clerk, "classify", "--json", "--explain", "--definitions", str(defs)] + files[i:i + 200],
-                             capture_output=True, text=True, env={"CLERK_LOG": "error", "PATH": "/usr/bin:/bin"})
+                             capture_output=True, text=True, env={"CLERK_LOG": "error", "PATH": "/usr/bin:/bin", **{k: v for k, v in os.environ.items() if k.startswith("CLERK_OCR")}})
         for line in run.stdout.splitlines():
             v = json.loads(line)
             got[v["file"]] = v
@@ -171,7 +172,7 @@ def main():
         root = Path(sys.argv[sys.argv.index("--others") + 1])
         files = sorted(str(p) for p in root.rglob("*.pdf"))
         run = subprocess.run([clerk, "classify", "--json", "--definitions", str(defs)] + files,
-                             capture_output=True, text=True, env={"CLERK_LOG": "error", "PATH": "/usr/bin:/bin"})
+                             capture_output=True, text=True, env={"CLERK_LOG": "error", "PATH": "/usr/bin:/bin", **{k: v for k, v in os.environ.items() if k.startswith("CLERK_OCR")}})
         others = [json.loads(l) for l in run.stdout.splitlines()]
     groups = sorted({g for g, _ in per})
     print(f"{'':16}" + "".join(f"{f[:12]:>13}" for f in FIELDS))
