@@ -138,35 +138,41 @@ pub async fn move_boundary(store: &Store, readers: &Readers, document: i64, to: 
 }
 
 /// A document that reads as two: its pages from `k` on, read alone, are a document of the same
-/// type whose required fields — what identifies one, an invoice's number, date and total — differ
-/// from the whole's in at least two of them (in the only one, for a type that requires one).
+/// type whose identifier differs from the whole's — a required field whose value is neither a
+/// date nor an amount (an invoice's number; invoices of one vendor may share a date and a total).
 /// What a separator sheet the rule missed leaves in a batch. A continuation page that repeats
-/// the header reads the same number and date, so it does not count. Returns `k` (from 1) and
-/// what those pages read as.
+/// the header reads the same number, and one without it is no document alone, so neither counts.
+/// Returns `k` (from 1) and what those pages read as.
 pub fn second_document(
     doctype: &crate::classify::doctype::DocType,
     text: &str,
     boxes: Option<&[crate::classify::PageBoxes]>,
     fields: &crate::classify::Fields,
 ) -> Option<(usize, crate::classify::Fields)> {
-    let required = doctype.required_fields();
-    if required.is_empty() {
+    let identifiers: Vec<String> =
+        doctype.required_fields().into_iter().filter(|f| fields.get(f).is_some_and(identifies)).collect();
+    if identifiers.is_empty() {
         return None;
     }
     let pages: Vec<&str> = text.split('\u{c}').collect();
-    (1..pages.len()).find_map(|k| {
+    // From the last page back: the second document starts at the latest page from which the
+    // rest still reads as it (the page with its number), not at the first page after which it
+    // does (which takes the first document's last pages along).
+    (1..pages.len()).rev().find_map(|k| {
         let tail = pages[k..].join("\u{c}");
         let doc = crate::classify::Doc { boxes: boxes.map(|b| &b[k.min(b.len())..]), ..crate::classify::Doc::plain(&tail) };
         let read = crate::classify::extract_fields(doctype, doc, &Default::default());
-        if read.exception.is_some() {
-            return None;
-        }
-        let differ = required
-            .iter()
-            .filter(|f| matches!((fields.get(*f), read.fields.get(*f)), (Some(a), Some(b)) if a != b))
-            .count();
-        (differ >= required.len().min(2)).then_some((k + 1, read.fields))
+        let other = identifiers.iter().any(|f| read.fields.get(f).is_some_and(|v| Some(v) != fields.get(f)));
+        (read.exception.is_none() && other).then_some((k + 1, read.fields))
     })
+}
+
+/// A normalised value that names one document: text, not a date (`2024-06-03`) or an amount.
+fn identifies(value: &serde_json::Value) -> bool {
+    let serde_json::Value::String(s) = value else { return false };
+    let date = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok();
+    let amount = s.parse::<f64>().is_ok();
+    !s.trim().is_empty() && !date && !amount
 }
 
 /// The sentence for an agent about a document that reads as two (`second_document`).

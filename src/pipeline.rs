@@ -267,7 +267,9 @@ impl Pipeline {
         let pages_again = text.contains('\u{c}').then(|| (text.clone(), boxes.clone()));
         let outcome = self.as_vendor_taught(outcome, text, boxes, einvoice, barcodes).await?;
         let outcome = match pages_again {
-            Some((text, boxes)) if outcome.exception.is_none() => self.one_or_two(job.document_id, outcome, text, boxes).await?,
+            Some((text, boxes)) if matches!(outcome.exception, None | Some((ExceptionKind::Incomplete, _))) => {
+                self.one_or_two(job.document_id, outcome, text, boxes).await?
+            }
             _ => outcome,
         };
         let version = outcome.doctype.as_ref().and_then(|t| active.classifier.get(t)).map(|t| t.version.clone());
@@ -291,7 +293,8 @@ impl Pipeline {
     }
 
     /// A part of a batch that reads as two documents (a separator the rule missed) goes to an
-    /// agent, who can split it where the second one starts, instead of to its bots.
+    /// agent, who can split it where the second one starts, instead of to its bots (or with that
+    /// said first, when it was incomplete read as one).
     async fn one_or_two(
         &self,
         id: i64,
@@ -313,6 +316,11 @@ impl Pipeline {
         })
         .await?;
         if let Some(reason) = found {
+            // Read as one, two invoices often miss a field (two totals): said after.
+            let reason = match outcome.exception.take() {
+                Some((_, incomplete)) => format!("{reason} — read as one, {incomplete}"),
+                None => reason,
+            };
             outcome.exception = Some((ExceptionKind::Ambiguous, reason));
         }
         Ok(outcome)
