@@ -12,7 +12,6 @@ as clean.py writes them) and an empty OUT/truth.jsonl:
 Deterministic: every choice comes from the file's name. Written before any OCR setting was
 tried on it, from what phone pictures of paper show, not from what clerk reads well.
 """
-import hashlib
 import json
 import math
 import random
@@ -22,6 +21,9 @@ import tempfile
 from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scan import one_print_each, seed_of, write_records  # noqa: E402
 
 
 def solve(a, b):
@@ -91,26 +93,15 @@ def photograph(pdf, out, rnd):
 def main():
     corpus, out = Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve()
     truth = [json.loads(l) for l in open(corpus / "truth.jsonl")]
-    producers = sorted({t["producer"] for t in truth})
-    by_name = {}
-    for t in truth:
-        by_name.setdefault(Path(t["file"]).stem, {})[t["producer"]] = t
     records = []
-    for i, (name, made) in enumerate(sorted(by_name.items())):
-        choices = [p for p in producers[i % len(producers):] + producers[:i % len(producers)] if p in made]
-        t = made[choices[0]]
+    for name, t in one_print_each(truth):
         jpg = out / "photo" / f"{t['producer']}-{name}.jpg"
-        seed = int(hashlib.sha256(jpg.name.encode()).hexdigest()[:8], 16)
         if not jpg.exists():
-            photograph(t["file"], jpg, random.Random(seed))
+            photograph(t["file"], jpg, random.Random(seed_of(jpg)))
         records.append({**t, "file": str(jpg), "producer": "scan", "scanned_from": t["producer"]})
     out.mkdir(parents=True, exist_ok=True)
     (out / "truth.jsonl").write_text("")
-    with open(out / "scans.jsonl", "w") as fh:
-        for r in records:
-            fh.write(json.dumps(r) + "\n")
-    print(f"{len(records)} photos")
-
+    write_records(out, records, "photos")
 
 if __name__ == "__main__":
     main()

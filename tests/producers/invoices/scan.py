@@ -39,27 +39,40 @@ def scan(pdf, out, seed):
         pages[0].save(out, "PDF", resolution=200, save_all=True, append_images=pages[1:], quality=60)
 
 
-def main():
-    out = Path(sys.argv[1]).resolve()
-    truth = [json.loads(l) for l in open(out / "truth.jsonl")]
+def one_print_each(truth):
+    """(name, record) for each invoice, printed by one producer: the producers in turn, so every
+    producer is taken."""
     producers = sorted({t["producer"] for t in truth})
     by_name = {}
     for t in truth:
         by_name.setdefault(Path(t["file"]).stem, {})[t["producer"]] = t
-    records = []
     for i, (name, made) in enumerate(sorted(by_name.items())):
-        # Each name scanned from one producer, the producers in turn.
         choices = [p for p in producers[i % len(producers):] + producers[:i % len(producers)] if p in made]
-        t = made[choices[0]]
-        pdf = out / "scan" / f"{t['producer']}-{name}.pdf"
-        seed = int(hashlib.sha256(pdf.name.encode()).hexdigest()[:8], 16)
-        if not pdf.exists():
-            scan(t["file"], pdf, seed)
-        records.append({**t, "file": str(pdf), "producer": "scan", "scanned_from": t["producer"]})
+        yield name, made[choices[0]]
+
+
+def seed_of(path):
+    return int(hashlib.sha256(path.name.encode()).hexdigest()[:8], 16)
+
+
+def write_records(out, records, what):
+    """OUT/scans.jsonl, the records measure.py reads after truth.jsonl."""
     with open(out / "scans.jsonl", "w") as fh:
         for r in records:
             fh.write(json.dumps(r) + "\n")
-    print(f"{len(records)} scans")
+    print(f"{len(records)} {what}")
+
+
+def main():
+    out = Path(sys.argv[1]).resolve()
+    truth = [json.loads(l) for l in open(out / "truth.jsonl")]
+    records = []
+    for name, t in one_print_each(truth):
+        pdf = out / "scan" / f"{t['producer']}-{name}.pdf"
+        if not pdf.exists():
+            scan(t["file"], pdf, seed_of(pdf))
+        records.append({**t, "file": str(pdf), "producer": "scan", "scanned_from": t["producer"]})
+    write_records(out, records, "scans")
 
 
 if __name__ == "__main__":
