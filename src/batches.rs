@@ -11,17 +11,19 @@ use crate::store::{NewPart, Store};
 use std::path::Path;
 
 /// Cuts `parts` (page numbers in the batch, each with its archive number) out of the batch at
-/// `path` and stores their PDFs. `Err` is a sentence for the agent, naming the part that failed.
+/// `path` (a PDF or a TIFF, `media_type`) and stores their files, of the batch's kind. `Err` is a sentence for the agent, naming the part that failed.
 pub async fn cut<'a>(
     store: &Store,
     readers: &Readers,
     path: &Path,
     name: &str,
+    media_type: &str,
     batch_pages: &[Page],
     parts: &'a [(Vec<u32>, Option<String>)],
     replaces: &[i64],
 ) -> anyhow::Result<Result<Vec<NewPart<'a>>, String>> {
     let stem = Path::new(name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let (media_type, extension) = kind_of(media_type);
     let mut out = Vec::with_capacity(parts.len());
     for (k, (pages, asn)) in parts.iter().enumerate() {
         let ranges = page_ranges(pages);
@@ -43,7 +45,8 @@ pub async fn cut<'a>(
             false => format!("pages-{}", ranges.replace(", ", "_")),
         };
         out.push(NewPart {
-            name: format!("{stem}-{suffix}.pdf"),
+            name: format!("{stem}-{suffix}.{extension}"),
+            media_type,
             sha256: stored.sha256,
             size: stored.size,
             batch_pages: ranges,
@@ -53,6 +56,23 @@ pub async fn cut<'a>(
         });
     }
     Ok(Ok(out))
+}
+
+/// Batches are cut when they are PDFs or multi-page TIFFs (what scanners and fax servers write).
+pub fn cuttable(media_type: &str) -> bool {
+    matches!(media_type, PDF | TIFF)
+}
+
+const PDF: &str = "application/pdf";
+const TIFF: &str = "image/tiff";
+
+/// The kind of file a batch's parts are, and their extension: a TIFF batch's parts are TIFFs
+/// (each page's directory and strips copied as they are), a PDF's PDFs.
+pub fn kind_of(batch_media_type: &str) -> (&'static str, &'static str) {
+    match batch_media_type {
+        TIFF => (TIFF, "tif"),
+        _ => (PDF, "pdf"),
+    }
 }
 
 /// Where an agent moves a boundary.
@@ -128,7 +148,10 @@ pub async fn move_boundary(store: &Store, readers: &Readers, document: i64, to: 
     let path = store.blobs.path(&original.sha256).await.map_err(anyhow::Error::from)?;
     let batch_pages = store.document_pages(batch).await?;
     let parts: Vec<(Vec<u32>, Option<String>)> = groups.into_iter().map(|g| (g, None)).collect();
-    let cut = cut(store, readers, &path, &original.original_name, &batch_pages, &parts, &replaced).await?.map_err(MoveError::Refused)?;
+    let media_type = original.media_type.as_deref().unwrap_or_default();
+    let cut = cut(store, readers, &path, &original.original_name, media_type, &batch_pages, &parts, &replaced)
+        .await?
+        .map_err(MoveError::Refused)?;
     match store.replace_parts(batch, &replaced, &cut, agent, &why).await? {
         Some(ids) => Ok(ids),
         None => Err(MoveError::Refused(

@@ -149,11 +149,11 @@ impl Pipeline {
         let finished = match outcome {
             ReadOutcome::Read(extracted) => {
                 let plan = rule
-                    .filter(|_| extracted.media_type == "application/pdf")
+                    .filter(|_| crate::batches::cuttable(&extracted.media_type))
                     .map(|r| crate::split::plan(&extracted.pages, r))
                     .filter(|plan| !plan.is_whole(extracted.pages.len()));
                 match plan {
-                    Some(plan) => self.split(job, path, name, &extracted.pages, &plan).await?,
+                    Some(plan) => self.split(job, path, name, &extracted.media_type, &extracted.pages, &plan).await?,
                     None => {
                         let (media_type, pages, einvoice, tables) =
                             (&extracted.media_type, &extracted.pages, extracted.einvoice.as_deref(), &extracted.tables);
@@ -196,6 +196,7 @@ impl Pipeline {
         job: &Job,
         path: &std::path::Path,
         name: &str,
+        media_type: &str,
         pages: &[crate::read::Page],
         plan: &crate::split::Plan,
     ) -> anyhow::Result<bool> {
@@ -209,7 +210,7 @@ impl Pipeline {
         }
         tracing::info!(documents = plan.parts.len(), dropped = plan.dropped.len(), "cutting a batch into documents");
         let wanted: Vec<(Vec<u32>, Option<String>)> = plan.parts.iter().map(|p| (p.pages.clone(), p.asn.clone())).collect();
-        let parts = match crate::batches::cut(&self.store, &self.readers, path, name, pages, &wanted, &[]).await? {
+        let parts = match crate::batches::cut(&self.store, &self.readers, path, name, media_type, pages, &wanted, &[]).await? {
             Ok(parts) => parts,
             Err(reason) => return self.unreadable(job, path, name, &reason).await,
         };

@@ -2,7 +2,8 @@
 //! tests/producers/batches/make.sh: LibreOffice invoices scanned at 200 dpi; PATCH-T patch codes;
 //! zint barcodes in each symbology, sideways, upside down, skewed, small and faint; a fax in
 //! Group 4; blank duplex backs; archive-number stickers), each listed in batches.tsv with the
-//! documents a person would cut from it. `clerk split` must cut the same, each part PDF must hold
+//! documents a person would cut from it; a scanner's JPEG and a fax server's Group 4 multi-page
+//! TIFF. `clerk split` must cut the same, each part (a PDF, or a TIFF for a TIFF batch) must hold
 //! its pages' images byte for byte, and each part must be recognised as its own invoice.
 
 mod support;
@@ -77,6 +78,27 @@ fn images(pdf: &Path, page: u32, dir: &Path) -> Vec<Vec<u8>> {
     found.iter().map(|f| std::fs::read(f).unwrap()).collect()
 }
 
+/// The stored (compressed) strips of page `page` of a TIFF, found by the `tiff` crate's decoder.
+fn tiff_strips(tif: &Path, page: u32) -> Vec<Vec<u8>> {
+    use tiff::tags::Tag;
+    let bytes = std::fs::read(tif).unwrap();
+    let mut d = tiff::decoder::Decoder::new(std::io::Cursor::new(&bytes)).unwrap();
+    for _ in 1..page {
+        d.next_image().unwrap();
+    }
+    let offsets = d.get_tag_u64_vec(Tag::StripOffsets).unwrap();
+    let lengths = d.get_tag_u64_vec(Tag::StripByteCounts).unwrap();
+    offsets.iter().zip(&lengths).map(|(&o, &l)| bytes[o as usize..(o + l) as usize].to_vec()).collect()
+}
+
+/// A page's images as stored: a PDF's by pdfimages, a TIFF's strips.
+fn stored_images(file: &Path, page: u32, dir: &Path) -> Vec<Vec<u8>> {
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("tif") => tiff_strips(file, page),
+        _ => images(file, page, dir),
+    }
+}
+
 #[test]
 fn each_batch_is_cut_into_the_documents_a_person_would_cut() {
     let definitions = repo().join("bots");
@@ -106,9 +128,9 @@ fn each_batch_is_cut_into_the_documents_a_person_would_cut() {
         for (part, pages) in parts.iter().zip(&documents) {
             for (k, &page) in pages.iter().enumerate() {
                 let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-                let original = images(&batch.file, page, a.path());
+                let original = stored_images(&batch.file, page, a.path());
                 assert!(!original.is_empty(), "{name} page {page} has an image");
-                assert!(original == images(part, k as u32 + 1, b.path()), "{name}: page {page} in {} differs", part.display());
+                assert!(original == stored_images(part, k as u32 + 1, b.path()), "{name}: page {page} in {} differs", part.display());
             }
         }
 
@@ -228,12 +250,21 @@ fn the_daemon_files_each_document_of_a_batch_and_keeps_the_batch() {
     let duplex = batch("duplex-asn.pdf");
     let duplex_bytes = std::fs::read(&duplex.file).unwrap();
     std::fs::write(inbox2.path().join("scan-0002.pdf"), &duplex_bytes).unwrap();
+    // A fax server's multi-page TIFF is cut into TIFFs.
+    let fax = batch("fax-code39.tif");
+    let fax_bytes = std::fs::read(&fax.file).unwrap();
+    d.drop_file("fax-0003.tif", &fax_bytes);
     // A document with no separator in it stays one document.
     d.drop_file("one.pdf", &std::fs::read(repo().join("tests/fixtures/producers/scan-img2pdf-png.pdf")).unwrap());
-    let docs = d.wait_settled(9);
-    assert_eq!(docs.len(), 9, "2 batches, 6 documents cut from them, 1 whole document: {docs:#?}");
+    let docs = d.wait_settled(13);
+    assert_eq!(docs.len(), 13, "3 batches, 9 documents cut from them, 1 whole document: {docs:#?}");
     assert_filed(&d, "scan-0001.pdf", &patch, &bytes);
     assert_filed(&d, "scan-0002.pdf", &duplex, &duplex_bytes);
+    assert_filed(&d, "fax-0003.tif", &fax, &fax_bytes);
+    let (_, parts) = batch_and_parts(&d, "fax-0003.tif");
+    for p in &parts {
+        assert_eq!((p["media_type"].as_str(), p["original_name"].as_str().is_some_and(|n| n.ends_with(".tif"))), (Some("image/tiff"), true), "{p:#}");
+    }
     let one = d.by_name("one.pdf");
     assert_eq!(one["status"], "recognised");
     assert!(one["split_from"].is_null() && one.get("parts").is_none(), "{one:#}");

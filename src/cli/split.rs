@@ -56,8 +56,8 @@ pub async fn run(s: &Settings, a: SplitArgs) -> anyhow::Result<ExitCode> {
     let rule = a.rule(s);
     let name = a.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let readers = Readers::new(s.reader_settings());
-    let pages = match readers.read_file_with_barcodes(&a.file, &name).await {
-        Outcome::Read(x) => x.pages,
+    let (pages, media_type) = match readers.read_file_with_barcodes(&a.file, &name).await {
+        Outcome::Read(x) => (x.pages, x.media_type),
         Outcome::Unreadable(why) | Outcome::Failed(why) => {
             readers.stop().await;
             eprintln!("{}: {why}", a.file.display());
@@ -76,9 +76,10 @@ pub async fn run(s: &Settings, a: SplitArgs) -> anyhow::Result<ExitCode> {
         let stem = a.file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "batch".into());
         for (k, part) in plan.parts.iter().enumerate() {
             match readers.part_file(&a.file, &name, &part.pages).await {
-                Ok(pdf) => {
-                    let path = dir.join(format!("{stem}-{}.pdf", k + 1));
-                    std::fs::write(&path, pdf)?;
+                Ok(file) => {
+                    let (_, extension) = clerk::batches::kind_of(&media_type);
+                    let path = dir.join(format!("{stem}-{}.{extension}", k + 1));
+                    std::fs::write(&path, file)?;
                     files[k] = Some(path);
                 }
                 Err(why) => {

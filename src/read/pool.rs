@@ -72,7 +72,7 @@ pub enum Outcome {
     Failed(String),
     /// A page drawn for people (`Readers::render_file`).
     Image(super::protocol::PageImage),
-    /// Pages cut out of a PDF into one of their own (`Readers::part_file`).
+    /// Pages cut out of a PDF or TIFF into a file of their own (`Readers::part_file`).
     Part(Vec<u8>),
 }
 
@@ -192,8 +192,9 @@ impl Readers {
         super::libreoffice::to_pdf(&self.settings(), path, media_type).await
     }
 
-    /// Cuts `pages` (from 1, in this order) of a stored PDF into a PDF of their own, their
-    /// objects copied as they are (no image is decoded or encoded again). `Err` is a sentence.
+    /// Cuts `pages` (from 1, in this order) of a stored PDF or TIFF into a file of their own,
+    /// of the same kind, their objects copied as they are (no image is decoded or encoded
+    /// again). `Err` is a sentence.
     pub async fn part_file(&self, path: &Path, name: &str, pages: &[u32]) -> Result<Vec<u8>, String> {
         match self.read_in_reader(Body::File(path), name, Ask::Part(pages.to_vec())).await {
             Outcome::Part(pdf) => Ok(pdf),

@@ -30,10 +30,12 @@ pub enum Extraction<'a> {
     Unreadable { media_type: Option<&'a str>, reason: &'a str },
 }
 
-/// One document cut from a batch: its PDF already in the blob store, its pages as the batch's
+/// One document cut from a batch: its file already in the blob store, its pages as the batch's
 /// reading gave them (numbered from 1 within the part).
 pub struct NewPart<'a> {
     pub name: String,
+    /// The batch's kind: a PDF's parts are PDFs, a TIFF's TIFFs.
+    pub media_type: &'static str,
     pub sha256: String,
     pub size: u64,
     /// Its pages in the batch, as people write them ("3-4, 6").
@@ -57,11 +59,12 @@ impl Store {
             return Ok(false);
         }
         let batch = job.document_id;
-        Store::save_extraction(&mut tx, batch, "application/pdf", pages, None, &[]).await?;
+        let media_type = parts.first().map_or("application/pdf", |p| p.media_type);
+        Store::save_extraction(&mut tx, batch, media_type, pages, None, &[]).await?;
         sqlx::query("UPDATE documents SET status = 'split' WHERE id = $1").bind(batch).execute(&mut *tx).await?;
         for (k, part) in parts.iter().enumerate() {
             let id = Store::record_part(&mut tx, batch, k + 1, part).await?;
-            Store::save_extraction(&mut tx, id, "application/pdf", &part.pages, None, &[]).await?;
+            Store::save_extraction(&mut tx, id, part.media_type, &part.pages, None, &[]).await?;
             Store::enqueue(&mut tx, id, Stage::Classify).await?;
         }
         let detail = format!("into {} document(s){dropped}", parts.len());
@@ -112,7 +115,7 @@ impl Store {
         let mut ids = vec![];
         for (k, part) in parts.iter().enumerate() {
             let id = Store::record_part(&mut tx, batch, k + 1, part).await?;
-            Store::save_extraction(&mut tx, id, "application/pdf", &part.pages, None, &[]).await?;
+            Store::save_extraction(&mut tx, id, part.media_type, &part.pages, None, &[]).await?;
             Store::enqueue(&mut tx, id, Stage::Classify).await?;
             ids.push(id);
         }

@@ -19,6 +19,7 @@ mod ocr;
 mod part;
 mod pdf;
 mod sandbox;
+mod tiff_part;
 
 use clerk::read::protocol::{self, Reply, Request};
 use clerk::read::{Extracted, Page, Unreadable};
@@ -135,7 +136,7 @@ fn send(output: &mut impl Write, reply: &Reply, max_file_size: u64) -> std::io::
     output.flush()
 }
 
-/// Pages of a PDF batch as a PDF of their own.
+/// Pages of a PDF or TIFF batch as a file of their own, of the same kind.
 fn cut(bytes: &[u8], request: &Request, pages: &[u32]) -> Result<Vec<u8>, Unreadable> {
     // Fault injection for the test of a kill while a batch is cut: each part takes this many
     // milliseconds longer, so the kill lands while the daemon is cutting, whatever the machine.
@@ -144,7 +145,8 @@ fn cut(bytes: &[u8], request: &Request, pages: &[u32]) -> Result<Vec<u8>, Unread
     }
     match clerk::read::precheck(bytes, bytes.len() as u64, &request.name, &request.limits)? {
         "application/pdf" => part::cut(bytes, pages),
-        _ => Err(Unreadable("clerk cuts batches that are PDFs; this file is not one".into())),
+        "image/tiff" => tiff_part::cut(bytes, pages, request.limits.max_pages),
+        _ => Err(Unreadable("clerk cuts batches that are PDFs or TIFFs; this file is neither".into())),
     }
 }
 

@@ -4,7 +4,8 @@
 # (pdftoppm, slightly rotated and blurred by ImageMagick as a scanner delivers them); separator
 # sheets carry a PATCH-T patch code (drawn to Kodak's dimensions: narrow bars and spaces 0.08 in,
 # wide bars 0.2 in, 2.5 in long) or a barcode made by zint in each symbology; img2pdf and
-# ImageMagick wrap the pages into PDFs as scanners' software does. Each batch is named in
+# ImageMagick wrap the pages into PDFs as scanners' software does, and into multi-page TIFFs as
+# scanners and fax servers write them. Each batch is named in
 # batches.tsv with the documents a person would cut from it.
 #
 # Needs: zint libreoffice-writer-nogui imagemagick img2pdf poppler-utils. The outputs are
@@ -59,6 +60,8 @@ blank() { # blank OUT: a duplex back, scanner noise and a faint edge shadow
 patch_t "$tmp/pt.png"
 patch_t "$tmp/pt-side.png" -rotate 90
 img2pdf --pagesize A4 "${doc1[@]}" "$tmp/pt.png" "${doc2[@]}" "$tmp/pt-side.png" "${doc3[@]}" -o "$out/patch-t.pdf"
+# The same batch as a scanner's multi-page TIFF: JPEG-compressed gray pages, in strips.
+convert "${doc1[@]}" "$tmp/pt.png" "${doc2[@]}" "$tmp/pt-side.png" "${doc3[@]}" -density 200 -compress JPEG -quality 75 "$out/patch-t.tif"
 
 # 2. Code 39 PATCHT sheets (scanning software prints these), the whole batch as a fax: 204x98 dpi,
 # one bit per pixel, CCITT Group 4.
@@ -70,6 +73,8 @@ for p in "${doc1[@]}" "$tmp/c39-sheet.png" "${doc2[@]}" "$tmp/c39-sheet.png" "${
   convert "$p" -resize 102%x49% -threshold 60% -resize ${W}x${H}! -threshold 50% -monochrome "$tmp/fax-$i.tiff"
 done
 convert "$tmp"/fax-?.tiff -density 200 -compress Group4 "$out/fax-code39.pdf"
+# …and as a fax server keeps it: one multi-page Group 4 TIFF.
+convert "$tmp"/fax-?.tiff -density 200 -compress Group4 "$out/fax-code39.tif"
 
 # 3. A separator barcode in each symbology; rotated, skewed, small and low-contrast ones.
 barcode "$tmp/qr.png" 58 SEPARATOR 6
