@@ -103,6 +103,7 @@ pub async fn serve(settings: Settings, load: LoadSettings) -> anyhow::Result<()>
             settings: settings.intake.clone(),
             store: store.clone(),
             wake: pipeline.wake.clone(),
+            readers: readers.clone(),
         };
         let stop = stop_rx.clone();
         let dir = dir.clone();

@@ -156,3 +156,42 @@ fn polling_mode_takes_files_once_stable() {
     assert_eq!(docs[0]["status"], "recognised");
     assert_eq!(docs[0]["size"], bytes.len());
 }
+
+/// An e-mail saved into an inbox (as Python's email package writes one, with the invoice PDF
+/// attached) is taken apart as a mailbox's message is: the attachment is the document, read and
+/// recognised with the message beside it; a saved file that is no e-mail ends as an item under
+/// its own name.
+#[test]
+fn an_e_mail_saved_into_an_inbox_gives_its_attachments() {
+    let mut d = Daemon::new("");
+    std::fs::remove_file(d.definitions.join("post-invoice-to-erp.yml")).unwrap();
+    d.spawn();
+    let pdf = repo().join("tests/fixtures/producers/text-libreoffice.pdf");
+    let eml = d.dir.path().join("saved.eml");
+    let script = format!(
+        "from email.message import EmailMessage\n\
+         m = EmailMessage()\n\
+         m['From'] = 'Umbrella Billing <billing@umbrella.example>'\n\
+         m['To'] = 'ap@clerk.example'\n\
+         m['Subject'] = 'Your invoice INV-7731'\n\
+         m.set_content('Dear customer,\\nplease find our invoice attached.\\n')\n\
+         m.add_attachment(open({pdf:?}, 'rb').read(), maintype='application', subtype='pdf', filename='INV-7731.pdf')\n\
+         open({eml:?}, 'wb').write(bytes(m))\n",
+        pdf = pdf.to_str().unwrap(),
+        eml = eml.to_str().unwrap()
+    );
+    let out = std::process::Command::new("python3").arg("-c").arg(&script).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dropped = d.drop_file("saved.eml", &std::fs::read(&eml).unwrap());
+    d.drop_file("notes.eml", b"just some notes, saved with the wrong name\n");
+    let docs = d.wait_settled(2);
+    let names: Vec<&str> = docs.iter().map(|doc| doc["original_name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"INV-7731.pdf") && names.contains(&"notes.eml"), "{names:?}");
+    let invoice = d.document(d.by_name("INV-7731.pdf")["id"].as_i64().unwrap());
+    assert_eq!(invoice["status"], "recognised", "{invoice:#}");
+    assert_eq!(invoice["fields"]["invoice_number"], "INV-7731");
+    assert_eq!(invoice["mail"]["subject"], "Your invoice INV-7731", "{invoice:#}");
+    assert!(!dropped.exists(), "the saved e-mail is taken out of the inbox");
+    let notes = d.exceptions().into_iter().find(|i| i["document_id"] == d.by_name("notes.eml")["id"]).expect("an item");
+    assert!(notes["reason"].as_str().unwrap().contains("unreadable e-mail"), "{notes}");
+}

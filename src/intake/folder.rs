@@ -22,6 +22,9 @@ pub struct FolderSource {
     pub store: Store,
     /// Wakes pipeline workers after a document is queued.
     pub wake: Arc<Notify>,
+    /// The readers, for the limits as currently set (an e-mail saved into the inbox is taken
+    /// apart here, within `max_file_size`).
+    pub readers: crate::read::pool::Readers,
 }
 
 /// A file's size and mtime, and since when they have been so.
@@ -149,7 +152,7 @@ impl FolderSource {
     }
 
     async fn take_logged(&self, path: &Path) {
-        match take(&self.store, &self.source(), path).await {
+        match take(&self.store, &self.source(), path, &self.readers.limits()).await {
             Ok(Taken::Stored(r)) => {
                 match r {
                     IntakeResult::Received(id) => {
@@ -162,6 +165,10 @@ impl FolderSource {
                         tracing::debug!(doc_id = id, path = %path.display(), "already taken")
                     }
                 }
+                self.wake.notify_waiters();
+            }
+            Ok(Taken::Message(taken)) => {
+                tracing::info!(path = %path.display(), ?taken, "received an e-mail; its documents are queued");
                 self.wake.notify_waiters();
             }
             Ok(Taken::Skipped(why)) => tracing::debug!(path = %path.display(), why, "skipped"),

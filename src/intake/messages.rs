@@ -28,6 +28,41 @@ pub async fn ingest(
     key: &str,
     raw: &[u8],
 ) -> anyhow::Result<Ingested> {
+    ingest_named(store, limits, rules, account, folder, key, raw, None).await
+}
+
+/// Takes an e-mail saved as a file into an inbox (`source`) as a mailbox takes a message under
+/// the default rule: each attachment is a document (the invoice PDF it carries), and the text is
+/// one when there is no attachment. `name` is the file's name, kept by an unreadable message.
+pub async fn ingest_saved(store: &Store, limits: &Limits, source: &str, key: &str, name: &str, raw: &[u8]) -> anyhow::Result<Ingested> {
+    let rule = Rule {
+        name: "an e-mail saved into the inbox".into(),
+        accounts: vec![],
+        from: None,
+        to: None,
+        subject: None,
+        body: None,
+        attachment: vec![],
+        max_age: None,
+        take: vec![mail::Take::Attachments, mail::Take::Body],
+        doctype: None,
+        action: Action::Seen,
+        proceed: false,
+    };
+    ingest_named(store, limits, &[rule], source, "inbox", key, raw, Some(name)).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn ingest_named(
+    store: &Store,
+    limits: &Limits,
+    rules: &[Rule],
+    account: &str,
+    folder: &str,
+    key: &str,
+    raw: &[u8],
+    eml_name: Option<&str>,
+) -> anyhow::Result<Ingested> {
     if let Some((id, state, rule)) = store.mail_message(account, folder, key).await? {
         return Ok(match state.as_str() {
             // Stored before a restart; the action is still to do.
@@ -74,7 +109,8 @@ pub async fn ingest(
         Ok(p) => p,
         Err(reason) => {
             // The message itself becomes the exception item, its bytes kept.
-            let doc = document(0, &format!("{key}.eml"), None, Some(format!("unreadable e-mail: {reason}")))?;
+            let name = eml_name.map(str::to_string).unwrap_or_else(|| format!("{key}.eml"));
+            let doc = document(0, &name, None, Some(format!("unreadable e-mail: {reason}")))?;
             store.record_message(&msg, &[doc]).await?;
             return Ok(Ingested::Done);
         }
@@ -84,7 +120,7 @@ pub async fn ingest(
     msg.to = &parsed.to;
     msg.subject = &parsed.subject;
     msg.date = parsed.date.as_deref();
-    let eml_name = format!("{}.eml", file_name(&parsed.subject, key));
+    let eml_name = eml_name.map(str::to_string).unwrap_or_else(|| format!("{}.eml", file_name(&parsed.subject, key)));
     let Some(decision) = mail::decide(rules, account, &parsed, chrono::Utc::now().timestamp()) else {
         msg.state = "unmatched";
         store.record_message(&msg, &[]).await?;

@@ -55,6 +55,8 @@ pub fn open_for_writing(meta: &std::fs::Metadata) -> bool {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Taken {
     Stored(IntakeResult),
+    /// An e-mail saved into the inbox, taken apart as a mailbox's message is.
+    Message(messages::Ingested),
     /// Not taken now (changed while being read, vanished, or not a file clerk handles).
     Skipped(&'static str),
 }
@@ -62,7 +64,7 @@ pub enum Taken {
 /// Takes one entry of an inbox. Regular files are stored and removed; symlinks and folders are
 /// recorded as unreadable exceptions (links are not followed: an inbox writer must not be able to
 /// make clerk read any file the daemon can read).
-pub async fn take(store: &Store, source: &str, path: &Path) -> anyhow::Result<Taken> {
+pub async fn take(store: &Store, source: &str, path: &Path, limits: &crate::read::Limits) -> anyhow::Result<Taken> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if ignored(&name) {
         return Ok(Taken::Skipped("ignored name"));
@@ -134,6 +136,13 @@ pub async fn take(store: &Store, source: &str, path: &Path) -> anyhow::Result<Ta
                 && stored.size == meta.len() => {}
         _ => return Ok(Taken::Skipped("changed while being read")),
     }
+    let media_type = crate::read::sniff(&stored.head, &path.to_string_lossy());
+    if media_type == Some(crate::read::office::EML) && stored.size <= limits.max_file_size {
+        let raw = store.blobs.read(&stored.sha256).await?;
+        let taken = messages::ingest_saved(store, limits, source, &intake_key, &name, &raw).await?;
+        remove_taken(path, &shown);
+        return Ok(Taken::Message(taken));
+    }
     let doc = NewDocument {
         source: source.to_string(),
         original_name: name,
@@ -141,9 +150,15 @@ pub async fn take(store: &Store, source: &str, path: &Path) -> anyhow::Result<Ta
         intake_key,
         sha256: stored.sha256,
         size: stored.size,
-        media_type: crate::read::sniff(&stored.head, &path.to_string_lossy()).map(str::to_string),
+        media_type: media_type.map(str::to_string),
     };
     let result = store.record_intake(&doc).await?;
+    remove_taken(path, &shown);
+    Ok(Taken::Stored(result))
+}
+
+/// Removes a file whose documents are recorded.
+fn remove_taken(path: &Path, shown: &str) {
     let removed = match std::fs::remove_file(path) {
         // Another daemon watching the same folder removed it first.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -153,5 +168,4 @@ pub async fn take(store: &Store, source: &str, path: &Path) -> anyhow::Result<Ta
         // Recorded but not removed (a read-only share): the intake key stops a second take.
         tracing::warn!(path = %shown, error = %e, "stored the document but cannot remove it from the inbox");
     }
-    Ok(Taken::Stored(result))
 }
