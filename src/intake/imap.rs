@@ -172,7 +172,7 @@ impl ImapSource {
             for (uid, raw) in messages {
                 let key = format!("{uidvalidity}/{uid}");
                 let policy = self.policy.current();
-                match ingest(&self.store, &policy.limits, &policy.rules, account, folder, &key, &raw).await? {
+                match ingest(&self.store, &policy.limits, &policy.rules, account, folder, &key, &raw, None).await? {
                     Ingested::Taken { message, action } => {
                         apply(session, &uid.to_string(), &action).await?;
                         self.store.set_message_state(message, "done").await?;

@@ -102,7 +102,7 @@ impl MaildirSource {
                 Err(e) => return Err(e.into()),
             };
             let policy = self.policy.current();
-            let result = ingest(&self.store, &policy.limits, &policy.rules, &self.account.name, "INBOX", key(&name), &raw).await?;
+            let result = ingest(&self.store, &policy.limits, &policy.rules, &self.account.name, "INBOX", key(&name), &raw, None).await?;
             if let Ingested::Taken { message, action } = result {
                 apply(root, &path, &name, &action)?;
                 self.store.set_message_state(message, "done").await?;

@@ -18,19 +18,6 @@ pub enum Ingested {
     Done,
 }
 
-/// Takes one message found at (account, folder, key).
-pub async fn ingest(
-    store: &Store,
-    limits: &Limits,
-    rules: &[Rule],
-    account: &str,
-    folder: &str,
-    key: &str,
-    raw: &[u8],
-) -> anyhow::Result<Ingested> {
-    ingest_named(store, limits, rules, account, folder, key, raw, None).await
-}
-
 /// Takes an e-mail saved as a file into an inbox (`source`) as a mailbox takes a message under
 /// the default rule: each attachment is a document (the invoice PDF it carries), and the text is
 /// one when there is no attachment. `name` is the file's name, kept by an unreadable message.
@@ -49,11 +36,13 @@ pub async fn ingest_saved(store: &Store, limits: &Limits, source: &str, key: &st
         action: Action::Seen,
         proceed: false,
     };
-    ingest_named(store, limits, &[rule], source, "inbox", key, raw, Some(name)).await
+    ingest(store, limits, &[rule], source, "inbox", key, raw, Some(name)).await
 }
 
+/// Takes one message found at (account, folder, key). `eml_name` names the message's own
+/// document (default: from its subject).
 #[allow(clippy::too_many_arguments)]
-async fn ingest_named(
+pub async fn ingest(
     store: &Store,
     limits: &Limits,
     rules: &[Rule],
