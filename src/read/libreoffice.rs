@@ -2,10 +2,10 @@
 //! laid out as its sender saw it. LibreOffice parses the untrusted file, so it runs as a reader
 //! does: a process of its own under the same limits (address space, CPU time, a wall-clock
 //! deadline, a cap on the size of files it writes), started through `clerk-reader
-//! --libreoffice`, which confines it with landlock (writes only in a work folder of its own, no
-//! TCP) before it becomes LibreOffice. Each conversion gets a fresh folder and profile: nothing a
-//! hostile file does to LibreOffice's state outlives it. The PDF it writes is then drawn by a
-//! reader like any other PDF.
+//! --libreoffice`, which confines it before it becomes LibreOffice (namespaces of its own: no
+//! network, its own `/tmp`; landlock: writes only in its work folder). Each conversion gets a
+//! fresh folder and profile: nothing a hostile file does to LibreOffice's state outlives it. The
+//! PDF it writes is then drawn by a reader like any other PDF.
 
 use super::pool::{limit, ReaderSettings, GRACE};
 use std::path::Path;
