@@ -58,6 +58,21 @@ pub async fn cut<'a>(
     Ok(Ok(out))
 }
 
+/// Whether an agent may split `doc` (a batch's part, or a PDF or TIFF of several pages that
+/// arrived whole and was not split yet).
+pub fn splittable(doc: &crate::store::Document) -> bool {
+    let media_type = doc.media_type.as_deref().unwrap_or_default();
+    splittable_as(doc.split_from, &doc.status, doc.pages.unwrap_or(0), media_type)
+}
+
+/// [`splittable`] from the document's batch, status, page count and media type.
+pub fn splittable_as(split_from: Option<i64>, status: &str, pages: i64, media_type: &str) -> bool {
+    match split_from {
+        Some(_) => status != "replaced",
+        None => status != "split" && pages > 1 && cuttable(media_type),
+    }
+}
+
 /// Batches are cut when they are PDFs or multi-page TIFFs (what scanners and fax servers write).
 pub fn cuttable(media_type: &str) -> bool {
     matches!(media_type, PDF | TIFF)
@@ -106,13 +121,30 @@ impl From<crate::store::Error> for MoveError {
 /// them); their queued runs and open items end, saying why.
 pub async fn move_boundary(store: &Store, readers: &Readers, document: i64, to: Move, agent: &str) -> Result<Vec<i64>, MoveError> {
     let doc = store.document(document).await?.ok_or(MoveError::NotFound(document))?;
-    let (Some(batch), Some(pages)) = (doc.split_from, doc.split_pages.as_deref()) else {
-        return Err(MoveError::Refused(format!("document {document} was not cut from a batch: it has no boundary to move")));
-    };
     if doc.status == "replaced" {
         return Err(MoveError::Refused(format!("document {document} was cut again already; open the documents that replaced it")));
     }
-    let pages = parse_ranges(pages);
+    if doc.status == "split" {
+        return Err(MoveError::Refused(format!(
+            "document {document} was cut into documents already; move a boundary on one of them"
+        )));
+    }
+    // A document that arrived whole (a supplier's two invoices in one PDF) is split as a batch of
+    // its own: it keeps its original, as `split`, and the documents cut from it take its place.
+    let (batch, pages) = match (doc.split_from, doc.split_pages.as_deref()) {
+        (Some(batch), Some(pages)) => (batch, parse_ranges(pages)),
+        _ if to == Move::JoinNext => {
+            return Err(MoveError::Refused(format!(
+                "document {document} was not cut from a batch: there is no next document to join it with"
+            )))
+        }
+        _ if !splittable(&doc) => {
+            return Err(MoveError::Refused(format!(
+                "document {document} cannot be split: only PDFs and TIFFs of more than one page can"
+            )))
+        }
+        _ => (document, (1..=doc.pages.unwrap_or(0) as u32).collect()),
+    };
     let (groups, replaced, why) = match to {
         Move::SplitAfter(n) if n >= 1 && (n as usize) < pages.len() => {
             let (a, b) = pages.split_at(n as usize);
@@ -163,7 +195,8 @@ pub async fn move_boundary(store: &Store, readers: &Readers, document: i64, to: 
 /// A document that reads as two: its pages from `k` on, read alone, are a document of the same
 /// type whose identifier differs from the whole's — a required field whose value is neither a
 /// date nor an amount (an invoice's number; invoices of one vendor may share a date and a total).
-/// What a separator sheet the rule missed leaves in a batch. A continuation page that repeats
+/// What a separator sheet the rule missed leaves in a batch, or a supplier's two invoices in one
+/// PDF. A continuation page that repeats
 /// the header reads the same number, and one without it is no document alone, so neither counts.
 /// Returns `k` (from 1) and what those pages read as.
 pub fn second_document(

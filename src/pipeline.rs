@@ -293,9 +293,11 @@ impl Pipeline {
         Ok(())
     }
 
-    /// A part of a batch that reads as two documents (a separator the rule missed) goes to an
-    /// agent, who can split it where the second one starts, instead of to its bots (or with that
-    /// said first, when it was incomplete read as one).
+    /// A document that reads as two (a separator the rule missed in a batch, two invoices in one
+    /// PDF) goes to an agent, who can split it where the second one starts, instead of to its
+    /// bots (or with that said first, when it was incomplete read as one). Documents an agent
+    /// could not split, and those over `CHECKED_PAGES`, are not looked at (each page from which
+    /// the rest could be another document is read again: the cost grows with the square).
     async fn one_or_two(
         &self,
         id: i64,
@@ -304,7 +306,11 @@ impl Pipeline {
         boxes: Option<Vec<crate::classify::PageBoxes>>,
     ) -> anyhow::Result<Outcome> {
         let Some(doctype) = outcome.doctype.clone() else { return Ok(outcome) };
-        if !self.store.document_origin(id).await?.is_some_and(|(_, batch)| batch.is_some()) {
+        const CHECKED_PAGES: usize = 30;
+        let can_split = self.store.document_cut(id).await?.is_some_and(|(batch, status, pages, media_type)| {
+            crate::batches::splittable_as(batch, &status, pages, &media_type)
+        });
+        if !can_split || text.split('\u{c}').count() > CHECKED_PAGES {
             return Ok(outcome);
         }
         let (active, fields) = (self.active(), outcome.fields.clone());

@@ -389,9 +389,54 @@ fn an_agent_moves_a_boundary_by_splitting_and_joining() {
     let standing: Vec<&str> =
         parts.iter().filter(|p| p["status"] != "replaced").map(|p| p["split_pages"].as_str().unwrap()).collect();
     assert_eq!(standing, ["1", "3-4", "6", "8", "10-11", "12-13, 15", "17"]);
-    // A document not cut from a batch has no boundary to move.
+    // The batch itself has no boundary to move: its documents do.
     let batch_id = parts[0]["split_from"].as_i64().unwrap();
     let whole = post(&format!("/documents/{batch_id}/join"), None);
     assert_eq!(whole.status, 409);
-    assert!(whole.body.contains("was not cut from a batch"), "{}", whole.body);
+    assert!(whole.body.contains("was cut into documents already"), "{}", whole.body);
+}
+
+/// Two invoices in one PDF that arrived whole (no split rule: a supplier's PDF, put together by
+/// qpdf from the scanned batch's pages): read as two, the document goes to an agent told where
+/// the second starts; split there, it becomes the batch of the two, each recognised, and cannot
+/// be split again itself.
+#[test]
+fn a_pdf_that_reads_as_two_invoices_is_split_by_an_agent() {
+    let mut d = Daemon::new("");
+    std::fs::remove_file(d.definitions.join("post-invoice-to-erp.yml")).unwrap();
+    d.spawn();
+    let bytes = std::fs::read(repo().join("tests/fixtures/batches/two-invoices.pdf")).unwrap();
+    d.drop_file("supplier.pdf", &bytes);
+    d.wait_settled(1);
+    let doc = d.by_name("supplier.pdf");
+    let id = doc["id"].as_i64().unwrap();
+    let item = d.exceptions().into_iter().find(|i| i["document_id"] == id).expect("an item");
+    assert_eq!(item["kind"], "ambiguous", "{item}");
+    let reason = item["reason"].as_str().unwrap();
+    assert!(reason.contains("another invoice (invoice_number INV-8002") && reason.contains("split it after page 1"), "{reason}");
+    assert!(d.item_page(&item).contains("id=\"split\""), "the item page offers the split");
+
+    let token = d.user_with_token("ann", "ops", "a long enough password");
+    let addr = d.http().trim_start_matches("http://").to_string();
+    let auth = support::api::bearer(&token);
+    let post = |path: &str, body: Option<&Value>| support::api::call(&addr, "POST", &format!("/api/v1{path}"), &[("Authorization", &auth)], body);
+    let r = post(&format!("/documents/{id}/split"), Some(&serde_json::json!({"after_page": 1})));
+    assert_eq!(r.status, 200, "{}", r.body);
+    d.wait_settled(3);
+    let whole = d.document(id);
+    assert_eq!(whole["status"], "split", "{whole:#}");
+    assert_eq!(whole["sha256"], sha256_hex(&bytes), "the original is kept");
+    let numbers: Vec<(String, String)> = whole["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| d.document(p.as_i64().unwrap()))
+        .map(|p| (p["split_pages"].as_str().unwrap().to_string(), p["fields"]["invoice_number"].as_str().unwrap_or("").to_string()))
+        .collect();
+    assert_eq!(numbers, [("1".to_string(), "INV-8001".to_string()), ("2-3".to_string(), "INV-8002".to_string())]);
+    let open = d.exceptions().into_iter().filter(|i| i["document_id"] == id && (i["state"] == "open" || i["state"] == "claimed")).count();
+    assert_eq!(open, 0, "the whole document's item closed with the split");
+    let again = post(&format!("/documents/{id}/split"), Some(&serde_json::json!({"after_page": 2})));
+    assert_eq!(again.status, 409);
+    assert!(again.body.contains("was cut into documents already"), "{}", again.body);
 }

@@ -325,7 +325,7 @@ impl Store {
         let t = now();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO documents (source, original_name, original_path, intake_key, sha256, size, media_type, status, received_at, updated_at, split_from, split_pages)
-             SELECT source, $1, original_path, $2, $3, $4, 'application/pdf', 'received', $5, $5, id, $6 FROM documents WHERE id = $7 RETURNING id",
+             SELECT source, $1, original_path, $2, $3, $4, $8, 'received', $5, $5, id, $6 FROM documents WHERE id = $7 RETURNING id",
         )
         .bind(&part.name)
         .bind(match part.replaces.is_empty() {
@@ -338,6 +338,7 @@ impl Store {
         .bind(&t)
         .bind(&part.batch_pages)
         .bind(batch)
+        .bind(part.media_type)
         .fetch_one(&mut **tx)
         .await?;
         let asn = part.asn.map(|a| format!(", archive number {a}")).unwrap_or_default();
@@ -422,6 +423,16 @@ impl Store {
     }
 
     /// Where a document came from (`folder:…`, `mail:…`) and the batch it was cut from, if any.
+    /// What decides whether an agent may split the document: (batch it was cut from, status,
+    /// pages, media type).
+    pub async fn document_cut(&self, id: i64) -> Result<Option<(Option<i64>, String, i64, String)>> {
+        let row = sqlx::query("SELECT split_from, status, COALESCE(pages, 0), COALESCE(media_type, '') FROM documents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))))
+    }
+
     pub async fn document_origin(&self, id: i64) -> Result<Option<(String, Option<i64>)>> {
         let row = sqlx::query("SELECT source, split_from FROM documents WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
         Ok(row.map(|r| (r.get(0), r.get(1))))

@@ -73,22 +73,27 @@ impl Store {
         Ok(true)
     }
 
-    /// An agent's new cut of a batch: the documents `replaced` close (status `replaced`, their
-    /// open items and queued runs ended with `why`) and `parts` take their place, each queued for
-    /// classification; all in one transaction. False when one of them changed meanwhile: it was
+    /// An agent's new cut of a batch: the documents `replaced` close (status `replaced`, or
+    /// `split` for a document that arrived whole and is the batch, their open items and queued
+    /// runs ended with `why`) and `parts` take their place, each queued for classification; all
+    /// in one transaction. False when one of them changed meanwhile: it was
     /// replaced already, or a run on it started.
     pub async fn replace_parts(&self, batch: i64, replaced: &[i64], parts: &[NewPart<'_>], agent: &str, why: &str) -> Result<Option<Vec<i64>>> {
         let mut tx = self.write_tx().await?;
         for &id in replaced {
+            // A part becomes `replaced`; a document that arrived whole and is split becomes the
+            // batch (`split`) its parts are cut from.
+            let becomes = if id == batch { "split" } else { "replaced" };
             let sql = format!(
-                "UPDATE documents SET status = 'replaced', updated_at = $1 WHERE id = $2 AND split_from = $3 AND status <> 'replaced'
-                 AND NOT EXISTS (SELECT 1 FROM runs WHERE document_id = $2 AND {})",
+                "UPDATE documents SET status = $4, updated_at = $1 WHERE id = $2 AND COALESCE(split_from, id) = $3
+                 AND status NOT IN ('replaced', 'split') AND NOT EXISTS (SELECT 1 FROM runs WHERE document_id = $2 AND {})",
                 super::documents::RUN_STARTED
             );
             let done = sqlx::query(&sql)
             .bind(super::now())
             .bind(id)
             .bind(batch)
+            .bind(becomes)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -110,7 +115,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-            Store::audit(&mut *tx, Some(id), None, agent, "replaced", why).await?;
+            Store::audit(&mut *tx, Some(id), None, agent, becomes, why).await?;
         }
         let mut ids = vec![];
         for (k, part) in parts.iter().enumerate() {

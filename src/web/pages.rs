@@ -456,6 +456,7 @@ async fn item(
         context! {
             title => format!("#{id} {}", item.kind), nav => "queue", user => who(&caller),
             csrf => caller.0.csrf.clone().unwrap_or_default(),
+            splittable => doc.as_ref().is_some_and(crate::batches::splittable),
             item, doc, run, pages, types, doctype, next, prev, audit, suggestion, einvoice, read_lines, lines_problem,
         },
     ))

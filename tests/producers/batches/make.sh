@@ -8,7 +8,7 @@
 # scanners and fax servers write them. Each batch is named in
 # batches.tsv with the documents a person would cut from it.
 #
-# Needs: zint libreoffice-writer-nogui imagemagick img2pdf poppler-utils. The outputs are
+# Needs: zint libreoffice-writer-nogui imagemagick img2pdf poppler-utils qpdf. The outputs are
 # committed, so the tests need none of these. Debian's ImageMagick writes PDF only when
 # /etc/ImageMagick-6/policy.xml allows it: rights="read|write" on pattern="PDF".
 set -euo pipefail
@@ -60,6 +60,8 @@ blank() { # blank OUT: a duplex back, scanner noise and a faint edge shadow
 patch_t "$tmp/pt.png"
 patch_t "$tmp/pt-side.png" -rotate 90
 img2pdf --pagesize A4 "${doc1[@]}" "$tmp/pt.png" "${doc2[@]}" "$tmp/pt-side.png" "${doc3[@]}" -o "$out/patch-t.pdf"
+# Two invoices in one PDF that arrives whole (no separator between them), put together by qpdf.
+qpdf --empty --pages "$out/patch-t.pdf" 1,3-4 -- "$out/two-invoices.pdf"
 # The same batch as a scanner's multi-page TIFF: JPEG-compressed gray pages, in strips.
 convert "${doc1[@]}" "$tmp/pt.png" "${doc2[@]}" "$tmp/pt-side.png" "${doc3[@]}" -density 200 -compress JPEG -quality 75 "$out/patch-t.tif"
 
