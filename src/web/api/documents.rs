@@ -141,6 +141,8 @@ impl From<crate::batches::MoveError> for Problem {
 
 /// Splits a document cut from a batch after one of its pages: both halves are cut anew from the
 /// batch's original and classified again; the document and its open items close as `replaced`.
+/// A PDF or TIFF of several pages that arrived whole is split the same way and becomes the batch
+/// (`split`) of the two.
 /// Needs the agent role (a document with an item; ops: any).
 #[utoipa::path(post, path = "/documents/{id}/split", tag = "documents", params(("id" = i64, Path)), request_body = SplitAt,
     responses((status = 200, body = Recut), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
