@@ -11,7 +11,8 @@ use crate::store::{NewPart, Store};
 use std::path::Path;
 
 /// Cuts `parts` (page numbers in the batch, each with its archive number) out of the batch at
-/// `path` (a PDF or a TIFF, `media_type`) and stores their files, of the batch's kind. `Err` is a sentence for the agent, naming the part that failed.
+/// `path` (a PDF or a TIFF, `media_type`) and stores their files, of the batch's kind. `Err` is
+/// a sentence for the agent, naming the part that failed.
 pub async fn cut<'a>(
     store: &Store,
     readers: &Readers,
@@ -196,9 +197,8 @@ pub async fn move_boundary(store: &Store, readers: &Readers, document: i64, to: 
 /// type whose identifier differs from the whole's — a required field whose value is neither a
 /// date nor an amount (an invoice's number; invoices of one vendor may share a date and a total).
 /// What a separator sheet the rule missed leaves in a batch, or a supplier's two invoices in one
-/// PDF. A continuation page that repeats
-/// the header reads the same number, and one without it is no document alone, so neither counts.
-/// Returns `k` (from 1) and what those pages read as.
+/// PDF. A continuation page that repeats the header reads the same number, and one without it is
+/// no document alone, so neither counts. Returns `k` (from 1) and what those pages read as.
 pub fn second_document(
     doctype: &crate::classify::doctype::DocType,
     text: &str,
