@@ -312,7 +312,10 @@ fn items_past_their_types_sla_are_overdue_in_the_api_the_queue_and_the_metrics()
     // The queue page puts the overdue item first and marks it.
     let signed = call(&addr, "POST", "/api/v1/session", &[], Some(&json!({"name": "ann", "password": PASSWORD})));
     let cookie = signed.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
-    let page = call(&addr, "GET", "/queue", &[("Cookie", &cookie)], None).body;
+    let reply = call(&addr, "GET", "/queue", &[("Cookie", &cookie)], None);
+    // Pages are not sniffed for another type, nor named to other sites.
+    assert_eq!((reply.header("x-content-type-options"), reply.header("referrer-policy")), (Some("nosniff"), Some("same-origin")));
+    let page = reply.body;
     let (invoice_at, letter_at) = (page.find("invoice-incomplete.pdf").unwrap(), page.find("letter-unknown.pdf").unwrap());
     assert!(invoice_at < letter_at, "overdue first");
     assert_eq!(page.matches("class=\"late\">overdue").count(), 1, "{page}");

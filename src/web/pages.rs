@@ -56,12 +56,15 @@ fn static_file(media: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, media), (header::CACHE_CONTROL, "no-cache")], body).into_response()
 }
 
-/// A page, with the headers every page carries: no framing by other sites, no inline script.
+/// A page, with the headers every page carries: no framing by other sites, no inline script, no
+/// guessing its type, and no address of it sent to other sites.
 fn page(name: &str, ctx: minijinja::Value) -> Response {
     match TEMPLATES.get_template(name).and_then(|t| t.render(ctx)) {
         Ok(html) => (
             [
                 (header::X_FRAME_OPTIONS, "DENY"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::REFERRER_POLICY, "same-origin"),
                 (header::CONTENT_SECURITY_POLICY, "default-src 'self'; img-src 'self' data:; style-src 'self'; style-src-attr 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"),
                 (header::CACHE_CONTROL, "no-store"),
             ],
@@ -116,7 +119,16 @@ fn urlencode(s: &str) -> String {
 
 /// Only a path on this site is a place to go back to after signing in.
 fn local(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\')).unwrap_or("/queue").to_string()
+    // Browsers drop tabs and line breaks inside an address (`/\t/evil.example/` becomes
+    // `//evil.example/`, another site) and read `\` as `/`: a path holding any of them, or any
+    // other control character or space, is not taken.
+    let on_this_site = |n: &&str| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n.contains('\\')
+            && !n.chars().any(|c| c.is_control() || c.is_whitespace())
+    };
+    next.filter(on_this_site).unwrap_or("/queue").to_string()
 }
 
 const LOGIN_COOKIE: &str = "clerk_login";
@@ -635,4 +647,18 @@ async fn audit(
             },
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local;
+
+    #[test]
+    fn after_sign_in_only_a_path_on_this_site_is_followed() {
+        assert_eq!(local(Some("/items/7?x=1")), "/items/7?x=1");
+        for other in ["//evil.example/", "/\t/evil.example/", "/\n/evil.example/", "/\r\nSet-Cookie: x=1", "/\\evil.example", "https://evil.example/", "/ /evil"] {
+            assert_eq!(local(Some(other)), "/queue", "{other:?}");
+        }
+        assert_eq!(local(None), "/queue");
+    }
 }
