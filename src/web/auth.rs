@@ -167,7 +167,11 @@ pub async fn sign_in(
 ) -> Result<(Role, crate::users::Session, String), axum::response::Response> {
     use axum::response::IntoResponse;
     let addr = client.addr;
-    let keys = [format!("name:{name}"), format!("addr:{addr}")];
+    // Failures count per client address (whatever names it tries: a success does not clear
+    // them, or an account holder could guess others' passwords between their own sign-ins) and
+    // per name from that address. Not per name alone: anyone could then lock anyone out.
+    let (from_addr, pair) = (format!("addr:{addr}"), format!("name:{name}|addr:{addr}"));
+    let keys = [&from_addr, &pair];
     if let Some(wait) = keys.iter().filter_map(|k| s.logins.locked(k)).max() {
         let mut r = Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -191,7 +195,7 @@ pub async fn sign_in(
         }
         Err(e) => return Err(Problem::from(e).into_response()),
     };
-    keys.iter().for_each(|k| s.logins.succeeded(k));
+    s.logins.succeeded(&pair);
     let session = crate::users::start_session(&s.store, name).await.map_err(|e| Problem::from(e).into_response())?;
     // Secure when the client came over HTTPS through a trusted proxy (clerk itself speaks plain
     // HTTP, and a Secure cookie would not come back over it).
