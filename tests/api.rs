@@ -211,6 +211,10 @@ fn a_browser_session_needs_its_csrf_token_and_sign_in_is_rate_limited() {
     let ok = call(&s.addr, "POST", &claim, &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)], None);
     assert_eq!(ok.status, 200, "{ok:?}");
 
+    // An answer carrying the CSRF token is kept by no cache.
+    let me = call(&s.addr, "GET", "/api/v1/me", &[("Cookie", &cookie)], None);
+    assert!(me.json()["csrf_token"].is_string() && me.header("cache-control") == Some("no-store"), "{:?}", me.headers);
+
     // Signing out ends the session on the server: the cookie is worth nothing after.
     let out = call(&s.addr, "DELETE", "/api/v1/session", &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)], None);
     assert_eq!(out.status, 204, "{out:?}");

@@ -87,12 +87,25 @@ pub fn router() -> (axum::Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(dry_run::classify))
         .routes(routes!(dry_run::bot));
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
+    let router = router.layer(axum::middleware::map_response(not_kept));
     let json = api.to_pretty_json().expect("the OpenAPI document serialises");
     let router = router.route(
         "/api/v1/openapi.json",
         axum::routing::get(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], json) }),
     );
     (router, api)
+}
+
+/// API answers carry session tokens, documents and personal data: no cache keeps them, unless
+/// the route said how it may be kept (a page image, private).
+async fn not_kept(mut r: axum::response::Response) -> axum::response::Response {
+    use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
+    let headers = r.headers_mut();
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    }
+    headers.insert(X_CONTENT_TYPE_OPTIONS, axum::http::HeaderValue::from_static("nosniff"));
+    r
 }
 
 /// `If-Match: "3"` (or `3`): the version the caller saw.

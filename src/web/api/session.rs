@@ -27,8 +27,8 @@ pub struct Me {
 }
 
 /// Signs in with a user name and password: sets an HttpOnly, SameSite=Strict session cookie
-/// (12 hours) and returns the session's CSRF token. Five failures in 15 minutes for one name or
-/// one address lock it out for the rest of that time (429). Needs no role.
+/// (12 hours) and returns the session's CSRF token. Five failures in 15 minutes from one address,
+/// or for one name from one address, lock it out for the rest of that time (429). Needs no role.
 #[utoipa::path(post, path = "/session", tag = "session", request_body = SignIn, security(()),
     responses((status = 200, body = Me), (status = 401, body = ProblemBody), (status = 429, body = ProblemBody)))]
 pub async fn sign_in(
