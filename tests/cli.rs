@@ -88,11 +88,18 @@ fn an_agent_claims_and_resolves_an_incomplete_invoice() {
     assert!(!d.clerk(&["exceptions", "release", &id, "--as", "bob"]).status.success());
     assert!(d.clerk(&["exceptions", "release", &id, "--as", "alice"]).status.success());
     assert_eq!(d.json(&["exceptions", "show", &id, "--json"])["state"], "open");
+    // A group is one some user belongs to.
+    let out = d.clerk(&["exceptions", "assign", &id, "--to", "@billing", "--as", "alice"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no group `@billing`"), "{out:?}");
+    let _ = d.clerk_with_stdin(&["users", "add", "carol", "--role", "agent", "--group", "billing", "--password-stdin"], "a long enough password");
     assert!(d.clerk(&["exceptions", "assign", &id, "--to", "@billing", "--as", "alice"]).status.success());
     assert_eq!(d.json(&["exceptions", "show", &id, "--json"])["assignee"], "@billing");
     let out = d.clerk(&["exceptions", "assign", &id, "--to", "nobody", "--as", "alice"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("there is no user named `nobody`"), "{out:?}");
     assert!(d.clerk(&["exceptions", "claim", &id, "--as", "alice"]).status.success());
+    // Held by alice, it is not bob's to assign elsewhere.
+    let out = d.clerk(&["exceptions", "assign", &id, "--to", "@billing", "--as", "bob"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("claimed by alice"), "{out:?}");
 
     // An answer that still does not validate is refused and the item stays claimed.
     let out = d.clerk(&[

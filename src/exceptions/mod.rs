@@ -182,9 +182,18 @@ pub async fn release(store: &Store, id: i64, guard: Guard<'_>) -> Result<(), Res
 /// Assigns an item to a user or `@group`; the user must exist.
 pub async fn assign(store: &Store, id: i64, guard: Guard<'_>, to: Option<&str>) -> Result<(), ResolveError> {
     item(store, id).await?;
-    if let Some(name) = to.filter(|t| !t.starts_with('@')) {
-        if !store.users().await?.iter().any(|u| u.name == name) {
-            return Err(ResolveError::Invalid(format!("there is no user named `{name}` (a group is written @name)")));
+    if let Some(to) = to {
+        let users = store.users().await?;
+        match to.strip_prefix('@') {
+            Some(group) if !users.iter().any(|u| u.groups.iter().any(|g| g == group)) => {
+                return Err(ResolveError::Invalid(format!(
+                    "there is no group `@{group}`: no user belongs to it (give users groups with `clerk users change NAME --group {group}`)"
+                )));
+            }
+            None if !users.iter().any(|u| u.name == to) => {
+                return Err(ResolveError::Invalid(format!("there is no user named `{to}` (a group is written @name)")));
+            }
+            _ => {}
         }
     }
     refused(store.assign_exception(id, guard, to).await?)

@@ -177,18 +177,11 @@ impl Store {
     /// Assigns an open or claimed item to a user or `@group` (None: to nobody).
     pub async fn assign_exception(&self, id: i64, guard: Guard<'_>, to: Option<&str>) -> Result<Result<(), String>> {
         let mut tx = self.write_tx().await?;
-        let r = sqlx::query(
-            "UPDATE exceptions SET assignee = $1, version = version + 1, updated_at = $2
-             WHERE id = $3 AND state IN ('open', 'claimed') AND ($4 IS NULL OR version = $4) RETURNING document_id",
-        )
-        .bind(to)
-        .bind(now())
-        .bind(id)
-        .bind(guard.version)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .next();
+        // Like any change: not while another agent holds the item.
+        let sql = numbered(&format!(
+            "UPDATE exceptions SET assignee = $S, version = version + 1, updated_at = $T WHERE id = $ID AND {CHANGEABLE} RETURNING document_id"
+        ));
+        let r = bind_guarded(&sql, id, guard, None).bind(to).fetch_all(&mut *tx).await?.into_iter().next();
         match r {
             Some(row) => {
                 let detail = to.map_or("to nobody".to_string(), |t| format!("to {t}"));
