@@ -129,7 +129,15 @@ fn two_agents_resolving_one_item_at_once_one_wins_and_the_other_is_told_it_chang
     assert_eq!(item["state"], "resolved");
     let winner = ["ann", "bert"][statuses.iter().position(|s| *s == 200).unwrap()];
     assert_eq!(item["resolved_by"], winner);
-    let doc = s.as_user("ann", "GET", &format!("/api/v1/documents/{}", item["document_id"]), None).json();
+    // The winner reads the document of the item they closed; the other agent no longer does.
+    let loser = ["ann", "bert"].into_iter().find(|a| *a != winner).unwrap();
+    let document = format!("/api/v1/documents/{}", item["document_id"]);
+    assert_eq!(s.as_user(loser, "GET", &document, None).status, 404);
+    assert_eq!(s.as_user(loser, "GET", &format!("{document}/original"), None).status, 404);
+    let page = |who: &str| call(&s.addr, "GET", &format!("/items/{id}"), &[("Authorization", &bearer(&s.tokens[who]))], None).status;
+    assert_eq!((page(loser), page(winner)), (404, 200), "the item page as well");
+    let doc = s.as_user(winner, "GET", &document, None).json();
+    assert!(doc.get("original_path").is_none(), "an agent is not shown the server's folders: {doc}");
     assert_eq!(doc["status"], "recognised");
     assert_eq!(doc["fields"]["invoice_number"], "U-17");
     let resolved: Vec<&Value> = doc["audit"].as_array().unwrap().iter().filter(|a| a["action"] == "resolved").collect();

@@ -180,6 +180,12 @@ pub async fn release(store: &Store, id: i64, guard: Guard<'_>) -> Result<(), Res
 }
 
 /// Assigns an item to a user or `@group`; the user must exist.
+/// Whether an agent (below ops) may see item `i` and its document: while it waits in the queue,
+/// and afterwards when they closed it themselves — not what other agents closed.
+pub fn open_to_agent(i: &crate::store::ExceptionItem, agent: &str) -> bool {
+    matches!(i.state.as_str(), "open" | "claimed") || i.resolved_by.as_deref() == Some(agent)
+}
+
 pub async fn assign(store: &Store, id: i64, guard: Guard<'_>, to: Option<&str>) -> Result<(), ResolveError> {
     item(store, id).await?;
     if let Some(to) = to {

@@ -67,6 +67,8 @@ pub struct Document {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub notes: BTreeMap<String, String>,
     pub original_name: String,
+    /// Where it was taken from on the server (for ops; not shown to agents).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub original_path: String,
     pub source: String,
     pub sha256: String,

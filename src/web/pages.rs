@@ -341,6 +341,9 @@ async fn item(
     let caller = signed_in(caller, &uri)?;
     let fail = |e: crate::store::Error| Problem::from(e).into_response();
     let item = s.item(id).await.map_err(IntoResponse::into_response)?;
+    if caller.0.role < Role::Ops && !crate::exceptions::open_to_agent(&item, &caller.0.name) {
+        return Err(Problem::not_found(format!("exception {id} does not exist")).into_response());
+    }
     let doc = match item.document_id {
         Some(d) => s.store.document(d).await.map_err(fail)?,
         None => None,

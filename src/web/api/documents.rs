@@ -45,16 +45,19 @@ pub async fn list(
 }
 
 /// The document, if the caller may read it (404 either way otherwise: an agent does not learn
-/// which documents exist outside the queue).
+/// which documents exist outside the queue). An agent reads a document while it waits in the
+/// queue (an open or claimed item), and those whose items they closed themselves; not the rest
+/// of what passed through clerk, nor the server's folders it came from.
 async fn readable(s: &Service, caller: &Caller, id: i64) -> ApiResult<Document> {
     caller.require(Role::Agent)?;
     let missing = || Problem::not_found(format!("document {id} does not exist"));
-    let doc = s.store.document(id).await?.ok_or_else(missing)?;
+    let mut doc = s.store.document(id).await?.ok_or_else(missing)?;
     if caller.0.role < Role::Ops {
         let items = s.store.exceptions(&ExceptionFilter { document_id: Some(id), ..Default::default() }).await?;
-        if items.is_empty() {
+        if !items.iter().any(|i| crate::exceptions::open_to_agent(i, &caller.0.name)) {
             return Err(missing());
         }
+        doc.original_path.clear();
     }
     Ok(doc)
 }
