@@ -96,11 +96,14 @@ pub struct HttpSettings {
     /// `X-Forwarded-Proto` are believed. Without them the client is the connection's peer and the
     /// headers are ignored: anyone could write them.
     pub trusted_proxies: Vec<Network>,
+    /// What a scraper from another machine sends as `Authorization: Bearer …` for `/metrics`,
+    /// which names bots and mailboxes; without it `/metrics` answers only on this machine.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        HttpSettings { listen: "127.0.0.1:7420".into(), trusted_proxies: vec![] }
+        HttpSettings { listen: "127.0.0.1:7420".into(), trusted_proxies: vec![], metrics_token: None }
     }
 }
 

@@ -80,6 +80,7 @@ pub async fn serve(settings: Settings, load: LoadSettings) -> anyhow::Result<()>
         learner: pipeline.learner.clone(),
         trusted_proxies: settings.http.trusted_proxies.clone().into(),
         queue_sla: settings.queue.sla,
+        metrics_token: settings.http.metrics_token.as_deref().filter(|t| !t.is_empty()).map(Arc::from),
     };
     let addr = http::start(&settings.http.listen, service, stop_rx.clone()).await?;
     tracing::info!(address = %addr, "serving /metrics, /healthz and /readyz on http://{addr}");

@@ -43,7 +43,21 @@ async fn ready(State(s): State<Service>) -> impl IntoResponse {
     (StatusCode::OK, format!("ready: {types} document types, {bots} bots\n"))
 }
 
-async fn metrics(State(s): State<Service>) -> impl IntoResponse {
+/// Prometheus text, for a scraper on this machine or one that sends `[http] metrics_token`.
+async fn metrics(State(s): State<Service>, client: crate::web::client::Client, headers: axum::http::HeaderMap) -> axum::response::Response {
+    let sent = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let token_ok = match (&s.metrics_token, sent) {
+        (Some(want), Some(sent)) => crate::users::same_secret(want.as_bytes(), sent.as_bytes()),
+        _ => false,
+    };
+    if !client.addr.is_loopback() && !token_ok {
+        let why = "/metrics answers on this machine, or to a scraper that sends the token set as [http] metrics_token\n";
+        return (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], why).into_response();
+    }
+    metrics_text(&s).await.into_response()
+}
+
+async fn metrics_text(s: &Service) -> impl IntoResponse {
     let overdue = s.overdue_by_kind().await;
     match (s.store.gauges().await, overdue) {
         (Ok(g), Ok(overdue)) => (

@@ -625,3 +625,21 @@ fn a_long_queue_is_shown_a_page_at_a_time_with_its_counts_and_each_item_knows_it
     assert_eq!(resolved.status, 200, "{resolved:?}");
     assert_eq!(neighbours(ids[100]), (ids[99].to_string(), ids[102].to_string()));
 }
+
+/// `/metrics` names bots and mailboxes: it answers on this machine, and elsewhere only to a
+/// scraper that sends the token set as `[http] metrics_token`.
+#[test]
+fn metrics_answer_on_this_machine_or_with_the_token() {
+    let d = Daemon::start_with("[http]\ntrusted_proxies = ['127.0.0.0/8', '::1']\nmetrics_token = 'scrape-me-please'\n");
+    let addr = d.http().trim_start_matches("http://").to_string();
+    let get = |headers: &[(&str, &str)]| call(&addr, "GET", "/metrics", headers, None);
+    assert_eq!(get(&[]).status, 200, "a scraper on this machine");
+    let remote = ("X-Forwarded-For", "198.51.100.7");
+    let refused = get(&[remote]);
+    assert_eq!(refused.status, 401, "{refused:?}");
+    assert!(refused.body.contains("metrics_token") && !refused.body.contains("clerk_"), "{}", refused.body);
+    assert_eq!(get(&[remote, ("Authorization", "Bearer wrong")]).status, 401);
+    let scraped = get(&[remote, ("Authorization", "Bearer scrape-me-please")]);
+    assert_eq!(scraped.status, 200, "{scraped:?}");
+    assert!(scraped.body.contains("clerk_"), "{}", scraped.body);
+}

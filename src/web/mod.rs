@@ -35,6 +35,8 @@ pub struct Service {
     pub trusted_proxies: Arc<[crate::config::Network]>,
     /// The SLA of items whose type or bot names none (`[queue] sla`).
     pub queue_sla: Option<std::time::Duration>,
+    /// `[http] metrics_token`: lets a scraper on another machine read `/metrics`.
+    pub metrics_token: Option<Arc<str>>,
 }
 
 impl Service {
