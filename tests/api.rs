@@ -102,7 +102,12 @@ fn every_route_refuses_strangers_and_lower_roles() {
 
 #[test]
 fn two_agents_resolving_one_item_at_once_one_wins_and_the_other_is_told_it_changed() {
-    let s = std::sync::Arc::new(setup(&[("ann", "agent"), ("bert", "agent")]));
+    // No bot acts on the resolved invoice: a failed run would open an item on the document again,
+    // which agents may then read (what the end of this test checks they may not, once closed).
+    let mut d = Daemon::new("");
+    std::fs::remove_file(d.definitions.join("post-invoice-to-erp.yml")).unwrap();
+    d.spawn();
+    let s = std::sync::Arc::new(setup_with(d, &[("ann", "agent"), ("bert", "agent")]));
     let id = s.incomplete_invoice();
     let shown = s.as_user("ann", "GET", &format!("/api/v1/exceptions/{id}"), None);
     assert_eq!(shown.status, 200);
