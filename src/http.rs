@@ -45,8 +45,7 @@ async fn ready(State(s): State<Service>) -> impl IntoResponse {
 
 /// Prometheus text, for a scraper on this machine or one that sends `[http] metrics_token`.
 async fn metrics(State(s): State<Service>, client: crate::web::client::Client, headers: axum::http::HeaderMap) -> axum::response::Response {
-    let sent = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let token_ok = match (&s.metrics_token, sent) {
+    let token_ok = match (&s.metrics_token, crate::web::auth::bearer(&headers)) {
         (Some(want), Some(sent)) => crate::users::same_secret(want.as_bytes(), sent.as_bytes()),
         _ => false,
     };

@@ -7,7 +7,7 @@
 //! fresh folder and profile: nothing a hostile file does to LibreOffice's state outlives it. The
 //! PDF it writes is then drawn by a reader like any other PDF.
 
-use super::pool::{limit, ReaderSettings, GRACE};
+use super::pool::{confine, ReaderSettings, GRACE};
 use std::path::Path;
 use std::time::Duration;
 use tokio::process::Command;
@@ -47,20 +47,16 @@ pub async fn to_pdf(settings: &ReaderSettings, path: &Path, media_type: &str) ->
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
-    // SAFETY: only async-signal-safe calls (setrlimit, setpgid, prctl) between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            limit(libc::RLIMIT_AS, limits.max_memory)?;
-            limit(libc::RLIMIT_CPU, limits.max_seconds.max(1))?;
-            limit(libc::RLIMIT_FSIZE, MAX_PDF)?;
-            limit(libc::RLIMIT_CORE, 0)?;
-            // Its own group, so the whole of LibreOffice (oosplash and soffice.bin) is killed
-            // at the deadline.
-            libc::setpgid(0, 0);
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
+    // Its own process group: the whole of LibreOffice (oosplash and soffice.bin) is killed at
+    // the deadline.
+    confine(
+        &mut cmd,
+        vec![
+            (libc::RLIMIT_AS, limits.max_memory),
+            (libc::RLIMIT_CPU, limits.max_seconds.max(1)),
+            (libc::RLIMIT_FSIZE, MAX_PDF),
+        ],
+    );
     let mut child = cmd.spawn().map_err(failed)?;
     let group = child.id().unwrap_or(0) as i32;
     let mut stderr = child.stderr.take().expect("piped");

@@ -439,20 +439,7 @@ async fn spawn(settings: &ReaderSettings) -> std::io::Result<Reader> {
         .env("OMP_THREAD_LIMIT", "1")
         .env("MALLOC_ARENA_MAX", "1")
         .kill_on_drop(true);
-    let memory = settings.limits.max_memory;
-    // SAFETY: only async-signal-safe calls (setrlimit, setpgid, prctl) between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            limit(libc::RLIMIT_AS, memory)?;
-            limit(libc::RLIMIT_CORE, 0)?;
-            // Its own process group: a Ctrl-C at the terminal reaches the daemon, which stops
-            // its readers itself, instead of killing them mid-document.
-            libc::setpgid(0, 0);
-            // Gone with the daemon, even after `kill -9`.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
+    confine(&mut cmd, vec![(libc::RLIMIT_AS, settings.limits.max_memory)]);
     let mut child = cmd.spawn()?;
     let stdin = child.stdin.take().expect("piped");
     // A document crosses the pipe in 1 MiB steps instead of 64 KiB ones: fewer switches between
@@ -484,7 +471,27 @@ async fn spawn(settings: &ReaderSettings) -> std::io::Result<Reader> {
     Ok(reader)
 }
 
-pub(super) fn limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
+/// What every process that parses a document gets before it starts: `limits` (resource, value),
+/// no core file, a process group of its own (a Ctrl-C at the terminal reaches the daemon, which
+/// stops its children itself; a deadline kills the whole group), and death with the daemon, even
+/// after `kill -9`.
+pub(super) fn confine(cmd: &mut Command, limits: Vec<(libc::__rlimit_resource_t, u64)>) {
+    // SAFETY: only async-signal-safe calls (setrlimit, setpgid, prctl) between fork and exec;
+    // `limits` was allocated before the fork and is only read.
+    unsafe {
+        cmd.pre_exec(move || {
+            for &(resource, value) in &limits {
+                limit(resource, value)?;
+            }
+            limit(libc::RLIMIT_CORE, 0)?;
+            libc::setpgid(0, 0);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
+fn limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
     let l = libc::rlimit { rlim_cur: value as libc::rlim_t, rlim_max: value as libc::rlim_t };
     if unsafe { libc::setrlimit(resource, &l) } == 0 {
         Ok(())

@@ -58,14 +58,18 @@ pub fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Optio
         .map(|(_, v)| v)
 }
 
+/// The token of an `Authorization: Bearer TOKEN` header, if the request has one.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
 impl FromRequestParts<Service> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Caller, Problem> {
         let unauthorized = |why: &str| Problem::new(StatusCode::UNAUTHORIZED, why.to_string());
-        if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
-            let token = auth.to_str().ok().and_then(|a| a.strip_prefix("Bearer ")).map(str::trim);
-            let Some(token) = token else {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            let Some(token) = bearer(&parts.headers) else {
                 return Err(unauthorized("the Authorization header must be `Bearer TOKEN`"));
             };
             return match crate::users::authenticate_token(&service.store, token).await? {
