@@ -1,5 +1,6 @@
 //! `clerk split FILE`: what a split rule makes of a scanned batch, page by page, before it is
-//! dropped into an inbox; `--out DIR` writes each document's PDF as the daemon would cut it.
+//! dropped into an inbox; `--out DIR` writes each document's file (a PDF, or a TIFF from a TIFF
+//! batch) as the daemon would cut it.
 
 use clap::Args;
 use clerk::config::Settings;
@@ -24,7 +25,7 @@ pub struct SplitArgs {
     /// A page with less ink than this share of it is blank (default 0.0005).
     #[arg(long)]
     blank_ink: Option<f32>,
-    /// Write each document's PDF into this folder (BATCH-1.pdf, BATCH-2.pdf…).
+    /// Write each document's file into this folder (BATCH-1.pdf, BATCH-2.pdf…; .tif from a TIFF).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Take the rule the daemon takes for this inbox folder (its path) or mail account (its name).
