@@ -21,6 +21,7 @@ erp=$!
 export ERP_URL=http://127.0.0.1:8089 ERP_DATA=var/legacy-erp CLERK_SECRET_ERP_PASSWORD=secret
 
 $clerk check
+$clerk init   # the store (var/, per samples/demo.toml); `clerk serve` would make it too
 # Someone to sign in to the web app as: an admin with a generated password, printed at the end.
 admin_password=""
 if ! $clerk users list --json 2>/dev/null | grep -q '"name": "admin"'; then

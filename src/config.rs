@@ -41,7 +41,14 @@ pub struct Settings {
     /// How scanned batches are split into documents; none when absent. `clerk split FILE`
     /// shows what a rule makes of a batch.
     pub split: SplitSettings,
+    /// The file these settings were read from (none: defaults and environment only).
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
 }
+
+/// Where the settings are looked for when none is named (`--config`, `CLERK_CONFIG`): the
+/// current folder's, then the installed package's.
+pub const SETTINGS_FILES: [&str; 2] = ["clerk.toml", "/etc/clerk/clerk.toml"];
 
 /// `[split]`: a rule for every inbox and mailbox, and `[split.sources]` per inbox folder (by its
 /// path) or mail account (by its name), which replaces it there:
@@ -99,11 +106,20 @@ pub struct HttpSettings {
     /// What a scraper from another machine sends as `Authorization: Bearer …` for `/metrics`,
     /// which names bots and mailboxes; without it `/metrics` answers only on this machine.
     pub metrics_token: Option<String>,
+    /// How long a client may take to send a request's headers (a slow or silent client would
+    /// otherwise hold a connection, and a task, for ever).
+    #[serde(deserialize_with = "duration")]
+    pub header_timeout: Duration,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        HttpSettings { listen: "127.0.0.1:7420".into(), trusted_proxies: vec![], metrics_token: None }
+        HttpSettings {
+            listen: "127.0.0.1:7420".into(),
+            trusted_proxies: vec![],
+            metrics_token: None,
+            header_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -325,6 +341,7 @@ impl Default for Settings {
             http: HttpSettings::default(),
             queue: QueueSettings::default(),
             split: SplitSettings::default(),
+            file: None,
         }
     }
 }
@@ -388,15 +405,13 @@ impl LimitSettings {
 }
 
 impl Settings {
-    /// Reads `path`, or `./clerk.toml` when it exists, or nothing; then applies `CLERK_*`
-    /// environment variables for the nested settings (the top-level ones are CLI flags with env
-    /// fallbacks, see `main.rs`).
+    /// Reads `path`, or the first of [`SETTINGS_FILES`] that exists, or nothing; then applies
+    /// `CLERK_*` environment variables for the nested settings (the top-level ones are CLI flags
+    /// with env fallbacks, see `main.rs`).
     pub fn load(path: Option<&Path>) -> anyhow::Result<Settings> {
-        let default_file = Path::new("clerk.toml");
         let file = match path {
             Some(p) => Some(p.to_path_buf()),
-            None if default_file.exists() => Some(default_file.to_path_buf()),
-            None => None,
+            None => SETTINGS_FILES.iter().map(Path::new).find(|f| f.exists()).map(Path::to_path_buf),
         };
         let mut s = match &file {
             Some(f) => {
@@ -406,6 +421,7 @@ impl Settings {
             }
             None => Settings::default(),
         };
+        s.file = file.clone();
         s.apply_env(|k| std::env::var(k).ok())?;
         s.validate().map_err(|e| match &file {
             Some(f) => anyhow::anyhow!("{}: {e}", f.display()),

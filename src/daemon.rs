@@ -82,7 +82,7 @@ pub async fn serve(settings: Settings, load: LoadSettings) -> anyhow::Result<()>
         queue_sla: settings.queue.sla,
         metrics_token: settings.http.metrics_token.as_deref().filter(|t| !t.is_empty()).map(Arc::from),
     };
-    let addr = http::start(&settings.http.listen, service, stop_rx.clone()).await?;
+    let addr = http::start(&settings.http, service, stop_rx.clone()).await?;
     tracing::info!(address = %addr, "serving /metrics, /healthz and /readyz on http://{addr}");
 
     // Work other daemons queue, and work taken back from daemons that died, wakes these loops.

@@ -9,9 +9,14 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-/// Binds `listen` now (so a port in use fails the start, with its address), then serves until
-/// the stop. Returns the bound address (port 0 picks a free one).
-pub async fn start(listen: &str, service: Service, mut stop: Shutdown) -> anyhow::Result<std::net::SocketAddr> {
+/// Binds `[http] listen` now (so a port in use fails the start, with its address), then serves
+/// until the stop. Returns the bound address (port 0 picks a free one).
+pub async fn start(
+    settings: &crate::config::HttpSettings,
+    service: Service,
+    stop: Shutdown,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let listen = &settings.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen} ([http] listen, --listen, CLERK_LISTEN): {e}"))?;
@@ -23,14 +28,47 @@ pub async fn start(listen: &str, service: Service, mut stop: Shutdown) -> anyhow
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .with_state(service);
-    tokio::spawn(async move {
-        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.requested().await });
-        if let Err(e) = served.await {
-            tracing::error!(error = %e, "the HTTP listener stopped");
-        }
-    });
+    tokio::spawn(serve(listener, app, settings.header_timeout, stop));
     Ok(addr)
+}
+
+/// Accepts connections until the stop, each served by hyper with a deadline for its request
+/// headers (axum's own `serve` sets none). At the stop, connections finish the request they are
+/// in and close.
+async fn serve(listener: tokio::net::TcpListener, app: axum::Router, header_timeout: std::time::Duration, mut stop: Shutdown) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a little rather than spin.
+                    tracing::warn!(error = %e, "cannot accept an HTTP connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = stop.requested() => return,
+        };
+        let app = app.clone().layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+        let service = hyper_util::service::TowerToHyperService::new(app);
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.requested() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
 }
 
 async fn ready(State(s): State<Service>) -> impl IntoResponse {

@@ -9,6 +9,7 @@
 //! arrow is durable: a crash at any point resumes from the last committed state.
 
 pub mod audit;
+pub mod backup;
 pub mod batches;
 pub mod bots;
 pub mod classify;

@@ -35,7 +35,7 @@ mod cli;
     about = "A back-office robot: takes documents from folders and mailboxes, reads and classifies them, runs bots that carry them into legacy systems, and queues what it cannot finish for a person."
 )]
 struct Cli {
-    /// Settings file (default: ./clerk.toml when it exists).
+    /// Settings file (default: ./clerk.toml, else /etc/clerk/clerk.toml, the first that exists).
     #[arg(long, global = true, env = "CLERK_CONFIG")]
     config: Option<PathBuf>,
     /// Data folder: database and blob store (default ./var).
@@ -66,6 +66,16 @@ enum Command {
         /// `[http] listen`; env CLERK_LISTEN).
         #[arg(long)]
         listen: Option<String>,
+    },
+    /// Make the store the settings name (SQLite in the data folder, or a PostgreSQL database's
+    /// tables) and say where it is; other commands never make one. Migrates an existing store.
+    Init,
+    /// Copy the store, consistently, while the daemon runs: SQLite's database and the blobs (or
+    /// pg_dump of a PostgreSQL store) into DIR, a new or empty folder, with a note on restoring.
+    Backup {
+        /// A new or empty folder (writable by the store's owner: as root, clerk acts as the user
+        /// that owns the data folder).
+        dir: PathBuf,
     },
     /// Validate every definition file; print each problem as file:line:col: message.
     Check,
@@ -111,6 +121,12 @@ enum Command {
     Doctypes(cli::doctypes::DoctypesCmd),
     /// Print the JSON Schema of definition files (for editor completion and checking).
     Schema,
+    /// Print a reference page of docs/reference/ as Markdown: `cli`, `metrics` or `definitions`.
+    #[command(hide = true)]
+    Reference {
+        #[arg(value_parser = ["cli", "metrics", "definitions"])]
+        page: String,
+    },
     /// The exception queue.
     #[command(subcommand)]
     Exceptions(ExceptionsCmd),
@@ -123,9 +139,12 @@ enum Command {
     /// People who use the HTTP API and web pages, and their roles.
     #[command(subcommand)]
     Users(cli::users::UsersCmd),
-    /// API tokens for scripts.
+    /// API tokens for scripts: create (with an expiry), list, revoke.
     #[command(subcommand)]
     Tokens(cli::users::TokensCmd),
+    /// Who is signed in to the web pages; end a session or all of a user's.
+    #[command(subcommand)]
+    Sessions(cli::users::SessionsCmd),
     /// The audit trail, newest first: who did what and when (sign-ins, users, items, documents).
     Audit(cli::audit::AuditArgs),
     /// What agents taught clerk of each vendor's invoices (where their fields stand).
@@ -352,6 +371,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             daemon::serve(s, Box::new(move || settings(&overrides).map(&flags))).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Init => {
+            cli::init_store(&s).await?;
+            let settings = s.file.as_ref().map(|f| format!(" (settings: {})", f.display())).unwrap_or_default();
+            match &s.store {
+                Some(url) => out!("the store {} is ready{settings}", clerk::store::redact(url)),
+                None => out!("the store in {} is ready{settings}", s.data.display()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { dir } => {
+            let store = open_store(&s).await?;
+            let made = clerk::backup::backup(&store, &dir).await?;
+            out!("backed up to {}: {} and {} blob(s), {} byte(s)", dir.display(), made.database.display(), made.blobs, made.bytes);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check => {
             let loaded = definitions::load_dir(&s.definitions, None);
             for p in &loaded.problems {
@@ -372,6 +406,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Text { files, json } => text(&s, &files, json).await,
         Command::Split(args) => cli::split::run(&s, args).await,
+        Command::Reference { page } => {
+            let text = match page.as_str() {
+                "cli" => cli::reference::cli(&<Cli as clap::CommandFactory>::command()),
+                "metrics" => cli::reference::metrics(),
+                _ => cli::reference::definitions(&clerk::bots::schema::schema()),
+            };
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema => {
             out!("{}", serde_json::to_string_pretty(&clerk::bots::schema::schema())?);
             Ok(ExitCode::SUCCESS)
@@ -413,6 +456,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctypes(cmd) => cli::doctypes::run(&s, cmd).await,
         Command::Users(cmd) => cli::users::users(&s, cmd).await,
         Command::Tokens(cmd) => cli::users::tokens(&s, cmd).await,
+        Command::Sessions(cmd) => cli::users::sessions(&s, cmd).await,
         Command::Audit(args) => cli::audit::run(&s, args).await,
         Command::Vendors(cmd) => cli::vendors::run(&s, cmd).await,
     }
@@ -631,7 +675,7 @@ async fn bot_dry_run(
         if file.is_some() {
             anyhow::bail!("--file is for dry runs; a real run works on a stored document (--doc ID)");
         }
-        let store = Store::open_at(&s.store_location()).await?;
+        let store = open_store(s).await?;
         return cli::runs::run_now(s, store, bot.clone(), doc, json).await;
     }
     let doc_json = match (doc, file) {

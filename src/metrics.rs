@@ -55,7 +55,7 @@ pub fn observe(name: &'static str, pairs: &[(&'static str, &str)], seconds: f64)
 }
 
 /// What each family means, for `# HELP` (and its type).
-const FAMILIES: &[(&str, &str, &str)] = &[
+pub const FAMILIES: &[(&str, &str, &str)] = &[
     ("clerk_documents_processed_total", "counter", "Documents this daemon finished a stage with, by outcome (recognised or the exception kind)."),
     ("clerk_stage_duration_seconds", "histogram", "Time a pipeline stage took for one document."),
     ("clerk_step_duration_seconds", "histogram", "Time a bot step took (one attempt), by bot and step kind."),

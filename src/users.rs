@@ -62,6 +62,11 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// The id a token is listed and revoked by.
+pub fn token_id(token: &str) -> String {
+    token_hash(token)[..crate::store::users::TOKEN_ID_LEN].to_string()
+}
+
 /// Adds a user. Without a password one is generated and returned, to be shown once.
 pub async fn add(
     store: &Store,
@@ -131,13 +136,105 @@ pub async fn change(
     }
 }
 
-/// Creates an API token for `user`; the token is returned once and kept only as its hash.
-pub async fn create_token(store: &Store, user: &str) -> anyhow::Result<String> {
+/// How long a token lasts when its creator does not say.
+pub const TOKEN_DAYS: i64 = 90;
+
+/// When a token made now runs out: `90d`, `12w`, `24h`, a day (`2027-06-30`, at its end, UTC),
+/// or `never`. Unix ms; None: never.
+pub fn token_expiry(text: &str) -> Result<Option<i64>, String> {
+    let text = text.trim();
+    let bad = || format!("`{text}` is not an expiry: write a number of days, weeks or hours (90d, 12w, 24h), a day (2027-06-30), or never");
+    if text == "never" {
+        return Ok(None);
+    }
+    let now = crate::store::now_ms();
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let end = day.and_hms_opt(23, 59, 59).ok_or_else(bad)?.and_utc().timestamp_millis();
+        if end <= now {
+            return Err(format!("{text} has passed: a token must run out in the future"));
+        }
+        return Ok(Some(end));
+    }
+    let (n, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let hours = match unit {
+        "h" => 1,
+        "d" => 24,
+        "w" => 24 * 7,
+        _ => return Err(bad()),
+    };
+    if n <= 0 || n > 10 * 366 * 24 / hours {
+        return Err(format!("`{text}`: a token lasts from an hour to ten years (or `never`)"));
+    }
+    Ok(Some(now + n * hours * 3600 * 1000))
+}
+
+/// Creates an API token for `user` that runs out at `expires` (unix ms; None: never); the token
+/// is returned once and kept only as its hash.
+pub async fn create_token(store: &Store, user: &str, label: &str, expires: Option<i64>, by: &str) -> anyhow::Result<String> {
+    if label.chars().count() > 100 || label.chars().any(char::is_control) {
+        anyhow::bail!("a token's label is one line of at most 100 characters");
+    }
     let token = format!("clerk_{}", random_secret());
-    if !store.add_token(user, &token_hash(&token)).await? {
+    if !store.add_token(user, &token_hash(&token), label, expires, by).await? {
         anyhow::bail!("there is no user named `{user}` (add one with `clerk users add`)");
     }
     Ok(token)
+}
+
+/// Why a password was not changed.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("there is no user named `{0}`")]
+    NoSuchUser(String),
+    #[error("the current password is wrong")]
+    WrongPassword,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] crate::store::Error),
+}
+
+fn new_password(password: &str) -> Result<(), PasswordError> {
+    if password.chars().count() < 12 {
+        return Err(PasswordError::Invalid("the password is too short: use at least 12 characters".into()));
+    }
+    Ok(())
+}
+
+/// A user changes their own password: `current` must be right. Their other sessions end (the
+/// one they changed it from, `session_cookie`, goes on); their tokens stay.
+pub async fn change_password(
+    store: &Store,
+    name: &str,
+    current: &str,
+    new: &str,
+    session_cookie: Option<&str>,
+) -> Result<(), PasswordError> {
+    if authenticate_password(store, name, current).await.map_err(|e| PasswordError::Invalid(e.to_string()))?.is_none() {
+        return Err(PasswordError::WrongPassword);
+    }
+    new_password(new)?;
+    if new == current {
+        return Err(PasswordError::Invalid("the new password is the current one".into()));
+    }
+    let keep = session_cookie.map(token_hash);
+    match store.set_password(name, &hash_password(new), keep.as_deref(), name).await? {
+        true => Ok(()),
+        false => Err(PasswordError::NoSuchUser(name.into())),
+    }
+}
+
+/// An admin (`by`) sets a user's password: the one given, or a generated one, returned to be
+/// shown once. All the user's sessions end.
+pub async fn reset_password(store: &Store, name: &str, password: Option<&str>, by: &str) -> Result<Option<String>, PasswordError> {
+    let generated = password.is_none().then(random_secret);
+    let password = password.or(generated.as_deref()).unwrap_or_default();
+    new_password(password)?;
+    match store.set_password(name, &hash_password(password), None, by).await? {
+        true => Ok(generated),
+        false => Err(PasswordError::NoSuchUser(name.into())),
+    }
 }
 
 /// Someone signed in: by a bearer token, or by a browser session (which has a CSRF token).
@@ -156,9 +253,16 @@ fn user(account: Option<crate::store::users::Account>) -> Option<User> {
     Some(User { name: a.name, role, groups: a.groups, csrf: (!a.csrf.is_empty()).then_some(a.csrf) })
 }
 
-/// The user a bearer token stands for.
-pub async fn authenticate_token(store: &Store, token: &str) -> anyhow::Result<Option<User>> {
-    Ok(user(store.token_user(&token_hash(token)).await?))
+/// The user a bearer token stands for; or why it stands for nobody.
+pub async fn authenticate_token(store: &Store, token: &str) -> anyhow::Result<Result<User, String>> {
+    let hash = token_hash(token);
+    if let Some(user) = user(store.token_user(&hash).await?) {
+        return Ok(Ok(user));
+    }
+    Ok(Err(match store.token_ran_out(&hash).await? {
+        Some(when) => format!("the token ran out at {when}; an admin makes a new one (`clerk tokens create USER`)"),
+        None => "the token is not known, or was revoked, or its user is disabled (create one with `clerk tokens create USER`)".into(),
+    }))
 }
 
 /// A browser session: its cookie value (random, shown to the browser only) and CSRF token.
@@ -170,9 +274,11 @@ pub struct Session {
 /// How long a browser session lasts.
 pub const SESSION_MS: i64 = 12 * 3600 * 1000;
 
-pub async fn start_session(store: &Store, name: &str) -> anyhow::Result<Session> {
+/// Starts a session for `name`, signed in from `address`.
+pub async fn start_session(store: &Store, name: &str, address: &str) -> anyhow::Result<Session> {
     let session = Session { cookie: random_secret(), csrf: random_secret() };
-    store.add_session(&token_hash(&session.cookie), name, &session.csrf, crate::store::now_ms() + SESSION_MS).await?;
+    let expires = crate::store::now_ms() + SESSION_MS;
+    store.add_session(&token_hash(&session.cookie), name, &session.csrf, expires, address).await?;
     Ok(session)
 }
 
@@ -208,6 +314,21 @@ mod tests {
         assert!(!verify_password("correct horse battery stapler", &h));
         assert!(!verify_password("anything", "not a hash"));
         assert_ne!(h, hash_password("correct horse battery staple"), "each hash has its own salt");
+    }
+
+    #[test]
+    fn token_expiries_are_read_as_people_write_them() {
+        let now = crate::store::now_ms();
+        let day = 24 * 3600 * 1000;
+        let in_days = |t: &str| (token_expiry(t).unwrap().unwrap() - now + day / 2) / day;
+        assert_eq!(in_days("90d"), 90);
+        assert_eq!(in_days("2w"), 14);
+        assert_eq!(token_expiry("never"), Ok(None));
+        assert!(token_expiry("2999-06-30").unwrap().is_some());
+        assert!(token_expiry("2001-01-01").unwrap_err().contains("has passed"));
+        assert!(token_expiry("soon").unwrap_err().contains("not an expiry"));
+        assert!(token_expiry("0d").unwrap_err().contains("from an hour"));
+        assert!(token_expiry("99999w").unwrap_err().contains("ten years"));
     }
 
     #[test]

@@ -648,3 +648,50 @@ fn metrics_answer_on_this_machine_or_with_the_token() {
     assert_eq!(scraped.status, 200, "{scraped:?}");
     assert!(scraped.body.contains("clerk_"), "{}", scraped.body);
 }
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    let d = Daemon::start_with("[http]\nheader_timeout = '1s'\n");
+    let addr = d.http().trim_start_matches("http://").to_string();
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: clerk\r\nX-Slow: ").unwrap();
+    // Without a deadline the server would wait for the rest for ever; this read would then fail
+    // with its own timeout instead of seeing the server close the connection.
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let mut got = Vec::new();
+    let closed = slow.read_to_end(&mut got);
+    assert!(closed.is_ok(), "the server held the connection open: {closed:?}");
+    // Others are served meanwhile and after.
+    assert_eq!(call(&addr, "GET", "/healthz", &[], None).status, 200);
+}
+
+#[test]
+fn errors_the_framework_answers_are_problem_documents_and_pages_answer_errors_as_pages() {
+    let s = setup(&[("ann", "agent")]);
+    let auth = bearer(&s.tokens["ann"]);
+    let raw = |content_type: &str, body: &[u8]| {
+        let headers = [("Authorization", auth.as_str()), ("Content-Type", content_type)];
+        support::api::call_raw(&s.addr, "POST", "/api/v1/me/password", &headers, body)
+    };
+    let cases = [
+        (raw("application/json", b"{not json"), 400, "malformed"),
+        (raw("text/plain", b"{}"), 415, "Content-Type: application/json"),
+        (raw("application/json", br#"{"current": 1}"#), 422, "does not fit this route"),
+        (s.as_user("ann", "PUT", "/api/v1/me", None), 405, "does not take that method"),
+    ];
+    for (reply, status, says) in cases {
+        assert_eq!(reply.status, status, "{reply:?}");
+        assert_eq!(reply.header("content-type"), Some("application/problem+json"), "{reply:?}");
+        let detail = reply.json()["detail"].as_str().unwrap().to_string();
+        assert!(detail.contains(says) && !detail.contains("Failed to"), "{detail}");
+    }
+
+    // An agent's browser asking for the audit page gets a page that says why, not JSON.
+    let signed = call(&s.addr, "POST", "/api/v1/session", &[], Some(&json!({"name": "ann", "password": PASSWORD})));
+    let cookie = signed.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    let page = call(&s.addr, "GET", "/audit", &[("Cookie", &cookie)], None);
+    assert_eq!(page.status, 403, "{page:?}");
+    assert!(page.header("content-type").unwrap().starts_with("text/html"), "{:?}", page.headers);
+    assert!(page.body.contains("this needs the admin role"), "{}", page.body);
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+}

@@ -204,8 +204,13 @@ fn secrets_come_from_a_file_only_its_owner_can_read() {
     let out = run();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("can be read by others") && err.contains("chmod 600"), "{err}");
+    assert!(err.contains("can be read by every user") && err.contains(&format!("chmod o= {}", file.display())), "{err}");
     assert!(!err.contains("from-the-file-42"));
+
+    // Readable by this process's own group (root:clerk 0640 for the service) is fine.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = run();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let out = run();
@@ -213,4 +218,20 @@ fn secrets_come_from_a_file_only_its_owner_can_read() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Bearer ***") && !text.contains("from-the-file-42"), "{text}");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("not set"));
+}
+
+#[test]
+fn a_dry_run_knows_the_run_a_step_names_its_file_after() {
+    // The bundled delivery-note bot names its CSV after `run.id`: a dry run renders it as run 0.
+    let out = Command::new(CLERK)
+        .args(["bots", "run", "delivery-note-to-erp", "--dry-run", "--file"])
+        .arg(repo().join("samples/delivery-note.txt"))
+        .arg("--definitions")
+        .arg(repo().join("bots"))
+        .env("ERP_DATA", "/srv/erp")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("/srv/erp/drop/delivery-0.csv") && said.contains("DN-3310") && !said.contains("error"), "{said}");
 }

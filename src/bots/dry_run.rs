@@ -57,6 +57,7 @@ pub fn dry_run(bot: &Bot, doc: Value, secrets_file: Option<&Path>) -> Result<Dry
         locals: Default::default(),
         fixed: Default::default(),
     };
+    ctx.set_run(0, bot, "dry run");
     let steps = render::dry_run(bot, &mut ctx);
     Ok(DryRun { steps, missing_secrets: missing, redactor })
 }

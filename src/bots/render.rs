@@ -109,6 +109,12 @@ pub struct Context {
 }
 
 impl Context {
+    /// Sets `run`, what a template knows of the run it renders for (a dry run's id is 0).
+    pub fn set_run(&mut self, id: i64, bot: &Bot, trigger: &str) {
+        let run = serde_json::json!({ "id": id, "bot": bot.name, "version": bot.version, "trigger": trigger });
+        self.locals.insert("run".into(), Value::from_serialize(run));
+    }
+
     fn value(&self) -> Value {
         let [doc, secrets, env] = self
             .fixed

@@ -386,12 +386,7 @@ impl Runner {
             locals: BTreeMap::new(),
             fixed: Default::default(),
         };
-        ctx.locals.insert(
-            "run".into(),
-            Value::from_serialize(
-                json!({ "id": run.id, "bot": bot.name, "version": bot.version, "trigger": run.trigger }),
-            ),
-        );
+        ctx.set_run(run.id, &bot, &run.trigger);
         for (k, v) in &bot.vars {
             let value = match v {
                 J::String(s) if !s.contains("{{") => Value::from_safe_string(s.clone()),

@@ -18,6 +18,12 @@ fn value_schema(v: Value) -> J {
     }
 }
 
+fn described(v: Value, doc: &str) -> J {
+    let mut s = value_schema(v);
+    s["description"] = J::from(doc);
+    s
+}
+
 /// JSON Schema properties for a list of keys, with their documentation.
 fn properties(keys: &[Key]) -> Map<String, J> {
     keys.iter()
@@ -56,21 +62,23 @@ pub fn schema() -> J {
     }
     let retry = json!({
         "type": "object", "additionalProperties": false,
+        "description": "how a failing step is tried again (each step may set its own)",
         "properties": {
-            "attempts": { "type": "integer", "minimum": 1 },
-            "backoff": value_schema(Value::Duration),
-            "max_backoff": value_schema(Value::Duration),
-            "while_down": value_schema(Value::Duration)
+            "attempts": { "type": "integer", "minimum": 1, "description": "attempts in all, the first included (default 3)" },
+            "backoff": described(Value::Duration, "the wait before the second attempt, doubled for each next one (default 2s)"),
+            "max_backoff": described(Value::Duration, "the longest wait between attempts (default 5m)"),
+            "while_down": described(Value::Duration, "how long runs wait, queued, for a legacy system that refuses connections before they fail (default 4h)")
         }
     });
     let doctype = json!({
         "type": "object", "required": ["doctype", "match"], "additionalProperties": false,
         "properties": {
             "doctype": { "type": "string", "description": "the document type's name" },
-            "description": { "type": "string" },
+            "description": { "type": "string", "description": "what the type is, for people" },
             "priority": { "type": "integer", "description": "higher wins when several types match" },
             "match": {
                 "type": "object", "additionalProperties": false,
+                "description": "how a document of this type is recognised: every condition given must hold",
                 "properties": {
                     "all": { "type": ["array", "string"], "description": "regexes that must all match (case-insensitive)" },
                     "any": { "type": ["array", "string"], "description": "at least one must match" },
@@ -82,6 +90,7 @@ pub fn schema() -> J {
             },
             "extract": {
                 "type": "object", "required": ["reader"], "additionalProperties": false,
+                "description": "fields read by a built-in reader besides the type's own",
                 "properties": {
                     "reader": { "enum": ["invoice"], "description": "the generic invoice reader fills the EN 16931 fields the type's own fields do not" },
                     "required": { "type": "array", "items": { "type": "string" }, "description": "fields that must be found and sure for the document to go straight through" }
@@ -91,6 +100,7 @@ pub fn schema() -> J {
             "auto_apply": { "type": "number", "description": "a confidence from 0.5 to below 1: documents the learner puts under this type that surely are classified without an agent" },
             "fields": {
                 "type": "object",
+                "description": "field name: a regex whose first group is the value, or { regex | barcode, type, required, date_formats, decimal_separator }",
                 "additionalProperties": {
                     "oneOf": [
                         { "type": "string", "description": "a regex; the value is its first capture group" },
@@ -115,8 +125,9 @@ pub fn schema() -> J {
         "type": "object", "required": ["bot", "steps"], "additionalProperties": false,
         "properties": {
             "bot": { "type": "string", "description": "the bot's name" },
-            "description": { "type": "string" },
+            "description": { "type": "string", "description": "what the bot does, for people" },
             "on": {
+                "description": "when it runs: `manual`, { doctype, when } for each recognised document of a type, or { schedule: cron }",
                 "oneOf": [
                     { "const": "manual" },
                     { "type": "object", "additionalProperties": false, "required": ["doctype"],
@@ -125,12 +136,13 @@ pub fn schema() -> J {
                       "properties": { "schedule": { "type": "string", "description": "cron: minute hour day month weekday (UTC)" } } }
                 ]
             },
-            "concurrency": { "type": "integer", "minimum": 1 },
+            "concurrency": { "type": "integer", "minimum": 1, "description": "runs of this bot at once (default 1)" },
+            "sla": { "type": "string", "description": "how long an item this bot escalates may wait in the exception queue, like 4h" },
             "retry": retry,
-            "timeout": value_schema(Value::Duration),
-            "secrets": { "type": "array", "items": { "type": "string", "pattern": "^[A-Z0-9_]+$" } },
-            "vars": { "type": "object" },
-            "steps": { "type": "array", "items": { "$ref": "#/$defs/step" } }
+            "timeout": described(Value::Duration, "a step attempt's deadline unless the step sets one"),
+            "secrets": { "type": "array", "items": { "type": "string", "pattern": "^[A-Z0-9_]+$" }, "description": "secrets the steps use as {{ secrets.NAME }}: from CLERK_SECRET_NAME or the secrets file, masked in every log" },
+            "vars": { "type": "object", "description": "values the steps use as {{ vars.NAME }}" },
+            "steps": { "type": "array", "items": { "$ref": "#/$defs/step" }, "description": "what the bot does, in order" }
         }
     });
     json!({

@@ -5,22 +5,17 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-/// Reads the secrets file, refusing one that others can read (it would leak every password).
+/// Reads the secrets file, refusing one that others could read or change (it would leak every
+/// password). Allowed: owned by this user, or by root with this process's group able to read it
+/// (`root:clerk 0640`, as an admin installs it for the service); never readable by everyone, and
+/// never writable by anyone but its owner.
 pub fn read_file(path: &Path) -> Result<BTreeMap<String, String>, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read the secrets file {}: {e}", path.display()))?;
-    if meta.mode() & 0o077 != 0 {
-        return Err(format!(
-            "the secrets file {} can be read by others (mode {:o}); run `chmod 600 {}`",
-            path.display(),
-            meta.mode() & 0o777,
-            path.display()
-        ));
-    }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc_geteuid() };
-    if meta.uid() != euid {
-        return Err(format!("the secrets file {} belongs to another user (uid {})", path.display(), meta.uid()));
-    }
+    // SAFETY: geteuid and getegid have no preconditions and cannot fail.
+    let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let shown = path.display().to_string();
+    check_owner(meta.mode(), meta.uid(), meta.gid(), euid, egid)
+        .map_err(|why| format!("the secrets file {shown} {}", why.replace("FILE", &shown)))?;
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("cannot read the secrets file {}: {e}", path.display()))?;
     let mut out = BTreeMap::new();
@@ -37,9 +32,24 @@ pub fn read_file(path: &Path) -> Result<BTreeMap<String, String>, String> {
     Ok(out)
 }
 
-extern "C" {
-    #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
+/// Why a secrets file with this mode and owner may not be trusted, if it may not.
+fn check_owner(mode: u32, uid: u32, gid: u32, euid: u32, egid: u32) -> Result<(), String> {
+    let mode = mode & 0o7777;
+    if mode & 0o007 != 0 {
+        return Err(format!("can be read by every user (mode {mode:o}); run `chmod o= FILE` (0600, or 0640 for the service's group)"));
+    }
+    if mode & 0o020 != 0 {
+        return Err(format!("can be changed by its group (mode {mode:o}); run `chmod g-w FILE`"));
+    }
+    if uid != euid && uid != 0 {
+        return Err(format!("belongs to another user (uid {uid}); it must be this service's own or root's"));
+    }
+    if mode & 0o040 != 0 && gid != egid {
+        return Err(format!(
+            "can be read by the members of group {gid}, not this service's group ({egid}); run `chgrp` to the service's group or `chmod g= FILE`"
+        ));
+    }
+    Ok(())
 }
 
 /// The values of `names`: `CLERK_SECRET_<NAME>` wins over the file. Missing names are returned
@@ -60,4 +70,21 @@ pub fn resolve(names: &[String], file: Option<&Path>) -> Result<(BTreeMap<String
         }
     }
     Ok((found, missing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_owner;
+
+    #[test]
+    fn a_secrets_file_is_trusted_only_when_no_one_else_can_read_or_change_it() {
+        let (me, my_group, other, other_group) = (1000, 1000, 1001, 1001);
+        assert!(check_owner(0o600, me, other_group, me, my_group).is_ok(), "mine, mine alone");
+        assert!(check_owner(0o640, 0, my_group, me, my_group).is_ok(), "root:clerk 0640, as an admin installs it");
+        assert!(check_owner(0o640, me, my_group, me, my_group).is_ok());
+        assert!(check_owner(0o644, me, my_group, me, my_group).unwrap_err().contains("every user"));
+        assert!(check_owner(0o660, 0, my_group, me, my_group).unwrap_err().contains("changed by its group"));
+        assert!(check_owner(0o640, 0, other_group, me, my_group).unwrap_err().contains("not this service's group"));
+        assert!(check_owner(0o600, other, my_group, me, my_group).unwrap_err().contains("another user"));
+    }
 }

@@ -32,6 +32,16 @@ impl Blobs {
         Ok(Blobs { root, shared })
     }
 
+    /// The folder the blobs are in (`xx/sha256`), with `tmp/` and `derived/` beside them.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether the folder is only this daemon's cache of blobs kept in the database.
+    pub fn is_cache(&self) -> bool {
+        self.shared.is_some()
+    }
+
     fn local(&self, sha256: &str) -> PathBuf {
         self.root.join(&sha256[..2]).join(sha256)
     }

@@ -36,7 +36,7 @@ pub use mail::{AccountStatus, MailDocument, NewMessage};
 pub use runs::{Decision, Journal, NewRun, Run, RunSummary, StepEnd, StepRecord};
 pub use stages::{Extraction, NewPart, Resolution};
 pub use targets::{Outage, Probe};
-pub use users::UserSummary;
+pub use users::{time_of, SessionSummary, Sessions, TokenSummary, UserSummary};
 pub use vendors::VendorSummary;
 pub use wake::Wakers;
 
@@ -207,6 +207,18 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// SQLite: writes a consistent copy of the whole database to `file` (a new file), while
+    /// the daemon goes on writing (`VACUUM INTO` reads one snapshot).
+    pub async fn snapshot_into(&self, file: &Path) -> Result<()> {
+        sqlx::query("VACUUM INTO $1").bind(file.display().to_string()).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// PostgreSQL's URL (None for SQLite).
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_deref()
     }
 
     /// A write transaction (see [`Backend::begin`]).

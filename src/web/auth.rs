@@ -73,8 +73,8 @@ impl FromRequestParts<Service> for Caller {
                 return Err(unauthorized("the Authorization header must be `Bearer TOKEN`"));
             };
             return match crate::users::authenticate_token(&service.store, token).await? {
-                Some(user) => Ok(Caller(user)),
-                None => Err(unauthorized("the token is not known (create one with `clerk tokens create USER`)")),
+                Ok(user) => Ok(Caller(user)),
+                Err(why) => Err(unauthorized(&why)),
             };
         }
         let Some(cookie) = cookie_value(&parts.headers, COOKIE) else {
@@ -200,7 +200,7 @@ pub async fn sign_in(
         Err(e) => return Err(Problem::from(e).into_response()),
     };
     s.logins.succeeded(&pair);
-    let session = crate::users::start_session(&s.store, name).await.map_err(|e| Problem::from(e).into_response())?;
+    let session = crate::users::start_session(&s.store, name, &addr.to_string()).await.map_err(|e| Problem::from(e).into_response())?;
     // Secure when the client came over HTTPS through a trusted proxy (clerk itself speaks plain
     // HTTP, and a Secure cookie would not come back over it).
     let secure = if client.https { "; Secure" } else { "" };

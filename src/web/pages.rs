@@ -30,6 +30,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("dashboard.html", include_str!("templates/dashboard.html")),
         ("definitions.html", include_str!("templates/definitions.html")),
         ("audit.html", include_str!("templates/audit.html")),
+        ("account.html", include_str!("templates/account.html")),
+        ("error.html", include_str!("templates/error.html")),
     ] {
         env.add_template(name, source).expect("the bundled templates parse");
     }
@@ -50,6 +52,25 @@ pub fn router() -> Router<Service> {
         .route("/dashboard", get(dashboard))
         .route("/definitions", get(definitions))
         .route("/audit", get(audit))
+        .route("/account", get(account))
+        .layer(axum::middleware::map_response(as_page))
+}
+
+/// A page's error as a page (a person reads it in a browser, not a problem document), with the
+/// same status.
+async fn as_page(r: Response) -> Response {
+    let is_problem = r.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"application/problem+json"));
+    if !is_problem {
+        return r;
+    }
+    let status = r.status();
+    let body = axum::body::to_bytes(r.into_body(), 64 << 10).await.unwrap_or_default();
+    let said: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let detail = said["detail"].as_str().unwrap_or("the page could not be shown").to_string();
+    let title = status.canonical_reason().unwrap_or("Error");
+    let mut shown = page("error.html", context! { title, detail, user => (), csrf => "" });
+    *shown.status_mut() = status;
+    shown
 }
 
 fn static_file(media: &'static str, body: &'static str) -> Response {
@@ -634,6 +655,10 @@ async fn audit(
         "user added",
         "user changed",
         "token created",
+        "token revoked",
+        "password changed",
+        "password reset",
+        "sessions ended",
         "claimed",
         "released",
         "assigned",
@@ -648,6 +673,18 @@ async fn audit(
             filter => context! {
                 actor => q.actor.unwrap_or_default(), action => q.action.unwrap_or_default(), since => q.since.unwrap_or_default(),
             },
+        },
+    ))
+}
+
+/// The signed-in user's own page: who they are, and their password to change.
+async fn account(caller: Result<Caller, Problem>, uri: Uri) -> Result<Response, Response> {
+    let caller = signed_in(caller, &uri)?;
+    Ok(page(
+        "account.html",
+        context! {
+            title => "Your account", nav => "account", user => who(&caller), csrf => caller.0.csrf.clone().unwrap_or_default(),
+            groups => caller.0.groups.clone(),
         },
     ))
 }

@@ -89,3 +89,30 @@ impl From<anyhow::Error> for Problem {
 }
 
 pub type ApiResult<T> = Result<T, Problem>;
+
+/// An error answered by the framework rather than a handler (a body that is no JSON or does not
+/// fit, too large, a method the route lacks) as a problem document, in words for the caller.
+pub async fn as_problem(r: Response) -> Response {
+    let status = r.status();
+    let is_problem = r.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return r;
+    }
+    let said = axum::body::to_bytes(r.into_body(), 8 << 10).await.unwrap_or_default();
+    let said = String::from_utf8_lossy(&said);
+    // axum's words name its own types ("Failed to deserialize the JSON body into the target
+    // type: …"); what follows the first colon says what was wrong with the body.
+    let why = said.split_once(": ").map_or("", |(_, why)| why).trim();
+    let detail = match status {
+        StatusCode::BAD_REQUEST if why.is_empty() => "the request is malformed".to_string(),
+        StatusCode::BAD_REQUEST => format!("the request is malformed: {why}"),
+        StatusCode::PAYLOAD_TOO_LARGE => "the request's body is too large for this route".into(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "send the body as JSON, with Content-Type: application/json".into(),
+        StatusCode::UNPROCESSABLE_ENTITY if why.is_empty() => "the JSON body does not fit this route".into(),
+        StatusCode::UNPROCESSABLE_ENTITY => format!("the JSON body does not fit this route: {why}"),
+        StatusCode::METHOD_NOT_ALLOWED => "this route does not take that method (see /api/v1/openapi.json)".into(),
+        StatusCode::NOT_FOUND => "there is no such route (see /api/v1/openapi.json)".into(),
+        _ => status.canonical_reason().unwrap_or("the request failed").to_string(),
+    };
+    Problem::new(status, detail).into_response()
+}

@@ -219,6 +219,9 @@ impl Daemon {
             child: None,
         };
         std::fs::create_dir_all(&d.inbox).unwrap();
+        // As the package's first start does: commands never make a store themselves.
+        let out = d.clerk(&["init"]);
+        assert!(out.status.success(), "clerk init: {}", String::from_utf8_lossy(&out.stderr));
         d
     }
 
@@ -293,6 +296,11 @@ impl Daemon {
 
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// Where this daemon's store is, to open it from a test.
+    pub fn store_location(&self) -> clerk::store::Location {
+        clerk::store::Location { url: self.store.clone(), data: self.data.clone(), blobs: None }
     }
 
     /// Runs a `clerk` command against this daemon's store.

@@ -2,6 +2,7 @@
 //! drift apart. Each handler's description starts with the least role it needs ("Needs the
 //! agent role."), which tests/api.rs reads to check every route refuses the roles below.
 
+mod accounts;
 mod audit;
 pub mod definitions;
 mod documents;
@@ -55,6 +56,12 @@ pub fn router() -> (axum::Router<Service>, utoipa::openapi::OpenApi) {
     let v1 = OpenApiRouter::new()
         .routes(routes!(session::sign_in, session::sign_out))
         .routes(routes!(session::me))
+        .routes(routes!(accounts::change_own))
+        .routes(routes!(accounts::reset))
+        .routes(routes!(accounts::tokens, accounts::create_token))
+        .routes(routes!(accounts::revoke_token))
+        .routes(routes!(accounts::sessions))
+        .routes(routes!(accounts::end_session))
         .routes(routes!(queue::list))
         .routes(routes!(queue::show))
         .routes(routes!(queue::claim))
@@ -97,9 +104,11 @@ pub fn router() -> (axum::Router<Service>, utoipa::openapi::OpenApi) {
 }
 
 /// API answers carry session tokens, documents and personal data: no cache keeps them, unless
-/// the route said how it may be kept (a page image, private).
-async fn not_kept(mut r: axum::response::Response) -> axum::response::Response {
+/// the route said how it may be kept (a page image, private). And every error is a problem
+/// document, also those the framework answers itself (a body that is no JSON, too large…).
+async fn not_kept(r: axum::response::Response) -> axum::response::Response {
     use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
+    let mut r = super::problem::as_problem(r).await;
     let headers = r.headers_mut();
     if !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));

@@ -165,3 +165,17 @@ document.addEventListener("keydown", (ev) => {
   }
 });
 if (list) select(0);
+
+// The account page: a password change, checked twice here, once by the server.
+document.getElementById("password-change")?.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = e.target;
+  if (f.new.value !== f.again.value) { banner("The two new passwords differ."); return; }
+  try {
+    await api("POST", "/me/password", { current: f.current.value, new: f.new.value });
+    f.reset();
+    banner("Your password is changed; your other sessions have ended.", true);
+  } catch (err) {
+    banner(err.message);
+  }
+});
