@@ -4,6 +4,7 @@
 //! batch's original by a reader, and its pages are the batch's pages as they were read (no second
 //! OCR).
 
+use crate::states::DocumentStatus;
 use crate::read::pool::Readers;
 use crate::read::Page;
 use crate::split::{page_ranges, parse_ranges};
@@ -63,14 +64,14 @@ pub async fn cut<'a>(
 /// arrived whole and was not split yet).
 pub fn splittable(doc: &crate::store::Document) -> bool {
     let media_type = doc.media_type.as_deref().unwrap_or_default();
-    splittable_as(doc.split_from, &doc.status, doc.pages.unwrap_or(0), media_type)
+    splittable_as(doc.split_from, doc.status, doc.pages.unwrap_or(0), media_type)
 }
 
 /// [`splittable`] from the document's batch, status, page count and media type.
-pub fn splittable_as(split_from: Option<i64>, status: &str, pages: i64, media_type: &str) -> bool {
+pub fn splittable_as(split_from: Option<i64>, status: DocumentStatus, pages: i64, media_type: &str) -> bool {
     match split_from {
-        Some(_) => status != "replaced",
-        None => status != "split" && pages > 1 && cuttable(media_type),
+        Some(_) => status != DocumentStatus::Replaced,
+        None => status != DocumentStatus::Split && pages > 1 && cuttable(media_type),
     }
 }
 
@@ -122,10 +123,10 @@ impl From<crate::store::Error> for MoveError {
 /// them); their queued runs and open items end, saying why.
 pub async fn move_boundary(store: &Store, readers: &Readers, document: i64, to: Move, agent: &str) -> Result<Vec<i64>, MoveError> {
     let doc = store.document(document).await?.ok_or(MoveError::NotFound(document))?;
-    if doc.status == "replaced" {
+    if doc.status == DocumentStatus::Replaced {
         return Err(MoveError::Refused(format!("document {document} was cut again already; open the documents that replaced it")));
     }
-    if doc.status == "split" {
+    if doc.status == DocumentStatus::Split {
         return Err(MoveError::Refused(format!(
             "document {document} was cut into documents already; move a boundary on one of them"
         )));

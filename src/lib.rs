@@ -29,6 +29,7 @@ pub mod read;
 pub mod service;
 pub mod shutdown;
 pub mod split;
+pub mod states;
 pub mod store;
 pub mod users;
 pub mod vendors;

@@ -155,9 +155,8 @@ enum Command {
 #[derive(Subcommand)]
 enum DocumentsCmd {
     List {
-        /// received, extracted, recognised, exception, duplicate or rejected.
         #[arg(long)]
-        status: Option<String>,
+        status: Option<clerk::states::DocumentStatus>,
         #[arg(long)]
         json: bool,
     },
@@ -240,8 +239,8 @@ enum ExceptionsCmd {
     List {
         /// unreadable, unrecognised, ambiguous, incomplete (documents), business or system (bot runs).
         #[arg(long)]
-        kind: Option<String>,
-        /// open, claimed, resolved or rejected.
+        kind: Option<clerk::states::ExceptionKind>,
+        /// open (the default), claimed, resolved, rejected, or all.
         #[arg(long)]
         state: Option<String>,
         #[arg(long)]
@@ -813,6 +812,7 @@ async fn exceptions_cmd(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<Exit
     let store = open_store(s).await?;
     match cmd {
         ExceptionsCmd::List { kind, state, json } => {
+            let state = exceptions::state_choice(state.as_deref()).map_err(anyhow::Error::msg)?;
             let items = store.exceptions(&ExceptionFilter { kind, state, ..Default::default() }).await?;
             if json {
                 out!("{}", serde_json::to_string_pretty(&items)?);

@@ -74,14 +74,13 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
     ("clerk_exceptions_overdue", "gauge", "Exception items open or claimed past their document type's or bot's sla (or [queue] sla), by kind."),
 ];
 
-/// Every kind of exception item, so an overdue count of 0 is a series too.
-const KINDS: [&str; 6] = ["unreadable", "unrecognised", "ambiguous", "incomplete", "business", "system"];
 
 /// The overdue gauge (counted from the definitions' SLAs, which the store does not know).
 pub fn render_overdue(by_kind: &std::collections::BTreeMap<String, i64>) -> String {
     let mut out = String::new();
     header(&mut out, "clerk_exceptions_overdue");
-    for kind in KINDS {
+    // Every kind, so an overdue count of 0 is a series too.
+    for kind in crate::states::ExceptionKind::ALL.iter().map(|k| k.as_str()) {
         let n = by_kind.get(kind).copied().unwrap_or(0);
         let _ = writeln!(out, "clerk_exceptions_overdue{} {n}", label_text(&[("kind", kind.to_string())], None));
     }

@@ -3,7 +3,8 @@
 //! A stage's results and the completion of its job commit in one transaction.
 
 use crate::bots::routing;
-use crate::classify::{Classifier, Doc, ExceptionKind, Outcome};
+use crate::classify::{Classifier, Doc, Outcome};
+use crate::states::ExceptionKind;
 use crate::definitions::Active;
 use crate::learn::{Learner, Suggestion};
 use crate::read::pool::{Outcome as ReadOutcome, Readers};
@@ -308,7 +309,7 @@ impl Pipeline {
         let Some(doctype) = outcome.doctype.clone() else { return Ok(outcome) };
         const CHECKED_PAGES: usize = 30;
         let can_split = self.store.document_cut(id).await?.is_some_and(|(batch, status, pages, media_type)| {
-            crate::batches::splittable_as(batch, &status, pages, &media_type)
+            crate::batches::splittable_as(batch, status, pages, &media_type)
         });
         if !can_split || text.split('\u{c}').count() > CHECKED_PAGES {
             return Ok(outcome);

@@ -11,7 +11,7 @@ use super::redact::Redactor;
 use super::render::{Context, Place, Renderer};
 use super::steps::{self, Done, Failure};
 use super::{Bot, RetryPolicy, Step, Trigger};
-use crate::classify::ExceptionKind;
+use crate::states::{ExceptionKind, RunState, StepState};
 use crate::definitions::Active;
 use crate::store::{NewRun, Run, StepEnd, Store};
 use minijinja::value::Value;
@@ -245,23 +245,23 @@ impl Runner {
         let mut redactor = Redactor::new([]);
         let result = self.walk_run(&run, stop, &mut redactor).await;
         let end = match &result {
-            Ok(None) => Some("succeeded"),
-            Ok(Some(_)) => Some("skipped"),
-            Err(Stop::Escalate { .. }) => Some("escalated"),
-            Err(Stop::Failed { .. }) => Some("failed"),
+            Ok(None) => Some(RunState::Succeeded),
+            Ok(Some(_)) => Some(RunState::Skipped),
+            Err(Stop::Escalate { .. }) => Some(RunState::Escalated),
+            Err(Stop::Failed { .. }) => Some(RunState::Failed),
             Err(Stop::Deferred | Stop::Store(_)) => None,
         };
         if let Some(state) = end {
-            crate::metrics::count("clerk_runs_finished_total", &[("bot", &run.bot), ("state", state)]);
+            crate::metrics::count("clerk_runs_finished_total", &[("bot", &run.bot), ("state", state.as_str())]);
         }
         let finished = match result {
             Ok(None) => {
                 tracing::info!("run succeeded");
-                self.store.finish_run(&run, "succeeded", None, None, None).await
+                self.store.finish_run(&run, RunState::Succeeded, None, None, None).await
             }
             Ok(Some(reason)) => {
                 tracing::info!(reason, "run skipped");
-                self.store.finish_run(&run, "skipped", Some(&reason), None, None).await
+                self.store.finish_run(&run, RunState::Skipped, Some(&reason), None, None).await
             }
             Err(Stop::Deferred) => Ok(true),
             Err(Stop::Escalate { path, message }) => {
@@ -271,7 +271,7 @@ impl Runner {
                 self.store
                     .finish_run(
                         &run,
-                        "escalated",
+                        RunState::Escalated,
                         Some(&message),
                         Some(&path),
                         Some((ExceptionKind::Business, &message, &detail)),
@@ -289,7 +289,7 @@ impl Runner {
                 self.store
                     .finish_run(
                         &run,
-                        "failed",
+                        RunState::Failed,
                         Some(&error),
                         Some(&path),
                         Some((ExceptionKind::System, &error, &detail)),
@@ -506,7 +506,7 @@ impl Walk<'_> {
                 let store = &self.runner.store;
                 let row = store.step_started(self.run, path, step.id.as_deref(), "escalate", step.line, 1).await?;
                 let end = StepEnd {
-                    state: "escalated",
+                    state: StepState::Escalated,
                     request: &J::Null,
                     response: &J::Null,
                     output: None,
@@ -599,7 +599,7 @@ impl Walk<'_> {
                         .then(|| serde_json::to_value(&self.cookies).unwrap_or_default());
                     let r = self.redactor;
                     let end = StepEnd {
-                        state: "done",
+                        state: StepState::Done,
                         request: &mask(r, &done.request),
                         response: &mask(r, &done.response),
                         output: Some(&mask(r, &output)),
@@ -615,7 +615,7 @@ impl Walk<'_> {
                     let r = self.redactor;
                     let error = r.redact(&f.message);
                     let end = StepEnd {
-                        state: "failed",
+                        state: StepState::Failed,
                         request: &mask(r, &f.request),
                         response: &mask(r, &f.response),
                         output: None,
@@ -672,7 +672,7 @@ impl Walk<'_> {
         let store = self.runner.store.clone();
         let r = self.redactor;
         let end = StepEnd {
-            state: "waiting",
+            state: StepState::Waiting,
             request: &mask(r, &f.request),
             response: &mask(r, &f.response),
             output: None,

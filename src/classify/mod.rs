@@ -12,35 +12,9 @@ use aho_corasick::AhoCorasick;
 use doctype::{DocType, Rules};
 use regex::RegexSet;
 use serde::Serialize;
+use crate::states::ExceptionKind;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// Kinds of exception items an agent works on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExceptionKind {
-    Unreadable,
-    Unrecognised,
-    Ambiguous,
-    Incomplete,
-    /// A bot's `escalate` step: the business case needs a person.
-    Business,
-    /// A bot step failed after its retries (the legacy system is down, rejected the request…).
-    System,
-}
-
-impl ExceptionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unreadable => "unreadable",
-            Self::Unrecognised => "unrecognised",
-            Self::Ambiguous => "ambiguous",
-            Self::Incomplete => "incomplete",
-            Self::Business => "business",
-            Self::System => "system",
-        }
-    }
-}
 
 /// A document's fields: text values for `doctype:` types; for invoice2data templates the values
 /// invoice2data gives (numbers, dates as `YYYY-MM-DD`, line items as lists of objects).
@@ -103,6 +77,14 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The status a document with this outcome has.
+    pub fn status(&self) -> crate::states::DocumentStatus {
+        match self.exception {
+            Some(_) => crate::states::DocumentStatus::Exception,
+            None => crate::states::DocumentStatus::Recognised,
+        }
+    }
+
     pub fn exception(kind: ExceptionKind, reason: impl Into<String>) -> Self {
         Outcome {
             doctype: None,

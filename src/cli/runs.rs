@@ -1,5 +1,6 @@
 //! `clerk runs …` and `clerk bots run NAME` (a real run).
 
+use clerk::states::RunState;
 use anyhow::Context;
 use clap::Subcommand;
 use clerk::bots::runner::{Runner, LEASE_MS};
@@ -17,9 +18,8 @@ pub enum RunsCmd {
     List {
         #[arg(long)]
         bot: Option<String>,
-        /// queued, running, succeeded, skipped, escalated, failed or ended.
         #[arg(long)]
-        status: Option<String>,
+        status: Option<clerk::states::RunState>,
         #[arg(long, default_value_t = 50)]
         limit: i64,
         #[arg(long)]
@@ -43,7 +43,7 @@ pub enum RunsCmd {
 pub async fn run(_s: &Settings, store: Store, cmd: RunsCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         RunsCmd::List { bot, status, limit, json } => {
-            let runs = store.runs(bot.as_deref(), status.as_deref(), limit).await?;
+            let runs = store.runs(bot.as_deref(), status, limit).await?;
             if json {
                 out!("{}", serde_json::to_string_pretty(&runs)?);
                 return Ok(ExitCode::SUCCESS);
@@ -150,7 +150,7 @@ pub async fn run_now(
             loop {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 let (r, _) = store.run(id).await?.context("the run vanished")?;
-                if r.state != "queued" && r.state != "running" {
+                if !matches!(r.state, RunState::Queued | RunState::Running) {
                     break;
                 }
             }
@@ -164,5 +164,5 @@ pub async fn run_now(
     } else {
         print_run(&store, id).await?;
     }
-    Ok(if r.state == "succeeded" { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if r.state == RunState::Succeeded { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

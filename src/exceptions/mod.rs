@@ -5,6 +5,7 @@
 //! they say which, so a stale answer is refused rather than applied.
 
 use crate::classify::{extract_fields, Classifier, Doc};
+use crate::states::{ExceptionKind, ItemState};
 use crate::store::{Decision, ExceptionItem, Guard, Resolution, Store};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -48,7 +49,7 @@ pub async fn suggestions(
 ) -> Vec<Option<crate::learn::Suggestion>> {
     let asks = |i: &ExceptionItem| {
         i.document_id.filter(|_| {
-            matches!(i.kind.as_str(), "unrecognised" | "ambiguous") && matches!(i.state.as_str(), "open" | "claimed")
+            matches!(i.kind, ExceptionKind::Unrecognised | ExceptionKind::Ambiguous) && i.state.is_waiting()
         })
     };
     let mut texts = vec![None; items.len()];
@@ -118,7 +119,7 @@ pub fn deadlines(items: &mut [ExceptionItem], active: &crate::definitions::Activ
         let due =
             created.with_timezone(&chrono::Utc) + chrono::Duration::from_std(sla).unwrap_or(chrono::Duration::MAX);
         item.due_at = Some(due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-        item.overdue = matches!(item.state.as_str(), "open" | "claimed") && due < now;
+        item.overdue = item.state.is_waiting() && due < now;
     }
 }
 
@@ -151,6 +152,17 @@ pub async fn overdue_by_kind(
     Ok(by_kind)
 }
 
+/// The state a queue view shows, from what a person typed: one state, or `all`; without one, the
+/// open items (what an agent picks from). The command line, the API and the pages all read it
+/// here, so they mean the same by it.
+pub fn state_choice(text: Option<&str>) -> Result<Option<ItemState>, String> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(Some(ItemState::Open)),
+        Some("all") => Ok(None),
+        Some(t) => t.parse().map(Some).map_err(|e: String| format!("{e}, or all")),
+    }
+}
+
 async fn item(store: &Store, id: i64) -> Result<ExceptionItem, ResolveError> {
     store.exception(id).await?.ok_or(ResolveError::NotFound(id))
 }
@@ -158,7 +170,7 @@ async fn item(store: &Store, id: i64) -> Result<ExceptionItem, ResolveError> {
 /// Refuses a change when the item is not the agent's to change, or moved on since they saw it.
 async fn changeable(store: &Store, id: i64, guard: Guard<'_>) -> Result<ExceptionItem, ResolveError> {
     let item = item(store, id).await?;
-    let mine = item.state == "open" || (item.state == "claimed" && item.claimed_by.as_deref() == Some(guard.agent));
+    let mine = item.state == ItemState::Open || (item.state == ItemState::Claimed && item.claimed_by.as_deref() == Some(guard.agent));
     if !mine || guard.version.is_some_and(|v| v != item.version) {
         return Err(ResolveError::State(store.describe_change(id, guard).await?));
     }
@@ -183,7 +195,7 @@ pub async fn release(store: &Store, id: i64, guard: Guard<'_>) -> Result<(), Res
 /// Whether an agent (below ops) may see item `i` and its document: while it waits in the queue,
 /// and afterwards when they closed it themselves — not what other agents closed.
 pub fn open_to_agent(i: &crate::store::ExceptionItem, agent: &str) -> bool {
-    matches!(i.state.as_str(), "open" | "claimed") || i.resolved_by.as_deref() == Some(agent)
+    i.state.is_waiting() || i.resolved_by.as_deref() == Some(agent)
 }
 
 pub async fn assign(store: &Store, id: i64, guard: Guard<'_>, to: Option<&str>) -> Result<(), ResolveError> {

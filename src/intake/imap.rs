@@ -6,6 +6,7 @@
 //! the connection waits in IDLE when the server offers it. When the server goes away the account
 //! is unhealthy (`clerk mail status`, the logs) and clerk reconnects with backoff.
 
+use crate::states::MessageState;
 use super::mail::{Action, Policy};
 use super::messages::{ingest, Ingested};
 use crate::config::{ImapAccount, ImapTls};
@@ -145,7 +146,7 @@ impl ImapSource {
                 let action = self.policy.current().rules.iter().find(|r| Some(&r.name) == rule.as_ref()).map(|r| r.action.clone());
                 apply(session, uid, &action.unwrap_or(Action::Seen)).await?;
             }
-            self.store.set_message_state(id, "done").await?;
+            self.store.set_message_state(id, MessageState::Done).await?;
         }
         let mut uids: Vec<u32> = session
             .uid_search(format!("UID {}:*", last_uid + 1))
@@ -175,7 +176,7 @@ impl ImapSource {
                 match ingest(&self.store, &policy.limits, &policy.rules, account, folder, &key, &raw, None).await? {
                     Ingested::Taken { message, action } => {
                         apply(session, &uid.to_string(), &action).await?;
-                        self.store.set_message_state(message, "done").await?;
+                        self.store.set_message_state(message, MessageState::Done).await?;
                         self.wake.notify_waiters();
                         taken += 1;
                     }

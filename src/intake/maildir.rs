@@ -3,6 +3,7 @@
 //! (`S` for seen), into a Maildir++ subfolder (`.Folder/cur/`) for `move:Folder`, or is deleted.
 //! A message no rule matches stays in `new/`, recorded once and counted.
 
+use crate::states::MessageState;
 use super::mail::{Action, Policy};
 use super::messages::{ingest, Ingested};
 use crate::config::MaildirAccount;
@@ -93,7 +94,7 @@ impl MaildirSource {
             let path = new.join(&name);
             // Known keys are settled without reading the file again.
             let known = self.store.mail_message(&self.account.name, "INBOX", key(&name)).await?;
-            if matches!(&known, Some((_, state, _)) if state != "taken") {
+            if matches!(&known, Some((_, state, _)) if *state != MessageState::Taken) {
                 continue;
             }
             let raw = match std::fs::read(&path) {
@@ -105,7 +106,7 @@ impl MaildirSource {
             let result = ingest(&self.store, &policy.limits, &policy.rules, &self.account.name, "INBOX", key(&name), &raw, None).await?;
             if let Ingested::Taken { message, action } = result {
                 apply(root, &path, &name, &action)?;
-                self.store.set_message_state(message, "done").await?;
+                self.store.set_message_state(message, MessageState::Done).await?;
                 self.wake.notify_waiters();
                 taken += 1;
             }

@@ -3,6 +3,7 @@
 //! transaction; the mailbox action (seen, move…) comes after, so a crash in between leaves a
 //! `taken` row that tells the next start to apply the action only.
 
+use crate::states::MessageState;
 use super::mail::{self, Action, Rule};
 use crate::read::Limits;
 use crate::store::blobs::Stored;
@@ -53,11 +54,11 @@ pub async fn ingest(
     eml_name: Option<&str>,
 ) -> anyhow::Result<Ingested> {
     if let Some((id, state, rule)) = store.mail_message(account, folder, key).await? {
-        return Ok(match state.as_str() {
+        return Ok(match state {
             // Stored before a restart; the action is still to do.
-            "taken" => Ingested::Taken { message: id, action: action_of(rules, rule.as_deref()) },
-            "unmatched" => Ingested::Unmatched,
-            _ => Ingested::Done,
+            MessageState::Taken => Ingested::Taken { message: id, action: action_of(rules, rule.as_deref()) },
+            MessageState::Unmatched => Ingested::Unmatched,
+            MessageState::Done | MessageState::Duplicate => Ingested::Done,
         });
     }
     let stored = store.blobs.put_bytes(raw).await?;
@@ -91,7 +92,7 @@ pub async fn ingest(
         date: None,
         rule: None,
         // Malformed: recorded with its exception and left in the mailbox.
-        state: "done",
+        state: MessageState::Done,
         doctype_hint: None,
     };
     let parsed = match mail::parse(raw) {
@@ -111,7 +112,7 @@ pub async fn ingest(
     msg.date = parsed.date.as_deref();
     let eml_name = eml_name.map(str::to_string).unwrap_or_else(|| format!("{}.eml", file_name(&parsed.subject, key)));
     let Some(decision) = mail::decide(rules, account, &parsed, chrono::Utc::now().timestamp()) else {
-        msg.state = "unmatched";
+        msg.state = MessageState::Unmatched;
         store.record_message(&msg, &[]).await?;
         tracing::info!(account, key, subject = parsed.subject, "no mail rule matches; message left in the mailbox");
         return Ok(Ingested::Unmatched);
@@ -122,7 +123,7 @@ pub async fn ingest(
 
     if store.mail_taken_elsewhere(account, parsed.message_id.as_deref(), &stored.sha256).await?.is_some() {
         // The same message under another key (UIDVALIDITY changed, or a copy): not again.
-        msg.state = "duplicate";
+        msg.state = MessageState::Duplicate;
         let (id, _) = store.record_message(&msg, &[]).await?;
         return Ok(Ingested::Taken { message: id, action });
     }
@@ -163,7 +164,7 @@ pub async fn ingest(
         }
     }
     // Exception items included: the message's bytes are kept with them, and the action applies.
-    msg.state = "taken";
+    msg.state = MessageState::Taken;
     let (id, _) = store.record_message(&msg, &docs).await?;
     Ok(Ingested::Taken { message: id, action })
 }

@@ -3,6 +3,7 @@
 use super::{jobs::Stage, now, Result, Store};
 use crate::classify::Outcome;
 use crate::read::Page;
+use crate::states::DocumentStatus;
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 use std::collections::BTreeMap;
@@ -31,7 +32,7 @@ pub enum IntakeResult {
 
 #[derive(Debug, Clone, Default)]
 pub struct DocumentFilter {
-    pub status: Option<String>,
+    pub status: Option<DocumentStatus>,
     pub doctype: Option<String>,
     /// Received at or after this time (RFC 3339).
     pub since: Option<String>,
@@ -42,7 +43,7 @@ pub struct DocumentFilter {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DocumentSummary {
     pub id: i64,
-    pub status: String,
+    pub status: DocumentStatus,
     pub doctype: Option<String>,
     pub original_name: String,
     pub source: String,
@@ -57,7 +58,7 @@ pub struct DocumentSummary {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Document {
     pub id: i64,
-    pub status: String,
+    pub status: DocumentStatus,
     pub doctype: Option<String>,
     pub doctype_version: Option<String>,
     #[schema(value_type = Object)]
@@ -170,9 +171,9 @@ impl Store {
             }
         };
         let status = match (refused, first) {
-            (Some(_), _) => "exception",
-            (None, Some(_)) => "duplicate",
-            (None, None) => "received",
+            (Some(_), _) => DocumentStatus::Exception,
+            (None, Some(_)) => DocumentStatus::Duplicate,
+            (None, None) => DocumentStatus::Received,
         };
         let t = now();
         // A key recorded meanwhile (another daemon took the same file of a shared folder) wins.
@@ -209,7 +210,7 @@ impl Store {
         Store::audit(&mut **tx, Some(id), None, "clerk", action, &detail).await?;
         let result = match (refused, first) {
             (Some(reason), _) => {
-                let kind = crate::classify::ExceptionKind::Unreadable;
+                let kind = crate::states::ExceptionKind::Unreadable;
                 Store::open_exception(tx, id, kind, reason).await?;
                 IntakeResult::Received(id)
             }
@@ -273,7 +274,7 @@ impl Store {
         version: Option<&str>,
         actor: &str,
     ) -> Result<()> {
-        let status = if outcome.exception.is_some() { "exception" } else { "recognised" };
+        let status = outcome.status();
         sqlx::query("UPDATE documents SET status = $1, doctype = $2, doctype_version = $3, fields = $4, problems = $5, updated_at = $6, notes = $8 WHERE id = $7")
             .bind(status)
             .bind(&outcome.doctype)
@@ -313,7 +314,7 @@ impl Store {
             .bind(id)
             .execute(&mut **tx)
             .await?;
-        Store::open_exception(tx, id, crate::classify::ExceptionKind::Unreadable, reason).await?;
+        Store::open_exception(tx, id, crate::states::ExceptionKind::Unreadable, reason).await?;
         Ok(())
     }
 
@@ -427,7 +428,7 @@ impl Store {
     /// Where a document came from (`folder:…`, `mail:…`) and the batch it was cut from, if any.
     /// What decides whether an agent may split the document: (batch it was cut from, status,
     /// pages, media type).
-    pub async fn document_cut(&self, id: i64) -> Result<Option<(Option<i64>, String, i64, String)>> {
+    pub async fn document_cut(&self, id: i64) -> Result<Option<(Option<i64>, DocumentStatus, i64, String)>> {
         let row = sqlx::query("SELECT split_from, status, COALESCE(pages, 0), COALESCE(media_type, '') FROM documents WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)

@@ -2,7 +2,7 @@
 //! guarded by the item's current state (no resolving what someone else rejected) and audited.
 
 use super::{now, now_ms, Result, Store};
-use crate::classify::ExceptionKind;
+use crate::states::{ExceptionKind, ItemState};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
@@ -13,9 +13,9 @@ pub struct ExceptionItem {
     pub document_id: Option<i64>,
     /// The run, for business (`escalate`) and system (a step failed) exceptions.
     pub run_id: Option<i64>,
-    pub kind: String,
+    pub kind: ExceptionKind,
     pub reason: String,
-    pub state: String,
+    pub state: ItemState,
     pub claimed_by: Option<String>,
     pub resolved_by: Option<String>,
     pub resolution: Option<String>,
@@ -43,8 +43,8 @@ pub struct ExceptionItem {
 
 #[derive(Debug, Clone, Default)]
 pub struct ExceptionFilter {
-    pub kind: Option<String>,
-    pub state: Option<String>,
+    pub kind: Option<ExceptionKind>,
+    pub state: Option<ItemState>,
     pub document_id: Option<i64>,
     pub run_id: Option<i64>,
     /// Items assigned to this user name or `@group`.
@@ -225,7 +225,7 @@ impl Store {
         tx: &mut Transaction<'_, Any>,
         id: i64,
         guard: Guard<'_>,
-        state: &str,
+        state: ItemState,
         resolution: &str,
     ) -> Result<bool> {
         let sql = numbered(&format!(
@@ -241,7 +241,7 @@ impl Store {
             .next();
         match r {
             Some(row) => {
-                Store::audit(&mut **tx, row.get(0), Some(id), guard.agent, state, resolution).await?;
+                Store::audit(&mut **tx, row.get(0), Some(id), guard.agent, state.as_str(), resolution).await?;
                 Ok(true)
             }
             None => Ok(false),
@@ -265,10 +265,10 @@ impl Store {
     pub async fn describe_state(&self, id: i64) -> Result<String> {
         Ok(match self.exception(id).await? {
             None => format!("exception {id} does not exist"),
-            Some(e) if e.state == "claimed" => {
+            Some(e) if e.state == ItemState::Claimed => {
                 format!("exception {id} is claimed by {}", e.claimed_by.unwrap_or_default())
             }
-            Some(e) if e.state == "open" => format!("exception {id} is open"),
+            Some(e) if e.state == ItemState::Open => format!("exception {id} is open"),
             Some(e) => format!("exception {id} is already {}", e.state),
         })
     }

@@ -2,6 +2,7 @@
 //! commit in one transaction; the mailbox action (mark seen, move…) comes after, and the row's
 //! `taken` state tells a restart that only the action is left to do.
 
+use crate::states::MessageState;
 use super::{now, IntakeResult, NewDocument, Result, Store};
 use serde::Serialize;
 use sqlx::Row;
@@ -18,7 +19,7 @@ pub struct NewMessage<'a> {
     pub subject: &'a str,
     pub date: Option<&'a str>,
     pub rule: Option<&'a str>,
-    pub state: &'a str,
+    pub state: MessageState,
     pub doctype_hint: Option<&'a str>,
 }
 
@@ -51,7 +52,7 @@ impl Store {
         account: &str,
         folder: &str,
         key: &str,
-    ) -> Result<Option<(i64, String, Option<String>)>> {
+    ) -> Result<Option<(i64, MessageState, Option<String>)>> {
         let row = sqlx::query("SELECT id, state, rule FROM mail_messages WHERE account = $1 AND folder = $2 AND key = $3")
             .bind(account)
             .bind(folder)
@@ -129,7 +130,7 @@ impl Store {
         Ok((id, results))
     }
 
-    pub async fn set_message_state(&self, id: i64, state: &str) -> Result<()> {
+    pub async fn set_message_state(&self, id: i64, state: MessageState) -> Result<()> {
         sqlx::query("UPDATE mail_messages SET state = $1, updated_at = $2 WHERE id = $3")
             .bind(state)
             .bind(now())

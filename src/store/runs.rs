@@ -5,7 +5,7 @@
 //! tells a resumed run which steps are done and what they produced.
 
 use super::{now, now_ms, Result, Store};
-use crate::classify::ExceptionKind;
+use crate::states::{ExceptionKind, RunState, StepState};
 use serde::Serialize;
 use serde_json::Value as J;
 use sqlx::{Any, Row, Transaction};
@@ -44,7 +44,7 @@ pub struct RunSummary {
     pub bot_version: String,
     pub document_id: Option<i64>,
     pub trigger: String,
-    pub state: String,
+    pub state: RunState,
     pub error: Option<String>,
     pub failed_step: Option<String>,
     pub created_at: String,
@@ -76,7 +76,7 @@ pub struct StepRecord {
     pub kind: String,
     pub line: i64,
     pub attempt: i64,
-    pub state: String,
+    pub state: StepState,
     #[schema(value_type = Option<Object>)]
     pub request: Option<J>,
     #[schema(value_type = Option<Object>)]
@@ -104,7 +104,7 @@ pub struct Journal {
 
 /// One journal row's outcome.
 pub struct StepEnd<'a> {
-    pub state: &'a str,
+    pub state: StepState,
     pub request: &'a J,
     pub response: &'a J,
     pub output: Option<&'a J>,
@@ -251,17 +251,17 @@ impl Store {
         .await?;
         let mut j = Journal::default();
         for r in rows {
-            let (id, path, state, attempt): (i64, String, String, i64) = (r.get(0), r.get(1), r.get(4), r.get(5));
+            let (id, path, state, attempt): (i64, String, StepState, i64) = (r.get(0), r.get(1), r.get(4), r.get(5));
             let (done_mark, attempts_mark): (i64, i64) = (r.get(8), r.get(9));
             let entry = j.attempts.entry(path.clone()).or_default();
             // A `waiting` row (the system was down) is no attempt: the next try keeps its number.
-            if state != "waiting" {
+            if state != StepState::Waiting {
                 entry.1 = entry.1.max(attempt);
             }
-            if id > attempts_mark && (state == "failed" || state == "started") {
+            if id > attempts_mark && matches!(state, StepState::Failed | StepState::Started) {
                 entry.0 += 1;
             }
-            if id <= done_mark || !(state == "done" || state == "skipped") {
+            if id <= done_mark || !matches!(state, StepState::Done | StepState::Skipped) {
                 continue;
             }
             j.done.insert(path);
@@ -289,7 +289,7 @@ impl Store {
         line: usize,
         attempt: i64,
     ) -> Result<i64> {
-        self.insert_step(run, path, step_id, kind, line, attempt, "started").await
+        self.insert_step(run, path, step_id, kind, line, attempt, StepState::Started).await
     }
 
     /// Finishes a journal row (with the cookie jar, for a done step that used it).
@@ -330,7 +330,7 @@ impl Store {
         kind: &str,
         line: usize,
     ) -> Result<()> {
-        self.insert_step(run, path, step_id, kind, line, 0, "skipped").await.map(|_| ())
+        self.insert_step(run, path, step_id, kind, line, 0, StepState::Skipped).await.map(|_| ())
     }
 
     /// One journal row, in the next group commit. A `skipped` row is finished as it is written.
@@ -343,11 +343,11 @@ impl Store {
         kind: &str,
         line: usize,
         attempt: i64,
-        state: &'static str,
+        state: StepState,
     ) -> Result<i64> {
         let (run_id, path, step_id, kind, stamp) =
             (run.id, path.to_string(), step_id.map(str::to_string), kind.to_string(), now());
-        let finished = (state == "skipped").then(|| stamp.clone());
+        let finished = (state == StepState::Skipped).then(|| stamp.clone());
         self.batch
             .write(move |c| {
                 let (path, step_id, kind, stamp, finished) =
@@ -381,7 +381,7 @@ impl Store {
     pub async fn finish_run(
         &self,
         run: &Run,
-        state: &str,
+        state: RunState,
         error: Option<&str>,
         failed_step: Option<&str>,
         exception: Option<(ExceptionKind, &str, &J)>,
@@ -467,19 +467,19 @@ impl Store {
         else {
             return Ok(Err(format!("run {id} does not exist")));
         };
-        let (state, failed_step): (String, Option<String>) = (row.get(0), row.get(1));
-        if state != "failed" && state != "escalated" {
+        let (state, failed_step): (RunState, Option<String>) = (row.get(0), row.get(1));
+        if !state.is_stopped() {
             return Ok(Err(format!("run {id} is {state}; only failed or escalated runs wait for a decision")));
         }
         let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM run_steps").fetch_one(&mut *tx).await?;
         let t = now();
         let (due, q) = (now_ms(), sqlx::query::<Any>);
-        let (update, what) = match (decision, state.as_str()) {
+        let (update, what) = match (decision, state) {
             (Decision::End, _) => (
                 q("UPDATE runs SET state = 'ended', finished_at = $2, updated_at = $2 WHERE id = $1").bind(id).bind(&t),
                 "ended the run",
             ),
-            (Decision::Retry, "escalated") => (
+            (Decision::Retry, RunState::Escalated) => (
                 q("UPDATE runs SET state = 'queued', done_mark = $3, attempts_mark = $3, error = NULL, failed_step = NULL, finished_at = NULL, waiting_for = NULL, waiting_since = NULL, run_after = $4, updated_at = $2 WHERE id = $1")
                     .bind(id).bind(&t).bind(max).bind(due),
                 "restarted the run",
@@ -542,7 +542,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn runs(&self, bot: Option<&str>, state: Option<&str>, limit: i64) -> Result<Vec<RunSummary>> {
+    pub async fn runs(&self, bot: Option<&str>, state: Option<RunState>, limit: i64) -> Result<Vec<RunSummary>> {
         let rows = sqlx::query(&format!(
             "{SUMMARY} WHERE ($1 IS NULL OR bot = $1) AND ($2 IS NULL OR state = $2) ORDER BY id DESC LIMIT $3"
         ))

@@ -3,6 +3,7 @@
 //! resolution with the runs it starts, a rejection. Callers (the pipeline, the use cases in
 //! `exceptions`, the CLI) never open a transaction themselves.
 
+use crate::states::DocumentStatus;
 use super::{Job, NewRun, Result, Stage, Store};
 use crate::classify::Outcome;
 use crate::read::Page;
@@ -83,7 +84,7 @@ impl Store {
         for &id in replaced {
             // A part becomes `replaced`; a document that arrived whole and is split becomes the
             // batch (`split`) its parts are cut from.
-            let becomes = if id == batch { "split" } else { "replaced" };
+            let becomes = if id == batch { DocumentStatus::Split } else { DocumentStatus::Replaced };
             let sql = format!(
                 "UPDATE documents SET status = $4, updated_at = $1 WHERE id = $2 AND COALESCE(split_from, id) = $3
                  AND status NOT IN ('replaced', 'split') AND NOT EXISTS (SELECT 1 FROM runs WHERE document_id = $2 AND {})",
@@ -115,7 +116,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-            Store::audit(&mut *tx, Some(id), None, agent, becomes, why).await?;
+            Store::audit(&mut *tx, Some(id), None, agent, becomes.as_str(), why).await?;
         }
         let mut ids = vec![];
         for (k, part) in parts.iter().enumerate() {
@@ -186,7 +187,7 @@ impl Store {
     /// else).
     pub async fn resolve_document(&self, r: &Resolution<'_>, runs: &[NewRun<'_>]) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        if !Store::close_exception(&mut tx, r.exception, r.guard, "resolved", r.summary).await? {
+        if !Store::close_exception(&mut tx, r.exception, r.guard, crate::states::ItemState::Resolved, r.summary).await? {
             return Ok(false);
         }
         Store::save_outcome(&mut tx, r.document_id, r.outcome, Some(r.version), r.guard.agent).await?;
@@ -208,7 +209,7 @@ impl Store {
         run: Option<i64>,
     ) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        if !Store::close_exception(&mut tx, id, guard, "rejected", reason).await? {
+        if !Store::close_exception(&mut tx, id, guard, crate::states::ItemState::Rejected, reason).await? {
             return Ok(false);
         }
         if let Some(run) = run {

@@ -6,6 +6,7 @@
 use super::auth::Caller;
 use super::problem::Problem;
 use super::Service;
+use crate::states::{ExceptionKind, ItemState};
 use crate::store::{ExceptionFilter, ExceptionItem};
 use crate::users::Role;
 use axum::extract::{Form, Path, Query, State};
@@ -249,7 +250,7 @@ struct Row {
 
 fn open_filter(caller: &Caller, mine: bool) -> ExceptionFilter {
     ExceptionFilter {
-        state: Some("open".into()),
+        state: Some(ItemState::Open),
         for_user: mine.then(|| (caller.0.name.clone(), caller.0.groups.clone())),
         ..Default::default()
     }
@@ -262,18 +263,21 @@ async fn queue(
     Query(q): Query<QueueQuery>,
 ) -> Result<Response, Response> {
     let caller = signed_in(caller, &uri)?;
-    let state = q.state.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "open".into());
+    let invalid = |e: String| Problem::invalid(e).into_response();
+    let state_shown = crate::exceptions::state_choice(q.state.as_deref()).map_err(invalid)?;
+    let state = state_shown.map_or("all", ItemState::as_str).to_string();
+    let kind = q.kind.as_deref().filter(|k| !k.is_empty()).map(str::parse::<ExceptionKind>).transpose().map_err(invalid)?;
     let page_no = q.page.unwrap_or(1).clamp(1, i64::MAX / PAGE);
     let mut filter = ExceptionFilter {
-        kind: q.kind.clone().filter(|k| !k.is_empty()),
-        state: (state != "all").then(|| state.clone()),
+        kind,
+        state: state_shown,
         for_user: q.mine.unwrap_or(false).then(|| (caller.0.name.clone(), caller.0.groups.clone())),
         ..Default::default()
     };
     let fail = |e| Problem::from(e).into_response();
     let counts = s.store.exception_counts(&open_filter(&caller, false)).await.map_err(fail)?;
     // The usual view is every open item: its total is the counts' sum.
-    let everything_open = filter.kind.is_none() && filter.state.as_deref() == Some("open") && filter.for_user.is_none();
+    let everything_open = filter.kind.is_none() && filter.state == Some(ItemState::Open) && filter.for_user.is_none();
     let total: i64 = match everything_open {
         true => counts.iter().map(|(_, n)| n).sum(),
         false => s.store.exception_counts(&filter).await.map_err(fail)?.iter().map(|(_, n)| n).sum(),
@@ -305,7 +309,7 @@ async fn queue(
             item,
         })
         .collect();
-    let kinds = ["unreadable", "unrecognised", "ambiguous", "incomplete", "business", "system"];
+    let kinds: Vec<&str> = ExceptionKind::ALL.iter().map(|k| k.as_str()).collect();
     Ok(page(
         "queue.html",
         context! {

@@ -16,8 +16,7 @@ use serde::Deserialize;
 #[derive(Deserialize, utoipa::IntoParams, Debug)]
 #[into_params(parameter_in = Query)]
 pub struct DocumentQuery {
-    /// received, extracted, recognised, exception, duplicate or rejected.
-    pub status: Option<String>,
+    pub status: Option<crate::states::DocumentStatus>,
     /// Documents of this type.
     pub doctype: Option<String>,
     /// Received at or after this time (RFC 3339).

@@ -3,6 +3,7 @@
 //! older version is refused with 409 and nothing is applied.
 
 use super::{if_match, Page};
+use crate::states::ExceptionKind;
 use crate::store::{Decision, ExceptionFilter, ExceptionItem};
 use crate::users::Role;
 use crate::web::auth::Caller;
@@ -18,8 +19,7 @@ use std::collections::BTreeMap;
 #[derive(Deserialize, utoipa::IntoParams, Debug)]
 #[into_params(parameter_in = Query)]
 pub struct QueueQuery {
-    /// unreadable, unrecognised, ambiguous, incomplete, business or system.
-    pub kind: Option<String>,
+    pub kind: Option<ExceptionKind>,
     /// open (the default), claimed, resolved or rejected; `all` for every state.
     pub state: Option<String>,
     /// Items assigned to this user, or to `@group`.
@@ -41,12 +41,7 @@ pub async fn list(
     Query(page): Query<Page>,
 ) -> ApiResult<Json<Vec<Item>>> {
     caller.require(Role::Agent)?;
-    let state = match q.state.as_deref() {
-        None => Some("open".to_string()),
-        Some("all") => None,
-        Some(s @ ("open" | "claimed" | "resolved" | "rejected")) => Some(s.to_string()),
-        Some(other) => return Err(Problem::invalid(format!("`{other}` is not a state: open, claimed, resolved, rejected or all"))),
-    };
+    let state = crate::exceptions::state_choice(q.state.as_deref()).map_err(Problem::invalid)?;
     let created_before = q.older_than_minutes.map(|m| {
         (chrono::Utc::now() - chrono::Duration::minutes(m as i64)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     });
@@ -258,7 +253,7 @@ pub async fn decide(
     Json(body): Json<Decide>,
 ) -> ApiResult<Response> {
     caller.require(Role::Agent)?;
-    if s.item(id).await?.kind != "business" {
+    if s.item(id).await?.kind != ExceptionKind::Business {
         caller.require(Role::Admin)?;
     }
     let decision = match body.decision {

@@ -15,8 +15,7 @@ use serde::{Deserialize, Serialize};
 #[into_params(parameter_in = Query)]
 pub struct RunQuery {
     pub bot: Option<String>,
-    /// queued, running, done, failed, escalated, ended or skipped.
-    pub state: Option<String>,
+    pub state: Option<crate::states::RunState>,
 }
 
 /// Runs, newest first. Needs the ops role.
@@ -29,7 +28,7 @@ pub async fn list(
     Query(page): Query<Page>,
 ) -> ApiResult<Json<Vec<RunSummary>>> {
     caller.require(Role::Ops)?;
-    let mut runs = s.store.runs(q.bot.as_deref(), q.state.as_deref(), page.limit() + page.offset()).await?;
+    let mut runs = s.store.runs(q.bot.as_deref(), q.state, page.limit() + page.offset()).await?;
     runs.drain(..(page.offset() as usize).min(runs.len()));
     Ok(Json(runs))
 }
