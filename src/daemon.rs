@@ -3,7 +3,7 @@
 //! documents re-queued; anything interrupted is re-run from its last committed state at the next
 //! start).
 
-use crate::bots::runner::Runner;
+use crate::runner::Runner;
 use crate::config::Settings;
 use crate::definitions;
 use crate::intake::folder::FolderSource;

@@ -26,6 +26,8 @@ pub mod lease;
 pub mod metrics;
 pub mod pipeline;
 pub mod read;
+pub mod runner;
+pub mod secrets;
 pub mod service;
 pub mod shutdown;
 pub mod split;

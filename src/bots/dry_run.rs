@@ -43,7 +43,7 @@ impl DryRun {
 /// Renders `bot` against `doc` with the secrets it would use (from the environment or
 /// `secrets_file`); an error when the secrets file cannot be read.
 pub fn dry_run(bot: &Bot, doc: Value, secrets_file: Option<&Path>) -> Result<DryRun, String> {
-    let (mut secrets, missing) = super::secrets::resolve(&bot.secrets, secrets_file)?;
+    let (mut secrets, missing) = crate::secrets::resolve(&bot.secrets, secrets_file)?;
     for name in &missing {
         secrets.insert(name.clone(), format!("<secret {name} not set>"));
     }

@@ -11,9 +11,9 @@ pub mod outage;
 pub mod redact;
 pub mod render;
 pub mod routing;
-pub mod runner;
+
 pub mod schema;
-pub mod secrets;
+
 pub mod steps;
 pub mod template;
 pub mod transport;

@@ -3,7 +3,7 @@
 use clerk::states::RunState;
 use anyhow::Context;
 use clap::Subcommand;
-use clerk::bots::runner::{Runner, LEASE_MS};
+use clerk::runner::{Runner, LEASE_MS};
 use clerk::bots::Bot;
 use clerk::config::Settings;
 use clerk::definitions::Active;

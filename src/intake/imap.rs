@@ -222,7 +222,7 @@ async fn apply(session: &mut Session, uid: &str, action: &Action) -> anyhow::Res
 
 /// Connects and logs in (`clerk mail test` uses it too).
 pub async fn connect(account: &ImapAccount, secrets_file: Option<&std::path::Path>) -> anyhow::Result<Session> {
-    let (found, missing) = crate::bots::secrets::resolve(std::slice::from_ref(&account.password_secret), secrets_file)
+    let (found, missing) = crate::secrets::resolve(std::slice::from_ref(&account.password_secret), secrets_file)
         .map_err(anyhow::Error::msg)?;
     if !missing.is_empty() {
         anyhow::bail!(

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 /// Only this much of a text is read: a document's first pages say what it is.
-pub const MAX_TEXT: usize = 64 * 1024;
+pub use crate::store::filed::MAX_TEXT;
 const MIN_LEN: usize = 2;
 const MAX_LEN: usize = 40;
 

@@ -3,7 +3,9 @@
 //! document. Texts are cut to the learner's limit in SQL, so a huge text never crosses the wire.
 
 use super::{Result, Store};
-use crate::learn::terms::MAX_TEXT;
+/// How much of a document's text the learner reads (its first 64 KiB: where the vendor and the
+/// kind of document show).
+pub const MAX_TEXT: usize = 64 * 1024;
 use sqlx::Row;
 
 /// One filed document.

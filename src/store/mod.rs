@@ -13,7 +13,7 @@ pub mod blobs;
 mod daemons;
 mod documents;
 mod exceptions;
-mod filed;
+pub mod filed;
 mod gauges;
 mod jobs;
 pub mod mail;

@@ -14,7 +14,7 @@ mod erp;
 #[path = "proc_status.rs"]
 mod proc_status;
 
-use clerk::bots::runner::Runner;
+use clerk::runner::Runner;
 use clerk::definitions;
 use clerk::definitions::Active;
 use clerk::store::{NewRun, Store};

@@ -6,11 +6,11 @@
 //! decision) walks its steps from the top, skipping every step the journal records as done —
 //! their outputs are read back from the journal, so conditions and loops take the same turns.
 
-use super::cookies::Jar;
-use super::redact::Redactor;
-use super::render::{Context, Place, Renderer};
-use super::steps::{self, Done, Failure};
-use super::{Bot, RetryPolicy, Step, Trigger};
+use crate::bots::cookies::Jar;
+use crate::bots::redact::Redactor;
+use crate::bots::render::{Context, Place, Renderer};
+use crate::bots::steps::{self, Done, Failure};
+use crate::bots::{Bot, RetryPolicy, Step, Trigger};
 use crate::states::{ExceptionKind, RunState, StepState};
 use crate::definitions::Active;
 use crate::store::{NewRun, Run, StepEnd, Store};
@@ -41,7 +41,7 @@ pub struct Runner {
     pub max_runs: usize,
     /// Where the run loop says it is alive (the systemd watchdog).
     pub liveness: crate::service::Liveness,
-    http: super::transport::Clients,
+    http: crate::bots::transport::Clients,
     sql: Arc<steps::sql::Pools>,
     /// Bot versions runs started with, kept after a reload changed the file.
     versions: Arc<Mutex<Versions>>,
@@ -104,7 +104,7 @@ impl Runner {
         secrets_file: Option<PathBuf>,
         max_runs: usize,
     ) -> Runner {
-        let http = super::transport::Clients::new();
+        let http = crate::bots::transport::Clients::new();
         Runner {
             store,
             active,
@@ -189,7 +189,7 @@ impl Runner {
             let bots = self.active.read().unwrap().definitions.bots();
             for bot in bots {
                 let Trigger::Schedule { cron } = &bot.trigger else { continue };
-                if !super::cron::parse(cron).is_ok_and(|s| s.matches(minute)) {
+                if !crate::bots::cron::parse(cron).is_ok_and(|s| s.matches(minute)) {
                     continue;
                 }
                 let key = format!("schedule:{}:{}", bot.name, minute.format("%Y-%m-%dT%H:%M"));
@@ -317,7 +317,7 @@ impl Runner {
     /// after the next, without a journal row. `true`: given back.
     async fn still_waiting(&self, run: &Run) -> bool {
         let Some((target, since)) = &run.waiting_for else { return false };
-        let outage = match self.store.take_probe(target, super::outage::PROBE_LEASE_MS).await {
+        let outage = match self.store.take_probe(target, crate::bots::outage::PROBE_LEASE_MS).await {
             Ok(crate::store::Probe::Wait(o)) => o,
             Ok(_) => return false,
             Err(e) => {
@@ -329,10 +329,10 @@ impl Runner {
             Ok(bot) => bot.retry.clone(),
             Err(_) => return false,
         };
-        if super::outage::given_up(&policy, *since, crate::store::now_ms()) {
+        if crate::bots::outage::given_up(&policy, *since, crate::store::now_ms()) {
             return false;
         }
-        let at = outage.next_probe_ms + super::outage::spread();
+        let at = outage.next_probe_ms + crate::bots::outage::spread();
         if let Err(e) = self.store.wait_for_target(run, target, *since, at).await {
             tracing::warn!(error = %e, "cannot give the waiting run back; it resumes when its lease runs out");
         }
@@ -353,7 +353,7 @@ impl Runner {
         };
         let bot = self.bot(run).await.map_err(fail)?;
         let secrets_file = self.secrets_file.read().expect("secrets file lock").clone();
-        let (secrets, missing) = super::secrets::resolve(&bot.secrets, secrets_file.as_deref()).map_err(fail)?;
+        let (secrets, missing) = crate::secrets::resolve(&bot.secrets, secrets_file.as_deref()).map_err(fail)?;
         if !missing.is_empty() {
             return Err(fail(format!(
                 "secret(s) {} not set: set CLERK_SECRET_<NAME> or add them to the secrets file",
@@ -686,10 +686,10 @@ impl Walk<'_> {
             _ => (now, false),
         };
         let outage =
-            store.target_down(&down.target, &down.reason, probing, |p| super::outage::probe_delay(policy, p)).await?;
+            store.target_down(&down.target, &down.reason, probing, |p| crate::bots::outage::probe_delay(policy, p)).await?;
         self.runner.down.lock().unwrap().insert(down.target.clone());
-        if super::outage::given_up(policy, since, now) {
-            let message = super::outage::gave_up(&down.target, &down.reason, outage.down_since_ms, policy);
+        if crate::bots::outage::given_up(policy, since, now) {
+            let message = crate::bots::outage::gave_up(&down.target, &down.reason, outage.down_since_ms, policy);
             return Err(Stop::Failed {
                 path: path.into(),
                 step: Self::name(step, path),
@@ -697,7 +697,7 @@ impl Walk<'_> {
             });
         }
         tracing::info!(step = path, target = down.target, reason = down.reason, "the system is down; the run waits for it");
-        let at = outage.next_probe_ms + super::outage::spread();
+        let at = outage.next_probe_ms + crate::bots::outage::spread();
         store.wait_for_target(self.run, &down.target, since, at).await?;
         Err(Stop::Deferred)
     }

@@ -2,6 +2,8 @@
 //! `./bots`, intake `./inbox`, data `./var`), an optional `clerk.toml`, then environment variables
 //! and command-line flags on top.
 
+pub mod mail_rules;
+
 use crate::read::pool::ReaderSettings;
 use crate::read::Limits;
 use anyhow::Context;
@@ -201,7 +203,7 @@ pub struct MailSettings {
     pub maildir: Vec<MaildirAccount>,
     pub imap: Vec<ImapAccount>,
     /// Evaluated in order; the first that matches wins unless it says `continue = true`.
-    pub rules: Vec<crate::intake::mail::Rule>,
+    pub rules: Vec<mail_rules::Rule>,
     /// How often Maildir folders are looked at (they are also watched).
     #[serde(deserialize_with = "duration")]
     pub poll_interval: Duration,
