@@ -82,7 +82,7 @@ echo "readyz: $ready"
 echo "== the first admin, by root from another folder"
 password=$(in_root sh -c 'cd /root && printf "an admin password 2026" | clerk users add admin --role admin --password-stdin')
 echo "$password"
-leftover=$(find "$root/var/lib/clerk" ! -user clerk -print)
+leftover=$(in_root find /var/lib/clerk ! -user clerk -print)
 [ -z "$leftover" ] || { echo "files the service cannot write: $leftover" >&2; exit 1; }
 
 echo "== a document through"

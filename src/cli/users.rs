@@ -121,19 +121,26 @@ pub async fn users(s: &Settings, cmd: UsersCmd) -> anyhow::Result<ExitCode> {
             eprintln!("{name}'s sessions have ended");
         }
         UsersCmd::List { json } => {
-            let list = store.users().await?;
-            if json {
-                out!("{}", serde_json::to_string_pretty(&list)?);
-            } else if list.is_empty() {
-                out!("no users (add one with `clerk users add NAME --role admin`)");
-            }
-            for u in list.iter().filter(|_| !json) {
+            show(&store.users().await?, json, "no users (add one with `clerk users add NAME --role admin`)", |u| {
                 let disabled = if u.disabled { " (disabled)" } else { "" };
-                out!("{:<24} {:<6} {} token(s), added {}{disabled}", u.name, u.role, u.tokens, u.created_at);
-            }
+                format!("{:<24} {:<6} {} token(s), added {}{disabled}", u.name, u.role, u.tokens, u.created_at)
+            })?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A list as JSON, or a line each (`none` when it is empty).
+fn show<T: serde::Serialize>(list: &[T], json: bool, none: &str, line: impl Fn(&T) -> String) -> anyhow::Result<()> {
+    if json {
+        out!("{}", serde_json::to_string_pretty(list)?);
+    } else if list.is_empty() {
+        out!("{none}");
+    }
+    for item in list.iter().filter(|_| !json) {
+        out!("{}", line(item));
+    }
+    Ok(())
 }
 
 /// A password from stdin, without the line's end.
@@ -162,21 +169,15 @@ pub async fn tokens(s: &Settings, cmd: TokensCmd) -> anyhow::Result<ExitCode> {
             eprintln!("the token for {user}: keep it now, clerk keeps only its hash; {until}");
         }
         TokensCmd::List { user, json } => {
-            let list = store.tokens(user.as_deref()).await?;
-            if json {
-                out!("{}", serde_json::to_string_pretty(&list)?);
-            } else if list.is_empty() {
-                out!("no tokens (create one with `clerk tokens create USER`)");
-            }
-            for t in list.iter().filter(|_| !json) {
+            show(&store.tokens(user.as_deref()).await?, json, "no tokens (create one with `clerk tokens create USER`)", |t| {
                 let expires = match (&t.expires, t.expired) {
                     (Some(e), true) => format!("ran out {e}"),
                     (Some(e), false) => format!("until {e}"),
                     (None, _) => "never runs out".into(),
                 };
                 let used = t.last_used.as_deref().map(|u| format!(", last used {u}")).unwrap_or_else(|| ", never used".into());
-                out!("{}  {:<16} {:<24} made {}, {expires}{used}", t.id, t.user, t.label, t.created_at);
-            }
+                format!("{}  {:<16} {:<24} made {}, {expires}{used}", t.id, t.user, t.label, t.created_at)
+            })?;
         }
         TokensCmd::Revoke { id } => match store.revoke_token(&id, &operator()).await? {
             Some(user) => out!("revoked {user}'s token {id}"),
@@ -191,15 +192,9 @@ pub async fn sessions(s: &Settings, cmd: SessionsCmd) -> anyhow::Result<ExitCode
     let store = super::open_store(s).await?;
     match cmd {
         SessionsCmd::List { user, json } => {
-            let list = store.sessions(user.as_deref()).await?;
-            if json {
-                out!("{}", serde_json::to_string_pretty(&list)?);
-            } else if list.is_empty() {
-                out!("nobody is signed in");
-            }
-            for x in list.iter().filter(|_| !json) {
-                out!("{}  {:<16} since {} until {} from {}", x.id, x.user, x.started, x.expires, x.address);
-            }
+            show(&store.sessions(user.as_deref()).await?, json, "nobody is signed in", |x| {
+                format!("{}  {:<16} since {} until {} from {}", x.id, x.user, x.started, x.expires, x.address)
+            })?;
         }
         SessionsCmd::End { id, user } => {
             let which = match (&id, &user) {

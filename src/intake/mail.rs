@@ -232,7 +232,7 @@ mod tests {
     use super::*;
 
     fn rules(toml_text: &str) -> Vec<Rule> {
-        #[derive(Deserialize)]
+        #[derive(serde::Deserialize)]
         struct R {
             rules: Vec<Rule>,
         }

@@ -1,0 +1,114 @@
+//! The library's layering as docs/architecture.md lists it: a top-level module imports only
+//! modules of its own layer or below, and no module imports another that imports it back,
+//! directly or round about.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use support::repo;
+
+/// Each top-level module's layer, from the numbered list under "## Layers".
+fn layers() -> BTreeMap<String, usize> {
+    let doc = std::fs::read_to_string(repo().join("docs/architecture.md")).unwrap();
+    let section = doc.split("## Layers").nth(1).expect("docs/architecture.md has a Layers section");
+    let item = regex::Regex::new(r"^(\d+)\. (.*)$").unwrap();
+    let name = regex::Regex::new(r"`(\w+)`").unwrap();
+    let mut out = BTreeMap::new();
+    for line in section.lines() {
+        if let Some(c) = item.captures(line) {
+            let layer: usize = c[1].parse().unwrap();
+            let names = c[2].split(" — ").next().unwrap();
+            for n in name.captures_iter(names) {
+                out.insert(n[1].to_string(), layer);
+            }
+        }
+    }
+    out
+}
+
+/// Each top-level module's imports of other top-level modules (`crate::NAME`, comments left out).
+fn imports(modules: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
+    let uses = regex::Regex::new(r"crate::(\w+)").unwrap();
+    let comment = regex::Regex::new(r"//[^\n]*").unwrap();
+    let mut out = BTreeMap::new();
+    for m in modules {
+        let mut files = vec![];
+        let dir = repo().join("src").join(m);
+        if dir.is_dir() {
+            let mut stack = vec![dir];
+            while let Some(d) = stack.pop() {
+                for e in std::fs::read_dir(d).unwrap().flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if p.extension().is_some_and(|x| x == "rs") {
+                        files.push(p);
+                    }
+                }
+            }
+        } else {
+            files.push(repo().join("src").join(format!("{m}.rs")));
+        }
+        let mut used = BTreeSet::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let text = comment.replace_all(&text, "");
+            used.extend(uses.captures_iter(&text).map(|c| c[1].to_string()).filter(|u| u != m && modules.contains(u)));
+        }
+        out.insert(m.clone(), used);
+    }
+    out
+}
+
+fn top_level_modules() -> BTreeSet<String> {
+    let lib = std::fs::read_to_string(repo().join("src/lib.rs")).unwrap();
+    let m = regex::Regex::new(r"(?m)^pub mod (\w+);").unwrap();
+    m.captures_iter(&lib).map(|c| c[1].to_string()).collect()
+}
+
+#[test]
+fn every_module_imports_only_its_own_layer_or_below() {
+    let modules = top_level_modules();
+    let layer = layers();
+    let unlisted: Vec<_> = modules.iter().filter(|m| !layer.contains_key(*m)).collect();
+    assert!(unlisted.is_empty(), "modules docs/architecture.md does not place in a layer: {unlisted:?}");
+    let mut upward = vec![];
+    for (m, used) in imports(&modules) {
+        for u in used {
+            if layer[&u] > layer[&m] {
+                upward.push(format!("{m} (layer {}) imports {u} (layer {})", layer[&m], layer[&u]));
+            }
+        }
+    }
+    assert!(upward.is_empty(), "imports up the layers:\n{}", upward.join("\n"));
+}
+
+#[test]
+fn no_two_modules_import_each_other_round_about() {
+    let graph = imports(&top_level_modules());
+    // Depth-first: a module met again while its own imports are being walked closes a circle.
+    fn walk(m: &str, g: &BTreeMap<String, BTreeSet<String>>, path: &mut Vec<String>, done: &mut BTreeSet<String>) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| p == m) {
+            let mut circle = path[at..].to_vec();
+            circle.push(m.to_string());
+            return Some(circle);
+        }
+        if !done.insert(m.to_string()) {
+            return None;
+        }
+        path.push(m.to_string());
+        for u in &g[m] {
+            if let Some(c) = walk(u, g, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = BTreeSet::new();
+    for m in graph.keys() {
+        if let Some(circle) = walk(m, &graph, &mut vec![], &mut done) {
+            panic!("an import circle: {}", circle.join(" → "));
+        }
+    }
+}
