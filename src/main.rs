@@ -237,7 +237,7 @@ impl Agent {
 #[derive(Subcommand)]
 enum ExceptionsCmd {
     List {
-        /// unreadable, unrecognised, ambiguous, incomplete (documents), business or system (bot runs).
+        /// The documents' kinds, or a bot run's (business, system).
         #[arg(long)]
         kind: Option<clerk::states::ExceptionKind>,
         /// open (the default), claimed, resolved, rejected, or all.
@@ -704,7 +704,7 @@ async fn bot_dry_run(
         for r in &run.steps {
             let id = r.id.as_deref().map(|i| format!(" {i}")).unwrap_or_default();
             let cond = r.condition.as_deref().map(|c| format!(" if {c}")).unwrap_or_default();
-            let kind = if r.kind == "if" { "" } else { r.kind.as_str() };
+            let kind = if r.block { "" } else { r.kind.as_str() };
             text.push_str(&format!("step {}{id}: {kind}{cond}\n", r.number));
             match &r.error {
                 Some(e) => text.push_str(&format!("  error: {e}\n")),

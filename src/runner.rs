@@ -8,8 +8,9 @@
 
 use crate::bots::cookies::Jar;
 use crate::bots::redact::Redactor;
-use crate::bots::render::{Context, Place, Renderer};
+use crate::bots::render::{Context, Renderer};
 use crate::bots::steps::{self, Done, Failure};
+use crate::bots::kinds::Act;
 use crate::bots::{Bot, RetryPolicy, Step, Trigger};
 use crate::states::{ExceptionKind, RunState, StepState};
 use crate::definitions::Active;
@@ -26,8 +27,6 @@ use tokio::sync::Notify;
 pub const LEASE_MS: i64 = 60_000;
 /// Retry waits longer than this give the run back to the queue instead of holding a slot.
 const LONGEST_SLEEP: Duration = Duration::from_secs(30);
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-const DEFAULT_WAIT_UNTIL: Duration = Duration::from_secs(600);
 
 #[derive(Clone)]
 pub struct Runner {
@@ -470,41 +469,39 @@ impl Walk<'_> {
     fn name(step: &Step, path: &str) -> String {
         match &step.id {
             Some(id) => format!("{path} ({id})"),
-            None => format!("{path} ({})", step.kind),
+            None => format!("{path} ({})", step.kind_name()),
         }
     }
 
     async fn step(&mut self, step: &Step, path: &str) -> Result<(), Stop> {
-        if step.kind == "if" {
+        let Some(kind) = step.kind else {
+            // An `if` block.
             let cond = step.condition.as_deref().unwrap_or("false");
             return if self.condition(cond, path)? {
                 self.steps(&step.then, &format!("{path}.")).await
             } else {
                 self.steps(&step.otherwise, &format!("{path}.else.")).await
             };
-        }
+        };
         if self.journal.done.contains(path) {
             return Ok(());
         }
         if let Some(cond) = &step.condition {
             if !self.condition(cond, path)? {
                 let store = &self.runner.store;
-                store.step_skipped(self.run, path, step.id.as_deref(), &step.kind, step.line).await?;
+                store.step_skipped(self.run, path, step.id.as_deref(), kind.name, step.line).await?;
                 return Ok(());
             }
         }
-        match step.kind.as_str() {
-            "escalate" => {
-                let message =
-                    self.renderer.text(step.config.as_str().unwrap_or(""), Place::Data, &self.ctx).map_err(|e| {
-                        Stop::Failed {
-                            path: path.into(),
-                            step: Self::name(step, path),
-                            failure: Box::new(Failure::fatal(e)),
-                        }
-                    })?;
+        match kind.act {
+            Act::Escalate => {
+                let message = steps::escalate::message(&step.config, self.renderer, &self.ctx).map_err(|e| Stop::Failed {
+                    path: path.into(),
+                    step: Self::name(step, path),
+                    failure: Box::new(Failure::fatal(e)),
+                })?;
                 let store = &self.runner.store;
-                let row = store.step_started(self.run, path, step.id.as_deref(), "escalate", step.line, 1).await?;
+                let row = store.step_started(self.run, path, step.id.as_deref(), kind.name, step.line, 1).await?;
                 let end = StepEnd {
                     state: StepState::Escalated,
                     request: &J::Null,
@@ -516,9 +513,13 @@ impl Walk<'_> {
                 store.step_finished(row, end, None).await?;
                 Err(Stop::Escalate { path: path.into(), message })
             }
-            "foreach" => {
-                let items = self.items(step, path)?;
-                let name = step.config.get("as").and_then(J::as_str).unwrap_or("item").to_string();
+            Act::Foreach => {
+                let items = steps::foreach::items(&step.config, self.renderer, &self.ctx).map_err(|e| Stop::Failed {
+                    path: path.into(),
+                    step: Self::name(step, path),
+                    failure: Box::new(Failure::fatal(format!("items: {e}"))),
+                })?;
+                let name = steps::foreach::name(&step.config);
                 for (n, item) in items.into_iter().enumerate() {
                     self.ctx.locals.insert(name.clone(), Value::from_serialize(&item));
                     self.ctx.locals.insert("loop_index".into(), Value::from(n + 1));
@@ -527,23 +528,8 @@ impl Walk<'_> {
                 self.ctx.locals.remove(&name);
                 Ok(())
             }
-            _ => self.attempts(step, path).await,
+            Act::Call(_) | Act::Set | Act::WaitUntil => self.attempts(step, path).await,
         }
-    }
-
-    fn items(&self, step: &Step, path: &str) -> Result<Vec<J>, Stop> {
-        let src = step.config.get("items").cloned().unwrap_or(J::Null);
-        let value = self.renderer.json(&src, &self.ctx).map_err(|e| Stop::Failed {
-            path: path.into(),
-            step: Self::name(step, path),
-            failure: Box::new(Failure::fatal(format!("items: {e}"))),
-        })?;
-        Ok(match value {
-            J::Array(a) => a,
-            J::Null => vec![],
-            J::Object(m) => m.into_iter().map(|(k, v)| json!({ "key": k, "value": v })).collect(),
-            other => vec![other],
-        })
     }
 
     /// Runs a step that acts, with its retry policy, journaling every attempt.
@@ -553,7 +539,7 @@ impl Walk<'_> {
         let (mut failures, mut attempt) = self.journal.attempts.get(path).copied().unwrap_or_default();
         loop {
             attempt += 1;
-            let row = store.step_started(self.run, path, step.id.as_deref(), &step.kind, step.line, attempt).await?;
+            let row = store.step_started(self.run, path, step.id.as_deref(), step.kind_name(), step.line, attempt).await?;
             let started = Instant::now();
             let result = self.act(step, path).await;
             let ms = started.elapsed().as_millis() as i64;
@@ -581,7 +567,7 @@ impl Walk<'_> {
             }
             crate::metrics::observe(
                 "clerk_step_duration_seconds",
-                &[("bot", &self.run.bot), ("kind", &step.kind)],
+                &[("bot", &self.run.bot), ("kind", step.kind_name())],
                 started.elapsed().as_secs_f64(),
             );
             match result {
@@ -590,12 +576,14 @@ impl Walk<'_> {
                     if let Some(id) = &step.id {
                         self.ctx.steps.get_or_insert_with(BTreeMap::new).insert(id.clone(), output.clone());
                     }
-                    if step.kind == "set" {
+                    if step.kind.is_some_and(|k| matches!(k.act, Act::Set)) {
                         for (k, v) in output.as_object().into_iter().flatten() {
                             self.ctx.vars.insert(k.clone(), Value::from_serialize(v));
                         }
                     }
-                    let cookies = matches!(step.kind.as_str(), "http" | "soap")
+                    let cookies = step
+                        .kind
+                        .is_some_and(|k| k.keeps_cookies)
                         .then(|| serde_json::to_value(&self.cookies).unwrap_or_default());
                     let r = self.redactor;
                     let end = StepEnd {
@@ -704,18 +692,20 @@ impl Walk<'_> {
 
     /// One attempt of one step.
     async fn act(&mut self, step: &Step, path: &str) -> steps::Result {
-        let timeout = step.timeout.or_else(|| duration(&step.config, "timeout")).unwrap_or(match step.kind.as_str() {
-            "wait_until" => DEFAULT_WAIT_UNTIL,
-            _ => DEFAULT_TIMEOUT,
-        });
-        if step.kind == "set" {
-            let values =
-                self.renderer.json(&step.config, &self.ctx).map_err(|e| Failure::fatal(format!("template: {e}")))?;
-            return Ok(Done { output: values.as_object().cloned().unwrap_or_default(), ..Done::default() });
-        }
-        if step.kind == "wait_until" {
-            return self.wait_until(step, path, timeout).await;
-        }
+        let Some(kind) = step.kind else { return Err(Failure::fatal("an `if` block is no step to repeat")) };
+        let timeout = step.timeout.or_else(|| duration(&step.config, "timeout")).unwrap_or(kind.default_timeout);
+        let call = match kind.act {
+            Act::Call(call) => call,
+            Act::Set => {
+                let values = steps::set::values(&step.config, self.renderer, &self.ctx)
+                    .map_err(|e| Failure::fatal(format!("template: {e}")))?;
+                return Ok(Done { output: values, ..Done::default() });
+            }
+            Act::WaitUntil => return self.wait_until(step, path, timeout).await,
+            Act::Foreach | Act::Escalate => {
+                return Err(Failure::fatal(format!("a `{}` step cannot be repeated by `wait_until`", kind.name)))
+            }
+        };
         let mut env = steps::Env {
             renderer: self.renderer,
             ctx: &self.ctx,
@@ -728,15 +718,7 @@ impl Walk<'_> {
         };
         let cfg = &step.config;
         // A hard bound over the kind's own timeouts (redirect chains, slow bodies).
-        let work = async {
-            match step.kind.as_str() {
-                "http" => steps::http::run(cfg, &mut env).await,
-                "soap" => steps::soap::run(cfg, &mut env).await,
-                "sql" => steps::sql::run(cfg, &mut env).await,
-                "file" => steps::file::run(cfg, &mut env).await,
-                other => Err(Failure::fatal(format!("step kind `{other}` cannot run here"))),
-            }
-        };
+        let work = call(cfg, &mut env);
         match tokio::time::timeout(timeout + Duration::from_secs(5), work).await {
             Ok(r) => r,
             Err(_) => Err(Failure::transient(format!("no answer within {timeout:?}"))),
@@ -746,7 +728,7 @@ impl Walk<'_> {
     /// Repeats the inner step until the condition holds for its output (`result`).
     async fn wait_until(&mut self, step: &Step, path: &str, timeout: Duration) -> steps::Result {
         let Some(inner) = step.body.first() else { return Err(Failure::fatal("`wait_until` needs a `step`")) };
-        let every = duration(&step.config, "every").unwrap_or(Duration::from_secs(5));
+        let every = duration(&step.config, "every").unwrap_or(steps::wait_until::EVERY);
         let condition = step.config.get("condition").and_then(J::as_str).unwrap_or("false").to_string();
         let deadline = Instant::now() + timeout;
         let mut tries = 0;

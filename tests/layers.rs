@@ -112,3 +112,43 @@ fn no_two_modules_import_each_other_round_about() {
         }
     }
 }
+
+#[test]
+fn a_step_kind_is_one_file_and_one_line_of_the_table_and_nothing_else_names_it() {
+    // Every kind in the table has a file of its own that declares it.
+    let table = std::fs::read_to_string(repo().join("src/bots/steps/mod.rs")).unwrap();
+    let listed: Vec<String> =
+        regex::Regex::new(r"&(\w+)::KIND").unwrap().captures_iter(&table).map(|c| c[1].to_string()).collect();
+    assert_eq!(listed.len(), clerk::bots::steps::KINDS.len());
+    for (module, kind) in listed.iter().zip(clerk::bots::steps::KINDS) {
+        let file = repo().join(format!("src/bots/steps/{module}.rs"));
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        assert!(text.contains(&format!("name: \"{}\"", kind.name)), "{} does not declare the kind `{}`", file.display(), kind.name);
+    }
+    // No code decides by a kind's name: it reads what the kind declares (`act`, `shape`,
+    // `binds`, `keeps_cookies`…), so a new kind needs no arm anywhere else.
+    let by_name = regex::Regex::new(r#"kind\w*(\(\))?\s*(==|!=)\s*"|match\s+[\w.]*kind[\w.]*\.as_str\(\)|matches!\([\w.]*kind[\w.]*(\.as_str\(\))?,\s*"|k\.name\s*(==|!=)\s*""#).unwrap();
+    let mut found = vec![];
+    // Where steps are decoded, shown and run (other code has kinds of its own: an item's, a
+    // spreadsheet cell's).
+    let mut stack: Vec<_> = ["src/bots", "src/definitions", "src/cli", "src/web"].iter().map(|d| repo().join(d)).collect();
+    let mut files: Vec<_> = ["src/runner.rs", "src/main.rs"].iter().map(|f| repo().join(f)).collect();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    for p in files {
+        for (n, line) in std::fs::read_to_string(&p).unwrap().lines().enumerate() {
+            if by_name.is_match(line) {
+                found.push(format!("{}:{}: {}", p.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "code that decides by a step kind's name:\n{}", found.join("\n"));
+}

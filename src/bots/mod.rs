@@ -67,8 +67,9 @@ pub struct Step {
     pub id: Option<String>,
     /// Run only when this template is true.
     pub condition: Option<String>,
-    /// The step kind (`http`, `soap`, …), or `if` for a `then`/`else` block.
-    pub kind: String,
+    /// The step's kind; none for an `if` with `then`/`else` blocks.
+    #[serde(serialize_with = "kind_name")]
+    pub kind: Option<&'static kinds::Kind>,
     /// The kind's configuration; strings in it are templates.
     pub config: serde_json::Value,
     pub then: Vec<Step>,
@@ -80,6 +81,17 @@ pub struct Step {
     pub timeout: Option<Duration>,
     /// Line of the step in its file, for run logs that point back at the definition.
     pub line: usize,
+}
+
+impl Step {
+    /// The kind's name, `if` for a `then`/`else` block: what journals and dry runs show.
+    pub fn kind_name(&self) -> &'static str {
+        self.kind.map_or("if", |k| k.name)
+    }
+}
+
+fn kind_name<S: serde::Serializer>(kind: &Option<&'static kinds::Kind>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind.map_or("if", |k| k.name))
 }
 
 #[derive(Debug, Clone, Serialize)]

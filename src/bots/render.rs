@@ -284,7 +284,11 @@ pub struct Rendered {
     /// `1`, `3.1` (inside a block)…
     pub number: String,
     pub id: Option<String>,
+    /// The kind's name; `if` for an `if` block.
     pub kind: String,
+    /// An `if` block (its steps follow it).
+    #[serde(skip)]
+    pub block: bool,
     pub condition: Option<String>,
     /// The request, or what the step would do, ready to show.
     pub summary: J,
@@ -314,12 +318,13 @@ fn render_steps(r: &Renderer, steps: &[Step], prefix: &str, ctx: &mut Context, o
         out.push(Rendered {
             number: number.clone(),
             id: step.id.clone(),
-            kind: step.kind.clone(),
+            kind: step.kind_name().to_string(),
+            block: step.kind.is_none(),
             condition: step.condition.clone(),
             error: summary.as_ref().err().cloned(),
             summary: summary.unwrap_or(J::Null),
         });
-        if step.kind == "set" {
+        if step.kind.is_some_and(|k| matches!(k.act, super::kinds::Act::Set)) {
             // Later steps read what `set` sets.
             for (k, v) in step.config.as_object().into_iter().flatten() {
                 let v = r.json(v, ctx).map(|j| Value::from_serialize(&j)).unwrap_or(Value::UNDEFINED);
@@ -333,7 +338,8 @@ fn render_steps(r: &Renderer, steps: &[Step], prefix: &str, ctx: &mut Context, o
     }
 }
 
-fn text(r: &Renderer, cfg: &J, key: &str, place: Place, ctx: &Context) -> Result<Option<String>, String> {
+/// `cfg[key]` rendered as text for `place`; `None` when the key is absent.
+pub fn text_of(r: &Renderer, cfg: &J, key: &str, place: Place, ctx: &Context) -> Result<Option<String>, String> {
     cfg.get(key).map(|v| r.text(&json_text(v), place, ctx)).transpose()
 }
 
@@ -344,7 +350,8 @@ fn json_text(v: &J) -> String {
     }
 }
 
-fn map_of(r: &Renderer, cfg: &J, key: &str, ctx: &Context) -> Result<Option<J>, String> {
+/// A mapping of names to templates, rendered (headers, form fields…); `None` when absent.
+pub fn map_of(r: &Renderer, cfg: &J, key: &str, ctx: &Context) -> Result<Option<J>, String> {
     let Some(m) = cfg.get(key).and_then(J::as_object) else { return Ok(None) };
     let mut out = serde_json::Map::new();
     for (k, v) in m {
@@ -353,58 +360,12 @@ fn map_of(r: &Renderer, cfg: &J, key: &str, ctx: &Context) -> Result<Option<J>, 
     Ok(Some(J::Object(out)))
 }
 
+/// What a dry run shows of a step: its kind's summary (an `if` block shows nothing itself).
 fn summarise(r: &Renderer, step: &Step, ctx: &Context) -> Result<J, String> {
-    let cfg = &step.config;
-    let mut s = serde_json::Map::new();
-    match step.kind.as_str() {
-        "http" => {
-            let method = super::kinds::HTTP_METHODS.iter().find(|m| cfg.get(**m).is_some()).copied().unwrap_or("get");
-            s.insert("method".into(), J::from(method.to_uppercase()));
-            s.insert("url".into(), J::from(text(r, cfg, method, Place::Url, ctx)?.unwrap_or_default()));
-            for key in ["headers", "query", "form", "multipart"] {
-                if let Some(m) = map_of(r, cfg, key, ctx)? {
-                    s.insert(key.into(), m);
-                }
-            }
-            if let Some(j) = cfg.get("json") {
-                s.insert("json".into(), r.json(j, ctx)?);
-            }
-            if let Some(x) = text(r, cfg, "xml", Place::Xml, ctx)? {
-                s.insert("xml".into(), J::from(x));
-            }
-            if let Some(b) = text(r, cfg, "body", Place::Data, ctx)? {
-                s.insert("body".into(), J::from(b));
-            }
-        }
-        "soap" => {
-            s.insert("method".into(), J::from("POST"));
-            s.insert("url".into(), J::from(text(r, cfg, "url", Place::Url, ctx)?.unwrap_or_default()));
-            s.insert("action".into(), J::from(text(r, cfg, "action", Place::Data, ctx)?.unwrap_or_default()));
-            let body = text(r, cfg, "body", Place::Xml, ctx)?.unwrap_or_default();
-            s.insert("envelope".into(), J::from(soap_envelope(&body)));
-        }
-        "sql" => {
-            s.insert("query".into(), cfg.get("query").cloned().unwrap_or(J::Null));
-            s.insert("params".into(), r.json(cfg.get("params").unwrap_or(&J::Array(vec![])), ctx)?);
-        }
-        "file" => {
-            for key in ["write", "wait_for", "format"] {
-                if let Some(t) = text(r, cfg, key, Place::Data, ctx)? {
-                    s.insert(key.into(), J::from(t));
-                }
-            }
-            if let Some(rows) = cfg.get("rows") {
-                s.insert("rows".into(), r.json(rows, ctx)?);
-            }
-        }
-        "set" => return r.json(cfg, ctx),
-        "escalate" => {
-            s.insert("message".into(), J::from(r.text(&json_text(cfg), Place::Data, ctx)?));
-        }
-        "foreach" | "wait_until" => return Ok(cfg.clone()),
-        _ => {}
+    match step.kind {
+        Some(kind) => (kind.summary)(&step.config, r, ctx),
+        None => Ok(J::Object(Default::default())),
     }
-    Ok(J::Object(s))
 }
 
 pub fn soap_envelope(body: &str) -> String {

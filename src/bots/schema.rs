@@ -1,7 +1,8 @@
 //! The JSON Schema of definition files (`clerk schema`), generated from the step-kind table so an
 //! editor completes and checks bot files exactly as `clerk check` does.
 
-use super::kinds::{Key, Kind, Value, KINDS, STEP_KEYS};
+use super::kinds::{Key, Kind, Shape, Value, STEP_KEYS};
+use super::steps::KINDS;
 use serde_json::{json, Map, Value as J};
 
 fn value_schema(v: Value) -> J {
@@ -36,10 +37,10 @@ fn properties(keys: &[Key]) -> Map<String, J> {
 }
 
 fn kind_schema(k: &Kind) -> J {
-    match (k.name, k.keys) {
-        ("escalate", _) => json!({ "type": "string", "description": k.doc }),
-        ("set", _) => json!({ "type": "object", "description": k.doc }),
-        (_, Some(keys)) => {
+    match k.shape {
+        Shape::Message => json!({ "type": "string", "description": k.doc }),
+        Shape::Variables => json!({ "type": "object", "description": k.doc }),
+        Shape::Keys(keys) => {
             let props = properties(keys);
             let mut s =
                 json!({ "type": "object", "description": k.doc, "properties": props, "additionalProperties": false });
@@ -51,7 +52,6 @@ fn kind_schema(k: &Kind) -> J {
             }
             s
         }
-        _ => json!({}),
     }
 }
 

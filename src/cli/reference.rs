@@ -135,7 +135,7 @@ pub fn definitions(schema: &serde_json::Value) -> String {
 
 /// Whether a step key is a step kind (from the step-kind table).
 fn is_kind(name: &str) -> bool {
-    clerk::bots::kinds::KINDS.iter().any(|k| k.name == name)
+    clerk::bots::steps::KINDS.iter().any(|k| k.name == name)
 }
 
 fn keys_table(out: &mut String, def: &serde_json::Value, prefix: &str) {

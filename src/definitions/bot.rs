@@ -4,7 +4,8 @@
 use super::doctype::is_identifier;
 use super::yaml::{Node, Value};
 use super::Diagnostics;
-use crate::bots::kinds::{self, Kind, STEP_KEYS};
+use crate::bots::kinds::{self, Kind, Shape, STEP_KEYS};
+use crate::bots::steps::KINDS;
 use crate::bots::template::{self, Scope};
 use crate::bots::{Bot, RetryPolicy, Step, Trigger};
 use crate::config::parse_duration;
@@ -194,9 +195,9 @@ fn decode_step(node: &Node, env: &Environment<'static>, scope: &mut Scope, diag:
                 None => kind = Some((k, found)),
             },
             None => {
-                let all: Vec<&str> = kinds::KINDS.iter().map(|k| k.name).chain(step_keys.iter().copied()).collect();
+                let all: Vec<&str> = KINDS.iter().map(|k| k.name).chain(step_keys.iter().copied()).collect();
                 let hint = super::closest(key, &all).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-                let names: Vec<&str> = kinds::KINDS.iter().map(|k| k.name).collect();
+                let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
                 diag.error(k.pos, format!("unknown step kind `{key}`{hint}; step kinds are: {}", names.join(", ")));
                 unknown_kind = true;
             }
@@ -224,7 +225,7 @@ fn decode_step(node: &Node, env: &Environment<'static>, scope: &mut Scope, diag:
     let mut step = Step {
         id: id.clone(),
         condition,
-        kind: String::new(),
+        kind: None,
         config: serde_json::Value::Null,
         then: vec![],
         otherwise: vec![],
@@ -238,14 +239,15 @@ fn decode_step(node: &Node, env: &Environment<'static>, scope: &mut Scope, diag:
             if step.condition.is_none() {
                 diag.error(node.pos, "`then`/`else` need an `if:` condition");
             }
-            step.kind = "if".into();
+            // An `if` block: no kind.
             // Names set inside a branch are visible after it (the branch may run).
             step.then = then_node.map(|t| decode_steps(t, env, scope, diag)).unwrap_or_default();
             step.otherwise = else_node.map(|e| decode_steps(e, env, scope, diag)).unwrap_or_default();
         }
         None if unknown_kind => return None,
         None => {
-            diag.error(node.pos, "this step has no kind; give it one of: http, soap, sql, file, wait_until, set, foreach, escalate (or `if` with `then`)");
+            let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+            diag.error(node.pos, format!("this step has no kind; give it one of: {} (or `if` with `then`)", names.join(", ")));
             return None;
         }
         Some((key, k)) => {
@@ -253,7 +255,7 @@ fn decode_step(node: &Node, env: &Environment<'static>, scope: &mut Scope, diag:
                 diag.error(key.pos, format!("`then`/`else` go on an `if` step without a kind, not on `{}`", k.name));
             }
             let value = node.get(k.name).expect("kind key present");
-            step.kind = k.name.to_string();
+            step.kind = Some(k);
             (step.config, step.body) = decode_kind(k, value, env, scope, diag);
         }
     }
@@ -271,23 +273,23 @@ fn decode_kind(
     diag: &mut Diagnostics,
 ) -> (serde_json::Value, Vec<Step>) {
     let mut body = vec![];
-    match (k.name, k.keys) {
-        ("escalate", _) => {
+    match k.shape {
+        Shape::Message => {
             if value.as_str().is_none() {
-                diag.error(value.pos, "`escalate` takes the message for the agent, e.g. escalate: \"No vendor with IBAN {{ doc.fields.iban }}\"");
+                diag.error(value.pos, format!("`{}` takes the message for the agent, e.g. {}: \"No vendor with IBAN {{{{ doc.fields.iban }}}}\"", k.name, k.name));
             }
             check_templates(env, value, scope, diag);
         }
-        ("set", _) => match value.as_map() {
+        Shape::Variables => match value.as_map() {
             Some(entries) => {
                 for (name, v) in entries {
                     check_templates(env, v, scope, diag);
                     scope.vars.insert(name.as_str().unwrap_or("").to_string());
                 }
             }
-            None => diag.error(value.pos, "`set` takes a mapping of variable names to values"),
+            None => diag.error(value.pos, format!("`{}` takes a mapping of variable names to values", k.name)),
         },
-        (_, Some(keys)) => {
+        Shape::Keys(keys) => {
             if value.as_map().is_none() {
                 diag.error(
                     value.pos,
@@ -310,14 +312,11 @@ fn decode_kind(
                     diag.error(value.pos, format!("`{}` needs `{r}`", k.name));
                 }
             }
+            // What the steps inside may read: the loop's item, a polled step's result…
             let mut inner = scope.clone();
-            if k.name == "foreach" {
-                inner.locals.insert(value.get("as").and_then(Node::as_str).unwrap_or("item").to_string());
-                // The item's position, from 1 (the runner sets it).
-                inner.locals.insert("loop_index".into());
-            }
-            if k.name == "wait_until" {
-                inner.locals.insert("result".into());
+            for bind in k.binds {
+                let named = bind.key.and_then(|key| value.get(key)).and_then(Node::as_str);
+                inner.locals.insert(named.unwrap_or(bind.default).to_string());
             }
             for (key, v) in value.as_map().unwrap_or_default() {
                 let Some(spec) = keys.iter().find(|s| Some(s.name) == key.as_str()) else { continue };
@@ -351,18 +350,15 @@ fn decode_kind(
                     _ => check_templates(env, v, &inner, diag),
                 }
             }
-            if k.name == "sql" {
-                if let Some(q) = value.get("query").and_then(Node::as_str) {
-                    if q.contains("{{") {
-                        diag.error(value.get("query").unwrap().pos, "an SQL `query` takes no templates: pass values in `params` so they are bound, never spliced in");
-                    }
+            for (key, why) in k.literal {
+                if let Some(v) = value.get(key).filter(|v| v.as_str().is_some_and(|t| t.contains("{{"))) {
+                    diag.error(v.pos, *why);
                 }
             }
             // Variables set inside a loop body stay visible after it.
             scope.vars.extend(inner.vars);
             scope.steps.extend(inner.steps);
         }
-        _ => {}
     }
     (to_json(value), body)
 }

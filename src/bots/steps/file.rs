@@ -10,6 +10,45 @@ use serde_json::{json, Value as J};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use crate::bots::kinds::{key, Act, Kind, Shape, Value, DEFAULT_TIMEOUT, EXTRACT, TIMEOUT};
+use crate::bots::render::{text_of, Context, Renderer};
+
+pub const KIND: Kind = Kind {
+    name: "file",
+    doc: "Write a CSV, fixed-width or JSON file into a drop folder atomically, or wait for and read a result file.",
+    shape: Shape::Keys(&[
+        key("write", Value::Template, "path of the file to write (written to a temporary name, then renamed)"),
+        key("format", Value::Template, "csv, fixed or json"),
+        key("rows", Value::Any, "the rows to write (a list of mappings)"),
+        key("columns", Value::List, "column order (csv, fixed)"),
+        key("widths", Value::List, "column widths (fixed)"),
+        key("wait_for", Value::Template, "path of a result file to wait for and read"),
+        EXTRACT,
+        TIMEOUT,
+    ]),
+    one_of: &["write", "wait_for"],
+    required: &[],
+    binds: &[],
+    literal: &[],
+    act: Act::Call(|cfg, env| Box::pin(run(cfg, env))),
+    summary,
+    keeps_cookies: false,
+    default_timeout: DEFAULT_TIMEOUT,
+};
+
+/// The file it would write (and its rows), or the one it would wait for.
+fn summary(cfg: &J, r: &Renderer, ctx: &Context) -> std::result::Result<J, String> {
+    let mut s = serde_json::Map::new();
+    for key in ["write", "wait_for", "format"] {
+        if let Some(t) = text_of(r, cfg, key, crate::bots::render::Place::Data, ctx)? {
+            s.insert(key.into(), J::from(t));
+        }
+    }
+    if let Some(rows) = cfg.get("rows") {
+        s.insert("rows".into(), r.json(rows, ctx)?);
+    }
+    Ok(J::Object(s))
+}
 
 pub async fn run(cfg: &J, env: &mut Env<'_>) -> Result {
     if let Some(path) = env.text(cfg, "write", Place::Data)? {

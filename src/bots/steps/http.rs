@@ -5,12 +5,71 @@
 
 use super::{excerpt, extract_all, Done, Env, Failure, Result};
 use crate::bots::extract::Answer;
-use crate::bots::kinds::HTTP_METHODS;
+use crate::bots::kinds::{key, Act, Kind, Shape, Value, DEFAULT_TIMEOUT, EXTRACT, TIMEOUT};
+use crate::bots::render::{map_of, text_of, Context, Renderer};
 use crate::bots::render::Place;
 use crate::bots::transport::{self, Trouble};
 use reqwest::{Method, RequestBuilder, Url};
 use serde_json::{json, Value as J};
 use std::time::Duration;
+
+pub const HTTP_METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head"];
+
+pub const KIND: Kind = Kind {
+    name: "http",
+    doc: "An HTTP request to a legacy system (REST, form-based web apps).",
+    shape: Shape::Keys(&[
+        key("get", Value::Template, "URL to GET"),
+        key("post", Value::Template, "URL to POST to"),
+        key("put", Value::Template, "URL to PUT to"),
+        key("patch", Value::Template, "URL to PATCH"),
+        key("delete", Value::Template, "URL to DELETE"),
+        key("head", Value::Template, "URL to HEAD"),
+        key("headers", Value::Map, "request headers"),
+        key("query", Value::Map, "query parameters (percent-encoded)"),
+        key("json", Value::Any, "a JSON body; document values land as JSON values"),
+        key("form", Value::Map, "an application/x-www-form-urlencoded body"),
+        key("xml", Value::Template, "an XML body; document values are XML-escaped"),
+        key("body", Value::Template, "a raw body"),
+        key("multipart", Value::Map, "a multipart/form-data body; `{{ doc.file }}` is the document's original file"),
+        key("auth", Value::Map, "`basic: [user, password]` or `bearer: token`"),
+        key("expect", Value::List, "accepted status codes (default: any 2xx)"),
+        key("idempotency_key", Value::Template, "Idempotency-Key header value (default: derived from run and step; `false` sends none)"),
+        EXTRACT,
+        TIMEOUT,
+    ]),
+    one_of: HTTP_METHODS,
+    required: &[],
+    binds: &[],
+    literal: &[],
+    act: Act::Call(|cfg, env| Box::pin(run(cfg, env))),
+    summary,
+    keeps_cookies: true,
+    default_timeout: DEFAULT_TIMEOUT,
+};
+
+/// The request as it would be sent.
+fn summary(cfg: &J, r: &Renderer, ctx: &Context) -> std::result::Result<J, String> {
+    let method = HTTP_METHODS.iter().find(|m| cfg.get(**m).is_some()).copied().unwrap_or("get");
+    let mut s = serde_json::Map::new();
+    s.insert("method".into(), J::from(method.to_uppercase()));
+    s.insert("url".into(), J::from(text_of(r, cfg, method, Place::Url, ctx)?.unwrap_or_default()));
+    for key in ["headers", "query", "form", "multipart"] {
+        if let Some(m) = map_of(r, cfg, key, ctx)? {
+            s.insert(key.into(), m);
+        }
+    }
+    if let Some(j) = cfg.get("json") {
+        s.insert("json".into(), r.json(j, ctx)?);
+    }
+    if let Some(x) = text_of(r, cfg, "xml", Place::Xml, ctx)? {
+        s.insert("xml".into(), J::from(x));
+    }
+    if let Some(b) = text_of(r, cfg, "body", Place::Data, ctx)? {
+        s.insert("body".into(), J::from(b));
+    }
+    Ok(J::Object(s))
+}
 
 /// Larger answers are refused rather than held in memory.
 const MAX_ANSWER: usize = 16 << 20;

@@ -1,11 +1,23 @@
-//! Step kinds that talk to legacy systems, one file each. Each takes its step's configuration
-//! (templates not yet rendered) and what the run offers, and returns the step's output or an
+//! The step kinds, one file each: what each one's key holds, how it is checked, what a dry run
+//! shows of it, and how a run carries it out (see [`Kind`]). A new kind is a new file here and
+//! one line in [`KINDS`]. The kinds that talk to legacy systems take their step's configuration
+//! (templates not yet rendered) and what the run offers, and return the step's output or an
 //! error that says whether trying again could help.
 
+pub mod escalate;
 pub mod file;
+pub mod foreach;
 pub mod http;
+pub mod set;
 pub mod soap;
 pub mod sql;
+pub mod wait_until;
+
+use super::kinds::Kind;
+
+/// Every step kind, in the order `clerk check` names them.
+pub const KINDS: &[&Kind] =
+    &[&http::KIND, &soap::KIND, &sql::KIND, &file::KIND, &wait_until::KIND, &set::KIND, &foreach::KIND, &escalate::KIND];
 
 use super::cookies::Jar;
 use super::extract::{self, Answer};

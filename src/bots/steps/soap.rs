@@ -8,6 +8,40 @@ use crate::bots::extract::{extract, Answer};
 use crate::bots::render::{soap_envelope, Place};
 use reqwest::{Method, Url};
 use serde_json::{json, Value as J};
+use crate::bots::kinds::{key, Act, Kind, Shape, Value, DEFAULT_TIMEOUT, EXTRACT, TIMEOUT};
+use crate::bots::render::{text_of, Context, Renderer};
+
+pub const KIND: Kind = Kind {
+    name: "soap",
+    doc: "A SOAP call: the body is wrapped in an envelope; a SOAP fault is an error carrying its fault string.",
+    shape: Shape::Keys(&[
+        key("url", Value::Template, "endpoint URL"),
+        key("action", Value::Template, "SOAPAction"),
+        key("body", Value::Template, "the XML inside <soap:Body>; document values are XML-escaped"),
+        key("headers", Value::Map, "extra HTTP headers"),
+        EXTRACT,
+        TIMEOUT,
+    ]),
+    one_of: &[],
+    required: &["url", "action", "body"],
+    binds: &[],
+    literal: &[],
+    act: Act::Call(|cfg, env| Box::pin(run(cfg, env))),
+    summary,
+    keeps_cookies: true,
+    default_timeout: DEFAULT_TIMEOUT,
+};
+
+/// The envelope as it would be posted.
+fn summary(cfg: &J, r: &Renderer, ctx: &Context) -> std::result::Result<J, String> {
+    let body = text_of(r, cfg, "body", Place::Xml, ctx)?.unwrap_or_default();
+    Ok(serde_json::json!({
+        "method": "POST",
+        "url": text_of(r, cfg, "url", Place::Url, ctx)?.unwrap_or_default(),
+        "action": text_of(r, cfg, "action", Place::Data, ctx)?.unwrap_or_default(),
+        "envelope": soap_envelope(&body),
+    }))
+}
 
 pub async fn run(cfg: &J, env: &mut Env<'_>) -> Result {
     let url = env.text(cfg, "url", Place::Url)?.unwrap_or_default();

@@ -11,6 +11,36 @@ use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Column, Row};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use crate::bots::kinds::{key, Act, Kind, Shape, Value, DEFAULT_TIMEOUT, EXTRACT, TIMEOUT};
+use crate::bots::render::{Context, Renderer};
+
+pub const KIND: Kind = Kind {
+    name: "sql",
+    doc: "A statement against a legacy database (PostgreSQL, MySQL, SQLite); values only as bind parameters.",
+    shape: Shape::Keys(&[
+        key("url", Value::Template, "database URL, e.g. postgres://… (usually from env or secrets)"),
+        key("query", Value::Template, "the SQL, with $1, $2… (or ?) placeholders; no templates inside"),
+        key("params", Value::List, "bind parameters, in order"),
+        EXTRACT,
+        TIMEOUT,
+    ]),
+    one_of: &[],
+    required: &["url", "query"],
+    binds: &[],
+    literal: &[("query", "an SQL `query` takes no templates: pass values in `params` so they are bound, never spliced in")],
+    act: Act::Call(|cfg, env| Box::pin(run(cfg, env))),
+    summary,
+    keeps_cookies: false,
+    default_timeout: DEFAULT_TIMEOUT,
+};
+
+/// The statement and its parameters, as they would be bound.
+fn summary(cfg: &J, r: &Renderer, ctx: &Context) -> std::result::Result<J, String> {
+    Ok(serde_json::json!({
+        "query": cfg.get("query").cloned().unwrap_or(J::Null),
+        "params": r.json(cfg.get("params").unwrap_or(&J::Array(vec![])), ctx)?,
+    }))
+}
 
 /// One connection pool per database URL, shared by every run.
 #[derive(Default)]

@@ -1,0 +1,30 @@
+//! `wait_until`: its step again and again until a condition on the step's `result` holds, for
+//! legacy batch jobs that finish in their own time.
+
+use crate::bots::kinds::{key, Act, Bind, Kind, Shape, Value, TIMEOUT};
+use std::time::Duration;
+
+pub const KIND: Kind = Kind {
+    name: "wait_until",
+    doc: "Repeat a step until a condition holds, for legacy batch jobs.",
+    shape: Shape::Keys(&[
+        key("step", Value::Step, "the step to repeat"),
+        key("condition", Value::Template, "stop when this is true, e.g. \"{{ result.status == 'done' }}\""),
+        key("every", Value::Duration, "pause between tries (default 5s)"),
+        TIMEOUT,
+    ]),
+    one_of: &[],
+    required: &["step", "condition"],
+    binds: &[Bind { key: None, default: "result" }],
+    literal: &[],
+    act: Act::WaitUntil,
+    summary: |cfg, _, _| Ok(cfg.clone()),
+    keeps_cookies: false,
+    default_timeout: DEFAULT_WAIT,
+};
+
+/// How long it waits in all when neither the step nor the bot says.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(600);
+
+/// The pause between tries when `every` is not given.
+pub const EVERY: Duration = Duration::from_secs(5);
