@@ -26,7 +26,9 @@ pub struct Settings {
     pub definitions: PathBuf,
     /// Folders watched for new documents.
     pub inbox: Vec<PathBuf>,
-    /// Concurrent pipeline workers (0 = two per core: OCR waits must not stall text PDFs).
+    /// Concurrent pipeline workers (0 = two per core, four with PostgreSQL: OCR waits must not
+    /// stall text PDFs, and on PostgreSQL a worker spends most of a text document waiting on
+    /// round trips; OCR itself is bounded by the readers).
     pub workers: usize,
     /// `NAME=value` lines for bots' secrets; must be readable by its owner only.
     pub secrets_file: Option<PathBuf>,
@@ -523,10 +525,12 @@ impl Settings {
     }
 
     pub fn worker_count(&self) -> usize {
-        if self.workers > 0 {
-            self.workers
-        } else {
-            2 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let on_postgres = self.store.as_deref().is_some_and(|u| u.starts_with("postgres"));
+        match self.workers {
+            0 if on_postgres => 4 * cores,
+            0 => 2 * cores,
+            n => n,
         }
     }
 }

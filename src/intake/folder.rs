@@ -27,6 +27,42 @@ pub struct FolderSource {
     pub readers: crate::read::pool::Readers,
 }
 
+/// How many files are taken at once. Most of a take is waiting — on the disk's sync, on the
+/// store's round trips (PostgreSQL's over the network) — so a few overlap well.
+const TAKING: usize = 4;
+
+/// The takes under way: a path is not taken twice at once (an event and a scan may both
+/// name it), and no more than [`TAKING`] run together.
+struct Takes {
+    tasks: tokio::task::JoinSet<()>,
+    busy: Arc<std::sync::Mutex<std::collections::HashSet<PathBuf>>>,
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl Takes {
+    fn new() -> Takes {
+        Takes { tasks: Default::default(), busy: Default::default(), slots: Arc::new(tokio::sync::Semaphore::new(TAKING)) }
+    }
+
+    async fn start(&mut self, source: &Arc<FolderSource>, path: PathBuf) {
+        while self.tasks.try_join_next().is_some() {}
+        if !self.busy.lock().expect("takes lock").insert(path.clone()) {
+            return;
+        }
+        let slot = self.slots.clone().acquire_owned().await.expect("the semaphore is never closed");
+        let (source, busy) = (source.clone(), self.busy.clone());
+        self.tasks.spawn(async move {
+            source.take_logged(&path).await;
+            busy.lock().expect("takes lock").remove(&path);
+            drop(slot);
+        });
+    }
+
+    fn is_busy(&self, path: &Path) -> bool {
+        self.busy.lock().expect("takes lock").contains(path)
+    }
+}
+
 /// A file's size and mtime, and since when they have been so.
 struct Seen {
     size: u64,
@@ -41,6 +77,15 @@ impl FolderSource {
 
     pub async fn run(self, mut shutdown: Shutdown) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
+        let this = Arc::new(self);
+        let mut takes = Takes::new();
+        let result = this.watch_and_take(&mut shutdown, &mut takes).await;
+        // A take under way finishes (each is short); one cut off would be taken again anyway.
+        takes.tasks.join_all().await;
+        result
+    }
+
+    async fn watch_and_take(self: &Arc<Self>, shutdown: &mut Shutdown, takes: &mut Takes) -> anyhow::Result<()> {
         let (tx, mut events) = mpsc::unbounded_channel::<PathBuf>();
         // Keep the watcher alive for as long as the loop runs.
         let _watcher = match self.settings.mode {
@@ -68,7 +113,7 @@ impl FolderSource {
                         }
                         _ => {
                             seen.remove(&path);
-                            self.take_logged(&path).await;
+                            takes.start(self, path).await;
                         }
                     }
                 }
@@ -79,7 +124,7 @@ impl FolderSource {
                     let full = self.settings.mode == IntakeMode::Poll || last_rescan.elapsed() >= self.settings.rescan_interval || !seen.is_empty();
                     if full {
                         if last_rescan.elapsed() >= self.settings.rescan_interval { last_rescan = Instant::now(); }
-                        self.scan(&mut seen).await;
+                        self.scan(&mut seen, takes).await;
                     }
                 }
             }
@@ -115,7 +160,7 @@ impl FolderSource {
     }
 
     /// Takes every entry whose size and mtime have been stable for `stable_delay`.
-    async fn scan(&self, seen: &mut HashMap<PathBuf, Seen>) {
+    async fn scan(self: &Arc<Self>, seen: &mut HashMap<PathBuf, Seen>, takes: &mut Takes) {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) => {
@@ -126,6 +171,10 @@ impl FolderSource {
         let mut present = Vec::new();
         for entry in entries.flatten() {
             let path = entry.path();
+            if takes.is_busy(&path) {
+                present.push(path);
+                continue;
+            }
             let Ok(meta) = std::fs::symlink_metadata(&path) else {
                 continue;
             };
@@ -145,7 +194,7 @@ impl FolderSource {
                 seen.insert(path.clone(), Seen { size, mtime, since: Instant::now() });
             } else if stable {
                 seen.remove(&path);
-                self.take_logged(&path).await;
+                takes.start(self, path).await;
             }
         }
         seen.retain(|p, _| present.contains(p));

@@ -119,6 +119,23 @@ impl Blobs {
     /// Keeps the blob in the shared database, once.
     async fn share(&self, stored: &Stored) -> std::io::Result<()> {
         let Some(db) = &self.shared else { return Ok(()) };
+        if stored.size < CHUNK as u64 {
+            // One chunk: the chunk and the row in one statement, one round trip (most documents
+            // are far smaller than a chunk). Known already: both inserts do nothing.
+            let bytes = tokio::fs::read(self.local(&stored.sha256)).await?;
+            sqlx::query(
+                "WITH chunk AS (INSERT INTO blob_chunks (sha256, n, bytes) VALUES ($1, 0, $3) ON CONFLICT DO NOTHING)
+                 INSERT INTO blobs (sha256, size, bytes) VALUES ($1, $2, $4) ON CONFLICT (sha256) DO NOTHING",
+            )
+            .bind(&stored.sha256)
+            .bind(stored.size as i64)
+            .bind(bytes)
+            .bind(Vec::<u8>::new())
+            .execute(db)
+            .await
+            .map_err(std::io::Error::other)?;
+            return Ok(());
+        }
         let known: Option<i64> = sqlx::query_scalar("SELECT size FROM blobs WHERE sha256 = $1")
             .bind(&stored.sha256)
             .fetch_optional(db)

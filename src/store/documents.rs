@@ -152,13 +152,7 @@ impl Store {
         doc: &NewDocument,
         refused: Option<&str>,
     ) -> Result<IntakeResult> {
-        if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM documents WHERE intake_key = $1")
-            .bind(&doc.intake_key)
-            .fetch_optional(&mut **tx)
-            .await?
-        {
-            return Ok(IntakeResult::AlreadyTaken(id));
-        }
+        // A key taken before is found by the insert's conflict, below.
         let first: Option<i64> = match refused {
             Some(_) => None,
             None => {
