@@ -242,6 +242,17 @@ fn a_step_that_keeps_failing_becomes_a_system_exception_and_4xx_is_not_retried()
     assert_eq!(item["detail"]["step"], "1");
     assert_eq!(item["detail"]["response"]["status"], 500);
 
+    // An agent cannot retry what a failed step did to a legacy system: that is an admin's call,
+    // through the item or the runs list alike.
+    let token = d.user_with_token("ann", "agent", "correct horse battery staple");
+    let addr = d.http().trim_start_matches("http://").to_string();
+    let auth = [("Authorization", format!("Bearer {token}"))];
+    let auth: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let decide = support::api::call(&addr, "POST", &format!("/api/v1/exceptions/{}/decide", item["id"]), &auth, Some(&serde_json::json!({"decision": "retry"})));
+    assert_eq!(decide.status, 403, "{decide:?}");
+    assert!(decide.json()["detail"].as_str().unwrap().contains("needs the admin role"), "{decide:?}");
+    assert_eq!(run_detail(&d, invoice_run["id"].as_i64().unwrap())["state"], "failed", "nothing was decided");
+
     // `clerk runs retry` runs the invoice's failed step again and the run completes.
     let out = d.clerk(&["runs", "retry", &invoice_run["id"].to_string()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -6,6 +6,7 @@
 
 use crate::classify::{extract_fields, Classifier, Doc};
 use crate::states::{ExceptionKind, ItemState};
+use crate::users::Role;
 use crate::store::{Decision, ExceptionItem, Guard, Resolution, Store};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,6 +15,8 @@ use std::time::Duration;
 pub enum ResolveError {
     #[error("exception {0} does not exist")]
     NotFound(i64),
+    #[error("run {0} does not exist")]
+    RunNotFound(i64),
     /// The item is not in a state for this (someone else holds it, it is closed, it changed).
     #[error("{0}")]
     State(String),
@@ -21,6 +24,9 @@ pub enum ResolveError {
     UnknownType(String, String),
     #[error("the answer does not validate: {0}")]
     Invalid(String),
+    /// The caller's role does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Db(#[from] crate::store::Error),
 }
@@ -317,15 +323,35 @@ async fn answer<'c>(
     Ok(Answer { document_id, t, outcome, text, boxes })
 }
 
-/// Decides a run's exception (business or system): retry, continue after the step, or end the
-/// run. The run's other open exceptions close with it.
-pub async fn decide(store: &Store, id: i64, guard: Guard<'_>, decision: Decision) -> Result<i64, ResolveError> {
+/// Decides a run's exception: retry, continue after the step, or end the run; the run's other
+/// open exceptions close with it. A business item (the bot escalated) is an agent's to decide;
+/// a system item (a step failed: the legacy system refused or was down) needs an admin, since
+/// retrying or skipping a failed step acts on that system. The command line, the API and the
+/// pages all come here.
+pub async fn decide(store: &Store, id: i64, guard: Guard<'_>, role: Role, decision: Decision) -> Result<i64, ResolveError> {
     let item = changeable(store, id, guard).await?;
     let run = item.run_id.ok_or_else(|| {
         ResolveError::State(format!("exception {id} is about a document, not a run: resolve it with a document type"))
     })?;
+    if item.kind != ExceptionKind::Business && role < Role::Admin {
+        return Err(ResolveError::Forbidden(format!(
+            "exception {id} is a {} item: retrying, continuing or ending its run needs the admin role",
+            item.kind
+        )));
+    }
     store.decide_run(run, decision, guard.agent).await?.map_err(ResolveError::State)?;
     Ok(run)
+}
+
+/// Decides a stopped run from the runs list (not through its item): an admin's.
+pub async fn decide_run(store: &Store, run: i64, actor: &str, role: Role, decision: Decision) -> Result<(), ResolveError> {
+    if role < Role::Admin {
+        return Err(ResolveError::Forbidden("retrying or ending a run needs the admin role".into()));
+    }
+    if store.run(run).await?.is_none() {
+        return Err(ResolveError::RunNotFound(run));
+    }
+    store.decide_run(run, decision, actor).await?.map_err(ResolveError::State)
 }
 
 /// Rejects exception `id` with a reason; the document is marked rejected and goes no further.

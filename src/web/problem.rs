@@ -62,9 +62,10 @@ impl IntoResponse for Problem {
 impl From<ResolveError> for Problem {
     fn from(e: ResolveError) -> Problem {
         match e {
-            ResolveError::NotFound(_) => Problem::not_found(e.to_string()),
+            ResolveError::NotFound(_) | ResolveError::RunNotFound(_) => Problem::not_found(e.to_string()),
             ResolveError::State(_) => Problem::conflict(e.to_string()),
             ResolveError::UnknownType(..) | ResolveError::Invalid(_) => Problem::invalid(e.to_string()),
+            ResolveError::Forbidden(_) => Problem::new(StatusCode::FORBIDDEN, e.to_string()),
             ResolveError::Db(e) => Problem::from(e),
         }
     }
