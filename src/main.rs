@@ -545,7 +545,7 @@ async fn classify(s: &Settings, files: &[PathBuf], format: &str, explain: bool) 
     let mut results = std::pin::pin!(read_all(&readers, expand(files)));
     while let Some((file, read, start)) = results.next().await {
         let file = &file;
-        let pipeline::Classified { outcome, pages, ocr: ocr_used, unread } = match read {
+        let classified = match read {
             Ok(read) => pipeline::classify_read(read, &classifier),
             Err(e) => {
                 eprintln!("error: cannot read {}: {e}", file.display());
@@ -554,6 +554,7 @@ async fn classify(s: &Settings, files: &[PathBuf], format: &str, explain: bool) 
             }
         };
         let millis = (start.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
+        let outcome = &classified.outcome;
         if format == "invoice2data" {
             match &outcome.exception {
                 None => {
@@ -572,21 +573,9 @@ async fn classify(s: &Settings, files: &[PathBuf], format: &str, explain: bool) 
                 Some((k, r)) => eprintln!("{}: {}: {r}", file.display(), k.as_str()),
             }
         } else if format == "json" {
-            let v = serde_json::json!({
-                "file": file.to_string_lossy(),
-                "status": if outcome.exception.is_some() { "exception" } else { "recognised" },
-                "doctype": outcome.doctype,
-                "definition": outcome.doctype.as_deref().and_then(|t| classifier.get(t)).map(|t| t.file.to_string_lossy().into_owned()),
-                "fields": outcome.fields,
-                "problems": outcome.problems,
-                "notes": outcome.notes,
-                "exception": outcome.exception.as_ref().map(|(k, r)| serde_json::json!({"kind": k.as_str(), "reason": r})),
-                "pages": pages,
-                "unread_pages": unread.iter().map(|(page, why)| serde_json::json!({"page": page, "reason": why})).collect::<Vec<_>>(),
-                "ocr": ocr_used,
-                "millis": millis,
-            });
-            let mut v = v;
+            // The API's report, with the time it took and, asked for, the reader's evidence.
+            let mut v = serde_json::to_value(classified.report(&file.to_string_lossy(), &classifier))?;
+            v["millis"] = millis.into();
             if explain {
                 v["reading"] = serde_json::to_value(&outcome.reading)?;
             }
@@ -601,7 +590,7 @@ async fn classify(s: &Settings, files: &[PathBuf], format: &str, explain: bool) 
                 ),
                 Some((k, r)) => out!("{}: exception {}: {r}", file.display(), k.as_str()),
             }
-            for (page, why) in &unread {
+            for (page, why) in &classified.unread {
                 out!("  page {page} not read: {why}");
             }
             if let (true, Some(reading)) = (explain, &outcome.reading) {

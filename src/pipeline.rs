@@ -417,6 +417,62 @@ pub struct Classified {
     pub unread: Vec<(u32, String)>,
 }
 
+/// What `clerk classify --json` prints for a file and `POST /api/v1/classify` answers: one shape.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Report {
+    /// The file as named (a path on the command line, the upload's name in the API).
+    pub file: String,
+    /// `recognised`, or `exception` (see `exception`).
+    pub status: crate::states::DocumentStatus,
+    pub doctype: Option<String>,
+    /// The definition file of the type.
+    pub definition: Option<String>,
+    #[schema(value_type = Object)]
+    pub fields: crate::classify::Fields,
+    pub problems: std::collections::BTreeMap<String, String>,
+    /// What a typed field's value was read out of, and what was left beside it.
+    pub notes: std::collections::BTreeMap<String, String>,
+    /// The exception item it would become, and why.
+    pub exception: Option<ExceptionReport>,
+    pub pages: usize,
+    /// Damaged pages that were skipped, each with why.
+    pub unread_pages: Vec<UnreadPage>,
+    /// Whether OCR read any page.
+    pub ocr: bool,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ExceptionReport {
+    pub kind: ExceptionKind,
+    pub reason: String,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UnreadPage {
+    pub page: u32,
+    pub reason: String,
+}
+
+impl Classified {
+    /// The report of `file`, its type's definition file found in `classifier`.
+    pub fn report(&self, file: &str, classifier: &Classifier) -> Report {
+        let o = &self.outcome;
+        Report {
+            file: file.to_string(),
+            status: o.status(),
+            doctype: o.doctype.clone(),
+            definition: o.doctype.as_deref().and_then(|t| classifier.get(t)).map(|t| t.file.to_string_lossy().into_owned()),
+            fields: o.fields.clone(),
+            problems: o.problems.clone(),
+            notes: o.notes.clone(),
+            exception: o.exception.as_ref().map(|(kind, reason)| ExceptionReport { kind: *kind, reason: reason.clone() }),
+            pages: self.pages,
+            unread_pages: self.unread.iter().map(|(page, reason)| UnreadPage { page: *page, reason: reason.clone() }).collect(),
+            ocr: self.ocr,
+        }
+    }
+}
+
 pub fn classify_read(read: ReadOutcome, classifier: &Classifier) -> Classified {
     let unreadable = |reason: String| Classified {
         outcome: Outcome::exception(ExceptionKind::Unreadable, reason),

@@ -414,7 +414,8 @@ fn ops_try_a_file_against_the_definitions_and_nothing_is_kept() {
     // A broken file is an answer with a reason, not an error.
     let r = try_as("olga", "broken.pdf", &bytes[..bytes.len() / 3]);
     assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(r.json()["exception"], "unreadable", "{r:?}");
+    assert_eq!(r.json()["exception"]["kind"], "unreadable", "{r:?}");
+    assert_eq!(r.json()["status"], "exception", "the same report `clerk classify --json` prints");
     assert_eq!(try_as("ann", "invoice-acme.pdf", &bytes).status, 403);
     // A file over limits.max_file_size is refused from its declared length, before it is sent.
     let mut conn = std::net::TcpStream::connect(&s.addr).unwrap();

@@ -3,6 +3,7 @@
 //! reader, like every document.
 
 use crate::bots::dry_run;
+use crate::pipeline::Report;
 use super::upload::Upload;
 use crate::web::auth::Ops;
 use crate::web::problem::{ApiResult, Problem, ProblemBody};
@@ -10,7 +11,6 @@ use crate::web::Service;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 #[derive(Deserialize, utoipa::IntoParams, Debug)]
 #[into_params(parameter_in = Query)]
@@ -19,44 +19,21 @@ pub struct FileName {
     pub name: Option<String>,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Classified {
-    /// The type it would be, if one matched.
-    pub doctype: Option<String>,
-    #[schema(value_type = Object)]
-    pub fields: crate::classify::Fields,
-    pub problems: BTreeMap<String, String>,
-    /// The exception it would become (unreadable, unrecognised, ambiguous, incomplete) and why.
-    pub exception: Option<String>,
-    pub reason: Option<String>,
-    pub pages: usize,
-    pub ocr: bool,
-}
-
 /// Classifies an uploaded file (the request body, as is) with the definitions in force, and
 /// keeps nothing. Needs the ops role.
 #[utoipa::path(post, path = "/classify", tag = "definitions", params(FileName),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 200, body = Classified), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 413, body = ProblemBody)))]
+    responses((status = 200, body = Report), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 413, body = ProblemBody)))]
 pub async fn classify(
     _: Ops,
     State(s): State<Service>,
     Query(q): Query<FileName>,
     upload: Upload,
-) -> ApiResult<Json<Classified>> {
+) -> ApiResult<Json<Report>> {
     let name = q.name.unwrap_or_else(|| "upload".into());
     let active = s.active();
-    let crate::pipeline::Classified { outcome, pages, ocr, .. } =
-        crate::pipeline::classify_file(&upload.path, &name, &s.readers, &active.classifier).await;
-    Ok(Json(Classified {
-        doctype: outcome.doctype,
-        fields: outcome.fields,
-        problems: outcome.problems,
-        exception: outcome.exception.as_ref().map(|(k, _)| k.as_str().to_string()),
-        reason: outcome.exception.map(|(_, r)| r),
-        pages,
-        ocr,
-    }))
+    let classified = crate::pipeline::classify_file(&upload.path, &name, &s.readers, &active.classifier).await;
+    Ok(Json(classified.report(&name, &active.classifier)))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
