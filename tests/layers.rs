@@ -32,23 +32,8 @@ fn imports(modules: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
     let comment = regex::Regex::new(r"//[^\n]*").unwrap();
     let mut out = BTreeMap::new();
     for m in modules {
-        let mut files = vec![];
         let dir = repo().join("src").join(m);
-        if dir.is_dir() {
-            let mut stack = vec![dir];
-            while let Some(d) = stack.pop() {
-                for e in std::fs::read_dir(d).unwrap().flatten() {
-                    let p = e.path();
-                    if p.is_dir() {
-                        stack.push(p);
-                    } else if p.extension().is_some_and(|x| x == "rs") {
-                        files.push(p);
-                    }
-                }
-            }
-        } else {
-            files.push(repo().join("src").join(format!("{m}.rs")));
-        }
+        let files = if dir.is_dir() { rust_files(&dir) } else { vec![repo().join("src").join(format!("{m}.rs"))] };
         let mut used = BTreeSet::new();
         for f in files {
             let text = std::fs::read_to_string(&f).unwrap();
@@ -56,6 +41,22 @@ fn imports(modules: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
             used.extend(uses.captures_iter(&text).map(|c| c[1].to_string()).filter(|u| u != m && modules.contains(u)));
         }
         out.insert(m.clone(), used);
+    }
+    out
+}
+
+/// The `.rs` files in `dir` and below.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let (mut out, mut stack) = (vec![], vec![dir.to_path_buf()]);
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
     }
     out
 }
@@ -131,17 +132,9 @@ fn a_step_kind_is_one_file_and_one_line_of_the_table_and_nothing_else_names_it()
     let mut found = vec![];
     // Where steps are decoded, shown and run (other code has kinds of its own: an item's, a
     // spreadsheet cell's).
-    let mut stack: Vec<_> = ["src/bots", "src/definitions", "src/cli", "src/web"].iter().map(|d| repo().join(d)).collect();
     let mut files: Vec<_> = ["src/runner.rs", "src/main.rs"].iter().map(|f| repo().join(f)).collect();
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                files.push(p);
-            }
-        }
+    for d in ["src/bots", "src/definitions", "src/cli", "src/web"] {
+        files.extend(rust_files(&repo().join(d)));
     }
     for p in files {
         for (n, line) in std::fs::read_to_string(&p).unwrap().lines().enumerate() {
