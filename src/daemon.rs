@@ -6,7 +6,6 @@
 use crate::runner::Runner;
 use crate::config::Settings;
 use crate::definitions;
-use crate::intake::folder::FolderSource;
 use crate::definitions::Active;
 use crate::pipeline::Pipeline;
 use crate::read::pool::{self, Readers};
@@ -98,43 +97,20 @@ pub async fn serve(settings: Settings, load: LoadSettings) -> anyhow::Result<()>
 
     let _definitions_watcher = watch_definitions(settings.definitions.clone(), active.clone(), runner.clone());
 
-    for dir in &settings.inbox {
-        let source = FolderSource {
-            dir: dir.clone(),
-            settings: settings.intake.clone(),
-            store: store.clone(),
-            wake: pipeline.wake.clone(),
-            readers: readers.clone(),
-        };
-        let stop = stop_rx.clone();
-        let dir = dir.clone();
+    let mail_policy = crate::intake::mail::Policy::new(settings.mail.rules.clone(), settings.limits.limits());
+    let shared = crate::intake::Shared {
+        store: store.clone(),
+        wake: pipeline.wake.clone(),
+        readers: readers.clone(),
+        mail_policy: mail_policy.clone(),
+    };
+    for source in crate::intake::sources(&settings, &shared) {
+        let (name, stop) = (source.name(), stop_rx.clone());
         tasks.spawn(async move {
             if let Err(e) = source.run(stop).await {
-                tracing::error!(dir = %dir.display(), error = %format!("{e:#}"), "inbox stopped");
+                tracing::error!(source = name, error = %format!("{e:#}"), "a source stopped");
             }
         });
-    }
-    let mail_policy = crate::intake::mail::Policy::new(settings.mail.rules.clone(), settings.limits.limits());
-    for account in &settings.mail.maildir {
-        let source = crate::intake::maildir::MaildirSource {
-            account: account.clone(),
-            policy: mail_policy.clone(),
-            store: store.clone(),
-            poll_interval: settings.mail.poll_interval,
-            wake: pipeline.wake.clone(),
-        };
-        tasks.spawn(source.run(stop_rx.clone()));
-    }
-    for account in &settings.mail.imap {
-        let source = crate::intake::imap::ImapSource {
-            account: account.clone(),
-            policy: mail_policy.clone(),
-            store: store.clone(),
-            poll_interval: settings.mail.poll_interval,
-            secrets_file: settings.secrets_file.clone(),
-            wake: pipeline.wake.clone(),
-        };
-        tasks.spawn(source.run(stop_rx.clone()));
     }
     {
         let (pipeline, stop, workers, liveness) =

@@ -70,6 +70,15 @@ struct Seen {
     since: Instant,
 }
 
+impl super::Source for FolderSource {
+    fn name(&self) -> String {
+        format!("inbox {}", self.dir.display())
+    }
+    fn run(self: Box<Self>, stop: Shutdown) -> futures_util::future::BoxFuture<'static, anyhow::Result<()>> {
+        Box::pin((*self).run(stop))
+    }
+}
+
 impl FolderSource {
     fn source(&self) -> String {
         format!("folder:{}", self.dir.display())

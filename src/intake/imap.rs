@@ -38,6 +38,19 @@ pub struct ImapSource {
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+impl crate::intake::Source for ImapSource {
+    fn name(&self) -> String {
+        format!("imap {}", self.account.name)
+    }
+    fn run(self: Box<Self>, stop: Shutdown) -> futures_util::future::BoxFuture<'static, anyhow::Result<()>> {
+        // It reports its own troubles (the account's health) and runs until the stop.
+        Box::pin(async move {
+            (*self).run(stop).await;
+            Ok(())
+        })
+    }
+}
+
 impl ImapSource {
     /// Serves the account until `stop`. Of several daemons configured with the same account,
     /// one reads it at a time (a named lease); another takes over when that one dies.

@@ -30,6 +30,19 @@ fn key(name: &str) -> &str {
     name.split(':').next().unwrap_or(name)
 }
 
+impl crate::intake::Source for MaildirSource {
+    fn name(&self) -> String {
+        format!("maildir {}", self.account.name)
+    }
+    fn run(self: Box<Self>, stop: Shutdown) -> futures_util::future::BoxFuture<'static, anyhow::Result<()>> {
+        // It reports its own troubles (the account's health) and runs until the stop.
+        Box::pin(async move {
+            (*self).run(stop).await;
+            Ok(())
+        })
+    }
+}
+
 impl MaildirSource {
     pub async fn run(self, mut stop: Shutdown) {
         let new = self.account.path.join("new");

@@ -8,9 +8,68 @@ pub mod mail;
 pub mod maildir;
 pub mod messages;
 
+use crate::config::Settings;
+use crate::shutdown::Shutdown;
 use crate::store::{IntakeResult, NewDocument, Store};
+use futures_util::future::BoxFuture;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::sync::Arc;
+
+/// Where documents come from: a watched folder, a Maildir, an IMAP account. Each runs until the
+/// stop, taking what arrives through [`take`] (or a mail message's through `messages`); the
+/// daemon starts every one [`sources`] makes and knows none of their kinds. A new kind of
+/// source is a module here and a line in `sources`.
+pub trait Source: Send {
+    /// What it is, for the log: `inbox /srv/scans`, `imap accounts`.
+    fn name(&self) -> String;
+    /// Runs until the stop; an error ends this source only (the daemon logs it).
+    fn run(self: Box<Self>, stop: Shutdown) -> BoxFuture<'static, anyhow::Result<()>>;
+}
+
+/// What the sources share: the store, the pipeline's wake-up, the readers (for the limits in
+/// force), the mail rules in force.
+#[derive(Clone)]
+pub struct Shared {
+    pub store: Store,
+    pub wake: Arc<tokio::sync::Notify>,
+    pub readers: crate::read::pool::Readers,
+    pub mail_policy: mail::Policy,
+}
+
+/// Every source the settings name.
+pub fn sources(settings: &Settings, shared: &Shared) -> Vec<Box<dyn Source>> {
+    let mut out: Vec<Box<dyn Source>> = vec![];
+    for dir in &settings.inbox {
+        out.push(Box::new(folder::FolderSource {
+            dir: dir.clone(),
+            settings: settings.intake.clone(),
+            store: shared.store.clone(),
+            wake: shared.wake.clone(),
+            readers: shared.readers.clone(),
+        }));
+    }
+    for account in &settings.mail.maildir {
+        out.push(Box::new(maildir::MaildirSource {
+            account: account.clone(),
+            policy: shared.mail_policy.clone(),
+            store: shared.store.clone(),
+            poll_interval: settings.mail.poll_interval,
+            wake: shared.wake.clone(),
+        }));
+    }
+    for account in &settings.mail.imap {
+        out.push(Box::new(imap::ImapSource {
+            account: account.clone(),
+            policy: shared.mail_policy.clone(),
+            store: shared.store.clone(),
+            poll_interval: settings.mail.poll_interval,
+            secrets_file: settings.secrets_file.clone(),
+            wake: shared.wake.clone(),
+        }));
+    }
+    out
+}
 
 /// Names that are never taken: partial downloads, editor and Office lock files, hidden files.
 pub fn ignored(name: &str) -> bool {
