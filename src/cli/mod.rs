@@ -1,9 +1,13 @@
-//! Command-line pieces too large for main.rs.
+//! The command line's commands, one module each; main.rs parses and dispatches.
 
 pub mod audit;
+pub mod bots;
 pub mod doctypes;
+pub mod documents;
+pub mod exceptions;
 pub mod mail;
 pub mod runs;
+pub mod read;
 pub mod reference;
 pub mod split;
 pub mod users;
