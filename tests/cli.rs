@@ -135,6 +135,14 @@ fn an_agent_claims_and_resolves_an_incomplete_invoice() {
     let e = d.json(&["exceptions", "show", &id, "--json"]);
     assert_eq!(e["state"], "resolved");
     assert_eq!(e["resolved_by"], "alice");
+    // The queue shows what waits, as the API and the pages do; `--state all` shows the rest.
+    let listed = |args: &[&str]| -> Vec<i64> {
+        let list = d.json(&[&["exceptions", "list", "--json"], args].concat());
+        list.as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect()
+    };
+    let resolved: i64 = id.parse().unwrap();
+    assert!(!listed(&[]).contains(&resolved) && listed(&["--state", "all"]).contains(&resolved));
+    assert_eq!(listed(&["--state", "resolved"]), [resolved]);
     let doc = d.document(e["document_id"].as_i64().unwrap());
     assert_eq!(doc["status"], "recognised");
     assert_eq!(doc["fields"]["total"], "1250.00");

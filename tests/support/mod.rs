@@ -376,8 +376,9 @@ impl Daemon {
         self.json(&["documents", "show", &id.to_string(), "--json"])
     }
 
+    /// Every item, whatever its state (the command's default is the open ones).
     pub fn exceptions(&self) -> Vec<Value> {
-        self.json(&["exceptions", "list", "--json"]).as_array().unwrap().clone()
+        self.json(&["exceptions", "list", "--state", "all", "--json"]).as_array().unwrap().clone()
     }
 
     /// Copies a file into the inbox the way most programs write: create, write, close.
