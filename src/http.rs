@@ -50,7 +50,11 @@ async fn serve(listener: tokio::net::TcpListener, app: axum::Router, header_time
             },
             _ = stop.requested() => return,
         };
-        let app = app.clone().layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+        // The peer's address, as axum's `ConnectInfo` reads it (the router is shared, not rebuilt).
+        let app = tower::ServiceExt::map_request(app.clone(), move |mut r: axum::http::Request<hyper::body::Incoming>| {
+            r.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            r
+        });
         let service = hyper_util::service::TowerToHyperService::new(app);
         let mut stop = stop.clone();
         tokio::spawn(async move {

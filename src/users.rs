@@ -155,18 +155,11 @@ pub fn token_expiry(text: &str) -> Result<Option<i64>, String> {
         }
         return Ok(Some(end));
     }
-    let (n, unit) = text.split_at(text.len().saturating_sub(1));
-    let n: i64 = n.parse().map_err(|_| bad())?;
-    let hours = match unit {
-        "h" => 1,
-        "d" => 24,
-        "w" => 24 * 7,
-        _ => return Err(bad()),
-    };
-    if n <= 0 || n > 10 * 366 * 24 / hours {
+    let lasts = crate::config::parse_duration(text).map_err(|_| bad())?;
+    if lasts < std::time::Duration::from_secs(3600) || lasts > std::time::Duration::from_secs(10 * 366 * 86400) {
         return Err(format!("`{text}`: a token lasts from an hour to ten years (or `never`)"));
     }
-    Ok(Some(now + n * hours * 3600 * 1000))
+    Ok(Some(now + lasts.as_millis() as i64))
 }
 
 /// Creates an API token for `user` that runs out at `expires` (unix ms; None: never); the token

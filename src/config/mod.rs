@@ -547,7 +547,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "m" | "min" => n * 60.0,
         "h" => n * 3600.0,
         "d" => n * 86400.0,
-        other => return Err(format!("unknown duration unit `{other}` in `{s}`; use ms, s, m, h or d")),
+        "w" => n * 7.0 * 86400.0,
+        other => return Err(format!("unknown duration unit `{other}` in `{s}`; use ms, s, m, h, d or w")),
     };
     Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` is too long a duration"))
 }

@@ -36,7 +36,7 @@ pub use mail::{AccountStatus, MailDocument, NewMessage};
 pub use runs::{Decision, Journal, NewRun, Run, RunSummary, StepEnd, StepRecord};
 pub use stages::{Extraction, NewPart, Resolution};
 pub use targets::{Outage, Probe};
-pub use users::{time_of, SessionSummary, Sessions, TokenSummary, UserSummary};
+pub use users::{SessionSummary, Sessions, TokenSummary, UserSummary};
 pub use vendors::VendorSummary;
 pub use wake::Wakers;
 
@@ -142,6 +142,11 @@ pub fn now() -> String {
 /// The one row an `INSERT … RETURNING` gave (read with `fetch_all`, see the module docs).
 fn returned<T>(rows: Vec<T>) -> sqlx::Result<T> {
     rows.into_iter().next().ok_or(sqlx::Error::RowNotFound)
+}
+
+/// A unix-ms time (a deadline, an expiry) as people read it, RFC 3339 to the second.
+pub fn time_of(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 pub fn now_ms() -> i64 {

@@ -668,7 +668,7 @@ fn summary(r: &sqlx::any::AnyRow) -> RunSummary {
         finished_at: r.get(10),
         waiting: r.get::<Option<String>, _>(11).map(|target| {
             let (since, reason, next): (i64, String, i64) = (r.get(12), r.get(13), r.get(14));
-            let (since, next) = (rfc3339(since), rfc3339(next.max(now_ms())));
+            let (since, next) = (super::time_of(since), super::time_of(next.max(now_ms())));
             let message = format!(
                 "waiting for {target}, down since {} ({reason}); next try {}",
                 since.replace('T', " ").trim_end_matches('Z').to_string() + " UTC",
@@ -677,12 +677,6 @@ fn summary(r: &sqlx::any::AnyRow) -> RunSummary {
             RunWait { target, down_since: since, reason, next_try_at: next, message }
         }),
     }
-}
-
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 impl Store {

@@ -1,6 +1,6 @@
 //! Users and API tokens (see `crate::users` for what they mean).
 
-use super::{now, now_ms, Result, Store};
+use super::{now, now_ms, time_of, Result, Store};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -60,12 +60,6 @@ pub enum Sessions<'a> {
     OfUser(&'a str),
 }
 
-/// A unix-ms time as the store writes times.
-pub fn time_of(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
-}
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserSummary {
