@@ -115,6 +115,23 @@ pub type Summary = fn(&serde_json::Value, &super::render::Renderer, &super::rend
 /// The usual deadline of one attempt.
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// What a kind leaves as most kinds have it (`Kind { name, doc, shape, act, summary, ..BASE }`):
+/// no key required or exclusive, nothing bound, every key a template, no cookies, the usual
+/// deadline.
+pub const BASE: Kind = Kind {
+    name: "",
+    doc: "",
+    shape: Shape::Keys(&[]),
+    one_of: &[],
+    required: &[],
+    binds: &[],
+    literal: &[],
+    act: Act::Set,
+    summary: |_, _, _| Ok(serde_json::Value::Null),
+    keeps_cookies: false,
+    default_timeout: DEFAULT_TIMEOUT,
+};
+
 
 
 pub const fn key(name: &'static str, value: Value, doc: &'static str) -> Key {

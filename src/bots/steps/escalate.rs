@@ -1,7 +1,7 @@
 //! `escalate`: the run stops and a business item, with this message, waits for a person (who
 //! retries, continues after the step, or ends the run).
 
-use crate::bots::kinds::{Act, Kind, Shape, DEFAULT_TIMEOUT};
+use crate::bots::kinds::{Act, Kind, Shape, BASE};
 use crate::bots::render::{Context, Place, Renderer};
 use serde_json::Value as J;
 
@@ -9,14 +9,9 @@ pub const KIND: Kind = Kind {
     name: "escalate",
     doc: "Stop the run and put a business exception on the queue with this message.",
     shape: Shape::Message,
-    one_of: &[],
-    required: &[],
-    binds: &[],
-    literal: &[],
     act: Act::Escalate,
     summary: |cfg, r, ctx| Ok(serde_json::json!({ "message": message(cfg, r, ctx)? })),
-    keeps_cookies: false,
-    default_timeout: DEFAULT_TIMEOUT,
+    ..BASE
 };
 
 /// The message for the agent, rendered.

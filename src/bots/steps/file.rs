@@ -10,7 +10,7 @@ use serde_json::{json, Value as J};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use crate::bots::kinds::{key, Act, Kind, Shape, Value, DEFAULT_TIMEOUT, EXTRACT, TIMEOUT};
+use crate::bots::kinds::{key, Act, BASE, EXTRACT, Kind, Shape, TIMEOUT, Value};
 use crate::bots::render::{text_of, Context, Renderer};
 
 pub const KIND: Kind = Kind {
@@ -27,13 +27,9 @@ pub const KIND: Kind = Kind {
         TIMEOUT,
     ]),
     one_of: &["write", "wait_for"],
-    required: &[],
-    binds: &[],
-    literal: &[],
     act: Act::Call(|cfg, env| Box::pin(run(cfg, env))),
     summary,
-    keeps_cookies: false,
-    default_timeout: DEFAULT_TIMEOUT,
+    ..BASE
 };
 
 /// The file it would write (and its rows), or the one it would wait for.

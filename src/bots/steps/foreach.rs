@@ -1,7 +1,7 @@
 //! `foreach`: its steps once per item of a list (an invoice's lines), the item under `as`
 //! (default `item`) and its position, from 1, as `loop_index`.
 
-use crate::bots::kinds::{key, Act, Bind, Kind, Shape, Value, DEFAULT_TIMEOUT};
+use crate::bots::kinds::{key, Act, BASE, Bind, Kind, Shape, Value};
 use crate::bots::render::{Context, Renderer};
 use serde_json::{json, Value as J};
 
@@ -13,14 +13,11 @@ pub const KIND: Kind = Kind {
         key("as", Value::Template, "the loop variable's name (default `item`)"),
         key("steps", Value::Steps, "the steps to run for each item"),
     ]),
-    one_of: &[],
     required: &["items", "steps"],
     binds: &[Bind { key: Some("as"), default: "item" }, Bind { key: None, default: "loop_index" }],
-    literal: &[],
     act: Act::Foreach,
     summary: |cfg, _, _| Ok(cfg.clone()),
-    keeps_cookies: false,
-    default_timeout: DEFAULT_TIMEOUT,
+    ..BASE
 };
 
 /// The loop variable's name.

@@ -5,7 +5,7 @@
 
 use super::{excerpt, extract_all, Done, Env, Failure, Result};
 use crate::bots::extract::Answer;
-use crate::bots::kinds::{key, Act, Kind, Shape, Value, DEFAULT_TIMEOUT, EXTRACT, TIMEOUT};
+use crate::bots::kinds::{key, Act, BASE, EXTRACT, Kind, Shape, TIMEOUT, Value};
 use crate::bots::render::{map_of, text_of, Context, Renderer};
 use crate::bots::render::Place;
 use crate::bots::transport::{self, Trouble};
@@ -39,13 +39,10 @@ pub const KIND: Kind = Kind {
         TIMEOUT,
     ]),
     one_of: HTTP_METHODS,
-    required: &[],
-    binds: &[],
-    literal: &[],
     act: Act::Call(|cfg, env| Box::pin(run(cfg, env))),
     summary,
     keeps_cookies: true,
-    default_timeout: DEFAULT_TIMEOUT,
+    ..BASE
 };
 
 /// The request as it would be sent.

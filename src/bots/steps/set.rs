@@ -1,6 +1,6 @@
 //! `set`: variables for the steps after it (`{{ vars.NAME }}`), from templates.
 
-use crate::bots::kinds::{Act, Kind, Shape, DEFAULT_TIMEOUT};
+use crate::bots::kinds::{Act, Kind, Shape, BASE};
 use crate::bots::render::{Context, Renderer};
 use serde_json::Value as J;
 
@@ -8,14 +8,9 @@ pub const KIND: Kind = Kind {
     name: "set",
     doc: "Set variables: name → value (templates allowed).",
     shape: Shape::Variables,
-    one_of: &[],
-    required: &[],
-    binds: &[],
-    literal: &[],
     act: Act::Set,
     summary: |cfg, r, ctx| r.json(cfg, ctx),
-    keeps_cookies: false,
-    default_timeout: DEFAULT_TIMEOUT,
+    ..BASE
 };
 
 /// The values `set` gives, rendered.

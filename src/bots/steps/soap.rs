@@ -8,7 +8,7 @@ use crate::bots::extract::{extract, Answer};
 use crate::bots::render::{soap_envelope, Place};
 use reqwest::{Method, Url};
 use serde_json::{json, Value as J};
-use crate::bots::kinds::{key, Act, Kind, Shape, Value, DEFAULT_TIMEOUT, EXTRACT, TIMEOUT};
+use crate::bots::kinds::{key, Act, BASE, EXTRACT, Kind, Shape, TIMEOUT, Value};
 use crate::bots::render::{text_of, Context, Renderer};
 
 pub const KIND: Kind = Kind {
@@ -22,14 +22,11 @@ pub const KIND: Kind = Kind {
         EXTRACT,
         TIMEOUT,
     ]),
-    one_of: &[],
     required: &["url", "action", "body"],
-    binds: &[],
-    literal: &[],
     act: Act::Call(|cfg, env| Box::pin(run(cfg, env))),
     summary,
     keeps_cookies: true,
-    default_timeout: DEFAULT_TIMEOUT,
+    ..BASE
 };
 
 /// The envelope as it would be posted.

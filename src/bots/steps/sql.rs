@@ -11,7 +11,7 @@ use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Column, Row};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use crate::bots::kinds::{key, Act, Kind, Shape, Value, DEFAULT_TIMEOUT, EXTRACT, TIMEOUT};
+use crate::bots::kinds::{key, Act, BASE, EXTRACT, Kind, Shape, TIMEOUT, Value};
 use crate::bots::render::{Context, Renderer};
 
 pub const KIND: Kind = Kind {
@@ -24,14 +24,11 @@ pub const KIND: Kind = Kind {
         EXTRACT,
         TIMEOUT,
     ]),
-    one_of: &[],
     required: &["url", "query"],
-    binds: &[],
     literal: &[("query", "an SQL `query` takes no templates: pass values in `params` so they are bound, never spliced in")],
     act: Act::Call(|cfg, env| Box::pin(run(cfg, env))),
     summary,
-    keeps_cookies: false,
-    default_timeout: DEFAULT_TIMEOUT,
+    ..BASE
 };
 
 /// The statement and its parameters, as they would be bound.

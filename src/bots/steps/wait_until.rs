@@ -1,7 +1,7 @@
 //! `wait_until`: its step again and again until a condition on the step's `result` holds, for
 //! legacy batch jobs that finish in their own time.
 
-use crate::bots::kinds::{key, Act, Bind, Kind, Shape, Value, TIMEOUT};
+use crate::bots::kinds::{key, Act, BASE, Bind, Kind, Shape, TIMEOUT, Value};
 use std::time::Duration;
 
 pub const KIND: Kind = Kind {
@@ -13,14 +13,12 @@ pub const KIND: Kind = Kind {
         key("every", Value::Duration, "pause between tries (default 5s)"),
         TIMEOUT,
     ]),
-    one_of: &[],
     required: &["step", "condition"],
     binds: &[Bind { key: None, default: "result" }],
-    literal: &[],
     act: Act::WaitUntil,
     summary: |cfg, _, _| Ok(cfg.clone()),
-    keeps_cookies: false,
     default_timeout: DEFAULT_WAIT,
+    ..BASE
 };
 
 /// How long it waits in all when neither the step nor the bot says.
