@@ -79,6 +79,7 @@ pub async fn serve(settings: Settings, load: LoadSettings) -> anyhow::Result<()>
         learner: pipeline.learner.clone(),
         trusted_proxies: settings.http.trusted_proxies.clone().into(),
         queue_sla: settings.queue.sla,
+        retention: settings.retention.clone(),
         metrics_token: settings.http.metrics_token.as_deref().filter(|t| !t.is_empty()).map(Arc::from),
     };
     let addr = http::start(&settings.http, service, stop_rx.clone()).await?;
@@ -88,11 +89,14 @@ pub async fn serve(settings: Settings, load: LoadSettings) -> anyhow::Result<()>
     let wakers = Wakers { jobs: pipeline.wake.clone(), runs: pipeline.runs_wake.clone() };
     store.listen(wakers.clone(), stop_rx.clone());
     tasks.spawn(heartbeat::run(store.clone(), wakers, stop_rx.clone()));
+    tasks.spawn(crate::retention::keep(store.clone(), settings.retention.clone(), stop_rx.clone()));
 
     let mut runner = Runner::new(store.clone(), active.clone(), settings.secrets_file.clone(), settings.max_runs);
     runner.wake = pipeline.runs_wake.clone();
     runner.liveness = liveness.clone();
     runner.record_versions().await;
+    let in_force = active.read().unwrap().clone();
+    record_in_force(&store, in_force).await;
     tasks.spawn(runner.clone().run(stop_rx.clone()));
 
     let _definitions_watcher = watch_definitions(settings.definitions.clone(), active.clone(), runner.clone());
@@ -195,8 +199,16 @@ async fn reload(dir: &std::path::Path, active: &Arc<RwLock<Arc<Active>>>, runner
     }
     let next = Active::new(loaded.definitions);
     tracing::info!(doctypes = next.classifier.types().len(), bots = next.definitions.bots().len(), "definitions reloaded");
-    *active.write().unwrap() = next;
+    *active.write().unwrap() = next.clone();
     runner.record_versions().await;
+    record_in_force(&runner.store, next).await;
+}
+
+/// Tells commands which definitions are in force (see `Active::in_force`).
+async fn record_in_force(store: &crate::store::Store, now: Arc<Active>) {
+    if let Err(e) = now.record(store).await {
+        tracing::warn!(error = %e, "cannot record the definitions in force; commands may check against an older set");
+    }
 }
 
 fn log_problems(problems: &[definitions::Problem]) {

@@ -99,7 +99,7 @@ async fn metrics(State(s): State<Service>, client: crate::web::client::Client, h
 }
 
 async fn metrics_text(s: &Service) -> impl IntoResponse {
-    let overdue = s.overdue_by_kind().await;
+    let overdue = s.queue(&s.active()).overdue_by_kind().await;
     match (s.store.gauges().await, overdue) {
         (Ok(g), Ok(overdue)) => (
             StatusCode::OK,

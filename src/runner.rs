@@ -132,13 +132,9 @@ impl Runner {
 
     /// Records the source of every active bot's version (at start and after each reload).
     pub async fn record_versions(&self) {
-        let bots = self.active.read().unwrap().definitions.bots();
-        for bot in bots {
-            let Ok(bytes) = std::fs::read(&bot.file) else { continue };
-            // The file may have changed again since it was loaded; only its loaded version counts.
-            if crate::definitions::version_of(&bytes) != bot.version {
-                continue;
-            }
+        let files = self.active.read().unwrap().definitions.files.clone();
+        let bots: Vec<_> = files.values().flat_map(|f| f.bots.iter().map(move |b| (b.clone(), f.source.clone()))).collect();
+        for (bot, bytes) in bots {
             let file = bot.file.display().to_string();
             if let Err(e) = self.store.record_bot_version(&bot.name, &bot.version, &file, &bytes).await {
                 tracing::warn!(bot = bot.name, error = %e, "cannot record the bot's version");
@@ -199,6 +195,7 @@ impl Runner {
                     document_id: None,
                     trigger: "schedule",
                     dedupe_key: Some(key),
+                    by: None,
                 };
                 match self.store.queue_run(&run).await {
                     Ok(Some(id)) => tracing::info!(bot = bot.name, run_id = id, "scheduled run queued"),

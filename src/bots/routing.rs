@@ -15,6 +15,7 @@ pub fn runs_for<'a>(document_id: i64, doctype: &str, bots: &'a [Arc<Bot>]) -> Ve
             document_id: Some(document_id),
             trigger: "document",
             dedupe_key: Some(format!("document:{document_id}:{}", bot.name)),
+            by: None,
         })
         .collect()
 }

@@ -4,7 +4,8 @@ use clap::Subcommand;
 use anyhow::Context;
 use clerk::config::Settings;
 use clerk::read::pool::Readers;
-use clerk::{definitions, pipeline};
+use clerk::definitions;
+use clerk::definitions::Active;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -31,7 +32,7 @@ pub enum BotsCmd {
     },
 }
 
-async fn bot_dry_run(
+async fn bot_run(
     s: &Settings,
     name: &str,
     doc: Option<i64>,
@@ -39,37 +40,39 @@ async fn bot_dry_run(
     dry_run: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    use clerk::bots::dry_run;
-    let loaded = definitions::load_dir(&s.definitions, None);
-    let bots = loaded.definitions.bots();
-    let bot = bots.iter().find(|b| b.name == name).with_context(|| {
-        let names: Vec<_> = bots.iter().map(|b| b.name.as_str()).collect();
-        format!("no bot named `{name}` in {}; bots: {}", s.definitions.display(), names.join(", "))
-    })?;
+    use clerk::runs::{dry, DryDocument};
     if !dry_run {
         if file.is_some() {
             anyhow::bail!("--file is for dry runs; a real run works on a stored document (--doc ID)");
         }
+        // A real run runs what the daemon has in force.
         let store = super::open_store(s).await?;
-        return super::runs::run_now(s, store, bot.clone(), doc, json).await;
+        let active = Active::in_force(&store, &s.definitions).await?;
+        let bot = clerk::runs::bot(&active, name)?;
+        return super::runs::run_now(s, store, active, bot, doc, json).await;
     }
-    let doc_json = match (doc, file) {
-        (Some(id), _) => {
-            let store = super::open_store(s).await?;
-            store.document_for_bot(id).await?.with_context(|| format!("document {id} does not exist"))?
-        }
-        (None, Some(path)) => {
-            std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let readers = Readers::new(s.reader_settings());
-            let classifier = loaded.definitions.classifier();
-            let o = pipeline::classify_file(&path, &name, &readers, &classifier).await.outcome;
-            readers.stop().await;
-            dry_run::file_doc(&o, &name)
-        }
-        (None, None) => dry_run::no_doc(),
+    // A dry run tries the files as they are on disk, as `clerk check` reads them: what is being
+    // written.
+    let active = Active::new(definitions::load_dir(&s.definitions, None).definitions);
+    let bot = clerk::runs::bot(&active, name).with_context(|| format!("in {}", s.definitions.display()))?;
+    let store = match doc {
+        Some(_) => Some(super::open_store(s).await?),
+        None => None,
     };
-    let run = dry_run::dry_run(bot, doc_json, s.secrets_file.as_deref()).map_err(anyhow::Error::msg)?;
+    let readers = Readers::new(s.reader_settings());
+    let name_of = |p: &PathBuf| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = file.as_ref().map(name_of).unwrap_or_default();
+    let on = match (&store, doc, &file) {
+        (Some(store), Some(id), _) => DryDocument::Stored(store, id),
+        (_, _, Some(path)) => {
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+            DryDocument::File(path, &file_name)
+        }
+        _ => DryDocument::None,
+    };
+    let tried = dry(&active, &readers, s.secrets_file.as_deref(), &bot, on).await;
+    readers.stop().await;
+    let (_, run) = tried?;
     for name in &run.missing_secrets {
         eprintln!("warning: secret {name} is not set (CLERK_SECRET_{name} or the secrets file)");
     }
@@ -124,7 +127,7 @@ pub async fn run(s: &Settings, cmd: BotsCmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         BotsCmd::Run { name, doc, file, dry_run, json } => {
-            bot_dry_run(s, &name, doc, file, dry_run, json).await
+            bot_run(s, &name, doc, file, dry_run, json).await
         }
     }
 }

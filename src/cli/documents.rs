@@ -42,6 +42,9 @@ pub async fn run(s: &Settings, cmd: DocumentsCmd) -> anyhow::Result<ExitCode> {
         }
         DocumentsCmd::Original { id, out } => {
             let d = store.document(id).await?.with_context(|| format!("document {id} does not exist"))?;
+            if let Some(why) = d.original_gone() {
+                anyhow::bail!("document {id}: {why}");
+            }
             let bytes = store
                 .blobs
                 .read(&d.sha256)

@@ -4,7 +4,8 @@ use clap::{Args, Subcommand};
 use anyhow::Context;
 use clerk::config::Settings;
 use clerk::store::{ExceptionFilter, Guard};
-use clerk::{definitions, exceptions};
+use clerk::definitions::Active;
+use clerk::exceptions;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
@@ -107,12 +108,23 @@ pub enum ExceptionsCmd {
     },
 }
 
+/// Whoever runs clerk on the store's machine can change the store: the queue's rules see an
+/// admin.
+fn admin(name: &str) -> exceptions::Viewer<'_> {
+    exceptions::Viewer { name, role: clerk::users::Role::Admin }
+}
+
 pub async fn run(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<ExitCode> {
     let store = super::open_store(s).await?;
+    // The types the daemon uses, not the files on disk (one may be half edited).
+    let active = Active::in_force(&store, &s.definitions).await?;
+    let learner = Default::default();
+    let queue = exceptions::Queue { store: &store, active: &active, learner: &learner, sla: s.queue.sla };
     match cmd {
         ExceptionsCmd::List { kind, state, json } => {
             let state = exceptions::state_choice(state.as_deref()).map_err(anyhow::Error::msg)?;
-            let items = store.exceptions(&ExceptionFilter { kind, state, ..Default::default() }).await?;
+            let mut items = store.exceptions(&ExceptionFilter { kind, state, ..Default::default() }).await?;
+            queue.deadlines(&mut items);
             if json {
                 out!("{}", serde_json::to_string_pretty(&items)?);
             } else {
@@ -127,13 +139,7 @@ pub async fn run(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<ExitCode> {
             }
         }
         ExceptionsCmd::Show { id, json } => {
-            let e = store.exception(id).await?.with_context(|| format!("exception {id} does not exist"))?;
-            let d = match e.document_id {
-                Some(id) => store.document(id).await?,
-                None => None,
-            };
-            let classifier = definitions::load_dir(&s.definitions, None).definitions.classifier();
-            let suggestion = exceptions::suggestion(&store, &Default::default(), &classifier, &e).await;
+            let exceptions::ItemView { item: e, suggestion, document: d, .. } = queue.view(id, admin("")).await?;
             if json {
                 let mut v = serde_json::to_value(&e)?;
                 v["document"] = serde_json::to_value(&d)?;
@@ -197,15 +203,9 @@ pub async fn run(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<ExitCode> {
             out!("exception {id} assigned to {}", to.unwrap_or("anyone"));
         }
         ExceptionsCmd::Resolve { id, run_decision, agent, .. } if run_decision.get().is_some() => {
-            // Whoever runs clerk on the store's machine can change the store: an admin.
-            let run = exceptions::decide(
-                &store,
-                id,
-                Guard { agent: &agent.name(), version: None },
-                clerk::users::Role::Admin,
-                run_decision.get().unwrap(),
-            )
-            .await?;
+            let name = agent.name();
+            let decision = run_decision.get().unwrap();
+            let run = exceptions::decide(&store, id, Guard { agent: &name, version: None }, admin(&name).role, decision).await?;
             out!("exception {id} resolved: run {run} is queued again (or ended); see `clerk runs show {run}`");
         }
         ExceptionsCmd::Resolve { id, doctype, fields, agent, .. } => {
@@ -215,12 +215,10 @@ pub async fn run(s: &Settings, cmd: ExceptionsCmd) -> anyhow::Result<ExitCode> {
                 let (k, v) = f.split_once('=').with_context(|| format!("--field {f:?} must be NAME=VALUE"))?;
                 overrides.insert(k.trim().to_string(), v.to_string());
             }
-            let loaded = definitions::load_dir(&s.definitions, None);
-            let classifier = loaded.definitions.classifier();
-            let bots = loaded.definitions.bots();
+            let bots = active.definitions.bots();
             let fields = exceptions::resolve(
                 &store,
-                &classifier,
+                &active.classifier,
                 id,
                 Guard { agent: &agent.name(), version: None },
                 &doctype,

@@ -7,7 +7,7 @@ use clerk::runner::{Runner, LEASE_MS};
 use clerk::bots::Bot;
 use clerk::config::Settings;
 use clerk::definitions::Active;
-use clerk::store::{Decision, NewRun, Store};
+use clerk::store::{Decision, Store};
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -67,7 +67,7 @@ pub async fn run(_s: &Settings, store: Store, cmd: RunsCmd) -> anyhow::Result<Ex
         RunsCmd::Retry { id, agent } => {
             let agent = agent.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "agent".into());
             // Whoever runs clerk on the store's machine can change the store: an admin.
-            clerk::exceptions::decide_run(&store, id, &agent, clerk::users::Role::Admin, Decision::Retry).await?;
+            clerk::runs::decide(&store, id, &agent, clerk::users::Role::Admin, Decision::Retry).await?;
             out!("run {id} queued again");
         }
     }
@@ -109,34 +109,23 @@ async fn print_run(store: &Store, id: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `clerk bots run NAME [--doc ID]`: queues a manual run. With no daemon on the data folder the
-/// run executes here and now; with one, the daemon runs it and this waits for the outcome.
+/// `clerk bots run NAME [--doc ID]`: queues a manual run of a bot in force. With no daemon on
+/// the data folder the run executes here and now; with one, the daemon runs it and this waits
+/// for the outcome.
 pub async fn run_now(
     s: &Settings,
     store: Store,
+    active: Arc<Active>,
     bot: Arc<Bot>,
     doc: Option<i64>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    if let Some(id) = doc {
-        store.document_for_bot(id).await?.with_context(|| format!("document {id} does not exist"))?;
-    }
-    let source = std::fs::read(&bot.file)?;
-    store.record_bot_version(&bot.name, &bot.version, &bot.file.display().to_string(), &source).await?;
-    let new = NewRun {
-        bot: &bot.name,
-        version: &bot.version,
-        concurrency: bot.concurrency,
-        document_id: doc,
-        trigger: "manual",
-        dedupe_key: None,
-    };
-    let id = store.queue_run(&new).await?.context("the run was not queued")?;
+    let by = std::env::var("USER").unwrap_or_else(|_| "clerk".into());
+    let id = clerk::runs::start(&store, &active, &bot, doc, &by).await?;
 
     match clerk::daemon::lock_data_dir(&s.data) {
         Ok(_lock) => {
-            let loaded = clerk::definitions::load_dir(&s.definitions, None);
-            let active = Arc::new(RwLock::new(Active::new(loaded.definitions)));
+            let active = Arc::new(RwLock::new(active));
             let runner = Runner::new(store.clone(), active, s.secrets_file.clone(), 1);
             let run = store
                 .claim_run_by_id(id, &runner.owner, LEASE_MS)

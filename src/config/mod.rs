@@ -42,6 +42,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub http: HttpSettings,
     pub queue: QueueSettings,
+    pub retention: RetentionSettings,
     /// How scanned batches are split into documents; none when absent. `clerk split FILE`
     /// shows what a rule makes of a batch.
     pub split: SplitSettings,
@@ -186,6 +187,40 @@ pub struct QueueSettings {
     /// for items with neither: unreadable, unrecognised, ambiguous documents). None: no deadline.
     #[serde(deserialize_with = "optional_duration")]
     pub sla: Option<Duration>,
+}
+
+/// `[retention]`: how long what clerk took is kept once it is finished (no item waits, no run
+/// is open, nothing changed since). Each is a duration (`400d`, `7y`) or `never` (the default:
+/// nothing is removed).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// The files as received (and mail messages' raw form): removed, the document's record
+    /// (text, fields, pages, audit) kept.
+    #[serde(deserialize_with = "duration_or_never")]
+    pub originals: Option<Duration>,
+    /// Documents whole: the record, its items and runs, and the original.
+    #[serde(deserialize_with = "duration_or_never")]
+    pub documents: Option<Duration>,
+    /// Lines of the audit trail.
+    #[serde(deserialize_with = "duration_or_never")]
+    pub audit: Option<Duration>,
+    /// How often a pass looks (the first soon after the daemon starts).
+    #[serde(deserialize_with = "duration")]
+    pub every: Duration,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings { originals: None, documents: None, audit: None, every: Duration::from_secs(3600) }
+    }
+}
+
+impl RetentionSettings {
+    /// Whether anything is ever removed.
+    pub fn removes_anything(&self) -> bool {
+        self.originals.is_some() || self.documents.is_some() || self.audit.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -344,6 +379,7 @@ impl Default for Settings {
             limits: LimitSettings::default(),
             http: HttpSettings::default(),
             queue: QueueSettings::default(),
+            retention: RetentionSettings::default(),
             split: SplitSettings::default(),
             file: None,
         }
@@ -548,7 +584,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => n * 3600.0,
         "d" => n * 86400.0,
         "w" => n * 7.0 * 86400.0,
-        other => return Err(format!("unknown duration unit `{other}` in `{s}`; use ms, s, m, h, d or w")),
+        "y" => n * 365.0 * 86400.0,
+        other => return Err(format!("unknown duration unit `{other}` in `{s}`; use ms, s, m, h, d, w or y")),
     };
     Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` is too long a duration"))
 }
@@ -585,6 +622,14 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
 
 fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     duration(d).map(Some)
+}
+
+fn duration_or_never<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    match NumOrText::deserialize(d)? {
+        NumOrText::Text(s) if s.trim() == "never" => Ok(None),
+        NumOrText::Num(n) => Ok(Some(Duration::from_secs(n))),
+        NumOrText::Text(s) => parse_duration(&s).map(Some).map_err(|e| serde::de::Error::custom(format!("{e}, or never"))),
+    }
 }
 
 fn bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {

@@ -114,6 +114,8 @@ fn strsim(a: &str, b: &str) -> usize {
 #[derive(Clone)]
 pub struct FileDefs {
     pub version: String,
+    /// The file's bytes as loaded: what is in force even after the file changes on disk.
+    pub source: Arc<[u8]>,
     pub doctypes: Vec<Arc<DocType>>,
     pub bots: Vec<Arc<crate::bots::Bot>>,
 }
@@ -157,31 +159,36 @@ pub struct Loaded {
 /// problems too.
 pub fn load_dir(dir: &Path, previous: Option<&Definitions>) -> Loaded {
     let mut files = Vec::new();
-    let mut problems = Vec::new();
+    let mut unreadable = None;
     if let Err(e) = collect_yaml_files(dir, &mut files) {
-        problems.push(Problem {
+        unreadable = Some(Problem {
             file: dir.to_path_buf(),
             pos: Pos { line: 1, col: 1 },
             message: format!("cannot read the definitions folder: {e}"),
             warning: false,
         });
     }
-    files.sort();
+    let sources = files.into_iter().map(|f| {
+        let bytes = std::fs::read(&f).map_err(|e| format!("cannot read: {e}"));
+        (f, bytes)
+    });
+    let mut loaded = load_sources(sources.collect(), previous);
+    loaded.problems.splice(0..0, unreadable);
+    loaded
+}
+
+/// Loads definition files given as (path, bytes or why they could not be read), as
+/// [`load_dir`] does: the definitions a daemon recorded as in force are loaded so again.
+pub fn load_sources(mut files: Vec<(PathBuf, Result<Vec<u8>, String>)>, previous: Option<&Definitions>) -> Loaded {
+    let mut problems = Vec::new();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
     let mut defs = Definitions::default();
     let mut kept_previous = Vec::new();
     let mut seen: BTreeMap<(&str, String), (PathBuf, Pos)> = BTreeMap::new();
-    for file in files {
-        let (mut loaded, mut file_problems) = match std::fs::read(&file) {
+    for (file, bytes) in files {
+        let (mut loaded, mut file_problems) = match bytes {
             Ok(bytes) => load_file(&file, &bytes),
-            Err(e) => (
-                None,
-                vec![Problem {
-                    file: file.clone(),
-                    pos: Pos { line: 1, col: 1 },
-                    message: format!("cannot read: {e}"),
-                    warning: false,
-                }],
-            ),
+            Err(message) => (None, vec![Problem { file: file.clone(), pos: Pos { line: 1, col: 1 }, message, warning: false }]),
         };
         if let Some(f) = loaded.as_mut() {
             rename_repeated_templates(f, &file, &seen, &mut file_problems);
@@ -363,7 +370,7 @@ pub fn load_file(file: &Path, bytes: &[u8]) -> (Option<FileDefs>, Vec<Problem>) 
         doctypes.extend(decoded.map(Arc::new));
     }
     if diag.errors() == 0 {
-        (Some(FileDefs { version, doctypes, bots }), diag.problems)
+        (Some(FileDefs { version, source: bytes.into(), doctypes, bots }), diag.problems)
     } else {
         (None, diag.problems)
     }

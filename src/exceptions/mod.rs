@@ -84,6 +84,84 @@ pub async fn suggestions(
     suggested.into_iter().map(|s| s.filter(|s| classifier.get(&s.doctype).is_some())).collect()
 }
 
+/// The queue as the daemon sees it: the store, the definitions in force, what agents filed
+/// (for suggestions) and the default SLA. The command line, the API and the pages list and open
+/// items through it, so an item reads the same — due time, suggestion, who may see it — wherever
+/// it is opened.
+pub struct Queue<'a> {
+    pub store: &'a Store,
+    pub active: &'a crate::definitions::Active,
+    pub learner: &'a std::sync::Arc<crate::learn::Learner>,
+    /// `[queue] sla`.
+    pub sla: Option<Duration>,
+}
+
+/// Who is looking at the queue.
+#[derive(Clone, Copy)]
+pub struct Viewer<'a> {
+    pub name: &'a str,
+    pub role: Role,
+}
+
+/// An item as a person opens it: with its due time, the learner's suggestion, and what it is
+/// about (the document, or the run).
+pub struct ItemView {
+    pub item: ExceptionItem,
+    pub suggestion: Option<crate::learn::Suggestion>,
+    pub document: Option<crate::store::Document>,
+    pub run: Option<crate::store::RunSummary>,
+}
+
+impl Queue<'_> {
+    /// Items as `filter` picks them, each with its due time and suggestion.
+    pub async fn list(
+        &self,
+        filter: &crate::store::ExceptionFilter,
+    ) -> Result<Vec<(ExceptionItem, Option<crate::learn::Suggestion>)>, crate::store::Error> {
+        let mut items = self.store.exceptions(filter).await?;
+        self.deadlines(&mut items);
+        let suggested = suggestions(self.store, self.learner, &self.active.classifier, &items).await;
+        Ok(items.into_iter().zip(suggested).collect())
+    }
+
+    /// Sets each item's due time and whether it is overdue (see [`deadlines`]).
+    pub fn deadlines(&self, items: &mut [ExceptionItem]) {
+        deadlines(items, self.active, self.sla);
+    }
+
+    /// One item with its due time, as `viewer` may see it: an agent (below ops) sees what waits
+    /// in the queue and what they closed themselves, not what other agents closed.
+    pub async fn item(&self, id: i64, viewer: Viewer<'_>) -> Result<ExceptionItem, ResolveError> {
+        let mut one = [item(self.store, id).await?];
+        if viewer.role < Role::Ops && !open_to_agent(&one[0], viewer.name) {
+            return Err(ResolveError::NotFound(id));
+        }
+        self.deadlines(&mut one);
+        let [item] = one;
+        Ok(item)
+    }
+
+    /// The item, its suggestion, and the document or run it is about.
+    pub async fn view(&self, id: i64, viewer: Viewer<'_>) -> Result<ItemView, ResolveError> {
+        let item = self.item(id, viewer).await?;
+        let suggestion = suggestion(self.store, self.learner, &self.active.classifier, &item).await;
+        let document = match item.document_id {
+            Some(d) => self.store.document(d).await?,
+            None => None,
+        };
+        let run = match item.run_id {
+            Some(r) => self.store.run(r).await?.map(|(run, _)| run),
+            None => None,
+        };
+        Ok(ItemView { item, suggestion, document, run })
+    }
+
+    /// Open and claimed items past their SLA, by kind (see [`overdue_by_kind`]).
+    pub async fn overdue_by_kind(&self) -> Result<BTreeMap<String, i64>, crate::store::Error> {
+        overdue_by_kind(self.store, self.active, self.sla).await
+    }
+}
+
 /// How long items may wait: a run's bot's `sla`, else its document type's, else the default
 /// (`[queue] sla`) — which also covers items with neither, such as unrecognised documents.
 struct Slas<'a> {
@@ -341,17 +419,6 @@ pub async fn decide(store: &Store, id: i64, guard: Guard<'_>, role: Role, decisi
     }
     store.decide_run(run, decision, guard.agent).await?.map_err(ResolveError::State)?;
     Ok(run)
-}
-
-/// Decides a stopped run from the runs list (not through its item): an admin's.
-pub async fn decide_run(store: &Store, run: i64, actor: &str, role: Role, decision: Decision) -> Result<(), ResolveError> {
-    if role < Role::Admin {
-        return Err(ResolveError::Forbidden("retrying or ending a run needs the admin role".into()));
-    }
-    if store.run(run).await?.is_none() {
-        return Err(ResolveError::RunNotFound(run));
-    }
-    store.decide_run(run, decision, actor).await?.map_err(ResolveError::State)
 }
 
 /// Rejects exception `id` with a reason; the document is marked rejected and goes no further.

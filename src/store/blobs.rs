@@ -125,23 +125,26 @@ impl Blobs {
             let bytes = tokio::fs::read(self.local(&stored.sha256)).await?;
             sqlx::query(
                 "WITH chunk AS (INSERT INTO blob_chunks (sha256, n, bytes) VALUES ($1, 0, $3) ON CONFLICT DO NOTHING)
-                 INSERT INTO blobs (sha256, size, bytes) VALUES ($1, $2, $4) ON CONFLICT (sha256) DO NOTHING",
+                 INSERT INTO blobs (sha256, size, bytes, seen) VALUES ($1, $2, $4, $5) ON CONFLICT (sha256) DO UPDATE SET seen = $5",
             )
             .bind(&stored.sha256)
             .bind(stored.size as i64)
             .bind(bytes)
             .bind(Vec::<u8>::new())
+            .bind(super::now_ms())
             .execute(db)
             .await
             .map_err(std::io::Error::other)?;
             return Ok(());
         }
-        let known: Option<i64> = sqlx::query_scalar("SELECT size FROM blobs WHERE sha256 = $1")
+        // Found: marked seen, so a retention pass leaves it (see `Store::drop_blob`).
+        let known: Vec<i64> = sqlx::query_scalar("UPDATE blobs SET seen = $2 WHERE sha256 = $1 RETURNING size")
             .bind(&stored.sha256)
-            .fetch_optional(db)
+            .bind(super::now_ms())
+            .fetch_all(db)
             .await
             .map_err(std::io::Error::other)?;
-        if known.is_some() {
+        if !known.is_empty() {
             return Ok(());
         }
         // Every chunk and then the row, in one transaction: a row means the whole blob is there.
@@ -166,10 +169,11 @@ impl Blobs {
                 break;
             }
         }
-        sqlx::query("INSERT INTO blobs (sha256, size, bytes) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING")
+        sqlx::query("INSERT INTO blobs (sha256, size, bytes, seen) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO UPDATE SET seen = $4")
             .bind(&stored.sha256)
             .bind(stored.size as i64)
             .bind(Vec::<u8>::new())
+            .bind(super::now_ms())
             .execute(&mut *tx)
             .await
             .map_err(std::io::Error::other)?;
@@ -207,7 +211,10 @@ impl Blobs {
         let sha256 = hex::encode(hasher.finalize());
         let dest = self.local(&sha256);
         std::fs::create_dir_all(dest.parent().expect("blob path has a parent"))?;
-        if dest.exists() {
+        // Found again: touched, so that a retention pass removing its twin's original leaves it
+        // (see `set_aside`). Gone between the look and the touch: this copy takes its place.
+        let found = dest.exists() && std::fs::File::options().write(true).open(&dest).and_then(|f| f.set_modified(std::time::SystemTime::now())).is_ok();
+        if found {
             std::fs::remove_file(&tmp)?;
         } else {
             std::fs::rename(&tmp, &dest)?;
@@ -215,6 +222,78 @@ impl Blobs {
         Ok(Stored { sha256, size, head })
     }
 
+    /// For removing a blob nothing keeps: moves it aside unless intake stored or found it within
+    /// `grace_ms` (a twin arriving while its original goes). The caller asks the store again and
+    /// then [`Blobs::settle`]s it. None: there is no such file, or it was found lately.
+    pub async fn set_aside(&self, sha256: &str, grace_ms: i64) -> std::io::Result<Option<Aside>> {
+        let (from, path) = (self.local(sha256), self.root.join("tmp").join(format!("removed-{sha256}")));
+        let Some(touched) = modified(&from) else { return Ok(None) };
+        if touched.elapsed().map_or(true, |a| (a.as_millis() as i64) < grace_ms) {
+            return Ok(None);
+        }
+        match tokio::fs::rename(&from, &path).await {
+            Ok(()) => Ok(Some(Aside { path, touched })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Puts a blob set aside back (`keep`, or intake found it between the look and the move), or
+    /// removes it with the renditions drawn from it.
+    pub async fn settle(&self, sha256: &str, aside: Aside, keep: bool) -> std::io::Result<()> {
+        let dest = self.local(sha256);
+        if keep || modified(&aside.path) != Some(aside.touched) {
+            if dest.exists() {
+                return tokio::fs::remove_file(&aside.path).await;
+            }
+            return tokio::fs::rename(&aside.path, &dest).await;
+        }
+        tokio::fs::remove_file(&aside.path).await?;
+        if let Some(drawn) = self.derived(sha256, "pdf") {
+            let _ = tokio::fs::remove_file(drawn).await;
+        }
+        Ok(())
+    }
+
+    /// This daemon's copy of a blob gone from the database (PostgreSQL), unless intake found it
+    /// lately.
+    pub async fn evict(&self, sha256: &str, grace_ms: i64) -> std::io::Result<()> {
+        if let Some(aside) = self.set_aside(sha256, grace_ms).await? {
+            self.settle(sha256, aside, false).await?;
+        }
+        Ok(())
+    }
+
+    /// The hashes of the blobs in this daemon's folder.
+    pub fn local_hashes(&self) -> std::io::Result<Vec<String>> {
+        let mut out = Vec::new();
+        for dir in std::fs::read_dir(&self.root)? {
+            let dir = dir?;
+            let name = dir.file_name().to_string_lossy().into_owned();
+            if name.len() != 2 || !dir.file_type()?.is_dir() {
+                continue;
+            }
+            for f in std::fs::read_dir(dir.path())? {
+                let f = f?.file_name().to_string_lossy().into_owned();
+                if f.len() == 64 && f.starts_with(&name) && f.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    out.push(f);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+
+}
+
+/// A blob moved aside for removal, and when it was last stored or found before the move.
+pub struct Aside {
+    path: PathBuf,
+    touched: std::time::SystemTime,
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 /// Bytes per row of `blob_chunks`: small enough that a daemon holds little, large enough that a

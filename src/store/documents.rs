@@ -90,6 +90,9 @@ pub struct Document {
     pub text: Option<String>,
     pub received_at: String,
     pub updated_at: String,
+    /// When the original was removed under `[retention] originals` (the record stays).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_removed: Option<String>,
     pub exceptions: Vec<super::ExceptionItem>,
     /// The e-mail it came in (`doc.mail` for bots), for documents from mailboxes.
     #[schema(value_type = Option<Object>)]
@@ -125,6 +128,15 @@ pub struct AuditLine {
 
 /// A run past `queued`, in SQL over `runs`: one that may have acted on its document.
 pub(super) const RUN_STARTED: &str = "state <> 'queued'";
+
+impl Document {
+    /// Why its original cannot be shown, when it was removed under the retention settings.
+    pub fn original_gone(&self) -> Option<String> {
+        self.original_removed.as_ref().map(|at| {
+            format!("the original file was removed on {} under the retention settings; its text and fields are kept", &at[..at.len().min(10)])
+        })
+    }
+}
 
 impl Store {
     /// Records a file taken from a source, in one transaction with its first job.
@@ -510,7 +522,8 @@ impl Store {
     pub async fn document(&self, id: i64) -> Result<Option<Document>> {
         let Some(r) = sqlx::query(
             "SELECT id, status, doctype, doctype_version, fields, problems, original_name, original_path, source, sha256, size,
-                    media_type, pages, ocr, duplicate_of, text, received_at, updated_at, notes, split_from, split_pages
+                    media_type, pages, ocr, duplicate_of, text, received_at, updated_at, notes, split_from, split_pages,
+                    original_removed
              FROM documents WHERE id = $1",
         )
         .bind(id)
@@ -563,6 +576,7 @@ impl Store {
             duplicate_of: r.get(14),
             split_from: r.get(19),
             split_pages: r.get(20),
+            original_removed: r.get(21),
             parts: self.parts_of(id).await?,
             text: r.get(15),
             received_at: r.get(16),

@@ -19,6 +19,8 @@ pub struct NewRun<'a> {
     pub document_id: Option<i64>,
     pub trigger: &'a str,
     pub dedupe_key: Option<String>,
+    /// Who started it by hand (the audit line's actor; none: clerk).
+    pub by: Option<&'a str>,
 }
 
 /// A claimed run.
@@ -177,11 +179,12 @@ impl Store {
         .into_iter()
         .next();
         if let Some(id) = id {
-            sqlx::query("INSERT INTO audit (at, document_id, run_id, actor, action, detail) VALUES ($1, $2, $3, 'clerk', 'run queued', $4)")
+            sqlx::query("INSERT INTO audit (at, document_id, run_id, actor, action, detail) VALUES ($1, $2, $3, $5, 'run queued', $4)")
                 .bind(&t)
                 .bind(run.document_id)
                 .bind(id)
                 .bind(format!("{} ({})", run.bot, run.trigger))
+                .bind(run.by.unwrap_or("clerk"))
                 .execute(&mut **tx)
                 .await?;
             Store::notify(tx, super::wake::Work::Runs).await?;
@@ -748,7 +751,7 @@ mod tests {
     async fn a_run_whose_lease_expired_is_taken_back_and_resumed() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        let run = NewRun { bot: "b", version: "v1", concurrency: 1, document_id: None, trigger: "manual", dedupe_key: None };
+        let run = NewRun { bot: "b", version: "v1", concurrency: 1, document_id: None, trigger: "manual", dedupe_key: None, by: None };
         let id = store.queue_run(&run).await.unwrap().unwrap();
         let first = store.claim_run("dead-process", 1).await.unwrap().expect("the queued run");
         assert_eq!((first.id, first.started), (id, false));

@@ -37,6 +37,11 @@ impl Caller {
     pub fn guard(&self, version: Option<i64>) -> Guard<'_> {
         Guard { agent: &self.0.name, version }
     }
+
+    /// The caller as the queue's rules see them.
+    pub fn viewer(&self) -> crate::exceptions::Viewer<'_> {
+        crate::exceptions::Viewer { name: &self.0.name, role: self.0.role }
+    }
 }
 
 fn article(role: Role) -> String {

@@ -35,6 +35,8 @@ pub struct Service {
     pub trusted_proxies: Arc<[crate::config::Network]>,
     /// The SLA of items whose type or bot names none (`[queue] sla`).
     pub queue_sla: Option<std::time::Duration>,
+    /// `[retention]`, shown on the dashboard.
+    pub retention: crate::config::RetentionSettings,
     /// `[http] metrics_token`: lets a scraper on another machine read `/metrics`.
     pub metrics_token: Option<Arc<str>>,
 }
@@ -44,32 +46,9 @@ impl Service {
         self.active.read().expect("definitions lock").clone()
     }
 
-    /// One item with its due time (see `crate::exceptions::deadlines`); a 404 when there is none.
-    pub async fn item(&self, id: i64) -> Result<crate::store::ExceptionItem, problem::Problem> {
-        let item = self.store.exception(id).await?.ok_or_else(|| problem::Problem::not_found(format!("exception {id} does not exist")))?;
-        let mut one = [item];
-        self.deadlines(&mut one);
-        let [item] = one;
-        Ok(item)
-    }
-
-    /// Sets the items' due times (see `crate::exceptions::deadlines`).
-    pub fn deadlines(&self, items: &mut [crate::store::ExceptionItem]) {
-        crate::exceptions::deadlines(items, &self.active(), self.queue_sla);
-    }
-
-    /// Open and claimed items past their SLA, by kind.
-    pub async fn overdue_by_kind(&self) -> Result<std::collections::BTreeMap<String, i64>, crate::store::Error> {
-        crate::exceptions::overdue_by_kind(&self.store, &self.active(), self.queue_sla).await
-    }
-
-    /// The learner's suggestion for an item (see `crate::exceptions::suggestion`).
-    pub async fn suggestion(&self, item: &crate::store::ExceptionItem) -> Option<crate::learn::Suggestion> {
-        crate::exceptions::suggestion(&self.store, &self.learner, &self.active().classifier, item).await
-    }
-
-    /// The learner's suggestions for a page of items, in their order.
-    pub async fn suggestions(&self, items: &[crate::store::ExceptionItem]) -> Vec<Option<crate::learn::Suggestion>> {
-        crate::exceptions::suggestions(&self.store, &self.learner, &self.active().classifier, items).await
+    /// The queue as this daemon sees it, with the definitions `active` (see
+    /// `crate::exceptions::Queue`).
+    pub fn queue<'a>(&'a self, active: &'a Active) -> crate::exceptions::Queue<'a> {
+        crate::exceptions::Queue { store: &self.store, active, learner: &self.learner, sla: self.queue_sla }
     }
 }

@@ -283,10 +283,10 @@ async fn queue(
         false => s.store.exception_counts(&filter).await.map_err(fail)?.iter().map(|(_, n)| n).sum(),
     };
     (filter.limit, filter.offset) = (Some(PAGE), Some((page_no - 1) * PAGE));
-    let mut items = s.store.exceptions(&filter).await.map_err(fail)?;
-    s.deadlines(&mut items);
+    let active = s.active();
+    let mut items = s.queue(&active).list(&filter).await.map_err(fail)?;
     // Overdue first, then oldest first.
-    items.sort_by_key(|i| (!i.overdue, i.id));
+    items.sort_by_key(|(i, _)| (!i.overdue, i.id));
     let counts: Vec<_> = counts.into_iter().map(|(kind, n)| context! { kind, n }).collect();
     let first = (page_no - 1) * PAGE + 1;
     let mine = q.mine.unwrap_or(false).then_some("true");
@@ -299,10 +299,8 @@ async fn queue(
         previous => (page_no > 1).then(|| link(page_no - 1)),
         next => (page_no * PAGE < total).then(|| link(page_no + 1)),
     };
-    let suggestions = s.suggestions(&items).await;
     let rows: Vec<Row> = items
         .into_iter()
-        .zip(suggestions)
         .map(|(item, suggestion)| Row {
             age: age(&item.created_at),
             suggestion: suggestion.map(|g| format!("{} {:.0}%", g.doctype, g.confidence * 100.0)),
@@ -365,24 +363,13 @@ async fn item(
 ) -> Result<Response, Response> {
     let caller = signed_in(caller, &uri)?;
     let fail = |e: crate::store::Error| Problem::from(e).into_response();
-    let item = s.item(id).await.map_err(IntoResponse::into_response)?;
-    if caller.0.role < Role::Ops && !crate::exceptions::open_to_agent(&item, &caller.0.name) {
-        return Err(Problem::not_found(format!("exception {id} does not exist")).into_response());
-    }
-    let doc = match item.document_id {
-        Some(d) => s.store.document(d).await.map_err(fail)?,
-        None => None,
-    };
-    let run = match item.run_id {
-        Some(r) => s.store.run(r).await.map_err(fail)?.map(|(run, _)| run),
-        None => None,
-    };
+    let active = s.active();
+    let view = s.queue(&active).view(id, caller.viewer()).await.map_err(|e| Problem::from(e).into_response())?;
+    let crate::exceptions::ItemView { item, suggestion, document: doc, run } = view;
     // Next and previous in the open queue as the agent sees it.
     let around = s.store.exception_neighbours(&open_filter(&caller, false), id).await.map_err(fail)?;
     let (next, prev) = (around.next, around.previous);
 
-    let active = s.active();
-    let suggestion = s.suggestion(&item).await;
     let mut pages = Vec::new();
     let mut types = Vec::new();
     let mut doctype = String::new();
@@ -586,7 +573,7 @@ async fn dashboard(caller: Result<Caller, Problem>, uri: Uri, State(s): State<Se
     let (excepted, received) = s.store.exception_rate_since(&since).await.map_err(fail)?;
     let rate = if received > 0 { format!("{:.1}%", excepted as f64 * 100.0 / received as f64) } else { "—".into() };
     let gauges = s.store.gauges().await.map_err(fail)?;
-    let overdue = s.overdue_by_kind().await.map_err(fail)?;
+    let overdue = s.queue(&s.active()).overdue_by_kind().await.map_err(fail)?;
     let queue: Vec<_> = gauges
         .exceptions_open
         .iter()
@@ -594,11 +581,23 @@ async fn dashboard(caller: Result<Caller, Problem>, uri: Uri, State(s): State<Se
             context! { kind, n, oldest => age_of_seconds(*oldest), overdue => overdue.get(kind).copied().unwrap_or(0) }
         })
         .collect();
+    // What is kept how long, and what the last pass removed.
+    let span = |s: u64| match s {
+        s if s >= 86_400 => format!("{} days", s / 86_400),
+        s if s >= 3_600 => format!("{} hours", s / 3_600),
+        s => format!("{s} seconds"),
+    };
+    let keep = |d: Option<std::time::Duration>| d.map_or("kept for good".to_string(), |d| format!("{} once finished", span(d.as_secs())));
+    let r = &s.retention;
+    let retention = context! {
+        originals => keep(r.originals), documents => keep(r.documents), audit => keep(r.audit).replace(" once finished", ""),
+        record => s.store.retention().await.map_err(fail)?,
+    };
     Ok(page(
         "dashboard.html",
         context! {
             title => "Dashboard", nav => "dashboard", user => who(&caller), csrf => caller.0.csrf.clone().unwrap_or_default(),
-            hours, rate, excepted, received, queue, overdue_total => overdue.values().sum::<i64>(),
+            hours, rate, excepted, received, queue, overdue_total => overdue.values().sum::<i64>(), retention,
             runs => gauges.runs_by_state, mail => gauges.mail_accounts,
             down => gauges.targets_down.iter().map(|o| context! {
                 target => o.target.clone(), reason => o.error.clone(), waiting => o.waiting_runs,

@@ -60,6 +60,9 @@ pub async fn page_image(s: &Service, doc: &Document, page: u32) -> ApiResult<Arc
     if let Some(hit) = s.previews.get(&key) {
         return Ok(hit);
     }
+    if let Some(why) = doc.original_gone() {
+        return Err(Problem::gone(why));
+    }
     let path = s.store.blobs.path(&doc.sha256).await.map_err(Problem::internal)?;
     let media_type = doc.media_type.as_deref().unwrap_or_default();
     let image = if crate::read::libreoffice::lays_out(media_type) {

@@ -33,6 +33,10 @@ impl Problem {
     pub fn invalid(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
     }
+    /// It was here and is no more (an original removed under the retention settings).
+    pub fn gone(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::GONE, detail)
+    }
     pub fn conflict(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::CONFLICT, detail)
     }
@@ -67,6 +71,17 @@ impl From<ResolveError> for Problem {
             ResolveError::UnknownType(..) | ResolveError::Invalid(_) => Problem::invalid(e.to_string()),
             ResolveError::Forbidden(_) => Problem::new(StatusCode::FORBIDDEN, e.to_string()),
             ResolveError::Db(e) => Problem::from(e),
+        }
+    }
+}
+
+impl From<crate::runs::RunError> for Problem {
+    fn from(e: crate::runs::RunError) -> Problem {
+        use crate::runs::RunError;
+        match e {
+            RunError::NoBot(..) | RunError::NoDocument(_) => Problem::not_found(e.to_string()),
+            RunError::Refused(_) => Problem::internal(e),
+            RunError::Db(e) => Problem::from(e),
         }
     }
 }

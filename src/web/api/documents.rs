@@ -71,9 +71,12 @@ pub async fn show(caller: Caller, State(s): State<Service>, Path(id): Path<i64>)
 
 /// The original bytes as received. Needs the agent role (a document with an item; ops: any).
 #[utoipa::path(get, path = "/documents/{id}/original", tag = "documents", params(("id" = i64, Path)),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody)))]
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody), (status = 410, body = ProblemBody)))]
 pub async fn original(caller: Caller, State(s): State<Service>, Path(id): Path<i64>) -> ApiResult<Response> {
     let doc = readable(&s, &caller, id).await?;
+    if let Some(why) = doc.original_gone() {
+        return Err(Problem::gone(why));
+    }
     let bytes = s.store.blobs.read(&doc.sha256).await.map_err(Problem::internal)?;
     let media = doc.media_type.unwrap_or_else(|| "application/octet-stream".into());
     // Shown as a download, never rendered by the browser as a page of clerk's origin.
@@ -93,7 +96,7 @@ pub async fn original(caller: Caller, State(s): State<Service>, Path(id): Path<i
 /// points of a page `X-Page-Width-Pt` × `X-Page-Height-Pt` (see /documents/{id}). Needs the agent
 /// role (a document with an item; ops: any).
 #[utoipa::path(get, path = "/documents/{id}/pages/{n}/image", tag = "documents", params(("id" = i64, Path), ("n" = u32, Path)),
-    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody)))]
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody), (status = 410, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn page_image(caller: Caller, State(s): State<Service>, Path((id, n)): Path<(i64, u32)>) -> ApiResult<Response> {
     let doc = readable(&s, &caller, id).await?;
     let image = crate::web::preview::page_image(&s, &doc, n).await?;

@@ -2,11 +2,11 @@
 //! with which fields and problems, and what a bot would send for it. The file is read by a
 //! reader, like every document.
 
-use crate::bots::dry_run;
+use crate::runs::DryDocument;
 use crate::pipeline::Report;
 use super::upload::Upload;
 use crate::web::auth::Ops;
-use crate::web::problem::{ApiResult, Problem, ProblemBody};
+use crate::web::problem::{ApiResult, ProblemBody};
 use crate::web::Service;
 use axum::extract::{Path, Query, State};
 use axum::Json;
@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 pub struct FileName {
     /// The file's name (its extension helps tell plain text from other files).
     pub name: Option<String>,
+    /// For a bot's dry run with an empty body: a stored document to render the steps against.
+    pub document: Option<i64>,
 }
 
 /// Classifies an uploaded file (the request body, as is) with the definitions in force, and
@@ -53,8 +55,8 @@ pub struct BotDryRun {
 }
 
 /// A bot's dry run on an uploaded file (the request body, read and classified, kept nowhere) or,
-/// with an empty body, on no document: every step rendered, secrets masked, nothing sent.
-/// Needs the ops role.
+/// with an empty body, on the stored `document` or on none: every step rendered, secrets masked,
+/// nothing sent. Needs the ops role.
 #[utoipa::path(post, path = "/bots/{name}/dry-run", tag = "definitions", params(("name" = String, Path), FileName),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = BotDryRun), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 413, body = ProblemBody)))]
@@ -66,16 +68,14 @@ pub async fn bot(
     upload: Upload,
 ) -> ApiResult<Json<BotDryRun>> {
     let active = s.active();
-    let bots = active.definitions.bots();
-    let bot = bots.iter().find(|b| b.name == bot).ok_or_else(|| Problem::not_found(format!("no bot named `{bot}` is loaded")))?;
-    let document = if upload.size == 0 {
-        dry_run::no_doc()
-    } else {
-        let name = q.name.unwrap_or_else(|| "upload".into());
-        let outcome = crate::pipeline::classify_file(&upload.path, &name, &s.readers, &active.classifier).await.outcome;
-        dry_run::file_doc(&outcome, &name)
+    let bot = crate::runs::bot(&active, &bot)?;
+    let name = q.name.unwrap_or_else(|| "upload".into());
+    let on = match (upload.size, q.document) {
+        (0, Some(id)) => DryDocument::Stored(&s.store, id),
+        (0, None) => DryDocument::None,
+        _ => DryDocument::File(&upload.path, &name),
     };
-    let run = dry_run::dry_run(bot, document.clone(), s.secrets_file.as_deref()).map_err(Problem::internal)?;
+    let (document, run) = crate::runs::dry(&active, &s.readers, s.secrets_file.as_deref(), &bot, on).await?;
     Ok(Json(BotDryRun {
         bot: bot.name.clone(),
         version: bot.version.clone(),
@@ -84,4 +84,34 @@ pub async fn bot(
         failed: run.failed(),
         missing_secrets: run.missing_secrets,
     }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema, Default)]
+pub struct RunNow {
+    /// The stored document to run on; none for a bot that needs none.
+    pub document: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Started {
+    /// The queued run: follow it at /runs/{id}.
+    pub run: i64,
+}
+
+/// Starts a bot now (a manual run), on a stored document or on none; a daemon's runner executes
+/// it like any run (its journal at /runs/{id}). Needs the admin role: the run acts on the legacy
+/// systems.
+#[utoipa::path(post, path = "/bots/{name}/runs", tag = "runs", params(("name" = String, Path)), request_body = RunNow,
+    responses((status = 202, body = Started), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+pub async fn run_now(
+    caller: crate::web::auth::Caller,
+    State(s): State<Service>,
+    Path(bot): Path<String>,
+    body: Option<Json<RunNow>>,
+) -> ApiResult<(axum::http::StatusCode, Json<Started>)> {
+    caller.require(crate::users::Role::Admin)?;
+    let active = s.active();
+    let bot = crate::runs::bot(&active, &bot)?;
+    let run = crate::runs::start(&s.store, &active, &bot, body.unwrap_or_default().0.document, &caller.0.name).await?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(Started { run })))
 }

@@ -92,7 +92,8 @@ pub fn router() -> (axum::Router<Service>, utoipa::openapi::OpenApi) {
         // An upload to try may be as large as a document may be (`upload`, to a temporary file);
         // every other body keeps axum's 2 MB limit.
         .routes(routes!(dry_run::classify))
-        .routes(routes!(dry_run::bot));
+        .routes(routes!(dry_run::bot))
+        .routes(routes!(dry_run::run_now));
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).split_for_parts();
     let router = router.layer(axum::middleware::map_response(not_kept));
     let json = api.to_pretty_json().expect("the OpenAPI document serialises");

@@ -55,10 +55,9 @@ pub async fn list(
         offset: Some(page.offset()),
         ..Default::default()
     };
-    let mut items = s.store.exceptions(&filter).await?;
-    s.deadlines(&mut items);
-    let suggestions = s.suggestions(&items).await;
-    Ok(Json(items.into_iter().zip(suggestions).map(|(item, suggestion)| Item { item, suggestion }).collect()))
+    let active = s.active();
+    let items = s.queue(&active).list(&filter).await?;
+    Ok(Json(items.into_iter().map(|(item, suggestion)| Item { item, suggestion }).collect()))
 }
 
 /// An item as an agent opens it.
@@ -72,13 +71,13 @@ pub struct Item {
 }
 
 /// The item with its version as ETag (send it back as If-Match), and the learner's suggestion
-/// for its type. Needs the agent role.
+/// for its type. Needs the agent role (an agent sees what waits and what they closed).
 #[utoipa::path(get, path = "/exceptions/{id}", tag = "queue", params(("id" = i64, Path)),
     responses((status = 200, body = Item), (status = 401, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn show(caller: Caller, State(s): State<Service>, Path(id): Path<i64>) -> ApiResult<Response> {
     caller.require(Role::Agent)?;
-    let item = s.item(id).await?;
-    let suggestion = s.suggestion(&item).await;
+    let active = s.active();
+    let crate::exceptions::ItemView { item, suggestion, .. } = s.queue(&active).view(id, caller.viewer()).await?;
     let etag = format!("\"{}\"", item.version);
     Ok(([(header::ETAG, etag)], Json(Item { item, suggestion })).into_response())
 }
@@ -90,8 +89,8 @@ pub struct Versioned {
 }
 
 /// The item after a change, with its new version as ETag.
-async fn changed(s: &Service, id: i64) -> ApiResult<Response> {
-    let item = s.item(id).await?;
+async fn changed(s: &Service, caller: &Caller, id: i64) -> ApiResult<Response> {
+    let item = s.queue(&s.active()).item(id, caller.viewer()).await?;
     Ok(([(header::ETAG, format!("\"{}\"", item.version))], Json(item)).into_response())
 }
 
@@ -112,7 +111,7 @@ pub async fn claim(
     caller.require(Role::Agent)?;
     let v = version(&headers, body.and_then(|b| b.0.version));
     crate::exceptions::claim(&s.store, id, caller.guard(v)).await?;
-    changed(&s, id).await
+    changed(&s, &caller, id).await
 }
 
 /// Gives the item back to the queue. Needs the agent role.
@@ -128,7 +127,7 @@ pub async fn release(
     caller.require(Role::Agent)?;
     let v = version(&headers, body.and_then(|b| b.0.version));
     crate::exceptions::release(&s.store, id, caller.guard(v)).await?;
-    changed(&s, id).await
+    changed(&s, &caller, id).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -151,7 +150,7 @@ pub async fn assign(
     caller.require(Role::Agent)?;
     let v = version(&headers, body.version);
     crate::exceptions::assign(&s.store, id, caller.guard(v), body.to.as_deref().filter(|t| !t.is_empty())).await?;
-    changed(&s, id).await
+    changed(&s, &caller, id).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -181,7 +180,7 @@ pub async fn resolve(
     let bots = active.definitions.bots();
     crate::exceptions::resolve(&s.store, &active.classifier, id, caller.guard(v), &body.doctype, &body.fields, &bots)
         .await?;
-    changed(&s, id).await
+    changed(&s, &caller, id).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -260,7 +259,7 @@ pub async fn decide(
     };
     let v = version(&headers, body.version);
     crate::exceptions::decide(&s.store, id, caller.guard(v), caller.0.role, decision).await?;
-    changed(&s, id).await
+    changed(&s, &caller, id).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -284,6 +283,6 @@ pub async fn reject(
     caller.require(Role::Agent)?;
     let v = version(&headers, body.version);
     crate::exceptions::reject(&s.store, id, caller.guard(v), &body.reason).await?;
-    changed(&s, id).await
+    changed(&s, &caller, id).await
 }
 

@@ -50,7 +50,7 @@ pub async fn show(caller: Caller, State(s): State<Service>, Path(id): Path<i64>)
 }
 
 async fn decide(s: &Service, caller: &Caller, id: i64, decision: Decision) -> ApiResult<Json<RunDetail>> {
-    crate::exceptions::decide_run(&s.store, id, &caller.0.name, caller.0.role, decision).await?;
+    crate::runs::decide(&s.store, id, &caller.0.name, caller.0.role, decision).await?;
     let (run, steps) = s.store.run(id).await?.ok_or_else(|| Problem::not_found(format!("run {id} does not exist")))?;
     Ok(Json(RunDetail { run, steps }))
 }
