@@ -4,7 +4,6 @@
 
 use crate::bots::{dry_run, Bot};
 use crate::definitions::Active;
-use crate::exceptions::ResolveError;
 use crate::store::{Decision, NewRun, Store};
 use crate::users::Role;
 use std::path::Path;
@@ -16,6 +15,14 @@ pub enum RunError {
     NoBot(String, String),
     #[error("document {0} does not exist")]
     NoDocument(i64),
+    #[error("run {0} does not exist")]
+    NoRun(i64),
+    /// The caller's role does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The run is not in a state for this.
+    #[error("{0}")]
+    State(String),
     /// The bot's steps could not be prepared (its secrets file cannot be read, say).
     #[error("{0}")]
     Refused(String),
@@ -83,14 +90,25 @@ pub async fn dry(
     Ok((doc, run))
 }
 
+/// Applies `decision` to stopped run `run` for `actor`. Who may decide is the caller's rule
+/// (an item's business run: its agent; a system run, or a run from the runs list: an admin).
+/// The run's waiting items close with it.
+pub async fn apply(store: &Store, run: i64, decision: Decision, actor: &str) -> Result<(), RunError> {
+    let (r, _) = store.run(run).await?.ok_or(RunError::NoRun(run))?;
+    let Some((change, note)) = decision.change_for(r.state) else {
+        return Err(RunError::State(format!("run {run} is {}; only failed or escalated runs wait for a decision", r.state)));
+    };
+    if !store.change_stopped_run(run, r.state, change, actor, note).await? {
+        return Err(RunError::State(format!("run {run} changed while this was decided (someone else decided it?); look at it again")));
+    }
+    Ok(())
+}
+
 /// Retries or ends a stopped run from the runs list (not through its item): an admin's, since
 /// it acts on the legacy system the run talks to.
-pub async fn decide(store: &Store, run: i64, actor: &str, role: Role, decision: Decision) -> Result<(), ResolveError> {
+pub async fn decide(store: &Store, run: i64, actor: &str, role: Role, decision: Decision) -> Result<(), RunError> {
     if role < Role::Admin {
-        return Err(ResolveError::Forbidden("retrying or ending a run needs the admin role".into()));
+        return Err(RunError::Forbidden("retrying or ending a run needs the admin role".into()));
     }
-    if store.run(run).await?.is_none() {
-        return Err(ResolveError::RunNotFound(run));
-    }
-    store.decide_run(run, decision, actor).await?.map_err(ResolveError::State)
+    apply(store, run, decision, actor).await
 }

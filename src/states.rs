@@ -161,6 +161,47 @@ impl RunState {
     }
 }
 
+/// What a person decides for a stopped run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Run the failed step again (for an escalation: the whole run again).
+    Retry,
+    /// Count the failed step as done and go on after it.
+    Continue,
+    /// Stop the run for good.
+    End,
+}
+
+/// How a stopped run goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunChange {
+    /// Queued again from its first step (an escalated run: the person settled the case); steps
+    /// that acted keep their idempotency keys, so nothing is done twice.
+    StartOver,
+    /// Queued again at the failed step, its attempts counted afresh.
+    RetryStep,
+    /// Queued again after the failed step, which the journal records as skipped.
+    SkipStep,
+    /// Ended for good.
+    End,
+}
+
+impl Decision {
+    /// What the decision does to a run stopped in `state`, and how the audit trail says it;
+    /// none for a run that is not stopped (it waits for no decision).
+    pub fn change_for(self, state: RunState) -> Option<(RunChange, &'static str)> {
+        if !state.is_stopped() {
+            return None;
+        }
+        Some(match (self, state) {
+            (Decision::End, _) => (RunChange::End, "ended the run"),
+            (Decision::Retry, RunState::Escalated) => (RunChange::StartOver, "restarted the run"),
+            (Decision::Retry, _) => (RunChange::RetryStep, "retried the failed step"),
+            (Decision::Continue, _) => (RunChange::SkipStep, "continued after the failed step"),
+        })
+    }
+}
+
 text_enum! {
     /// One attempt of a step, in the run's journal.
     StepState, "step state" {
@@ -191,6 +232,18 @@ text_enum! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_stopped_run_is_decided_and_an_escalated_one_retried_starts_over() {
+        for s in RunState::ALL.iter().filter(|s| !s.is_stopped()) {
+            assert_eq!(Decision::Retry.change_for(*s), None, "{s}");
+        }
+        let change = |d: Decision, s| d.change_for(s).map(|(c, _)| c);
+        assert_eq!(change(Decision::Retry, RunState::Escalated), Some(RunChange::StartOver));
+        assert_eq!(change(Decision::Retry, RunState::Failed), Some(RunChange::RetryStep));
+        assert_eq!(change(Decision::Continue, RunState::Failed), Some(RunChange::SkipStep));
+        assert_eq!(change(Decision::End, RunState::Escalated), Some(RunChange::End));
+    }
 
     #[test]
     fn a_state_reads_back_as_itself_and_a_typo_names_the_valid_ones() {

@@ -417,7 +417,11 @@ pub async fn decide(store: &Store, id: i64, guard: Guard<'_>, role: Role, decisi
             item.kind
         )));
     }
-    store.decide_run(run, decision, guard.agent).await?.map_err(ResolveError::State)?;
+    crate::runs::apply(store, run, decision, guard.agent).await.map_err(|e| match e {
+        crate::runs::RunError::Db(e) => ResolveError::Db(e),
+        crate::runs::RunError::NoRun(r) => ResolveError::RunNotFound(r),
+        other => ResolveError::State(other.to_string()),
+    })?;
     Ok(run)
 }
 

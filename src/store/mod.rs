@@ -233,6 +233,27 @@ impl Store {
         Ok(self.writer.begin_with(self.backend.begin()).await?)
     }
 
+    /// Records one line of the audit trail about a run (and its document).
+    pub(super) async fn audit_run<'e, E: Executor<'e, Database = Any>>(
+        exec: E,
+        document_id: Option<i64>,
+        run_id: i64,
+        actor: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO audit (at, document_id, run_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(now())
+            .bind(document_id)
+            .bind(run_id)
+            .bind(actor)
+            .bind(action)
+            .bind(detail)
+            .execute(exec)
+            .await?;
+        Ok(())
+    }
+
     /// Records one line of the audit trail.
     pub(super) async fn audit<'e, E: Executor<'e, Database = Any>>(
         exec: E,

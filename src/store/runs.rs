@@ -114,16 +114,7 @@ pub struct StepEnd<'a> {
     pub duration_ms: i64,
 }
 
-/// What an agent (or `clerk runs retry`) decides for a stopped run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// Run the failed step again (for an escalation: the whole run again, see `decide_run`).
-    Retry,
-    /// Count the failed step as done and go on after it.
-    Continue,
-    /// Stop the run for good.
-    End,
-}
+pub use crate::states::{Decision, RunChange};
 
 /// The PostgreSQL advisory lock run claims take turns on ("clerk-runs" in ASCII).
 const RUN_CLAIM_LOCK: i64 = 0x636c_6572_6b2d_7275;
@@ -179,14 +170,8 @@ impl Store {
         .into_iter()
         .next();
         if let Some(id) = id {
-            sqlx::query("INSERT INTO audit (at, document_id, run_id, actor, action, detail) VALUES ($1, $2, $3, $5, 'run queued', $4)")
-                .bind(&t)
-                .bind(run.document_id)
-                .bind(id)
-                .bind(format!("{} ({})", run.bot, run.trigger))
-                .bind(run.by.unwrap_or("clerk"))
-                .execute(&mut **tx)
-                .await?;
+            let detail = format!("{} ({})", run.bot, run.trigger);
+            Store::audit_run(&mut **tx, run.document_id, id, run.by.unwrap_or("clerk"), "run queued", &detail).await?;
             Store::notify(tx, super::wake::Work::Runs).await?;
         }
         Ok(id)
@@ -432,16 +417,7 @@ impl Store {
             return Ok(false);
         }
         Store::open_run_exception(&mut tx, run.document_id, Some(run.id), kind, reason, Some(detail)).await?;
-        sqlx::query(
-            "INSERT INTO audit (at, document_id, run_id, actor, action, detail) VALUES ($1, $2, $3, 'clerk', $4, $5)",
-        )
-        .bind(now())
-        .bind(run.document_id)
-        .bind(run.id)
-        .bind(format!("run {state}"))
-        .bind(error.unwrap_or(""))
-        .execute(&mut *tx)
-        .await?;
+        Store::audit_run(&mut *tx, run.document_id, run.id, "clerk", &format!("run {state}"), error.unwrap_or("")).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -458,80 +434,60 @@ impl Store {
         Ok(())
     }
 
-    /// Applies an agent's decision to a failed or escalated run, closing its open exceptions.
-    /// Retrying an escalated run starts it over with its journal kept (the business condition,
-    /// e.g. a missing vendor, was fixed in the legacy system, so lookups must be made again;
-    /// steps with side effects keep their idempotency keys). Retrying a failed run re-runs the
-    /// failed step with a fresh set of attempts.
-    pub async fn decide_run(&self, id: i64, decision: Decision, actor: &str) -> Result<Result<(), String>> {
+    /// Applies `change` to run `id` if it is still stopped as `expected`, closes its waiting
+    /// items with `note` and audits it under `actor`, all at once. False when the run moved on
+    /// meanwhile (another person decided it first). What a decision changes is the caller's
+    /// rule (`Decision::change_for`).
+    pub async fn change_stopped_run(&self, id: i64, expected: RunState, change: RunChange, actor: &str, note: &str) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        let Some(row) =
-            sqlx::query("SELECT state, failed_step FROM runs WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?
-        else {
-            return Ok(Err(format!("run {id} does not exist")));
+        let failed_step: Option<Option<String>> = sqlx::query_scalar("SELECT failed_step FROM runs WHERE id = $1 AND state = $2")
+            .bind(id)
+            .bind(expected)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(failed_step) = failed_step else {
+            tx.rollback().await?;
+            return Ok(false);
         };
-        let (state, failed_step): (RunState, Option<String>) = (row.get(0), row.get(1));
-        if !state.is_stopped() {
-            return Ok(Err(format!("run {id} is {state}; only failed or escalated runs wait for a decision")));
-        }
         let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM run_steps").fetch_one(&mut *tx).await?;
         let t = now();
         let (due, q) = (now_ms(), sqlx::query::<Any>);
-        let (update, what) = match (decision, state) {
-            (Decision::End, _) => (
-                q("UPDATE runs SET state = 'ended', finished_at = $2, updated_at = $2 WHERE id = $1").bind(id).bind(&t),
-                "ended the run",
-            ),
-            (Decision::Retry, RunState::Escalated) => (
-                q("UPDATE runs SET state = 'queued', done_mark = $3, attempts_mark = $3, error = NULL, failed_step = NULL, finished_at = NULL, waiting_for = NULL, waiting_since = NULL, run_after = $4, updated_at = $2 WHERE id = $1")
-                    .bind(id).bind(&t).bind(max).bind(due),
-                "restarted the run",
-            ),
-            (Decision::Retry, _) => (
-                q("UPDATE runs SET state = 'queued', attempts_mark = $3, error = NULL, failed_step = NULL, finished_at = NULL, waiting_for = NULL, waiting_since = NULL, run_after = $4, updated_at = $2 WHERE id = $1")
-                    .bind(id).bind(&t).bind(max).bind(due),
-                "retried the failed step",
-            ),
-            (Decision::Continue, _) => (
-                q("UPDATE runs SET state = 'queued', error = NULL, failed_step = NULL, finished_at = NULL, waiting_for = NULL, waiting_since = NULL, run_after = $3, updated_at = $2 WHERE id = $1")
-                    .bind(id).bind(&t).bind(due),
-                "continued after the failed step",
-            ),
+        // Journal rows up to `max` no longer count: done steps (start over), failed attempts.
+        let update = match change {
+            RunChange::End => q("UPDATE runs SET state = 'ended', finished_at = $2, updated_at = $2 WHERE id = $1").bind(id).bind(&t),
+            RunChange::StartOver => q("UPDATE runs SET state = 'queued', done_mark = $3, attempts_mark = $3, error = NULL, failed_step = NULL, finished_at = NULL, waiting_for = NULL, waiting_since = NULL, run_after = $4, updated_at = $2 WHERE id = $1")
+                .bind(id).bind(&t).bind(max).bind(due),
+            RunChange::RetryStep => q("UPDATE runs SET state = 'queued', attempts_mark = $3, error = NULL, failed_step = NULL, finished_at = NULL, waiting_for = NULL, waiting_since = NULL, run_after = $4, updated_at = $2 WHERE id = $1")
+                .bind(id).bind(&t).bind(max).bind(due),
+            RunChange::SkipStep => q("UPDATE runs SET state = 'queued', error = NULL, failed_step = NULL, finished_at = NULL, waiting_for = NULL, waiting_since = NULL, run_after = $3, updated_at = $2 WHERE id = $1")
+                .bind(id).bind(&t).bind(due),
         };
         update.execute(&mut *tx).await?;
-        if decision == Decision::Continue {
-            if let Some(path) = &failed_step {
-                sqlx::query(
-                    "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, error, started_at, finished_at, duration_ms)
-                     SELECT run_id, path, step_id, kind, line, attempt, 'skipped', $1, $2, $3, 0 FROM run_steps WHERE run_id = $4 AND path = $5 ORDER BY id DESC LIMIT 1",
-                )
-                .bind(format!("skipped by {actor}"))
-                .bind(&t)
-                .bind(&t)
-                .bind(id)
-                .bind(path)
-                .execute(&mut *tx)
-                .await?;
-            }
+        if let (RunChange::SkipStep, Some(path)) = (change, &failed_step) {
+            sqlx::query(
+                "INSERT INTO run_steps (run_id, path, step_id, kind, line, attempt, state, error, started_at, finished_at, duration_ms)
+                 SELECT run_id, path, step_id, kind, line, attempt, 'skipped', $1, $2, $3, 0 FROM run_steps WHERE run_id = $4 AND path = $5 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(format!("skipped by {actor}"))
+            .bind(&t)
+            .bind(&t)
+            .bind(id)
+            .bind(path)
+            .execute(&mut *tx)
+            .await?;
         }
         sqlx::query(
             "UPDATE exceptions SET state = 'resolved', resolved_by = $1, resolution = $2, updated_at = $3, claim_until = NULL, version = version + 1 WHERE run_id = $4 AND state IN ('open', 'claimed')",
         )
         .bind(actor)
-        .bind(what)
+        .bind(note)
         .bind(&t)
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO audit (at, run_id, actor, action, detail) VALUES ($1, $2, $3, 'run decision', $4)")
-            .bind(&t)
-            .bind(id)
-            .bind(actor)
-            .bind(what)
-            .execute(&mut *tx)
-            .await?;
+        Store::audit_run(&mut *tx, None, id, actor, "run decision", note).await?;
         tx.commit().await?;
-        Ok(Ok(()))
+        Ok(true)
     }
 
     /// Ends a failed or escalated run for good, in the caller's transaction (an agent rejected

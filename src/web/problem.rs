@@ -79,7 +79,9 @@ impl From<crate::runs::RunError> for Problem {
     fn from(e: crate::runs::RunError) -> Problem {
         use crate::runs::RunError;
         match e {
-            RunError::NoBot(..) | RunError::NoDocument(_) => Problem::not_found(e.to_string()),
+            RunError::NoBot(..) | RunError::NoDocument(_) | RunError::NoRun(_) => Problem::not_found(e.to_string()),
+            RunError::Forbidden(_) => Problem::new(StatusCode::FORBIDDEN, e.to_string()),
+            RunError::State(_) => Problem::conflict(e.to_string()),
             RunError::Refused(_) => Problem::internal(e),
             RunError::Db(e) => Problem::from(e),
         }
