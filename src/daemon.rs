@@ -257,6 +257,7 @@ impl Reloader {
             ("readers.count", old.readers.count != new.readers.count),
             ("http", differ(&old.http, &new.http)),
             ("queue", differ(&old.queue, &new.queue)),
+            ("retention", differ(&old.retention, &new.retention)),
             ("split", differ(&old.split, &new.split)),
         ];
         let pending: Vec<&str> = restart_only.iter().filter(|(_, changed)| *changed).map(|(name, _)| *name).collect();

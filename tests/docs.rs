@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use support::{repo, CLERK};
 
@@ -107,4 +108,103 @@ fn the_settings_page_is_a_settings_file_clerk_loads() {
         .output()
         .unwrap();
     assert!(out.status.success(), "docs/reference/settings.md's example does not load: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The keys a settings section accepts, as its `Deserialize` names them to serde: a
+/// deserializer that only writes down the field names a struct asks for.
+fn accepted_keys<T: serde::de::DeserializeOwned>() -> Vec<&'static str> {
+    struct Probe<'a>(&'a mut Vec<&'static str>);
+    impl<'de> serde::Deserializer<'de> for Probe<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.extend(fields);
+            Err(serde::de::Error::custom("only the field names were wanted"))
+        }
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a section"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+            unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut keys = Vec::new();
+    let _ = T::deserialize(Probe(&mut keys));
+    assert!(!keys.is_empty(), "{} is not a settings section", std::any::type_name::<T>());
+    keys
+}
+
+/// The keys a page's TOML examples name under each section (`[a.b]`, `[[a.b]]`, commented out or
+/// not; "" is the top), with each section's name among its parent's keys.
+fn documented_keys(page: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for block in page.split("```toml\n").skip(1) {
+        let block = &block[..block.find("```").unwrap_or(block.len())];
+        let mut section = String::new();
+        for line in block.lines() {
+            let line = line.trim_start_matches('#').trim();
+            if let Some(header) = line.strip_prefix('[') {
+                let name = header.trim_start_matches('[');
+                section = name[..name.find(']').unwrap_or(name.len())].to_string();
+                let (parent, last) = section.rsplit_once('.').unwrap_or(("", &section));
+                out.entry(parent.to_string()).or_default().insert(last.to_string());
+                continue;
+            }
+            let Some((key, _)) = line.split_once('=') else { continue };
+            let key = key.trim();
+            if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                out.entry(section.clone()).or_default().insert(key.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_setting_the_code_accepts_is_on_a_page() {
+    use clerk::config::*;
+    let mut documented = BTreeMap::<String, BTreeSet<String>>::new();
+    for page in ["docs/reference/settings.md", "docs/intake.md"] {
+        for (section, keys) in documented_keys(&std::fs::read_to_string(repo().join(page)).unwrap()) {
+            documented.entry(section).or_default().extend(keys);
+        }
+    }
+    let sections: Vec<(&str, Vec<&str>)> = vec![
+        ("", accepted_keys::<Settings>()),
+        ("intake", accepted_keys::<IntakeSettings>()),
+        ("mail", accepted_keys::<MailSettings>()),
+        ("mail.imap", accepted_keys::<ImapAccount>()),
+        ("mail.maildir", accepted_keys::<MaildirAccount>()),
+        ("mail.rules", accepted_keys::<mail_rules::Rule>()),
+        ("ocr", accepted_keys::<OcrSettings>()),
+        ("readers", accepted_keys::<ReadersSettings>()),
+        ("limits", accepted_keys::<LimitSettings>()),
+        ("http", accepted_keys::<HttpSettings>()),
+        ("queue", accepted_keys::<QueueSettings>()),
+        ("retention", accepted_keys::<RetentionSettings>()),
+        ("split", accepted_keys::<SplitSettings>()),
+    ];
+    // Sections the code has that this list does not: a new one must be added here and documented.
+    let listed: BTreeSet<&str> = sections.iter().map(|(s, _)| *s).collect();
+    let mut missing = Vec::new();
+    for (section, keys) in &sections {
+        for key in keys {
+            let shown = documented.get(*section).is_some_and(|d| d.contains(*key));
+            let older_name = *section == "ocr" && *key == "threads"; // `readers.count`'s older name, in the prose
+            if !shown && !older_name {
+                missing.push(format!("[{section}] {key}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "settings the code accepts that no page documents: {missing:?}");
+    for (section, keys) in &documented {
+        if !section.is_empty() && !listed.contains(section.as_str()) && section != "split.sources" {
+            panic!("a page documents section [{section}] ({keys:?}) that this test does not check");
+        }
+    }
 }
