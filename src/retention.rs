@@ -35,13 +35,15 @@ pub async fn pass(store: &Store, settings: &RetentionSettings, stop: &Shutdown) 
     let mut removed = Removed::default();
     let mut hashes = Vec::new();
     if let Some(age) = settings.documents {
-        let cut = cutoff(age);
+        let (cut, mut after) = (cutoff(age), 0);
+        // Forward through the ids: documents held back (another points at them) are passed by.
         loop {
-            let (n, shas) = store.remove_documents(&cut, BATCH).await?;
+            let (n, shas, last) = store.remove_documents(&cut, after, BATCH).await?;
             removed.documents += n;
             hashes.extend(shas);
-            if n == 0 || stop.is_requested() {
-                break;
+            match last {
+                Some(last) if !stop.is_requested() => after = last,
+                _ => break,
             }
         }
     }

@@ -46,16 +46,19 @@ pub struct RetentionRecord {
 }
 
 impl Store {
-    /// Removes up to `limit` finished documents untouched since `cutoff`, with their pages,
-    /// items, runs and jobs (the audit trail keeps its lines: it has its own setting). A
-    /// document another one still points at (a duplicate's first, a batch's parts) waits for
-    /// it. Returns how many went and their blobs' hashes, for [`Store::drop_blob`].
-    pub async fn remove_documents(&self, cutoff: &str, limit: i64) -> Result<(i64, Vec<String>)> {
-        let rows = sqlx::query(&format!("SELECT d.id, d.sha256 FROM documents d WHERE {FINISHED} ORDER BY d.id LIMIT $2"))
+    /// Removes finished documents untouched since `cutoff`, among the next `limit` of them after
+    /// id `after`, with their pages, items, runs and jobs (the audit trail keeps its lines: it
+    /// has its own setting). A document another one still points at (a duplicate's first, a
+    /// batch's parts) waits for it. Returns how many went, their blobs' hashes (for
+    /// [`Store::drop_blob`]), and the last id looked at (none: there were no more).
+    pub async fn remove_documents(&self, cutoff: &str, after: i64, limit: i64) -> Result<(i64, Vec<String>, Option<i64>)> {
+        let rows = sqlx::query(&format!("SELECT d.id, d.sha256 FROM documents d WHERE d.id > $3 AND {FINISHED} ORDER BY d.id LIMIT $2"))
             .bind(cutoff)
             .bind(limit)
+            .bind(after)
             .fetch_all(&self.pool)
             .await?;
+        let last = rows.last().map(|r| r.get::<i64, _>(0));
         let mut going: Vec<(i64, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         // Keep any document a staying one points at; what is kept may free others to go later.
         loop {
@@ -101,7 +104,7 @@ impl Store {
             removed += 1;
         }
         tx.commit().await?;
-        Ok((removed, going.into_iter().map(|(_, sha)| sha).collect()))
+        Ok((removed, going.into_iter().map(|(_, sha)| sha).collect(), last))
     }
 
     /// Marks the originals of up to `limit` finished documents untouched since `cutoff`, and of
