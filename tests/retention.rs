@@ -16,12 +16,22 @@ fn blob_kept(d: &Daemon, sha256: &str) -> bool {
     }
 }
 
-/// Bots would run on these documents against an ERP that is not there, and their failed runs
-/// would keep the documents waiting for a person.
-fn no_bots(d: &Daemon) {
+/// A daemon with `retention` settings that has read a delivery note (recognised, finished) and
+/// an unknown letter (an item waits), without bots: they would run against an ERP that is not
+/// there, and their failed runs would keep the documents waiting for a person.
+fn with_two_documents(retention: &str) -> (Daemon, serde_json::Value, serde_json::Value) {
+    let mut d = Daemon::new(&format!("[retention]\n{retention}every = '1s'\n"));
     for bot in ["post-invoice-to-erp.yml", "delivery-note-to-erp.yml"] {
         std::fs::remove_file(d.definitions.join(bot)).ok();
     }
+    d.spawn();
+    d.drop_sample("delivery-note.txt");
+    d.drop_sample("letter-unknown.pdf");
+    d.wait_settled(2);
+    let (done, waiting) = (d.by_name("delivery-note.txt"), d.by_name("letter-unknown.pdf"));
+    assert_eq!(done["status"], "recognised", "{done}");
+    assert_eq!(waiting["status"], "exception", "{waiting}");
+    (d, done, waiting)
 }
 
 fn dashboard(d: &Daemon) -> String {
@@ -38,15 +48,7 @@ fn dashboard(d: &Daemon) -> String {
 
 #[test]
 fn finished_originals_go_the_record_stays_and_waiting_ones_are_kept() {
-    let mut d = Daemon::new("[retention]\noriginals = '2s'\nevery = '1s'\n");
-    no_bots(&d);
-    d.spawn();
-    d.drop_sample("delivery-note.txt");
-    d.drop_sample("letter-unknown.pdf");
-    d.wait_settled(2);
-    let (done, waiting) = (d.by_name("delivery-note.txt"), d.by_name("letter-unknown.pdf"));
-    assert_eq!(done["status"], "recognised", "{done}");
-    assert_eq!(waiting["status"], "exception", "{waiting}");
+    let (mut d, done, waiting) = with_two_documents("originals = '2s'\n");
     let done_id = done["id"].as_i64().unwrap();
     d.wait_until("the finished document's original to go", Duration::from_secs(30), |d| {
         !d.document(done_id)["original_removed"].is_null()
@@ -86,15 +88,8 @@ fn finished_originals_go_the_record_stays_and_waiting_ones_are_kept() {
 
 #[test]
 fn finished_documents_go_whole_and_the_audit_trail_by_its_own_setting() {
-    let mut d = Daemon::new("[retention]\ndocuments = '2s'\naudit = '6s'\nevery = '1s'\n");
-    no_bots(&d);
-    d.spawn();
-    d.drop_sample("delivery-note.txt");
-    d.drop_sample("letter-unknown.pdf");
-    d.wait_settled(2);
-    let (done, waiting) = (d.by_name("delivery-note.txt"), d.by_name("letter-unknown.pdf"));
+    let (mut d, done, waiting) = with_two_documents("documents = '2s'\naudit = '6s'\n");
     let (done_id, waiting_id) = (done["id"].as_i64().unwrap(), waiting["id"].as_i64().unwrap());
-    assert_eq!(done["status"], "recognised", "{done}");
     let sha = d.document(done_id)["sha256"].as_str().unwrap().to_string();
     d.wait_until("the finished document to go", Duration::from_secs(30), |d| {
         d.documents().iter().all(|doc| doc["id"].as_i64() != Some(done_id))

@@ -18,6 +18,20 @@ fn addr(d: &Daemon) -> String {
     d.http().trim_start_matches("http://").to_string()
 }
 
+/// A daemon with `settings` and without the bundled bots that post to an ERP (none runs here),
+/// started; `more` is written into its definitions first.
+fn started(settings: &str, more: &[(&str, &str)]) -> Daemon {
+    let mut d = Daemon::new(settings);
+    for bot in ["post-invoice-to-erp.yml", "delivery-note-to-erp.yml"] {
+        std::fs::remove_file(d.definitions.join(bot)).ok();
+    }
+    for (name, text) in more {
+        std::fs::write(d.definitions.join(name), text).unwrap();
+    }
+    d.spawn();
+    d
+}
+
 fn item_of(d: &Daemon, name: &str) -> Value {
     let doc = d.by_name(name);
     d.exceptions().into_iter().find(|i| i["document_id"] == doc["id"]).unwrap_or_else(|| panic!("no item for {name}"))
@@ -25,10 +39,7 @@ fn item_of(d: &Daemon, name: &str) -> Value {
 
 #[test]
 fn an_item_reads_the_same_and_is_hidden_alike_everywhere() {
-    let mut d = Daemon::new("[queue]\nsla = '4h'\n");
-    std::fs::remove_file(d.definitions.join("post-invoice-to-erp.yml")).ok();
-    std::fs::remove_file(d.definitions.join("delivery-note-to-erp.yml")).ok();
-    d.spawn();
+    let mut d = started("[queue]\nsla = '4h'\n", &[]);
     d.drop_sample("letter-unknown.pdf");
     d.wait_settled(1);
     let item = item_of(&d, "letter-unknown.pdf");
@@ -60,10 +71,7 @@ fn an_item_reads_the_same_and_is_hidden_alike_everywhere() {
 
 #[test]
 fn commands_check_answers_against_the_definitions_in_force() {
-    let mut d = Daemon::new("");
-    std::fs::remove_file(d.definitions.join("post-invoice-to-erp.yml")).ok();
-    std::fs::remove_file(d.definitions.join("delivery-note-to-erp.yml")).ok();
-    d.spawn();
+    let mut d = started("", &[]);
     d.drop_sample("letter-unknown.pdf");
     d.wait_settled(1);
     let id = item_of(&d, "letter-unknown.pdf")["id"].to_string();
@@ -89,12 +97,8 @@ fn commands_check_answers_against_the_definitions_in_force() {
 
 #[test]
 fn a_bot_started_from_the_api_runs_and_is_audited_under_who_started_it() {
-    let mut d = Daemon::new("");
-    std::fs::remove_file(d.definitions.join("post-invoice-to-erp.yml")).ok();
-    std::fs::remove_file(d.definitions.join("delivery-note-to-erp.yml")).ok();
     let bot = "bot: note-number\ndescription: Reads the note's number\non: manual\nsteps:\n  - set: { number: '{{ doc.fields.delivery_note_number }}' }\n";
-    std::fs::write(d.definitions.join("note-number.yml"), bot).unwrap();
-    d.spawn();
+    let mut d = started("", &[("note-number.yml", bot)]);
     d.drop_sample("delivery-note.txt");
     d.wait_settled(1);
     let doc = d.by_name("delivery-note.txt")["id"].as_i64().unwrap();

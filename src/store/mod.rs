@@ -242,16 +242,7 @@ impl Store {
         action: &str,
         detail: &str,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO audit (at, document_id, run_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(now())
-            .bind(document_id)
-            .bind(run_id)
-            .bind(actor)
-            .bind(action)
-            .bind(detail)
-            .execute(exec)
-            .await?;
-        Ok(())
+        Store::audit_line(exec, [document_id, None, Some(run_id)], actor, action, detail).await
     }
 
     /// Records one line of the audit trail.
@@ -263,12 +254,24 @@ impl Store {
         action: &str,
         detail: &str,
     ) -> Result<()> {
+        Store::audit_line(exec, [document_id, exception_id, None], actor, action, detail).await
+    }
+
+    /// One audit line about a document, an item and a run (each if any).
+    async fn audit_line<'e, E: Executor<'e, Database = Any>>(
+        exec: E,
+        [document_id, exception_id, run_id]: [Option<i64>; 3],
+        actor: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO audit (at, document_id, exception_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO audit (at, document_id, exception_id, run_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(now())
         .bind(document_id)
         .bind(exception_id)
+        .bind(run_id)
         .bind(actor)
         .bind(action)
         .bind(detail)
