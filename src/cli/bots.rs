@@ -54,7 +54,7 @@ async fn bot_run(
     // A dry run tries the files as they are on disk, as `clerk check` reads them: what is being
     // written.
     let active = Active::new(definitions::load_dir(&s.definitions, None).definitions);
-    let bot = clerk::runs::bot(&active, name).with_context(|| format!("in {}", s.definitions.display()))?;
+    let bot = clerk::runs::bot(&active, name).map_err(|e| anyhow::anyhow!("{e} (in {})", s.definitions.display()))?;
     let store = match doc {
         Some(_) => Some(super::open_store(s).await?),
         None => None,
