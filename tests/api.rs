@@ -130,12 +130,13 @@ fn two_agents_resolving_one_item_at_once_one_wins_and_the_other_is_told_it_chang
     assert!(detail.contains("changed since you loaded it") && detail.contains("resolved"), "{detail}");
 
     // Applied once: the document is recognised with the winner's answer, and the audit says who.
-    let item = s.as_user("ann", "GET", &format!("/api/v1/exceptions/{id}"), None).json();
-    assert_eq!(item["state"], "resolved");
     let winner = ["ann", "bert"][statuses.iter().position(|s| *s == 200).unwrap()];
+    let item = s.as_user(winner, "GET", &format!("/api/v1/exceptions/{id}"), None).json();
+    assert_eq!(item["state"], "resolved");
     assert_eq!(item["resolved_by"], winner);
-    // The winner reads the document of the item they closed; the other agent no longer does.
+    // The winner reads the item they closed and its document; the other agent no longer does.
     let loser = ["ann", "bert"].into_iter().find(|a| *a != winner).unwrap();
+    assert_eq!(s.as_user(loser, "GET", &format!("/api/v1/exceptions/{id}"), None).status, 404);
     let document = format!("/api/v1/documents/{}", item["document_id"]);
     assert_eq!(s.as_user(loser, "GET", &document, None).status, 404);
     assert_eq!(s.as_user(loser, "GET", &format!("{document}/original"), None).status, 404);
