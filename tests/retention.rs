@@ -105,3 +105,24 @@ fn finished_documents_go_whole_and_the_audit_trail_by_its_own_setting() {
     d.wait_until("the audit lines past 6 s to go", Duration::from_secs(40), |d| about_done(&trail(d)) == 0);
     d.stop();
 }
+
+#[test]
+fn a_document_another_points_at_waits_for_it() {
+    let (mut d, done, _) = with_two_documents("documents = '3s'\n");
+    let first = done["id"].as_i64().unwrap();
+    // The same bytes again, later: a duplicate pointing at the first, younger than it.
+    std::thread::sleep(Duration::from_secs(2));
+    d.drop_file("delivery-note-again.txt", &std::fs::read(support::sample("delivery-note.txt")).unwrap());
+    d.wait_settled(3);
+    let twin = d.by_name("delivery-note-again.txt");
+    assert_eq!(twin["status"], "duplicate", "{twin}");
+    let twin = twin["id"].as_i64().unwrap();
+    let ids = |d: &Daemon| d.documents().iter().filter_map(|doc| doc["id"].as_i64()).collect::<Vec<_>>();
+    d.wait_until("the duplicate and then its first to go", Duration::from_secs(40), |d| {
+        let left = ids(d);
+        assert!(left.contains(&first) || !left.contains(&twin), "the first went while its duplicate still points at it");
+        !left.contains(&first)
+    });
+    assert!(!d.log().contains("the pass stopped"), "{}", d.log());
+    d.stop();
+}
