@@ -88,7 +88,7 @@ fn finished_originals_go_the_record_stays_and_waiting_ones_are_kept() {
 
 #[test]
 fn finished_documents_go_whole_and_the_audit_trail_by_its_own_setting() {
-    let (mut d, done, waiting) = with_two_documents("documents = '2s'\naudit = '6s'\n");
+    let (mut d, done, waiting) = with_two_documents("documents = '2s'\naudit = '15s'\n");
     let (done_id, waiting_id) = (done["id"].as_i64().unwrap(), waiting["id"].as_i64().unwrap());
     let sha = d.document(done_id)["sha256"].as_str().unwrap().to_string();
     d.wait_until("the finished document to go", Duration::from_secs(30), |d| {
@@ -102,7 +102,7 @@ fn finished_documents_go_whole_and_the_audit_trail_by_its_own_setting() {
     let trail = |d: &Daemon| d.json(&["audit", "--json", "--limit", "1000"]);
     let about_done = |t: &serde_json::Value| t.as_array().unwrap().iter().filter(|l| l["document_id"].as_i64() == Some(done_id)).count();
     assert!(about_done(&trail(&d)) > 0, "{}", trail(&d));
-    d.wait_until("the audit lines past 6 s to go", Duration::from_secs(40), |d| about_done(&trail(d)) == 0);
+    d.wait_until("the audit lines past 15 s to go", Duration::from_secs(60), |d| about_done(&trail(d)) == 0);
     d.stop();
 }
 
