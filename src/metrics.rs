@@ -38,8 +38,13 @@ fn labels(pairs: &[(&'static str, &str)]) -> Labels {
 
 /// Adds one to a counter.
 pub fn count(name: &'static str, pairs: &[(&'static str, &str)]) {
+    add(name, pairs, 1);
+}
+
+/// Adds `n` to a counter.
+pub fn add(name: &'static str, pairs: &[(&'static str, &str)], n: u64) {
     let mut r = registry().lock().unwrap_or_else(|e| e.into_inner());
-    *r.counters.entry((name, labels(pairs))).or_default() += 1;
+    *r.counters.entry((name, labels(pairs))).or_default() += n;
 }
 
 /// Records a duration in a histogram.
@@ -61,6 +66,7 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
     ("clerk_step_duration_seconds", "histogram", "Time a bot step took (one attempt), by bot and step kind."),
     ("clerk_runs_finished_total", "counter", "Bot runs this daemon finished, by bot and end state."),
     ("clerk_batches_split_total", "counter", "Scanned batches this daemon cut into documents by a split rule."),
+    ("clerk_retention_removed_total", "counter", "What this daemon's retention passes removed: originals, documents, audit lines."),
     ("clerk_reader_restarts_total", "counter", "Reader processes replaced (crashed, over a limit, or retired)."),
     ("clerk_documents", "gauge", "Documents in the store, by status."),
     ("clerk_queue_depth", "gauge", "Pipeline jobs queued or running, by stage."),

@@ -98,6 +98,9 @@ pub async fn keep(store: Store, settings: RetentionSettings, mut stop: Shutdown)
         }
         match pass(&store, &settings, &stop).await {
             Ok(removed) => {
+                for (what, n) in [("originals", removed.originals), ("documents", removed.documents), ("audit", removed.audit)] {
+                    crate::metrics::add("clerk_retention_removed_total", &[("what", what)], n.max(0) as u64);
+                }
                 if removed != Removed::default() {
                     tracing::info!(originals = removed.originals, documents = removed.documents, audit = removed.audit, "retention: removed what was past its time");
                 }

@@ -73,6 +73,9 @@ fn finished_originals_go_the_record_stays_and_waiting_ones_are_kept() {
     assert!(page.contains("Originals: <b>4 seconds once finished</b>"), "{page}");
     assert!(page.contains("Documents: <b>kept for good</b>"), "{page}");
     assert!(page.contains("id=\"retention-record\""), "{page}");
+    let addr = d.http().trim_start_matches("http://").to_string();
+    let metrics = api::call(&addr, "GET", "/metrics", &[], None).body;
+    assert!(metrics.contains("clerk_retention_removed_total{what=\"originals\"} 1\n"), "{metrics}");
 
     // The same bytes arriving again have an original of their own.
     let again = std::fs::read(support::sample("delivery-note.txt")).unwrap();
