@@ -29,18 +29,18 @@ fn cutoff(age: Duration) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// One pass: everything past the settings goes, batch by batch, until nothing is left or the
-/// stop is requested.
+/// One pass: everything past the settings goes, batch by batch (each batch's blobs with it),
+/// until nothing is left or the stop is requested.
 pub async fn pass(store: &Store, settings: &RetentionSettings, stop: &Shutdown) -> Result<Removed, crate::store::Error> {
     let mut removed = Removed::default();
-    let mut hashes = Vec::new();
+    let grace = blob_grace(settings);
     if let Some(age) = settings.documents {
         let (cut, mut after) = (cutoff(age), 0);
         // Forward through the ids: documents held back (another points at them) are passed by.
         loop {
             let (n, shas, last) = store.remove_documents(&cut, after, BATCH).await?;
             removed.documents += n;
-            hashes.extend(shas);
+            drop_blobs(store, shas, grace).await?;
             match last {
                 Some(last) if !stop.is_requested() => after = last,
                 _ => break,
@@ -53,21 +53,33 @@ pub async fn pass(store: &Store, settings: &RetentionSettings, stop: &Shutdown) 
             let (n, shas) = store.remove_originals(&cut, BATCH).await?;
             let more = !shas.is_empty();
             removed.originals += n;
-            hashes.extend(shas);
+            drop_blobs(store, shas, grace).await?;
             if !more || stop.is_requested() {
                 break;
             }
         }
     }
+    if let Some(age) = settings.audit {
+        let cut = cutoff(age);
+        loop {
+            let n = store.remove_audit(&cut, 50 * BATCH).await?;
+            removed.audit += n;
+            if n == 0 || stop.is_requested() {
+                break;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Removes the blobs of `hashes` that nothing keeps any more.
+async fn drop_blobs(store: &Store, mut hashes: Vec<String>, grace_ms: i64) -> Result<(), crate::store::Error> {
     hashes.sort();
     hashes.dedup();
     for sha in &hashes {
-        store.drop_blob(sha, blob_grace(settings)).await?;
+        store.drop_blob(sha, grace_ms).await?;
     }
-    if let Some(age) = settings.audit {
-        removed.audit = store.remove_audit(&cutoff(age)).await?;
-    }
-    Ok(removed)
+    Ok(())
 }
 
 /// Runs a pass soon after the start and then every `settings.every`, until the stop.

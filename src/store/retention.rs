@@ -139,9 +139,13 @@ impl Store {
         Ok((docs.len() as i64, hashes))
     }
 
-    /// Removes the audit lines written before `cutoff`.
-    pub async fn remove_audit(&self, cutoff: &str) -> Result<i64> {
-        let done = sqlx::query("DELETE FROM audit WHERE at < $1").bind(cutoff).execute(&self.writer).await?;
+    /// Removes up to `limit` of the audit lines written before `cutoff`; returns how many.
+    pub async fn remove_audit(&self, cutoff: &str, limit: i64) -> Result<i64> {
+        let done = sqlx::query("DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < $1 ORDER BY id LIMIT $2)")
+            .bind(cutoff)
+            .bind(limit)
+            .execute(&self.writer)
+            .await?;
         Ok(done.rows_affected() as i64)
     }
 
