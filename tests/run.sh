@@ -53,6 +53,9 @@ if [ -z "${CLERK_TEST_POSTGRES:-}" ]; then
   fi
 fi
 cargo test --locked "$@"
+# The benchmarks are run by their own commands (docs/benchmarks.md); here they are only built, so
+# a change that breaks one is seen now, not when someone next measures.
+cargo test --locked --benches --no-run
 # The same integration suite again with every daemon storing in PostgreSQL (a database of its
 # own on that server) instead of SQLite.
 CLERK_TEST_STORE=postgres cargo test --locked --tests "$@"

@@ -139,6 +139,7 @@ async fn queue_runs(store: &Store, bot: &clerk::bots::Bot, n: usize) {
         document_id: None,
         trigger: "manual",
         dedupe_key: None,
+        by: None,
     };
     let runs: Vec<NewRun> = (0..n).map(|_| run.clone()).collect();
     store.queue_runs(&runs).await.unwrap();
