@@ -95,11 +95,11 @@ pub async fn keep(store: Store, settings: RetentionSettings, mut stop: Shutdown)
             _ = stop.requested() => return,
         }
         wait = settings.every;
-        // One daemon at a time; the lease outlives a pass's usual length and is renewed each one.
         // Every daemon drops its own copies of blobs another daemon's pass removed.
         if let Err(e) = store.sweep_blob_cache(blob_grace(&settings)).await {
             tracing::warn!(error = %e, "retention: this daemon's copies of removed originals were not looked at");
         }
+        // One daemon at a time; the lease outlives a pass's usual length and is renewed each one.
         match store.hold_lease("retention", &owner, settings.every.as_millis().min(i64::MAX as u128) as i64).await {
             Ok(true) => {}
             Ok(false) => continue,
