@@ -9,7 +9,7 @@ use crate::definitions::Active;
 use crate::learn::{Learner, Suggestion};
 use crate::read::pool::{Outcome as ReadOutcome, Readers};
 use crate::shutdown::Shutdown;
-use crate::store::{Extraction, Job, Stage, Store};
+use crate::store::{ClassifyInput, Extraction, Job, Stage, Store};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -227,16 +227,14 @@ impl Pipeline {
     }
 
     async fn classify(&self, job: &Job) -> anyhow::Result<()> {
-        let (text, _, _) = self
+        let ClassifyInput { text, hint, einvoice } = self
             .store
-            .document_text(job.document_id)
+            .classify_input(job.document_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("document {} vanished", job.document_id))?;
         let active = self.active();
-        let hint = self.store.doctype_hint(job.document_id).await?;
         let boxes =
             if active.classifier.uses_area() { self.store.document_boxes(job.document_id).await? } else { None };
-        let einvoice = self.store.document_einvoice(job.document_id).await?;
         let barcodes =
             if active.classifier.uses_barcodes() { self.store.document_barcodes(job.document_id).await? } else { vec![] };
         let classifier = active.clone();

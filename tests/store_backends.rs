@@ -97,3 +97,85 @@ async fn originals_in_postgresql_are_kept_in_chunks_and_read_back_whole() {
     let missing = reader.blobs.read(&"0".repeat(64)).await.unwrap_err();
     assert_eq!(missing.kind(), std::io::ErrorKind::NotFound, "{missing}");
 }
+
+/// The pipeline's stage results ride in group commits. On both backends: a stage whose lease
+/// ran out and was claimed again by another worker writes nothing (the other worker's result
+/// stands), and results committed together are each what they would be alone.
+#[tokio::test]
+async fn a_stage_whose_lease_was_lost_writes_nothing_beside_others_committed_together() {
+    use clerk::classify::Outcome;
+    use clerk::read::Page;
+    use clerk::store::{Extraction, NewDocument, Stage};
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create();
+    for url in [None, Some(db.url.clone())] {
+        let at = Location { url: url.clone(), data: dir.path().join(if url.is_some() { "pg" } else { "sqlite" }), blobs: None };
+        let store = Store::open_at(&at).await.unwrap();
+        let mut ids = vec![];
+        for i in 0..6 {
+            let doc = NewDocument {
+                source: "test".into(),
+                original_name: format!("{i}.txt"),
+                original_path: format!("/in/{i}.txt"),
+                intake_key: format!("test|{i}"),
+                sha256: format!("{i:064x}"),
+                size: 1,
+                media_type: Some("text/plain".into()),
+            };
+            match store.record_intake(&doc).await.unwrap() {
+                clerk::store::IntakeResult::Received(id) => ids.push(id),
+                other => panic!("{other:?}"),
+            }
+        }
+        // The first job's lease runs out at once; a second worker claims it again.
+        let late = store.claim("late", -1).await.unwrap().unwrap();
+        let again = store.claim("again", 60_000).await.unwrap().unwrap();
+        assert_eq!((late.id, late.stage), (again.id, Stage::Extract), "the expired job is claimed again");
+        let mut others = vec![];
+        for k in 0..5 {
+            others.push(store.claim(&format!("w{k}"), 60_000).await.unwrap().unwrap());
+        }
+        fn read(pages: &[Page]) -> Extraction<'_> {
+            Extraction::Read { media_type: "text/plain", pages, einvoice: None, tables: &[] }
+        }
+        let page = |text: &str| [Page { number: 1, text: text.into(), ..Default::default() }];
+        let (late_pages, again_pages, other_pages) = (page("late"), page("again"), page("other"));
+        // All at once, so they share commits.
+        let (lost, won, rest) = tokio::join!(
+            store.finish_extraction(&late, read(&late_pages)),
+            store.finish_extraction(&again, read(&again_pages)),
+            futures_util::future::join_all(others.iter().map(|j| store.finish_extraction(j, read(&other_pages)))),
+        );
+        assert!(!lost.unwrap(), "the late worker is told its lease was lost");
+        assert!(won.unwrap());
+        assert!(rest.into_iter().all(|r| r.unwrap()));
+        for (k, id) in ids.iter().enumerate() {
+            let doc = store.document(*id).await.unwrap().unwrap();
+            assert_eq!(doc.status.as_str(), "extracted", "document {k}");
+            let want = if *id == late.document_id { "again" } else { "other" };
+            assert_eq!(doc.text.as_deref(), Some(want), "document {k}: only the worker holding the lease wrote");
+        }
+        // Classification the same way: each queued classify job once.
+        let mut classify = vec![];
+        while let Some(job) = store.claim("c", 60_000).await.unwrap() {
+            assert_eq!(job.stage, Stage::Classify);
+            classify.push(job);
+        }
+        assert_eq!(classify.len(), ids.len(), "one classify job per document, none for the lost result");
+        let outcome = Outcome {
+            doctype: Some("note".into()),
+            fields: Default::default(),
+            problems: Default::default(),
+            exception: None,
+            learned: None,
+            reading: None,
+            notes: Default::default(),
+        };
+        let done = futures_util::future::join_all(classify.iter().map(|j| store.finish_classification(j, &outcome, Some("1"), &[]))).await;
+        assert!(done.into_iter().all(|r| r.unwrap() == Some(0)));
+        for id in &ids {
+            let doc = store.document(*id).await.unwrap().unwrap();
+            assert_eq!((doc.status.as_str(), doc.doctype.as_deref()), ("recognised", Some("note")));
+        }
+    }
+}

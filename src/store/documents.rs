@@ -5,7 +5,7 @@ use crate::classify::Outcome;
 use crate::read::Page;
 use crate::states::DocumentStatus;
 use serde::Serialize;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
 
 /// A file about to be recorded; its bytes are already in the blob store.
@@ -138,6 +138,13 @@ impl Document {
     }
 }
 
+/// A document's row as classifying it needs it (see [`Store::classify_input`]).
+pub struct ClassifyInput {
+    pub text: String,
+    pub hint: Option<String>,
+    pub einvoice: Option<crate::read::EInvoice>,
+}
+
 impl Store {
     /// Records a file taken from a source, in one transaction with its first job.
     pub async fn record_intake(&self, doc: &NewDocument) -> Result<IntakeResult> {
@@ -150,17 +157,20 @@ impl Store {
         self.record(doc, Some(reason)).await
     }
 
+    /// In the next group commit: sources take several files at once.
     async fn record(&self, doc: &NewDocument, refused: Option<&str>) -> Result<IntakeResult> {
-        let mut tx = self.write_tx().await?;
-        let result = Store::record_in(&mut tx, doc, refused).await?;
-        tx.commit().await?;
-        Ok(result)
+        let (doc, refused) = (std::sync::Arc::new(doc.clone()), refused.map(str::to_string));
+        let recorded = self.batch.write(move |c| {
+            let (doc, refused) = (doc.clone(), refused.clone());
+            Box::pin(async move { Store::record_in(c, &doc, refused.as_deref()).await.map_err(|e| e.0) })
+        });
+        Ok(recorded.await?)
     }
 
     /// Records a document in the caller's transaction (a mail message's documents commit
     /// together). `refused`: the reason it goes straight to the exception queue.
     pub(super) async fn record_in(
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut AnyConnection,
         doc: &NewDocument,
         refused: Option<&str>,
     ) -> Result<IntakeResult> {
@@ -172,7 +182,7 @@ impl Store {
                     "SELECT id FROM documents WHERE sha256 = $1 AND duplicate_of IS NULL ORDER BY id LIMIT 1",
                 )
                 .bind(&doc.sha256)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *tx)
                 .await?
             }
         };
@@ -198,14 +208,14 @@ impl Store {
         .bind(first)
         .bind(&t)
         .bind(&t)
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
             .await?
             .into_iter()
             .next();
         let Some(id) = id else {
             let id = sqlx::query_scalar("SELECT id FROM documents WHERE intake_key = $1")
                 .bind(&doc.intake_key)
-                .fetch_one(&mut **tx)
+                .fetch_one(&mut *tx)
                 .await?;
             return Ok(IntakeResult::AlreadyTaken(id));
         };
@@ -213,7 +223,7 @@ impl Store {
             Some(of) => ("duplicate", format!("same content as document {of}")),
             None => ("received", format!("from {}", doc.source)),
         };
-        Store::audit(&mut **tx, Some(id), None, "clerk", action, &detail).await?;
+        Store::audit(&mut *tx, Some(id), None, "clerk", action, &detail).await?;
         let result = match (refused, first) {
             (Some(reason), _) => {
                 let kind = crate::states::ExceptionKind::Unreadable;
@@ -230,7 +240,7 @@ impl Store {
     }
 
     pub(super) async fn save_extraction(
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut AnyConnection,
         id: i64,
         media_type: &str,
         pages: &[Page],
@@ -238,7 +248,7 @@ impl Store {
         tables: &[crate::read::office::Table],
     ) -> Result<()> {
         let text = pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\u{c}");
-        sqlx::query("DELETE FROM pages WHERE document_id = $1").bind(id).execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM pages WHERE document_id = $1").bind(id).execute(&mut *tx).await?;
         for p in pages {
             sqlx::query(
                 "INSERT INTO pages (document_id, number, text, ocr, width, height, words, boxes, unread, barcodes, ink_ppm, turned) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -255,7 +265,7 @@ impl Store {
             .bind((!p.barcodes.is_empty()).then(|| serde_json::to_string(&p.barcodes).unwrap_or_default()))
             .bind(p.ink.map(|i| (i as f64 * 1e6).round() as i64))
             .bind(p.turned as i64)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         }
         sqlx::query("UPDATE documents SET status = 'extracted', media_type = $1, text = $2, pages = $3, ocr = $4, updated_at = $5, einvoice = $7, tables = $8 WHERE id = $6")
@@ -267,14 +277,14 @@ impl Store {
             .bind(id)
             .bind(einvoice.map(|e| serde_json::to_string(e).unwrap_or_default()))
             .bind((!tables.is_empty()).then(|| serde_json::to_string(tables).unwrap_or_default()))
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         Ok(())
     }
 
     /// Stores a classification outcome; an exception outcome opens an exception item.
     pub(super) async fn save_outcome(
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut AnyConnection,
         id: i64,
         outcome: &Outcome,
         version: Option<&str>,
@@ -290,7 +300,7 @@ impl Store {
             .bind(now())
             .bind(id)
             .bind((!outcome.notes.is_empty()).then(|| serde_json::to_string(&outcome.notes).unwrap_or_default()))
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         match &outcome.exception {
             Some((kind, reason)) => {
@@ -301,7 +311,7 @@ impl Store {
                 if let Some(why) = &outcome.learned {
                     detail.push_str(&format!(" ({why})"));
                 }
-                Store::audit(&mut **tx, Some(id), None, actor, "recognised", &detail).await?;
+                Store::audit(&mut *tx, Some(id), None, actor, "recognised", &detail).await?;
             }
         }
         Ok(())
@@ -309,7 +319,7 @@ impl Store {
 
     /// Marks a document unreadable (extraction refused it), opening its exception.
     pub(super) async fn save_unreadable(
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut AnyConnection,
         id: i64,
         media_type: Option<&str>,
         reason: &str,
@@ -318,7 +328,7 @@ impl Store {
             .bind(media_type)
             .bind(now())
             .bind(id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         Store::open_exception(tx, id, crate::states::ExceptionKind::Unreadable, reason).await?;
         Ok(())
@@ -326,7 +336,7 @@ impl Store {
 
     /// A document cut from batch `batch` as its `k`th part, with the batch's source and path.
     pub(super) async fn record_part(
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut AnyConnection,
         batch: i64,
         k: usize,
         part: &super::stages::NewPart<'_>,
@@ -348,7 +358,7 @@ impl Store {
         .bind(&part.batch_pages)
         .bind(batch)
         .bind(part.media_type)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await?;
         let asn = part.asn.map(|a| format!(", archive number {a}")).unwrap_or_default();
         let by = match part.replaces.as_slice() {
@@ -356,7 +366,7 @@ impl Store {
             r => format!(", cut again by an agent in place of document(s) {}", r.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")),
         };
         let detail = format!("pages {} of document {batch}{asn}{by}", part.batch_pages);
-        Store::audit(&mut **tx, Some(id), None, "clerk", "cut from a batch", &detail).await?;
+        Store::audit(&mut *tx, Some(id), None, "clerk", "cut from a batch", &detail).await?;
         Ok(id)
     }
 
@@ -453,6 +463,20 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+    }
+
+    /// What classifying a document reads of its row, in one query: its text, the type a mail
+    /// rule named for it, and the e-invoice it carries.
+    pub async fn classify_input(&self, id: i64) -> Result<Option<ClassifyInput>> {
+        let row = sqlx::query("SELECT COALESCE(text, ''), doctype_hint, einvoice FROM documents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| ClassifyInput {
+            text: r.get(0),
+            hint: r.get(1),
+            einvoice: r.get::<Option<String>, _>(2).and_then(|j| serde_json::from_str(&j).ok()),
+        }))
     }
 
     /// The e-invoice the document carries, if it carries one.

@@ -4,7 +4,7 @@
 use super::{now, now_ms, Result, Store};
 use crate::states::{ExceptionKind, ItemState};
 use serde::Serialize;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, AnyConnection, Row};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExceptionItem {
@@ -81,7 +81,7 @@ const CHANGEABLE: &str = "(state = 'open' OR (state = 'claimed' AND (claimed_by 
 
 impl Store {
     pub(super) async fn open_exception(
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut AnyConnection,
         document_id: i64,
         kind: ExceptionKind,
         reason: &str,
@@ -91,7 +91,7 @@ impl Store {
 
     /// Queues an exception for a run (and its document, if it has one).
     pub(super) async fn open_run_exception(
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut AnyConnection,
         document_id: Option<i64>,
         run_id: Option<i64>,
         kind: ExceptionKind,
@@ -109,10 +109,10 @@ impl Store {
         .bind(detail.map(|d| d.to_string()))
         .bind(&t)
         .bind(&t)
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
             .await
             .and_then(super::returned)?;
-        Store::audit(&mut **tx, document_id, Some(id), "clerk", &format!("exception:{}", kind.as_str()), reason)
+        Store::audit(&mut *tx, document_id, Some(id), "clerk", &format!("exception:{}", kind.as_str()), reason)
             .await?;
         Ok(id)
     }
@@ -222,7 +222,7 @@ impl Store {
     /// updates the document). Only an open item, or one claimed by the agent (or whose claim ran
     /// out), at the version they saw, can be closed.
     pub(super) async fn close_exception(
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut AnyConnection,
         id: i64,
         guard: Guard<'_>,
         state: ItemState,
@@ -235,13 +235,13 @@ impl Store {
         let r = bind_guarded(&sql, id, guard, None)
             .bind(state)
             .bind(resolution)
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *tx)
             .await?
             .into_iter()
             .next();
         match r {
             Some(row) => {
-                Store::audit(&mut **tx, row.get(0), Some(id), guard.agent, state.as_str(), resolution).await?;
+                Store::audit(&mut *tx, row.get(0), Some(id), guard.agent, state.as_str(), resolution).await?;
                 Ok(true)
             }
             None => Ok(false),

@@ -4,7 +4,7 @@
 //! slow, or died) is never completed twice. Orphans are re-queued when their lease runs out.
 
 use super::{now, now_ms, Result, Store};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -38,17 +38,18 @@ pub struct Job {
 }
 
 impl Store {
-    pub(super) async fn enqueue(tx: &mut Transaction<'_, Any>, document_id: i64, stage: Stage) -> Result<()> {
+    pub(super) async fn enqueue(tx: &mut AnyConnection, document_id: i64, stage: Stage) -> Result<()> {
         let t = now();
-        sqlx::query("INSERT INTO jobs (document_id, stage, run_after, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
+        let insert = "INSERT INTO jobs (document_id, stage, run_after, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) RETURNING id";
+        sqlx::query(&Store::announcing(tx, insert, super::wake::Work::Jobs))
             .bind(document_id)
             .bind(stage.as_str())
             .bind(now_ms())
             .bind(&t)
             .bind(&t)
-            .execute(&mut **tx)
+            .fetch_all(&mut *tx)
             .await?;
-        Store::notify(tx, super::wake::Work::Jobs).await
+        Ok(())
     }
 
     /// Claims the oldest ready job (queued and due, or running with an expired lease).
@@ -69,7 +70,7 @@ impl Store {
         .bind(now + lease_ms)
         .bind(super::now())
         .bind(now)
-        .fetch_all(&self.writer)
+        .fetch_all(&self.redo)
             .await?
             .into_iter()
             .next();
@@ -86,14 +87,14 @@ impl Store {
 
     /// Marks the job done inside the stage's transaction. False when the lease was lost: then the
     /// caller must roll back, since another worker owns the job now.
-    pub(super) async fn complete(tx: &mut Transaction<'_, Any>, job: &Job) -> Result<bool> {
+    pub(super) async fn complete(tx: &mut AnyConnection, job: &Job) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE jobs SET state = 'done', updated_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
         )
         .bind(now())
         .bind(job.id)
         .bind(&job.owner)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -121,7 +122,7 @@ impl Store {
         .bind(now())
         .bind(job.id)
         .bind(&job.owner)
-        .execute(&self.writer)
+        .execute(&self.redo)
         .await?;
         Ok(())
     }
@@ -132,7 +133,7 @@ impl Store {
             .bind(now_ms() + lease_ms)
             .bind(job.id)
             .bind(&job.owner)
-            .execute(&self.writer)
+            .execute(&self.redo)
             .await?;
         Ok(())
     }

@@ -29,7 +29,7 @@ mod wake;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use daemons::{BEAT_EVERY_MS, STALE_AFTER_MS};
-pub use documents::{Document, DocumentFilter, DocumentSummary, IntakeResult, NewDocument};
+pub use documents::{ClassifyInput, Document, DocumentFilter, DocumentSummary, IntakeResult, NewDocument};
 pub use exceptions::{ExceptionFilter, ExceptionItem, Guard, Neighbours, CLAIM_MS};
 pub use filed::Filed;
 pub use gauges::{Gauges, Waiting};
@@ -109,8 +109,19 @@ pub struct Store {
     /// for milliseconds between attempts when connections compete for the lock. PostgreSQL: the
     /// same pool as reads.
     writer: AnyPool,
-    /// Group commit for the runner's many small journal writes (through `writer`).
+    /// Writes whose loss costs only work done again: a job's claim, its lease, a stage's results
+    /// (lost, the job's lease runs out and the stage runs again; it reads the same original).
+    /// PostgreSQL commits them without waiting for the WAL flush (`synchronous_commit = off`, a
+    /// disk write per commit otherwise): a crash of the database server may lose the last of
+    /// them, never leave half of one, and any later write that does wait flushes them too — so
+    /// nothing kept can depend on one lost. The runner's claims do the same (`claim_run`); what
+    /// clerk received, agents did and runs did waits for the disk. SQLite: the writer (its
+    /// commits never wait for the disk in WAL mode, see `sqlite_pool`).
+    redo: AnyPool,
+    /// Group commit for the runner's many small journal writes and for intake (through `writer`).
     batch: batch::Batcher,
+    /// Group commit for the pipeline's stage results (through `redo`).
+    redo_batch: batch::Batcher,
     pub blobs: blobs::Blobs,
 }
 
@@ -181,16 +192,17 @@ impl Store {
             );
         };
         let options = AnyConnectOptions::from_str(&url).with_context(|| format!("store `{}`", redact(&url)))?;
-        let (pool, writer) = match backend {
+        let (pool, writer, redo) = match backend {
             Backend::Sqlite => {
                 let writer =
                     sqlite_pool(1).acquire_timeout(Duration::from_secs(120)).connect_with(options.clone()).await;
                 let writer = writer.with_context(|| format!("cannot open the database {}", redact(&url)))?;
                 migrations::run(backend, &writer).await?;
                 let pool = sqlite_pool(8).connect_with(options).await;
-                (pool.with_context(|| format!("cannot open the database {}", redact(&url)))?, writer)
+                (pool.with_context(|| format!("cannot open the database {}", redact(&url)))?, writer.clone(), writer)
             }
             Backend::Postgres => {
+                let options_again = options.clone();
                 let pool = AnyPoolOptions::new()
                     .max_connections(10)
                     .acquire_timeout(Duration::from_secs(30))
@@ -198,18 +210,26 @@ impl Store {
                     .await
                     .with_context(|| format!("cannot connect to the store {}", redact(&url)))?;
                 migrations::run(backend, &pool).await?;
-                (pool.clone(), pool)
+                let redo = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|c, _| Box::pin(async move { c.execute("SET synchronous_commit = off").await.map(|_| ()) }))
+                    .connect_with(options_again)
+                    .await
+                    .with_context(|| format!("cannot connect to the store {}", redact(&url)))?;
+                (pool.clone(), pool, redo)
             }
         };
         let blobs = match (backend, &at.blobs) {
             (_, Some(dir)) => blobs::Blobs::open(dir.clone(), None),
             (Backend::Sqlite, None) => blobs::Blobs::open(at.data.join("blobs"), None),
-            (Backend::Postgres, None) => blobs::Blobs::open(at.data.join("blobs"), Some(pool.clone())),
+            (Backend::Postgres, None) => blobs::Blobs::open(at.data.join("blobs"), Some(redo.clone())),
         }
         .context("cannot open the blob store")?;
         let batch = batch::Batcher::start(writer.clone(), backend.begin());
+        let redo_batch = batch::Batcher::start(redo.clone(), backend.begin());
         let url = (backend == Backend::Postgres).then_some(url);
-        Ok(Store { backend, url, pool, writer, batch, blobs })
+        Ok(Store { backend, url, pool, writer, redo, batch, redo_batch, blobs })
     }
 
     pub fn backend(&self) -> Backend {
@@ -231,6 +251,11 @@ impl Store {
     /// A write transaction (see [`Backend::begin`]).
     async fn write_tx(&self) -> Result<Tx> {
         Ok(self.writer.begin_with(self.backend.begin()).await?)
+    }
+
+    /// A transaction of writes the store may lose in a crash and redo (see `Store::redo`).
+    async fn redo_tx(&self) -> Result<Tx> {
+        Ok(self.redo.begin_with(self.backend.begin()).await?)
     }
 
     /// Records one line of the audit trail about a run (and its document).

@@ -8,7 +8,7 @@ use super::{now, now_ms, Result, Store};
 use crate::states::{ExceptionKind, RunState, StepState};
 use serde::Serialize;
 use serde_json::Value as J;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, AnyConnection, Row};
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone)]
@@ -150,12 +150,11 @@ impl Store {
 
     /// Queues a run. With a dedupe key already used (the same document routed again, the same
     /// scheduled minute) nothing is queued and `None` returned.
-    pub(super) async fn enqueue_run(tx: &mut Transaction<'_, Any>, run: &NewRun<'_>) -> Result<Option<i64>> {
+    pub(super) async fn enqueue_run(tx: &mut AnyConnection, run: &NewRun<'_>) -> Result<Option<i64>> {
         let t = now();
-        let id = sqlx::query_scalar(
-            "INSERT INTO runs (bot, bot_version, concurrency, document_id, trigger, dedupe_key, run_after, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-        )
+        let insert = "INSERT INTO runs (bot, bot_version, concurrency, document_id, trigger, dedupe_key, run_after, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
+        let id = sqlx::query_scalar(&Store::announcing(tx, insert, super::wake::Work::Runs))
         .bind(run.bot)
         .bind(run.version)
         .bind(run.concurrency as i64)
@@ -165,14 +164,13 @@ impl Store {
         .bind(now_ms())
         .bind(&t)
         .bind(&t)
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await?
         .into_iter()
         .next();
         if let Some(id) = id {
             let detail = format!("{} ({})", run.bot, run.trigger);
-            Store::audit_run(&mut **tx, run.document_id, id, run.by.unwrap_or("clerk"), "run queued", &detail).await?;
-            Store::notify(tx, super::wake::Work::Runs).await?;
+            Store::audit_run(&mut *tx, run.document_id, id, run.by.unwrap_or("clerk"), "run queued", &detail).await?;
         }
         Ok(id)
     }
@@ -492,11 +490,11 @@ impl Store {
 
     /// Ends a failed or escalated run for good, in the caller's transaction (an agent rejected
     /// its exception).
-    pub(super) async fn end_stopped_run(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: i64) -> Result<()> {
+    pub(super) async fn end_stopped_run(tx: &mut AnyConnection, id: i64) -> Result<()> {
         sqlx::query("UPDATE runs SET state = 'ended', finished_at = $1, updated_at = $1 WHERE id = $2 AND state IN ('failed', 'escalated')")
             .bind(now())
             .bind(id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         Ok(())
     }

@@ -7,6 +7,7 @@ use crate::states::DocumentStatus;
 use super::{Job, NewRun, Result, Stage, Store};
 use crate::classify::Outcome;
 use crate::read::Page;
+use std::sync::Arc;
 
 /// An agent's resolution of a document's exception item.
 pub struct Resolution<'a> {
@@ -47,6 +48,48 @@ pub struct NewPart<'a> {
     pub replaces: Vec<i64>,
 }
 
+/// What reading gave, owned: a batched write may be run twice (alone, after its batch failed).
+enum Read {
+    Pages { media_type: String, pages: Vec<Page>, einvoice: Option<crate::read::EInvoice>, tables: Vec<crate::read::office::Table> },
+    Unreadable { media_type: Option<String>, reason: String },
+}
+
+/// A run to queue, owned (see [`Read`]).
+struct RunToQueue {
+    bot: String,
+    version: String,
+    concurrency: u32,
+    document_id: Option<i64>,
+    trigger: String,
+    dedupe_key: Option<String>,
+    by: Option<String>,
+}
+
+impl RunToQueue {
+    fn from(r: &NewRun<'_>) -> RunToQueue {
+        RunToQueue {
+            bot: r.bot.to_string(),
+            version: r.version.to_string(),
+            concurrency: r.concurrency,
+            document_id: r.document_id,
+            trigger: r.trigger.to_string(),
+            dedupe_key: r.dedupe_key.clone(),
+            by: r.by.map(str::to_string),
+        }
+    }
+    fn new_run(&self) -> NewRun<'_> {
+        NewRun {
+            bot: &self.bot,
+            version: &self.version,
+            concurrency: self.concurrency,
+            document_id: self.document_id,
+            trigger: &self.trigger,
+            dedupe_key: self.dedupe_key.clone(),
+            by: self.by.as_deref(),
+        }
+    }
+}
+
 impl Store {
     /// Records a batch as split: its own reading (status `split`, no classification) and, in the
     /// same transaction, one document per part with its pages, each queued for classification.
@@ -54,7 +97,7 @@ impl Store {
     /// parts exist once (their intake keys name the batch and the part). False when the lease
     /// was lost.
     pub async fn finish_split(&self, job: &Job, pages: &[Page], parts: &[NewPart<'_>], dropped: &str) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.redo_tx().await?;
         // First: a daemon whose lease ran out must not try to record parts another one made.
         if !Store::complete(&mut tx, job).await? {
             return Ok(false);
@@ -131,27 +174,46 @@ impl Store {
 
     /// Records the extraction and, when the document was read, queues its classification; all
     /// only while `job` is still this daemon's. False when the lease was lost (nothing changes).
+    /// Rides in the next group commit of the pipeline's writes.
     pub async fn finish_extraction(&self, job: &Job, result: Extraction<'_>) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
-        match result {
-            Extraction::Read { media_type, pages, einvoice, tables } => {
-                Store::save_extraction(&mut tx, job.document_id, media_type, pages, einvoice, tables).await?;
-                Store::enqueue(&mut tx, job.document_id, Stage::Classify).await?;
-            }
+        let job = job.clone();
+        let result = Arc::new(match result {
+            Extraction::Read { media_type, pages, einvoice, tables } => Read::Pages {
+                media_type: media_type.to_string(),
+                pages: pages.to_vec(),
+                einvoice: einvoice.cloned(),
+                tables: tables.to_vec(),
+            },
             Extraction::Unreadable { media_type, reason } => {
-                Store::save_unreadable(&mut tx, job.document_id, media_type, reason).await?;
+                Read::Unreadable { media_type: media_type.map(str::to_string), reason: reason.to_string() }
             }
-        }
-        if !Store::complete(&mut tx, job).await? {
-            return Ok(false);
-        }
-        tx.commit().await?;
-        Ok(true)
+        });
+        let done = self.redo_batch.write(move |c| {
+            let (job, result) = (job.clone(), result.clone());
+            Box::pin(async move {
+                // First: nothing of a job whose lease was lost is written.
+                if !Store::complete(c, &job).await.map_err(|e| e.0)? {
+                    return Ok(false);
+                }
+                match &*result {
+                    Read::Pages { media_type, pages, einvoice, tables } => {
+                        Store::save_extraction(c, job.document_id, media_type, pages, einvoice.as_ref(), tables).await
+                            .map_err(|e| e.0)?;
+                        Store::enqueue(c, job.document_id, Stage::Classify).await.map_err(|e| e.0)?;
+                    }
+                    Read::Unreadable { media_type, reason } => {
+                        Store::save_unreadable(c, job.document_id, media_type.as_deref(), reason).await.map_err(|e| e.0)?;
+                    }
+                }
+                Ok(true)
+            })
+        });
+        Ok(done.await?)
     }
 
     /// Records the classification and queues `runs` (the bots a recognised document triggers),
     /// only while `job` is still this daemon's. The number of runs queued, or None when the
-    /// lease was lost.
+    /// lease was lost. Rides in the next group commit of the pipeline's writes.
     pub async fn finish_classification(
         &self,
         job: &Job,
@@ -159,22 +221,29 @@ impl Store {
         version: Option<&str>,
         runs: &[NewRun<'_>],
     ) -> Result<Option<usize>> {
-        let mut tx = self.write_tx().await?;
-        Store::save_outcome(&mut tx, job.document_id, outcome, version, "clerk").await?;
-        let mut queued = 0;
-        for run in runs {
-            queued += Store::enqueue_run(&mut tx, run).await?.is_some() as usize;
-        }
-        if !Store::complete(&mut tx, job).await? {
-            return Ok(None);
-        }
-        tx.commit().await?;
-        Ok(Some(queued))
+        let job = job.clone();
+        let (outcome, version) = (Arc::new(outcome.clone()), version.map(str::to_string));
+        let runs: Arc<Vec<RunToQueue>> = Arc::new(runs.iter().map(RunToQueue::from).collect());
+        let queued = self.redo_batch.write(move |c| {
+            let (job, outcome, version, runs) = (job.clone(), outcome.clone(), version.clone(), runs.clone());
+            Box::pin(async move {
+                if !Store::complete(c, &job).await.map_err(|e| e.0)? {
+                    return Ok(None);
+                }
+                Store::save_outcome(c, job.document_id, &outcome, version.as_deref(), "clerk").await.map_err(|e| e.0)?;
+                let mut queued = 0;
+                for run in runs.iter() {
+                    queued += Store::enqueue_run(c, &run.new_run()).await.map_err(|e| e.0)?.is_some() as usize;
+                }
+                Ok(Some(queued))
+            })
+        });
+        Ok(queued.await?)
     }
 
     /// Gives up on a job's document: an unreadable exception with `reason`.
     pub async fn give_up(&self, job: &Job, reason: &str) -> Result<()> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.redo_tx().await?;
         Store::save_unreadable(&mut tx, job.document_id, None, reason).await?;
         if Store::complete(&mut tx, job).await? {
             tx.commit().await?;

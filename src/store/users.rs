@@ -2,7 +2,7 @@
 
 use super::{now, now_ms, time_of, Result, Store};
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 /// Who a token or session stands for.
 #[derive(Debug, Clone)]
@@ -173,8 +173,8 @@ impl Store {
         Ok(UserChanged::Done)
     }
 
-    async fn enabled_admins(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0").fetch_one(&mut **tx).await?;
+    async fn enabled_admins(tx: &mut AnyConnection) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0").fetch_one(&mut *tx).await?;
         Ok(row.get(0))
     }
 

@@ -7,7 +7,7 @@
 use super::{Result, Store};
 use crate::shutdown::Shutdown;
 use sqlx::postgres::PgListener;
-use sqlx::{Any, Transaction};
+use sqlx::AnyConnection;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -19,6 +19,16 @@ const CHANNEL: &str = "clerk";
 pub(super) enum Work {
     Jobs,
     Runs,
+}
+
+impl Work {
+    /// The notification's payload.
+    fn as_str(self) -> &'static str {
+        match self {
+            Work::Jobs => "jobs",
+            Work::Runs => "runs",
+        }
+    }
 }
 
 /// The loops a notification wakes.
@@ -37,18 +47,27 @@ impl Wakers {
 
 impl Store {
     /// Tells every daemon, at commit, that there is `work` to claim.
-    pub(super) async fn notify(tx: &mut Transaction<'_, Any>, work: Work) -> Result<()> {
+    pub(super) async fn notify(tx: &mut AnyConnection, work: Work) -> Result<()> {
         if tx.backend_name() == "PostgreSQL" {
-            let what = match work {
-                Work::Jobs => "jobs",
-                Work::Runs => "runs",
-            };
-            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(what).execute(&mut **tx).await?;
+            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(work.as_str()).execute(&mut *tx).await?;
         }
         Ok(())
     }
 
-    pub(super) async fn notify_work(tx: &mut Transaction<'_, Any>) -> Result<()> {
+    /// `insert` (an `INSERT … RETURNING …` that makes `work`) as a statement that also tells
+    /// every daemon, at commit, when it inserted a row: on PostgreSQL the notification rides in
+    /// the same statement, a round trip fewer per job than a `NOTIFY` of its own.
+    pub(super) fn announcing(tx: &AnyConnection, insert: &str, work: Work) -> String {
+        match tx.backend_name() {
+            "PostgreSQL" => format!(
+                "WITH made AS ({insert}) SELECT made.* FROM made CROSS JOIN (SELECT pg_notify('{CHANNEL}', '{}')::text) announced",
+                work.as_str()
+            ),
+            _ => insert.to_string(),
+        }
+    }
+
+    pub(super) async fn notify_work(tx: &mut AnyConnection) -> Result<()> {
         Store::notify(tx, Work::Jobs).await?;
         Store::notify(tx, Work::Runs).await
     }

@@ -2,13 +2,15 @@
 //! baseline in the same run (real `clerk serve` processes, the machine's PostgreSQL, the
 //! legacy-erp simulator on loopback):
 //!   1. one daemon on SQLite vs one on PostgreSQL: documents/s (400 distinct text documents
-//!      dropped at once, until every one is classified), runs/s (1,000 one-step runs against the
-//!      ERP answering at once), and claim latency (in process: claiming one ready job);
+//!      dropped at once, until every one is classified; the median of 9 alternated rounds, with the CPU time per document),
+//!      runs/s (1,000 one-step runs against the ERP answering at once; 3 rounds), and claim
+//!      latency (in process: claiming one ready job);
 //!   2. 1, 2 and 3 daemons on PostgreSQL against an ERP answering in 50 ms, each daemon running
 //!      at most 8 runs at once: runs/s, against N × one daemon's (target ≥ 0.8·N);
 //!   3. idle CPU over 30 s of a daemon on PostgreSQL (waiting on LISTEN) beside one on SQLite.
 //!
-//! Pass section numbers to run only some: `cargo bench --bench shared -- 1`. The PostgreSQL
+//! Pass section numbers to run only some: `cargo bench --bench shared -- 1`; set
+//! `CLERK_BENCH_BIN` to measure another build's `clerk` (a baseline) with the same bench. The PostgreSQL
 //! server is `CLERK_TEST_POSTGRES` (default postgres://postgres@127.0.0.1:5432/test); each
 //! measurement gets a database of its own, dropped after.
 
@@ -80,6 +82,12 @@ fn erp_answering_in(dir: &Path, slow_ms: u64) -> (Proc, String) {
     start_erp(dir, &["--slow-ms", &slow_ms.to_string()])
 }
 
+/// The `clerk` this bench starts: this build's, or `CLERK_BENCH_BIN` (to measure another build
+/// against this one in the same script).
+fn clerk_binary() -> String {
+    std::env::var("CLERK_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_clerk").to_string())
+}
+
 /// One `clerk serve` on folders of its own, storing at `store` (None: SQLite in its folder).
 struct Node {
     dir: tempfile::TempDir,
@@ -91,7 +99,7 @@ impl Node {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
         let log = std::fs::File::create(dir.path().join("clerk.log")).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_clerk"));
+        let mut cmd = Command::new(clerk_binary());
         cmd.args(["serve", "--definitions"])
             .arg(definitions)
             .current_dir(dir.path())
@@ -158,39 +166,117 @@ async fn runs_done(store: &Store, n: usize) {
     }
 }
 
-/// Documents/s, runs/s and claim latency of one daemon on `store`.
-async fn one_daemon(store: Option<&str>, erp: &str) -> (f64, f64) {
+/// How fast one daemon went, and the CPU time the whole machine spent per item meanwhile (the
+/// daemon, its database server, its readers): the steadier figure of the two where the
+/// machine's pace moves from run to run.
+#[derive(Clone, Copy)]
+struct Pace {
+    per_s: f64,
+    cpu_ms: f64,
+}
+
+/// The machine's busy and total CPU time so far, in jiffies (`/proc/stat`).
+fn cpu_jiffies() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap();
+    let v: Vec<f64> = stat.lines().next().unwrap().split_whitespace().skip(1).map(|x| x.parse().unwrap()).collect();
+    let idle = v[3] + v[4];
+    (v.iter().sum::<f64>() - idle, v.iter().sum())
+}
+
+/// Times `work` over `n` items: items/s and CPU ms per item.
+async fn pace(n: usize, work: impl std::future::Future<Output = ()>) -> Pace {
+    let jiffy_ms = 1000.0 / 100.0; // USER_HZ
+    let (busy0, _) = cpu_jiffies();
+    let start = Instant::now();
+    work.await;
+    let secs = start.elapsed().as_secs_f64();
+    let (busy1, _) = cpu_jiffies();
+    Pace { per_s: n as f64 / secs, cpu_ms: (busy1 - busy0) * jiffy_ms / n as f64 }
+}
+
+/// One fresh daemon on `store`: `n` distinct small texts, written whole and renamed into its
+/// inbox at once, until every one is classified.
+async fn documents(store: Option<&str>, erp: &str, n: usize) -> Pace {
+    let (defs, _) = definitions();
+    let node = Node::start(store, defs.path(), erp);
+    let db = Store::open_at(&node.location(store)).await.unwrap();
+    let staging = node.dir.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    for i in 0..n {
+        std::fs::write(staging.join(format!("note-{i}.txt")), format!("Delivery note {i}\nOrder {}\n", 50_000 + i)).unwrap();
+    }
+    pace(n, async {
+        for i in 0..n {
+            let name = format!("note-{i}.txt");
+            std::fs::rename(staging.join(&name), node.inbox().join(&name)).unwrap();
+        }
+        loop {
+            let counts = db.count_by_status().await.unwrap();
+            let total: i64 = counts.values().sum();
+            let busy = counts.get("received").copied().unwrap_or(0) + counts.get("extracted").copied().unwrap_or(0);
+            if total >= n as i64 && busy == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+}
+
+/// One fresh daemon on `store`: `n` one-step runs queued at once, the ERP answering at once.
+async fn runs(store: Option<&str>, erp: &str, n: usize) -> Pace {
     let (defs, bot) = definitions();
     let node = Node::start(store, defs.path(), erp);
     let db = Store::open_at(&node.location(store)).await.unwrap();
-    // Documents: distinct small texts, written whole and renamed in, all at once.
-    let n_docs = 400;
-    let staging = node.dir.path().join("staging");
-    std::fs::create_dir_all(&staging).unwrap();
-    for i in 0..n_docs {
-        std::fs::write(staging.join(format!("note-{i}.txt")), format!("Delivery note {i}\nOrder {}\n", 50_000 + i)).unwrap();
+    pace(n, async {
+        queue_runs(&db, &bot, n).await;
+        runs_done(&db, n).await;
+    })
+    .await
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+}
+
+/// "median (lowest–highest)".
+fn summary(v: &[f64], digits: usize) -> String {
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!("{:.digits$} ({lo:.digits$}–{hi:.digits$})", median(v.to_vec()))
+}
+
+/// `rounds` paired measurements, SQLite then PostgreSQL (a fresh database each) in each round,
+/// so a slow spell of the machine weighs on both alike; prints the table rows: the pace, each
+/// round's ratio, and CPU per item.
+async fn alternated<F, Fut>(rounds: usize, what: &str, item: &str, measure: F)
+where
+    F: Fn(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Pace>,
+{
+    let (mut sqlite, mut pg) = (vec![], vec![]);
+    for round in 0..rounds {
+        sqlite.push(measure(None).await);
+        let db = Database::create(&format!("one{round}"));
+        pg.push(measure(Some(db.url.clone())).await);
     }
-    let start = Instant::now();
-    for i in 0..n_docs {
-        let name = format!("note-{i}.txt");
-        std::fs::rename(staging.join(&name), node.inbox().join(&name)).unwrap();
-    }
-    loop {
-        let counts = db.count_by_status().await.unwrap();
-        let total: i64 = counts.values().sum();
-        let busy = counts.get("received").copied().unwrap_or(0) + counts.get("extracted").copied().unwrap_or(0);
-        if total >= n_docs as i64 && busy == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let docs_per_s = n_docs as f64 / start.elapsed().as_secs_f64();
-    let n_runs = 1000;
-    let start = Instant::now();
-    queue_runs(&db, &bot, n_runs).await;
-    runs_done(&db, n_runs).await;
-    let runs_per_s = n_runs as f64 / start.elapsed().as_secs_f64();
-    (docs_per_s, runs_per_s)
+    let per_s = |v: &[Pace]| v.iter().map(|p| p.per_s).collect::<Vec<_>>();
+    let cpu = |v: &[Pace]| v.iter().map(|p| p.cpu_ms).collect::<Vec<_>>();
+    let ratio = |a: Vec<f64>, b: Vec<f64>| a.iter().zip(&b).map(|(a, b)| b / a).collect::<Vec<_>>();
+    println!(
+        "| {what}/s ({rounds} rounds) | {} | {} | **{}×** |",
+        summary(&per_s(&sqlite), 0),
+        summary(&per_s(&pg), 0),
+        summary(&ratio(per_s(&sqlite), per_s(&pg)), 2)
+    );
+    println!(
+        "| … CPU per {item}, the whole machine | {} ms | {} ms | {}× |",
+        summary(&cpu(&sqlite), 2),
+        summary(&cpu(&pg), 2),
+        summary(&ratio(cpu(&sqlite), cpu(&pg)), 2)
+    );
 }
 
 /// p50 and p95 of claiming one ready job (the daemon's own claim, in process), in ms.
@@ -222,17 +308,20 @@ async fn claim_latency(store: Option<&str>) -> (f64, f64) {
     (took[n / 2], took[n * 95 / 100])
 }
 
+/// Rounds of each measure of section 1: one daemon's pace moves by a fifth from run to run on
+/// this machine, so one round's ratio says little and the median of several says it.
+const ROUNDS: usize = 9;
+
 async fn backends() {
     let erp_dir = tempfile::tempdir().unwrap();
     let (_erp, erp) = erp_answering_in(erp_dir.path(), 0);
-    println!("## 1. one daemon: SQLite vs PostgreSQL\n");
+    println!("## 1. one daemon: SQLite vs PostgreSQL (alternated rounds: median (lowest–highest))\n");
     println!("| measure | SQLite | PostgreSQL | PostgreSQL / SQLite |\n|---|---|---|---|");
-    let (sqlite_docs, sqlite_runs) = one_daemon(None, &erp).await;
-    let pg = Database::create("one");
-    let (pg_docs, pg_runs) = one_daemon(Some(&pg.url), &erp).await;
-    drop(pg);
-    println!("| documents/s (400 texts dropped at once, until classified) | {sqlite_docs:.0} | {pg_docs:.0} | {:.2}× |", pg_docs / sqlite_docs);
-    println!("| runs/s (1,000 one-step runs, ERP answering at once) | {sqlite_runs:.0} | {pg_runs:.0} | {:.2}× |", pg_runs / sqlite_runs);
+    let erp = &erp;
+    let what = "documents (400 texts dropped at once, until classified)";
+    alternated(ROUNDS, what, "document", |url| async move { documents(url.as_deref(), erp, 400).await }).await;
+    let what = "runs (1,000 one-step runs, ERP answering at once)";
+    alternated(3, what, "run", |url| async move { runs(url.as_deref(), erp, 1000).await }).await;
     let (s50, s95) = claim_latency(None).await;
     let pg = Database::create("claim");
     let (p50, p95) = claim_latency(Some(&pg.url)).await;
@@ -284,3 +373,4 @@ fn idle() {
     println!("| SQLite | {:.2}% of one core |", pct(on_sqlite.cpu_seconds() - sqlite0));
     println!();
 }
+
