@@ -174,28 +174,17 @@ impl Store {
         doc: &NewDocument,
         refused: Option<&str>,
     ) -> Result<IntakeResult> {
-        // A key taken before is found by the insert's conflict, below.
-        let first: Option<i64> = match refused {
-            Some(_) => None,
-            None => {
-                sqlx::query_scalar(
-                    "SELECT id FROM documents WHERE sha256 = $1 AND duplicate_of IS NULL ORDER BY id LIMIT 1",
-                )
-                .bind(&doc.sha256)
-                .fetch_optional(&mut *tx)
-                .await?
-            }
-        };
-        let status = match (refused, first) {
-            (Some(_), _) => DocumentStatus::Exception,
-            (None, Some(_)) => DocumentStatus::Duplicate,
-            (None, None) => DocumentStatus::Received,
-        };
         let t = now();
-        // A key recorded meanwhile (another daemon took the same file of a shared folder) wins.
-        let id: Option<i64> = sqlx::query_scalar(
+        // One statement: the first document of the same content, if any, makes this one its
+        // duplicate. A key recorded before (another daemon took the same file of a shared
+        // folder) wins: the insert's conflict finds it.
+        let inserted = sqlx::query(
             "INSERT INTO documents (source, original_name, original_path, intake_key, sha256, size, media_type, status, duplicate_of, received_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (intake_key) DO NOTHING RETURNING id",
+             SELECT $1, $2, $3, $4, $5, $6, $7, CASE WHEN $8 THEN $9 WHEN first.id IS NULL THEN $10 ELSE $11 END, first.id, $12, $12
+             FROM (SELECT 1 AS one) one
+             LEFT JOIN (SELECT id FROM documents WHERE sha256 = $5 AND duplicate_of IS NULL ORDER BY id LIMIT 1) first ON NOT $8
+             WHERE true
+             ON CONFLICT (intake_key) DO NOTHING RETURNING id, duplicate_of",
         )
         .bind(&doc.source)
         .bind(&doc.original_name)
@@ -204,14 +193,17 @@ impl Store {
         .bind(&doc.sha256)
         .bind(doc.size as i64)
         .bind(&doc.media_type)
-        .bind(status)
-        .bind(first)
-        .bind(&t)
+        .bind(refused.is_some())
+        .bind(DocumentStatus::Exception)
+        .bind(DocumentStatus::Received)
+        .bind(DocumentStatus::Duplicate)
         .bind(&t)
         .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .next();
+        .await?
+        .into_iter()
+        .next();
+        let id = inserted.as_ref().map(|r| r.get::<i64, _>(0));
+        let first: Option<i64> = inserted.and_then(|r| r.get(1));
         let Some(id) = id else {
             let id = sqlx::query_scalar("SELECT id FROM documents WHERE intake_key = $1")
                 .bind(&doc.intake_key)
