@@ -185,7 +185,7 @@ pub async fn take(store: &Store, source: &str, path: &Path, limits: &crate::read
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Taken::Skipped("vanished")),
         Err(e) => return Err(anyhow::anyhow!("cannot open {shown}: {e}")),
     };
-    let stored = store.blobs.put(file).await?;
+    let (stored, original) = store.blobs.put_for_record(file).await?;
     // A writer that was still appending shows as a size or mtime change: take it later, whole.
     match std::fs::symlink_metadata(path) {
         Ok(after)
@@ -211,7 +211,7 @@ pub async fn take(store: &Store, source: &str, path: &Path, limits: &crate::read
         size: stored.size,
         media_type: media_type.map(str::to_string),
     };
-    let result = store.record_intake(&doc).await?;
+    let result = store.record_taken(&doc, original).await?;
     remove_taken(path, &shown);
     Ok(Taken::Stored(result))
 }

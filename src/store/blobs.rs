@@ -18,6 +18,39 @@ pub struct Blobs {
     shared: Option<AnyPool>,
 }
 
+/// A small original kept on disk but not yet in the shared database (see
+/// [`Blobs::put_for_record`]): its hash and bytes, or nothing left to do.
+#[derive(Clone, Default)]
+pub struct Unshared(pub(super) Option<(String, Vec<u8>)>);
+
+impl Unshared {
+    /// Keeps it in the shared database, in the caller's transaction.
+    pub(super) async fn share(&self, c: &mut sqlx::AnyConnection) -> sqlx::Result<()> {
+        match &self.0 {
+            Some((sha256, bytes)) => share_small(c, sha256, bytes).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// A blob smaller than a chunk: the chunk and the row in one statement, one round trip (most
+/// documents are far smaller than a chunk). Known already: both inserts do nothing but mark it
+/// seen, so a retention pass leaves it (see `Store::drop_blob`).
+async fn share_small(c: &mut sqlx::AnyConnection, sha256: &str, bytes: &[u8]) -> sqlx::Result<()> {
+    sqlx::query(
+        "WITH chunk AS (INSERT INTO blob_chunks (sha256, n, bytes) VALUES ($1, 0, $3) ON CONFLICT DO NOTHING)
+         INSERT INTO blobs (sha256, size, bytes, seen) VALUES ($1, $2, $4, $5) ON CONFLICT (sha256) DO UPDATE SET seen = $5",
+    )
+    .bind(sha256)
+    .bind(bytes.len() as i64)
+    .bind(bytes)
+    .bind(Vec::<u8>::new())
+    .bind(super::now_ms())
+    .execute(c)
+    .await
+    .map(|_| ())
+}
+
 #[derive(Clone)]
 pub struct Stored {
     pub sha256: String,
@@ -110,6 +143,24 @@ impl Blobs {
         Ok(stored)
     }
 
+    /// Stores what `reader` gives on disk only, for a caller that records the document naming
+    /// it next ([`Store::record_taken`]): a small original's row then rides in that record's
+    /// transaction, a round trip and a commit fewer per file. A large one is shared at once.
+    pub async fn put_for_record(&self, reader: impl Read + Send + 'static) -> std::io::Result<(Stored, Unshared)> {
+        let this = self.clone();
+        let stored = tokio::task::spawn_blocking(move || this.write_local(reader)).await??;
+        if self.shared.is_none() {
+            return Ok((stored, Unshared(None)));
+        }
+        if stored.size >= CHUNK as u64 {
+            self.share(&stored).await?;
+            return Ok((stored, Unshared(None)));
+        }
+        let bytes = tokio::fs::read(self.local(&stored.sha256)).await?;
+        let unshared = Unshared(Some((stored.sha256.clone(), bytes)));
+        Ok((stored, unshared))
+    }
+
     pub async fn put_bytes(&self, bytes: &[u8]) -> std::io::Result<Stored> {
         let stored = self.write_local(bytes)?;
         self.share(&stored).await?;
@@ -120,22 +171,9 @@ impl Blobs {
     async fn share(&self, stored: &Stored) -> std::io::Result<()> {
         let Some(db) = &self.shared else { return Ok(()) };
         if stored.size < CHUNK as u64 {
-            // One chunk: the chunk and the row in one statement, one round trip (most documents
-            // are far smaller than a chunk). Known already: both inserts do nothing.
             let bytes = tokio::fs::read(self.local(&stored.sha256)).await?;
-            sqlx::query(
-                "WITH chunk AS (INSERT INTO blob_chunks (sha256, n, bytes) VALUES ($1, 0, $3) ON CONFLICT DO NOTHING)
-                 INSERT INTO blobs (sha256, size, bytes, seen) VALUES ($1, $2, $4, $5) ON CONFLICT (sha256) DO UPDATE SET seen = $5",
-            )
-            .bind(&stored.sha256)
-            .bind(stored.size as i64)
-            .bind(bytes)
-            .bind(Vec::<u8>::new())
-            .bind(super::now_ms())
-            .execute(db)
-            .await
-            .map_err(std::io::Error::other)?;
-            return Ok(());
+            let mut c = db.acquire().await.map_err(std::io::Error::other)?;
+            return share_small(&mut c, &stored.sha256, &bytes).await.map_err(std::io::Error::other);
         }
         // Found: marked seen, so a retention pass leaves it (see `Store::drop_blob`).
         let known: Vec<i64> = sqlx::query_scalar("UPDATE blobs SET seen = $2 WHERE sha256 = $1 RETURNING size")

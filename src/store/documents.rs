@@ -151,6 +151,22 @@ impl Store {
         self.record(doc, None).await
     }
 
+    /// Records a file taken from a source whose original [`Blobs::put_for_record`] kept on disk:
+    /// the original's row (PostgreSQL) commits with the document's.
+    ///
+    /// [`Blobs::put_for_record`]: super::blobs::Blobs::put_for_record
+    pub async fn record_taken(&self, doc: &NewDocument, original: super::blobs::Unshared) -> Result<IntakeResult> {
+        let doc = std::sync::Arc::new(doc.clone());
+        let recorded = self.batch.write(move |c| {
+            let (doc, original) = (doc.clone(), original.clone());
+            Box::pin(async move {
+                original.share(c).await?;
+                Store::record_in(c, &doc, None).await.map_err(|e| e.0)
+            })
+        });
+        Ok(recorded.await?)
+    }
+
     /// Records something that arrived but is not a document (a symlink, a folder) as an
     /// unreadable exception at once, so an agent sees it.
     pub async fn record_refused(&self, doc: &NewDocument, reason: &str) -> Result<IntakeResult> {
