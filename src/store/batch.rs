@@ -1,6 +1,7 @@
 //! Group commit for small writes. Committing is what a write costs (SQLite: about 100 µs here, a
-//! statement inside a transaction about 3 µs; PostgreSQL: a WAL flush), and the runner's journal makes several small
-//! writes per run from many runs at once. Each write is queued to one task that runs whatever has
+//! statement inside a transaction about 3 µs; PostgreSQL: a round trip each for `BEGIN` and
+//! `COMMIT`, and a WAL flush), and the runner's journal, the intake and the pipeline's stages
+//! make small writes from many tasks at once. Each write is queued to one task that runs whatever has
 //! queued up as one transaction and answers every caller only after the commit, so each write is
 //! exactly as durable as if it had committed alone.
 //!

@@ -3,8 +3,10 @@
 //! real name.
 //!
 //! With a PostgreSQL store every daemon must read every blob, so each is also kept in the
-//! database (`blobs` table) before the document that names it is recorded; the folder is then
-//! this daemon's cache, filled from the database on a miss. Readers always get a local file.
+//! database (`blobs` table) before the document that names it is recorded, or in the same
+//! transaction; the folder is then this daemon's cache, filled from the database on a miss.
+//! Readers always get a local file. Blob rows commit without waiting for the disk (the store's
+//! `redo` pool): the record naming one waits, and takes it with it.
 
 use sha2::{Digest, Sha256};
 use sqlx::AnyPool;

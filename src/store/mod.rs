@@ -110,7 +110,8 @@ pub struct Store {
     /// same pool as reads.
     writer: AnyPool,
     /// Writes whose loss costs only work done again: a job's claim, its lease, a stage's results
-    /// (lost, the job's lease runs out and the stage runs again; it reads the same original).
+    /// (lost, the job's lease runs out and the stage runs again; it reads the same original), an
+    /// original's row in the database (the record naming it comes after, or it is taken again).
     /// PostgreSQL commits them without waiting for the WAL flush (`synchronous_commit = off`, a
     /// disk write per commit otherwise): a crash of the database server may lose the last of
     /// them, never leave half of one, and any later write that does wait flushes them too — so
@@ -210,6 +211,7 @@ impl Store {
                     .await
                     .with_context(|| format!("cannot connect to the store {}", redact(&url)))?;
                 migrations::run(backend, &pool).await?;
+                // Per daemon: 10 + 8 connections and the one that listens.
                 let redo = AnyPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(30))
