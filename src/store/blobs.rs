@@ -139,9 +139,11 @@ impl Blobs {
 
     /// Stores what `reader` gives (a file being taken), hashing it on the way.
     pub async fn put(&self, reader: impl Read + Send + 'static) -> std::io::Result<Stored> {
-        let this = self.clone();
-        let stored = tokio::task::spawn_blocking(move || this.write_local(reader)).await??;
-        self.share(&stored).await?;
+        let (stored, unshared) = self.put_for_record(reader).await?;
+        if let (Some(db), Some(_)) = (&self.shared, &unshared.0) {
+            let mut c = db.acquire().await.map_err(std::io::Error::other)?;
+            unshared.share(&mut c).await.map_err(std::io::Error::other)?;
+        }
         Ok(stored)
     }
 

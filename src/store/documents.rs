@@ -148,7 +148,7 @@ pub struct ClassifyInput {
 impl Store {
     /// Records a file taken from a source, in one transaction with its first job.
     pub async fn record_intake(&self, doc: &NewDocument) -> Result<IntakeResult> {
-        self.record(doc, None).await
+        self.record(doc, None, Default::default()).await
     }
 
     /// Records a file taken from a source whose original [`Blobs::put_for_record`] kept on disk:
@@ -156,29 +156,25 @@ impl Store {
     ///
     /// [`Blobs::put_for_record`]: super::blobs::Blobs::put_for_record
     pub async fn record_taken(&self, doc: &NewDocument, original: super::blobs::Unshared) -> Result<IntakeResult> {
-        let doc = std::sync::Arc::new(doc.clone());
-        let recorded = self.batch.write(move |c| {
-            let (doc, original) = (doc.clone(), original.clone());
-            Box::pin(async move {
-                original.share(c).await?;
-                Store::record_in(c, &doc, None).await.map_err(|e| e.0)
-            })
-        });
-        Ok(recorded.await?)
+        self.record(doc, None, original).await
     }
 
     /// Records something that arrived but is not a document (a symlink, a folder) as an
     /// unreadable exception at once, so an agent sees it.
     pub async fn record_refused(&self, doc: &NewDocument, reason: &str) -> Result<IntakeResult> {
-        self.record(doc, Some(reason)).await
+        self.record(doc, Some(reason), Default::default()).await
     }
 
-    /// In the next group commit: sources take several files at once.
-    async fn record(&self, doc: &NewDocument, refused: Option<&str>) -> Result<IntakeResult> {
+    /// In the next group commit (sources take several files at once), with the original's row
+    /// when it is not in the shared database yet.
+    async fn record(&self, doc: &NewDocument, refused: Option<&str>, original: super::blobs::Unshared) -> Result<IntakeResult> {
         let (doc, refused) = (std::sync::Arc::new(doc.clone()), refused.map(str::to_string));
         let recorded = self.batch.write(move |c| {
-            let (doc, refused) = (doc.clone(), refused.clone());
-            Box::pin(async move { Store::record_in(c, &doc, refused.as_deref()).await.map_err(|e| e.0) })
+            let (doc, refused, original) = (doc.clone(), refused.clone(), original.clone());
+            Box::pin(async move {
+                original.share(c).await?;
+                Store::record_in(c, &doc, refused.as_deref()).await.map_err(|e| e.0)
+            })
         });
         Ok(recorded.await?)
     }
