@@ -1,6 +1,8 @@
 //! The stages a document goes through after intake, each run as a leased job:
 //! `extract` (text layer / OCR) → `classify` (document type, fields, validation).
-//! A stage's results and the completion of its job commit in one transaction.
+//! A stage's results and the completion of its job commit in one transaction; an extraction's
+//! commit turns the job into the classify stage, leased to the worker that read the document,
+//! which classifies it at once with the text it just recorded.
 
 use crate::bots::routing;
 use crate::classify::{Classifier, Doc, Outcome};
@@ -9,7 +11,7 @@ use crate::definitions::Active;
 use crate::learn::{Learner, Suggestion};
 use crate::read::pool::{Outcome as ReadOutcome, Readers};
 use crate::shutdown::Shutdown;
-use crate::store::{ClassifyInput, Extraction, Job, Stage, Store};
+use crate::store::{ClassifyInput, Extracted, Extraction, Job, Stage, Store};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -51,9 +53,17 @@ impl crate::lease::Queue for Pipeline {
     async fn next_due_ms(&self) -> Option<i64> {
         self.store.next_due_ms().await.ok().flatten()
     }
-    async fn process(&self, job: Job, _stop: Shutdown) {
+    async fn process(&self, job: Job, stop: Shutdown) {
         // A stop reaches a job through its reader, which the daemon stops.
-        self.run(job).await
+        let Some((next, input)) = self.run(job, None).await else { return };
+        // The worker that read a document classifies it, unless the daemon is stopping.
+        if stop.is_requested() {
+            if let Err(e) = self.store.release(&next).await {
+                tracing::warn!(error = %e, "cannot give the classify job back; it runs when its lease runs out");
+            }
+            return;
+        }
+        self.run(next, Some(input)).await;
     }
 }
 
@@ -62,39 +72,43 @@ impl Pipeline {
         self.active.read().expect("definitions lock").clone()
     }
 
-    /// Runs one claimed job to completion or to a retry.
+    /// Runs one claimed job to completion or to a retry; `input` is the document's row as the
+    /// extraction that leased this classify job wrote it. Returns the next stage when this one
+    /// leased it to the same worker.
     #[tracing::instrument(skip_all, fields(doc_id = job.document_id, stage = job.stage.as_str(), attempt = job.attempts))]
-    pub async fn run(&self, job: Job) {
+    async fn run(&self, job: Job, input: Option<ClassifyInput>) -> Option<(Job, ClassifyInput)> {
         if job.attempts > MAX_ATTEMPTS {
             self.give_up(
                 &job,
                 "clerk failed to process it repeatedly (the daemon may have crashed on it); see the logs",
             )
             .await;
-            return;
+            return None;
         }
         let started = std::time::Instant::now();
         let result = match job.stage {
             Stage::Extract => self.extract(&job).await,
-            Stage::Classify => self.classify(&job).await,
+            Stage::Classify => self.classify(&job, input).await.map(|()| None),
         };
         crate::metrics::observe(
             "clerk_stage_duration_seconds",
             &[("stage", job.stage.as_str())],
             started.elapsed().as_secs_f64(),
         );
-        if let Err(e) = result {
-            let e = format!("{e:#}");
-            if job.attempts >= MAX_ATTEMPTS {
-                self.give_up(&job, &format!("processing failed {MAX_ATTEMPTS} times: {e}")).await;
-            } else {
-                let backoff = 500i64 << job.attempts.min(10);
-                tracing::warn!(error = %e, retry_in_ms = backoff, "stage failed, will retry");
-                if let Err(e) = self.store.retry_later(&job, &e, crate::store::now_ms() + backoff).await {
-                    tracing::error!(error = %e, "cannot reschedule job; its lease will expire and it will run again");
-                }
+        let e = match result {
+            Ok(next) => return next,
+            Err(e) => format!("{e:#}"),
+        };
+        if job.attempts >= MAX_ATTEMPTS {
+            self.give_up(&job, &format!("processing failed {MAX_ATTEMPTS} times: {e}")).await;
+        } else {
+            let backoff = 500i64 << job.attempts.min(10);
+            tracing::warn!(error = %e, retry_in_ms = backoff, "stage failed, will retry");
+            if let Err(e) = self.store.retry_later(&job, &e, crate::store::now_ms() + backoff).await {
+                tracing::error!(error = %e, "cannot reschedule job; its lease will expire and it will run again");
             }
         }
+        None
     }
 
     async fn give_up(&self, job: &Job, reason: &str) {
@@ -105,12 +119,10 @@ impl Pipeline {
         }
     }
 
-    async fn extract(&self, job: &Job) -> anyhow::Result<()> {
-        let (_, sha256, name) = self
-            .store
-            .document_text(job.document_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("document {} vanished", job.document_id))?;
+    /// Reads the document and records what it gave; the classify stage that follows, when this
+    /// worker goes on with it.
+    async fn extract(&self, job: &Job) -> anyhow::Result<Option<(Job, ClassifyInput)>> {
+        let (sha256, name) = (&job.sha256, &job.name);
         // A file from a source that splits batches is read with its barcodes and may be cut into
         // documents; a document cut from a batch is never cut again.
         let rule = match self.split.is_configured() {
@@ -120,7 +132,7 @@ impl Pipeline {
             },
             false => None,
         };
-        let path = self.store.blobs.path(&sha256).await?;
+        let path = self.store.blobs.path(sha256).await?;
         // Keep the lease alive while a long OCR runs.
         let heartbeat = {
             let (store, job) = (self.store.clone(), job.clone());
@@ -131,7 +143,7 @@ impl Pipeline {
                 }
             })
         };
-        let result = self.read_and_record(job, &path, &name, rule.as_ref()).await;
+        let result = self.read_and_record(job, &path, name, rule.as_ref()).await;
         heartbeat.abort();
         result
     }
@@ -142,47 +154,54 @@ impl Pipeline {
         path: &std::path::Path,
         name: &str,
         rule: Option<&crate::split::Rule>,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<(Job, ClassifyInput)>> {
         let outcome = match rule {
             Some(_) => self.readers.read_file_with_barcodes(path, name).await,
             None => self.readers.read_file(path, name).await,
         };
-        let finished = match outcome {
+        match outcome {
             ReadOutcome::Read(extracted) => {
                 let plan = rule
                     .filter(|_| crate::batches::cuttable(&extracted.media_type))
                     .map(|r| crate::split::plan(&extracted.pages, r))
                     .filter(|plan| !plan.is_whole(extracted.pages.len()));
                 match plan {
-                    Some(plan) => self.split(job, path, name, &extracted.media_type, &extracted.pages, &plan).await?,
+                    Some(plan) => {
+                        if self.split(job, path, name, &extracted.media_type, &extracted.pages, &plan).await? {
+                            // The parts' extract jobs are queued.
+                            self.wake.notify_one();
+                        }
+                        Ok(None)
+                    }
                     None => {
                         let (media_type, pages, einvoice, tables) =
                             (&extracted.media_type, &extracted.pages, extracted.einvoice.as_deref(), &extracted.tables);
-                        self.store.finish_extraction(job, Extraction::Read { media_type, pages, einvoice, tables }).await?
+                        let read = Extraction::Read { media_type, pages, einvoice, tables };
+                        match self.store.finish_extraction(job, read, LEASE_MS).await? {
+                            Extracted::Classify(next, input) => Ok(Some((next, input))),
+                            Extracted::Done | Extracted::Lost => Ok(None),
+                        }
                     }
                 }
             }
-            ReadOutcome::Unreadable(reason) => self.unreadable(job, path, name, &reason).await?,
+            ReadOutcome::Unreadable(reason) => self.unreadable(job, path, name, &reason).await.map(|_| None),
             ReadOutcome::Stopped => {
                 // Not read because the daemon is stopping: no attempt was made.
                 self.store.release(job).await?;
-                return Ok(());
+                Ok(None)
             }
             ReadOutcome::Failed(e) => anyhow::bail!(e),
             ReadOutcome::Image(_) | ReadOutcome::Part(_) => {
                 anyhow::bail!("the reader answered with something else than the document's text")
             }
-        };
-        if finished {
-            self.wake.notify_one();
         }
-        Ok(())
     }
 
     async fn unreadable(&self, job: &Job, path: &std::path::Path, name: &str, reason: &str) -> anyhow::Result<bool> {
         let head = head_of(path).await;
         let media_type = crate::read::sniff(&head, name);
-        let finished = self.store.finish_extraction(job, Extraction::Unreadable { media_type, reason }).await?;
+        let read = Extraction::Unreadable { media_type, reason };
+        let finished = !matches!(self.store.finish_extraction(job, read, LEASE_MS).await?, Extracted::Lost);
         if finished {
             crate::metrics::count("clerk_documents_processed_total", &[("outcome", "unreadable")]);
         }
@@ -226,12 +245,16 @@ impl Pipeline {
         Ok(finished)
     }
 
-    async fn classify(&self, job: &Job) -> anyhow::Result<()> {
-        let ClassifyInput { text, hint, einvoice } = self
-            .store
-            .classify_input(job.document_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("document {} vanished", job.document_id))?;
+    async fn classify(&self, job: &Job, input: Option<ClassifyInput>) -> anyhow::Result<()> {
+        let input = match input {
+            Some(input) => input,
+            None => self
+                .store
+                .classify_input(job.document_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("document {} vanished", job.document_id))?,
+        };
+        let ClassifyInput { text, hint, einvoice } = input;
         let active = self.active();
         let boxes =
             if active.classifier.uses_area() { self.store.document_boxes(job.document_id).await? } else { None };

@@ -105,7 +105,7 @@ async fn originals_in_postgresql_are_kept_in_chunks_and_read_back_whole() {
 async fn a_stage_whose_lease_was_lost_writes_nothing_beside_others_committed_together() {
     use clerk::classify::Outcome;
     use clerk::read::Page;
-    use clerk::store::{Extraction, NewDocument, Stage};
+    use clerk::store::{Extracted, Extraction, NewDocument, Stage};
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::create();
     for url in [None, Some(db.url.clone())] {
@@ -142,26 +142,28 @@ async fn a_stage_whose_lease_was_lost_writes_nothing_beside_others_committed_tog
         let (late_pages, again_pages, other_pages) = (page("late"), page("again"), page("other"));
         // All at once, so they share commits.
         let (lost, won, rest) = tokio::join!(
-            store.finish_extraction(&late, read(&late_pages)),
-            store.finish_extraction(&again, read(&again_pages)),
-            futures_util::future::join_all(others.iter().map(|j| store.finish_extraction(j, read(&other_pages)))),
+            store.finish_extraction(&late, read(&late_pages), 60_000),
+            store.finish_extraction(&again, read(&again_pages), 60_000),
+            futures_util::future::join_all(others.iter().map(|j| store.finish_extraction(j, read(&other_pages), 60_000))),
         );
-        assert!(!lost.unwrap(), "the late worker is told its lease was lost");
-        assert!(won.unwrap());
-        assert!(rest.into_iter().all(|r| r.unwrap()));
+        assert!(matches!(lost.unwrap(), Extracted::Lost), "the late worker is told its lease was lost");
+        // Each worker that recorded a reading holds its document's classify stage, with the text
+        // it wrote: nobody else can claim it.
+        let mut classify = vec![];
+        for (result, want) in std::iter::once((won.unwrap(), "again")).chain(rest.into_iter().map(|r| (r.unwrap(), "other"))) {
+            let Extracted::Classify(job, input) = result else { panic!("a recorded reading leases the classify stage") };
+            assert_eq!((job.stage, job.attempts, input.text.as_str()), (Stage::Classify, 1, want));
+            classify.push(job);
+        }
+        assert!(store.claim("c", 60_000).await.unwrap().is_none(), "no job is left for another worker");
         for (k, id) in ids.iter().enumerate() {
             let doc = store.document(*id).await.unwrap().unwrap();
             assert_eq!(doc.status.as_str(), "extracted", "document {k}");
             let want = if *id == late.document_id { "again" } else { "other" };
             assert_eq!(doc.text.as_deref(), Some(want), "document {k}: only the worker holding the lease wrote");
         }
-        // Classification the same way: each queued classify job once.
-        let mut classify = vec![];
-        while let Some(job) = store.claim("c", 60_000).await.unwrap() {
-            assert_eq!(job.stage, Stage::Classify);
-            classify.push(job);
-        }
         assert_eq!(classify.len(), ids.len(), "one classify job per document, none for the lost result");
+        // Classification the same way.
         let outcome = Outcome {
             doctype: Some("note".into()),
             fields: Default::default(),
@@ -177,5 +179,43 @@ async fn a_stage_whose_lease_was_lost_writes_nothing_beside_others_committed_tog
             let doc = store.document(*id).await.unwrap().unwrap();
             assert_eq!((doc.status.as_str(), doc.doctype.as_deref()), ("recognised", Some("note")));
         }
+    }
+}
+
+/// The worker that read a document goes on to classify it under a lease it took when it
+/// recorded the reading. On both backends: if that worker dies, the lease runs out and another
+/// worker claims the classify stage, and reads the text the first one recorded.
+#[tokio::test]
+async fn a_classify_stage_whose_worker_died_is_claimed_again_with_its_text() {
+    use clerk::read::Page;
+    use clerk::store::{Extracted, Extraction, NewDocument, Stage};
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create();
+    for url in [None, Some(db.url.clone())] {
+        let at = Location { url: url.clone(), data: dir.path().join(if url.is_some() { "pg" } else { "sqlite" }), blobs: None };
+        let store = Store::open_at(&at).await.unwrap();
+        let doc = NewDocument {
+            source: "test".into(),
+            original_name: "note.txt".into(),
+            original_path: "/in/note.txt".into(),
+            intake_key: "test|note".into(),
+            sha256: format!("{:064x}", 7),
+            size: 1,
+            media_type: Some("text/plain".into()),
+        };
+        store.record_intake(&doc).await.unwrap();
+        let read = store.claim("reader", 60_000).await.unwrap().unwrap();
+        assert_eq!((read.stage, read.sha256.as_str(), read.name.as_str()), (Stage::Extract, doc.sha256.as_str(), "note.txt"));
+        let pages = [Page { number: 1, text: "Delivery note 7".into(), ..Default::default() }];
+        // The classify lease it takes runs out at once: the worker died before classifying.
+        let read_pages = Extraction::Read { media_type: "text/plain", pages: &pages, einvoice: None, tables: &[] };
+        let Extracted::Classify(first, _) = store.finish_extraction(&read, read_pages, -1).await.unwrap() else {
+            panic!("a recorded reading leases the classify stage")
+        };
+        let again = store.claim("other", 60_000).await.unwrap().expect("the dead worker's classify stage is claimed again");
+        assert_eq!((again.id, again.stage, again.attempts), (first.id, Stage::Classify, 2));
+        let input = store.classify_input(again.document_id).await.unwrap().unwrap();
+        assert_eq!(input.text, "Delivery note 7");
+        assert!(store.claim("third", 60_000).await.unwrap().is_none(), "claimed once");
     }
 }

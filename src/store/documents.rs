@@ -250,9 +250,10 @@ impl Store {
         pages: &[Page],
         einvoice: Option<&crate::read::EInvoice>,
         tables: &[crate::read::office::Table],
-    ) -> Result<()> {
+    ) -> Result<ClassifyInput> {
         let text = pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\u{c}");
-        sqlx::query("DELETE FROM pages WHERE document_id = $1").bind(id).execute(&mut *tx).await?;
+        // A document is read once (its one extract job completes once; parts are new rows), so
+        // there are no pages to replace: a second reading would break the pages' primary key.
         for p in pages {
             sqlx::query(
                 "INSERT INTO pages (document_id, number, text, ocr, width, height, words, boxes, unread, barcodes, ink_ppm, turned) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -272,18 +273,19 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE documents SET status = 'extracted', media_type = $1, text = $2, pages = $3, ocr = $4, updated_at = $5, einvoice = $7, tables = $8 WHERE id = $6")
+        let hint: Option<String> = sqlx::query_scalar("UPDATE documents SET status = 'extracted', media_type = $1, text = $2, pages = $3, ocr = $4, updated_at = $5, einvoice = $7, tables = $8 WHERE id = $6 RETURNING doctype_hint")
             .bind(media_type)
-            .bind(text)
+            .bind(&text)
             .bind(pages.len() as i64)
             .bind(pages.iter().any(|p| p.ocr) as i64)
             .bind(now())
             .bind(id)
             .bind(einvoice.map(|e| serde_json::to_string(e).unwrap_or_default()))
             .bind((!tables.is_empty()).then(|| serde_json::to_string(tables).unwrap_or_default()))
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
-        Ok(())
+        // What the classify stage reads of the row, as just written.
+        Ok(ClassifyInput { text, hint, einvoice: einvoice.cloned() })
     }
 
     /// Stores a classification outcome; an exception outcome opens an exception item.

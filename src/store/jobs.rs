@@ -35,6 +35,10 @@ pub struct Job {
     pub stage: Stage,
     pub attempts: i64,
     pub owner: String,
+    /// The document's file in the blob store and its name, read with the claim: what
+    /// extraction opens.
+    pub sha256: String,
+    pub name: String,
 }
 
 impl Store {
@@ -52,6 +56,25 @@ impl Store {
         Ok(())
     }
 
+    /// Completes `job` by turning it into the document's next stage, leased to the same worker,
+    /// which goes on with it at once: no worker is woken for it, no claim is spent on it, and if
+    /// the worker dies the lease runs out and another claims it. None when the lease was lost
+    /// (the caller rolls back, as for [`Store::complete`]).
+    pub(super) async fn advance(tx: &mut AnyConnection, job: &Job, stage: Stage, lease_ms: i64) -> Result<Option<Job>> {
+        let advanced = sqlx::query(
+            "UPDATE jobs SET stage = $1, attempts = 1, lease_until = $2, last_error = NULL, updated_at = $3
+             WHERE id = $4 AND lease_owner = $5 AND state = 'running'",
+        )
+        .bind(stage.as_str())
+        .bind(now_ms() + lease_ms)
+        .bind(now())
+        .bind(job.id)
+        .bind(&job.owner)
+        .execute(&mut *tx)
+        .await?;
+        Ok((advanced.rows_affected() == 1).then(|| Job { stage, attempts: 1, ..job.clone() }))
+    }
+
     /// Claims the oldest ready job (queued and due, or running with an expired lease).
     pub async fn claim(&self, owner: &str, lease_ms: i64) -> Result<Option<Job>> {
         let now = now_ms();
@@ -62,7 +85,9 @@ impl Store {
                            UNION ALL
                            SELECT * FROM (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $4 ORDER BY id LIMIT 1{0}) expired
                          ) candidates ORDER BY id LIMIT 1)
-             RETURNING id, document_id, stage, attempts",
+             RETURNING id, document_id, stage, attempts,
+                       (SELECT sha256 FROM documents WHERE id = jobs.document_id),
+                       (SELECT original_name FROM documents WHERE id = jobs.document_id)",
             self.backend.skip_locked()
         );
         let row = sqlx::query(&sql)
@@ -81,6 +106,8 @@ impl Store {
                 stage: Stage::parse(r.get::<&str, _>(2))?,
                 attempts: r.get(3),
                 owner: owner.to_string(),
+                sha256: r.get(4),
+                name: r.get(5),
             })
         }))
     }

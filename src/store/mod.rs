@@ -36,7 +36,7 @@ pub use gauges::{Gauges, Waiting};
 pub use jobs::{Job, Stage};
 pub use mail::{AccountStatus, MailDocument, NewMessage};
 pub use runs::{Decision, Journal, NewRun, Run, RunSummary, StepEnd, StepRecord};
-pub use stages::{Extraction, NewPart, Resolution};
+pub use stages::{Extracted, Extraction, NewPart, Resolution};
 pub use targets::{Outage, Probe};
 pub use users::{SessionSummary, Sessions, TokenSummary, UserSummary};
 pub use vendors::VendorSummary;

@@ -32,6 +32,16 @@ pub enum Extraction<'a> {
     Unreadable { media_type: Option<&'a str>, reason: &'a str },
 }
 
+/// What recording an extraction came to.
+pub enum Extracted {
+    /// The lease was lost: another worker owns the job, and nothing was written.
+    Lost,
+    /// Recorded, and nothing is left for this worker (an unreadable document is an exception).
+    Done,
+    /// Recorded, with the classify stage leased to this worker and what it reads of the row.
+    Classify(Job, super::ClassifyInput),
+}
+
 /// One document cut from a batch: its file already in the blob store, its pages as the batch's
 /// reading gave them (numbered from 1 within the part).
 pub struct NewPart<'a> {
@@ -175,7 +185,7 @@ impl Store {
     /// Records the extraction and, when the document was read, queues its classification; all
     /// only while `job` is still this daemon's. False when the lease was lost (nothing changes).
     /// Rides in the next group commit of the pipeline's writes.
-    pub async fn finish_extraction(&self, job: &Job, result: Extraction<'_>) -> Result<bool> {
+    pub async fn finish_extraction(&self, job: &Job, result: Extraction<'_>, lease_ms: i64) -> Result<Extracted> {
         let job = job.clone();
         let result = Arc::new(match result {
             Extraction::Read { media_type, pages, einvoice, tables } => Read::Pages {
@@ -191,21 +201,26 @@ impl Store {
         let done = self.redo_batch.write(move |c| {
             let (job, result) = (job.clone(), result.clone());
             Box::pin(async move {
-                // First: nothing of a job whose lease was lost is written.
-                if !Store::complete(c, &job).await.map_err(|e| e.0)? {
-                    return Ok(false);
-                }
+                // First (the job completing, or turning into the next stage): nothing of a job
+                // whose lease was lost is written.
                 match &*result {
                     Read::Pages { media_type, pages, einvoice, tables } => {
-                        Store::save_extraction(c, job.document_id, media_type, pages, einvoice.as_ref(), tables).await
+                        let Some(next) = Store::advance(c, &job, Stage::Classify, lease_ms).await.map_err(|e| e.0)? else {
+                            return Ok(Extracted::Lost);
+                        };
+                        let input = Store::save_extraction(c, job.document_id, media_type, pages, einvoice.as_ref(), tables)
+                            .await
                             .map_err(|e| e.0)?;
-                        Store::enqueue(c, job.document_id, Stage::Classify).await.map_err(|e| e.0)?;
+                        Ok(Extracted::Classify(next, input))
                     }
                     Read::Unreadable { media_type, reason } => {
+                        if !Store::complete(c, &job).await.map_err(|e| e.0)? {
+                            return Ok(Extracted::Lost);
+                        }
                         Store::save_unreadable(c, job.document_id, media_type.as_deref(), reason).await.map_err(|e| e.0)?;
+                        Ok(Extracted::Done)
                     }
                 }
-                Ok(true)
             })
         });
         Ok(done.await?)
