@@ -98,6 +98,19 @@ async fn originals_in_postgresql_are_kept_in_chunks_and_read_back_whole() {
     assert_eq!(missing.kind(), std::io::ErrorKind::NotFound, "{missing}");
 }
 
+/// The `i`th small text file taken from a source.
+fn text_file(i: usize) -> clerk::store::NewDocument {
+    clerk::store::NewDocument {
+        source: "test".into(),
+        original_name: format!("{i}.txt"),
+        original_path: format!("/in/{i}.txt"),
+        intake_key: format!("test|{i}"),
+        sha256: format!("{i:064x}"),
+        size: 1,
+        media_type: Some("text/plain".into()),
+    }
+}
+
 /// The pipeline's stage results ride in group commits. On both backends: a stage whose lease
 /// ran out and was claimed again by another worker writes nothing (the other worker's result
 /// stands), and results committed together are each what they would be alone.
@@ -105,7 +118,7 @@ async fn originals_in_postgresql_are_kept_in_chunks_and_read_back_whole() {
 async fn a_stage_whose_lease_was_lost_writes_nothing_beside_others_committed_together() {
     use clerk::classify::Outcome;
     use clerk::read::Page;
-    use clerk::store::{Extracted, Extraction, NewDocument, Stage};
+    use clerk::store::{Extracted, Extraction, Stage};
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::create();
     for url in [None, Some(db.url.clone())] {
@@ -113,16 +126,7 @@ async fn a_stage_whose_lease_was_lost_writes_nothing_beside_others_committed_tog
         let store = Store::open_at(&at).await.unwrap();
         let mut ids = vec![];
         for i in 0..6 {
-            let doc = NewDocument {
-                source: "test".into(),
-                original_name: format!("{i}.txt"),
-                original_path: format!("/in/{i}.txt"),
-                intake_key: format!("test|{i}"),
-                sha256: format!("{i:064x}"),
-                size: 1,
-                media_type: Some("text/plain".into()),
-            };
-            match store.record_intake(&doc).await.unwrap() {
+            match store.record_intake(&text_file(i)).await.unwrap() {
                 clerk::store::IntakeResult::Received(id) => ids.push(id),
                 other => panic!("{other:?}"),
             }
@@ -188,24 +192,16 @@ async fn a_stage_whose_lease_was_lost_writes_nothing_beside_others_committed_tog
 #[tokio::test]
 async fn a_classify_stage_whose_worker_died_is_claimed_again_with_its_text() {
     use clerk::read::Page;
-    use clerk::store::{Extracted, Extraction, NewDocument, Stage};
+    use clerk::store::{Extracted, Extraction, Stage};
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::create();
     for url in [None, Some(db.url.clone())] {
         let at = Location { url: url.clone(), data: dir.path().join(if url.is_some() { "pg" } else { "sqlite" }), blobs: None };
         let store = Store::open_at(&at).await.unwrap();
-        let doc = NewDocument {
-            source: "test".into(),
-            original_name: "note.txt".into(),
-            original_path: "/in/note.txt".into(),
-            intake_key: "test|note".into(),
-            sha256: format!("{:064x}", 7),
-            size: 1,
-            media_type: Some("text/plain".into()),
-        };
+        let doc = text_file(7);
         store.record_intake(&doc).await.unwrap();
         let read = store.claim("reader", 60_000).await.unwrap().unwrap();
-        assert_eq!((read.stage, read.sha256.as_str(), read.name.as_str()), (Stage::Extract, doc.sha256.as_str(), "note.txt"));
+        assert_eq!((read.stage, read.sha256.as_str(), read.name.as_str()), (Stage::Extract, doc.sha256.as_str(), "7.txt"));
         let pages = [Page { number: 1, text: "Delivery note 7".into(), ..Default::default() }];
         // The classify lease it takes runs out at once: the worker died before classifying.
         let read_pages = Extraction::Read { media_type: "text/plain", pages: &pages, einvoice: None, tables: &[] };
