@@ -98,6 +98,15 @@ async fn originals_in_postgresql_are_kept_in_chunks_and_read_back_whole() {
     assert_eq!(missing.kind(), std::io::ErrorKind::NotFound, "{missing}");
 }
 
+/// A fresh store on each backend: SQLite in `dir`, then PostgreSQL in `db`.
+async fn both_backends(dir: &std::path::Path, db: &TestDatabase) -> Vec<Store> {
+    let mut stores = vec![];
+    for (url, folder) in [(None, "sqlite"), (Some(db.url.clone()), "pg")] {
+        stores.push(Store::open_at(&Location { url, data: dir.join(folder), blobs: None }).await.unwrap());
+    }
+    stores
+}
+
 /// The `i`th small text file taken from a source.
 fn text_file(i: usize) -> clerk::store::NewDocument {
     clerk::store::NewDocument {
@@ -119,11 +128,8 @@ async fn a_stage_whose_lease_was_lost_writes_nothing_beside_others_committed_tog
     use clerk::classify::Outcome;
     use clerk::read::Page;
     use clerk::store::{Extracted, Extraction, Stage};
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::create();
-    for url in [None, Some(db.url.clone())] {
-        let at = Location { url: url.clone(), data: dir.path().join(if url.is_some() { "pg" } else { "sqlite" }), blobs: None };
-        let store = Store::open_at(&at).await.unwrap();
+    let (dir, db) = (tempfile::tempdir().unwrap(), TestDatabase::create());
+    for store in both_backends(dir.path(), &db).await {
         let mut ids = vec![];
         for i in 0..6 {
             match store.record_intake(&text_file(i)).await.unwrap() {
@@ -193,11 +199,8 @@ async fn a_stage_whose_lease_was_lost_writes_nothing_beside_others_committed_tog
 async fn a_classify_stage_whose_worker_died_is_claimed_again_with_its_text() {
     use clerk::read::Page;
     use clerk::store::{Extracted, Extraction, Stage};
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::create();
-    for url in [None, Some(db.url.clone())] {
-        let at = Location { url: url.clone(), data: dir.path().join(if url.is_some() { "pg" } else { "sqlite" }), blobs: None };
-        let store = Store::open_at(&at).await.unwrap();
+    let (dir, db) = (tempfile::tempdir().unwrap(), TestDatabase::create());
+    for store in both_backends(dir.path(), &db).await {
         let doc = text_file(7);
         store.record_intake(&doc).await.unwrap();
         let read = store.claim("reader", 60_000).await.unwrap().unwrap();
