@@ -58,8 +58,8 @@ impl Store {
 
     /// Completes `job` by turning it into the document's next stage, leased to the same worker,
     /// which goes on with it at once: no worker is woken for it, no claim is spent on it, and if
-    /// the worker dies the lease runs out and another claims it. None when the lease was lost
-    /// (the caller rolls back, as for [`Store::complete`]).
+    /// the worker dies the lease runs out and another claims it. None when the lease was lost:
+    /// nothing was changed, and the caller writes nothing of the stage.
     pub(super) async fn advance(tx: &mut AnyConnection, job: &Job, stage: Stage, lease_ms: i64) -> Result<Option<Job>> {
         let advanced = sqlx::query(
             "UPDATE jobs SET stage = $1, attempts = 1, lease_until = $2, last_error = NULL, updated_at = $3
