@@ -17,6 +17,10 @@ pub trait Queue: Clone + Send + Sync + 'static {
     const NAME: &'static str;
     /// The longest idle sleep: work another process queued is seen at least this often.
     const MAX_IDLE: Duration;
+    /// Whether items are limited per group (a bot's concurrency), so that one finishing may make
+    /// a queued one claimable: then the loop looks again. Otherwise a finish makes nothing
+    /// claimable, and looking would cost an empty claim per item whenever the queue runs dry.
+    const GROUP_LIMITS: bool;
 
     /// Takes the next item that is due, under a lease.
     fn claim(&self) -> impl Future<Output = anyhow::Result<Option<Self::Item>>> + Send;
@@ -62,8 +66,11 @@ pub async fn serve<Q: Queue>(
                 tasks.spawn(async move {
                     queue.process(item, stop).await;
                     drop(permit);
-                    // A slot is free (and a bot may be below its concurrency again).
-                    wake.notify_one();
+                    // A free slot the loop sees by itself; a group below its limit again it
+                    // must be told of.
+                    if Q::GROUP_LIMITS {
+                        wake.notify_one();
+                    }
                 });
                 continue;
             }

@@ -44,6 +44,7 @@ impl crate::lease::Queue for Pipeline {
     type Item = Job;
     const NAME: &'static str = "jobs";
     const MAX_IDLE: Duration = Duration::from_secs(5);
+    const GROUP_LIMITS: bool = false;
 
     async fn claim(&self) -> anyhow::Result<Option<Job>> {
         static CLAIMS: AtomicU64 = AtomicU64::new(0);

@@ -84,6 +84,7 @@ impl crate::lease::Queue for Runner {
     type Item = Run;
     const NAME: &'static str = "runs";
     const MAX_IDLE: Duration = Duration::from_secs(1);
+    const GROUP_LIMITS: bool = true;
 
     async fn claim(&self) -> anyhow::Result<Option<Run>> {
         Ok(self.store.claim_run(&self.owner, LEASE_MS).await?)
