@@ -120,6 +120,47 @@ fn text_file(i: usize) -> clerk::store::NewDocument {
     }
 }
 
+/// Taking a file writes the document, its audit line and its first job (on PostgreSQL in one
+/// statement, on SQLite one by one). On both backends alike: a new file is received and queued
+/// once, the same bytes again are a duplicate that queues nothing, the same file again is
+/// recognised as taken, and something refused opens its exception with the audit line naming it.
+#[tokio::test]
+async fn intake_writes_the_same_rows_on_both_backends() {
+    use clerk::store::{AuditFilter, ExceptionFilter, IntakeResult};
+    let (dir, db) = (tempfile::tempdir().unwrap(), TestDatabase::create());
+    for store in both_backends(dir.path(), &db).await {
+        let IntakeResult::Received(first) = store.record_intake(&text_file(0)).await.unwrap() else { panic!("a new file is received") };
+        let copy = clerk::store::NewDocument { sha256: text_file(0).sha256, ..text_file(1) };
+        let IntakeResult::Duplicate { id: twin, of } = store.record_intake(&copy).await.unwrap() else { panic!("the same bytes are a duplicate") };
+        assert_eq!(of, first);
+        assert!(matches!(store.record_intake(&text_file(0)).await.unwrap(), IntakeResult::AlreadyTaken(id) if id == first));
+        let reason = "a folder was dropped into the inbox";
+        let IntakeResult::Received(refused) = store.record_refused(&text_file(2), reason).await.unwrap() else { panic!("refused is recorded") };
+        let lines = |id: i64| {
+            let store = store.clone();
+            async move {
+                let doc = store.document(id).await.unwrap().unwrap();
+                (doc.status.as_str().to_string(), doc.audit.iter().map(|a| (a.actor.clone(), a.action.clone(), a.detail.clone())).collect::<Vec<_>>())
+            }
+        };
+        let line = |action: &str, detail: &str| ("clerk".to_string(), action.to_string(), detail.to_string());
+        assert_eq!(lines(first).await, ("received".into(), vec![line("received", "from test")]));
+        assert_eq!(lines(twin).await, ("duplicate".into(), vec![line("duplicate", &format!("same content as document {first}"))]));
+        assert_eq!(
+            lines(refused).await,
+            ("exception".into(), vec![line("received", "from test"), line("exception:unreadable", reason)])
+        );
+        let items = store.exceptions(&ExceptionFilter::default()).await.unwrap();
+        assert_eq!(items.iter().map(|e| (e.document_id, e.kind.as_str(), e.reason.as_str())).collect::<Vec<_>>(), [(Some(refused), "unreadable", reason)]);
+        let trail = store.audit_trail(&AuditFilter { action: Some("exception:unreadable".into()), limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(trail.iter().map(|a| (a.document_id, a.exception_id)).collect::<Vec<_>>(), [(Some(refused), Some(items[0].id))]);
+        // One job: the new file's reading.
+        let job = store.claim("w", 60_000).await.unwrap().expect("the new file is queued");
+        assert_eq!((job.document_id, job.stage, job.name.as_str()), (first, clerk::store::Stage::Extract, "0.txt"));
+        assert!(store.claim("w", 60_000).await.unwrap().is_none(), "nothing else is queued");
+    }
+}
+
 /// The pipeline's stage results ride in group commits. On both backends: a stage whose lease
 /// ran out and was claimed again by another worker writes nothing (the other worker's result
 /// stands), and results committed together are each what they would be alone.
@@ -188,6 +229,8 @@ async fn a_stage_whose_lease_was_lost_writes_nothing_beside_others_committed_tog
         for id in &ids {
             let doc = store.document(*id).await.unwrap().unwrap();
             assert_eq!((doc.status.as_str(), doc.doctype.as_deref()), ("recognised", Some("note")));
+            let last = doc.audit.last().unwrap();
+            assert_eq!((last.actor.as_str(), last.action.as_str(), last.detail.as_str()), ("clerk", "recognised", "as note"));
         }
     }
 }

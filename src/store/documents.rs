@@ -190,30 +190,46 @@ impl Store {
         // One statement: the first document of the same content, if any, makes this one its
         // duplicate. A key recorded before (another daemon took the same file of a shared
         // folder) wins: the insert's conflict finds it.
-        let inserted = sqlx::query(
-            "INSERT INTO documents (source, original_name, original_path, intake_key, sha256, size, media_type, status, duplicate_of, received_at, updated_at)
+        let insert = "INSERT INTO documents (source, original_name, original_path, intake_key, sha256, size, media_type, status, duplicate_of, received_at, updated_at)
              SELECT $1, $2, $3, $4, $5, $6, $7, CASE WHEN $8 THEN $9 WHEN first.id IS NULL THEN $10 ELSE $11 END, first.id, $12, $12
              FROM (SELECT 1 AS one) one
              LEFT JOIN (SELECT id FROM documents WHERE sha256 = $5 AND duplicate_of IS NULL ORDER BY id LIMIT 1) first ON NOT $8
              WHERE true
-             ON CONFLICT (intake_key) DO NOTHING RETURNING id, duplicate_of",
-        )
-        .bind(&doc.source)
-        .bind(&doc.original_name)
-        .bind(&doc.original_path)
-        .bind(&doc.intake_key)
-        .bind(&doc.sha256)
-        .bind(doc.size as i64)
-        .bind(&doc.media_type)
-        .bind(refused.is_some())
-        .bind(DocumentStatus::Exception)
-        .bind(DocumentStatus::Received)
-        .bind(DocumentStatus::Duplicate)
-        .bind(&t)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .next();
+             ON CONFLICT (intake_key) DO NOTHING RETURNING id, duplicate_of";
+        // Chained, the document's audit line and its first job ride in the same statement: the
+        // rows the steps below write one by one.
+        let chained = Store::chains_writes(tx);
+        let sql = match chained {
+            true => format!(
+                "WITH made AS ({insert}),
+                 logged AS (INSERT INTO audit (at, document_id, actor, action, detail)
+                            SELECT $12, id, 'clerk', CASE WHEN duplicate_of IS NULL THEN 'received' ELSE 'duplicate' END,
+                                   CASE WHEN duplicate_of IS NULL THEN 'from ' || $1 ELSE 'same content as document ' || duplicate_of END
+                            FROM made),
+                 queued AS (INSERT INTO jobs (document_id, stage, run_after, created_at, updated_at)
+                            SELECT id, $13, $14, $12, $12 FROM made WHERE duplicate_of IS NULL AND NOT $8 RETURNING id)
+                 SELECT id, duplicate_of, (SELECT count({}) FROM queued) FROM made",
+                Store::notify_expr(super::wake::Work::Jobs)
+            ),
+            false => insert.to_string(),
+        };
+        let mut query = sqlx::query(&sql)
+            .bind(&doc.source)
+            .bind(&doc.original_name)
+            .bind(&doc.original_path)
+            .bind(&doc.intake_key)
+            .bind(&doc.sha256)
+            .bind(doc.size as i64)
+            .bind(&doc.media_type)
+            .bind(refused.is_some())
+            .bind(DocumentStatus::Exception)
+            .bind(DocumentStatus::Received)
+            .bind(DocumentStatus::Duplicate)
+            .bind(&t);
+        if chained {
+            query = query.bind(Stage::Extract.as_str()).bind(super::now_ms());
+        }
+        let inserted = query.fetch_all(&mut *tx).await?.into_iter().next();
         let id = inserted.as_ref().map(|r| r.get::<i64, _>(0));
         let first: Option<i64> = inserted.and_then(|r| r.get(1));
         let Some(id) = id else {
@@ -223,11 +239,13 @@ impl Store {
                 .await?;
             return Ok(IntakeResult::AlreadyTaken(id));
         };
-        let (action, detail) = match first {
-            Some(of) => ("duplicate", format!("same content as document {of}")),
-            None => ("received", format!("from {}", doc.source)),
-        };
-        Store::audit(&mut *tx, Some(id), None, "clerk", action, &detail).await?;
+        if !chained {
+            let (action, detail) = match first {
+                Some(of) => ("duplicate", format!("same content as document {of}")),
+                None => ("received", format!("from {}", doc.source)),
+            };
+            Store::audit(&mut *tx, Some(id), None, "clerk", action, &detail).await?;
+        }
         let result = match (refused, first) {
             (Some(reason), _) => {
                 let kind = crate::states::ExceptionKind::Unreadable;
@@ -236,7 +254,9 @@ impl Store {
             }
             (None, Some(of)) => IntakeResult::Duplicate { id, of },
             (None, None) => {
-                Store::enqueue(tx, id, Stage::Extract).await?;
+                if !chained {
+                    Store::enqueue(tx, id, Stage::Extract).await?;
+                }
                 IntakeResult::Received(id)
             }
         };
@@ -297,7 +317,24 @@ impl Store {
         actor: &str,
     ) -> Result<()> {
         let status = outcome.status();
-        sqlx::query("UPDATE documents SET status = $1, doctype = $2, doctype_version = $3, fields = $4, problems = $5, updated_at = $6, notes = $8 WHERE id = $7")
+        let update = "UPDATE documents SET status = $1, doctype = $2, doctype_version = $3, fields = $4, problems = $5, updated_at = $6, notes = $8 WHERE id = $7";
+        // A recognised document's audit line; chained, it rides in the update's statement.
+        let recognised = outcome.exception.is_none().then(|| {
+            let mut detail = format!("as {}", outcome.doctype.as_deref().unwrap_or("?"));
+            if let Some(why) = &outcome.learned {
+                detail.push_str(&format!(" ({why})"));
+            }
+            detail
+        });
+        let chained = recognised.is_some() && Store::chains_writes(tx);
+        let sql = match chained {
+            true => format!(
+                "WITH changed AS ({update} RETURNING id)
+                 INSERT INTO audit (at, document_id, actor, action, detail) SELECT $6, id, $9, 'recognised', $10 FROM changed"
+            ),
+            false => update.to_string(),
+        };
+        let mut query = sqlx::query(&sql)
             .bind(status)
             .bind(&outcome.doctype)
             .bind(version)
@@ -305,20 +342,17 @@ impl Store {
             .bind(serde_json::to_string(&outcome.problems).unwrap_or_default())
             .bind(now())
             .bind(id)
-            .bind((!outcome.notes.is_empty()).then(|| serde_json::to_string(&outcome.notes).unwrap_or_default()))
-            .execute(&mut *tx)
-            .await?;
-        match &outcome.exception {
-            Some((kind, reason)) => {
+            .bind((!outcome.notes.is_empty()).then(|| serde_json::to_string(&outcome.notes).unwrap_or_default()));
+        if chained {
+            query = query.bind(actor).bind(recognised.as_deref());
+        }
+        query.execute(&mut *tx).await?;
+        match (&outcome.exception, recognised) {
+            (Some((kind, reason)), _) => {
                 Store::open_exception(tx, id, *kind, reason).await?;
             }
-            None => {
-                let mut detail = format!("as {}", outcome.doctype.as_deref().unwrap_or("?"));
-                if let Some(why) = &outcome.learned {
-                    detail.push_str(&format!(" ({why})"));
-                }
-                Store::audit(&mut *tx, Some(id), None, actor, "recognised", &detail).await?;
-            }
+            (None, Some(detail)) if !chained => Store::audit(&mut *tx, Some(id), None, actor, "recognised", &detail).await?,
+            _ => {}
         }
         Ok(())
     }

@@ -99,21 +99,33 @@ impl Store {
         detail: Option<&serde_json::Value>,
     ) -> Result<i64> {
         let t = now();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO exceptions (document_id, run_id, kind, reason, detail, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(document_id)
-        .bind(run_id)
-        .bind(kind.as_str())
-        .bind(reason)
-        .bind(detail.map(|d| d.to_string()))
-        .bind(&t)
-        .bind(&t)
-        .fetch_all(&mut *tx)
-            .await
-            .and_then(super::returned)?;
-        Store::audit(&mut *tx, document_id, Some(id), "clerk", &format!("exception:{}", kind.as_str()), reason)
-            .await?;
+        let action = format!("exception:{}", kind.as_str());
+        let insert = "INSERT INTO exceptions (document_id, run_id, kind, reason, detail, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+        // Chained, the item's audit line rides in the same statement.
+        let chained = Store::chains_writes(tx);
+        let sql = match chained {
+            true => format!(
+                "WITH made AS ({insert}),
+                 logged AS (INSERT INTO audit (at, document_id, exception_id, actor, action, detail) SELECT $6, $1, id, 'clerk', $8, $4 FROM made)
+                 SELECT id FROM made"
+            ),
+            false => insert.to_string(),
+        };
+        let mut query = sqlx::query_scalar(&sql)
+            .bind(document_id)
+            .bind(run_id)
+            .bind(kind.as_str())
+            .bind(reason)
+            .bind(detail.map(|d| d.to_string()))
+            .bind(&t)
+            .bind(&t);
+        if chained {
+            query = query.bind(&action);
+        }
+        let id: i64 = query.fetch_all(&mut *tx).await.and_then(super::returned)?;
+        if !chained {
+            Store::audit(&mut *tx, document_id, Some(id), "clerk", &action, reason).await?;
+        }
         Ok(id)
     }
 

@@ -260,6 +260,14 @@ impl Store {
         Ok(self.redo.begin_with(self.backend.begin()).await?)
     }
 
+    /// Whether writes that follow from one another are worth chaining into one statement (a
+    /// data-modifying `WITH`): on PostgreSQL every statement is a round trip, and the server's
+    /// CPU per statement is what the pipeline's pace comes down to on a small machine. SQLite
+    /// has neither the round trip nor the `WITH`: there they stay one statement each.
+    pub(super) fn chains_writes(tx: &sqlx::AnyConnection) -> bool {
+        tx.backend_name() == "PostgreSQL"
+    }
+
     /// Records one line of the audit trail about a run (and its document).
     pub(super) async fn audit_run<'e, E: Executor<'e, Database = Any>>(
         exec: E,

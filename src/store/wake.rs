@@ -67,6 +67,12 @@ impl Store {
         }
     }
 
+    /// The SQL expression that tells every daemon, at commit, that there is `work` (PostgreSQL),
+    /// for a statement that chains its writes (see [`Store::chains_writes`]).
+    pub(super) fn notify_expr(work: Work) -> String {
+        format!("pg_notify('{CHANNEL}', '{}')", work.as_str())
+    }
+
     pub(super) async fn notify_work(tx: &mut AnyConnection) -> Result<()> {
         Store::notify(tx, Work::Jobs).await?;
         Store::notify(tx, Work::Runs).await
