@@ -240,6 +240,7 @@ impl Store {
             return Ok(IntakeResult::AlreadyTaken(id));
         };
         if !chained {
+            // The lines the chained statement writes (tests/store_backends.rs holds both to them).
             let (action, detail) = match first {
                 Some(of) => ("duplicate", format!("same content as document {of}")),
                 None => ("received", format!("from {}", doc.source)),
