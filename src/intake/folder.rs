@@ -223,11 +223,11 @@ impl FolderSource {
                         tracing::debug!(doc_id = id, path = %path.display(), "already taken")
                     }
                 }
-                self.wake.notify_waiters();
+                self.wake.notify_one();
             }
             Ok(Taken::Message(taken)) => {
                 tracing::info!(path = %path.display(), ?taken, "received an e-mail; its documents are queued");
-                self.wake.notify_waiters();
+                self.wake.notify_one();
             }
             Ok(Taken::Skipped(why)) => tracing::debug!(path = %path.display(), why, "skipped"),
             Err(e) => {

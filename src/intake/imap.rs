@@ -190,7 +190,7 @@ impl ImapSource {
                     Ingested::Taken { message, action } => {
                         apply(session, &uid.to_string(), &action).await?;
                         self.store.set_message_state(message, MessageState::Done).await?;
-                        self.wake.notify_waiters();
+                        self.wake.notify_one();
                         taken += 1;
                     }
                     Ingested::Unmatched | Ingested::Done => {}

@@ -120,7 +120,7 @@ impl MaildirSource {
             if let Ingested::Taken { message, action } = result {
                 apply(root, &path, &name, &action)?;
                 self.store.set_message_state(message, MessageState::Done).await?;
-                self.wake.notify_waiters();
+                self.wake.notify_one();
                 taken += 1;
             }
         }

@@ -32,6 +32,8 @@ pub trait Source: Send {
 #[derive(Clone)]
 pub struct Shared {
     pub store: Store,
+    /// Sources call `notify_one` after they queue work: the jobs loop may be between an empty
+    /// claim and its wait, and a `notify_waiters` then would be lost until the loop's next look.
     pub wake: Arc<tokio::sync::Notify>,
     pub readers: crate::read::pool::Readers,
     pub mail_policy: mail::Policy,
