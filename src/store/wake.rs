@@ -60,8 +60,8 @@ impl Store {
     pub(super) fn announcing(tx: &AnyConnection, insert: &str, work: Work) -> String {
         match tx.backend_name() {
             "PostgreSQL" => format!(
-                "WITH made AS ({insert}) SELECT made.* FROM made CROSS JOIN (SELECT pg_notify('{CHANNEL}', '{}')::text) announced",
-                work.as_str()
+                "WITH made AS ({insert}) SELECT made.* FROM made CROSS JOIN (SELECT {}::text) announced",
+                Store::notify_expr(work)
             ),
             _ => insert.to_string(),
         }
