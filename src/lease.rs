@@ -23,10 +23,29 @@ pub trait Queue: Clone + Send + Sync + 'static {
     const GROUP_LIMITS: bool;
 
     /// Takes the next item that is due, under a lease.
-    fn claim(&self) -> impl Future<Output = anyhow::Result<Option<Self::Item>>> + Send;
+    fn claim(&self) -> impl Future<Output = anyhow::Result<Claimed<Self::Item>>> + Send;
     /// When the next queued item comes due (ms since the epoch), if any is queued.
     fn next_due_ms(&self) -> impl Future<Output = Option<i64>> + Send;
     fn process(&self, item: Self::Item, stop: Shutdown) -> impl Future<Output = ()> + Send;
+}
+
+/// A claim's answer: the item it took, if any, and what it read of the queue's next item.
+pub struct Claimed<T> {
+    pub item: Option<T>,
+    pub next: Next,
+}
+
+/// When the queue's next item (after the one claimed) comes due, as a claim that read it with
+/// its own statement says: the loop then knows whether to claim again or to sleep, without
+/// spending an empty claim and a look at the queue to learn it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// The claim did not look: claim again at once, and ask the queue when idle.
+    Unknown,
+    /// Nothing else is queued.
+    Nothing,
+    /// Another item is queued, due at this time (ms since the epoch).
+    DueAt(i64),
 }
 
 /// How often a loop waiting for a free slot still says it is alive.
@@ -60,8 +79,8 @@ pub async fn serve<Q: Queue>(
             }
         };
         let Some(permit) = permit else { break };
-        match queue.claim().await {
-            Ok(Some(item)) => {
+        let next = match queue.claim().await {
+            Ok(Claimed { item: Some(item), next }) => {
                 let (queue, stop, wake) = (queue.clone(), stop.clone(), wake.clone());
                 tasks.spawn(async move {
                     queue.process(item, stop).await;
@@ -72,15 +91,29 @@ pub async fn serve<Q: Queue>(
                         wake.notify_one();
                     }
                 });
-                continue;
+                match next {
+                    Next::DueAt(due) if due > crate::store::now_ms() => next,
+                    Next::Nothing => next,
+                    // More may be due: claim again.
+                    _ => continue,
+                }
             }
-            Ok(None) => drop(permit),
+            Ok(Claimed { item: None, next }) => {
+                drop(permit);
+                next
+            }
             Err(e) => {
                 drop(permit);
                 tracing::error!(queue = Q::NAME, error = %format!("{e:#}"), "cannot claim work");
+                Next::Unknown
             }
-        }
-        let wait = match queue.next_due_ms().await {
+        };
+        let due = match next {
+            Next::Unknown => queue.next_due_ms().await,
+            Next::Nothing => None,
+            Next::DueAt(due) => Some(due),
+        };
+        let wait = match due {
             Some(due) => Duration::from_millis((due - crate::store::now_ms()).clamp(10, Q::MAX_IDLE.as_millis() as i64) as u64),
             None => Q::MAX_IDLE,
         };

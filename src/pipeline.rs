@@ -1,17 +1,18 @@
-//! The stages a document goes through after intake, each run as a leased job:
-//! `extract` (text layer / OCR) → `classify` (document type, fields, validation).
-//! A stage's results and the completion of its job commit in one transaction; an extraction's
-//! commit turns the job into the classify stage, leased to the worker that read the document,
-//! which classifies it at once with the text it just recorded.
+//! The stages a document goes through after intake, as one leased job: `extract` (text layer /
+//! OCR) → `classify` (document type, fields, validation). The worker that read a document
+//! classifies it from its reading in memory, and both stages' results commit with the job's
+//! completion in one write. Where that cannot be (classifying failed; a batch cut into parts),
+//! the reading commits alone and turns the job into the classify stage, which reads the rows.
 
 use crate::bots::routing;
 use crate::classify::{Classifier, Doc, Outcome};
 use crate::states::ExceptionKind;
 use crate::definitions::Active;
 use crate::learn::{Learner, Suggestion};
+use crate::lease::{Claimed, Next};
 use crate::read::pool::{Outcome as ReadOutcome, Readers};
 use crate::shutdown::Shutdown;
-use crate::store::{ClassifyInput, Extracted, Extraction, Job, Stage, Store};
+use crate::store::{Classification, ClassifyInput, Cut, Extracted, Extraction, Job, Stage, Store};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -46,10 +47,11 @@ impl crate::lease::Queue for Pipeline {
     const MAX_IDLE: Duration = Duration::from_secs(5);
     const GROUP_LIMITS: bool = false;
 
-    async fn claim(&self) -> anyhow::Result<Option<Job>> {
+    async fn claim(&self) -> anyhow::Result<Claimed<Job>> {
         static CLAIMS: AtomicU64 = AtomicU64::new(0);
         let owner = crate::heartbeat::owner(&CLAIMS.fetch_add(1, Ordering::Relaxed).to_string());
-        Ok(self.store.claim(&owner, LEASE_MS).await?)
+        let (item, next_due) = self.store.claim_and_look(&owner, LEASE_MS).await?;
+        Ok(Claimed { item, next: next_due.map_or(Next::Nothing, Next::DueAt) })
     }
     async fn next_due_ms(&self) -> Option<i64> {
         self.store.next_due_ms().await.ok().flatten()
@@ -86,16 +88,10 @@ impl Pipeline {
             .await;
             return None;
         }
-        let started = std::time::Instant::now();
         let result = match job.stage {
             Stage::Extract => self.extract(&job).await,
             Stage::Classify => self.classify(&job, input).await.map(|()| None),
         };
-        crate::metrics::observe(
-            "clerk_stage_duration_seconds",
-            &[("stage", job.stage.as_str())],
-            started.elapsed().as_secs_f64(),
-        );
         let e = match result {
             Ok(next) => return next,
             Err(e) => format!("{e:#}"),
@@ -156,10 +152,12 @@ impl Pipeline {
         name: &str,
         rule: Option<&crate::split::Rule>,
     ) -> anyhow::Result<Option<(Job, ClassifyInput)>> {
+        let started = std::time::Instant::now();
         let outcome = match rule {
             Some(_) => self.readers.read_file_with_barcodes(path, name).await,
             None => self.readers.read_file(path, name).await,
         };
+        observe_stage(Stage::Extract, started);
         match outcome {
             ReadOutcome::Read(extracted) => {
                 let plan = rule
@@ -177,10 +175,28 @@ impl Pipeline {
                     None => {
                         let (media_type, pages, einvoice, tables) =
                             (&extracted.media_type, &extracted.pages, extracted.einvoice.as_deref(), &extracted.tables);
-                        let read = Extraction::Read { media_type, pages, einvoice, tables };
-                        match self.store.finish_extraction(job, read, LEASE_MS).await? {
-                            Extracted::Classify(next, input) => Ok(Some((next, input))),
-                            Extracted::Done | Extracted::Lost => Ok(None),
+                        // The worker that read the document classifies it before writing
+                        // anything: both stages' results in one write.
+                        let input = ClassifyInput::of_reading(job, media_type, pages, einvoice);
+                        match self.decide(job.document_id, input).await {
+                            Ok((outcome, version)) => {
+                                let bots = self.active().definitions.bots();
+                                let classified = classified(job.document_id, outcome, version.as_deref(), &bots);
+                                let queued = self.store.finish_reading(job, media_type, pages, einvoice, tables, &classified).await?;
+                                self.report(&classified.outcome, queued);
+                                Ok(None)
+                            }
+                            Err(e) => {
+                                // Classifying needs the store too (a vendor's teaching, the
+                                // learner's filings): the reading is kept, and the classify stage
+                                // retries on its own.
+                                tracing::warn!(error = %format!("{e:#}"), "cannot classify the document yet; recording its reading");
+                                let read = Extraction::Read { media_type, pages, einvoice, tables };
+                                match self.store.finish_extraction(job, read, LEASE_MS).await? {
+                                    Extracted::Classify(next, input) => Ok(Some((next, input))),
+                                    Extracted::Done | Extracted::Lost => Ok(None),
+                                }
+                            }
                         }
                     }
                 }
@@ -246,6 +262,8 @@ impl Pipeline {
         Ok(finished)
     }
 
+    /// The classify stage on its own: a document whose reading another worker recorded (a job
+    /// left behind, a part cut from a batch).
     async fn classify(&self, job: &Job, input: Option<ClassifyInput>) -> anyhow::Result<()> {
         let input = match input {
             Some(input) => input,
@@ -255,12 +273,21 @@ impl Pipeline {
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("document {} vanished", job.document_id))?,
         };
-        let ClassifyInput { text, hint, einvoice } = input;
+        let (outcome, version) = self.decide(job.document_id, input).await?;
+        let bots = self.active().definitions.bots();
+        let classified = classified(job.document_id, outcome, version.as_deref(), &bots);
+        let queued = self.store.finish_classification(job, &classified).await?;
+        self.report(&classified.outcome, queued);
+        Ok(())
+    }
+
+    /// Classifies a document: its type and fields (the type a mail rule named, else the
+    /// classifier's; the learner's for one no rule recognised; a taught vendor's layout), and
+    /// whether it reads as two. The outcome and the version of the type that gave it.
+    async fn decide(&self, document_id: i64, input: ClassifyInput) -> anyhow::Result<(Outcome, Option<String>)> {
+        let started = std::time::Instant::now();
+        let ClassifyInput { text, hint, einvoice, boxes, barcodes, cut } = input;
         let active = self.active();
-        let boxes =
-            if active.classifier.uses_area() { self.store.document_boxes(job.document_id).await? } else { None };
-        let barcodes =
-            if active.classifier.uses_barcodes() { self.store.document_barcodes(job.document_id).await? } else { vec![] };
         let classifier = active.clone();
         let (outcome, text, boxes, einvoice, barcodes) = tokio::task::spawn_blocking(move || {
             let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: einvoice.as_ref(), vendor: None, barcodes: &barcodes };
@@ -277,7 +304,7 @@ impl Pipeline {
         let unrecognised = matches!(outcome.exception, Some((ExceptionKind::Unrecognised, _)));
         let (outcome, text, boxes, barcodes) = if unrecognised && active.classifier.auto_applies() {
             self.learner.refresh(&self.store).await?;
-            let (learner, active, document_id) = (self.learner.clone(), active.clone(), job.document_id);
+            let (learner, active) = (self.learner.clone(), active.clone());
             tokio::task::spawn_blocking(move || {
                 let suggestion = learner.suggest(&text, Some(document_id));
                 let doc = Doc { text: &text, boxes: boxes.as_deref(), einvoice: None, vendor: None, barcodes: &barcodes };
@@ -292,28 +319,28 @@ impl Pipeline {
         let outcome = self.as_vendor_taught(outcome, text, boxes, einvoice, barcodes).await?;
         let outcome = match pages_again {
             Some((text, boxes)) if matches!(outcome.exception, None | Some((ExceptionKind::Incomplete, _))) => {
-                self.one_or_two(job.document_id, outcome, text, boxes).await?
+                self.one_or_two(&cut, outcome, text, boxes).await?
             }
             _ => outcome,
         };
         let version = outcome.doctype.as_ref().and_then(|t| active.classifier.get(t)).map(|t| t.version.clone());
-        let bots = self.active().definitions.bots();
-        let runs = match (&outcome.exception, &outcome.doctype) {
-            (None, Some(doctype)) => routing::runs_for(job.document_id, doctype, &bots),
-            _ => vec![],
-        };
-        if let Some(queued) = self.store.finish_classification(job, &outcome, version.as_deref(), &runs).await? {
-            let result = outcome.exception.as_ref().map_or("recognised", |(kind, _)| kind.as_str());
-            crate::metrics::count("clerk_documents_processed_total", &[("outcome", result)]);
-            if queued > 0 {
-                self.runs_wake.notify_one();
-            }
-            match &outcome.exception {
-                None => tracing::info!(doctype = outcome.doctype.as_deref().unwrap_or(""), "recognised"),
-                Some((kind, reason)) => tracing::info!(kind = kind.as_str(), reason, "exception"),
-            }
+        observe_stage(Stage::Classify, started);
+        Ok((outcome, version))
+    }
+
+    /// Counts and logs a classification once it is recorded (`queued`: the runs it queued, None
+    /// when the lease was lost and nothing was recorded).
+    fn report(&self, outcome: &Outcome, queued: Option<usize>) {
+        let Some(queued) = queued else { return };
+        let result = outcome.exception.as_ref().map_or("recognised", |(kind, _)| kind.as_str());
+        crate::metrics::count("clerk_documents_processed_total", &[("outcome", result)]);
+        if queued > 0 {
+            self.runs_wake.notify_one();
         }
-        Ok(())
+        match &outcome.exception {
+            None => tracing::info!(doctype = outcome.doctype.as_deref().unwrap_or(""), "recognised"),
+            Some((kind, reason)) => tracing::info!(kind = kind.as_str(), reason, "exception"),
+        }
     }
 
     /// A document that reads as two (a separator the rule missed in a batch, two invoices in one
@@ -323,16 +350,14 @@ impl Pipeline {
     /// the rest could be another document is read again: the cost grows with the square).
     async fn one_or_two(
         &self,
-        id: i64,
+        cut: &Cut,
         mut outcome: Outcome,
         text: String,
         boxes: Option<Vec<crate::classify::PageBoxes>>,
     ) -> anyhow::Result<Outcome> {
         let Some(doctype) = outcome.doctype.clone() else { return Ok(outcome) };
         const CHECKED_PAGES: usize = 30;
-        let can_split = self.store.document_cut(id).await?.is_some_and(|(batch, status, pages, media_type)| {
-            crate::batches::splittable_as(batch, status, pages, &media_type)
-        });
+        let can_split = crate::batches::splittable_as(cut.split_from, cut.status, cut.pages, &cut.media_type);
         if !can_split || text.split('\u{c}').count() > CHECKED_PAGES {
             return Ok(outcome);
         }
@@ -406,6 +431,20 @@ fn apply_learned(classifier: &Classifier, outcome: Outcome, doc: Doc, suggestion
     }
     learned.learned = Some(why);
     learned
+}
+
+/// What a classification records: the outcome, the type's version, and for a recognised
+/// document the runs of the bots its type triggers.
+fn classified<'a>(document_id: i64, outcome: Outcome, version: Option<&'a str>, bots: &'a [Arc<crate::bots::Bot>]) -> Classification<'a> {
+    let runs = match (&outcome.exception, &outcome.doctype) {
+        (None, Some(doctype)) => routing::runs_for(document_id, doctype, bots),
+        _ => vec![],
+    };
+    Classification { outcome, version, runs }
+}
+
+fn observe_stage(stage: Stage, started: std::time::Instant) {
+    crate::metrics::observe("clerk_stage_duration_seconds", &[("stage", stage.as_str())], started.elapsed().as_secs_f64());
 }
 
 /// A file's first kilobyte (for telling its format), empty when it cannot be read.

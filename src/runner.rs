@@ -14,6 +14,7 @@ use crate::bots::kinds::Act;
 use crate::bots::{Bot, RetryPolicy, Step, Trigger};
 use crate::states::{ExceptionKind, RunState, StepState};
 use crate::definitions::Active;
+use crate::lease::{Claimed, Next};
 use crate::store::{NewRun, Run, StepEnd, Store};
 use minijinja::value::Value;
 use serde_json::{json, Value as J};
@@ -86,8 +87,10 @@ impl crate::lease::Queue for Runner {
     const MAX_IDLE: Duration = Duration::from_secs(1);
     const GROUP_LIMITS: bool = true;
 
-    async fn claim(&self) -> anyhow::Result<Option<Run>> {
-        Ok(self.store.claim_run(&self.owner, LEASE_MS).await?)
+    async fn claim(&self) -> anyhow::Result<Claimed<Run>> {
+        let item = self.store.claim_run(&self.owner, LEASE_MS).await?;
+        // A bot at its concurrency may hold back runs that are due: the claim cannot tell.
+        Ok(Claimed { item, next: Next::Unknown })
     }
     async fn next_due_ms(&self) -> Option<i64> {
         self.store.next_run_due_ms().await.ok().flatten()

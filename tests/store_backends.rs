@@ -224,7 +224,8 @@ async fn a_stage_whose_lease_was_lost_writes_nothing_beside_others_committed_tog
             reading: None,
             notes: Default::default(),
         };
-        let done = futures_util::future::join_all(classify.iter().map(|j| store.finish_classification(j, &outcome, Some("1"), &[]))).await;
+        let classified = clerk::store::Classification { outcome, version: Some("1"), runs: vec![] };
+        let done = futures_util::future::join_all(classify.iter().map(|j| store.finish_classification(j, &classified))).await;
         assert!(done.into_iter().all(|r| r.unwrap() == Some(0)));
         for id in &ids {
             let doc = store.document(*id).await.unwrap().unwrap();
@@ -235,29 +236,114 @@ async fn a_stage_whose_lease_was_lost_writes_nothing_beside_others_committed_tog
     }
 }
 
-/// The worker that read a document goes on to classify it under a lease it took when it
-/// recorded the reading. On both backends: if that worker dies, the lease runs out and another
-/// worker claims the classify stage, and reads the text the first one recorded.
+/// The worker that read a document classifies it from its reading in memory; when it cannot, it
+/// records the reading and goes on to classify under a lease it took with it. On both backends:
+/// if that worker dies, the lease runs out and another worker claims the classify stage, and
+/// classifies from the rows exactly what the first one had in memory (text, the mail rule's
+/// type, word boxes, barcodes, what decides a split).
 #[tokio::test]
-async fn a_classify_stage_whose_worker_died_is_claimed_again_with_its_text() {
-    use clerk::read::Page;
-    use clerk::store::{Extracted, Extraction, Stage};
+async fn a_classify_stage_whose_worker_died_is_claimed_again_with_its_reading() {
+    use clerk::read::{Barcode, Page, TextBox};
+    use clerk::store::{ClassifyInput, Extracted, Extraction, Stage};
     let (dir, db) = (tempfile::tempdir().unwrap(), TestDatabase::create());
     for store in both_backends(dir.path(), &db).await {
         let doc = text_file(7);
         store.record_intake(&doc).await.unwrap();
         let read = store.claim("reader", 60_000).await.unwrap().unwrap();
         assert_eq!((read.stage, read.sha256.as_str(), read.name.as_str()), (Stage::Extract, doc.sha256.as_str(), "7.txt"));
-        let pages = [Page { number: 1, text: "Delivery note 7".into(), ..Default::default() }];
+        let word = |x: f64, text: &str| TextBox { x0: x, y0: 10.0, x1: x + 30.0, y1: 20.0, text: text.into() };
+        let pages = [
+            Page { number: 1, text: "Delivery note 7".into(), boxes: vec![word(10.0, "Delivery"), word(45.0, "note")], ..Default::default() },
+            Page {
+                number: 2,
+                text: "Page two".into(),
+                boxes: vec![word(10.0, "Page")],
+                barcodes: vec![Barcode { format: "Code 128".into(), value: "DN-7".into() }],
+                ..Default::default()
+            },
+        ];
+        let in_memory = ClassifyInput::of_reading(&read, "application/pdf", &pages, None);
+        assert_eq!(in_memory.text, "Delivery note 7\u{c}Page two");
         // The classify lease it takes runs out at once: the worker died before classifying.
-        let read_pages = Extraction::Read { media_type: "text/plain", pages: &pages, einvoice: None, tables: &[] };
-        let Extracted::Classify(first, _) = store.finish_extraction(&read, read_pages, -1).await.unwrap() else {
+        let read_pages = Extraction::Read { media_type: "application/pdf", pages: &pages, einvoice: None, tables: &[] };
+        let Extracted::Classify(first, input) = store.finish_extraction(&read, read_pages, -1).await.unwrap() else {
             panic!("a recorded reading leases the classify stage")
         };
+        assert_eq!(input, in_memory);
         let again = store.claim("other", 60_000).await.unwrap().expect("the dead worker's classify stage is claimed again");
         assert_eq!((again.id, again.stage, again.attempts), (first.id, Stage::Classify, 2));
-        let input = store.classify_input(again.document_id).await.unwrap().unwrap();
-        assert_eq!(input.text, "Delivery note 7");
+        let from_rows = store.classify_input(again.document_id).await.unwrap().unwrap();
+        assert_eq!(from_rows, in_memory, "{:?}", store.backend());
         assert!(store.claim("third", 60_000).await.unwrap().is_none(), "claimed once");
+    }
+}
+
+/// The worker that read a document records its reading and classification in one write (on
+/// PostgreSQL the job, the row and a recognised document's audit line in one statement). On both
+/// backends the same rows: the row's reading and outcome, its pages with their word boxes, the
+/// audit line or the exception item, the job done; and a worker whose lease was lost writes
+/// nothing of either.
+#[tokio::test]
+async fn reading_and_classification_in_one_write_are_the_same_rows_on_both_backends() {
+    use clerk::classify::Outcome;
+    use clerk::read::{Page, TextBox};
+    use clerk::states::ExceptionKind;
+    use clerk::store::{Classification, ExceptionFilter};
+    let (dir, db) = (tempfile::tempdir().unwrap(), TestDatabase::create());
+    for store in both_backends(dir.path(), &db).await {
+        let mut jobs = vec![];
+        for i in 30..33 {
+            store.record_intake(&text_file(i)).await.unwrap();
+            jobs.push(store.claim("reader", if i == 32 { -1 } else { 60_000 }).await.unwrap().unwrap());
+        }
+        let word = |text: &str| TextBox { x0: 10.0, y0: 10.0, x1: 40.0, y1: 20.0, text: text.into() };
+        let pages = [
+            Page { number: 1, text: "Delivery note 30".into(), boxes: vec![word("Delivery")], ocr: true, ..Default::default() },
+            Page { number: 2, text: "signed".into(), boxes: vec![word("signed")], ..Default::default() },
+        ];
+        let mut fields = clerk::classify::Fields::new();
+        fields.insert("number".into(), serde_json::json!("30"));
+        let recognised = Outcome { doctype: Some("note".into()), fields, ..Outcome::exception(ExceptionKind::Unrecognised, "") };
+        let recognised = Outcome { exception: None, ..recognised };
+        let unknown = Outcome::exception(ExceptionKind::Unrecognised, "no document type matches it");
+        let write = |job: usize, outcome: &Outcome| {
+            let (store, job, outcome) = (store.clone(), jobs[job].clone(), outcome.clone());
+            let pages = pages.clone();
+            async move {
+                let classified = Classification { outcome, version: Some("3"), runs: vec![] };
+                store.finish_reading(&job, "application/pdf", &pages, None, &[], &classified).await.unwrap()
+            }
+        };
+        // The third job's lease ran out and another worker holds it now.
+        let taken = store.claim("other", 60_000).await.unwrap().expect("the expired job is claimed again");
+        assert_eq!(taken.id, jobs[2].id);
+        let (a, b, lost) = tokio::join!(write(0, &recognised), write(1, &unknown), write(2, &recognised));
+        assert_eq!((a, b, lost), (Some(0), Some(0), None));
+
+        let doc = store.document(jobs[0].document_id).await.unwrap().unwrap();
+        assert_eq!(
+            (doc.status.as_str(), doc.doctype.as_deref(), doc.doctype_version.as_deref(), doc.fields.get("number")),
+            ("recognised", Some("note"), Some("3"), Some(&serde_json::json!("30")))
+        );
+        assert_eq!(
+            (doc.text.as_deref(), doc.pages, doc.ocr, doc.media_type.as_deref()),
+            (Some("Delivery note 30\u{c}signed"), Some(2), true, Some("application/pdf"))
+        );
+        let trail: Vec<_> = doc.audit.iter().map(|l| (l.actor.as_str(), l.action.as_str(), l.detail.as_str())).collect();
+        assert_eq!(trail, [("clerk", "received", "from test"), ("clerk", "recognised", "as note")]);
+        let boxes = store.document_boxes(doc.id).await.unwrap().expect("a PDF's pages keep their word boxes");
+        assert_eq!(boxes, vec![(1, vec![word("Delivery")]), (2, vec![word("signed")])]);
+
+        let other = store.document(jobs[1].document_id).await.unwrap().unwrap();
+        assert_eq!((other.status.as_str(), other.pages, other.doctype.as_deref()), ("exception", Some(2), None));
+        let items = store.exceptions(&ExceptionFilter { document_id: Some(other.id), ..Default::default() }).await.unwrap();
+        assert_eq!(items.iter().map(|e| (e.kind.as_str(), e.reason.as_str())).collect::<Vec<_>>(), [("unrecognised", "no document type matches it")]);
+        let trail: Vec<_> = other.audit.iter().map(|l| l.action.as_str()).collect();
+        assert_eq!(trail, ["received", "exception:unrecognised"]);
+
+        let untouched = store.document(jobs[2].document_id).await.unwrap().unwrap();
+        assert_eq!((untouched.status.as_str(), untouched.pages, untouched.text), ("received", None, None), "{:?}", store.backend());
+        assert!(store.document_boxes(untouched.id).await.unwrap().is_none(), "no pages of a lost lease");
+        assert_eq!(store.pending_jobs().await.unwrap(), 1, "the two written are done; the other worker's is running");
     }
 }

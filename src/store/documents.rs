@@ -138,11 +138,74 @@ impl Document {
     }
 }
 
-/// A document's row as classifying it needs it (see [`Store::classify_input`]).
+/// What classifying a document reads: built from its reading in memory by the worker that read
+/// it (which classifies it at once), or from its rows ([`Store::classify_input`]); the same either
+/// way (a test holds both to it).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassifyInput {
+    /// Its pages' text, a form feed between pages.
     pub text: String,
+    /// The type a mail rule named for it.
     pub hint: Option<String>,
     pub einvoice: Option<crate::read::EInvoice>,
+    /// Every page's word boxes, for invoice2data `area:` fields; None for plain text, whose
+    /// fields read the whole text.
+    pub boxes: Option<Vec<crate::classify::PageBoxes>>,
+    /// The values of the barcodes on its pages, in page order.
+    pub barcodes: Vec<String>,
+    /// What decides whether an agent may split it.
+    pub cut: Cut,
+}
+
+/// What decides whether an agent may split a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cut {
+    /// The batch it was cut from.
+    pub split_from: Option<i64>,
+    pub status: DocumentStatus,
+    pub pages: i64,
+    pub media_type: String,
+}
+
+impl ClassifyInput {
+    /// What a document's fresh reading gives to classify, as [`Store::save_extraction`] records
+    /// it; `job` carries the row's mail-rule type and batch.
+    pub fn of_reading(job: &super::Job, media_type: &str, pages: &[Page], einvoice: Option<&crate::read::EInvoice>) -> ClassifyInput {
+        ClassifyInput {
+            text: text_of(pages),
+            hint: job.hint.clone(),
+            einvoice: einvoice.cloned(),
+            boxes: (has_boxes(media_type) && !pages.is_empty()).then(|| pages.iter().map(|p| (p.number, p.boxes.clone())).collect()),
+            barcodes: pages.iter().flat_map(|p| p.barcodes.iter().map(|b| b.value.clone())).collect(),
+            cut: Cut {
+                split_from: job.split_from,
+                status: DocumentStatus::Extracted,
+                pages: pages.len() as i64,
+                media_type: media_type.to_string(),
+            },
+        }
+    }
+}
+
+/// A document's text: its pages', a form feed between pages.
+fn text_of(pages: &[Page]) -> String {
+    pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\u{c}")
+}
+
+/// A recognised document's audit line; None for an exception (its item says why).
+fn recognised_detail(outcome: &Outcome) -> Option<String> {
+    outcome.exception.is_none().then(|| {
+        let mut detail = format!("as {}", outcome.doctype.as_deref().unwrap_or("?"));
+        if let Some(why) = &outcome.learned {
+            detail.push_str(&format!(" ({why})"));
+        }
+        detail
+    })
+}
+
+/// Plain text has no word boxes worth keeping (one line is one box).
+fn has_boxes(media_type: &str) -> bool {
+    media_type != "text/plain"
 }
 
 impl Store {
@@ -271,8 +334,87 @@ impl Store {
         pages: &[Page],
         einvoice: Option<&crate::read::EInvoice>,
         tables: &[crate::read::office::Table],
-    ) -> Result<ClassifyInput> {
-        let text = pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\u{c}");
+    ) -> Result<()> {
+        Store::save_pages(tx, id, media_type, pages).await?;
+        sqlx::query("UPDATE documents SET status = 'extracted', media_type = $1, text = $2, pages = $3, ocr = $4, updated_at = $5, einvoice = $7, tables = $8 WHERE id = $6")
+            .bind(media_type)
+            .bind(text_of(pages))
+            .bind(pages.len() as i64)
+            .bind(pages.iter().any(|p| p.ocr) as i64)
+            .bind(now())
+            .bind(id)
+            .bind(einvoice.map(|e| serde_json::to_string(e).unwrap_or_default()))
+            .bind((!tables.is_empty()).then(|| serde_json::to_string(tables).unwrap_or_default()))
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    /// A document's reading and its classification at once, only while `job` is still this
+    /// daemon's: false when its lease was lost (nothing is written). The same rows as
+    /// [`Store::save_extraction`] then [`Store::save_outcome`], the job done as `classify`; on
+    /// PostgreSQL the job's completion, the row's update and a recognised document's audit line
+    /// ride in one statement.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn save_read_outcome(
+        tx: &mut AnyConnection,
+        job: &super::Job,
+        media_type: &str,
+        pages: &[Page],
+        einvoice: Option<&crate::read::EInvoice>,
+        tables: &[crate::read::office::Table],
+        outcome: &Outcome,
+        version: Option<&str>,
+    ) -> Result<bool> {
+        let id = job.document_id;
+        if !Store::chains_writes(tx) {
+            if !Store::complete_as(tx, job, Stage::Classify).await? {
+                return Ok(false);
+            }
+            Store::save_extraction(tx, id, media_type, pages, einvoice, tables).await?;
+            Store::save_outcome(tx, id, outcome, version, "clerk").await?;
+            return Ok(true);
+        }
+        let changed: i64 = sqlx::query_scalar(
+            "WITH done AS (UPDATE jobs SET state = 'done', stage = $18, updated_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running' RETURNING id),
+             changed AS (UPDATE documents SET status = $4, doctype = $5, doctype_version = $6, fields = $7, problems = $8, notes = $9,
+                                media_type = $10, text = $11, pages = $12, ocr = $13, einvoice = $14, tables = $15, updated_at = $1
+                         WHERE id = $16 AND EXISTS (SELECT 1 FROM done) RETURNING id),
+             audited AS (INSERT INTO audit (at, document_id, actor, action, detail)
+                         SELECT $1, id, 'clerk', 'recognised', $17 FROM changed WHERE $17::text IS NOT NULL)
+             SELECT COUNT(*) FROM changed",
+        )
+        .bind(now())
+        .bind(job.id)
+        .bind(&job.owner)
+        .bind(outcome.status())
+        .bind(&outcome.doctype)
+        .bind(version)
+        .bind(serde_json::to_string(&outcome.fields).unwrap_or_default())
+        .bind(serde_json::to_string(&outcome.problems).unwrap_or_default())
+        .bind((!outcome.notes.is_empty()).then(|| serde_json::to_string(&outcome.notes).unwrap_or_default()))
+        .bind(media_type)
+        .bind(text_of(pages))
+        .bind(pages.len() as i64)
+        .bind(pages.iter().any(|p| p.ocr) as i64)
+        .bind(einvoice.map(|e| serde_json::to_string(e).unwrap_or_default()))
+        .bind((!tables.is_empty()).then(|| serde_json::to_string(tables).unwrap_or_default()))
+        .bind(id)
+        .bind(recognised_detail(outcome))
+        .bind(Stage::Classify.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        Store::save_pages(tx, id, media_type, pages).await?;
+        if let Some((kind, reason)) = &outcome.exception {
+            Store::open_exception(tx, id, *kind, reason).await?;
+        }
+        Ok(true)
+    }
+
+    async fn save_pages(tx: &mut AnyConnection, id: i64, media_type: &str, pages: &[Page]) -> Result<()> {
         // A document is read once (its one extract job completes once; parts are new rows), so
         // there are no pages to replace: a second reading would break the pages' primary key.
         for p in pages {
@@ -286,7 +428,7 @@ impl Store {
             .bind(p.width as i64)
             .bind(p.height as i64)
             .bind(serde_json::to_string(&p.words).unwrap_or_else(|_| "[]".into()))
-            .bind((media_type != "text/plain").then(|| serde_json::to_string(&p.boxes).unwrap_or_else(|_| "[]".into())))
+            .bind(has_boxes(media_type).then(|| serde_json::to_string(&p.boxes).unwrap_or_else(|_| "[]".into())))
             .bind(p.unread.as_deref())
             .bind((!p.barcodes.is_empty()).then(|| serde_json::to_string(&p.barcodes).unwrap_or_default()))
             .bind(p.ink.map(|i| (i as f64 * 1e6).round() as i64))
@@ -294,19 +436,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let hint: Option<String> = sqlx::query_scalar("UPDATE documents SET status = 'extracted', media_type = $1, text = $2, pages = $3, ocr = $4, updated_at = $5, einvoice = $7, tables = $8 WHERE id = $6 RETURNING doctype_hint")
-            .bind(media_type)
-            .bind(&text)
-            .bind(pages.len() as i64)
-            .bind(pages.iter().any(|p| p.ocr) as i64)
-            .bind(now())
-            .bind(id)
-            .bind(einvoice.map(|e| serde_json::to_string(e).unwrap_or_default()))
-            .bind((!tables.is_empty()).then(|| serde_json::to_string(tables).unwrap_or_default()))
-            .fetch_one(&mut *tx)
-            .await?;
-        // What the classify stage reads of the row, as just written.
-        Ok(ClassifyInput { text, hint, einvoice: einvoice.cloned() })
+        Ok(())
     }
 
     /// Stores a classification outcome; an exception outcome opens an exception item.
@@ -320,13 +450,7 @@ impl Store {
         let status = outcome.status();
         let update = "UPDATE documents SET status = $1, doctype = $2, doctype_version = $3, fields = $4, problems = $5, updated_at = $6, notes = $8 WHERE id = $7";
         // A recognised document's audit line; chained, it rides in the update's statement.
-        let recognised = outcome.exception.is_none().then(|| {
-            let mut detail = format!("as {}", outcome.doctype.as_deref().unwrap_or("?"));
-            if let Some(why) = &outcome.learned {
-                detail.push_str(&format!(" ({why})"));
-            }
-            detail
-        });
+        let recognised = recognised_detail(outcome);
         let chained = recognised.is_some() && Store::chains_writes(tx);
         let sql = match chained {
             true => format!(
@@ -483,16 +607,6 @@ impl Store {
     }
 
     /// Where a document came from (`folder:…`, `mail:…`) and the batch it was cut from, if any.
-    /// What decides whether an agent may split the document: (batch it was cut from, status,
-    /// pages, media type).
-    pub async fn document_cut(&self, id: i64) -> Result<Option<(Option<i64>, DocumentStatus, i64, String)>> {
-        let row = sqlx::query("SELECT split_from, status, COALESCE(pages, 0), COALESCE(media_type, '') FROM documents WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))))
-    }
-
     pub async fn document_origin(&self, id: i64) -> Result<Option<(String, Option<i64>)>> {
         let row = sqlx::query("SELECT source, split_from FROM documents WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
         Ok(row.map(|r| (r.get(0), r.get(1))))
@@ -506,17 +620,24 @@ impl Store {
         Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
     }
 
-    /// What classifying a document reads of its row, in one query: its text, the type a mail
-    /// rule named for it, and the e-invoice it carries.
+    /// What classifying a document reads, from its rows (a classify job another worker left, or a
+    /// part cut from a batch).
     pub async fn classify_input(&self, id: i64) -> Result<Option<ClassifyInput>> {
-        let row = sqlx::query("SELECT COALESCE(text, ''), doctype_hint, einvoice FROM documents WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| ClassifyInput {
+        let row = sqlx::query(
+            "SELECT COALESCE(text, ''), doctype_hint, einvoice, split_from, status, COALESCE(pages, 0), COALESCE(media_type, '')
+             FROM documents WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(ClassifyInput {
             text: r.get(0),
             hint: r.get(1),
             einvoice: r.get::<Option<String>, _>(2).and_then(|j| serde_json::from_str(&j).ok()),
+            boxes: self.document_boxes(id).await?,
+            barcodes: self.document_barcodes(id).await?,
+            cut: Cut { split_from: r.get(3), status: r.get(4), pages: r.get(5), media_type: r.get(6) },
         }))
     }
 

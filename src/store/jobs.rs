@@ -39,6 +39,10 @@ pub struct Job {
     /// extraction opens.
     pub sha256: String,
     pub name: String,
+    /// The type a mail rule named for the document, and the batch it was cut from: what
+    /// classifying it reads of its row besides its reading.
+    pub hint: Option<String>,
+    pub split_from: Option<i64>,
 }
 
 impl Store {
@@ -77,8 +81,15 @@ impl Store {
 
     /// Claims the oldest ready job (queued and due, or running with an expired lease).
     pub async fn claim(&self, owner: &str, lease_ms: i64) -> Result<Option<Job>> {
+        Ok(self.claim_and_look(owner, lease_ms).await?.0)
+    }
+
+    /// Claims as [`Store::claim`] and reads, with the claim, when the next queued job comes due
+    /// (ms since the epoch; None when no other job is queued): the jobs loop then knows whether
+    /// to claim again or to sleep. On PostgreSQL one statement; on SQLite two in-process calls.
+    pub async fn claim_and_look(&self, owner: &str, lease_ms: i64) -> Result<(Option<Job>, Option<i64>)> {
         let now = now_ms();
-        let sql = format!(
+        let claim = format!(
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
              WHERE id = (SELECT id FROM (
                            SELECT * FROM (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $4 ORDER BY id LIMIT 1{0}) queued
@@ -86,20 +97,28 @@ impl Store {
                            SELECT * FROM (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $4 ORDER BY id LIMIT 1{0}) expired
                          ) candidates ORDER BY id LIMIT 1)
              RETURNING id, document_id, stage, attempts,
-                       (SELECT sha256 FROM documents WHERE id = jobs.document_id),
-                       (SELECT original_name FROM documents WHERE id = jobs.document_id)",
+                       (SELECT sha256 FROM documents WHERE id = jobs.document_id) AS sha256,
+                       (SELECT original_name FROM documents WHERE id = jobs.document_id) AS original_name,
+                       (SELECT doctype_hint FROM documents WHERE id = jobs.document_id) AS doctype_hint,
+                       (SELECT split_from FROM documents WHERE id = jobs.document_id) AS split_from",
             self.backend.skip_locked()
         );
-        let row = sqlx::query(&sql)
-        .bind(owner)
-        .bind(now + lease_ms)
-        .bind(super::now())
-        .bind(now)
-        .fetch_all(&self.redo)
-            .await?
-            .into_iter()
-            .next();
-        Ok(row.and_then(|r| {
+        // Queued jobs besides the one claimed: the statement's snapshot still shows it queued.
+        const NEXT_DUE: &str = "SELECT MIN(run_after) FROM jobs WHERE state = 'queued'";
+        let (row, next_due) = if self.backend == super::Backend::Postgres {
+            let sql = format!(
+                "WITH claimed AS ({claim})
+                 SELECT claimed.*, ({NEXT_DUE} AND id NOT IN (SELECT id FROM claimed)) AS next_due
+                 FROM (SELECT 1) one LEFT JOIN claimed ON true"
+            );
+            let row = bind_claim(sqlx::query(&sql), owner, now, lease_ms).fetch_one(&self.redo).await?;
+            let next_due: Option<i64> = row.get(8);
+            (row.get::<Option<i64>, _>(0).is_some().then_some(row), next_due)
+        } else {
+            let row = bind_claim(sqlx::query(&claim), owner, now, lease_ms).fetch_all(&self.redo).await?.into_iter().next();
+            (row, sqlx::query_scalar(NEXT_DUE).fetch_one(&self.pool).await?)
+        };
+        let job = row.and_then(|r| {
             Some(Job {
                 id: r.get(0),
                 document_id: r.get(1),
@@ -108,19 +127,29 @@ impl Store {
                 owner: owner.to_string(),
                 sha256: r.get(4),
                 name: r.get(5),
+                hint: r.get(6),
+                split_from: r.get(7),
             })
-        }))
+        });
+        Ok((job, next_due))
     }
 
     /// Marks the job done inside the stage's transaction. False when the lease was lost: then the
     /// caller must roll back, since another worker owns the job now.
     pub(super) async fn complete(tx: &mut AnyConnection, job: &Job) -> Result<bool> {
+        Store::complete_as(tx, job, job.stage).await
+    }
+
+    /// Completes the job as having gone through `stage` (a reading classified in the same
+    /// write completes as `classify`, the pipeline's last stage).
+    pub(super) async fn complete_as(tx: &mut AnyConnection, job: &Job, stage: Stage) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE jobs SET state = 'done', updated_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+            "UPDATE jobs SET state = 'done', stage = $4, updated_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
         )
         .bind(now())
         .bind(job.id)
         .bind(&job.owner)
+        .bind(stage.as_str())
         .execute(&mut *tx)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -185,4 +214,13 @@ impl Store {
     pub async fn next_due_ms(&self) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar("SELECT MIN(run_after) FROM jobs WHERE state = 'queued'").fetch_one(&self.pool).await?)
     }
+}
+
+fn bind_claim<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    owner: &str,
+    now: i64,
+    lease_ms: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(owner.to_string()).bind(now + lease_ms).bind(super::now()).bind(now)
 }

@@ -29,14 +29,14 @@ mod wake;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use daemons::{BEAT_EVERY_MS, STALE_AFTER_MS};
-pub use documents::{ClassifyInput, Document, DocumentFilter, DocumentSummary, IntakeResult, NewDocument};
+pub use documents::{ClassifyInput, Cut, Document, DocumentFilter, DocumentSummary, IntakeResult, NewDocument};
 pub use exceptions::{ExceptionFilter, ExceptionItem, Guard, Neighbours, CLAIM_MS};
 pub use filed::Filed;
 pub use gauges::{Gauges, Waiting};
 pub use jobs::{Job, Stage};
 pub use mail::{AccountStatus, MailDocument, NewMessage};
 pub use runs::{Decision, Journal, NewRun, Run, RunSummary, StepEnd, StepRecord};
-pub use stages::{Extracted, Extraction, NewPart, Resolution};
+pub use stages::{Classification, Extracted, Extraction, NewPart, Resolution};
 pub use targets::{Outage, Probe};
 pub use users::{SessionSummary, Sessions, TokenSummary, UserSummary};
 pub use vendors::VendorSummary;

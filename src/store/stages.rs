@@ -21,6 +21,14 @@ pub struct Resolution<'a> {
     pub version: &'a str,
 }
 
+/// What classifying a document decided: its outcome, the version of the type that gave it, and
+/// the runs it starts.
+pub struct Classification<'a> {
+    pub outcome: Outcome,
+    pub version: Option<&'a str>,
+    pub runs: Vec<NewRun<'a>>,
+}
+
 /// What reading a document gave.
 pub enum Extraction<'a> {
     Read {
@@ -208,9 +216,10 @@ impl Store {
                         let Some(next) = Store::advance(c, &job, Stage::Classify, lease_ms).await.map_err(|e| e.0)? else {
                             return Ok(Extracted::Lost);
                         };
-                        let input = Store::save_extraction(c, job.document_id, media_type, pages, einvoice.as_ref(), tables)
+                        Store::save_extraction(c, job.document_id, media_type, pages, einvoice.as_ref(), tables)
                             .await
                             .map_err(|e| e.0)?;
+                        let input = super::ClassifyInput::of_reading(&job, media_type, pages, einvoice.as_ref());
                         Ok(Extracted::Classify(next, input))
                     }
                     Read::Unreadable { media_type, reason } => {
@@ -229,23 +238,57 @@ impl Store {
     /// Records the classification and queues `runs` (the bots a recognised document triggers),
     /// only while `job` is still this daemon's. The number of runs queued, or None when the
     /// lease was lost. Rides in the next group commit of the pipeline's writes.
-    pub async fn finish_classification(
+    pub async fn finish_classification(&self, job: &Job, classified: &Classification<'_>) -> Result<Option<usize>> {
+        self.finish(job, None, classified).await
+    }
+
+    /// Records a document's reading and its classification at once (the worker that read it
+    /// classified it before writing anything): one write where the two stages took two, and the
+    /// job completes without turning into the classify stage first. As
+    /// [`Store::finish_classification`] otherwise.
+    pub async fn finish_reading(
         &self,
         job: &Job,
-        outcome: &Outcome,
-        version: Option<&str>,
-        runs: &[NewRun<'_>],
+        media_type: &str,
+        pages: &[Page],
+        einvoice: Option<&crate::read::EInvoice>,
+        tables: &[crate::read::office::Table],
+        classified: &Classification<'_>,
     ) -> Result<Option<usize>> {
+        let read = Read::Pages {
+            media_type: media_type.to_string(),
+            pages: pages.to_vec(),
+            einvoice: einvoice.cloned(),
+            tables: tables.to_vec(),
+        };
+        self.finish(job, Some(read), classified).await
+    }
+
+    async fn finish(&self, job: &Job, read: Option<Read>, classified: &Classification<'_>) -> Result<Option<usize>> {
         let job = job.clone();
-        let (outcome, version) = (Arc::new(outcome.clone()), version.map(str::to_string));
-        let runs: Arc<Vec<RunToQueue>> = Arc::new(runs.iter().map(RunToQueue::from).collect());
+        let read = Arc::new(read);
+        let (outcome, version) = (Arc::new(classified.outcome.clone()), classified.version.map(str::to_string));
+        let runs: Arc<Vec<RunToQueue>> = Arc::new(classified.runs.iter().map(RunToQueue::from).collect());
         let queued = self.redo_batch.write(move |c| {
-            let (job, outcome, version, runs) = (job.clone(), outcome.clone(), version.clone(), runs.clone());
+            let (job, read, outcome, version, runs) = (job.clone(), read.clone(), outcome.clone(), version.clone(), runs.clone());
             Box::pin(async move {
-                if !Store::complete(c, &job).await.map_err(|e| e.0)? {
+                let saved = match &*read {
+                    Some(Read::Pages { media_type, pages, einvoice, tables }) => {
+                        Store::save_read_outcome(c, &job, media_type, pages, einvoice.as_ref(), tables, &outcome, version.as_deref())
+                            .await
+                            .map_err(|e| e.0)?
+                    }
+                    _ => {
+                        let completed = Store::complete(c, &job).await.map_err(|e| e.0)?;
+                        if completed {
+                            Store::save_outcome(c, job.document_id, &outcome, version.as_deref(), "clerk").await.map_err(|e| e.0)?;
+                        }
+                        completed
+                    }
+                };
+                if !saved {
                     return Ok(None);
                 }
-                Store::save_outcome(c, job.document_id, &outcome, version.as_deref(), "clerk").await.map_err(|e| e.0)?;
                 let mut queued = 0;
                 for run in runs.iter() {
                     queued += Store::enqueue_run(c, &run.new_run()).await.map_err(|e| e.0)?.is_some() as usize;
