@@ -42,8 +42,9 @@ fn same(a: &J, b: &J) -> bool {
 }
 
 /// invoice2data's value holds today's date where clerk's holds nothing (the one deliberate
-/// difference in dates: relative dates). "Today" is any day from `since` (taken before the oracle
-/// ran) to now: a run that spans midnight sees dateparser's today become yesterday.
+/// difference in dates: relative dates, which the oracle anchors at noon so that no reading
+/// crosses midnight). "Today" is any day from `since` (taken before the oracle ran) to now: a
+/// run that spans midnight sees two days.
 fn relative_date(a: &J, b: Option<&J>, since: chrono::NaiveDate) -> bool {
     let now = chrono::Local::now().date_naive();
     let today = |v: &J| {
