@@ -103,9 +103,8 @@ impl Store {
                        (SELECT split_from FROM documents WHERE id = jobs.document_id) AS split_from",
             self.backend.skip_locked()
         );
-        // Queued jobs besides the one claimed: the statement's snapshot still shows it queued.
-        const NEXT_DUE: &str = "SELECT MIN(run_after) FROM jobs WHERE state = 'queued'";
         let (row, next_due) = if self.backend == super::Backend::Postgres {
+            // The claimed job is left out: the statement's snapshot still shows it queued.
             let sql = format!(
                 "WITH claimed AS ({claim})
                  SELECT claimed.*, ({NEXT_DUE} AND id NOT IN (SELECT id FROM claimed)) AS next_due
@@ -116,7 +115,7 @@ impl Store {
             (row.get::<Option<i64>, _>(0).is_some().then_some(row), next_due)
         } else {
             let row = bind_claim(sqlx::query(&claim), owner, now, lease_ms).fetch_all(&self.redo).await?.into_iter().next();
-            (row, sqlx::query_scalar(NEXT_DUE).fetch_one(&self.pool).await?)
+            (row, self.next_due_ms().await?)
         };
         let job = row.and_then(|r| {
             Some(Job {
@@ -212,9 +211,12 @@ impl Store {
 
     /// When the next queued job becomes due, so idle workers sleep exactly until then.
     pub async fn next_due_ms(&self) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT MIN(run_after) FROM jobs WHERE state = 'queued'").fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar(NEXT_DUE).fetch_one(&self.pool).await?)
     }
 }
+
+/// When the next queued job comes due.
+const NEXT_DUE: &str = "SELECT MIN(run_after) FROM jobs WHERE state = 'queued'";
 
 fn bind_claim<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
